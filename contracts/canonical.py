@@ -1,0 +1,156 @@
+"""The canonical request: one provider-neutral description of an image job.
+
+The client builds native requests from it, the emulators parse native requests into it, and the cost
+engine prices it. Its vocabulary is OpenAI's Images API (the API every provider here resells); provider
+spellings (Apiframe's aspect ratios, Runware's ``JPG``, GMI's ``payload``) are dialect, see
+``contracts.dialects``.
+
+A field left as ``None`` means "the provider's default". ``Dialect.resolve`` fills the defaults in, and a
+quote is always computed on the resolved request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image, UnidentifiedImageError
+
+Model = Literal["gpt-image-1.5", "gpt-image-2"]
+Quality = Literal["low", "medium", "high", "auto"]
+Background = Literal["transparent", "opaque", "auto"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Moderation = Literal["auto", "low"]
+InputFidelity = Literal["low", "high"]
+
+#: Canonical vocabularies (OpenAI Images API enums; openai-python 3.54.0 ``image_generate_params.py``).
+MODELS: tuple[Model, ...] = ("gpt-image-1.5", "gpt-image-2")
+QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "auto")
+BACKGROUNDS: tuple[Background, ...] = ("transparent", "opaque", "auto")
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
+MODERATIONS: tuple[Moderation, ...] = ("auto", "low")
+INPUT_FIDELITIES: tuple[InputFidelity, ...] = ("low", "high")
+
+_SIZE = re.compile(r"^([1-9][0-9]{0,5})x([1-9][0-9]{0,5})$")
+_DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+);base64,(.*)$", re.S | re.I)
+
+
+def parse_size(size: str) -> tuple[int, int] | None:
+    """``"1536x1024"`` -> ``(1536, 1024)`` in pixels; ``None`` for ``"auto"`` or anything malformed."""
+    match = _SIZE.match(size)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def format_size(width: int, height: int) -> str:
+    """``(1536, 1024)`` -> ``"1536x1024"``."""
+    return f"{width}x{height}"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An input image (edit source, reference, or mask): bytes, a URL, or a data URI.
+
+    ``width``/``height`` (pixels) are read from the bytes when they decode; for a URL they are unknown
+    unless given, and image-input tokens can then only be estimated (the quote says so).
+    """
+
+    data: bytes | None = None
+    url: str | None = None
+    mime: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, mime: str | None = None) -> ImageInput:
+        """Wrap raw image bytes; format and size are read with Pillow when the bytes decode."""
+        width = height = None
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                mime = mime or Image.MIME.get(img.format or "")
+        except (UnidentifiedImageError, OSError, ValueError):
+            pass
+        return cls(data=data, mime=mime, width=width, height=height)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> ImageInput:
+        """Read an image file from disk."""
+        return cls.from_bytes(Path(path).read_bytes())
+
+    @classmethod
+    def from_string(cls, value: str) -> ImageInput:
+        """Parse what providers accept as a string: a data URI, an http(s) URL, or bare base64.
+
+        Raises ``ValueError`` when the string is none of these.
+        """
+        match = _DATA_URI.match(value)
+        if match:
+            return cls.from_bytes(_b64decode(match.group(2)), mime=match.group(1).lower())
+        if value.startswith(("http://", "https://")):
+            return cls(url=value)
+        return cls.from_bytes(_b64decode(value))
+
+    def as_base64(self) -> str:
+        """Bare base64 of the bytes. Raises ``ValueError`` for a URL-only input."""
+        if self.data is None:
+            raise ValueError("image input has no bytes (URL-only)")
+        return base64.b64encode(self.data).decode("ascii")
+
+    def as_data_uri(self) -> str:
+        """``data:<mime>;base64,...`` of the bytes. Raises ``ValueError`` for a URL-only input."""
+        return f"data:{self.mime or 'image/png'};base64,{self.as_base64()}"
+
+    def as_string(self) -> str:
+        """The URL if there is one, else a data URI."""
+        return self.url if self.url is not None else self.as_data_uri()
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not a URL, data URI or base64 image") from exc
+
+
+@dataclass(frozen=True)
+class CanonicalRequest:
+    """A provider-neutral image job (see the table in ARCHITECTURE.md).
+
+    ``size`` is ``"WxH"`` in pixels or ``"auto"``; ``n`` is the number of images; ``output_compression``
+    is 0-100. ``None`` everywhere means "the provider's default".
+    """
+
+    model: Model
+    prompt: str
+    n: int | None = None
+    size: str | None = None
+    quality: Quality | None = None
+    background: Background | None = None
+    output_format: OutputFormat | None = None
+    output_compression: int | None = None
+    moderation: Moderation | None = None
+    input_images: tuple[ImageInput, ...] = ()
+    mask: ImageInput | None = None
+    input_fidelity: InputFidelity | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def with_(self, **changes: Any) -> CanonicalRequest:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    @property
+    def is_edit(self) -> bool:
+        """True when input images are given (edits / references)."""
+        return bool(self.input_images)
+
+    def dimensions(self) -> tuple[int, int]:
+        """Width and height in pixels of a resolved request. Raises ``ValueError`` if size is unresolved."""
+        parsed = parse_size(self.size or "")
+        if parsed is None:
+            raise ValueError(f"size {self.size!r} is not resolved to WxH")
+        return parsed

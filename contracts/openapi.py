@@ -1,0 +1,193 @@
+"""The providers' OpenAPI 3.1 documents (``contracts/openapi/<provider>.yaml``) and validation against them.
+
+Each document describes exactly the documented surface of one provider, relative to the provider's real
+base URL (its ``servers`` entry); every parameter carries ``x-source``. The emulators validate requests
+with these documents and serve them (with their own URL as server) at ``<prefix>/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+#: Every provider pixelmock emulates, in display order.
+PROVIDERS: tuple[str, ...] = ("openai", "cloudflare", "apiframe", "runware", "gmicloud")
+
+
+@cache
+def document(provider: str) -> dict[str, Any]:
+    """The parsed OpenAPI document of ``provider`` (shared; do not mutate). Raises ``FileNotFoundError``."""
+    text = resources.files("contracts").joinpath("openapi", f"{provider}.yaml").read_text(encoding="utf-8")
+    return cast(dict[str, Any], yaml.safe_load(text))
+
+
+def served(provider: str, server_url: str) -> dict[str, Any]:
+    """A copy of the document whose only server is ``server_url`` (what an emulator serves)."""
+    doc = copy.deepcopy(document(provider))
+    doc["servers"] = [{"url": server_url, "description": "pixelmock emulator"}]
+    return doc
+
+
+def real_base_url(provider: str) -> str:
+    """The provider's real base URL (the document's first server)."""
+    return str(document(provider)["servers"][0]["url"])
+
+
+def operation(provider: str, operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    """``(method, path, inlined operation object)`` of an ``operationId``. Raises ``KeyError`` if absent."""
+    for path, item in inlined(provider)["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return method.upper(), path, op
+    raise KeyError(f"{provider}: no operation {operation_id!r}")
+
+
+def _pointer(doc: dict[str, Any], ref: str) -> Any:
+    target: Any = doc
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return target
+
+
+def _inline(doc: dict[str, Any], node: Any) -> Any:
+    if isinstance(node, list):
+        return [_inline(doc, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        return _inline(doc, {**_pointer(doc, node["$ref"]), **siblings})
+    return {key: (value if key == "mapping" else _inline(doc, value)) for key, value in node.items()}
+
+
+@cache
+def inlined(provider: str) -> dict[str, Any]:
+    """The document with every local ``$ref`` replaced by what it names (the documents are not recursive).
+
+    Schemas taken from it are self-contained, so they validate without a reference registry.
+    """
+    doc = document(provider)
+    return cast(dict[str, Any], _inline(doc, doc))
+
+
+def resolve(provider: str, node: dict[str, Any]) -> dict[str, Any]:
+    """The inlined node a local ``$ref`` names (or ``node`` itself when it is not a reference)."""
+    if "$ref" in node:
+        return cast(dict[str, Any], _pointer(inlined(provider), node["$ref"]))
+    return node
+
+
+def request_schema(provider: str, operation_id: str, content_type: str = "application/json") -> dict[str, Any]:
+    """The request-body schema of an operation for one content type (``$ref`` resolved one level)."""
+    _, _, op = operation(provider, operation_id)
+    return resolve(provider, op["requestBody"]["content"][content_type]["schema"])
+
+
+def model_branch(provider: str, schema: dict[str, Any], model: object) -> dict[str, Any] | None:
+    """For a ``oneOf`` with a ``discriminator`` on the model, the branch for ``model``, else ``None``.
+
+    A schema without a discriminator is its own branch.
+    """
+    disc = schema.get("discriminator")
+    if not disc:
+        return schema
+    mapping: dict[str, str] = disc.get("mapping", {})
+    if not isinstance(model, str) or model not in mapping:
+        return None
+    return resolve(provider, {"$ref": mapping[model]})
+
+
+def discriminator_values(schema: dict[str, Any]) -> list[str]:
+    """The model ids a discriminated request schema accepts (empty without a discriminator)."""
+    return list(schema.get("discriminator", {}).get("mapping", {}))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a request breaks the contract.
+
+    ``path`` is the JSON path as a tuple (``("gptImageParams", "quality")``); ``keyword`` the JSON Schema
+    keyword that failed (``enum``, ``required``, ``type``, ``additionalProperties``, ``maximum``, ...);
+    ``param`` the dotted path (for ``required`` and ``additionalProperties``, the offending property);
+    ``allowed`` the enum values where there are some; ``value`` the offending value.
+    """
+
+    path: tuple[str | int, ...]
+    keyword: str
+    message: str
+    param: str
+    value: Any = None
+    allowed: tuple[Any, ...] = field(default_factory=tuple)
+    limit: Any = None
+
+
+def _violation(error: ValidationError) -> Violation:
+    path = tuple(error.absolute_path)
+    param = ".".join(str(p) for p in path)
+    keyword = str(error.validator)
+    if keyword == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else ""
+        param = ".".join(x for x in (param, missing) if x)
+    elif keyword == "additionalProperties":
+        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if extras:
+            param = ".".join(x for x in (param, extras[0]) if x)
+    allowed = tuple(error.validator_value) if keyword == "enum" else ()
+    if keyword == "const":
+        allowed = (error.validator_value,)
+    return Violation(path, keyword, error.message, param, error.instance, allowed, error.validator_value)
+
+
+def _order(error: ValidationError) -> tuple[int, int, str]:
+    # Report missing or unknown properties before bad values, and shallow before deep.
+    rank = {"required": 0, "additionalProperties": 1, "type": 2}.get(str(error.validator), 3)
+    return (len(error.absolute_path), rank, ".".join(str(p) for p in error.absolute_path))
+
+
+def validate(provider: str, schema: dict[str, Any], instance: Any) -> list[Violation]:
+    """Validate ``instance`` against ``schema`` (an inlined node of the provider's document).
+
+    Returns the violations, most useful first (empty list when valid). A discriminated ``oneOf`` is
+    validated against the branch its discriminator selects, so errors name real fields.
+    """
+    if isinstance(instance, dict) and "discriminator" in schema:
+        prop = schema["discriminator"]["propertyName"]
+        branch = model_branch(provider, schema, instance.get(prop))
+        if branch is None:
+            allowed = tuple(discriminator_values(schema))
+            value = instance.get(prop)
+            keyword = "required" if prop not in instance else "enum"
+            message = f"{value!r} is not one of {list(allowed)}"
+            return [Violation((prop,), keyword, message, prop, value, allowed)]
+        schema = branch
+    errors = sorted(_leaf_errors(_validator(schema).iter_errors(instance)), key=_order)
+    return [_violation(e) for e in errors]
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    key = id(schema)
+    cached = _VALIDATORS.get(key)
+    if cached is None or cached[0] is not schema:
+        cached = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _VALIDATORS[key] = cached
+    return cached[1]
+
+
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _leaf_errors(errors: Any) -> list[ValidationError]:
+    out: list[ValidationError] = []
+    for error in errors:
+        if error.context:
+            out.extend(_leaf_errors(error.context))
+        else:
+            out.append(error)
+    return out

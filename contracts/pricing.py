@@ -1,0 +1,222 @@
+"""The cost engine: a resolved canonical request in, a quote out. Pure: no I/O beyond reading the data files.
+
+Each seller's billing rule is named in ``contracts/data/pricing.yaml`` (``tokens``, ``tokens_per_result``,
+``credits_per_image``, ``usd_per_image``) and implemented once here; token prices and token rules come
+from ``contracts/data/models.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
+from contracts.data import effective, load, model_facts
+from contracts.errors import UnknownProvider
+from contracts.tokens import image_input_tokens, input_rule_note, output_image_tokens, text_input_tokens
+
+MILLION = Decimal(1_000_000)
+#: Size assumed for an input image whose size is unknown (a URL without width/height), in pixels.
+UNKNOWN_INPUT_SIZE = (1024, 1024)
+
+
+@dataclass(frozen=True)
+class TokenBreakdown:
+    """Tokens of a whole request: text input, image input, image output (all images)."""
+
+    text_input: int
+    image_input: int
+    image_output: int
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"text_input": .., "image_input": .., "image_output": ..}``."""
+        return {"text_input": self.text_input, "image_input": self.image_input, "image_output": self.image_output}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What one provider would charge for one resolved request.
+
+    ``usd`` is a ``Decimal`` in US dollars (``None`` where the seller bills in credits); ``credits`` is an
+    integer (``None`` where it bills in USD); ``per_result_usd`` is the ``cost`` each Runware result item
+    carries. ``billed_quality`` and ``billed_size`` are what the price was computed on (``auto`` replaced
+    by the billing rule); ``notes`` say where an estimate or an upper bound was used.
+    """
+
+    provider: str
+    model: str
+    usd: Decimal | None
+    credits: int | None
+    tokens: TokenBreakdown
+    resolved: CanonicalRequest
+    billed_quality: str
+    billed_size: str
+    notes: tuple[str, ...] = ()
+    per_result_usd: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BilledJob:
+    """A resolved request made concrete for billing: quality and size without ``auto``."""
+
+    quality: str
+    width: int
+    height: int
+    n: int
+    notes: tuple[str, ...]
+
+
+def concrete(request: CanonicalRequest, quality_auto: str | None = None) -> BilledJob:
+    """Replace ``auto`` quality and size by what is billed (and rendered).
+
+    ``quality_auto`` is the seller's documented billing of ``auto`` (Apiframe, GMI: ``high``); without one,
+    ``auto`` is quoted as the upper bound recorded in models.yaml ``auto`` and a note says so.
+    Raises ``ValueError`` for a request whose size is neither ``auto`` nor ``WxH``.
+    """
+    auto = model_facts(request.model)["auto"]
+    notes: list[str] = []
+    quality = request.quality or "auto"
+    if quality == "auto":
+        if quality_auto is not None:
+            quality = quality_auto
+            notes.append(f"quality auto is billed as {quality_auto}")
+        else:
+            quality = str(auto["quality"])
+            notes.append(f"quality auto quoted as {quality} (upper bound; the model picks)")
+    size = request.size or "auto"
+    if size == "auto":
+        size = str(auto["size"])
+        notes.append(f"size auto quoted as {size} (upper bound among the fixed sizes; the model picks)")
+    dims = parse_size(size)
+    if dims is None:
+        raise ValueError(f"size {size!r} is not WxH")
+    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes))
+
+
+def _token_prices(model: str, on: dt.date) -> dict[str, Decimal]:
+    entry = effective(model_facts(model)["token_prices"], on)
+    keys = ("text_input", "image_input", "image_output")
+    return {key: Decimal(str(entry[key])) for key in keys}
+
+
+def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, int, list[str]]:
+    """Request totals, plus the output tokens of one image, plus notes."""
+    notes: list[str] = []
+    fidelity = request.input_fidelity or "low"
+    image_in = 0
+    for index, image in enumerate(request.input_images):
+        tokens = image_input_tokens(request.model, fidelity, image, index)
+        if tokens is None:
+            width, height = UNKNOWN_INPUT_SIZE
+            tokens = image_input_tokens(request.model, fidelity, ImageInput(width=width, height=height), index)
+            notes.append(f"input image {index + 1} has no known size; assumed {width}x{height}")
+        image_in += tokens or 0
+    if request.input_images:
+        note = input_rule_note(request.model, fidelity)
+        if note:
+            notes.append(note)
+    if request.mask is not None:
+        notes.append("mask billing is undocumented; the mask is not counted")
+    per_image = output_image_tokens(request.model, job.quality, job.width, job.height)
+    text = text_input_tokens(request.model, request.prompt, len(request.input_images))
+    return TokenBreakdown(text, image_in, per_image * job.n), per_image, notes
+
+
+def _usd(tokens: TokenBreakdown, prices: dict[str, Decimal]) -> Decimal:
+    return (
+        tokens.text_input * prices["text_input"]
+        + tokens.image_input * prices["image_input"]
+        + tokens.image_output * prices["image_output"]
+    ) / MILLION
+
+
+Rule = Callable[[str, CanonicalRequest, dict[str, Any], dt.date], Quote]
+
+
+def _quote_tokens(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+    job = concrete(request)
+    tokens, _, notes = _tokens(request, job)
+    usd = _usd(tokens, _token_prices(request.model, on))
+    fee = Decimal(str(rule.get("fee_percent", "0")))
+    usd = usd * (1 + fee / 100)
+    return _make(provider, request, job, tokens, notes, usd=usd)
+
+
+def _quote_tokens_per_result(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+    job = concrete(request)
+    tokens, per_image, notes = _tokens(request, job)
+    prices = _token_prices(request.model, on)
+    charged = bool(rule["input_charged_per_result"])
+    one = TokenBreakdown(tokens.text_input if charged else 0, tokens.image_input if charged else 0, per_image)
+    quantum = Decimal(1).scaleb(-int(rule["decimals"]))
+    per_result = _usd(one, prices).quantize(quantum, rounding=str(rule["rounding"]))
+    return _make(provider, request, job, tokens, notes, usd=per_result * job.n, per_result_usd=per_result)
+
+
+def _quote_credits_per_image(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+    table = effective(rule["rates"][request.model], on)
+    job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
+    tokens, _, notes = _tokens(request, job)
+    billed_key = request.quality or "auto"
+    credits = int(table[billed_key]) * job.n
+    return _make(provider, request, job, tokens, notes, credits=credits)
+
+
+def _quote_usd_per_image(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+    table = effective(rule["rates"][request.model], on)
+    job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
+    tokens, per_image_tokens, notes = _tokens(request, job)
+    if table.get("derive_from_tokens"):
+        price = per_image_tokens * _token_prices(request.model, on)["image_output"] / MILLION
+        notes.append(f"estimate: {table['source']}")
+    else:
+        price = Decimal(str(table["prices"][job.quality][format_size(job.width, job.height)]))
+    return _make(provider, request, job, tokens, notes, usd=price * job.n)
+
+
+def _make(
+    provider: str,
+    request: CanonicalRequest,
+    job: BilledJob,
+    tokens: TokenBreakdown,
+    notes: list[str],
+    *,
+    usd: Decimal | None = None,
+    credits: int | None = None,
+    per_result_usd: Decimal | None = None,
+) -> Quote:
+    return Quote(
+        provider=provider,
+        model=request.model,
+        usd=usd,
+        credits=credits,
+        tokens=tokens,
+        resolved=request,
+        billed_quality=job.quality,
+        billed_size=format_size(job.width, job.height),
+        notes=job.notes + tuple(notes),
+        per_result_usd=per_result_usd,
+    )
+
+
+RULES: dict[str, Rule] = {
+    "tokens": _quote_tokens,
+    "tokens_per_result": _quote_tokens_per_result,
+    "credits_per_image": _quote_credits_per_image,
+    "usd_per_image": _quote_usd_per_image,
+}
+
+
+def quote(provider: str, resolved: CanonicalRequest, on: dt.date | None = None) -> Quote:
+    """Price a *resolved* request (see ``Dialect.resolve``) the way ``provider`` bills it, on date ``on``
+    (default: today). Raises ``UnknownProvider``; ``KeyError`` if a size/quality is outside the seller's
+    published table.
+    """
+    table = load("pricing")
+    if provider not in table or provider == "read":
+        raise UnknownProvider(provider)
+    rule = table[provider]
+    return RULES[rule["rule"]](provider, resolved, rule, on or dt.date.today())

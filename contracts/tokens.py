@@ -1,0 +1,95 @@
+"""Token counts of an image job: prompt (text) tokens, image input tokens, image output tokens.
+
+Every number comes from ``contracts/data/models.yaml``; this module only applies the rules recorded there.
+Prompt tokens are exact o200k_base counts, computed offline by ``bpe-openai`` (its wheel ships the
+vocabulary, so nothing is downloaded at run time).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import bpe_openai
+
+from contracts.canonical import ImageInput
+from contracts.data import model_facts
+
+
+@cache
+def _encoding() -> Any:
+    return bpe_openai.get_encoding("o200k_base")
+
+
+def prompt_tokens(text: str) -> int:
+    """Exact o200k_base token count of ``text`` (no overhead added)."""
+    return len(_encoding().encode(text))
+
+
+def text_input_tokens(model: str, prompt: str, input_image_count: int = 0) -> int:
+    """Billed text input tokens: o200k prompt tokens + the fixed overhead + the per-edit-image extra.
+
+    Source: models.yaml ``text_overhead_tokens`` (inferred from seeds/003) and
+    ``edit_text_tokens_per_image`` (third-party).
+    """
+    facts = model_facts(model)
+    overhead = int(facts["text_overhead_tokens"]["value"])
+    per_image = int(facts["edit_text_tokens_per_image"]["value"])
+    return prompt_tokens(prompt) + overhead + per_image * input_image_count
+
+
+def output_image_tokens(model: str, quality: str, width: int, height: int) -> int:
+    """Image output tokens for one image of ``width`` x ``height`` pixels at a concrete quality.
+
+    gpt-image-1.5 uses OpenAI's table (sizes outside it raise ``KeyError``); gpt-image-2 uses the
+    calculator formula. ``quality`` must be ``low``, ``medium`` or ``high`` (resolve ``auto`` first).
+    """
+    rule = model_facts(model)["output_tokens"]
+    if rule["rule"] == "table":
+        return int(rule["table"][quality][f"{width}x{height}"])
+    q = int(rule["quality_factor"][quality])
+    long_edge, short_edge = max(width, height), min(width, height)
+    short_axis = (2 * q * short_edge + long_edge) // (2 * long_edge)
+    divisor = int(rule["divisor"])
+    return (q * short_axis * (int(rule["pixel_offset"]) + width * height) + divisor - 1) // divisor
+
+
+def _tile_tokens(rule: dict[str, Any], width: int, height: int) -> int:
+    fit = int(rule["fit_within"])
+    scale = min(1.0, fit / width, fit / height)
+    w, h = width * scale, height * scale
+    shortest = int(rule["shortest_side"])
+    scale = shortest / min(w, h)
+    w, h = w * scale, h * scale
+    tile = int(rule["tile"])
+    tiles = math.ceil(w / tile) * math.ceil(h / tile)
+    return int(rule["base_tokens"]) + int(rule["tokens_per_tile"]) * tiles
+
+
+def image_input_tokens(model: str, fidelity: str, image: ImageInput, index: int = 0) -> int | None:
+    """Image input tokens for one input image (the ``index``-th of the request), or ``None`` if its size
+    is unknown (a URL given without width/height).
+
+    Rules from models.yaml ``image_input_tokens``: 512-px tiles (65 + 129 per tile) for low fidelity;
+    high fidelity adds a surcharge to the first few images (third-party, uncertain).
+    """
+    if image.width is None or image.height is None:
+        return None
+    rule = model_facts(model)["image_input_tokens"][fidelity]
+    tokens = _tile_tokens(rule, image.width, image.height)
+    if rule["rule"] == "tiles_plus_surcharge" and index < int(rule["high_fidelity_images"]):
+        ratio = Decimal(max(image.width, image.height)) / Decimal(min(image.width, image.height))
+        square = ratio <= Decimal(str(rule["square_ratio_max"]))
+        tokens += int(rule["surcharge_square"] if square else rule["surcharge_other"])
+    return tokens
+
+
+def input_rule_note(model: str, fidelity: str) -> str | None:
+    """A sentence for the quote when the image-input rule used is uncertain, else ``None``."""
+    rule = model_facts(model)["image_input_tokens"][fidelity]
+    certainty = rule.get("certainty")
+    if certainty is None:
+        return None
+    return f"image input tokens for {model} ({fidelity} fidelity) are {certainty}: {rule['source']}"

@@ -1,0 +1,97 @@
+"""``create_app``: one Flask app serving every provider's blueprint under its prefix.
+
+Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
+``/files/<id>.<ext>`` (generated images) and ``/__health``. Framework-level failures under a provider's
+prefix (unknown route, wrong method, oversized or malformed body, an unexpected exception) are answered
+with that provider's own error body, never Flask's HTML pages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from contracts.openapi import PROVIDERS, served
+from emulators.config import EmulatorConfig
+from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, runtime
+
+log = logging.getLogger("pixelmock")
+
+KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]:
+    """The ``PROVIDER`` objects of the named provider modules (default: all of ``PROVIDERS``)."""
+    return [importlib.import_module(f"emulators.{name}").PROVIDER for name in (PROVIDERS if names is None else names)]
+
+
+def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | None = None) -> Flask:
+    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five)."""
+    config = config or EmulatorConfig()
+    app = Flask("pixelmock")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["pixelmock"] = Runtime(config)
+    mounted = load_providers(providers)
+    for provider in mounted:
+        app.register_blueprint(provider.blueprint, url_prefix=provider.prefix)
+        _serve_contract(app, provider)
+
+    @app.get("/__health")
+    def health() -> Response:
+        return jsonify(status="ok", providers={p.name: p.prefix for p in mounted})
+
+    @app.get("/files/<file_id>.<ext>")
+    def file(file_id: str, ext: str) -> Response:
+        stored = runtime().files.get(file_id)
+        if stored is None:
+            return Response("Not Found", status=404, mimetype="text/plain")
+        return Response(stored.data, mimetype=stored.mime)
+
+    def owner() -> ProviderEmulator | None:
+        path = request.path
+        return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
+
+    @app.errorhandler(MalformedBody)
+    def malformed(exc: MalformedBody) -> Response:
+        status = 415 if exc.kind == "unsupported_media_type" else 400
+        provider = owner()
+        if provider is None:
+            return _plain(status, exc.message)
+        return provider.error_response(status, exc.kind, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        provider = owner()
+        if provider is None:
+            return _plain(status, exc.description or exc.name)
+        return provider.error_response(status, KINDS.get(status, "internal"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        provider = owner()
+        message = "The server had an error while processing your request."
+        if provider is None:
+            return _plain(500, message)
+        return provider.error_response(500, "internal", message)
+
+    return app
+
+
+def _serve_contract(app: Flask, provider: ProviderEmulator) -> None:
+    def contract() -> Response:
+        return jsonify(served(provider.name, request.host_url.rstrip("/") + provider.prefix))
+
+    app.add_url_rule(f"{provider.prefix}/openapi.json", f"{provider.name}_openapi", contract, methods=["GET"])
+
+
+def _plain(status: int, message: str) -> Response:
+    response = jsonify(error=message)
+    response.status_code = status
+    return response

@@ -1,0 +1,37 @@
+"""Emulator configuration: one dataclass, every field with a safe default ("embedded defaults")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class EmulatorConfig:
+    """Settings of one emulator app.
+
+    - ``today``: the date the virtual clock starts on (``None``: the real date). Model lifecycle (e.g.
+      gpt-image-1.5's shutdown at OpenAI on 2026-12-01) is decided on the clock's date.
+    - ``starting_balances``: what a new (open) account holds, per currency: ``"credits"`` (Apiframe),
+      ``"USD"`` (Runware, Cloudflare, GMI). Amounts are ``Decimal``.
+    - ``invalid_keys`` / ``inactive_keys``: credentials answered with the provider's 401 / 403.
+    - ``max_body_bytes``: larger request bodies get the provider's "too large" answer.
+    - ``file_ttl_seconds``: default lifetime of generated image URLs (``None``: they never expire).
+    - ``options``: provider-specific switches named ``<provider>.<option>`` (each provider module
+      documents its own; e.g. a choice between two conflicting sources).
+    """
+
+    today: dt.date | None = None
+    starting_balances: dict[str, Decimal] = field(
+        default_factory=lambda: {"credits": Decimal(10_000), "USD": Decimal(100)}
+    )
+    invalid_keys: frozenset[str] = frozenset()
+    inactive_keys: frozenset[str] = frozenset()
+    max_body_bytes: int = 64 * 1024 * 1024
+    file_ttl_seconds: int | None = None
+    options: dict[str, object] = field(default_factory=dict)
+
+    def option(self, name: str, default: object) -> object:
+        """A provider option ``<provider>.<option>``, or ``default`` when not set."""
+        return self.options.get(name, default)

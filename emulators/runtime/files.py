@@ -1,0 +1,65 @@
+"""The file store: generated images kept in memory and served by the emulator at ``/files/<id>.<ext>``.
+
+A file may expire (Runware ``ttl``, Apiframe retention): after its ``expires_at`` on the virtual clock it
+answers 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from flask import has_request_context, request
+
+from emulators.runtime.clock import Clock
+from emulators.runtime.images import MIME_TYPES
+from emulators.runtime.store import Store
+
+NAMESPACE = "files"
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A served image: ``id``, ``url`` (absolute, on this emulator), ``output_format``, ``mime``,
+    ``data`` (bytes), ``expires_at`` (aware UTC datetime or ``None``)."""
+
+    id: str
+    url: str
+    output_format: str
+    mime: str
+    data: bytes
+    expires_at: dt.datetime | None
+
+
+class FileStore:
+    """Keeps generated files in the ``Store`` and builds their URLs from the current request's host."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def put(self, data: bytes, output_format: str, ttl_seconds: int | None = None) -> StoredFile:
+        """Store image bytes; inside a request the URL uses the request's host (``http://host/files/..``)."""
+        file_id = str(uuid.uuid4())
+        ext = EXTENSIONS[output_format]
+        root = request.host_url if has_request_context() else "http://127.0.0.1/"
+        expires = self._clock.now() + dt.timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
+        stored = StoredFile(
+            id=file_id,
+            url=f"{root}files/{file_id}.{ext}",
+            output_format=output_format,
+            mime=MIME_TYPES[output_format],
+            data=data,
+            expires_at=expires,
+        )
+        self._store.put(NAMESPACE, file_id, stored)
+        return stored
+
+    def get(self, file_id: str) -> StoredFile | None:
+        """The file if it exists and has not expired on the virtual clock."""
+        stored: StoredFile | None = self._store.get(NAMESPACE, file_id)
+        if stored is None or (stored.expires_at is not None and stored.expires_at <= self._clock.now()):
+            return None
+        return stored

@@ -1,0 +1,82 @@
+"""Deterministic image rendering: real PNG/JPEG/WebP bytes of an exact size, showing what produced them.
+
+The same ``ImageSpec`` always gives the same bytes. Transparent backgrounds get an alpha channel (PNG and
+WebP; JPEG has none, so it is flattened on white). The provider, model, size, quality, seed and the start
+of the prompt are drawn on the image so a person can tell images apart.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+import textwrap
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+#: Pillow's encoder name for each canonical output format.
+PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What to draw. ``width``/``height`` in pixels; ``output_format`` png|jpeg|webp; ``background``
+    transparent|opaque|auto (auto renders opaque); ``compression`` 0-100 for jpeg/webp (``None``: encoder
+    default); ``seed`` varies the colours between images of one request."""
+
+    provider: str
+    model: str
+    width: int
+    height: int
+    output_format: str
+    background: str = "opaque"
+    quality: str = "auto"
+    prompt: str = ""
+    seed: int = 0
+    compression: int | None = None
+
+
+def _colour(spec: ImageSpec) -> tuple[int, int, int]:
+    digest = hashlib.sha256(f"{spec.prompt}\0{spec.seed}".encode()).digest()
+    r, g, b = colorsys.hsv_to_rgb(digest[0] / 255, 0.45, 0.85)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _lines(spec: ImageSpec) -> list[str]:
+    head = [
+        f"pixelmock · {spec.provider}",
+        spec.model,
+        f"{spec.width}x{spec.height} · {spec.quality} · {spec.output_format} · {spec.background}",
+        f"seed {spec.seed}",
+    ]
+    return head + textwrap.wrap(spec.prompt[:160], width=40)[:4]
+
+
+@lru_cache(maxsize=64)
+def render(spec: ImageSpec) -> bytes:
+    """Encode the image for ``spec``. Raises ``KeyError`` for an unknown output format."""
+    encoder = PIL_FORMATS[spec.output_format]
+    transparent = spec.background == "transparent" and spec.output_format != "jpeg"
+    mode = "RGBA" if transparent else "RGB"
+    colour = _colour(spec)
+    canvas = Image.new(mode, (spec.width, spec.height), (0, 0, 0, 0) if transparent else colour)
+    draw = ImageDraw.Draw(canvas)
+    unit = max(8, min(spec.width, spec.height) // 24)
+    margin = unit
+    card = (margin, margin, spec.width - margin, spec.height - margin)
+    draw.rectangle(card, fill=colour + (255,) if transparent else colour, outline=(20, 20, 20), width=2)
+    font = ImageFont.load_default(size=unit)
+    y = margin * 2
+    for line in _lines(spec):
+        draw.text((margin * 2, y), line, fill=(20, 20, 20), font=font)
+        y += int(unit * 1.4)
+    out = io.BytesIO()
+    if encoder == "PNG":
+        canvas.save(out, encoder, compress_level=1)
+    else:
+        quality = 90 if spec.compression is None else max(1, min(100, spec.compression))
+        canvas.save(out, encoder, quality=quality)
+    return out.getvalue()

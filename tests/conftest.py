@@ -1,0 +1,54 @@
+"""Shared fixtures.
+
+- ``app``: a fresh emulator app per test. A test module may set ``EMULATED_PROVIDERS = ["openai"]`` to
+  mount only some providers (default: all five).
+- ``live_url``: root URL (``http://127.0.0.1:<port>``) of a real threaded socket server running ``app``;
+  stopped after the test.
+- ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
+  transport and the real socket server, so the same behaviour test runs both ways.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from emulators import EmulatorConfig, create_app
+
+
+@pytest.fixture
+def config() -> EmulatorConfig:
+    """The emulator config used by ``app`` (override the fixture to change it)."""
+    return EmulatorConfig()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, config: EmulatorConfig) -> Flask:
+    return create_app(config, providers=getattr(request.module, "EMULATED_PROVIDERS", None))
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(params=["wsgi", "socket"])
+def http(request: pytest.FixtureRequest, app: Flask) -> Iterator[httpx.Client]:
+    if request.param == "wsgi":
+        client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
+    else:
+        client = httpx.Client(base_url=request.getfixturevalue("live_url"), timeout=30)
+    with client:
+        yield client
