@@ -37,6 +37,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["pixelmock"] = Runtime(config)
     mounted = load_providers(providers)
+    app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:
         app.register_blueprint(provider.blueprint, url_prefix=provider.prefix)
         _serve_contract(app, provider)
@@ -82,6 +83,11 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
         return provider.error_response(500, "internal", message)
 
     return app
+
+
+def mounted_providers(app: Flask) -> list[ProviderEmulator]:
+    """The providers an app built by ``create_app`` serves."""
+    return list(app.extensions["pixelmock.providers"])
 
 
 def _serve_contract(app: Flask, provider: ProviderEmulator) -> None:

@@ -1,0 +1,178 @@
+"""The ``pixelmock`` command.
+
+- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gthread worker: state is
+  in memory, so one process), until Ctrl-C or SIGTERM.
+- ``pixelmock cost``: price one request at one provider or all of them, side by side.
+- ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
+  for each model it sells, check the images that come back, print a table, stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from contracts.canonical import (
+    BACKGROUNDS,
+    MODELS,
+    OUTPUT_FORMATS,
+    QUALITIES,
+    CanonicalRequest,
+    ImageInput,
+)
+from contracts.dialects import get_dialect
+from contracts.errors import UnsupportedValue
+from contracts.openapi import PROVIDERS
+from contracts.pricing import Quote
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pixelmock`` console script; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="pixelmock", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the emulators until Ctrl-C / SIGTERM")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--provider", choices=PROVIDERS, action="append", help="serve only this provider")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--date", type=dt.date.fromisoformat, help="start the virtual clock on this date")
+
+    cost = commands.add_parser("cost", help="price a request at one or more providers")
+    cost.add_argument("--provider", action="append", help="provider name, repeatable, or 'all' (default all)")
+    cost.add_argument("--model", choices=MODELS, default="gpt-image-1.5")
+    cost.add_argument("--prompt", required=True)
+    cost.add_argument("--size", help="WxH in pixels, or auto")
+    cost.add_argument("--quality", choices=QUALITIES)
+    cost.add_argument("--n", type=int, help="number of images")
+    cost.add_argument("--background", choices=BACKGROUNDS)
+    cost.add_argument("--output-format", choices=OUTPUT_FORMATS)
+    cost.add_argument("--input-image", action="append", default=[], help="input image file (repeatable)")
+    cost.add_argument("--date", type=dt.date.fromisoformat, help="price as of this date (default today)")
+    cost.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    commands.add_parser("demo", help="start the emulators, exercise every provider, print what came back")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "cost":
+        return _cost(args)
+    from emulators.demo import run_demo
+
+    return run_demo()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from emulators.app import create_app
+    from emulators.config import EmulatorConfig
+    from emulators.server import serve
+
+    app = create_app(EmulatorConfig(today=args.date), providers=args.provider)
+    serve(app, args.host, args.port, threads=args.threads)
+    return 0
+
+
+def _providers(names: list[str] | None) -> list[str]:
+    if not names or "all" in names:
+        return list(PROVIDERS)
+    unknown = sorted(set(names) - set(PROVIDERS))
+    if unknown:
+        raise SystemExit(f"pixelmock cost: unknown provider(s) {', '.join(unknown)}; choose from {PROVIDERS}")
+    return names
+
+
+def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date | None) -> list[dict[str, Any]]:
+    """One JSON-ready row per provider: ``provider``, ``model``, ``usd`` (decimal string or null),
+    ``credits`` (int or null), ``tokens``, ``resolved``, ``billed``, ``notes`` — or ``error`` when the
+    provider cannot express the request."""
+    rows: list[dict[str, Any]] = []
+    for provider in providers:
+        try:
+            quote = get_dialect(provider).quote(request, on)
+        except UnsupportedValue as exc:
+            rows.append({"provider": provider, "model": request.model, "error": str(exc)})
+            continue
+        rows.append(_row(quote))
+    return rows
+
+
+def _row(quote: Quote) -> dict[str, Any]:
+    resolved = quote.resolved
+    return {
+        "provider": quote.provider,
+        "model": quote.model,
+        "usd": None if quote.usd is None else str(quote.usd),
+        "credits": quote.credits,
+        "tokens": quote.tokens.as_dict(),
+        "resolved": {
+            "model": resolved.model,
+            "n": resolved.n,
+            "size": resolved.size,
+            "quality": resolved.quality,
+            "background": resolved.background,
+            "output_format": resolved.output_format,
+            "output_compression": resolved.output_compression,
+            "moderation": resolved.moderation,
+            "input_fidelity": resolved.input_fidelity,
+            "input_images": len(resolved.input_images),
+        },
+        "billed": {"quality": quote.billed_quality, "size": quote.billed_size},
+        "notes": list(quote.notes),
+    }
+
+
+def _cost(args: argparse.Namespace) -> int:
+    request = CanonicalRequest(
+        model=args.model,
+        prompt=args.prompt,
+        n=args.n,
+        size=args.size,
+        quality=args.quality,
+        background=args.background,
+        output_format=args.output_format,
+        input_images=tuple(ImageInput.from_path(path) for path in args.input_image),
+    )
+    rows = quote_rows(request, _providers(args.provider), args.date)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(render_table(rows))
+    return 0
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """The side-by-side table ``pixelmock cost`` prints for people."""
+    header = ("provider", "model", "billed", "USD", "credits", "tokens in/img/out", "notes")
+    lines: list[tuple[str, ...]] = [header]
+    for row in rows:
+        if "error" in row:
+            lines.append((row["provider"], row["model"], "-", "-", "-", "-", row["error"]))
+            continue
+        tokens = row["tokens"]
+        billed = f"{row['resolved']['n']} x {row['billed']['size']} {row['billed']['quality']}"
+        lines.append(
+            (
+                row["provider"],
+                row["model"],
+                billed,
+                "-" if row["usd"] is None else f"${float(row['usd']):.5f}",
+                "-" if row["credits"] is None else str(row["credits"]),
+                f"{tokens['text_input']}/{tokens['image_input']}/{tokens['image_output']}",
+                "; ".join(row["notes"]),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    out = []
+    for line in lines:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
+        out.append("  ".join([*cells, line[-1]]).rstrip())
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
