@@ -84,7 +84,9 @@ def resolve(provider: str, node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def request_schema(provider: str, operation_id: str, content_type: str = "application/json") -> dict[str, Any]:
+def request_schema(
+    provider: str, operation_id: str, content_type: str = "application/json"
+) -> dict[str, Any]:
     """The request-body schema of an operation for one content type (``$ref`` resolved one level)."""
     _, _, op = operation(provider, operation_id)
     return resolve(provider, op["requestBody"]["content"][content_type]["schema"])
@@ -132,17 +134,22 @@ def _violation(error: ValidationError) -> Violation:
     path = tuple(error.absolute_path)
     param = ".".join(str(p) for p in path)
     keyword = str(error.validator)
+    schema: Any = error.schema
+    limit: Any = error.validator_value
+    instance: Any = error.instance
     if keyword == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else ""
         param = ".".join(x for x in (param, missing) if x)
-    elif keyword == "additionalProperties":
-        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+    elif keyword == "additionalProperties" and isinstance(instance, dict) and isinstance(schema, dict):
+        extras = sorted(set(instance) - set(schema.get("properties", {})))
         if extras:
             param = ".".join(x for x in (param, extras[0]) if x)
-    allowed = tuple(error.validator_value) if keyword == "enum" else ()
-    if keyword == "const":
-        allowed = (error.validator_value,)
-    return Violation(path, keyword, error.message, param, error.instance, allowed, error.validator_value)
+    allowed: tuple[Any, ...] = ()
+    if keyword == "enum":
+        allowed = tuple(limit)
+    elif keyword == "const":
+        allowed = (limit,)
+    return Violation(path, keyword, error.message, param, instance, allowed, limit)
 
 
 def _order(error: ValidationError) -> tuple[int, int, str]:

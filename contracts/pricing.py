@@ -33,7 +33,11 @@ class TokenBreakdown:
 
     def as_dict(self) -> dict[str, int]:
         """``{"text_input": .., "image_input": .., "image_output": ..}``."""
-        return {"text_input": self.text_input, "image_input": self.image_input, "image_output": self.image_output}
+        return {
+            "text_input": self.text_input,
+            "image_input": self.image_input,
+            "image_output": self.image_output,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def concrete(request: CanonicalRequest, quality_auto: str | None = None) -> Bill
     """
     auto = model_facts(request.model)["auto"]
     notes: list[str] = []
-    quality = request.quality or "auto"
+    quality: str = request.quality or "auto"
     if quality == "auto":
         if quality_auto is not None:
             quality = quality_auto
@@ -111,7 +115,9 @@ def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, 
         tokens = image_input_tokens(request.model, fidelity, image, index)
         if tokens is None:
             width, height = UNKNOWN_INPUT_SIZE
-            tokens = image_input_tokens(request.model, fidelity, ImageInput(width=width, height=height), index)
+            tokens = image_input_tokens(
+                request.model, fidelity, ImageInput(width=width, height=height), index
+            )
             notes.append(f"input image {index + 1} has no known size; assumed {width}x{height}")
         image_in += tokens or 0
     if request.input_images:
@@ -145,7 +151,9 @@ def _quote_tokens(provider: str, request: CanonicalRequest, rule: dict[str, Any]
     return _make(provider, request, job, tokens, notes, usd=usd)
 
 
-def _quote_tokens_per_result(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+def _quote_tokens_per_result(
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+) -> Quote:
     job = concrete(request)
     tokens, per_image, notes = _tokens(request, job)
     prices = _token_prices(request.model, on)
@@ -156,7 +164,9 @@ def _quote_tokens_per_result(provider: str, request: CanonicalRequest, rule: dic
     return _make(provider, request, job, tokens, notes, usd=per_result * job.n, per_result_usd=per_result)
 
 
-def _quote_credits_per_image(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+def _quote_credits_per_image(
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+) -> Quote:
     table = effective(rule["rates"][request.model], on)
     job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
     tokens, _, notes = _tokens(request, job)
@@ -165,7 +175,9 @@ def _quote_credits_per_image(provider: str, request: CanonicalRequest, rule: dic
     return _make(provider, request, job, tokens, notes, credits=credits)
 
 
-def _quote_usd_per_image(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
+def _quote_usd_per_image(
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+) -> Quote:
     table = effective(rule["rates"][request.model], on)
     job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
     tokens, per_image_tokens, notes = _tokens(request, job)

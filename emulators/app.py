@@ -26,7 +26,10 @@ KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "un
 
 def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]:
     """The ``PROVIDER`` objects of the named provider modules (default: all of ``PROVIDERS``)."""
-    return [importlib.import_module(f"emulators.{name}").PROVIDER for name in (PROVIDERS if names is None else names)]
+    return [
+        importlib.import_module(f"emulators.{name}").PROVIDER
+        for name in (PROVIDERS if names is None else names)
+    ]
 
 
 def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | None = None) -> Flask:

@@ -86,7 +86,9 @@ def _providers(names: list[str] | None) -> list[str]:
     return names
 
 
-def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date | None) -> list[dict[str, Any]]:
+def quote_rows(
+    request: CanonicalRequest, providers: Sequence[str], on: dt.date | None
+) -> list[dict[str, Any]]:
     """One JSON-ready row per provider: ``provider``, ``model``, ``usd`` (decimal string or null),
     ``credits`` (int or null), ``tokens``, ``resolved``, ``billed``, ``notes`` — or ``error`` when the
     provider cannot express the request."""

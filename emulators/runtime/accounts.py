@@ -104,4 +104,6 @@ class Accounts:
 
     def _move(self, account: Account, currency: str, amount: Decimal, memo: str) -> None:
         account.balances[currency] = after = account.balances.get(currency, Decimal(0)) + amount
-        self.ledger.append(LedgerLine(account.id, currency, amount, after, memo, self._clock.now().isoformat()))
+        self.ledger.append(
+            LedgerLine(account.id, currency, amount, after, memo, self._clock.now().isoformat())
+        )

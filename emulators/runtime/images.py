@@ -67,7 +67,7 @@ def render(spec: ImageSpec) -> bytes:
     unit = max(8, min(spec.width, spec.height) // 24)
     margin = unit
     card = (margin, margin, spec.width - margin, spec.height - margin)
-    draw.rectangle(card, fill=colour + (255,) if transparent else colour, outline=(20, 20, 20), width=2)
+    draw.rectangle(card, fill=(*colour, 255) if transparent else colour, outline=(20, 20, 20), width=2)
     font = ImageFont.load_default(size=unit)
     y = margin * 2
     for line in _lines(spec):

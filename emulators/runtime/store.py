@@ -24,7 +24,7 @@ class Store(Protocol):
         """All records of a namespace, in insertion order."""
 
     def update(self, ns: str, key: str, fn: Callable[[Any | None], Any]) -> Any:
-        """Atomically replace a record by ``fn(old)`` (``old`` is ``None`` when absent); returns the new one."""
+        """Atomically replace a record by ``fn(old)`` (``old``: ``None`` when absent); returns the new one."""
 
     def delete(self, ns: str, key: str) -> None:
         """Remove a record (no error when absent)."""

@@ -1,0 +1,140 @@
+"""The cost engine against published figures (the oracles) and its structural properties.
+
+Oracles used here, each published by a provider or OpenAI:
+- Apiframe's worked examples: gpt-image-1.5 "3 images at medium = 3 x 9 = 27 credits" (seeds/002), the
+  older page's "3 x 5 = 15"; gpt-image-2 "medium x 4 = 36" (docs-v2.apiframe.ai/docs/images/gpt-image-2).
+- gpt-image-2 output tokens published by OpenAI for 1024x1024 high (7024) and 1536x1024 high (5488)
+  (livestream thread community.openai.com/t/1379464, research/openai_cloudflare.md §8).
+- The 512-px tile rule's observed figure: a 1024x1024 input bills 194 image tokens
+  (community.openai.com/t/1281361).
+- GMI's gpt-image-2 per-image prices (1024x1024 low $0.010, 1536x1024 high $0.440;
+  research/apiframe_gmi.md §B.7).
+Runware's published per-request costs are checked against the documented cassettes in
+test_pricing_cassettes.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.canonical import CanonicalRequest, ImageInput
+from contracts.errors import UnknownProvider
+from contracts.pricing import concrete, quote
+from contracts.tokens import image_input_tokens, output_image_tokens, prompt_tokens
+
+FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+TODAY = dt.date(2026, 11, 22)
+
+
+def _req(model: str = "gpt-image-1.5", **kw: object) -> CanonicalRequest:
+    return CanonicalRequest(model=model, prompt=str(kw.pop("prompt", "a red fox")), **kw)  # type: ignore[arg-type]
+
+
+def test_apiframe_worked_examples() -> None:
+    assert quote("apiframe", _req(quality="medium", n=3, size="1024x1024"), TODAY).credits == 27
+    assert (
+        quote("apiframe", _req("gpt-image-2", quality="medium", n=4, size="1024x1024"), TODAY).credits == 36
+    )
+
+
+def test_apiframe_older_rate_table_applies_before_its_replacement() -> None:
+    before = quote("apiframe", _req(quality="medium", n=3, size="1024x1024"), dt.date(2026, 6, 1))
+    assert before.credits == 15
+
+
+def test_apiframe_bills_auto_as_high() -> None:
+    auto = quote("apiframe", _req(quality="auto", size="1024x1024"), TODAY)
+    high = quote("apiframe", _req(quality="high", size="1024x1024"), TODAY)
+    assert auto.credits == high.credits == 24
+    assert any("billed as high" in note for note in auto.notes)
+
+
+def test_gpt_image_2_output_tokens_match_openai_published_counts() -> None:
+    assert output_image_tokens("gpt-image-2", "high", 1024, 1024) == 7024
+    assert output_image_tokens("gpt-image-2", "high", 1536, 1024) == 5488
+
+
+def test_tile_rule_matches_observed_input_tokens() -> None:
+    assert image_input_tokens("gpt-image-1.5", "low", ImageInput(width=1024, height=1024)) == 194
+
+
+def test_gmi_gpt_image_2_per_image_prices() -> None:
+    low = quote("gmicloud", _req("gpt-image-2", quality="low", size="1024x1024", n=3), TODAY)
+    high = quote("gmicloud", _req("gpt-image-2", quality="high", size="1536x1024"), TODAY)
+    assert low.usd == Decimal("0.030")
+    assert high.usd == Decimal("0.440")
+
+
+def test_gmi_gpt_image_1_5_is_an_estimate_and_says_so() -> None:
+    q = quote("gmicloud", _req(quality="high", size="1024x1024"), TODAY)
+    assert q.usd == Decimal(4160) * 32 / 1_000_000
+    assert any("estimate" in note for note in q.notes)
+
+
+def test_openai_usd_is_tokens_times_list_prices() -> None:
+    q = quote("openai", _req(prompt="hello world", quality="low", size="1024x1024"), TODAY)
+    text = prompt_tokens("hello world") + 6
+    assert q.tokens.text_input == text
+    assert q.usd == (Decimal(text) * 5 + Decimal(272) * 32) / 1_000_000
+
+
+def test_auto_quality_and_size_are_upper_bounds_with_notes() -> None:
+    job = concrete(_req(quality="auto", size="auto"))
+    assert (job.quality, job.width, job.height) == ("high", 1024, 1536)
+    assert len(job.notes) == 2
+
+
+def test_unknown_provider_is_an_error() -> None:
+    with pytest.raises(UnknownProvider):
+        quote("midjourney", _req(size="1024x1024"))
+
+
+def test_unknown_input_size_is_assumed_and_noted() -> None:
+    q = quote(
+        "openai", _req(size="1024x1024", quality="low", input_images=(ImageInput(url="https://x/y.png"),))
+    )
+    assert q.tokens.image_input == 194
+    assert any("no known size" in note for note in q.notes)
+
+
+PRICED = ("openai", "cloudflare", "runware", "gmicloud")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    provider=st.sampled_from(PRICED),
+    model=st.sampled_from(("gpt-image-1.5", "gpt-image-2")),
+    size=st.sampled_from(FIXED_SIZES),
+    quality=st.sampled_from(("low", "medium", "high")),
+    n=st.integers(1, 10),
+)
+def test_image_output_part_scales_linearly_with_n(
+    provider: str, model: str, size: str, quality: str, n: int
+) -> None:
+    one = quote(provider, _req(model, size=size, quality=quality, n=1), TODAY)
+    many = quote(provider, _req(model, size=size, quality=quality, n=n), TODAY)
+    assert many.tokens.image_output == n * one.tokens.image_output
+    assert many.tokens.text_input == one.tokens.text_input
+    assert many.usd is not None and one.usd is not None
+    if provider in ("runware", "gmicloud"):  # billed per image or per result item
+        assert many.usd == n * one.usd
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    provider=st.sampled_from((*PRICED, "apiframe")),
+    model=st.sampled_from(("gpt-image-1.5", "gpt-image-2")),
+    size=st.sampled_from(FIXED_SIZES),
+    n=st.integers(1, 10),
+)
+def test_quotes_never_decrease_with_quality(provider: str, model: str, size: str, n: int) -> None:
+    amounts = []
+    for quality in ("low", "medium", "high"):
+        q = quote(provider, _req(model, size=size, quality=quality, n=n), TODAY)
+        amounts.append(q.usd if q.usd is not None else Decimal(q.credits or 0))
+    assert amounts == sorted(amounts)
