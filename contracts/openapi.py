@@ -191,10 +191,23 @@ _VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
 
 def _leaf_errors(errors: Any) -> list[ValidationError]:
+    """Flatten ``oneOf``/``anyOf`` failures into the errors of the branch the instance came closest to."""
     out: list[ValidationError] = []
     for error in errors:
         if error.context:
-            out.extend(_leaf_errors(error.context))
+            out.extend(_leaf_errors(_closest_branch(error.context)))
         else:
             out.append(error)
     return out
+
+
+def _closest_branch(context: list[ValidationError]) -> list[ValidationError]:
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+    def wrong_type(errs: list[ValidationError]) -> bool:
+        # A branch whose very type (or const) does not match the instance is the least relevant.
+        return any(not e.relative_path and e.validator in ("type", "const") for e in errs)
+
+    return min(branches.values(), key=lambda errs: (wrong_type(errs), len(errs)))

@@ -77,8 +77,12 @@ def image_input_tokens(model: str, fidelity: str, image: ImageInput, index: int 
     """
     if image.width is None or image.height is None:
         return None
-    rule = model_facts(model)["image_input_tokens"][fidelity]
-    tokens = _tile_tokens(rule, image.width, image.height)
+    rules = model_facts(model)["image_input_tokens"]
+    rule = rules[fidelity]
+    # The surcharge rule adds to the low-fidelity tiles, whose geometry the ``low`` rule holds.
+    tokens = _tile_tokens(
+        rules["low"] if rule["rule"] == "tiles_plus_surcharge" else rule, image.width, image.height
+    )
     if rule["rule"] == "tiles_plus_surcharge" and index < int(rule["high_fidelity_images"]):
         ratio = Decimal(max(image.width, image.height)) / Decimal(min(image.width, image.height))
         square = ratio <= Decimal(str(rule["square_ratio_max"]))

@@ -1,0 +1,622 @@
+"""Apiframe v2 emulator (prefix ``/apiframe``; real base ``https://api.apiframe.ai``).
+
+Routes (contracts/openapi/apiframe.yaml): ``POST /v2/images/generate`` (202 ``{"jobId","status"}``),
+``GET /v2/jobs/{id}``, ``GET /v2/jobs``, ``GET /v2/me``. Auth is the ``X-API-Key`` header.
+
+Flow: a job is accepted as ``QUEUED`` with its credit cost (``contracts.pricing.quote`` on the resolved
+request) debited at once; 402 when the balance is short. Each ``GET /v2/jobs/{id}`` moves it on: by
+default it is ``COMPLETED`` on its first poll, with one image URL per ``number_of_images`` (real bytes of
+the resolved size and format, served by the emulator). A job that fails is ``FAILED`` with ``error`` set,
+``creditCost`` 0 and its credits refunded. Listing does not move jobs on.
+
+Options (``EmulatorConfig.options``):
+
+- ``apiframe.polls_to_complete`` (int, default 1): the poll on which a job ends; earlier polls show
+  ``PROCESSING`` with a rising ``progress``.
+- ``apiframe.seconds_to_complete`` (float, default 0): a job also needs this much virtual time to end.
+- ``apiframe.job_failure`` (str, default unset): every job fails with this ``error`` text.
+- ``apiframe.retention_seconds`` (int or None, default the contract's ``x-retention-seconds``, 24 h):
+  after this long a completed job is ``expired`` and its image URLs answer 404.
+- ``apiframe.rate_limit_per_minute`` (int, ``True`` for the contract's figure, default off): 429 with
+  ``Retry-After`` beyond this many requests per key per virtual minute.
+
+Jobs given more input images than the upstream model takes (contract ``x-upstream-max-items``) fail
+likewise. Webhooks are not delivered: a job with ``webhookUrl`` keeps ``webhookStatus: "pending"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, cast
+
+from flask import Blueprint, Response, jsonify, request
+
+from contracts.canonical import CanonicalRequest
+from contracts.dialects import NativeRequest
+from contracts.dialects.apiframe import (
+    DIALECT,
+    OPERATION,
+    branch,
+    generate_schema,
+    params_schema,
+    utf16_length,
+)
+from contracts.errors import UnsupportedValue
+from contracts.openapi import Violation, inlined, operation, validate
+from contracts.pricing import quote
+from emulators.runtime import ImageSpec, ProviderEmulator, read_json, runtime
+from emulators.runtime.accounts import Account
+
+NAME = "apiframe"
+PREFIX = "/apiframe"
+JOBS = "apiframe.jobs"
+IDEMPOTENCY = "apiframe.idempotency"
+RATE = "apiframe.rate"
+TEAM = "pixelmock"
+PLAN = "pro"  # the plan of every emulated team (the spec's example value)
+
+bp = Blueprint(NAME, __name__)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Facts read from the contract
+
+
+def _components() -> dict[str, Any]:
+    return cast(dict[str, Any], inlined(NAME)["components"])
+
+
+def _response_ext(response: str, key: str) -> Any:
+    """An ``x-`` extension of a shared response (``components.responses``)."""
+    return _components()["responses"][response][key]
+
+
+def _job_statuses() -> tuple[str, ...]:
+    return tuple(_components()["schemas"]["Job"]["properties"]["status"]["enum"])
+
+
+def _status(name: str) -> str:
+    if name not in _job_statuses():
+        raise LookupError(f"job status {name!r} is not in the contract")
+    return name
+
+
+QUEUED, PROCESSING, COMPLETED, FAILED = (_status(s) for s in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED"))
+TERMINAL = frozenset({COMPLETED, FAILED, _status("CANCELLED")})
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SPECIAL_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:", "file:")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ApiframeError(Exception):
+    """An answer in Apiframe's error shape: ``status``, JSON ``body``, extra ``headers``."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(body.get("error"))
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _abort(status: int, error: str, **fields: Any) -> NoReturn:
+    raise ApiframeError(status, {"error": error, **fields})
+
+
+@bp.errorhandler(ApiframeError)
+def _apiframe_error(exc: ApiframeError) -> Response:
+    return _json(exc.body, exc.status, exc.headers)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def error_response(status: int, kind: str, message: str) -> Response:
+    """Framework-level failures (contract ``x-framework-errors``) in Apiframe's ``{"error"}`` envelope."""
+    table: dict[str, Any] = inlined(NAME)["x-framework-errors"]
+    entry = table.get(kind)
+    if entry is None or (kind == "internal" and status < 500):
+        return _json({"error": message}, status if 400 <= status < 600 else 500)
+    return _json({"error": entry["error"]}, int(entry["status"]))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Validation, with Zod-style messages (see the contract's ValidationFailed response)
+
+
+def _js_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "string"
+
+
+def _quoted(values: Any) -> str:
+    return " | ".join(f"'{v}'" for v in values)
+
+
+def zod_message(violation: Violation) -> tuple[str, str]:
+    """``(details key, message)`` for one contract violation, worded the way Zod words it."""
+    key = ".".join(str(p) for p in violation.path)
+    kw, limit, value = violation.keyword, violation.limit, violation.value
+    if kw == "required":
+        return violation.param, "Required"
+    if kw == "additionalProperties":
+        names = re.findall(r"'([^']*)'", violation.message) or [violation.param.rsplit(".", 1)[-1]]
+        return violation.param, f"Unrecognized key(s) in object: {', '.join(repr(n) for n in names)}"
+    if kw == "enum" and violation.param == "model" and key == "model":
+        return key, f"Invalid discriminator value. Expected {_quoted(violation.allowed)}"
+    if kw in ("enum", "const"):
+        return key, f"Invalid enum value. Expected {_quoted(violation.allowed)}, received '{value}'"
+    if kw == "type":
+        expected = next(t for t in ([limit] if isinstance(limit, str) else limit) if t != "null")
+        if expected == "integer" and isinstance(value, float):
+            return key, "Expected integer, received float"
+        expected = "number" if expected == "integer" else expected
+        return key, f"Expected {expected}, received {_js_type(value)}"
+    messages = {
+        "minLength": "String must contain at least {} character(s)",
+        "maxLength": "String must contain at most {} character(s)",
+        "minimum": "Number must be greater than or equal to {}",
+        "maximum": "Number must be less than or equal to {}",
+        "minItems": "Array must contain at least {} element(s)",
+    }
+    if kw in messages:
+        return key, messages[kw].format(limit)
+    if kw == "format":
+        return key, {"uri": "Invalid url", "uuid": "Invalid uuid"}.get(str(limit), violation.message)
+    return key, violation.message
+
+
+def is_url(text: str) -> bool:
+    """Roughly WHATWG ``new URL(text)`` (what Zod's ``.url()`` uses): a scheme, and a host for web schemes."""
+    if not _SCHEME.match(text) or any(c.isspace() for c in text):
+        return False
+    scheme = text.split(":", 1)[0].lower() + ":"
+    rest = text[len(scheme) :]
+    return scheme not in _SPECIAL_SCHEMES or (rest.startswith("//") and len(rest) > 2)
+
+
+def _extra_checks(schema: dict[str, Any], value: Any, path: tuple[Any, ...]) -> Iterator[tuple[str, str]]:
+    """Checks JSON Schema leaves to the format checker (absent here) or counts differently from Zod:
+    ``format: uri`` / ``uuid`` and ``x-length-unit: utf-16`` string lengths."""
+    key = ".".join(str(p) for p in path)
+    if isinstance(value, str):
+        fmt = schema.get("format")
+        if fmt == "uri" and not is_url(value):
+            yield key, "Invalid url"
+        if fmt == "uuid" and not UUID.match(value):
+            yield key, "Invalid uuid"
+        most = schema.get("maxLength") if schema.get("x-length-unit") == "utf-16" else None
+        if most is not None and len(value) <= most < utf16_length(value):
+            yield key, f"String must contain at most {most} character(s)"
+    elif isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name, item in value.items():
+            if isinstance(props.get(name), dict):
+                yield from _extra_checks(props[name], item, (*path, name))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            yield from _extra_checks(schema["items"], item, (*path, index))
+
+
+def _details(pairs: Iterator[tuple[str, str]] | list[tuple[str, str]]) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for key, message in pairs:
+        if message not in details.setdefault(key, []):
+            details[key].append(message)
+    return details
+
+
+def _invalid(details: dict[str, list[str]]) -> NoReturn:
+    _abort(400, str(_response_ext("ValidationFailed", "x-error")), details=details)
+
+
+def validate_generate(body: Any) -> None:
+    """Raise the 400 ValidationError for a ``generateImage`` body that breaks the contract."""
+    if not isinstance(body, dict):
+        _invalid({"": [f"Expected object, received {_js_type(body)}"]})
+    pairs = [zod_message(v) for v in validate(NAME, generate_schema(), body)]
+    model = body.get("model")
+    if isinstance(model, str) and not any(k == "model" for k, _ in pairs):
+        pairs.extend(_extra_checks(branch(model), body, ()))
+    if pairs:
+        _invalid(_details(pairs))
+
+
+def _query(operation_id: str) -> dict[str, Any]:
+    """The operation's query parameters, coerced like ``z.coerce`` and validated; 400 on failure."""
+    _, _, op = operation(NAME, operation_id)
+    values: dict[str, Any] = {}
+    pairs: list[tuple[str, str]] = []
+    for param in op.get("parameters", []):
+        if param["in"] != "query":
+            continue
+        name, schema = param["name"], param["schema"]
+        raw = request.args.get(name)
+        if raw is None:
+            if "default" in schema:
+                values[name] = schema["default"]
+            continue
+        value: Any = raw
+        if schema.get("type") == "integer":
+            try:
+                number = float(raw) if raw.strip() else math.nan
+            except ValueError:
+                number = math.nan
+            if math.isnan(number):
+                pairs.append((name, "Expected number, received nan"))
+                continue
+            value = int(number) if number.is_integer() else number
+        found = [zod_message(v) for v in validate(NAME, schema, value)]
+        found += list(_extra_checks(schema, value, ()))
+        pairs += [(name, message) for _, message in found]
+        values[name] = value
+    if pairs:
+        _invalid(_details(pairs))
+    return values
+
+
+# --------------------------------------------------------------------------------------------------------
+# Authentication and rate limiting
+
+
+def authenticate() -> tuple[Account, str]:
+    """The caller's account and key (``X-API-Key``); raises Apiframe's 401/403, texts from the contract."""
+    key = request.headers.get("X-API-Key")
+    result = runtime().accounts.authenticate(NAME, key)
+    if result.status in ("missing", "invalid"):
+        _abort(401, _response_ext("Unauthorized", "x-errors")[result.status])
+    if result.status == "inactive" or result.account is None:
+        _abort(403, _response_ext("Forbidden", "x-errors")["inactive"])
+    _rate_limit(result.account)
+    return result.account, cast(str, key)
+
+
+def _rate_limit(account: Account) -> None:
+    option = runtime().config.option(f"{NAME}.rate_limit_per_minute", None)
+    if option is None or option is False:
+        return
+    figure = _response_ext("RateLimited", "x-rate-limit-per-minute") if option is True else option
+    limit = int(cast(int, figure))
+    now = runtime().clock.now().timestamp()
+    admitted: list[bool] = []
+
+    def window(old: list[float] | None) -> list[float]:
+        recent = [t for t in (old or []) if now - t < 60]
+        admitted.append(len(recent) < limit)
+        return [*recent, now] if admitted[-1] else recent
+
+    recent = runtime().store.update(RATE, account.id, window)
+    if not admitted[-1]:
+        retry = max(1, math.ceil(60 - (now - min(recent))))
+        error = str(_response_ext("RateLimited", "x-error"))
+        raise ApiframeError(429, {"error": error}, {"Retry-After": str(retry)})
+
+
+# --------------------------------------------------------------------------------------------------------
+# Jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One stored job. Times are aware UTC datetimes on the virtual clock; ``credit_cost`` in credits."""
+
+    id: str
+    account_id: str
+    model: str
+    status: str
+    progress: int | None
+    credit_cost: int
+    created_at: dt.datetime
+    resolved: CanonicalRequest
+    failure: str | None = None
+    webhook: bool = False
+    polls: int = 0
+    due: bool = False
+    completed_at: dt.datetime | None = None
+    error: str | None = None
+    images: tuple[str, ...] | None = None
+
+
+def iso(moment: dt.datetime) -> str:
+    """``2026-03-15T10:00:00.000Z`` (ISO 8601, milliseconds, ``Z``), as Apiframe writes times."""
+    moment = moment.astimezone(dt.UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def _retention() -> int | None:
+    default = _components()["schemas"]["Job"]["x-retention-seconds"]
+    value = runtime().config.option(f"{NAME}.retention_seconds", default)
+    return None if value is None else int(cast(int, value))
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The job as ``GET /v2/jobs/{id}`` shows it (field order of Apiframe's examples)."""
+    retention = _retention()
+    expired = (
+        job.status == COMPLETED
+        and job.completed_at is not None
+        and retention is not None
+        and runtime().clock.now() >= job.completed_at + dt.timedelta(seconds=retention)
+    )
+    return {
+        "id": job.id,
+        "status": job.status,
+        "model": job.model,
+        "progress": job.progress,
+        "result": {"images": list(job.images)} if job.images is not None else None,
+        "error": job.error,
+        "creditCost": job.credit_cost,
+        "webhookStatus": "pending" if job.webhook else None,
+        "createdAt": iso(job.created_at),
+        "completedAt": iso(job.completed_at) if job.completed_at else None,
+        "expired": expired,
+    }
+
+
+def _resolve(body: dict[str, Any]) -> tuple[CanonicalRequest, str | None]:
+    """The resolved canonical request of a valid body, and why the job will fail (or ``None``)."""
+    canonical = DIALECT.from_native(NativeRequest(NAME, OPERATION, body))
+    limit = int(params_schema(canonical.model)["properties"]["input_images"]["x-upstream-max-items"])
+    failure = cast("str | None", runtime().config.option(f"{NAME}.job_failure", None))
+    if len(canonical.input_images) > limit:
+        failure = f"Provider returned an error: at most {limit} input images are supported"
+        canonical = canonical.with_(input_images=canonical.input_images[:limit])
+    try:
+        return DIALECT.resolve(canonical), failure
+    except UnsupportedValue as exc:  # the contract let it through; answer like a validation error
+        _invalid({exc.field: [exc.reason]})
+
+
+def _idempotent_replay(account: Account, key: str, digest: str, job_id: str) -> str | None:
+    """Claim ``key`` for ``job_id``; the id of the original job on a replay (409 when the body differs)."""
+    now = runtime().clock.now()
+    header = _components()["parameters"]["IdempotencyKey"]
+    window = dt.timedelta(seconds=int(header["x-replay-window-seconds"]))
+
+    def claim(old: dict[str, Any] | None) -> dict[str, Any]:
+        if old is not None and now - old["at"] < window:
+            return old
+        return {"digest": digest, "job_id": job_id, "at": now}
+
+    record = runtime().store.update(IDEMPOTENCY, f"{account.id}:{key}", claim)
+    if record["job_id"] == job_id:
+        return None
+    if record["digest"] != digest:
+        _abort(409, str(_response_ext("IdempotencyConflict", "x-error")))
+    return cast(str, record["job_id"])
+
+
+def credit_cost(resolved: CanonicalRequest) -> int:
+    """Credits of a job: the cost engine's quote of the resolved request on the virtual clock's date.
+
+    Apiframe's credits depend on quality and number of images only (seeds/002), so when the engine's
+    token breakdown fails on the input images (contracts/tokens.py cannot yet price gpt-image-1.5
+    high-fidelity inputs), the quote is taken without them: same credits, never a 500.
+    """
+    today = runtime().clock.today()
+    try:
+        return int(quote(NAME, resolved, today).credits or 0)
+    except (KeyError, ValueError):
+        if not resolved.input_images:
+            raise
+        return int(quote(NAME, resolved.with_(input_images=()), today).credits or 0)
+
+
+def submit(account: Account, body: dict[str, Any], idempotency_key: str | None) -> tuple[str, str]:
+    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ApiframeError``."""
+    rt = runtime()
+    resolved, failure = _resolve(body)
+    credits = credit_cost(resolved)
+    job_id = str(uuid.uuid4())
+    if idempotency_key is not None:
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        original = _idempotent_replay(account, idempotency_key, digest, job_id)
+        if original is not None:
+            stored: Job | None = rt.store.get(JOBS, original)
+            return original, stored.status if stored else QUEUED
+    if not rt.accounts.debit(account, "credits", credits, f"apiframe job {job_id}"):
+        if idempotency_key is not None:
+            rt.store.delete(IDEMPOTENCY, f"{account.id}:{idempotency_key}")
+        available = int(rt.accounts.balance(account, "credits"))
+        error = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
+        _abort(402, str(error), creditsRequired=credits, creditsAvailable=available)
+    job = Job(
+        id=job_id,
+        account_id=account.id,
+        model=resolved.model,
+        status=QUEUED,
+        progress=0,
+        credit_cost=credits,
+        created_at=rt.clock.now(),
+        resolved=resolved,
+        failure=failure,
+        webhook="webhookUrl" in body,
+    )
+    rt.store.put(JOBS, job_id, job)
+    return job_id, QUEUED
+
+
+def _advance(job: Job, now: dt.datetime) -> Job:
+    """One poll: count it and, when the job is due (polls and virtual time), mark it ``due``."""
+    if job.status in TERMINAL or job.due:
+        return job
+    options = runtime().config
+    polls_needed = max(1, int(cast(int, options.option(f"{NAME}.polls_to_complete", 1))))
+    seconds_needed = float(cast(float, options.option(f"{NAME}.seconds_to_complete", 0)))
+    polls = job.polls + 1
+    elapsed = (now - job.created_at).total_seconds()
+    share = min(polls / polls_needed, elapsed / seconds_needed if seconds_needed > 0 else 1.0)
+    if share >= 1:
+        return replace(job, polls=polls, due=True)
+    return replace(job, polls=polls, status=PROCESSING, progress=min(99, int(100 * share)))
+
+
+def _finish(job: Job) -> Job:
+    """The terminal state of a due job: COMPLETED with rendered images, or FAILED (credits refunded later)."""
+    now = runtime().clock.now()
+    if job.failure is not None:
+        return replace(job, status=FAILED, progress=0, error=job.failure, credit_cost=0, completed_at=now)
+    rt, request_ = runtime(), job.resolved
+    width, height = request_.dimensions()
+    urls = []
+    for index in range(request_.n or 1):
+        spec = ImageSpec(
+            provider=NAME,
+            model=job.model,
+            width=width,
+            height=height,
+            output_format=str(request_.output_format),
+            background=str(request_.background),
+            quality=str(request_.quality),
+            prompt=request_.prompt,
+            seed=index,
+        )
+        urls.append(rt.files.put(rt.images.render(spec), spec.output_format, _retention()).url)
+    return replace(job, status=COMPLETED, progress=100, images=tuple(urls), completed_at=now)
+
+
+def poll(account: Account, job_id: str) -> Job:
+    """``GET /v2/jobs/{id}``: move the job on by one poll and return it. 404 for another account's job."""
+    rt = runtime()
+    job_id = job_id.lower()
+    job: Job | None = rt.store.get(JOBS, job_id)
+    if job is None or job.account_id != account.id:
+        _abort(404, str(_response_ext("JobNotFound", "x-error")))
+    now = rt.clock.now()
+    job = cast(Job, rt.store.update(JOBS, job_id, lambda old: _advance(cast(Job, old), now)))
+    if not job.due or job.status in TERMINAL:
+        return job
+    charged = job.credit_cost
+    done = _finish(job)  # rendering happens outside the store's lock
+    ended: list[bool] = []
+
+    def settle(old: Any) -> Job:
+        ended.append(old.status not in TERMINAL)
+        return done if ended[-1] else old
+
+    job = cast(Job, rt.store.update(JOBS, job_id, settle))
+    if ended[-1] and job.status == FAILED:
+        rt.accounts.credit(account, "credits", charged, f"apiframe refund {job_id}")
+    return job
+
+
+def _cursor_encode(job_id: str) -> str:
+    raw = json.dumps({"id": job_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> str | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    job_id = data.get("id") if isinstance(data, dict) else None
+    return job_id if isinstance(job_id, str) else None
+
+
+def list_jobs(account: Account, query: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v2/jobs``: the account's jobs, ``(createdAt desc, id desc)``, cursor-paged."""
+    mine: list[Job] = [j for j in runtime().store.values(JOBS) if j.account_id == account.id]
+    jobs = sorted(mine, key=lambda j: (j.created_at, j.id), reverse=True)
+    if "status" in query:
+        jobs = [j for j in jobs if j.status == query["status"]]
+    if "model" in query:
+        jobs = [j for j in jobs if j.model == query["model"]]
+    if "search" in query:
+        jobs = [j for j in jobs if j.id == str(query["search"]).lower()]
+    if "cursor" in query:
+        after_id = _cursor_decode(str(query["cursor"]))
+        after = next((j for j in mine if j.id == after_id), None)
+        if after is None:
+            _invalid({"cursor": ["Invalid cursor"]})
+        jobs = [j for j in jobs if (j.created_at, j.id) < (after.created_at, after.id)]
+    limit = int(query["limit"])
+    page = jobs[:limit]
+    more = len(jobs) > limit
+    body: dict[str, Any] = {
+        "jobs": [job_json(j) for j in page],
+        "nextCursor": _cursor_encode(page[-1].id) if more else None,
+        "hasMore": more,
+    }
+    if query.get("include_models") == "true":
+        body["models"] = sorted({j.model for j in mine})
+    return body
+
+
+def me(account: Account, key: str) -> dict[str, Any]:
+    """``GET /v2/me``: user, team (with the credit balance) and key; ids derived from the account."""
+
+    def ident(kind: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:apiframe:{account.id}:{kind}"))
+
+    credits = max(0, int(runtime().accounts.balance(account, "credits")))
+    return {
+        "user": {"id": ident("user"), "email": f"{account.id}@example.com", "role": "OWNER"},
+        "team": {"id": ident("team"), "name": TEAM, "credits": credits, "plan": PLAN, "customerId": None},
+        "apiKey": {"id": ident("key"), "name": "Default", "prefix": key[:8]},
+    }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Routes
+
+
+@bp.post("/v2/images/generate")
+def generate_route() -> Response:
+    account, _ = authenticate()
+    key = request.headers.get("Idempotency-Key")
+    header = _components()["parameters"]["IdempotencyKey"]
+    most = int(header["schema"]["maxLength"])
+    if key is not None and len(key) > most:
+        _invalid({header["name"]: [f"String must contain at most {most} character(s)"]})
+    body = read_json(require_content_type=True)
+    validate_generate(body)
+    job_id, status = submit(account, body, key)
+    return _json({"jobId": job_id, "status": status}, 202)
+
+
+@bp.get("/v2/jobs/<job_id>")
+def job_route(job_id: str) -> Response:
+    account, _ = authenticate()
+    if not UUID.match(job_id):
+        _abort(400, str(_response_ext("InvalidJobId", "x-error")))
+    return _json(job_json(poll(account, job_id)))
+
+
+@bp.get("/v2/jobs")
+def jobs_route() -> Response:
+    account, _ = authenticate()
+    return _json(list_jobs(account, _query("listJobs")))
+
+
+@bp.get("/v2/me")
+def me_route() -> Response:
+    account, key = authenticate()
+    return _json(me(account, key))
+
+
+PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)

@@ -1,0 +1,403 @@
+"""GMI Cloud request queue emulator (``/gmicloud/api/v1/ie/requestqueue/apikey``) for GPT Image.
+
+Contract: ``contracts/openapi/gmicloud.yaml``. Routes (relative to the prefix):
+
+- ``POST /requests`` ``{"model", "payload"}``: GPT Image models are synchronous at GMI, so the answer is
+  200 with the finished request record (``status: "success"``, ``outcome.media_urls: [{id, url}]``),
+  pre-charged in USD from ``contracts.pricing.quote``. A payload the upstream would reject answers 400
+  ``{"error", "request_id"}`` and keeps a ``failed`` record (``outcome.error``); a bad envelope answers
+  400 ``{"error"}``; an unknown model slug 404; a short balance 402 (emulator choice, see the contract).
+- ``GET /requests/<request_id>``: the record (404 for another account's or an unknown id).
+- ``GET /requests`` (``model_id``, ``limit``, ``offset``): ``{"requests", "total", "has_more"}``, newest
+  first.
+- ``DELETE /requests/<request_id>``: best-effort cancel (undocumented; third-party probe).
+
+Auth is ``Authorization: Bearer <key>``; every key problem is a 401 ``{"error"}``. Options
+(``EmulatorConfig.options``):
+
+- ``gmicloud.rate_limit``: requests per account per 60 s of virtual time (default ``None``: unlimited);
+  over it, 429 ``{"error"}`` with ``Retry-After`` (seconds). GMI publishes no limits.
+
+Error texts come from the contract's ``Error.x-messages``; status names from ``RequestStatus``. GMI's
+rejection text is generic, so a 400 also carries an ``X-Pixelmock-Detail`` header (emulator-only) naming
+the violated field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import math
+import uuid
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from contracts.canonical import CanonicalRequest, ImageInput
+from contracts.dialects import NativeRequest
+from contracts.dialects.gmicloud import DIALECT, SUBMIT
+from contracts.errors import UnsupportedValue
+from contracts.openapi import document, inlined, model_branch, request_schema, validate
+from contracts.pricing import Quote, quote
+from emulators.runtime import ImageSpec, ProviderEmulator, read_json, runtime
+from emulators.runtime.accounts import Account
+
+NAME = "gmicloud"
+PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
+REQUESTS = "gmicloud.requests"
+RATE = "gmicloud.rate"
+RATE_WINDOW_SECONDS = 60
+CURRENCY = "USD"
+
+bp = Blueprint(NAME, __name__)
+
+
+# -- facts read from the contract -----------------------------------------------------------------------
+
+
+@cache
+def _messages() -> dict[str, dict[str, Any]]:
+    block = document(NAME)["components"]["schemas"]["Error"]["x-messages"]
+    return {key: value for key, value in block.items() if not key.startswith("x-")}
+
+
+def _text(key: str, **values: Any) -> str:
+    return str(_messages()[key]["text"]).format(**values)
+
+
+@cache
+def _terminal() -> frozenset[str]:
+    return frozenset(inlined(NAME)["components"]["schemas"]["RequestStatus"]["x-terminal"])
+
+
+@cache
+def _statuses() -> tuple[str, ...]:
+    return tuple(inlined(NAME)["components"]["schemas"]["RequestStatus"]["enum"])
+
+
+def _status(name: str) -> str:
+    """A status name, checked against the contract's enum (so a typo here fails loudly in tests)."""
+    if name not in _statuses():
+        raise KeyError(name)
+    return name
+
+
+# -- responses -------------------------------------------------------------------------------------------
+
+
+#: Short texts for the framework-level failures whose Werkzeug descriptions are long (choice: GMI's
+#: texts for these are unknown; the body shape ``{"error"}`` is GMI's).
+_FRAMEWORK_TEXTS = {
+    "not_found": "not found",
+    "method_not_allowed": "method not allowed",
+    "too_large": "request body too large",
+}
+
+
+def error_response(status: int, kind: str, message: str) -> Response:
+    """GMI's error body ``{"error": <message>}`` for framework-level failures (any ``kind``)."""
+    response = jsonify(error=_FRAMEWORK_TEXTS.get(kind, message))
+    response.status_code = status
+    return response
+
+
+def _error(status: int, message: str, request_id: str | None = None, **headers: str) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if request_id is not None:
+        body["request_id"] = request_id
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+class Rejection(Exception):
+    """A request answered with a GMI error; ``response`` is ready to send."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+# -- auth and rate limiting -----------------------------------------------------------------------------
+
+
+def _credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _authenticate() -> Account:
+    """The caller's account. Raises ``Rejection`` (401) for a missing, invalid or inactive key."""
+    result = runtime().accounts.authenticate(NAME, _credential())
+    if result.status == "ok" and result.account is not None:
+        return result.account
+    key = {"missing": "missing_key", "invalid": "invalid_key"}.get(result.status, "inactive_key")
+    status = int(_messages()[key].get("status", 401))
+    raise Rejection(_error(status, _text(key)))
+
+
+def _rate_limit(account: Account) -> None:
+    """Count the request; raises ``Rejection`` (429 with ``Retry-After``) over ``gmicloud.rate_limit``."""
+    rt = runtime()
+    limit = rt.config.option(f"{NAME}.rate_limit", None)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return
+    now = rt.clock.now().timestamp()
+    verdict: dict[str, float] = {}
+
+    def count(old: list[float] | None) -> list[float]:
+        recent = [t for t in (old or []) if now - t < RATE_WINDOW_SECONDS]
+        if len(recent) >= limit:
+            verdict["retry"] = RATE_WINDOW_SECONDS - (now - recent[0])
+            return recent
+        return [*recent, now]
+
+    rt.store.update(RATE, account.id, count)
+    if "retry" in verdict:
+        retry_after = str(max(1, math.ceil(verdict["retry"])))
+        raise Rejection(_error(429, _text("rate_limited"), Retry_After=retry_after))
+
+
+def _caller() -> Account:
+    account = _authenticate()
+    _rate_limit(account)
+    return account
+
+
+# -- records ---------------------------------------------------------------------------------------------
+
+
+def _ids(account: Account) -> tuple[str, str]:
+    """Stable ``(org_id, user_id)`` of an emulated account (UUIDs derived from the account id)."""
+    org = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:org:{account.id}")
+    user = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:user:{account.id}")
+    return str(org), str(user)
+
+
+def _record(
+    account: Account, model: str, payload: Any, status: str, outcome: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A request record in the contract's key order, timestamps in Unix seconds on the virtual clock."""
+    now = runtime().clock.timestamp()
+    org_id, user_id = _ids(account)
+    return {
+        "request_id": str(uuid.uuid4()),
+        "org_id": org_id,
+        "user_id": user_id,
+        "model": model,
+        "status": _status(status),
+        "is_public": False,
+        "payload": payload,
+        "outcome": outcome,
+        "created_at": now,
+        "updated_at": now,
+        "queued_at": now,
+    }
+
+
+def _save(account: Account, record: dict[str, Any]) -> None:
+    runtime().store.put(REQUESTS, record["request_id"], {"account": account.id, "record": record})
+
+
+def _find(account: Account, request_id: str) -> dict[str, Any]:
+    """The caller's record. Raises ``Rejection`` (404) for an unknown id or another account's request."""
+    entry = runtime().store.get(REQUESTS, request_id)
+    if entry is None or entry["account"] != account.id:
+        raise Rejection(_error(404, _text("request_not_found", request_id=request_id)))
+    record: dict[str, Any] = entry["record"]
+    return record
+
+
+# -- submission ------------------------------------------------------------------------------------------
+
+
+def _envelope(body: Any) -> tuple[str, dict[str, Any]]:
+    """``(model, schema branch)`` of a submit body. Raises ``Rejection``: 400 for a malformed envelope,
+    404 for a model slug GMI does not serve here."""
+    schema = request_schema(NAME, SUBMIT)
+    if not isinstance(body, dict):
+        raise Rejection(_error(400, "request body must be a JSON object"))
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise Rejection(_error(400, "model is required and must be a string"))
+    branch = model_branch(NAME, schema, model)
+    if branch is None:
+        status = int(schema.get("x-unknown-model", {}).get("status", 404))
+        raise Rejection(_error(status, _text("model_not_found", model=model)))
+    return model, branch
+
+
+def _violation(body: dict[str, Any]) -> str | None:
+    """Why the payload breaks the contract (``None`` when it does not). Raises ``Rejection`` (400, no
+    record) when the envelope itself is wrong: extra keys, or a missing / non-object payload."""
+    for violation in validate(NAME, request_schema(NAME, SUBMIT), body):
+        envelope = violation.path == () or (violation.path == ("payload",) and violation.keyword == "type")
+        if envelope:
+            raise Rejection(_error(400, f"invalid request: {violation.message}"))
+        return f"{violation.param}: {violation.message}"
+    return None
+
+
+def _decode_image(text: str) -> ImageInput | None:
+    """Bare base64 of an image Pillow can read (the documented form), else ``None``."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    image = ImageInput.from_bytes(data)
+    return image if image.width is not None else None
+
+
+def _image_problem(payload: dict[str, Any]) -> str | None:
+    """What the schema cannot check: image and mask decode; the mask has the image's size."""
+    image = _decode_image(payload["image"]) if "image" in payload else None
+    if "image" in payload and image is None:
+        return "payload.image: not a base64-encoded image"
+    if "mask" in payload:
+        mask = _decode_image(payload["mask"])
+        if mask is None:
+            return "payload.mask: not a base64-encoded image"
+        if image is not None and (mask.width, mask.height) != (image.width, image.height):
+            sizes = f"{mask.width}x{mask.height} vs {image.width}x{image.height}"
+            return f"payload.mask: the mask must have the size of the image ({sizes})"
+    return None
+
+
+def _reject(account: Account, model: str, payload: Any, detail: str) -> Response:
+    """The synchronous failure: a ``failed`` record is kept, the POST answers 400 with its id."""
+    rejected = _messages()["rejected"]
+    error = {"code": 400, "message": str(rejected["text"]), "status": str(rejected["outcome_status"])}
+    record = _record(account, model, payload, "failed", {"error": error})
+    _save(account, record)
+    response = _error(400, str(rejected["text"]), record["request_id"])
+    response.headers["X-Pixelmock-Detail"] = detail.encode("ascii", "replace").decode("ascii")[:500]
+    return response
+
+
+def _quote(resolved: CanonicalRequest, on: dt.date) -> Quote | None:
+    """The cost engine's quote, or ``None`` where no price is in force (no charge is then taken)."""
+    try:
+        return quote(NAME, resolved, on)
+    except (LookupError, ValueError):
+        return None
+
+
+def _render(resolved: CanonicalRequest, billed_quality: str) -> list[dict[str, str]]:
+    """Render and store ``n`` images; ``[{"id": "0", "url": ...}, ...]``."""
+    rt = runtime()
+    width, height = resolved.dimensions()
+    fmt = resolved.output_format or "png"
+    compression = resolved.output_compression if fmt in ("jpeg", "webp") else None
+    media = []
+    for index in range(resolved.n or 1):
+        spec = ImageSpec(
+            provider=NAME,
+            model=resolved.model,
+            width=width,
+            height=height,
+            output_format=fmt,
+            background=resolved.background or "auto",
+            quality=billed_quality,
+            prompt=resolved.prompt,
+            seed=index,
+            compression=compression,
+        )
+        stored = rt.files.put(rt.images.render(spec), fmt, ttl_seconds=rt.config.file_ttl_seconds)
+        media.append({"id": str(index), "url": stored.url})
+    return media
+
+
+def submit(account: Account, body: Any) -> Response:
+    """Run one ``POST /requests`` for an authenticated caller (see the module docstring)."""
+    rt = runtime()
+    model, _ = _envelope(body)
+    payload = body.get("payload")
+    problem = _violation(body) or _image_problem(payload)
+    if problem is not None:
+        return _reject(account, model, payload, problem)
+    try:
+        resolved = DIALECT.resolve(DIALECT.from_native(NativeRequest(NAME, SUBMIT, body)))
+    except (UnsupportedValue, ValueError) as exc:
+        return _reject(account, model, payload, str(exc))
+    priced = _quote(resolved, rt.clock.today())
+    record = _record(account, model, payload, "success", None)
+    cost = priced.usd if priced is not None and priced.usd is not None else Decimal(0)
+    memo = f"gmicloud request {record['request_id']} ({model})"
+    if cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo):
+        balance = rt.accounts.balance(account, CURRENCY)
+        text = _text("insufficient_balance", cost=cost, balance=balance)
+        raise Rejection(_error(int(_messages()["insufficient_balance"]["status"]), text))
+    media = _render(resolved, priced.billed_quality if priced is not None else resolved.quality or "auto")
+    record["outcome"] = {"media_urls": media, "thumbnail_image_url": media[0]["url"]}
+    _save(account, record)
+    return jsonify(record)
+
+
+# -- routes ----------------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(Rejection)
+def _rejected(exc: Rejection) -> Response:
+    return exc.response
+
+
+@bp.post("/requests")
+def submit_request() -> Response:
+    account = _caller()
+    return submit(account, read_json(require_content_type=True))
+
+
+@bp.get("/requests")
+def list_requests() -> Response:
+    account = _caller()
+    model_id = request.args.get("model_id")
+    limit = _int_arg("limit", minimum=1)
+    offset = _int_arg("offset", minimum=0) or 0
+    mine = [e["record"] for e in runtime().store.values(REQUESTS) if e["account"] == account.id]
+    matching = [r for r in reversed(mine) if model_id is None or r["model"] == model_id]
+    page = matching[offset:] if limit is None else matching[offset : offset + limit]
+    return jsonify(requests=page, total=len(matching), has_more=offset + len(page) < len(matching))
+
+
+@bp.get("/requests/<request_id>")
+def get_request(request_id: str) -> Response:
+    return jsonify(_find(_caller(), request_id))
+
+
+@bp.delete("/requests/<request_id>")
+def cancel_request(request_id: str) -> Response:
+    account = _caller()
+    _find(account, request_id)
+    now = runtime().clock.timestamp()
+
+    def cancel(entry: Any) -> Any:
+        record = entry["record"]
+        if record["status"] in _terminal():
+            return entry
+        return {**entry, "record": {**record, "status": _status("cancelled"), "updated_at": now}}
+
+    return jsonify(runtime().store.update(REQUESTS, request_id, cancel)["record"])
+
+
+def _int_arg(name: str, minimum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise Rejection(_error(400, f"invalid query parameter {name}: {raw!r} (an integer >= {minimum})"))
+    return value
+
+
+PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
