@@ -179,14 +179,19 @@ def validate(provider: str, schema: dict[str, Any], instance: Any) -> list[Viola
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    # Compiled validators of the (long-lived) document schemas, keyed by identity; bounded so that
+    # schemas built per request cannot grow it without limit.
     key = id(schema)
     cached = _VALIDATORS.get(key)
     if cached is None or cached[0] is not schema:
         cached = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        if len(_VALIDATORS) >= _MAX_VALIDATORS:
+            del _VALIDATORS[next(iter(_VALIDATORS))]
         _VALIDATORS[key] = cached
     return cached[1]
 
 
+_MAX_VALIDATORS = 512
 _VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
 

@@ -161,19 +161,19 @@ def exercise(http: httpx.Client, root: str, prefix: str, provider: str, model: s
     if answer.status_code >= 300 and answer.status_code != 202:
         return Outcome(provider, model, f"HTTP {answer.status_code}", detail=answer.text[:120])
     body = follow_links(http, root + prefix, native, answer, headers)
-    width, height = request.dimensions() if request.size != "auto" else (0, 0)
+    priced = quote(provider, request)
+    width, height = (int(edge) for edge in priced.billed_size.split("x"))  # auto is rendered as billed
     problems = []
-    refs = list(image_refs(body))
+    refs = list(dict.fromkeys(image_refs(body)))  # a thumbnail may repeat an image's URL
     for ref in refs:
         image = fetch_image(http, ref)
-        if width and image.size != (width, height):
+        if image.size != (width, height):
             problems.append(f"size {image.size} != {(width, height)}")
         if request.output_format and image.format != PIL_NAMES[request.output_format]:
             problems.append(f"format {image.format} != {request.output_format}")
-    priced = quote(provider, request)
     cost = f"${priced.usd:.5f}" if priced.usd is not None else f"{priced.credits} credits"
     ok = bool(refs) and not problems
-    detail = "; ".join(problems) or f"{request.size} {request.quality} {request.output_format}"
+    detail = "; ".join(problems) or f"{priced.billed_size} {request.quality} {request.output_format}"
     return Outcome(provider, model, f"HTTP {answer.status_code}", len(refs), detail, cost, ok)
 
 

@@ -1,0 +1,483 @@
+"""Cloudflare emulator: documented examples replayed verbatim, images real, every rejection in Cloudflare's
+own status and body, authentication, billing, the percent-encoded-slash quirk and the official SDK."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import cloudflare
+import httpx
+import pytest
+import yaml
+from flask import Flask
+from jsonschema import Draft202012Validator
+from PIL import Image
+from werkzeug.serving import make_server
+
+from contracts.canonical import CanonicalRequest
+from contracts.dialects.cloudflare import DIALECT
+from contracts.openapi import inlined
+from emulators import EmulatorConfig, create_app
+
+EMULATED_PROVIDERS = ["cloudflare"]
+PREFIX = "/cloudflare/client/v4"
+REAL_BASE = "https://api.cloudflare.com/client/v4"
+RUN = f"{PREFIX}/accounts/acct/ai/run"
+AUTH = {"Authorization": "Bearer test-token"}
+CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
+SCHEMAS = inlined("cloudflare")["components"]["schemas"]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+MILLION = Decimal(1_000_000)
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """conftest's real socket server, with a short poll interval: shutdown then takes ~20 ms, not 0.5 s."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def interaction(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0])
+
+
+def conforms(schema_name: str, body: Any) -> list[str]:
+    validator = Draft202012Validator(SCHEMAS[schema_name], format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [e.message for e in validator.iter_errors(body)]
+
+
+def shape(node: Any) -> Any:
+    """The key structure of a JSON value (values dropped), to compare with a documented response."""
+    if isinstance(node, dict):
+        return {key: shape(value) for key, value in node.items()}
+    return type(node).__name__
+
+
+def decode(http: httpx.Client, url: str) -> Image.Image:
+    response = http.get(url)
+    assert response.status_code == 200
+    image = Image.open(io.BytesIO(response.content))
+    image.load()
+    return image
+
+
+def post(
+    http: httpx.Client, body: Any, path: str = RUN, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return http.post(path, json=body, headers=AUTH if headers is None else headers)
+
+
+def only_error(response: httpx.Response) -> tuple[int, int, str]:
+    body = response.json()
+    assert conforms("ErrorEnvelope", body) == []
+    assert response.headers["content-type"].startswith("application/json")
+    return response.status_code, body["errors"][0]["code"], body["errors"][0]["message"]
+
+
+# --- documented examples ---------------------------------------------------------------------------------
+
+PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+@pytest.mark.parametrize("path", CASSETTES, ids=lambda p: p.stem)
+def test_documented_example_replays(http: httpx.Client, path: Path) -> None:
+    recorded = interaction(path)
+    request = recorded["request"]
+    url = request["uri"].replace(REAL_BASE, PREFIX)
+    headers = {name: values[0] for name, values in request["headers"].items()}
+    response = http.request(request["method"], url, content=request["body"].encode(), headers=headers)
+    assert response.status_code == recorded["response"]["status"]["code"]
+    body = response.json()
+    documented = json.loads(recorded["response"]["body"]["string"])
+    assert shape(body) == shape(documented)  # same keys at every level (order aside), same value types
+    assert conforms("RunSuccessEnvelope", body) == []
+    assert body["result"]["state"] == documented["result"]["state"] == "Completed"
+    sent = json.loads(request["body"])["input"]
+    image = decode(http, body["result"]["result"]["image"])
+    size = sent.get("size", "auto")
+    expected = (1024, 1536) if size == "auto" else tuple(int(x) for x in size.split("x"))
+    assert image.size == expected
+    assert image.format == PIL_FORMATS[sent.get("output_format", "png")]
+
+
+@pytest.mark.parametrize("path", CASSETTES[:1] + CASSETTES[-1:], ids=lambda p: p.stem)
+def test_documented_example_on_the_classic_route(http: httpx.Client, path: Path) -> None:
+    body = json.loads(interaction(path)["request"]["body"])
+    response = post(http, body["input"], path=f"{RUN}/{body['model']}")
+    assert response.status_code == 200
+    assert conforms("RunSuccessEnvelope", response.json()) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "size", "fmt", "mode"),
+    [
+        (
+            "openai/gpt-image-1.5",
+            {"background": "transparent", "size": "1536x1024"},
+            (1536, 1024),
+            "PNG",
+            "RGBA",
+        ),
+        ("openai/gpt-image-1.5", {"output_format": "jpeg", "size": "1024x1024"}, (1024, 1024), "JPEG", "RGB"),
+        (
+            "openai/gpt-image-2",
+            {"output_format": "webp", "background": "opaque"},
+            (1024, 1536),
+            "WEBP",
+            "RGB",
+        ),
+    ],
+)
+def test_image_is_real_and_exact(
+    http: httpx.Client, model: str, extra: dict[str, str], size: tuple[int, int], fmt: str, mode: str
+) -> None:
+    response = post(http, {"model": model, "input": {"prompt": "a red fox", **extra}})
+    assert response.status_code == 200
+    image = decode(http, response.json()["result"]["result"]["image"])
+    assert (image.size, image.format, image.mode) == (size, fmt, mode)
+
+
+# --- rejections ------------------------------------------------------------------------------------------
+
+
+def test_unknown_model_on_the_universal_route(http: httpx.Client) -> None:
+    response = post(http, {"model": "openai/no-such-model-xyz", "input": {"prompt": "x"}})
+    assert only_error(response) == (404, 7003, "Model not found: openai/no-such-model-xyz")
+    assert response.json() == {
+        "errors": [{"message": "Model not found: openai/no-such-model-xyz", "code": 7003}],
+        "success": False,
+        "result": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"input": {"prompt": "x"}}, "required properties at '/' are 'model'"),
+        ({"model": "openai/gpt-image-2"}, "required properties at '/' are 'input'"),
+        ({"model": "openai/gpt-image-2", "input": {}}, "required properties at '/' are 'prompt'"),
+        (
+            {"model": "openai/gpt-image-2", "input": {"prompt": 7}},
+            "Type mismatch of '/prompt', 'number' not in 'string'",
+        ),
+        (
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "width": 5, "height": 5}},
+            "Additional or unevaluated properties '/height, /width' at '/' not allowed",
+        ),
+        (
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "size": "2048x2048"}},
+            "'/size' must be one of '1024x1024, 1024x1536, 1536x1024, auto'",
+        ),
+        (
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": ["a"] * 17}},
+            "Length of '/images' must be <= 16",
+        ),
+        ({"model": "openai/gpt-image-2", "input": "x"}, "Type mismatch of '/', 'string' not in 'object'"),
+        (
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x"}, "gateway": "default"},
+            "Additional or unevaluated properties '/gateway' at '/' not allowed",
+        ),
+        # DALL-E-only values of the published gpt-image-1.5 schema (x-choice in the contract).
+        (
+            {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "256x256"}},
+            "'/size' must be one of '1024x1024, 1024x1536, 1536x1024, auto'",
+        ),
+        (
+            {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "style": "vivid"}},
+            "Additional or unevaluated properties '/style' at '/' not allowed",
+        ),
+    ],
+)
+def test_schema_violations_are_5006(http: httpx.Client, body: Any, detail: str) -> None:
+    status, code, message = only_error(post(http, body))
+    assert (status, code) == (400, 5006)
+    assert re.fullmatch(re.escape(f"AiError: Bad input: Error: {detail}") + rf" \({UUID}\)", message), message
+
+
+def test_classic_route_validates_the_body_as_the_input(http: httpx.Client) -> None:
+    status, code, message = only_error(
+        post(http, {"prompt": "x", "style": "vivid"}, f"{RUN}/openai/gpt-image-1.5")
+    )
+    assert (status, code) == (400, 5006)
+    assert "Additional or unevaluated properties '/style' at '/' not allowed" in message
+
+
+def test_transparent_background_on_gpt_image_2_is_rejected_as_openai_does(http: httpx.Client) -> None:
+    response = post(
+        http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "background": "transparent"}}
+    )
+    status, code, message = only_error(response)
+    assert (status, code) == (400, 5012)
+    upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
+    assert upstream["error"]["message"] == "Transparent background is not supported for this model."
+    assert (upstream["error"]["param"], upstream["error"]["code"]) == ("background", "invalid_value")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "not base64 at all!",
+        "aGVsbG8=",
+        "https://example.com/a.png",
+        "data:image/gif;base64,R0lGODlhAQABAAAAACw=",
+    ],
+)
+def test_invalid_input_image_is_rejected_upstream(http: httpx.Client, entry: str) -> None:
+    response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": [entry]}})
+    status, code, message = only_error(response)
+    assert (status, code) == (400, 5012)
+    assert "Invalid image file or mode for image 1" in message
+
+
+def test_unknown_model_on_the_classic_route(http: httpx.Client) -> None:
+    response = post(http, {"prompt": "x"}, f"{RUN}/@cf/black-forest-labs/flux-1-schnell")
+    assert only_error(response) == (400, 5007, "No such model @cf/black-forest-labs/flux-1-schnell or task")
+
+
+def test_unknown_route_is_7000(http: httpx.Client) -> None:
+    response = post(http, {"prompt": "x"}, f"{PREFIX}/accounts/acct/ai/v1/images")
+    assert only_error(response) == (400, 7000, "No route for that URI")
+    assert response.json() == {
+        "success": False,
+        "errors": [{"code": 7000, "message": "No route for that URI"}],
+        "messages": [],
+        "result": None,
+    }
+
+
+def test_wrong_method_is_7001(http: httpx.Client) -> None:
+    assert only_error(http.get(RUN, headers=AUTH)) == (405, 7001, "GET not supported for requested URI.")
+
+
+@pytest.mark.parametrize("content", [b"{not json", b""])
+def test_malformed_json_is_6007(http: httpx.Client, content: bytes) -> None:
+    response = http.post(RUN, content=content, headers={**AUTH, "Content-Type": "application/json"})
+    assert only_error(response) == (400, 6007, "Malformed JSON in request body")
+
+
+def test_json_without_a_json_content_type_is_still_parsed(http: httpx.Client) -> None:
+    body = json.dumps({"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low"}})
+    response = http.post(
+        RUN, content=body, headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200
+
+
+# --- authentication --------------------------------------------------------------------------------------
+
+
+def test_missing_credentials_are_9106(http: httpx.Client) -> None:
+    response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x"}}, headers={})
+    assert only_error(response) == (400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+    assert response.json() == {
+        "success": False,
+        "errors": [{"code": 9106, "message": "Missing X-Auth-Key, X-Auth-Email or Authorization headers"}],
+    }
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer two words", "test-token"])
+def test_malformed_authorization_is_6003(http: httpx.Client, header: str) -> None:
+    response = post(
+        http, {"model": "openai/gpt-image-2", "input": {"prompt": "x"}}, headers={"Authorization": header}
+    )
+    assert only_error(response) == (400, 6003, "Invalid request headers")
+    assert response.json()["errors"][0]["error_chain"] == [
+        {"code": 6111, "message": "Invalid format for Authorization header"}
+    ]
+
+
+@pytest.fixture
+def keyed_app() -> Flask:
+    config = EmulatorConfig(invalid_keys=frozenset({"bad-token"}), inactive_keys=frozenset({"no-permission"}))
+    return create_app(config, providers=EMULATED_PROVIDERS)
+
+
+@pytest.mark.parametrize(("token", "status"), [("bad-token", 401), ("no-permission", 403)])
+def test_invalid_and_inactive_tokens(keyed_app: Flask, token: str, status: int) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=keyed_app), base_url="http://127.0.0.1") as http:
+        response = post(
+            http,
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x"}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert only_error(response) == (status, 10000, "Authentication error")
+    assert response.json() == {
+        "result": None,
+        "success": False,
+        "errors": [{"code": 10000, "message": "Authentication error"}],
+        "messages": [],
+    }
+
+
+# --- billing ---------------------------------------------------------------------------------------------
+
+
+def balance(app: Flask, token: str) -> Decimal:
+    accounts = app.extensions["pixelmock"].accounts
+    account = accounts.authenticate("cloudflare", token).account
+    return Decimal(accounts.balance(account, "USD"))
+
+
+def test_run_debits_the_published_price(app: Flask, http: httpx.Client) -> None:
+    # gpt-image-1.5 high 1024x1024: 4160 output tokens (OpenAI's table) at $32 / 1M, prompt at $5 / 1M.
+    prompt = "A detailed botanical illustration of exotic tropical flowers"
+    before = balance(app, "test-token")
+    body = {
+        "model": "openai/gpt-image-1.5",
+        "input": {"prompt": prompt, "quality": "high", "size": "1024x1024"},
+    }
+    assert post(http, body).status_code == 200
+    quote = DIALECT.quote(
+        CanonicalRequest(model="gpt-image-1.5", prompt=prompt, quality="high", size="1024x1024")
+    )
+    expected = (4160 * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    assert before - balance(app, "test-token") == expected
+
+
+def test_short_balance_is_402() -> None:
+    app = create_app(EmulatorConfig(starting_balances={"USD": Decimal("0.01")}), providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        cheap = post(
+            http,
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low", "size": "1024x1024"}},
+        )
+        assert cheap.status_code == 200
+        response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "high"}})
+    assert only_error(response) == (402, 2021, "Insufficient balance; add money to your gateway or use BYOK")
+    assert response.json() == {
+        "errors": [{"message": "Insufficient balance; add money to your gateway or use BYOK", "code": 2021}],
+        "success": False,
+    }
+    assert balance(app, "test-token") > 0
+
+
+def test_request_too_large_is_413() -> None:
+    app = create_app(EmulatorConfig(max_body_bytes=1024), providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x" * 4096}})
+    assert only_error(response) == (413, 3006, "Request is too large")
+
+
+# --- options and lifecycle -------------------------------------------------------------------------------
+
+
+def test_published_gpt_image_15_schema_option() -> None:
+    config = EmulatorConfig(options={"cloudflare.gpt_image_15_schema": "published"})
+    app = create_app(config, providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        ok = post(http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1024x1024"}})
+        cloudflare_says = post(
+            http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "output_format": "webp"}}
+        )
+        openai_says = post(
+            http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "512x512"}}
+        )
+    assert ok.status_code == 200
+    assert only_error(cloudflare_says)[:2] == (400, 5006)
+    status, code, message = only_error(openai_says)
+    assert (status, code) == (400, 5012)
+    assert (
+        "Invalid value: '512x512'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'."
+        in message
+    )
+
+
+def test_gpt_image_15_fails_upstream_after_openais_shutdown() -> None:
+    # OpenAI shuts gpt-image-1.5 down on 2026-12-01 (contracts/data/models.yaml).
+    for today, status in ((dt.date(2026, 11, 30), 200), (dt.date(2026, 12, 1), 404)):
+        app = create_app(EmulatorConfig(today=today), providers=EMULATED_PROVIDERS)
+        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+            response = post(
+                http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "quality": "low"}}
+            )
+            assert response.status_code == status
+            if status != 200:
+                assert only_error(response)[1] == 5012
+                assert "model_not_found" in response.json()["errors"][0]["message"]
+            assert (
+                post(
+                    http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low"}}
+                ).status_code
+                == 200
+            )
+
+
+# --- the percent-encoded slash ---------------------------------------------------------------------------
+
+
+class RawUriTransport(httpx.WSGITransport):
+    """A WSGI transport that passes the undecoded path as RAW_URI, as Werkzeug's server and gunicorn do."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raw_path = request.url.raw_path.decode("ascii")
+        original = self.app
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            environ["RAW_URI"] = raw_path
+            return original(environ, start_response)
+
+        self.app = app
+        try:
+            return super().handle_request(request)
+        finally:
+            self.app = original
+
+
+@pytest.fixture(params=["raw-uri-wsgi", "socket"])
+def raw_http(request: pytest.FixtureRequest, app: Flask) -> Iterator[httpx.Client]:
+    if request.param == "socket":
+        client = httpx.Client(base_url=request.getfixturevalue("live_url"))
+    else:
+        client = httpx.Client(transport=RawUriTransport(app=app), base_url="http://127.0.0.1")
+    with client:
+        yield client
+
+
+def test_percent_encoded_model_slash_is_7000(raw_http: httpx.Client) -> None:
+    literal = post(raw_http, {"prompt": "x", "quality": "low"}, f"{RUN}/openai/gpt-image-1.5")
+    assert literal.status_code == 200
+    encoded = post(raw_http, {"prompt": "x"}, f"{RUN}/openai%2Fgpt-image-1.5")
+    assert only_error(encoded) == (400, 7000, "No route for that URI")
+
+
+def test_percent_encoded_slash_with_flasks_test_client(app: Flask) -> None:
+    response = app.test_client().post(f"{RUN}/openai%2Fgpt-image-2", json={"prompt": "x"}, headers=AUTH)
+    assert (response.status_code, response.get_json()["errors"][0]["code"]) == (400, 7000)
+
+
+# --- the official SDK ------------------------------------------------------------------------------------
+
+
+def test_official_sdk(live_url: str) -> None:
+    client = cloudflare.Cloudflare(api_token="t", base_url=live_url + PREFIX, max_retries=0)
+    body = {"prompt": "A golden retriever puppy playing in autumn leaves", "quality": "low"}
+    classic = client.post("/accounts/x/ai/run/openai/gpt-image-2", body=body, cast_to=object)
+    assert isinstance(classic, dict) and classic["result"]["state"] == "Completed"
+    universal = client.post(
+        "/accounts/x/ai/run",
+        body={"model": "openai/gpt-image-1.5", "input": body},
+        cast_to=object,
+        options={"headers": {"cf-aig-gateway-id": "default"}},
+    )
+    assert isinstance(universal, dict)
+    image_url = universal["result"]["result"]["image"]
+    assert urlsplit(image_url).netloc == urlsplit(live_url).netloc
+    # cloudflare 5.x percent-encodes the model's slash (research/openai_cloudflare.md §4.1).
+    with pytest.raises(cloudflare.BadRequestError) as info:
+        client.ai.run("openai/gpt-image-1.5", account_id="x", prompt="a cat")
+    assert info.value.body["errors"][0]["code"] == 7000  # type: ignore[index]
