@@ -53,7 +53,7 @@ from contracts.dialects.apiframe import (
 from contracts.errors import UnsupportedValue
 from contracts.openapi import Violation, inlined, operation, validate
 from contracts.pricing import quote
-from emulators.runtime import ImageSpec, ProviderEmulator, read_json, runtime
+from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 NAME = "apiframe"
@@ -481,20 +481,9 @@ def _finish(job: Job) -> Job:
     if job.failure is not None:
         return replace(job, status=FAILED, progress=0, error=job.failure, credit_cost=0, completed_at=now)
     rt, request_ = runtime(), job.resolved
-    width, height = request_.dimensions()
     urls = []
     for index in range(request_.n or 1):
-        spec = ImageSpec(
-            provider=NAME,
-            model=job.model,
-            width=width,
-            height=height,
-            output_format=str(request_.output_format),
-            background=str(request_.background),
-            quality=str(request_.quality),
-            prompt=request_.prompt,
-            seed=index,
-        )
+        spec = spec_for(NAME, request_, index)
         urls.append(rt.files.put(rt.images.render(spec), spec.output_format, _retention()).url)
     return replace(job, status=COMPLETED, progress=100, images=tuple(urls), completed_at=now)
 

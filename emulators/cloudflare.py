@@ -36,7 +36,6 @@ from typing import Any
 
 from flask import Blueprint, Response, has_request_context, request
 
-from contracts.canonical import parse_size
 from contracts.data import model_facts
 from contracts.dialects import NativeRequest
 from contracts.dialects.cloudflare import (
@@ -53,7 +52,7 @@ from contracts.dialects.cloudflare import (
 )
 from contracts.openapi import Violation, document, inlined, model_branch, request_schema, resolve, validate
 from contracts.pricing import quote
-from emulators.runtime import ImageSpec, ProviderEmulator, read_json, runtime
+from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 PREFIX = "/cloudflare/client/v4"
@@ -291,21 +290,8 @@ def run_model(
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
     if not rt.accounts.debit(account, CURRENCY, usd, memo):
         raise CloudflareError("insufficient_balance")
-    dims = parse_size(priced.billed_size)
-    assert dims is not None and resolved.output_format is not None
-    spec = ImageSpec(
-        provider=NAME,
-        model=contract.canonical,
-        width=dims[0],
-        height=dims[1],
-        output_format=resolved.output_format,
-        background=resolved.background or "auto",
-        quality=priced.billed_quality,
-        prompt=resolved.prompt,
-    )
-    stored = rt.files.put(
-        rt.images.render(spec), resolved.output_format, ttl_seconds=rt.config.file_ttl_seconds
-    )
+    spec = spec_for(NAME, resolved, size=priced.billed_size, quality=priced.billed_quality)
+    stored = rt.files.put(rt.images.render(spec), spec.output_format, ttl_seconds=rt.config.file_ttl_seconds)
     return _json(200, success_body(stored.url))
 
 

@@ -42,7 +42,7 @@ from contracts.dialects.gmicloud import DIALECT, SUBMIT
 from contracts.errors import UnsupportedValue
 from contracts.openapi import document, inlined, model_branch, request_schema, validate
 from contracts.pricing import Quote, quote
-from emulators.runtime import ImageSpec, ProviderEmulator, read_json, runtime
+from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 NAME = "gmicloud"
@@ -293,24 +293,12 @@ def _quote(resolved: CanonicalRequest, on: dt.date) -> Quote | None:
 def _render(resolved: CanonicalRequest, billed_quality: str) -> list[dict[str, str]]:
     """Render and store ``n`` images; ``[{"id": "0", "url": ...}, ...]``."""
     rt = runtime()
-    width, height = resolved.dimensions()
-    fmt = resolved.output_format or "png"
-    compression = resolved.output_compression if fmt in ("jpeg", "webp") else None
     media = []
     for index in range(resolved.n or 1):
-        spec = ImageSpec(
-            provider=NAME,
-            model=resolved.model,
-            width=width,
-            height=height,
-            output_format=fmt,
-            background=resolved.background or "auto",
-            quality=billed_quality,
-            prompt=resolved.prompt,
-            seed=index,
-            compression=compression,
+        spec = spec_for(NAME, resolved, index, quality=billed_quality)
+        stored = rt.files.put(
+            rt.images.render(spec), spec.output_format, ttl_seconds=rt.config.file_ttl_seconds
         )
-        stored = rt.files.put(rt.images.render(spec), fmt, ttl_seconds=rt.config.file_ttl_seconds)
         media.append({"id": str(index), "url": stored.url})
     return media
 

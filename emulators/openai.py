@@ -44,7 +44,7 @@ from contracts.errors import UnsupportedValue
 from contracts.openapi import Violation, inlined, validate
 from contracts.pricing import Quote, quote
 from contracts.sizes import SizeRules
-from emulators.runtime import AuthResult, ImageSpec, ProviderEmulator, runtime
+from emulators.runtime import AuthResult, ProviderEmulator, runtime, spec_for
 
 NAME = "openai"
 PREFIX = "/openai/v1"
@@ -470,23 +470,9 @@ def charge(account: Any, job: Job) -> None:
 
 def render(job: Job, index: int, partial: int | None = None) -> str:
     """Base64 of image ``index`` (or of one of its partial images) at the billed size and quality."""
-    dims = parse_size(job.quote.billed_size)
-    assert dims is not None, "the cost engine always bills a WxH size"
-    width, height = dims
-    r = job.resolved
-    compression = r.output_compression if r.output_format in ("jpeg", "webp") else None
-    spec = ImageSpec(
-        provider=NAME,
-        model=r.model,
-        width=width,
-        height=height,
-        output_format=str(r.output_format),
-        background=job.background,
-        quality=job.quote.billed_quality if partial is None else f"partial {partial + 1}",
-        prompt=r.prompt,
-        seed=index,
-        compression=compression,
-    )
+    quality = job.quote.billed_quality if partial is None else f"partial {partial + 1}"
+    spec = spec_for(NAME, job.resolved.with_(background=job.background), index,
+                    size=job.quote.billed_size, quality=quality)  # fmt: skip
     return base64.b64encode(runtime().images.render(spec)).decode("ascii")
 
 

@@ -18,7 +18,7 @@ from emulators.config import EmulatorConfig
 from emulators.runtime.accounts import Accounts, AuthResult
 from emulators.runtime.clock import Clock
 from emulators.runtime.files import FileStore, StoredFile
-from emulators.runtime.images import ImageSpec, render
+from emulators.runtime.images import ImageSpec, render, spec_for
 from emulators.runtime.store import MemoryStore, Store
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "StoredFile",
     "read_json",
     "runtime",
+    "spec_for",
 ]
 
 #: ``fn(status, kind, message) -> Response``: a provider's body for framework-level failures. ``kind`` is

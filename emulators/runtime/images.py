@@ -16,6 +16,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from contracts.canonical import CanonicalRequest
+
 #: Pillow's encoder name for each canonical output format.
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -37,6 +39,37 @@ class ImageSpec:
     prompt: str = ""
     seed: int = 0
     compression: int | None = None
+
+
+def spec_for(
+    provider: str,
+    resolved: CanonicalRequest,
+    index: int = 0,
+    *,
+    size: str | None = None,
+    quality: str | None = None,
+    model: str | None = None,
+) -> ImageSpec:
+    """The ``index``-th image a resolved request renders (``index`` seeds its colours).
+
+    ``size`` (``WxH``) and ``quality`` replace the request's own, e.g. a quote's ``billed_size`` and
+    ``billed_quality`` where the request says ``auto``; ``model`` replaces the label drawn (a provider's own
+    model id). Compression applies to jpeg and webp only. Raises ``ValueError`` if no ``WxH`` size results.
+    """
+    width, height = (resolved.with_(size=size) if size else resolved).dimensions()
+    output_format = resolved.output_format or "png"
+    return ImageSpec(
+        provider=provider,
+        model=model or resolved.model,
+        width=width,
+        height=height,
+        output_format=output_format,
+        background=resolved.background or "auto",
+        quality=quality or resolved.quality or "auto",
+        prompt=resolved.prompt,
+        seed=index,
+        compression=resolved.output_compression if output_format in ("jpeg", "webp") else None,
+    )
 
 
 def _colour(spec: ImageSpec) -> tuple[int, int, int]:

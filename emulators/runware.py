@@ -1,0 +1,667 @@
+"""Runware REST emulator: ``POST /runware/v1`` (and ``/runware/v1/``) takes a JSON array of tasks.
+
+Contract: ``contracts/openapi/runware.yaml`` (request schemas per task type and per model, the error
+catalogue ``x-errors``, size rules); dialect: ``contracts.dialects.runware``. Sources: the openai:4@1
+model page (seeds/003_c0aaf04073cb2fb9.txt) and research/runware.md §1 (REST, errors), §3 (async,
+getResponse), §4 (models).
+
+Flow of one request: parse the JSON array, authenticate (an ``authentication`` task first in the array,
+else ``Authorization: Bearer``), then run each task on its own: an error is scoped to its task and the
+other tasks still run. The answer is ``{"data": [...]}``; with failures ``{"data": [...], "errors":
+[...]}``, HTTP 200 when any task produced data, else the first error's status (a contract choice).
+
+Task handling lives in functions that take a task dict and a ``TaskContext`` and return a ``TaskResult``
+(items or one error), so a WebSocket route can reuse them.
+
+Emulator options (``EmulatorConfig.options``):
+- ``runware.transparent_jpg``: ``"flatten"`` (default; the seed's sticker-sheet example) or ``"reject"``
+  (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
+- ``runware.processing_polls``: how many ``getResponse`` polls of an async task answer ``processing``
+  before ``success`` (default 0: success on the first poll).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import cache
+from typing import Any
+from urllib.parse import quote as quote_url
+from urllib.parse import urlparse
+
+from flask import Blueprint, Response, jsonify, request
+
+from contracts.canonical import CanonicalRequest
+from contracts.dialects import NativeRequest
+from contracts.dialects.runware import (
+    DIALECT,
+    RUN,
+    TASK_TYPE,
+    allowed_sizes,
+    branch,
+    native_models,
+    reference_image,
+    size_problem,
+    task_schema,
+    task_type_schema,
+)
+from contracts.dialects.runware import PROVIDER as NAME
+from contracts.errors import UnsupportedValue
+from contracts.openapi import Violation, discriminator_values, document, validate
+from contracts.pricing import Quote, quote
+from emulators.runtime import ProviderEmulator, Runtime, read_json, runtime, spec_for
+from emulators.runtime.accounts import Account
+
+PREFIX = "/runware/v1"
+TASKS = "runware.tasks"
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+#: Longest ttl honoured (Runware documents only ttl >= 60); longer ones are kept this long (10 years).
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
+JSON_TYPES = {"integer": "integer", "number": "float", "string": "string", "boolean": "boolean"}
+
+
+# -- the error catalogue (contract x-errors) --------------------------------------------------------------
+
+
+@cache
+def catalogue() -> dict[str, Any]:
+    """The contract's ``x-errors`` block (codes, statuses, message templates, documentation links)."""
+    block: dict[str, Any] = document(NAME)["x-errors"]
+    return block
+
+
+@dataclass(frozen=True)
+class RunwareError:
+    """One error item (``body``) and the HTTP status it carries when it is the first of a failed answer."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def error(code: str, *, message: str | None = None, status: int | None = None, **fields: Any) -> RunwareError:
+    """An error item for ``code``: status and message template from the catalogue (``fields`` fill the
+    template; those named like item fields, e.g. ``parameter``, ``taskType``, also become item fields).
+
+    Item field order follows real bodies: code, message, parameter, type, min/max/multiplier,
+    documentation, taskType, taskUUID, context.
+    """
+    entry = catalogue()["codes"].get(code, {})
+    template = message if message is not None else str(entry.get("message", "{detail}"))
+    values = {"parameter": entry.get("parameter"), **fields}
+    try:
+        text = template.format_map(_Blank(values))
+    except (ValueError, IndexError, AttributeError):  # a literal message with braces in it
+        text = template
+    body: dict[str, Any] = {"code": code, "message": text}
+    for key in ("parameter", "type", "min", "max", "multiplier", "documentation", "taskType", "taskUUID"):
+        if key in values and (values[key] is not None or (key in ("parameter", "type") and key in fields)):
+            body[key] = values[key]
+    if "context" in fields:
+        body["context"] = fields["context"]
+    return RunwareError(int(status or entry.get("status", 400)), body)
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def error_response(status: int, kind: str, message: str) -> Response:
+    """Framework-level failures under ``/runware/v1`` (unknown route, wrong method, body too large or
+    not JSON, unexpected exception): ``{"errors": [{code, message}]}`` with the code from the catalogue."""
+    entry = catalogue()["framework"].get(kind, catalogue()["framework"]["internal"])
+    item = {"code": entry["code"], "message": entry["message"]}
+    return _json({"errors": [item]}, status)
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+# -- task context and results ------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskContext:
+    """What a task handler needs: the runtime, the authenticated account, and the task's position."""
+
+    rt: Runtime
+    account: Account
+    index: int = 0
+
+
+@dataclass
+class TaskResult:
+    """A task's outcome: data items, or one error."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    error: RunwareError | None = None
+
+
+@dataclass
+class TaskRecord:
+    """An accepted imageInference task, kept for ``getResponse`` and ``conflictTaskUUID``.
+
+    ``items`` are the finished result items; ``polls_left`` counts the polls still answered with
+    ``processing``.
+    """
+
+    task_uuid: str
+    account_id: str
+    task_type: str
+    delivery_method: str
+    items: list[dict[str, Any]]
+    polls_left: int
+
+
+class _TaskFailed(Exception):
+    def __init__(self, failure: RunwareError) -> None:
+        super().__init__(failure.body.get("message"))
+        self.failure = failure
+
+
+# -- validation: contract violations -> Runware errors -----------------------------------------------------
+
+
+def _cap(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _property(schema: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, Any] | None:
+    node: dict[str, Any] | None = schema
+    for part in path:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            continue
+        node = node.get("properties", {}).get(part)
+    return node
+
+
+def _schema_at(schema: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, Any]:
+    """The schema a violation's path points at (array indices descend into ``items``)."""
+    node: dict[str, Any] = schema
+    for part in path:
+        child = node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
+        if not isinstance(child, dict):
+            return {}
+        node = child
+    return node
+
+
+def _docs(task_type: str, parameter: str | None, model_schema: dict[str, Any] | None) -> str:
+    links = catalogue()["documentation"]
+    if task_type == TASK_TYPE and model_schema is not None:
+        anchor = quote_url((parameter or "model").lower().replace(".", "-"), safe="-_")
+        return str(links["imageInference"]).format(slug=model_schema["x-docs-slug"], anchor=anchor)
+    return str(links.get(task_type, links["errors"]))
+
+
+def _limits(prop: dict[str, Any]) -> dict[str, Any]:
+    if prop.get("type") not in ("integer", "number") or "minimum" not in prop:
+        return {}
+    limits = {"min": prop["minimum"], "max": prop.get("maximum")}
+    if "maximum" in prop or "multipleOf" in prop:
+        limits["multiplier"] = prop.get("multipleOf", 1)
+    return {k: v for k, v in limits.items() if v is not None}
+
+
+def _detail(violation: Violation, prop: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The message template key and its values for a violation of ``prop``."""
+    messages = catalogue()["messages"]
+    keyword = violation.keyword
+    if keyword in ("enum", "const"):
+        allowed = prop.get("enum", [prop.get("const")])
+        return messages[keyword], {"allowed": ", ".join(str(v) for v in allowed)}
+    if keyword in ("minimum", "maximum", "multipleOf", "exclusiveMinimum", "exclusiveMaximum"):
+        key = "range" if "maximum" in prop else "minimum"
+        return messages[key], _limits(prop)
+    for low, high, key in (("minLength", "maxLength", "length"), ("minItems", "maxItems", "items")):
+        if keyword in (low, high):
+            if low in prop and high in prop:
+                return messages[key], {"min": prop[low], "max": prop[high]}
+            return messages["other"], {}
+    if keyword == "type":
+        return messages["type"], {"type": JSON_TYPES.get(str(prop.get("type")), prop.get("type"))}
+    if keyword == "format":
+        return messages["format"], {"format": str(prop.get("format", "")).upper()}
+    return messages["other"], {}
+
+
+def _violation_error(
+    violation: Violation, task: dict[str, Any], schema: dict[str, Any], task_type: str
+) -> RunwareError:
+    """The Runware error for the most useful violation of a task (rules in the catalogue)."""
+    rules = catalogue()["rules"]
+    model_schema = schema if task_type == TASK_TYPE else None
+    common: dict[str, Any] = {"taskType": task_type, "taskUUID": _task_uuid(task)}
+    if violation.keyword == "additionalProperties":
+        parameter = violation.param
+        docs = _docs(task_type, parameter, model_schema)
+        message = catalogue()["messages"]["unsupportedParameter"]
+        return error(
+            rules["unknown_parameter"],
+            message=message,
+            parameter=parameter,
+            type=None,
+            documentation=docs,
+            **common,
+        )
+    if violation.keyword == "dependentRequired":
+        present = violation.value if isinstance(violation.value, dict) else {}
+        deps: dict[str, list[str]] = violation.limit or {}
+        missing = next(d for name, ds in deps.items() if name in present for d in ds if d not in present)
+        prop = _property(schema, (missing,)) or {}
+        code = str(prop.get("x-error-code") or rules["missing_parameter"].format(Parameter=_cap(missing)))
+        detail = f"{' and '.join(deps)} must be used together"
+        return error(
+            code,
+            parameter=missing,
+            type=JSON_TYPES.get(str(prop.get("type"))),
+            detail=detail,
+            model=task.get("model"),
+            documentation=_docs(task_type, missing, model_schema),
+            **common,
+        )
+    path = tuple(p for p in violation.path if isinstance(p, str))
+    parameter = ".".join(path) or violation.param
+    prop = _property(schema, violation.path) or {}
+    if violation.keyword == "required":
+        parameter = violation.param
+        prop = _property(schema, tuple(parameter.split("."))) or {}
+        code = rules["missing_parameter"].format(Parameter=_cap(parameter.rsplit(".", 1)[-1]))
+        message = catalogue()["messages"]["missing"]
+        return error(
+            code,
+            message=message,
+            parameter=parameter,
+            type=JSON_TYPES.get(str(prop.get("type"))),
+            documentation=_docs(task_type, parameter, model_schema),
+            **common,
+        )
+    code = str(prop.get("x-error-code") or rules["invalid_parameter"].format(Parameter=_cap(path[-1])))
+    leaf = _schema_at(schema, violation.path) or prop
+    template, values = _detail(violation, leaf)
+    if code == "unsupportedDimensions":
+        values["detail"] = _dimension_detail(task, violation)
+    fields: dict[str, Any] = {
+        "parameter": parameter,
+        "type": JSON_TYPES.get(str(prop.get("type")), prop.get("type")),
+        **_limits(leaf),
+        **values,
+        "documentation": _docs(task_type, parameter, model_schema),
+        "model": task.get("model"),
+        **common,
+    }
+    return error(code, message=None if code == "unsupportedDimensions" else template, **fields)
+
+
+def _dimension_detail(task: dict[str, Any], violation: Violation | None = None) -> str:
+    air = task.get("model")
+    fixed = allowed_sizes(air)
+    shown = f"{task.get('width')}x{task.get('height')}"
+    if fixed is not None:
+        return f"{shown} is not supported; supported dimensions are {', '.join(fixed)}"
+    if violation is not None:
+        prop = _property(branch(air) or {}, violation.path) or {}
+        low, high, step = prop.get("minimum"), prop.get("maximum"), prop.get("multipleOf")
+        return f"{shown} is not supported; width and height must be {low}-{high} in multiples of {step}"
+    width, height = task.get("width"), task.get("height")
+    problem = size_problem(air, int(width), int(height)) if width and height else None
+    return f"{shown} is not supported; {problem}"
+
+
+def _most_useful(violations: list[Violation], schema: dict[str, Any]) -> Violation:
+    """The violation to report: the core's order (shallow first; missing, unknown, then bad values),
+    ties broken by the contract's property order instead of the alphabet (width before height)."""
+    order = {name: i for i, name in enumerate(schema.get("properties", {}))}
+    rank = {"required": 0, "additionalProperties": 1, "type": 2}
+
+    def key(violation: Violation) -> tuple[int, int, int]:
+        head = violation.path[0] if violation.path else ""
+        return (len(violation.path), rank.get(violation.keyword, 3), order.get(str(head), len(order)))
+
+    return min(violations, key=key)
+
+
+def _task_uuid(task: Any) -> str | None:
+    value = task.get("taskUUID") if isinstance(task, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def check_task(task: Any) -> tuple[str, dict[str, Any]]:
+    """Validate one task against the contract. Returns ``(taskType, schema)``; raises ``_TaskFailed``.
+
+    Order: shape and taskType, the contract schema (per model for imageInference), then what JSON Schema
+    cannot say (size pairs, URIs, incompatible parameters, decodable reference images).
+    """
+    if not isinstance(task, dict):
+        raise _TaskFailed(error("invalidPayload", message="Each task must be a JSON object."))
+    task_type = task.get("taskType")
+    schema = task_type_schema(task_type)
+    if schema is None:
+        allowed = ", ".join(discriminator_values(task_schema()))
+        code = "missingTaskType" if task_type is None else "invalidTaskType"
+        raise _TaskFailed(
+            error(
+                code,
+                allowed=allowed,
+                taskType=task_type if isinstance(task_type, str) else None,
+                taskUUID=_task_uuid(task),
+                parameter="taskType",
+            )
+        )
+    task_type = str(task_type)
+    if task_type == "authentication":
+        message = "The authentication task must be the first element of the request array."
+        raise _TaskFailed(error("invalidTaskType", message=message, taskType=task_type))
+    if task_type == TASK_TYPE:
+        model_schema = branch(task.get("model"))
+        if model_schema is None:
+            allowed = ", ".join(native_models())
+            code = "missingModel" if "model" not in task else "invalidModel"
+            docs = _docs("errors", None, None)
+            raise _TaskFailed(
+                error(
+                    code, allowed=allowed, taskType=task_type, taskUUID=_task_uuid(task), documentation=docs
+                )
+            )
+        schema = model_schema
+    violations = validate(NAME, schema, task)
+    if violations:
+        raise _TaskFailed(_violation_error(_most_useful(violations, schema), task, schema, task_type))
+    if task_type == TASK_TYPE:
+        _check_inference_extras(task, schema)
+    return task_type, schema
+
+
+def _check_inference_extras(task: dict[str, Any], schema: dict[str, Any]) -> None:
+    common: dict[str, Any] = {"taskType": TASK_TYPE, "taskUUID": task["taskUUID"]}
+    width, height = task.get("width"), task.get("height")
+    if width is not None and height is not None and size_problem(task["model"], int(width), int(height)):
+        raise _TaskFailed(
+            error(
+                "unsupportedDimensions",
+                parameter="width",
+                type="integer",
+                model=task["model"],
+                detail=_dimension_detail(task),
+                documentation=_docs(TASK_TYPE, "width", schema),
+                **common,
+            )
+        )
+    for name, prop in schema["properties"].items():
+        if prop.get("format") == "uri" and name in task and not _is_url(task[name]):
+            message = catalogue()["messages"]["format"]
+            code = catalogue()["rules"]["invalid_parameter"].format(Parameter=_cap(name))
+            docs = _docs(TASK_TYPE, name, schema)
+            raise _TaskFailed(
+                error(
+                    code,
+                    message=message,
+                    parameter=name,
+                    type="string",
+                    format="URI",
+                    documentation=docs,
+                    **common,
+                )
+            )
+    for rule in schema.get("x-incompatible-parameters", []):
+        _check_incompatible(task, schema, rule)
+    for value in task.get("inputs", {}).get("referenceImages", []):
+        try:
+            image = reference_image(value)
+        except ValueError:
+            image = None
+        if image is None or (image.data is not None and image.width is None):
+            parameter = "inputs.referenceImages"
+            docs = _docs(TASK_TYPE, parameter, schema)
+            raise _TaskFailed(
+                error("invalidImage", parameter=parameter, type="array", documentation=docs, **common)
+            )
+
+
+def _check_incompatible(task: dict[str, Any], schema: dict[str, Any], rule: dict[str, Any]) -> None:
+    option = runtime().config.option(str(rule.get("option")), "flatten")
+    if option != "reject":
+        return
+    node: Any = task
+    for part in str(rule["when"]["parameter"]).split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    parameter = str(rule["parameter"])
+    value = task.get(parameter, schema["properties"][parameter].get("default"))
+    if node == rule["when"]["equals"] and value in rule["values"]:
+        raise _TaskFailed(
+            error(
+                str(rule["code"]),
+                parameter=parameter,
+                type="string",
+                value=value,
+                documentation=_docs(TASK_TYPE, parameter, schema),
+                taskType=TASK_TYPE,
+                taskUUID=task["taskUUID"],
+            )
+        )
+
+
+def _is_url(value: Any) -> bool:
+    parsed = urlparse(value) if isinstance(value, str) else None
+    return parsed is not None and parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+# -- task handlers (shared by REST and, later, WebSocket) --------------------------------------------------
+
+
+def run_task(task: Any, ctx: TaskContext) -> TaskResult:
+    """Validate and run one task; every failure becomes the task's error (never an exception)."""
+    try:
+        task_type, _ = check_task(task)
+        return HANDLERS[task_type](task, ctx)
+    except _TaskFailed as failed:
+        return TaskResult(error=failed.failure)
+
+
+def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
+    """Price, debit, render and store one validated imageInference task.
+
+    Sync: the finished items. Async (``deliveryMethod: async``) or with ``webhookURL``: the
+    acknowledgement ``{taskType, taskUUID}``; ``getResponse`` returns the items. Cost (USD, 5 decimals) is
+    ``contracts.pricing.quote(...).per_result_usd`` of the resolved canonical request, on each item only
+    with ``includeCost``; the whole quote (``usd``) is debited from the account's USD balance first.
+    """
+    rt = ctx.rt
+    task_uuid = str(task["taskUUID"])
+    common: dict[str, Any] = {"taskType": TASK_TYPE, "taskUUID": task_uuid}
+    try:
+        resolved = DIALECT.resolve(DIALECT.from_native(NativeRequest(NAME, RUN, [task])))
+        priced = quote(NAME, resolved, rt.clock.today())
+    except (UnsupportedValue, ValueError, KeyError) as exc:
+        # The contract checks above should make this unreachable; still a 400, never a 500.
+        field_name = str(getattr(exc, "field", "model"))
+        code = catalogue()["rules"]["invalid_parameter"].format(Parameter=_cap(field_name))
+        return TaskResult(error=error(code, message=str(exc), parameter=field_name, **common))
+    existing: TaskRecord | None = rt.store.get(TASKS, task_uuid)
+    if existing is not None:
+        return TaskResult(error=_conflict(existing, common))
+    if not rt.accounts.debit(
+        ctx.account, "USD", priced.usd or Decimal(0), f"runware imageInference {task_uuid}"
+    ):
+        return TaskResult(error=error("insufficientCredits", parameter=None, **common))
+    asynchronous = task.get("deliveryMethod", "sync") == "async" or "webhookURL" in task
+    polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
+    record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, task.get("deliveryMethod", "sync"), [], polls)
+
+    def claim(old: TaskRecord | None) -> TaskRecord:
+        if old is not None:
+            raise _TaskFailed(_conflict(old, common))
+        return record
+
+    try:
+        rt.store.update(TASKS, task_uuid, claim)
+    except _TaskFailed as failed:
+        rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
+        return TaskResult(error=failed.failure)
+    items = [_result_item(task, rt, resolved, priced, index) for index in range(resolved.n or 1)]
+    rt.store.update(TASKS, task_uuid, lambda old: replace(old or record, items=items))
+    if asynchronous:
+        return TaskResult(items=[dict(common)])
+    return TaskResult(items=items)
+
+
+def _conflict(existing: TaskRecord, common: dict[str, Any]) -> RunwareError:
+    context = {"taskType": existing.task_type, "deliveryMethod": existing.delivery_method}
+    return error("conflictTaskUUID", parameter="taskUUID", type="string", context=context, **common)
+
+
+def _result_item(
+    task: dict[str, Any],
+    rt: Runtime,
+    resolved: CanonicalRequest,
+    priced: Quote,
+    index: int,
+) -> dict[str, Any]:
+    spec = spec_for(
+        NAME,
+        resolved,
+        index,
+        size=priced.billed_size,
+        quality=priced.billed_quality,
+        model=str(task["model"]),
+    )
+    output_format = spec.output_format
+    data = rt.images.render(spec)
+    item: dict[str, Any] = {
+        "taskType": TASK_TYPE,
+        "taskUUID": task["taskUUID"],
+        "imageUUID": str(uuid.uuid4()),
+    }
+    output_type = task.get("outputType", "URL")
+    if output_type == "URL":
+        ttl = task.get("ttl", rt.config.file_ttl_seconds)
+        ttl = None if ttl is None else min(int(ttl), MAX_TTL_SECONDS)
+        item["imageURL"] = rt.files.put(data, output_format, ttl_seconds=ttl).url
+    elif output_type == "base64Data":
+        item["imageBase64Data"] = base64.b64encode(data).decode("ascii")
+    else:
+        item["imageDataURI"] = f"data:{MIME[output_format]};base64,{base64.b64encode(data).decode('ascii')}"
+    safety = task.get("safety", {})
+    if safety.get("checkContent") or safety.get("mode", "none") != "none":
+        item["NSFWContent"] = False
+    if task.get("includeCost"):
+        item["cost"] = float(priced.per_result_usd or 0)
+    return item
+
+
+def get_response(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
+    """The cumulative items of an earlier task of the same account, each with a ``status``: processing
+    (with its imageUUID, so the old SDK's getResponse does not stall, research/runware.md §3.2) while
+    ``polls_left`` lasts, then success. Unknown task: 404 ``taskNotFound``."""
+    task_uuid = str(task["taskUUID"])
+    record: TaskRecord | None = ctx.rt.store.get(TASKS, task_uuid)
+    if record is None or record.account_id != ctx.account.id:
+        docs = _docs("getResponse", None, None)
+        return TaskResult(
+            error=error("taskNotFound", taskUUID=task_uuid, taskType="getResponse", documentation=docs)
+        )
+    processing = record.polls_left > 0
+    if processing:
+        ctx.rt.store.update(TASKS, task_uuid, _count_poll)
+        keys = ("taskType", "taskUUID", "imageUUID")
+        return TaskResult(items=[{**{k: i[k] for k in keys}, "status": "processing"} for i in record.items])
+    return TaskResult(items=[_with_status(item, "success") for item in record.items])
+
+
+def _count_poll(old: TaskRecord | None) -> TaskRecord | None:
+    return None if old is None else replace(old, polls_left=max(0, old.polls_left - 1))
+
+
+def _with_status(item: dict[str, Any], status: str) -> dict[str, Any]:
+    head = {"taskType": item["taskType"], "taskUUID": item["taskUUID"], "status": status}
+    return {**head, **item}
+
+
+def ping(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
+    """``{"taskType": "ping", "pong": true}``."""
+    return TaskResult(items=[{"taskType": "ping", "pong": True}])
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], TaskContext], TaskResult]] = {
+    TASK_TYPE: image_inference,
+    "getResponse": get_response,
+    "ping": ping,
+}
+
+
+# -- authentication and the request array ------------------------------------------------------------------
+
+
+def credential(tasks: list[Any], authorization: str | None) -> tuple[str | None, bool]:
+    """The API key of a request and whether it came from an authentication task (element 0, which then
+    takes precedence over the header). The header must be ``Bearer <key>``."""
+    first = tasks[0] if tasks else None
+    if isinstance(first, dict) and first.get("taskType") == "authentication":
+        key = first.get("apiKey")
+        return (key if isinstance(key, str) else None), True
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip(), False
+    return None, False
+
+
+def authenticate(rt: Runtime, key: str | None) -> tuple[Account | None, RunwareError | None]:
+    """The account of a key, or the error: 401 missingApiKey / invalidApiKey, 403 inactiveApiKey."""
+    result = rt.accounts.authenticate(NAME, key)
+    if result.status == "ok" and result.account is not None:
+        return result.account, None
+    code = {"missing": "missingApiKey", "invalid": "invalidApiKey", "inactive": "inactiveApiKey"}[
+        result.status
+    ]
+    return None, error(code, taskType="authentication")
+
+
+def run_tasks(tasks: list[Any], account: Account, rt: Runtime, skip_first: bool) -> list[TaskResult]:
+    """Run every task of an authenticated array in order (the authentication task, when first, is
+    consumed by authentication)."""
+    results = []
+    for index, task in enumerate(tasks):
+        if index == 0 and skip_first:
+            continue
+        results.append(run_task(task, TaskContext(rt, account, index)))
+    return results
+
+
+def answer(results: list[TaskResult]) -> tuple[dict[str, Any], int]:
+    """Body and status of a task array's answer (see the contract's ``x-status-of-mixed-arrays``)."""
+    items = [item for result in results for item in result.items]
+    errors = [result.error for result in results if result.error is not None]
+    if not errors:
+        return {"data": items}, 200
+    body = {"data": items, "errors": [e.body for e in errors]}
+    return body, 200 if items else errors[0].status
+
+
+bp = Blueprint(NAME, __name__)
+
+
+@bp.post("")
+@bp.post("/")
+def run() -> Response:
+    """``POST /runware/v1``: a JSON array of tasks."""
+    body = read_json(require_content_type=True)
+    if not isinstance(body, list) or not body:
+        return _json({"errors": [error("invalidPayload").body]}, 400)
+    rt = runtime()
+    key, from_task = credential(body, request.headers.get("Authorization"))
+    account, failure = authenticate(rt, key)
+    if account is None:
+        failure = failure or error("invalidApiKey", taskType="authentication")
+        return _json({"errors": [failure.body]}, failure.status)
+    payload, status = answer(run_tasks(body, account, rt, skip_first=from_task))
+    return _json(payload, status)
+
+
+PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)

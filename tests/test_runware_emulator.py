@@ -1,0 +1,526 @@
+"""The Runware REST emulator over HTTP (in-process WSGI and a real socket), against its oracles: the
+documented examples replayed verbatim from cassettes/documented/runware, the published costs, the
+documented error bodies and statuses, and the contract's response schemas."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from flask import Flask
+from jsonschema import Draft202012Validator
+from PIL import Image
+
+from contracts.openapi import operation
+from emulators import EmulatorConfig
+from emulators.runtime import runtime
+
+EMULATED_PROVIDERS = ["runware"]
+BASE = "/runware/v1"
+KEY = {"Authorization": "Bearer test-key"}
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+#: Published costs of seeds/003's text-to-image examples, by taskUUID (USD).
+PUBLISHED_COSTS = {
+    "3d582d50-3e2b-47b2-bd02-839f962a7b38": 0.19961,
+    "68b17b80-5386-418f-933a-4884f5ce6b51": 0.13392,
+    "2a99f619-403d-4dd6-97ee-465d80c131d2": 0.19984,
+}
+PIL_FORMAT = {"JPG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[httpx.Client]:
+    """In-process only, for the table-driven tests (the socket transport is covered by the ``http`` tests
+    of each flow; every socket server costs about half a second to stop)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as wsgi:
+        yield wsgi
+
+
+def _cassette(name: str) -> dict[str, Any]:
+    interaction: dict[str, Any] = yaml.safe_load((CASSETTES / f"{name}.yaml").read_text("utf-8"))[
+        "interactions"
+    ][0]
+    return interaction
+
+
+SEED_EXAMPLES = sorted(p.stem for p in CASSETTES.glob("openai-4-1-*.yaml"))
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": "openai:4@1",
+        "positivePrompt": "a lighthouse at dusk, watercolor",
+        "width": 1024,
+        "height": 1024,
+    }
+    task.update(changes)
+    return task
+
+
+def _post(
+    http: httpx.Client, tasks: Any, headers: dict[str, str] | None = None, path: str = BASE
+) -> httpx.Response:
+    return http.post(path, json=tasks, headers=KEY if headers is None else headers)
+
+
+def _response_schema(status: int) -> dict[str, Any]:
+    responses = operation("runware", "runTasks")[2]["responses"]
+    schema: dict[str, Any] = responses[str(status)]["content"]["application/json"]["schema"]
+    return schema
+
+
+def _conforms(response: httpx.Response) -> Any:
+    body = response.json()
+    assert list(Draft202012Validator(_response_schema(response.status_code)).iter_errors(body)) == []
+    return body
+
+
+def _image(http: httpx.Client, item: dict[str, Any]) -> Image.Image:
+    if "imageURL" in item:
+        got = http.get(item["imageURL"])
+        assert got.status_code == 200
+        data = got.content
+    elif "imageBase64Data" in item:
+        data = base64.b64decode(item["imageBase64Data"])
+    else:
+        header, payload = item["imageDataURI"].split(",", 1)
+        assert header.startswith("data:image/") and header.endswith(";base64")
+        data = base64.b64decode(payload)
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def _error(response: httpx.Response) -> dict[str, Any]:
+    body = _conforms(response)
+    first: dict[str, Any] = body["errors"][0]
+    return first
+
+
+# -- documented examples, sent verbatim ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SEED_EXAMPLES)
+def test_documented_example_replays(http: httpx.Client, name: str) -> None:
+    interaction = _cassette(name)
+    documented = json.loads(interaction["response"]["body"]["string"])["data"][0]
+    request = json.loads(interaction["request"]["body"])
+    response = http.post(
+        BASE, content=interaction["request"]["body"], headers={**KEY, "Content-Type": "application/json"}
+    )
+    assert response.status_code == interaction["response"]["status"]["code"]
+    items = _conforms(response)["data"]
+    assert len(items) == 1
+    item = items[0]
+    # documented shape minus `cost`, which the API adds only with includeCost
+    assert set(item) == set(documented) - {"cost"}
+    assert (item["taskType"], item["taskUUID"]) == (documented["taskType"], documented["taskUUID"])
+    uuid.UUID(item["imageUUID"])
+    assert item["imageURL"].endswith(".jpg")  # like the published URLs (default JPG)
+    image = _image(http, item)
+    assert image.size == (request[0]["width"], request[0]["height"])
+    assert image.format == "JPEG"
+
+
+@pytest.mark.parametrize("task_uuid", sorted(PUBLISHED_COSTS))
+def test_include_cost_gives_the_published_cost(client: httpx.Client, task_uuid: str) -> None:
+    name = next(n for n in SEED_EXAMPLES if task_uuid in _cassette(n)["request"]["body"])
+    interaction = _cassette(name)
+    documented = json.loads(interaction["response"]["body"]["string"])["data"][0]
+    tasks = json.loads(interaction["request"]["body"])
+    tasks[0]["includeCost"] = True
+    item = _conforms(_post(client, tasks))["data"][0]
+    assert set(item) == set(documented)
+    assert item["cost"] == PUBLISHED_COSTS[task_uuid]
+
+
+def test_documented_invalid_key_body(app: Flask) -> None:
+    interaction = _cassette("invalid-api-key")
+    runtime_of(app).accounts._invalid.add(_account_id("REDACTED"))
+    response = app.test_client().post(
+        BASE, data=interaction["request"]["body"], headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+    assert response.get_json() == json.loads(interaction["response"]["body"]["string"])
+
+
+def test_documented_ping(http: httpx.Client) -> None:
+    interaction = _cassette("ping")
+    response = http.post(
+        BASE, content=interaction["request"]["body"], headers={**KEY, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json() == json.loads(interaction["response"]["body"]["string"])
+
+
+def runtime_of(app: Flask) -> Any:
+    with app.app_context():
+        return runtime()
+
+
+def _account_id(key: str) -> str:
+    from emulators.runtime.accounts import account_id
+
+    return account_id(key)
+
+
+# -- authentication -----------------------------------------------------------------------------------------
+
+
+def test_missing_key_is_401(client: httpx.Client) -> None:
+    response = _post(client, [{"taskType": "ping", "ping": True}], headers={})
+    assert response.status_code == 401
+    assert _error(response)["code"] == "missingApiKey"
+
+
+def test_authentication_task_first_authenticates(http: httpx.Client) -> None:
+    tasks = [{"taskType": "authentication", "apiKey": "payload-key"}, {"taskType": "ping", "ping": True}]
+    response = _post(http, tasks, headers={})
+    assert response.status_code == 200
+    assert response.json() == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+def test_authentication_task_elsewhere_is_refused(client: httpx.Client) -> None:
+    tasks = [{"taskType": "ping", "ping": True}, {"taskType": "authentication", "apiKey": "k"}]
+    body = _conforms(_post(client, tasks))
+    assert body["data"] == [{"taskType": "ping", "pong": True}]
+    assert body["errors"][0]["code"] == "invalidTaskType"
+
+
+class TestConfiguredKeys:
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        return EmulatorConfig(invalid_keys=frozenset({"bad-key"}), inactive_keys=frozenset({"off-key"}))
+
+    def test_invalid_key_is_401_with_the_documented_body(self, http: httpx.Client) -> None:
+        response = _post(http, [_task()], headers={"Authorization": "Bearer bad-key"})
+        assert response.status_code == 401
+        assert response.json() == {
+            "errors": [
+                {
+                    "code": "invalidApiKey",
+                    "message": "Invalid API key. Get one at https://my.runware.ai/signup",
+                    "parameter": "apiKey",
+                    "taskType": "authentication",
+                }
+            ]
+        }
+
+    def test_inactive_key_is_403(self, client: httpx.Client) -> None:
+        response = _post(client, [_task()], headers={"Authorization": "Bearer off-key"})
+        assert response.status_code == 403
+        assert _error(response)["code"] == "inactiveApiKey"
+
+    def test_invalid_key_in_the_authentication_task(self, client: httpx.Client) -> None:
+        response = _post(client, [{"taskType": "authentication", "apiKey": "bad-key"}, _task()], headers={})
+        assert response.status_code == 401
+
+
+# -- rejections ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "parameter"),
+    [
+        ({"width": 1000, "height": 1000}, "unsupportedDimensions", "width"),
+        ({"width": 1536, "height": 1536}, "unsupportedDimensions", "width"),
+        ({"height": None}, "unsupportedDimensions", "height"),
+        ({"model": "openai:gpt-image@2", "width": 1000, "height": 1024}, "unsupportedDimensions", "width"),
+        ({"model": "openai:gpt-image@2", "width": 480, "height": 3840}, "unsupportedDimensions", "width"),
+        ({"positivePrompt": "a"}, "invalidPositivePrompt", "positivePrompt"),
+        ({"positivePrompt": "x" * 32001}, "invalidPositivePrompt", "positivePrompt"),
+        ({"positivePrompt": None}, "missingPositivePrompt", "positivePrompt"),
+        ({"outputFormat": "TIFF"}, "invalidOutputFormat", "outputFormat"),
+        ({"outputType": "bytes"}, "invalidOutputType", "outputType"),
+        ({"outputQuality": 10}, "invalidOutputQuality", "outputQuality"),
+        ({"numberResults": 21}, "invalidNumberResults", "numberResults"),
+        ({"deliveryMethod": "later"}, "invalidDeliveryMethod", "deliveryMethod"),
+        ({"ttl": 30}, "invalidTtl", "ttl"),
+        ({"taskUUID": "not-a-uuid"}, "invalidTaskUUID", "taskUUID"),
+        ({"webhookURL": "not a url"}, "invalidWebhookURL", "webhookURL"),
+        ({"negativePrompt": "blurry"}, "unsupportedParameter", "negativePrompt"),
+        ({"settings": {"quality": "high"}}, "unsupportedParameter", "settings"),
+        (
+            {"providerSettings": {"openai": {"quality": "ultra"}}},
+            "invalidQuality",
+            "providerSettings.openai.quality",
+        ),
+        (
+            {"model": "openai:gpt-image@2", "providerSettings": {"openai": {"background": "opaque"}}},
+            "unsupportedParameter",
+            "providerSettings.openai.background",
+        ),
+        ({"inputs": {"referenceImages": ["not an image!"]}}, "invalidImage", "inputs.referenceImages"),
+        ({"inputs": {"referenceImages": []}}, "invalidImage", "inputs.referenceImages"),
+        ({"model": "civitai:102438@133677"}, "invalidModel", "model"),
+    ],
+)
+def test_invalid_tasks_are_400_with_runware_errors(
+    client: httpx.Client, changes: dict[str, Any], code: str, parameter: str
+) -> None:
+    task = {k: v for k, v in _task(**changes).items() if v is not None}
+    response = _post(client, [task])
+    assert response.status_code == 400
+    body = _conforms(response)
+    assert body["data"] == []
+    error = body["errors"][0]
+    assert (error["code"], error["parameter"]) == (code, parameter)
+    assert error["taskUUID"] == task["taskUUID"] and error["taskType"] == "imageInference"
+    assert error["message"] and error["documentation"].startswith("https://runware.ai/docs/")
+
+
+def test_range_errors_carry_limits_like_real_bodies(client: httpx.Client) -> None:
+    task = _task(model="openai:gpt-image@2", width=490, height=1024)
+    error = _error(_post(client, [task]))
+    assert (error["type"], error["min"], error["max"], error["multiplier"]) == ("integer", 480, 3840, 16)
+
+
+def test_unknown_parameter_has_null_type_like_the_real_body(client: httpx.Client) -> None:
+    error = _error(_post(client, [_task(width=1024, CFGScale=7.0)]))
+    assert error["message"] == (
+        "Unsupported use of 'CFGScale' parameter. This parameter is not supported for the selected model."
+    )
+    assert error["type"] is None
+
+
+def test_reused_task_uuid_conflicts(client: httpx.Client) -> None:
+    task = _task()
+    assert _post(client, [task]).status_code == 200
+    response = _post(client, [task])
+    assert response.status_code == 400
+    error = _error(response)
+    assert error["code"] == "conflictTaskUUID"
+    assert error["context"] == {"taskType": "imageInference", "deliveryMethod": "sync"}
+
+
+def test_unknown_task_type_and_non_object_tasks(client: httpx.Client) -> None:
+    response = _post(client, [{"taskType": "videoInference"}, 7])
+    assert response.status_code == 400
+    codes = [e["code"] for e in _conforms(response)["errors"]]
+    assert codes == ["invalidTaskType", "invalidPayload"]
+
+
+@pytest.mark.parametrize("body", [{"taskType": "ping"}, [], "ping"])
+def test_body_must_be_a_non_empty_array(client: httpx.Client, body: Any) -> None:
+    response = _post(client, body)
+    assert response.status_code == 400
+    assert _error(response)["code"] == "invalidPayload"
+
+
+def test_framework_failures_answer_with_runware_errors(http: httpx.Client) -> None:
+    malformed = http.post(BASE, content=b"[{", headers={**KEY, "Content-Type": "application/json"})
+    assert malformed.status_code == 400 and _error(malformed)["code"] == "invalidPayload"
+    text = http.post(BASE, content=b"[]", headers={**KEY, "Content-Type": "text/plain"})
+    assert text.status_code == 415 and _error(text)["code"] == "invalidContentType"
+    wrong_method = http.get(BASE, headers=KEY)
+    assert wrong_method.status_code == 405 and wrong_method.json()["errors"][0]["code"] == "invalidMethod"
+    unknown = http.post(BASE + "/images", json=[], headers=KEY)
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["code"] == "invalidEndpoint"
+
+
+def test_both_base_paths_answer(http: httpx.Client) -> None:
+    for path in (BASE, BASE + "/"):
+        assert _post(http, [{"taskType": "ping", "ping": True}], path=path).status_code == 200
+
+
+def test_partly_failed_arrays(client: httpx.Client) -> None:
+    good, bad = _task(), _task(width=999)
+    mixed = _post(client, [good, bad])
+    assert mixed.status_code == 200
+    body = _conforms(mixed)
+    assert [i["taskUUID"] for i in body["data"]] == [good["taskUUID"]]
+    assert [e["taskUUID"] for e in body["errors"]] == [bad["taskUUID"]]
+    unknown = {"taskType": "getResponse", "taskUUID": str(uuid.uuid4())}
+    failed = _post(client, [unknown, _task(outputFormat="GIF")])
+    assert failed.status_code == 404  # every task failed: the first error's status
+    assert [e["code"] for e in _conforms(failed)["errors"]] == ["taskNotFound", "invalidOutputFormat"]
+
+
+# -- images, formats, results -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "size", "fmt"),
+    [
+        ({"outputFormat": "PNG", "width": 1024, "height": 1536}, (1024, 1536), "PNG"),
+        ({"outputFormat": "WEBP", "outputType": "base64Data"}, (1024, 1024), "WEBP"),
+        ({"outputType": "dataURI"}, (1024, 1024), "JPG"),
+        (
+            {"model": "openai:gpt-image@2", "width": 1280, "height": 720, "outputFormat": "PNG"},
+            (1280, 720),
+            "PNG",
+        ),
+        (
+            {"model": "openai:gpt-image@2", "width": 720, "height": 1280, "outputType": "base64Data"},
+            (720, 1280),
+            "JPG",
+        ),
+    ],
+)
+def test_images_have_the_requested_size_and_format(
+    client: httpx.Client, changes: dict[str, Any], size: tuple[int, int], fmt: str
+) -> None:
+    task = _task(**changes)
+    item = _conforms(_post(client, [task]))["data"][0]
+    expected_key = {"URL": "imageURL", "base64Data": "imageBase64Data", "dataURI": "imageDataURI"}[
+        task.get("outputType", "URL")
+    ]
+    assert expected_key in item
+    image = _image(client, item)
+    assert image.size == size and image.format == PIL_FORMAT[fmt]
+
+
+def test_number_results_gives_one_item_per_image(client: httpx.Client) -> None:
+    task = _task(numberResults=3, includeCost=True)
+    items = _conforms(_post(client, [task]))["data"]
+    assert len(items) == 3
+    assert {i["taskUUID"] for i in items} == {task["taskUUID"]}
+    assert len({i["imageUUID"] for i in items}) == 3
+    assert len({i["cost"] for i in items}) == 1
+
+
+def test_transparent_png_has_alpha_and_transparent_jpg_is_flattened(client: httpx.Client) -> None:
+    png = _task(outputFormat="PNG", providerSettings={"openai": {"background": "transparent"}})
+    assert _image(client, _post(client, [png]).json()["data"][0]).mode == "RGBA"
+    # The seed's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
+    jpg = _task(providerSettings={"openai": {"background": "transparent"}})
+    image = _image(client, _post(client, [jpg]).json()["data"][0])
+    assert (image.format, image.mode) == ("JPEG", "RGB")
+
+
+class TestTransparentJpgRejected:
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        return EmulatorConfig(options={"runware.transparent_jpg": "reject"})
+
+    def test_option_rejects(self, client: httpx.Client) -> None:
+        task = _task(providerSettings={"openai": {"background": "transparent"}})
+        response = _post(client, [task])
+        assert response.status_code == 400
+        error = _error(response)
+        assert (error["code"], error["parameter"]) == ("incompatibleParameters", "outputFormat")
+        ok = _task(outputFormat="WEBP", providerSettings={"openai": {"background": "transparent"}})
+        assert _post(client, [ok]).status_code == 200
+
+
+def test_safety_check_reports_nsfw_content(client: httpx.Client) -> None:
+    item = _post(client, [_task(safety={"checkContent": True})]).json()["data"][0]
+    assert item["NSFWContent"] is False
+    assert "NSFWContent" not in _post(client, [_task()]).json()["data"][0]
+
+
+def test_ttl_expires_the_url(app: Flask) -> None:
+    client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
+    item = _post(client, [_task(ttl=60)]).json()["data"][0]
+    assert client.get(item["imageURL"]).status_code == 200
+    runtime_of(app).clock.advance(61)
+    assert client.get(item["imageURL"]).status_code == 404
+
+
+def test_size_auto_renders_at_the_billed_size(client: httpx.Client) -> None:
+    task = {k: v for k, v in _task(includeCost=True).items() if k not in ("width", "height")}
+    item = _conforms(_post(client, [task]))["data"][0]
+    image = _image(client, item)
+    assert image.size == (1024, 1536)  # models.yaml's auto upper bound, which is what is quoted
+
+
+# -- billing ------------------------------------------------------------------------------------------------
+
+
+class TestBilling:
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        return EmulatorConfig(starting_balances={"USD": Decimal("0.30")})
+
+    def test_debits_the_quote_then_refuses_with_402(self, app: Flask) -> None:
+        client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
+        task = json.loads(_cassette(SEED_EXAMPLES[0])["request"]["body"])[0]
+        task["includeCost"] = True
+        first = _post(client, [task]).json()["data"][0]
+        accounts = runtime_of(app).accounts
+        account = accounts.authenticate("runware", "test-key").account
+        assert accounts.balance(account, "USD") == Decimal("0.30") - Decimal(str(first["cost"]))
+        response = _post(client, [dict(task, taskUUID=str(uuid.uuid4()))])
+        assert response.status_code == 402
+        error = _error(response)
+        assert error["code"] == "insufficientCredits"
+        assert accounts.balance(account, "USD") == Decimal("0.30") - Decimal(str(first["cost"]))
+
+
+# -- async delivery and getResponse ------------------------------------------------------------------------
+
+
+def _poll(http: httpx.Client, task_uuid: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return _post(http, [{"taskType": "getResponse", "taskUUID": task_uuid}], headers=headers)
+
+
+def test_async_task_acknowledges_then_polls_to_success(http: httpx.Client) -> None:
+    task = _task(deliveryMethod="async", numberResults=2, includeCost=True)
+    ack = _post(http, [task])
+    assert ack.status_code == 200
+    assert ack.json() == {"data": [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]}
+    first = _conforms(_poll(http, task["taskUUID"]))["data"]
+    assert [i["status"] for i in first] == ["success", "success"]
+    assert all(i["taskType"] == "imageInference" and i["taskUUID"] == task["taskUUID"] for i in first)
+    assert all(_image(http, i).size == (1024, 1024) for i in first)
+    again = _poll(http, task["taskUUID"]).json()["data"]
+    assert again == first  # cumulative state
+
+
+def test_webhook_url_also_acknowledges(client: httpx.Client) -> None:
+    task = _task(webhookURL="https://example.com/hook?token=abc")
+    assert set(_post(client, [task]).json()["data"][0]) == {"taskType", "taskUUID"}
+
+
+def test_sync_task_can_be_polled_too(client: httpx.Client) -> None:
+    task = _task()
+    done = _post(client, [task]).json()["data"][0]
+    polled = _poll(client, task["taskUUID"]).json()["data"][0]
+    assert polled["status"] == "success" and polled["imageUUID"] == done["imageUUID"]
+
+
+def test_unknown_or_foreign_task_is_not_found(client: httpx.Client) -> None:
+    task = _task(deliveryMethod="async")
+    _post(client, [task])
+    foreign = _poll(client, task["taskUUID"], headers={"Authorization": "Bearer someone-else"})
+    assert foreign.status_code == 404
+    error = _error(foreign)
+    assert (error["code"], error["taskType"], error["taskUUID"]) == (
+        "taskNotFound",
+        "getResponse",
+        task["taskUUID"],
+    )
+
+
+class TestSlowJobs:
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        return EmulatorConfig(options={"runware.processing_polls": 2})
+
+    def test_processing_items_carry_image_uuids(self, client: httpx.Client) -> None:
+        task = _task(deliveryMethod="async")
+        _post(client, [task])
+        polls = [_conforms(_poll(client, task["taskUUID"]))["data"] for _ in range(3)]
+        assert [p[0]["status"] for p in polls] == ["processing", "processing", "success"]
+        assert set(polls[0][0]) == {"taskType", "taskUUID", "imageUUID", "status"}
+        assert polls[0][0]["imageUUID"] == polls[2][0]["imageUUID"]
+        assert "imageURL" in polls[2][0]
+
+
+def test_contract_served_with_the_emulator_as_server(client: httpx.Client) -> None:
+    served = client.get(BASE + "/openapi.json").json()
+    assert served["servers"][0]["url"].endswith(BASE)
+    paths = copy.deepcopy(served["paths"])
+    assert "/" in paths and paths["/"]["post"]["operationId"] == "runTasks"
