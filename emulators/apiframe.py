@@ -53,7 +53,7 @@ from contracts.dialects.apiframe import (
 from contracts.errors import UnsupportedValue
 from contracts.openapi import Violation, inlined, operation, validate
 from contracts.pricing import quote
-from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
+from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 NAME = "apiframe"
@@ -431,6 +431,7 @@ def submit(account: Account, body: dict[str, Any], idempotency_key: str | None) 
     rt = runtime()
     resolved, failure = _resolve(body)
     credits = credit_cost(resolved)
+    journal_note(canonical=resolved, cost={"credits": credits})
     job_id = str(uuid.uuid4())
     if idempotency_key is not None:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

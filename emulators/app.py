@@ -1,9 +1,10 @@
 """``create_app``: one Flask app serving every provider's blueprint under its prefix.
 
 Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
-``/files/<id>.<ext>`` (generated images) and ``/__health``. Framework-level failures under a provider's
-prefix (unknown route, wrong method, oversized or malformed body, an unexpected exception) are answered
-with that provider's own error body, never Flask's HTML pages.
+``/files/<id>.<ext>`` (generated images), ``/__health`` and the control plane ``/__admin/``
+(emulators/admin.py). Every request under a provider's prefix is journaled (emulators/runtime/journal.py).
+Framework-level failures under a provider's prefix (unknown route, wrong method, oversized or malformed
+body, an unexpected exception) are answered with that provider's own error body, never Flask's HTML pages.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from contracts.openapi import PROVIDERS, served
+from emulators import admin
 from emulators.config import EmulatorConfig
-from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, runtime
+from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, journal, runtime
 
 log = logging.getLogger("pixelmock")
 
@@ -38,7 +40,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["pixelmock"] = Runtime(config)
+    app.extensions["pixelmock"] = rt = Runtime(config)
     mounted = load_providers(providers)
     app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:
@@ -59,6 +61,9 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     def owner() -> ProviderEmulator | None:
         path = request.path
         return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
+
+    app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
+    journal.install(app, rt, owner)
 
     @app.errorhandler(MalformedBody)
     def malformed(exc: MalformedBody) -> Response:

@@ -5,6 +5,7 @@
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
+- ``pixelmock verify PATH...``: check cassettes against the contracts (``contracts.verify``).
 """
 
 from __future__ import annotations
@@ -57,11 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("demo", help="start the emulators, exercise every provider, print what came back")
 
+    verify = commands.add_parser("verify", help="check cassettes against the contracts (exit 1 on drift)")
+    verify.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or folders of them")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "cost":
         return _cost(args)
+    if args.command == "verify":
+        from contracts.verify import run
+
+        return run(args.paths)
     from emulators.demo import run_demo
 
     return run_demo()

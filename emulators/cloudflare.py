@@ -52,7 +52,7 @@ from contracts.dialects.cloudflare import (
 )
 from contracts.openapi import Violation, document, inlined, model_branch, request_schema, resolve, validate
 from contracts.pricing import quote
-from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
+from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 PREFIX = "/cloudflare/client/v4"
@@ -286,6 +286,7 @@ def run_model(
     except ValueError as exc:  # UnsupportedValue included; the checks above should have caught it
         raise CloudflareError("bad_input", detail=str(exc)) from exc
     priced = quote(NAME, resolved, rt.clock.today())
+    journal_note(canonical=resolved, cost=priced)
     usd = priced.usd if priced.usd is not None else 0
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
     if not rt.accounts.debit(account, CURRENCY, usd, memo):

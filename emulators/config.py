@@ -16,6 +16,9 @@ class EmulatorConfig:
     - ``starting_balances``: what a new (open) account holds, per currency: ``"credits"`` (Apiframe),
       ``"USD"`` (Runware, Cloudflare, GMI). Amounts are ``Decimal``.
     - ``invalid_keys`` / ``inactive_keys``: credentials answered with the provider's 401 / 403.
+    - ``open_accounts``: any well-formed credential is accepted (default). When ``False``, only
+      ``api_keys`` and keys added through the control plane are; every other key gets the 401.
+    - ``journal_limit``: how many requests the journal keeps (oldest dropped first; 0 turns it off).
     - ``max_body_bytes``: larger request bodies get the provider's "too large" answer.
     - ``file_ttl_seconds``: default lifetime of generated image URLs (``None``: they never expire).
     - ``options``: provider-specific switches named ``<provider>.<option>`` (each provider module
@@ -28,6 +31,9 @@ class EmulatorConfig:
     )
     invalid_keys: frozenset[str] = frozenset()
     inactive_keys: frozenset[str] = frozenset()
+    open_accounts: bool = True
+    api_keys: frozenset[str] = frozenset()
+    journal_limit: int = 1000
     max_body_bytes: int = 64 * 1024 * 1024
     file_ttl_seconds: int | None = None
     options: dict[str, object] = field(default_factory=dict)

@@ -42,7 +42,7 @@ from contracts.dialects.gmicloud import DIALECT, SUBMIT
 from contracts.errors import UnsupportedValue
 from contracts.openapi import document, inlined, model_branch, request_schema, validate
 from contracts.pricing import Quote, quote
-from emulators.runtime import ProviderEmulator, read_json, runtime, spec_for
+from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 
 NAME = "gmicloud"
@@ -316,6 +316,7 @@ def submit(account: Account, body: Any) -> Response:
     except (UnsupportedValue, ValueError) as exc:
         return _reject(account, model, payload, str(exc))
     priced = _quote(resolved, rt.clock.today())
+    journal_note(canonical=resolved, cost=priced)
     record = _record(account, model, payload, "success", None)
     cost = priced.usd if priced is not None and priced.usd is not None else Decimal(0)
     memo = f"gmicloud request {record['request_id']} ({model})"

@@ -44,7 +44,7 @@ from contracts.errors import UnsupportedValue
 from contracts.openapi import Violation, inlined, validate
 from contracts.pricing import Quote, quote
 from contracts.sizes import SizeRules
-from emulators.runtime import AuthResult, ProviderEmulator, runtime, spec_for
+from emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
 
 NAME = "openai"
 PREFIX = "/openai/v1"
@@ -449,6 +449,7 @@ def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
     except UnsupportedValue as exc:  # a rule the schema does not carry; never a 500
         raise OpenAIError(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
     priced = quote(NAME, resolved, runtime().clock.today())
+    journal_note(canonical=resolved, cost=priced)
     identifier = body.get("safety_identifier") or body.get("user") or None
     return Job(
         operation_id=parsed.operation_id,

@@ -236,6 +236,8 @@ class ApiframeDialect(Dialect):
                 value = pixel_sizes(model).get(value, value)
             elif field == "input_images":
                 value = tuple(ImageInput(url=url) for url in value)
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)  # JSON's 2.0 is the integer 2 (the contract's type: integer accepts it)
             fields[field] = value
         extra = {
             name: body[name]

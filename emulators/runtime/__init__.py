@@ -1,7 +1,8 @@
 """The emulator runtime: services shared by every provider module (one job each).
 
 ``runtime()`` returns the current app's ``Runtime`` inside a request: the config, the virtual clock, the
-state store, accounts and ledger, the image renderer and the file store. A provider module exports a
+state store, accounts and ledger, the image renderer, the file store and the request journal
+(``journal_note`` attaches a request's canonical view and cost to its entry). A provider module exports a
 ``ProviderEmulator`` naming its blueprint, URL prefix and error body for framework-level failures.
 """
 
@@ -19,16 +20,20 @@ from emulators.runtime.accounts import Accounts, AuthResult
 from emulators.runtime.clock import Clock
 from emulators.runtime.files import FileStore, StoredFile
 from emulators.runtime.images import ImageSpec, render, spec_for
+from emulators.runtime.journal import Journal, JournalEntry, journal_note
 from emulators.runtime.store import MemoryStore, Store
 
 __all__ = [
     "AuthResult",
     "ErrorResponder",
     "ImageSpec",
+    "Journal",
+    "JournalEntry",
     "MalformedBody",
     "ProviderEmulator",
     "Runtime",
     "StoredFile",
+    "journal_note",
     "read_json",
     "runtime",
     "spec_for",
@@ -68,6 +73,15 @@ class Runtime:
         self.accounts = Accounts(config, self.clock)
         self.images = Images()
         self.files = FileStore(self.store, self.clock)
+        self.journal = Journal(config.journal_limit)
+
+    def reset(self) -> None:
+        """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
+        configured, journal empty, clock back to the configured start."""
+        self.store.clear()
+        self.accounts.reset()
+        self.journal.reset()
+        self.clock.reset(self.config.today)
 
 
 def runtime() -> Runtime:

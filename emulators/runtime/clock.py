@@ -34,6 +34,27 @@ class Clock:
             self._offset += dt.timedelta(seconds=seconds)
         return self.now()
 
+    def offset(self) -> dt.timedelta:
+        """How far the virtual clock is ahead of real time (negative: behind)."""
+        with self._lock:
+            return self._offset
+
+    def set_now(self, moment: dt.datetime) -> None:
+        """Shift the clock so that it is now ``moment`` (naive datetimes are taken as UTC)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        real = dt.datetime.now(dt.UTC)
+        with self._lock:
+            self._offset = moment - real
+
+    def reset(self, start: dt.date | None = None) -> None:
+        """Back to the state of ``Clock(start)``: real time, or today shifted to ``start``."""
+        if start is None:
+            with self._lock:
+                self._offset = dt.timedelta(0)
+        else:
+            self.set_date(start)
+
     def set_date(self, day: dt.date) -> None:
         """Shift the clock so that it is now ``day`` (same time of day)."""
         real = dt.datetime.now(dt.UTC)

@@ -29,6 +29,9 @@ class Store(Protocol):
     def delete(self, ns: str, key: str) -> None:
         """Remove a record (no error when absent)."""
 
+    def clear(self) -> None:
+        """Drop every record (the control plane's reset)."""
+
 
 class MemoryStore:
     """The in-memory ``Store``: one re-entrant lock around plain dictionaries."""

@@ -1,0 +1,400 @@
+"""pixelmock's pytest plugin: the emulators, their control plane and SDK wiring as fixtures.
+
+Installed with pixelmock through the ``pytest11`` entry point (or load it with
+``-p emulators.pytest_plugin``). Every fixture is function-scoped and every test gets a fresh emulator
+app, so no state (jobs, balances, clock, journal) leaks from one test to the next. The socket server is
+started once per session, on a free port of 127.0.0.1, and serves the current test's app.
+
+- ``pixelmock_config``: the ``EmulatorConfig`` of the test's app; ``@pytest.mark.pixelmock(**fields)``
+  sets its fields (``today="2026-12-02"``, ``options={"apiframe.polls_to_complete": 3}``...), or
+  override the fixture.
+- ``pixelmock_app``: the Flask app, in process (``@pytest.mark.pixelmock(providers=["openai"])`` mounts
+  only some providers).
+- ``pixelmock_server``: a ``PixelmockServer`` (``url``, ``base_url(provider)``, ``base_urls``) serving
+  ``pixelmock_app`` on a real socket.
+- ``pixelmock_admin``: a ``PixelmockAdmin``, the control plane of ``pixelmock_app``: reset, clock,
+  journal, ledger, balances, keys.
+- ``pixelmock_api_key``: the API key ``pixelmock_env`` exports (``"pixelmock-test-key"``).
+- ``pixelmock_env``: points the official SDKs at ``pixelmock_server`` through their environment
+  variables (``OPENAI_BASE_URL``, ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys,
+  ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL`` and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
+
+Importing this module imports pytest and the standard library only; Flask, httpx and the emulators are
+imported when a fixture is first used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    import httpx
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask
+
+    from emulators.config import EmulatorConfig
+
+__all__ = ["DEFAULT_API_KEY", "SDK_ENVIRONMENT", "PixelmockAdmin", "PixelmockAdminError", "PixelmockServer"]
+
+#: The key ``pixelmock_api_key`` gives (any key is accepted by default).
+DEFAULT_API_KEY = "pixelmock-test-key"
+
+#: provider -> (base URL variable, API key variable) its official SDK reads; ``None`` where it reads none.
+#: openai 3.54 and cloudflare 5.9 (research/openai_cloudflare.md §4.3, §5.4); runware-sdk 1.8 reads only
+#: its key (research/runware.md §6.2); genblaze-gmicloud reads GMI_BASE_URL, and GMI's docs call the key
+#: GMI_API_KEY (research/apiframe_gmi.md §B.8); Apiframe's SDKs read no variables (§A.13).
+SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
+    "cloudflare": ("CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_TOKEN"),
+    "apiframe": (None, None),
+    "runware": (None, "RUNWARE_API_KEY"),
+    "gmicloud": ("GMI_BASE_URL", "GMI_API_KEY"),
+}
+#: Removed by ``pixelmock_env``: the cloudflare SDK prefers these credentials to the API token.
+SDK_CLEARED = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
+_KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pixelmock(providers=None, **config): settings of the test's pixelmock emulator app "
+        "(providers to mount; EmulatorConfig fields such as today, options, starting_balances)",
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# The control-plane handle
+
+
+class PixelmockAdminError(Exception):
+    """The control plane refused a call: ``status`` (400, 404) and its ``error`` message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def _decimal_text(amount: Decimal | int | str) -> str:
+    return str(amount) if isinstance(amount, str) else format(Decimal(amount), "f")
+
+
+class PixelmockAdmin:
+    """The control plane (``/__admin/``) of one emulator app, over HTTP.
+
+    ``PixelmockAdmin.for_app(app)`` talks to an app in process; ``PixelmockAdmin.for_url(root)`` to a
+    running server (``"http://127.0.0.1:8080"``, e.g. ``pixelmock serve``). Amounts are ``Decimal`` in the
+    currency's units (``"USD"``, ``"credits"``); keys are the API keys clients send. Every method raises
+    ``PixelmockAdminError`` when the control plane answers 4xx.
+    """
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @classmethod
+    def for_app(cls, app: Flask) -> PixelmockAdmin:
+        """A handle on an app in process (no socket)."""
+        import httpx
+
+        return cls(httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1"))
+
+    @classmethod
+    def for_url(cls, root: str, timeout: float = 30) -> PixelmockAdmin:
+        """A handle on the server at ``root`` (the emulator root, without ``/__admin``)."""
+        import httpx
+
+        return cls(httpx.Client(base_url=root.rstrip("/"), timeout=timeout))
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._client.request(method, f"/__admin{path}", **kwargs)
+        if response.status_code >= 400:
+            try:
+                message = str(response.json().get("error"))
+            except ValueError:
+                message = response.text
+            raise PixelmockAdminError(response.status_code, message)
+        return response.json() if response.content else None
+
+    # state and clock
+
+    def reset(self) -> None:
+        """Forget every job, task, file, journal entry, ledger line, account and key change; the clock goes
+        back to the configured start."""
+        self._call("POST", "/reset")
+
+    def clock(self) -> dict[str, Any]:
+        """``{"now", "date", "timestamp", "offset_seconds"}`` of the virtual clock."""
+        return cast(dict[str, Any], self._call("GET", "/clock"))
+
+    def now(self) -> dt.datetime:
+        """The virtual time (aware, UTC)."""
+        return dt.datetime.fromisoformat(self.clock()["now"])
+
+    def advance(self, seconds: float) -> dt.datetime:
+        """Move the virtual clock forward by ``seconds`` (>= 0); returns the new virtual time."""
+        return dt.datetime.fromisoformat(
+            self._call("POST", "/clock/advance", json={"seconds": seconds})["now"]
+        )
+
+    def set_date(self, day: dt.date | str) -> dt.datetime:
+        """Make the virtual date ``day`` (same time of day); returns the new virtual time."""
+        text = day if isinstance(day, str) else day.isoformat()
+        return dt.datetime.fromisoformat(self._call("PUT", "/clock", json={"date": text})["now"])
+
+    def set_now(self, moment: dt.datetime | str) -> dt.datetime:
+        """Make the virtual time ``moment`` (a naive datetime is taken as UTC; a string must be RFC 3339
+        with its offset); returns the new virtual time (the clock keeps running from there)."""
+        if isinstance(moment, dt.datetime) and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        text = moment if isinstance(moment, str) else moment.isoformat()
+        return dt.datetime.fromisoformat(self._call("PUT", "/clock", json={"now": text})["now"])
+
+    # journal
+
+    def journal(
+        self,
+        *,
+        provider: str | None = None,
+        method: str | None = None,
+        status: int | str | None = None,
+        path: str | None = None,
+        since: dt.datetime | str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Journal entries, oldest first (see ``GET /__admin/journal``): each has ``seq``, ``at``,
+        ``provider``, ``method``, ``path``, ``route``, ``status``, ``request``, ``response``, ``notes``
+        (canonical request, cost) and ``ledger``; credentials read ``REDACTED``."""
+        query = {
+            "provider": provider,
+            "method": method,
+            "status": status,
+            "path": path,
+            "since": since.isoformat() if isinstance(since, dt.datetime) else since,
+            "after": after,
+            "limit": limit,
+        }
+        params = {name: str(value) for name, value in query.items() if value is not None}
+        return cast(list[dict[str, Any]], self._call("GET", "/journal", params=params)["entries"])
+
+    def clear_journal(self) -> None:
+        """Empty the journal."""
+        self._call("DELETE", "/journal")
+
+    # ledger, accounts, keys
+
+    def ledger(
+        self, *, key: str | None = None, account: str | None = None, currency: str | None = None
+    ) -> dict[str, Any]:
+        """``{"lines": [...], "totals": {account id: {currency: {debited, credited, net, balance}}}}``,
+        amounts as decimal strings, optionally for one key, account id or currency."""
+        query = {"key": key, "account": account, "currency": currency}
+        params = {name: value for name, value in query.items() if value is not None}
+        return cast(dict[str, Any], self._call("GET", "/ledger", params=params))
+
+    def account(self, key: str) -> dict[str, Any]:
+        """``{"id", "status", "balances"}`` of a key's account (created with the starting balances if
+        new)."""
+        return cast(dict[str, Any], self._call("GET", "/accounts", params={"key": key})["accounts"][0])
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account the app knows."""
+        return cast(list[dict[str, Any]], self._call("GET", "/accounts")["accounts"])
+
+    def balance(self, key: str, currency: str) -> Decimal:
+        """A key's balance in ``currency`` (``Decimal(0)`` when it has none)."""
+        return Decimal(self.account(key)["balances"].get(currency, "0"))
+
+    def set_balance(self, key: str, currency: str, amount: Decimal | int | str) -> dict[str, Any]:
+        """Make a key's balance exactly ``amount`` (a ledger line records the change); returns the
+        account."""
+        body = {"key": key, "balances": {currency: _decimal_text(amount)}}
+        return cast(dict[str, Any], self._call("PUT", "/accounts/balances", json=body))
+
+    def add_key(self, key: str, balances: Mapping[str, Decimal | int | str] | None = None) -> dict[str, Any]:
+        """Make ``key`` active (needed when the app runs with ``open_accounts=False``), optionally with
+        balances; returns the account."""
+        return self.set_key_status(key, "active", balances)
+
+    def revoke_key(self, key: str, status: str = "invalid") -> dict[str, Any]:
+        """Make ``key`` answer the provider's 401 (``"invalid"``) or 403 (``"inactive"``)."""
+        return self.set_key_status(key, status)
+
+    def set_key_status(
+        self, key: str, status: str, balances: Mapping[str, Decimal | int | str] | None = None
+    ) -> dict[str, Any]:
+        """Set a key's status (``active``, ``invalid``, ``inactive``); returns the account."""
+        body: dict[str, Any] = {"key": key, "status": status}
+        if balances:
+            body["balances"] = {currency: _decimal_text(v) for currency, v in balances.items()}
+        return cast(dict[str, Any], self._call("POST", "/keys", json=body))
+
+
+# --------------------------------------------------------------------------------------------------------
+# The socket server
+
+
+@dataclass(frozen=True)
+class PixelmockServer:
+    """A running emulator: ``url`` is its root (``http://127.0.0.1:<port>``), ``app`` the Flask app it
+    serves, ``base_urls`` each mounted provider's base URL (``{"openai": ".../openai/v1", ...}``)."""
+
+    url: str
+    app: Flask
+    base_urls: dict[str, str] = field(default_factory=dict)
+
+    def base_url(self, provider: str) -> str:
+        """The base URL of ``provider`` (raises ``KeyError`` if it is not mounted)."""
+        return self.base_urls[provider]
+
+
+class _Listener:
+    """One threaded Werkzeug server for the session; it serves whatever app is current (503 otherwise)."""
+
+    def __init__(self) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                pass
+
+        self.app: WSGIApplication | None = None
+        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=Quiet)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="pixelmock-server",
+        )
+        self._thread.start()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        app = self.app
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"error": "no pixelmock app is being served (no test is using pixelmock_server)"}']
+        return app(environ, start_response)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Fixtures
+
+
+def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("pixelmock")
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture
+def pixelmock_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    """The test app's ``EmulatorConfig``: defaults, with the fields given to ``@pytest.mark.pixelmock``
+    (``today`` may be an ISO date string; key lists may be any iterable)."""
+    from emulators.config import EmulatorConfig
+
+    fields = _marker_kwargs(request)
+    fields.pop("providers", None)
+    if isinstance(fields.get("today"), str):
+        fields["today"] = dt.date.fromisoformat(fields["today"])
+    for name in _KEY_SETS:
+        if name in fields:
+            fields[name] = frozenset(fields[name])
+    if "starting_balances" in fields:
+        fields["starting_balances"] = {c: Decimal(str(v)) for c, v in fields["starting_balances"].items()}
+    try:
+        return EmulatorConfig(**fields)
+    except TypeError as exc:
+        raise pytest.UsageError(f"@pytest.mark.pixelmock: {exc}") from exc
+
+
+@pytest.fixture
+def pixelmock_app(request: pytest.FixtureRequest, pixelmock_config: EmulatorConfig) -> Flask:
+    """A fresh emulator app for this test (in process)."""
+    from emulators.app import create_app
+
+    return create_app(pixelmock_config, providers=_marker_kwargs(request).get("providers"))
+
+
+@pytest.fixture(scope="session")
+def _pixelmock_listener() -> Iterator[_Listener]:
+    listener = _Listener()
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def pixelmock_server(_pixelmock_listener: _Listener, pixelmock_app: Flask) -> Iterator[PixelmockServer]:
+    """``pixelmock_app`` on a real socket of 127.0.0.1 (the session's port)."""
+    from emulators.app import mounted_providers
+
+    root = _pixelmock_listener.url
+    urls = {p.name: root + p.prefix for p in mounted_providers(pixelmock_app)}
+    _pixelmock_listener.app = pixelmock_app
+    try:
+        yield PixelmockServer(url=root, app=pixelmock_app, base_urls=urls)
+    finally:
+        _pixelmock_listener.app = None
+
+
+@pytest.fixture
+def pixelmock_admin(pixelmock_app: Flask) -> Iterator[PixelmockAdmin]:
+    """The control plane of ``pixelmock_app`` (in process; the same state the server serves)."""
+    admin = PixelmockAdmin.for_app(pixelmock_app)
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def pixelmock_api_key() -> str:
+    """The API key ``pixelmock_env`` exports (override the fixture to change it)."""
+    return DEFAULT_API_KEY
+
+
+@pytest.fixture
+def pixelmock_env(
+    monkeypatch: pytest.MonkeyPatch, pixelmock_server: PixelmockServer, pixelmock_api_key: str
+) -> dict[str, str]:
+    """Point the official SDKs at ``pixelmock_server`` for this test; returns the variables set.
+
+    For each mounted provider: its SDK's base-URL and key variables (``SDK_ENVIRONMENT``) and
+    ``PIXELMOCK_<PROVIDER>_BASE_URL``; also ``PIXELMOCK_URL`` (the root). Cloudflare's email/key
+    variables are removed (the SDK would prefer them to the token) and 127.0.0.1 is added to ``NO_PROXY``.
+    """
+    values = {"PIXELMOCK_URL": pixelmock_server.url}
+    for provider, url in pixelmock_server.base_urls.items():
+        values[f"PIXELMOCK_{provider.upper()}_BASE_URL"] = url
+        base_var, key_var = SDK_ENVIRONMENT.get(provider, (None, None))
+        if base_var:
+            values[base_var] = url
+        if key_var:
+            values[key_var] = pixelmock_api_key
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in SDK_CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(name, "")
+        monkeypatch.setenv(name, ",".join(x for x in (current, "127.0.0.1", "localhost") if x))
+    return values

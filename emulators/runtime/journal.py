@@ -1,0 +1,430 @@
+"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed.
+
+Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
+the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
+lines the request moved, and what the provider module noted with ``journal_note`` (the canonical
+request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory and
+is read through the control plane (``GET /__admin/journal``).
+
+Scrubbing: header values whose name looks like a credential (``Authorization``, ``X-API-Key``,
+Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email`` / ``X-Auth-User-Service-Key``, AI Gateway's
+``cf-aig-authorization``, cookies) and JSON fields or query parameters named like one at any depth
+(``apiKey``, ``api_key``, ``key``, ``token``, ``password``, ``secret`` and names ending so, e.g.
+Runware's authentication task) become ``REDACTED`` (``Bearer REDACTED`` keeps the scheme); any other
+string still containing a credential found that way has it replaced. Strings longer than
+``MAX_STRING`` characters (base64 images, data URIs) are cut short with their length noted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, g, has_request_context, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from emulators.runtime import ProviderEmulator, Runtime
+    from emulators.runtime.accounts import LedgerLine
+
+__all__ = ["REDACTED", "Journal", "JournalEntry", "install", "journal_note", "jsonable", "scrub"]
+
+REDACTED = "REDACTED"
+#: Strings longer than this (characters) are shortened in the journal.
+MAX_STRING = 512
+_KEEP = 64
+#: Credentials at least this long are also replaced wherever else they appear (echoed in a message...).
+_MIN_SECRET = 8
+
+_CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-auth-key",
+        "x-auth-email",
+        "x-auth-user-service-key",
+        "cf-aig-authorization",
+        "cookie",
+        "set-cookie",
+    }
+)
+_CREDENTIAL_HEADER = re.compile(r"auth|api[-_]?key|token|secret|password|session", re.I)
+_CREDENTIAL_FIELDS = frozenset({"key", "apikey", "token", "password", "secret", "authorization"})
+_CREDENTIAL_SUFFIXES = ("apikey", "token", "password", "secret")
+_SCHEMES = ("bearer", "basic", "token", "apikey")
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+_NOTES = "pixelmock_journal_notes"
+_LEDGER = "pixelmock_journal_ledger"
+_START = "pixelmock_journal_start"
+
+
+def is_credential_field(name: str) -> bool:
+    """Whether a JSON field or query parameter named ``name`` holds a credential (``apiKey``,
+    ``api_key``, ``key``, ``token``, ``password``, ``secret``, ``accessToken``, ``webhookSecret``...)."""
+    folded = name.lower().replace("_", "").replace("-", "")
+    return folded in _CREDENTIAL_FIELDS or folded.endswith(_CREDENTIAL_SUFFIXES)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header named ``name`` carries a credential (``WWW-Authenticate`` does not)."""
+    folded = name.lower()
+    if folded == "www-authenticate":
+        return False
+    return folded in _CREDENTIAL_HEADERS or bool(_CREDENTIAL_HEADER.search(folded))
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_STRING else f"{text[:_KEEP]}…[{len(text)} chars]"
+
+
+def scrub(value: Any, secrets: set[str] | None = None) -> Any:
+    """A copy of a JSON value with credential-named fields ``REDACTED`` (their string values are added
+    to ``secrets``) and long strings shortened."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for name, item in value.items():
+            if is_credential_field(str(name)) and item is not None:
+                _collect(item, secrets)
+                out[name] = REDACTED
+            else:
+                out[name] = scrub(item, secrets)
+        return out
+    if isinstance(value, list):
+        return [scrub(item, secrets) for item in value]
+    if isinstance(value, str):
+        return _shorten(value)
+    return value
+
+
+def _collect(value: Any, secrets: set[str] | None) -> None:
+    if secrets is None:
+        return
+    if isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
+        secrets.add(value.strip())
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, secrets)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, secrets)
+
+
+def _scrub_header(name: str, value: str, secrets: set[str]) -> str:
+    if not is_credential_header(name):
+        return _shorten(value)
+    scheme, _, rest = value.strip().partition(" ")
+    if rest and scheme.lower() in _SCHEMES:
+        _collect(rest, secrets)
+        return f"{scheme} {REDACTED}"
+    _collect(value, secrets)
+    return REDACTED
+
+
+def _headers(items: Iterable[tuple[str, str]], secrets: set[str]) -> dict[str, str]:
+    return {name: _scrub_header(name, value, secrets) for name, value in items}
+
+
+def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in args:
+        values = args.getlist(name)
+        if is_credential_field(name):
+            _collect(values, secrets)
+            out[name] = REDACTED
+        else:
+            out[name] = [_shorten(v) for v in values] if len(values) > 1 else _shorten(values[0])
+    return out
+
+
+def _replace_secrets(value: Any, secrets: set[str]) -> Any:
+    """Replace every occurrence of a collected credential inside the strings of ``value``."""
+    if isinstance(value, dict):
+        return {name: _replace_secrets(item, secrets) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_secrets(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    return value
+
+
+def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:
+    """A JSON-ready copy: dataclasses as objects (fields in ``skip`` left out), ``Decimal`` as a string,
+    dates as ISO 8601, bytes as ``{"bytes": <length>}``, tuples and sets as lists, long strings cut."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: jsonable(getattr(value, f.name), skip)
+            for f in dataclasses.fields(value)
+            if f.name not in skip
+        }
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, skip) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v, skip) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return {"bytes": len(value)}
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, str):
+        return _shorten(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _shorten(str(value))
+
+
+def journal_note(*, canonical: Any = None, cost: Any = None, **extra: Any) -> None:
+    """Attach what a provider module knows about the current request to its journal entry.
+
+    ``canonical``: the resolved ``CanonicalRequest`` (or any dataclass/dict); ``cost``: a
+    ``contracts.pricing.Quote``, or a dict such as ``{"credits": 10}``; ``extra``: other JSON-ready facts
+    (a job id...). Call once per job (a Runware task array may note several). Outside a request: no-op.
+    """
+    if not has_request_context():
+        return
+    note: dict[str, Any] = {}
+    if canonical is not None:
+        note["canonical"] = jsonable(canonical)
+    if cost is not None:
+        note["cost"] = jsonable(cost, skip=frozenset({"resolved"}))
+    note.update({name: jsonable(value) for name, value in extra.items()})
+    g.setdefault(_NOTES, []).append(note)
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalEntry:
+    """One request and its answer. ``seq`` counts from 1 (per app, restarted by a reset); ``at`` is the
+    virtual clock when the request arrived (aware UTC); ``route`` is ``"<METHOD> <url rule>"`` (``None``
+    when no route matched); ``duration_ms`` is real time. ``request``: ``headers``, ``query``,
+    ``content_type``, ``size`` (bytes), ``body`` (the JSON when the body parses, else ``None``) and, for
+    forms, ``form`` and ``files``. ``response``: ``status``, ``content_type``, ``size``, ``headers``,
+    ``body`` (JSON or ``None``), ``streamed``. ``notes``: what the provider noted (``canonical``,
+    ``cost``...). ``ledger``: the balance movements this request made."""
+
+    seq: int
+    at: dt.datetime
+    provider: str
+    method: str
+    path: str
+    route: str | None
+    status: int
+    duration_ms: float
+    request: dict[str, Any]
+    response: dict[str, Any]
+    notes: tuple[dict[str, Any], ...] = ()
+    ledger: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the control plane serves it (``at`` in ISO 8601)."""
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "provider": self.provider,
+            "method": self.method,
+            "path": self.path,
+            "route": self.route,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "request": self.request,
+            "response": self.response,
+            "notes": list(self.notes),
+            "ledger": list(self.ledger),
+        }
+
+
+def _status_matches(status: int, wanted: int | str) -> bool:
+    text = str(wanted).strip().lower()
+    if len(text) == 3 and text.endswith("xx") and text[0].isdigit():
+        return status // 100 == int(text[0])
+    return str(status) == text
+
+
+class Journal:
+    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept)."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = max(0, limit)
+        self._lock = threading.Lock()
+        self._entries: deque[JournalEntry] = deque(maxlen=self.limit)
+        self._seq = itertools.count(1)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def record(self, **fields: Any) -> JournalEntry:
+        """Append an entry built from ``JournalEntry``'s fields (all but ``seq``); returns it."""
+        with self._lock:
+            entry = JournalEntry(seq=next(self._seq), **fields)
+            self._entries.append(entry)
+            return entry
+
+    def entries(
+        self,
+        *,
+        provider: str | None = None,
+        method: str | None = None,
+        status: int | str | None = None,
+        path: str | None = None,
+        since: dt.datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """Entries oldest first, filtered: ``provider`` name, ``method`` (any case), ``status`` (``404`` or a
+        class such as ``"4xx"``), ``path`` (substring of the path), ``since`` (virtual time, inclusive;
+        naive is UTC), ``after`` (``seq`` greater than); ``limit`` keeps the most recent that many."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        with self._lock:
+            entries = list(self._entries)
+        chosen = [
+            e
+            for e in entries
+            if (provider is None or e.provider == provider)
+            and (method is None or e.method == method.upper())
+            and (status is None or _status_matches(e.status, status))
+            and (path is None or path in e.path)
+            and (since is None or e.at >= since)
+            and (after is None or e.seq > after)
+        ]
+        if limit is not None:
+            chosen = chosen[-limit:] if limit > 0 else []
+        return chosen
+
+    def clear(self) -> None:
+        """Drop every entry (``seq`` keeps counting)."""
+        with self._lock:
+            self._entries.clear()
+
+    def reset(self) -> None:
+        """Drop every entry and count ``seq`` from 1 again."""
+        with self._lock:
+            self._entries.clear()
+            self._seq = itertools.count(1)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Flask hooks
+
+
+def _request_part(max_body: int | None, secrets: set[str]) -> dict[str, Any]:
+    part: dict[str, Any] = {
+        "headers": _headers(request.headers.items(), secrets),
+        "query": _query(request.args, secrets),
+        "content_type": request.content_type,
+        "size": request.content_length,
+        "body": None,
+    }
+    if max_body is not None and (request.content_length or 0) > max_body:
+        return part
+    try:
+        if request.mimetype in _FORM_TYPES:
+            part["form"] = scrub(request.form.to_dict(flat=False), secrets)
+            part["files"] = [
+                {"field": name, "filename": f.filename, "content_type": f.content_type}
+                for name, f in request.files.items(multi=True)
+            ]
+            return part
+        raw = request.get_data(cache=True)
+    except (HTTPException, ValueError, OSError):
+        return part
+    part["size"] = len(raw) if raw else request.content_length
+    if raw.strip():
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            part["body"] = scrub(json.loads(raw), secrets)
+    return part
+
+
+def _response_part(response: Response, secrets: set[str]) -> dict[str, Any]:
+    part: dict[str, Any] = {
+        "status": response.status_code,
+        "content_type": response.content_type,
+        "size": None,
+        "headers": _headers(response.headers.items(), secrets),
+        "body": None,
+        "streamed": response.is_streamed,
+    }
+    if response.is_streamed or response.direct_passthrough:
+        return part
+    data = response.get_data()
+    part["size"] = len(data)
+    if response.is_json or (response.mimetype or "").endswith("+json"):
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            part["body"] = scrub(json.loads(data), secrets)
+    return part
+
+
+def _ledger_listener(line: LedgerLine) -> None:
+    if has_request_context():
+        g.setdefault(_LEDGER, []).append(
+            {
+                "account_id": line.account_id,
+                "currency": line.currency,
+                "amount": str(line.amount),
+                "balance_after": str(line.balance_after),
+                "memo": line.memo,
+                "at": line.at,
+            }
+        )
+
+
+def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None]) -> None:
+    """Journal every request ``owner()`` attributes to a provider (``before_request``/``after_request``
+    hooks on ``app``, a ledger listener on ``rt.accounts``)."""
+    journal = rt.journal
+    rt.accounts.subscribe(_ledger_listener)
+
+    @app.before_request
+    def _journal_start() -> None:
+        if journal.limit:
+            setattr(g, _START, (time.perf_counter(), rt.clock.now()))
+
+    @app.after_request
+    def _journal_record(response: Response) -> Response:
+        started = g.get(_START)
+        provider = owner() if started is not None else None
+        if provider is None:
+            return response
+        secrets: set[str] = set()
+        request_part = _request_part(app.config.get("MAX_CONTENT_LENGTH"), secrets)
+        response_part = _response_part(response, secrets)
+        notes = [scrub(note, secrets) for note in g.get(_NOTES, [])]
+        if secrets:
+            request_part, response_part, notes = _replace_secrets(
+                [request_part, response_part, notes], secrets
+            )
+        rule = request.url_rule
+        journal.record(
+            at=started[1],
+            provider=provider.name,
+            method=request.method,
+            path=request.path,
+            route=f"{request.method} {rule.rule}" if rule is not None else None,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started[0]) * 1000, 3),
+            request=request_part,
+            response=response_part,
+            notes=tuple(notes),
+            ledger=tuple(g.get(_LEDGER, [])),
+        )
+        return response
