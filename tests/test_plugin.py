@@ -1,9 +1,7 @@
 """The pytest plugin, used the way a user would: tests written only from the README section, run by
 ``pytester`` in a fresh pytest session with the plugin loaded (through its ``pytest11`` entry point when
 pixelmock is installed with it, else with ``-p emulators.pytest_plugin``).
-
-``README_SECTION`` is the README text for the plugin and the control plane; while README.md does not
-carry it yet, the example test is taken from here, and once it does, from README.md itself.
+The example test is taken from README.md's "Testing with pytest" section itself.
 """
 
 from __future__ import annotations
@@ -22,81 +20,11 @@ PLUGIN = "emulators.pytest_plugin"
 README = Path(__file__).parent.parent / "README.md"
 HEADING = "## Testing with pytest"
 
-README_SECTION = """
-## Testing with pytest
-
-Installing pixelmock also installs a pytest plugin: no conftest needed. Every test gets a fresh emulator
-(jobs, balances, keys, clock and journal start over); one real server on a free port of 127.0.0.1 is
-started once per session and serves the current test's emulator.
-
-| fixture | what it gives |
-|---|---|
-| `pixelmock_env` | the official SDKs find the emulator: `OPENAI_BASE_URL`/`OPENAI_API_KEY`, `CLOUDFLARE_BASE_URL`/`CLOUDFLARE_API_TOKEN`, `GMI_BASE_URL`/`GMI_API_KEY`, `RUNWARE_API_KEY` (the `runware` SDK takes its URL as an argument), plus `PIXELMOCK_URL` and `PIXELMOCK_<PROVIDER>_BASE_URL` for your own code |
-| `pixelmock_server` | the running server: `.url` (root), `.base_url("apiframe")`, `.base_urls` |
-| `pixelmock_admin` | the control plane: `advance(seconds)`, `set_date(day)`, `set_now(moment)`, `journal(provider=, method=, status=, path=, since=)`, `ledger(key=)`, `balance(key, currency)`, `set_balance(key, currency, amount)`, `add_key(key)`, `revoke_key(key, status="invalid" or "inactive")`, `reset()` |
-| `pixelmock_api_key` | the key `pixelmock_env` exports (`pixelmock-test-key`) |
-| `pixelmock_app` | the Flask app in process, no socket (`pixelmock_app.test_client()`) |
-| `@pytest.mark.pixelmock(...)` | settings of the test's emulator: `today="2026-12-02"`, `options={...}`, `starting_balances={...}`, `providers=["openai"]`, `open_accounts=False` (or override `pixelmock_config`) |
-
-```python
-import httpx
-import openai
-import pytest
-
-
-def test_openai_sdk(pixelmock_env, pixelmock_admin):
-    client = openai.OpenAI()  # OPENAI_BASE_URL and OPENAI_API_KEY come from pixelmock_env
-    result = client.images.generate(model="gpt-image-1.5", prompt="a red fox", size="1024x1024", quality="low")
-    assert result.data[0].b64_json
-
-    [entry] = pixelmock_admin.journal(provider="openai")
-    assert entry["route"] == "POST /openai/v1/images/generations"
-    assert entry["request"]["headers"]["Authorization"] == "Bearer REDACTED"
-
-
-@pytest.mark.pixelmock(options={"apiframe.seconds_to_complete": 30})
-def test_apiframe_job_takes_thirty_virtual_seconds(pixelmock_server, pixelmock_admin, pixelmock_api_key):
-    base, headers = pixelmock_server.base_url("apiframe"), {"X-API-Key": pixelmock_api_key}
-    pixelmock_admin.set_balance(pixelmock_api_key, "credits", 100)
-    body = {"model": "gpt-image-1.5", "prompt": "a lighthouse", "gptImageParams": {"quality": "high"}}
-    job_id = httpx.post(f"{base}/v2/images/generate", json=body, headers=headers).json()["jobId"]
-
-    assert httpx.get(f"{base}/v2/jobs/{job_id}", headers=headers).json()["status"] == "PROCESSING"
-    pixelmock_admin.advance(30)  # the virtual clock: no sleeping
-    job = httpx.get(f"{base}/v2/jobs/{job_id}", headers=headers).json()
-    assert job["status"] == "COMPLETED"
-    assert pixelmock_admin.balance(pixelmock_api_key, "credits") == 100 - job["creditCost"]
-    assert pixelmock_admin.ledger(key=pixelmock_api_key)["lines"][-1]["amount"] == f"-{job['creditCost']}"
-
-
-def test_a_revoked_key_is_refused(pixelmock_env, pixelmock_admin, pixelmock_api_key):
-    pixelmock_admin.revoke_key(pixelmock_api_key)
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI().images.generate(model="gpt-image-2", prompt="a red fox")
-```
-
-### The control plane: `/__admin/`
-
-Every emulator app serves it (`pixelmock serve` too); its OpenAPI 3.1 document is `/__admin/openapi.json`.
-Outside pytest, `PixelmockAdmin.for_url("http://127.0.0.1:8080")` (from `emulators.pytest_plugin`) wraps it.
-
-| route | does |
-|---|---|
-| `POST /__admin/reset` | forget jobs, tasks, files, journal, ledger, accounts and key changes; clock back to its start |
-| `GET /__admin/clock`, `PUT /__admin/clock` `{"date": "2026-12-02"}` or `{"now": "2026-12-02T10:00:00Z"}`, `POST /__admin/clock/advance` `{"seconds": 30}` | the virtual clock every job, file expiry, lifecycle date and price date follows |
-| `GET /__admin/journal?provider=&method=&status=4xx&path=&since=&after=&limit=`, `DELETE /__admin/journal` | every request under a provider's prefix and its answer: route, status, virtual time, JSON body, response summary, the canonical request and cost the emulator derived, the ledger lines it moved; credentials (`Authorization`, `X-API-Key`, Cloudflare auth headers, `apiKey`/`token`/`password` fields) read `REDACTED`. Keeps the last 1000 (`EmulatorConfig.journal_limit`) |
-| `GET /__admin/ledger?key=&account=&currency=` | every debit, refund and balance set (decimal strings), with totals per account and currency |
-| `GET /__admin/accounts[?key=]`, `PUT /__admin/accounts/balances` `{"key": "...", "balances": {"USD": "5", "credits": "20"}}` | read and set balances |
-| `POST /__admin/keys` `{"key": "...", "status": "active" or "invalid" or "inactive"}` | add a key, or revoke it (the provider's 401 or 403) |
-
-The key is the handle on an account, but pixelmock never stores it: accounts are named by a hash of the key.
-"""  # noqa: E501 (markdown tables)
-
 
 def _example() -> str:
-    """The README's example test (README.md once it carries the section, else ``README_SECTION``)."""
-    text = README.read_text(encoding="utf-8") if README.exists() else ""
-    section = text[text.index(HEADING) :] if HEADING in text else README_SECTION
+    """The example test of the README's pytest section, as a user would copy it."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(HEADING) :]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match is not None, "the README section has no python example"
     return match.group(1)
