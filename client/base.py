@@ -39,7 +39,7 @@ from client.errors import (
 from contracts.canonical import CanonicalRequest, ImageInput, parse_size
 from contracts.dialects import NativeRequest, get_dialect
 from contracts.errors import UnknownProvider, UnsupportedValue
-from contracts.openapi import PROVIDERS, document, operation, real_base_url
+from contracts.openapi import PROVIDERS, auth_headers, operation, real_base_url
 from contracts.pricing import Quote, TokenBreakdown
 
 #: Canonical output format of an image MIME type.
@@ -253,23 +253,6 @@ class Answer:
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
         return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def auth_headers(provider: str, key: str) -> dict[str, str]:
-    """Headers that present ``key`` the way the provider's contract says (``components.securitySchemes``
-    of its first security requirement): ``Authorization: Bearer <key>`` or an API-key header."""
-    doc = document(provider)
-    for requirement in doc.get("security", []):
-        headers: dict[str, str] = {}
-        for name in requirement:
-            scheme = doc["components"]["securitySchemes"][name]
-            if scheme["type"] == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
-                headers["Authorization"] = f"Bearer {key}"
-            elif scheme["type"] == "apiKey" and scheme.get("in") == "header":
-                headers[str(scheme["name"])] = key
-        if headers:
-            return headers
-    return {}
 
 
 def _form_value(value: Any) -> str:

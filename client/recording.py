@@ -24,8 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from client.base import auth_headers
-from contracts.openapi import PROVIDERS, inlined
+from contracts.openapi import PROVIDERS, auth_headers, inlined
 
 PLACEHOLDER = "REDACTED"
 MATCH_ON = ("method", "path")

@@ -40,6 +40,23 @@ def real_base_url(provider: str) -> str:
     return str(document(provider)["servers"][0]["url"])
 
 
+def auth_headers(provider: str, key: str) -> dict[str, str]:
+    """Headers that present ``key`` the way the provider's contract says (``components.securitySchemes``
+    of its first security requirement): ``Authorization: Bearer <key>`` or an API-key header."""
+    doc = document(provider)
+    for requirement in doc.get("security", []):
+        headers: dict[str, str] = {}
+        for name in requirement:
+            scheme = doc["components"]["securitySchemes"][name]
+            if scheme["type"] == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+                headers["Authorization"] = f"Bearer {key}"
+            elif scheme["type"] == "apiKey" and scheme.get("in") == "header":
+                headers[str(scheme["name"])] = key
+        if headers:
+            return headers
+    return {}
+
+
 def operation(provider: str, operation_id: str) -> tuple[str, str, dict[str, Any]]:
     """``(method, path, inlined operation object)`` of an ``operationId``. Raises ``KeyError`` if absent."""
     for path, item in inlined(provider)["paths"].items():

@@ -30,7 +30,7 @@ from PIL import Image
 from contracts.canonical import MODELS, CanonicalRequest
 from contracts.dialects import NativeRequest, get_dialect
 from contracts.errors import UnsupportedValue
-from contracts.openapi import document, operation
+from contracts.openapi import auth_headers, operation
 from contracts.pricing import quote
 
 PROMPT = "pixelmock demo: a lighthouse on a cliff at dusk, watercolor"
@@ -50,22 +50,6 @@ class Outcome:
     detail: str = ""
     cost: str = ""
     ok: bool = False
-
-
-def auth_headers(provider: str, key: str) -> dict[str, str]:
-    """Headers that authenticate ``key`` as the provider's document says (Bearer or an API-key header)."""
-    doc = document(provider)
-    headers: dict[str, str] = {}
-    for requirement in doc.get("security", []):
-        for name in requirement:
-            scheme = doc["components"]["securitySchemes"][name]
-            if scheme["type"] == "http" and scheme.get("scheme", "").lower() == "bearer":
-                headers["Authorization"] = f"Bearer {key}"
-            elif scheme["type"] == "apiKey" and scheme.get("in") == "header":
-                headers[scheme["name"]] = key
-        if headers:
-            return headers
-    return headers
 
 
 def send(http: httpx.Client, base: str, native: NativeRequest, headers: dict[str, str]) -> httpx.Response:

@@ -7,10 +7,14 @@ Gunicorn handles SIGINT/SIGTERM: in-flight requests finish, then the process exi
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import make_server
 
 from emulators.app import mounted_providers
 
@@ -57,3 +61,18 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 
         "when_ready": when_ready,
     }
     _Gunicorn(app, options).run()
+
+
+@contextmanager
+def running(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on a real socket in a background thread (Werkzeug, threaded) for the ``with`` block;
+    yields the root URL (``http://127.0.0.1:<port>``; port 0 picks a free one). For tests and tools that
+    need a server in-process; ``serve`` is the production server."""
+    server = make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

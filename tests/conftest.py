@@ -10,15 +10,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from emulators import EmulatorConfig, create_app
+from emulators.server import running
 
 
 @pytest.fixture
@@ -34,14 +33,8 @@ def app(request: pytest.FixtureRequest, config: EmulatorConfig) -> Flask:
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with running(app) as url:
+        yield url
 
 
 @pytest.fixture(params=["wsgi", "socket"])

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
 from PIL import Image
-from werkzeug.serving import make_server
 
 from contracts.canonical import CanonicalRequest
 from contracts.dialects.cloudflare import DIALECT
@@ -37,19 +35,6 @@ CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / 
 SCHEMAS = inlined("cloudflare")["components"]["schemas"]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MILLION = Decimal(1_000_000)
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    """conftest's real socket server, with a short poll interval: shutdown then takes ~20 ms, not 0.5 s."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def interaction(path: Path) -> dict[str, Any]:

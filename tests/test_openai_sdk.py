@@ -9,15 +9,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import threading
 from collections.abc import Iterator
 
 import openai
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
 from emulators import EmulatorConfig, create_app
+from emulators.server import running
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +25,8 @@ def live_url() -> Iterator[str]:
     app = create_app(
         EmulatorConfig(today=dt.date(2026, 11, 21), invalid_keys=frozenset({"sk-revoked"})), ["openai"]
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with running(app) as url:
+        yield url
 
 
 @pytest.fixture
