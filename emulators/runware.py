@@ -1,9 +1,10 @@
-"""Runware REST emulator: ``POST /runware/v1`` (and ``/runware/v1/``) takes a JSON array of tasks.
+"""Runware emulator: ``POST /runware/v1`` (and ``/runware/v1/``) takes a JSON array of tasks (REST), and
+a WebSocket upgrade on the same path speaks the WebSocket API (``wss://ws-api.runware.ai/v1``).
 
 Contract: ``contracts/openapi/runware.yaml`` (request schemas per task type and per model, the error
-catalogue ``x-errors``, size rules); dialect: ``contracts.dialects.runware``. Sources: the openai:4@1
-model page (seeds/003_c0aaf04073cb2fb9.txt) and research/runware.md §1 (REST, errors), §3 (async,
-getResponse), §4 (models).
+catalogue ``x-errors``, size rules, the WebSocket protocol ``x-websocket``); dialect:
+``contracts.dialects.runware``. Sources: the openai:4@1 model page (seeds/003_c0aaf04073cb2fb9.txt) and
+research/runware.md §1 (REST, errors), §2 (WebSocket), §3 (async, getResponse), §4 (models).
 
 Flow of one request: parse the JSON array, authenticate (an ``authentication`` task first in the array,
 else ``Authorization: Bearer``), then run each task on its own: an error is scoped to its task and the
@@ -11,18 +12,27 @@ other tasks still run. The answer is ``{"data": [...]}``; with failures ``{"data
 [...]}``, HTTP 200 when any task produced data, else the first error's status (a contract choice).
 
 Task handling lives in functions that take a task dict and a ``TaskContext`` and return a ``TaskResult``
-(items or one error), so a WebSocket route can reuse them.
+(items or one error); both transports run every task through ``run_task``, so validation, costs, images,
+ledger and errors are the same. Over WebSocket (see ``websocket``) the connection authenticates once
+with an authentication task, each finished image of a sync imageInference task is pushed as its own
+frame (``TaskContext.on_item``), and sessions survive drops (``emulators/runware_ws.py``).
 
 Emulator options (``EmulatorConfig.options``):
 - ``runware.transparent_jpg``: ``"flatten"`` (default; the seed's sticker-sheet example) or ``"reject"``
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
 - ``runware.processing_polls``: how many ``getResponse`` polls of an async task answer ``processing``
   before ``success`` (default 0: success on the first poll).
+- ``runware.image_seconds``: real seconds each image of a sync imageInference task takes (default 0).
+  A REST answer waits for all of them; over WebSocket each image's frame is pushed when it is done, so a
+  client can see results arrive one by one, or drop the connection in between.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,6 +43,7 @@ from urllib.parse import quote as quote_url
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, jsonify, request
+from flask_sock import Sock  # type: ignore[import-untyped]
 
 from contracts.canonical import CanonicalRequest
 from contracts.dialects import NativeRequest
@@ -54,6 +65,9 @@ from contracts.openapi import Violation, discriminator_values, document, validat
 from contracts.pricing import Quote, quote
 from emulators.runtime import ProviderEmulator, Runtime, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
+from emulators.runware_ws import Connection, Frame, Session, open_session
+
+log = logging.getLogger("pixelmock")
 
 PREFIX = "/runware/v1"
 TASKS = "runware.tasks"
@@ -128,27 +142,35 @@ def _json(body: dict[str, Any], status: int) -> Response:
 
 @dataclass
 class TaskContext:
-    """What a task handler needs: the runtime, the authenticated account, and the task's position."""
+    """What a task handler needs: the runtime, the authenticated account, and the task's position.
+
+    ``on_item``, when set (the WebSocket transport), is called with each result item of a sync
+    imageInference task as soon as that image is finished; the handler's ``TaskResult`` then says
+    ``delivered``.
+    """
 
     rt: Runtime
     account: Account
     index: int = 0
+    on_item: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
 class TaskResult:
-    """A task's outcome: data items, or one error."""
+    """A task's outcome: data items, or one error. ``delivered``: the items already went out one by one
+    through ``TaskContext.on_item``."""
 
     items: list[dict[str, Any]] = field(default_factory=list)
     error: RunwareError | None = None
+    delivered: bool = False
 
 
 @dataclass
 class TaskRecord:
     """An accepted imageInference task, kept for ``getResponse`` and ``conflictTaskUUID``.
 
-    ``items`` are the finished result items; ``polls_left`` counts the polls still answered with
-    ``processing``.
+    ``image_uuids`` are assigned when the task is accepted (one per result); ``items`` are the finished
+    result items, in that order; ``polls_left`` counts the polls still answered with ``processing``.
     """
 
     task_uuid: str
@@ -157,6 +179,7 @@ class TaskRecord:
     delivery_method: str
     items: list[dict[str, Any]]
     polls_left: int
+    image_uuids: list[str] = field(default_factory=list)
 
 
 class _TaskFailed(Exception):
@@ -454,7 +477,7 @@ def _is_url(value: Any) -> bool:
     return parsed is not None and parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-# -- task handlers (shared by REST and, later, WebSocket) --------------------------------------------------
+# -- task handlers (shared by REST and WebSocket) ----------------------------------------------------------
 
 
 def run_task(task: Any, ctx: TaskContext) -> TaskResult:
@@ -469,8 +492,9 @@ def run_task(task: Any, ctx: TaskContext) -> TaskResult:
 def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     """Price, debit, render and store one validated imageInference task.
 
-    Sync: the finished items. Async (``deliveryMethod: async``) or with ``webhookURL``: the
-    acknowledgement ``{taskType, taskUUID}``; ``getResponse`` returns the items. Cost (USD, 5 decimals) is
+    Sync: the finished items (each also passed to ``ctx.on_item`` as soon as it is rendered, when set).
+    Async (``deliveryMethod: async``) or with ``webhookURL``: the acknowledgement ``{taskType,
+    taskUUID}``; ``getResponse`` returns the items. Cost (USD, 5 decimals) is
     ``contracts.pricing.quote(...).per_result_usd`` of the resolved canonical request, on each item only
     with ``includeCost``; the whole quote (``usd``) is debited from the account's USD balance first.
     """
@@ -494,7 +518,9 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         return TaskResult(error=error("insufficientCredits", parameter=None, **common))
     asynchronous = task.get("deliveryMethod", "sync") == "async" or "webhookURL" in task
     polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
-    record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, task.get("deliveryMethod", "sync"), [], polls)
+    image_uuids = [str(uuid.uuid4()) for _ in range(resolved.n or 1)]
+    delivery = task.get("deliveryMethod", "sync")
+    record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, delivery, [], polls, image_uuids)
 
     def claim(old: TaskRecord | None) -> TaskRecord:
         if old is not None:
@@ -506,11 +532,28 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     except _TaskFailed as failed:
         rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
         return TaskResult(error=failed.failure)
-    items = [_result_item(task, rt, resolved, priced, index) for index in range(resolved.n or 1)]
-    rt.store.update(TASKS, task_uuid, lambda old: replace(old or record, items=items))
+    seconds = 0.0 if asynchronous else float(str(rt.config.option("runware.image_seconds", 0)))
+    push = None if asynchronous else ctx.on_item
+    items: list[dict[str, Any]] = []
+    for index, image_uuid in enumerate(image_uuids):
+        if seconds > 0:
+            time.sleep(seconds)
+        items.append(_result_item(task, rt, resolved, priced, index, image_uuid))
+        rt.store.update(TASKS, task_uuid, _with_items(record, list(items)))
+        if push is not None:
+            push(items[-1])
     if asynchronous:
         return TaskResult(items=[dict(common)])
-    return TaskResult(items=items)
+    return TaskResult(items=items, delivered=push is not None)
+
+
+def _with_items(record: TaskRecord, items: list[dict[str, Any]]) -> Callable[[Any], TaskRecord]:
+    """A store update that sets a task's finished items."""
+
+    def update(old: TaskRecord | None) -> TaskRecord:
+        return replace(old or record, items=items)
+
+    return update
 
 
 def _conflict(existing: TaskRecord, common: dict[str, Any]) -> RunwareError:
@@ -524,6 +567,7 @@ def _result_item(
     resolved: CanonicalRequest,
     priced: Quote,
     index: int,
+    image_uuid: str,
 ) -> dict[str, Any]:
     spec = spec_for(
         NAME,
@@ -538,7 +582,7 @@ def _result_item(
     item: dict[str, Any] = {
         "taskType": TASK_TYPE,
         "taskUUID": task["taskUUID"],
-        "imageUUID": str(uuid.uuid4()),
+        "imageUUID": image_uuid,
     }
     output_type = task.get("outputType", "URL")
     if output_type == "URL":
@@ -558,9 +602,16 @@ def _result_item(
 
 
 def get_response(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
-    """The cumulative items of an earlier task of the same account, each with a ``status``: processing
-    (with its imageUUID, so the old SDK's getResponse does not stall, research/runware.md §3.2) while
-    ``polls_left`` lasts, then success. Unknown task: 404 ``taskNotFound``."""
+    """The cumulative items of an earlier task of the same account, one per result, each with a
+    ``status``: ``processing`` while ``polls_left`` lasts or while that image is not finished yet, then
+    ``success`` with the whole item. Unknown task: 404 ``taskNotFound``.
+
+    A processing item is ``{taskType, taskUUID, imageUUID, status}``: the imageUUID (assigned when the
+    task was accepted, the same one the finished item will carry) is what keeps both SDKs polling
+    promptly. The old ``runware`` SDK only counts poll items that carry an imageUUID and otherwise waits
+    ``RUNWARE_VIDEO_INITIAL_TIMEOUT`` (30 s) per poll (research/runware.md §3.2); ``runware-sdk`` keys
+    in-flight items by imageUUID and counts only ``success`` ones as results.
+    """
     task_uuid = str(task["taskUUID"])
     record: TaskRecord | None = ctx.rt.store.get(TASKS, task_uuid)
     if record is None or record.account_id != ctx.account.id:
@@ -568,12 +619,15 @@ def get_response(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         return TaskResult(
             error=error("taskNotFound", taskUUID=task_uuid, taskType="getResponse", documentation=docs)
         )
-    processing = record.polls_left > 0
-    if processing:
+    finished = record.items
+    if record.polls_left > 0:
         ctx.rt.store.update(TASKS, task_uuid, _count_poll)
-        keys = ("taskType", "taskUUID", "imageUUID")
-        return TaskResult(items=[{**{k: i[k] for k in keys}, "status": "processing"} for i in record.items])
-    return TaskResult(items=[_with_status(item, "success") for item in record.items])
+        finished = []
+    pending = [
+        {"taskType": record.task_type, "taskUUID": task_uuid, "imageUUID": image_uuid, "status": "processing"}
+        for image_uuid in record.image_uuids[len(finished) :]
+    ]
+    return TaskResult(items=[*(_with_status(item, "success") for item in finished), *pending])
 
 
 def _count_poll(old: TaskRecord | None) -> TaskRecord | None:
@@ -662,6 +716,143 @@ def run() -> Response:
         return _json({"errors": [failure.body]}, failure.status)
     payload, status = answer(run_tasks(body, account, rt, skip_first=from_task))
     return _json(payload, status)
+
+
+# -- WebSocket ---------------------------------------------------------------------------------------------
+
+
+@cache
+def websocket_contract() -> dict[str, Any]:
+    """The contract's ``x-websocket`` block (idle timeout, resume buffer, authentication reply shape)."""
+    block: dict[str, Any] = document(NAME)["x-websocket"]
+    return block
+
+
+@dataclass
+class _Link:
+    """One WebSocket connection's state: its connection, then its session and account once
+    authenticated."""
+
+    connection: Connection
+    session: Session | None = None
+    account: Account | None = None
+
+
+def websocket(ws: Any) -> None:
+    """``/runware/v1`` with ``Upgrade: websocket`` (flask-sock hands over ``ws``): the WebSocket API.
+
+    Every message is a task array. An authentication task first authenticates the connection (reply
+    ``{"data": [{"taskType": "authentication", "connectionSessionUUID": ...}]}``; with the
+    ``connectionSessionUUID`` of an earlier connection it resumes that session and receives its buffered
+    frames); every other task runs through ``run_task`` as on REST, its items and errors going out as
+    ``{"data": [...]}`` / ``{"errors": [...]}`` frames through the session (buffered while the client is
+    away). Idle connections are closed after ``idle_timeout_seconds`` of the virtual clock; a refused
+    first authentication closes the connection after its error frame. An unexpected failure while
+    handling a message is answered with the catalogue's internal error frame, never a broken connection.
+    """
+    rt = runtime()
+    contract = websocket_contract()
+    idle = float(contract["idle_timeout_seconds"])
+    code = int(contract["idle_close"]["code"])
+    reason = str(contract["idle_close"]["reason"]).format(seconds=contract["idle_timeout_seconds"])
+    link = _Link(Connection(ws, rt.clock))
+    try:
+        while (message := link.connection.receive(idle, code, reason)) is not None:
+            try:
+                _on_message(message, link, rt)
+            except Exception:
+                log.exception("unexpected error on the Runware WebSocket")
+                internal = catalogue()["framework"]["internal"]
+                _send(link, rt, {"errors": [{"code": internal["code"], "message": internal["message"]}]})
+    finally:
+        if link.session is not None:
+            link.session.detach(link.connection, rt.clock)
+
+
+def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
+    try:
+        tasks = json.loads(message)
+    except (UnicodeDecodeError, ValueError):
+        tasks = None
+    if not isinstance(tasks, list) or not tasks:
+        _send(link, rt, {"errors": [error("invalidPayload").body]})
+        return
+    first = tasks[0]
+    offset = 0
+    if isinstance(first, dict) and first.get("taskType") == "authentication":
+        if not _authenticate_ws(first, link, rt):
+            return
+        offset = 1
+    elif link.session is None:
+        _send(link, rt, {"errors": [_ws_auth_error("missingApiKey").body]})
+        return
+    session, account = link.session, link.account
+    assert session is not None and account is not None
+
+    def push(item: dict[str, Any]) -> None:
+        session.deliver({"data": [item]}, rt.clock)
+
+    for index, task in enumerate(tasks[offset:], start=offset):
+        result = run_task(task, TaskContext(rt, account, index, on_item=push))
+        if result.error is not None:
+            session.deliver({"errors": [result.error.body]}, rt.clock)
+        elif result.items and not result.delivered:
+            session.deliver({"data": result.items}, rt.clock)
+
+
+def _authenticate_ws(task: dict[str, Any], link: _Link, rt: Runtime) -> bool:
+    """Authenticate (or resume) the connection with an authentication task; ``False`` when refused: the
+    error frame is sent, then a connection without a session is closed (``refused_close``), while an
+    already authenticated one keeps its session."""
+    key = task.get("apiKey")
+    account, failure = authenticate(rt, key if isinstance(key, str) else None)
+    if account is None:
+        code = str((failure or error("invalidApiKey")).body["code"])
+        refusal = _ws_auth_error(code)
+        _send(link, rt, {"errors": [refusal.body]})
+        if link.session is None:
+            close = websocket_contract()["authentication"]["refused_close"]
+            link.connection.close(int(close["code"]), str(refusal.body["message"]))
+        return False
+    resume = task.get("connectionSessionUUID")
+    current = link.session
+    if current is not None and current.account_id == account.id and resume in (None, current.uuid):
+        link.connection.send(_auth_reply(current))
+        return True
+    if current is not None:
+        current.detach(link.connection, rt.clock)
+    keep = float(websocket_contract()["resume_buffer_seconds"])
+    session, _ = open_session(
+        rt.store, rt.clock, account.id, keep, resume if isinstance(resume, str) else None
+    )
+    link.session, link.account = session, account
+    session.attach(link.connection, _auth_reply(session), rt.clock)
+    return True
+
+
+def _auth_reply(session: Session) -> Frame:
+    return {"data": [{"taskType": "authentication", "connectionSessionUUID": session.uuid}]}
+
+
+def _ws_auth_error(code: str) -> RunwareError:
+    """An authentication error as the WebSocket API sends it (the documented extra fields)."""
+    extra: dict[str, Any] = dict(websocket_contract()["authentication"]["error_fields"])
+    return error(code, taskType="authentication", **extra)
+
+
+def _send(link: _Link, rt: Runtime, frame: Frame) -> None:
+    """A frame for this connection: through the session once authenticated (buffered if the client is
+    gone), straight to the connection before."""
+    if link.session is not None:
+        link.session.deliver(frame, rt.clock)
+    else:
+        link.connection.send(frame)
+
+
+#: flask-sock routes: the upgrade is a GET, so it shares both REST paths; a plain GET still gets 405.
+sock = Sock()
+for _path, _endpoint in (("", "websocket"), ("/", "websocket_slash")):
+    sock.route(_path, bp=bp, endpoint=_endpoint)(websocket)
 
 
 PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
