@@ -2,6 +2,11 @@
 
 A file may expire (Runware ``ttl``, Apiframe retention): after its ``expires_at`` on the virtual clock it
 answers 404.
+
+``put`` keeps the bytes it is given. ``put_image`` keeps only the ``ImageSpec`` and renders on read: the
+renderer is deterministic, so the bytes served are the same, and a job whose image URL is never fetched
+costs neither the rendering time nor the image's memory (about 50-70 kB per 1024x1024 JPEG kept by
+``put``; see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from flask import has_request_context, request
 
 from emulators.runtime.clock import Clock
-from emulators.runtime.images import MIME_TYPES
+from emulators.runtime.images import MIME_TYPES, ImageSpec, render
 from emulators.runtime.store import Store
 
 NAMESPACE = "files"
@@ -23,14 +28,20 @@ EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 @dataclass(frozen=True)
 class StoredFile:
     """A served image: ``id``, ``url`` (absolute, on this emulator), ``output_format``, ``mime``,
-    ``data`` (bytes), ``expires_at`` (aware UTC datetime or ``None``)."""
+    ``content`` (the bytes, or the ``ImageSpec`` they are rendered from), ``expires_at`` (aware UTC
+    datetime or ``None``)."""
 
     id: str
     url: str
     output_format: str
     mime: str
-    data: bytes
+    content: bytes | ImageSpec
     expires_at: dt.datetime | None
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes (rendered now when only the spec is kept; renders are cached)."""
+        return self.content if isinstance(self.content, bytes) else render(self.content)
 
 
 class FileStore:
@@ -42,16 +53,25 @@ class FileStore:
 
     def put(self, data: bytes, output_format: str, ttl_seconds: int | None = None) -> StoredFile:
         """Store image bytes; inside a request the URL uses the request's host (``http://host/files/..``)."""
+        return self._put(data, output_format, ttl_seconds)
+
+    def put_image(self, spec: ImageSpec, ttl_seconds: int | None = None) -> StoredFile:
+        """Store the image ``spec`` describes without rendering it: it is rendered when read. Same URL
+        and bytes as ``put(render(spec), spec.output_format, ttl_seconds)``."""
+        return self._put(spec, spec.output_format, ttl_seconds)
+
+    def _put(self, content: bytes | ImageSpec, output_format: str, ttl_seconds: int | None) -> StoredFile:
         file_id = str(uuid.uuid4())
         ext = EXTENSIONS[output_format]
-        root = request.host_url if has_request_context() else "http://127.0.0.1/"
+        # scheme://host/ as request.host_url gives it for an ASCII host, without its IRI decoding (~20 us)
+        root = f"{request.scheme}://{request.host}/" if has_request_context() else "http://127.0.0.1/"
         expires = self._clock.now() + dt.timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
         stored = StoredFile(
             id=file_id,
             url=f"{root}files/{file_id}.{ext}",
             output_format=output_format,
             mime=MIME_TYPES[output_format],
-            data=data,
+            content=content,
             expires_at=expires,
         )
         self._store.put(NAMESPACE, file_id, stored)

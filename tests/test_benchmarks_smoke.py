@@ -1,0 +1,27 @@
+"""The benchmark command's in-process part runs (tiny counts; no timing is asserted).
+
+The wrk and Prism parts need tools this test does not assume (``apt-get install wrk``, npm); they are
+not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
+    sys.path.append(str(ROOT))
+
+from benchmarks.inprocess import run_inprocess  # noqa: E402
+from benchmarks.mixes import MIXES  # noqa: E402
+
+
+def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
+    # mix_rate raises when any answer has a status the mix does not expect (e.g. a 500 or a 402).
+    result = run_inprocess(max_calls=2, budget_s=5, repeats=1)
+    assert set(result.mixes) == {mix.name for mix in MIXES}
+    assert all(rate.calls >= 2 for rate in result.mixes.values())
+    assert result.runware_repeated_prompt.calls >= 2 and result.quotes.calls >= 1
+    assert set(result.render_ms) == {"png", "jpeg", "webp"}
+    assert set(result.pillow_png_ms) == {"default", "level1"}
