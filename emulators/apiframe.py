@@ -485,7 +485,7 @@ def _finish(job: Job) -> Job:
     urls = []
     for index in range(request_.n or 1):
         spec = spec_for(NAME, request_, index)
-        urls.append(rt.files.put(rt.images.render(spec), spec.output_format, _retention()).url)
+        urls.append(rt.files.put_image(spec, _retention()).url)
     return replace(job, status=COMPLETED, progress=100, images=tuple(urls), completed_at=now)
 
 

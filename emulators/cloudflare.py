@@ -292,7 +292,7 @@ def run_model(
     if not rt.accounts.debit(account, CURRENCY, usd, memo):
         raise CloudflareError("insufficient_balance")
     spec = spec_for(NAME, resolved, size=priced.billed_size, quality=priced.billed_quality)
-    stored = rt.files.put(rt.images.render(spec), spec.output_format, ttl_seconds=rt.config.file_ttl_seconds)
+    stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
     return _json(200, success_body(stored.url))
 
 

@@ -296,9 +296,7 @@ def _render(resolved: CanonicalRequest, billed_quality: str) -> list[dict[str, s
     media = []
     for index in range(resolved.n or 1):
         spec = spec_for(NAME, resolved, index, quality=billed_quality)
-        stored = rt.files.put(
-            rt.images.render(spec), spec.output_format, ttl_seconds=rt.config.file_ttl_seconds
-        )
+        stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
         media.append({"id": str(index), "url": stored.url})
     return media
 

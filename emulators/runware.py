@@ -578,7 +578,6 @@ def _result_item(
         model=str(task["model"]),
     )
     output_format = spec.output_format
-    data = rt.images.render(spec)
     item: dict[str, Any] = {
         "taskType": TASK_TYPE,
         "taskUUID": task["taskUUID"],
@@ -588,11 +587,13 @@ def _result_item(
     if output_type == "URL":
         ttl = task.get("ttl", rt.config.file_ttl_seconds)
         ttl = None if ttl is None else min(int(ttl), MAX_TTL_SECONDS)
-        item["imageURL"] = rt.files.put(data, output_format, ttl_seconds=ttl).url
-    elif output_type == "base64Data":
-        item["imageBase64Data"] = base64.b64encode(data).decode("ascii")
+        item["imageURL"] = rt.files.put_image(spec, ttl_seconds=ttl).url  # rendered when fetched
     else:
-        item["imageDataURI"] = f"data:{MIME[output_format]};base64,{base64.b64encode(data).decode('ascii')}"
+        encoded = base64.b64encode(rt.images.render(spec)).decode("ascii")
+        if output_type == "base64Data":
+            item["imageBase64Data"] = encoded
+        else:
+            item["imageDataURI"] = f"data:{MIME[output_format]};base64,{encoded}"
     safety = task.get("safety", {})
     if safety.get("checkContent") or safety.get("mode", "none") != "none":
         item["NSFWContent"] = False
