@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument("--provider", choices=PROVIDERS, action="append", help="serve only this provider")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--threads", type=int, default=32, help="worker threads; each open WebSocket holds one (default 32)"
+    )
     serve.add_argument("--date", type=dt.date.fromisoformat, help="start the virtual clock on this date")
 
     cost = commands.add_parser("cost", help="price a request at one or more providers")

@@ -38,7 +38,7 @@ def base_urls(app: Flask, root: str) -> dict[str, str]:
     return {p.name: root + p.prefix for p in mounted_providers(app)}
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 8) -> None:
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 32) -> None:
     """Run ``app`` until SIGINT/SIGTERM, printing every provider's base URL once listening."""
 
     def when_ready(server: Any) -> None:
