@@ -1,8 +1,11 @@
 """The control plane: ``/__admin/`` on every emulator app (the name WireMock users know).
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
-read and set balances, add and revoke API keys. Its contract is ``contracts/openapi/admin.yaml`` (served at
-``/__admin/openapi.json``); request bodies are validated against it. Errors are ``{"error": "..."}`` with
+read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
+(webhooks, uploads) with their attempts, read and switch the latency profile. Moving the clock runs the
+work that became due (job progress, webhook attempts) before answering. Its contract is
+``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
+it. Errors are ``{"error": "..."}`` with
 400 (bad input) or 404 (unknown account). Provider prefixes never serve it, and the journal does not
 record it.
 
@@ -21,9 +24,10 @@ from typing import Any, NoReturn, cast
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from contracts.openapi import request_schema, served, validate
-from emulators.runtime import Runtime, read_json, runtime
+from emulators.runtime import ProviderEmulator, Runtime, read_json, runtime
 from emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
 from emulators.runtime.clock import Clock
+from emulators.runtime.faults import FaultError, kinds_of
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).
@@ -215,6 +219,7 @@ def set_clock() -> Response:
         clock.set_date(day)
     else:
         clock.set_now(_in_range(_datetime(str(body["now"]), "now")))
+    runtime().tick(wait=True)
     return jsonify(clock_json(clock))
 
 
@@ -228,6 +233,7 @@ def advance_clock() -> Response:
     except OverflowError:
         _bad("the clock cannot go that far")
     clock.advance(seconds)
+    runtime().tick(wait=True)
     return jsonify(clock_json(clock))
 
 
@@ -310,3 +316,78 @@ def set_key() -> Response:
     account = rt.accounts.set_key_status(str(body["key"]), status)
     _set_balances(rt, account, amounts)
     return jsonify(account_json(rt, account))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Faults, outbound deliveries, latency
+
+
+def _mounted() -> list[ProviderEmulator]:
+    return list(current_app.extensions.get("pixelmock.providers", []))
+
+
+@bp.get("/faults")
+def get_faults() -> Response:
+    """The rules, in the order they are tried, and the kinds each mounted provider answers."""
+    kinds = {p.name: sorted(kinds_of(p)) for p in _mounted()}
+    return jsonify(rules=runtime().faults.rules(), kinds=kinds)
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    """``{"kind", "provider"?, "operation"?, "model"?, "nth"?, "times"?, "probability"?, "seed"?,
+    "params"?}``: a rule; 400 for a kind the provider has no documented answer for."""
+    body = _body("addFault")
+    try:
+        rule = runtime().faults.add(_mounted(), **body)
+    except FaultError as exc:
+        _bad(str(exc))
+    response = jsonify(rule.to_json())
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    runtime().faults.clear()
+    return Response(status=204)
+
+
+@bp.delete("/faults/<rule_id>")
+def remove_fault(rule_id: str) -> Response:
+    if not runtime().faults.remove(rule_id):
+        raise AdminError(404, f"no fault rule {rule_id!r}")
+    return Response(status=204)
+
+
+@bp.get("/webhooks")
+def get_webhooks() -> Response:
+    """Outbound deliveries (webhooks, uploads) oldest first, with their attempts; filtered by
+    ``provider``, ``group`` (job id, taskUUID) and ``status``."""
+    args = request.args
+    found = runtime().webhooks.deliveries(
+        provider=args.get("provider"), group=args.get("group"), status=args.get("status")
+    )
+    return jsonify(deliveries=[d.to_json() for d in found])
+
+
+def latency_json(rt: Runtime) -> dict[str, Any]:
+    """``{"profile", "speed_factor", "clock_frozen"}``."""
+    return {**rt.latency.setting.to_json(), "clock_frozen": rt.clock.frozen}
+
+
+@bp.get("/latency")
+def get_latency() -> Response:
+    return jsonify(latency_json(runtime()))
+
+
+@bp.put("/latency")
+def set_latency() -> Response:
+    """``{"profile": "instant" | "realistic" | "manual", "speed_factor"?}``."""
+    body = _body("setLatency")
+    rt = runtime()
+    try:
+        rt.latency.set(str(body["profile"]), body.get("speed_factor"))
+    except ValueError as exc:
+        _bad(str(exc))
+    return jsonify(latency_json(rt))

@@ -5,15 +5,31 @@ Routes (contracts/openapi/apiframe.yaml): ``POST /v2/images/generate`` (202 ``{"
 
 Flow: a job is accepted as ``QUEUED`` with its credit cost (``contracts.pricing.quote`` on the resolved
 request) debited at once; 402 when the balance is short. Each ``GET /v2/jobs/{id}`` moves it on: by
-default it is ``COMPLETED`` on its first poll, with one image URL per ``number_of_images`` (real bytes of
-the resolved size and format, served by the emulator). A job that fails is ``FAILED`` with ``error`` set,
+default (``instant`` latency profile) it is ``COMPLETED`` on its first poll, with one image URL per
+``number_of_images`` (real bytes of the resolved size and format, served by the emulator). Under the
+``realistic`` and ``manual`` profiles a job needs the documented latency on the virtual clock
+(``contracts/data/latency.yaml``): ``QUEUED`` for its queue time, then ``PROCESSING`` with ``progress``
+rising with the time spent, then ``COMPLETED``. A job that fails is ``FAILED`` with ``error`` set,
 ``creditCost`` 0 and its credits refunded. Listing does not move jobs on.
+
+Webhooks: a job with ``webhookUrl`` moves on by itself as well (timers on the virtual clock, no polls
+needed) and each subscribed event (``webhookEvents``; default ``completed`` and ``failed``) is POSTed by
+the runtime's delivery service with ``X-Webhook-Event`` and ``X-Webhook-Signature`` (HMAC-SHA256 of the
+raw body keyed by SHA-256 of the API key), retried on the virtual clock until a 2xx;
+``webhookStatus`` is ``pending`` until the job's deliveries are ``delivered`` (or one ``failed``). Facts:
+``contracts/data/webhooks.yaml``.
+
+Injected faults (``emulators/runtime/faults.py``, contract ``x-faults``): 429 with ``Retry-After``, 500,
+503; ``content_policy`` makes the submitted job fail with the documented message (credits refunded);
+``insufficient_credits`` answers the submission with the 402 and the job's real cost.
 
 Options (``EmulatorConfig.options``):
 
 - ``apiframe.polls_to_complete`` (int, default 1): the poll on which a job ends; earlier polls show
-  ``PROCESSING`` with a rising ``progress``.
-- ``apiframe.seconds_to_complete`` (float, default 0): a job also needs this much virtual time to end.
+  ``PROCESSING`` with a rising ``progress``. Jobs with a webhook do not wait for polls.
+- ``apiframe.seconds_to_complete`` (float, default: the latency profile's): a job also needs this much
+  virtual time to end.
+- ``apiframe.webhook_signature_format`` (str, default ``"sha256={hex}"`` from the data; ``"{hex}"``: bare).
 - ``apiframe.job_failure`` (str, default unset): every job fails with this ``error`` text.
 - ``apiframe.retention_seconds`` (int or None, default the contract's ``x-retention-seconds``, 24 h):
   after this long a completed job is ``expired`` and its image URLs answer 404.
@@ -21,7 +37,7 @@ Options (``EmulatorConfig.options``):
   ``Retry-After`` beyond this many requests per key per virtual minute.
 
 Jobs given more input images than the upstream model takes (contract ``x-upstream-max-items``) fail
-likewise. Webhooks are not delivered: a job with ``webhookUrl`` keeps ``webhookStatus: "pending"``.
+likewise.
 """
 
 from __future__ import annotations
@@ -30,17 +46,20 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import hmac
 import json
 import math
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.canonical import CanonicalRequest
+from contracts.data import load
 from contracts.dialects import NativeRequest
 from contracts.dialects.apiframe import (
     DIALECT,
@@ -55,6 +74,7 @@ from contracts.openapi import Violation, inlined, operation, validate
 from contracts.pricing import quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
+from emulators.runtime.faults import Fault, active, contract_answers
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
@@ -333,12 +353,23 @@ class Job:
     created_at: dt.datetime
     resolved: CanonicalRequest
     failure: str | None = None
-    webhook: bool = False
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ()
+    webhook_secret: bytes = b""
+    seconds: float = 0.0
+    queue_seconds: float = 0.0
     polls: int = 0
     due: bool = False
     completed_at: dt.datetime | None = None
     error: str | None = None
     images: tuple[str, ...] | None = None
+    sent_progress: int | None = None
+    sent_final: bool = False
+
+    @property
+    def webhook(self) -> bool:
+        """Whether the job reports to a webhook."""
+        return self.webhook_url is not None
 
 
 def iso(moment: dt.datetime) -> str:
@@ -370,7 +401,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "result": {"images": list(job.images)} if job.images is not None else None,
         "error": job.error,
         "creditCost": job.credit_cost,
-        "webhookStatus": "pending" if job.webhook else None,
+        "webhookStatus": _webhook_status(job),
         "createdAt": iso(job.created_at),
         "completedAt": iso(job.completed_at) if job.completed_at else None,
         "expired": expired,
@@ -426,12 +457,39 @@ def credit_cost(resolved: CanonicalRequest) -> int:
         return int(quote(NAME, resolved.with_(input_images=()), today).credits or 0)
 
 
-def submit(account: Account, body: dict[str, Any], idempotency_key: str | None) -> tuple[str, str]:
-    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ApiframeError``."""
+def _webhook_facts() -> dict[str, Any]:
+    block: dict[str, Any] = load("webhooks")["providers"][NAME]["webhook"]
+    return block
+
+
+def _timing(resolved: CanonicalRequest) -> tuple[float, float]:
+    """``(seconds, queue seconds)`` a new job needs on the virtual clock: the option
+    ``apiframe.seconds_to_complete`` when set, else the latency profile's."""
+    latency = runtime().latency
+    option = runtime().config.option(f"{NAME}.seconds_to_complete", None)
+    seconds = latency.job_seconds(NAME, resolved.quality) if option is None else float(cast(float, option))
+    return seconds, min(seconds, latency.queue_seconds(NAME))
+
+
+def _insufficient(credits: int, available: int) -> NoReturn:
+    error = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
+    _abort(402, str(error), creditsRequired=credits, creditsAvailable=available)
+
+
+def submit(
+    account: Account, body: dict[str, Any], idempotency_key: str | None, api_key: str | None = None
+) -> tuple[str, str]:
+    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ApiframeError``. ``api_key``
+    keys the webhook signature (only its SHA-256 is kept)."""
     rt = runtime()
     resolved, failure = _resolve(body)
     credits = credit_cost(resolved)
     journal_note(canonical=resolved, cost={"credits": credits})
+    if active("insufficient_credits") is not None:
+        _insufficient(credits, int(rt.accounts.balance(account, "credits")))
+    refusal = active("content_policy")
+    if refusal is not None:
+        failure = str(cast(dict[str, Any], inlined(NAME)["x-faults"])["content_policy"]["error"])
     job_id = str(uuid.uuid4())
     if idempotency_key is not None:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -442,9 +500,10 @@ def submit(account: Account, body: dict[str, Any], idempotency_key: str | None) 
     if not rt.accounts.debit(account, "credits", credits, f"apiframe job {job_id}"):
         if idempotency_key is not None:
             rt.store.delete(IDEMPOTENCY, f"{account.id}:{idempotency_key}")
-        available = int(rt.accounts.balance(account, "credits"))
-        error = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
-        _abort(402, str(error), creditsRequired=credits, creditsAvailable=available)
+        _insufficient(credits, int(rt.accounts.balance(account, "credits")))
+    seconds, queue = _timing(resolved)
+    url = body.get("webhookUrl")
+    events = tuple(body.get("webhookEvents") or _webhook_facts()["default_events"])
     job = Job(
         id=job_id,
         account_id=account.id,
@@ -455,24 +514,46 @@ def submit(account: Account, body: dict[str, Any], idempotency_key: str | None) 
         created_at=rt.clock.now(),
         resolved=resolved,
         failure=failure,
-        webhook="webhookUrl" in body,
+        webhook_url=str(url) if url is not None else None,
+        webhook_events=events if url is not None else (),
+        webhook_secret=hashlib.sha256((api_key or "").encode()).digest() if url is not None else b"",
+        seconds=seconds,
+        queue_seconds=queue,
     )
     rt.store.put(JOBS, job_id, job)
+    if job.webhook:
+        _schedule(job)
     return job_id, QUEUED
 
 
-def _advance(job: Job, now: dt.datetime) -> Job:
-    """One poll: count it and, when the job is due (polls and virtual time), mark it ``due``."""
+def _schedule(job: Job) -> None:
+    """Timers that move a webhook job on without polls: end of its queue time, its progress points
+    (``webhooks.yaml``) and its end."""
+    shares = [Decimal(str(p)) for p in _webhook_facts()["progress_points"]]
+    offsets = {job.queue_seconds, job.seconds, *(float(share) * job.seconds for share in shares)}
+    for offset in sorted(offsets):
+        moment = job.created_at + dt.timedelta(seconds=offset)
+        runtime().scheduler.at(moment, f"apiframe job {job.id}", lambda: _timer(job.id))
+
+
+def _timer(job_id: str) -> None:
+    step(job_id, poll=False)
+
+
+def _advance(job: Job, now: dt.datetime, poll: bool) -> Job:
+    """Count a poll (``poll``) and move the job to the state its time (and polls) say: ``QUEUED`` during
+    its queue time, ``PROCESSING`` with progress, or ``due`` (it ends at the next step)."""
     if job.status in TERMINAL or job.due:
         return job
-    options = runtime().config
-    polls_needed = max(1, int(cast(int, options.option(f"{NAME}.polls_to_complete", 1))))
-    seconds_needed = float(cast(float, options.option(f"{NAME}.seconds_to_complete", 0)))
-    polls = job.polls + 1
+    polls = job.polls + (1 if poll else 0)
+    polls_needed = max(1, int(cast(int, runtime().config.option(f"{NAME}.polls_to_complete", 1))))
     elapsed = (now - job.created_at).total_seconds()
-    share = min(polls / polls_needed, elapsed / seconds_needed if seconds_needed > 0 else 1.0)
+    time_share = elapsed / job.seconds if job.seconds > 0 else 1.0
+    share = time_share if job.webhook else min(polls / polls_needed, time_share)
     if share >= 1:
         return replace(job, polls=polls, due=True)
+    if elapsed < job.queue_seconds:
+        return replace(job, polls=polls)
     return replace(job, polls=polls, status=PROCESSING, progress=min(99, int(100 * share)))
 
 
@@ -489,29 +570,104 @@ def _finish(job: Job) -> Job:
     return replace(job, status=COMPLETED, progress=100, images=tuple(urls), completed_at=now)
 
 
+def step(job_id: str, poll: bool) -> Job | None:
+    """Move a stored job on (a poll, or a timer with ``poll`` false): advance, finish it when due (a
+    failed job's credits are refunded once), and send the webhook events it now owes."""
+    rt = runtime()
+    if rt.store.get(JOBS, job_id) is None:
+        return None
+    now = rt.clock.now()
+    job = cast(Job, rt.store.update(JOBS, job_id, lambda old: _advance(cast(Job, old), now, poll)))
+    if job.due and job.status not in TERMINAL:
+        charged = job.credit_cost
+        done = _finish(job)  # rendering happens outside the store's lock
+        ended: list[bool] = []
+
+        def settle(old: Any) -> Job:
+            ended.append(old.status not in TERMINAL)
+            return done if ended[-1] else old
+
+        job = cast(Job, rt.store.update(JOBS, job_id, settle))
+        if ended[-1] and job.status == FAILED:
+            account = rt.accounts.get(job.account_id)
+            if account is not None:
+                rt.accounts.credit(account, "credits", charged, f"apiframe refund {job_id}")
+    if job.webhook:
+        job = _notify(job_id)
+    return job
+
+
 def poll(account: Account, job_id: str) -> Job:
     """``GET /v2/jobs/{id}``: move the job on by one poll and return it. 404 for another account's job."""
-    rt = runtime()
     job_id = job_id.lower()
-    job: Job | None = rt.store.get(JOBS, job_id)
+    job: Job | None = runtime().store.get(JOBS, job_id)
     if job is None or job.account_id != account.id:
         _abort(404, str(_response_ext("JobNotFound", "x-error")))
-    now = rt.clock.now()
-    job = cast(Job, rt.store.update(JOBS, job_id, lambda old: _advance(cast(Job, old), now)))
-    if not job.due or job.status in TERMINAL:
+    return cast(Job, step(job_id, poll=True))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Webhooks
+
+
+def _notify(job_id: str) -> Job:
+    """Send the events the job owes its webhook (each once): ``progress`` when its progress changed
+    while ``PROCESSING``, ``completed`` or ``failed`` when it ended; only those subscribed."""
+    rt = runtime()
+    owed: list[str] = []
+
+    def claim(old: Any) -> Job:
+        job = cast(Job, old)
+        owed.clear()
+        if job.status in (COMPLETED, FAILED) and not job.sent_final:
+            owed.append("completed" if job.status == COMPLETED else "failed")
+            return replace(job, sent_final=True, sent_progress=job.progress)
+        if job.status == PROCESSING and job.progress != job.sent_progress:
+            owed.append("progress")
+            return replace(job, sent_progress=job.progress)
         return job
-    charged = job.credit_cost
-    done = _finish(job)  # rendering happens outside the store's lock
-    ended: list[bool] = []
 
-    def settle(old: Any) -> Job:
-        ended.append(old.status not in TERMINAL)
-        return done if ended[-1] else old
-
-    job = cast(Job, rt.store.update(JOBS, job_id, settle))
-    if ended[-1] and job.status == FAILED:
-        rt.accounts.credit(account, "credits", charged, f"apiframe refund {job_id}")
+    job = cast(Job, rt.store.update(JOBS, job_id, claim))
+    for event in owed:
+        if event in job.webhook_events and job.webhook_url is not None:
+            body = json.dumps(webhook_payload(job, event), separators=(",", ":")).encode()
+            headers = webhook_headers(job, event, body)
+            rt.webhooks.send(NAME, job.webhook_url, body, headers=headers, group=job.id, event=event)
     return job
+
+
+def webhook_payload(job: Job, event: str) -> dict[str, Any]:
+    """The JSON body of ``event`` for ``job``: the documented fields in order (``webhooks.yaml``)."""
+    view = {"event": event, "jobId": job.id, **job_json(job)}
+    return {name: view[name] for name in _webhook_facts()["payloads"][event]}
+
+
+def webhook_headers(job: Job, event: str, body: bytes) -> dict[str, str]:
+    """``Content-Type``, the event header and the signature header: HMAC-SHA256 of ``body`` keyed by
+    SHA-256(api key), hex, in the format of ``webhooks.yaml`` (option
+    ``apiframe.webhook_signature_format``)."""
+    facts = _webhook_facts()
+    names = facts["headers"]
+    digest = hmac.new(job.webhook_secret, body, hashlib.sha256).hexdigest()
+    form = str(runtime().config.option(f"{NAME}.webhook_signature_format", facts["signature"]["format"]))
+    return {
+        "Content-Type": "application/json",
+        str(names["event"]): event,
+        str(names["signature"]): form.replace("{hex}", digest),
+    }
+
+
+def _webhook_status(job: Job) -> str | None:
+    """``webhookStatus``: ``failed`` once a delivery has failed, ``delivered`` once the job has ended and
+    every delivery went through, else ``pending``."""
+    if not job.webhook:
+        return None
+    status = runtime().webhooks.group_status(job.id)
+    if status == "failed":
+        return "failed"
+    if job.status in TERMINAL and job.sent_final and status in (None, "delivered"):
+        return "delivered"
+    return "pending"
 
 
 def _cursor_encode(job_id: str) -> str:
@@ -577,7 +733,7 @@ def me(account: Account, key: str) -> dict[str, Any]:
 
 @bp.post("/v2/images/generate")
 def generate_route() -> Response:
-    account, _ = authenticate()
+    account, api_key = authenticate()
     key = request.headers.get("Idempotency-Key")
     header = _components()["parameters"]["IdempotencyKey"]
     most = int(header["schema"]["maxLength"])
@@ -585,7 +741,7 @@ def generate_route() -> Response:
         _invalid({header["name"]: [f"String must contain at most {most} character(s)"]})
     body = read_json(require_content_type=True)
     validate_generate(body)
-    job_id, status = submit(account, body, key)
+    job_id, status = submit(account, body, key, api_key)
     return _json({"jobId": job_id, "status": status}, 202)
 
 
@@ -609,4 +765,17 @@ def me_route() -> Response:
     return _json(me(account, key))
 
 
-PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """Apiframe's answer to an injected fault: ``{"error"}`` with the entry's status (the text of its
+    shared ``response`` when the entry has none)."""
+    text = entry.get("error") or _response_ext(str(entry["response"]), "x-error")
+    return _json({"error": str(text)}, int(entry["status"]))
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

@@ -2,7 +2,9 @@
 
 Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
 ``/files/<id>.<ext>`` (generated images), ``/__health`` and the control plane ``/__admin/``
-(emulators/admin.py). Every request under a provider's prefix is journaled (emulators/runtime/journal.py).
+(emulators/admin.py). Every request under a provider's prefix is journaled (emulators/runtime/journal.py)
+and may get an injected fault (emulators/runtime/faults.py); due work (job timers, webhook deliveries)
+runs around every request (``Runtime.bind``).
 Framework-level failures under a provider's prefix (unknown route, wrong method, oversized or malformed
 body, an unexpected exception) are answered with that provider's own error body, never Flask's HTML pages.
 """
@@ -19,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from contracts.openapi import PROVIDERS, served
 from emulators import admin
 from emulators.config import EmulatorConfig
-from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, journal, runtime
+from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
 
 log = logging.getLogger("pixelmock")
 
@@ -62,8 +64,14 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
         path = request.path
         return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
 
+    def prefix_of() -> str:
+        provider = owner()
+        return provider.prefix if provider is not None else ""
+
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
     journal.install(app, rt, owner)
+    faults.install(app, rt.faults, owner, prefix_of)
+    rt.bind(app)
 
     @app.errorhandler(MalformedBody)
     def malformed(exc: MalformedBody) -> Response:

@@ -13,6 +13,9 @@ transparent on gpt-image-2) -> quote the resolved canonical request and debit it
 the balance is short) -> render the image, store it, answer the doubly nested v4 envelope with its URL.
 Every error body comes from the document's ``x-errors``.
 
+Injected faults (``emulators/runtime/faults.py``) are answered with the ``x-errors`` entries the
+contract's ``x-faults`` names; under the ``realistic`` latency profile a run waits the documented latency.
+
 Options (``EmulatorConfig.options``):
 
 - ``cloudflare.gpt_image_15_schema``: ``"effective"`` (default) validates gpt-image-1.5 input with what
@@ -54,6 +57,7 @@ from contracts.openapi import Violation, document, inlined, model_branch, reques
 from contracts.pricing import quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
+from emulators.runtime.faults import Fault, contract_answers
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
@@ -291,6 +295,7 @@ def run_model(
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
     if not rt.accounts.debit(account, CURRENCY, usd, memo):
         raise CloudflareError("insufficient_balance")
+    rt.latency.wait(NAME, priced.billed_quality)
     spec = spec_for(NAME, resolved, size=priced.billed_size, quality=priced.billed_quality)
     stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
     return _json(200, success_body(stored.url))
@@ -352,5 +357,16 @@ def run_classic(account_id: str, model: str) -> Response:
     return run_model(account, contract, native, body)
 
 
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """Workers AI's answer to an injected fault: the ``x-errors`` entry ``entry["error"]``."""
+    return respond_error(str(entry["error"]), model=fault.model or "", method=request.method)
+
+
 #: What ``emulators.app`` mounts.
-PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

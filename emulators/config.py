@@ -23,6 +23,20 @@ class EmulatorConfig:
     - ``file_ttl_seconds``: default lifetime of generated image URLs (``None``: they never expire).
     - ``options``: provider-specific switches named ``<provider>.<option>`` (each provider module
       documents its own; e.g. a choice between two conflicting sources).
+    - ``latency_profile``: how long generations take (``emulators/runtime/latency.py``): ``"instant"``
+      (default: jobs finish on their first poll, sync answers at once), ``"realistic"`` (the latencies of
+      ``contracts/data/latency.yaml`` divided by ``speed_factor``: sync answers really wait, async jobs
+      need that much virtual time) or ``"manual"`` (the virtual clock stands still; jobs need the
+      documented latency and only move when a test advances the clock; sync answers at once).
+    - ``speed_factor``: realistic latencies are divided by it (``1000``: a 15 s job takes 15 ms).
+    - ``outbound_hosts``: hosts webhooks and uploads may reach besides loopback (127.0.0.0/8, ::1,
+      ``localhost``); ``"*"`` allows any. By default no request can make the emulator reach elsewhere.
+    - ``outbound_timeout_seconds``: real seconds one webhook or upload attempt may take.
+    - ``webhook_retry_schedule``: seconds (virtual) between attempts of a failed delivery; ``None``: each
+      provider's schedule from ``contracts/data/webhooks.yaml``.
+    - ``tick_seconds``: run due work (job progress, webhook retries) every this many real seconds in a
+      background thread, started on the first request (``None``: only when requests arrive and when the
+      clock is moved through the control plane). For servers whose clients only wait for webhooks.
     """
 
     today: dt.date | None = None
@@ -37,6 +51,12 @@ class EmulatorConfig:
     max_body_bytes: int = 64 * 1024 * 1024
     file_ttl_seconds: int | None = None
     options: dict[str, object] = field(default_factory=dict)
+    latency_profile: str = "instant"
+    speed_factor: float = 1.0
+    outbound_hosts: frozenset[str] = frozenset()
+    outbound_timeout_seconds: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] | None = None
+    tick_seconds: float | None = None
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""

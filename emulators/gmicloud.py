@@ -12,8 +12,16 @@ Contract: ``contracts/openapi/gmicloud.yaml``. Routes (relative to the prefix):
   first.
 - ``DELETE /requests/<request_id>``: best-effort cancel (undocumented; third-party probe).
 
-Auth is ``Authorization: Bearer <key>``; every key problem is a 401 ``{"error"}``. Options
-(``EmulatorConfig.options``):
+Auth is ``Authorization: Bearer <key>``; every key problem is a 401 ``{"error"}``.
+
+Under the ``realistic`` latency profile the POST really takes the documented latency, and the record it
+creates can be read meanwhile: ``queued`` for the queue time, then ``processing``, then ``success`` (or
+``failed``). Injected faults (``emulators/runtime/faults.py``, contract ``x-faults``): 429 with
+``Retry-After``, 500 ``Backend error``; on submission ``content_policy`` (400 with the failed record's
+id, not charged), ``insufficient_credits`` (402 with the real cost) and ``stuck`` (200 with a charged
+record that stays ``queued`` forever, a failure mode seen live).
+
+Options (``EmulatorConfig.options``):
 
 - ``gmicloud.rate_limit``: requests per account per 60 s of virtual time (default ``None``: unlimited);
   over it, 429 ``{"error"}`` with ``Retry-After`` (seconds). GMI publishes no limits.
@@ -29,6 +37,7 @@ import base64
 import binascii
 import datetime as dt
 import math
+import time
 import uuid
 from decimal import Decimal
 from functools import cache
@@ -44,6 +53,7 @@ from contracts.openapi import document, inlined, model_branch, request_schema, v
 from contracts.pricing import Quote, quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
+from emulators.runtime.faults import Fault, active, contract_answers
 
 NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
@@ -204,7 +214,7 @@ def _record(
 
 
 def _save(account: Account, record: dict[str, Any]) -> None:
-    runtime().store.put(REQUESTS, record["request_id"], {"account": account.id, "record": record})
+    runtime().store.put(REQUESTS, record["request_id"], {"account": account.id, "record": dict(record)})
 
 
 def _find(account: Account, request_id: str) -> dict[str, Any]:
@@ -273,13 +283,35 @@ def _image_problem(payload: dict[str, Any]) -> str | None:
 
 def _reject(account: Account, model: str, payload: Any, detail: str) -> Response:
     """The synchronous failure: a ``failed`` record is kept, the POST answers 400 with its id."""
-    rejected = _messages()["rejected"]
-    error = {"code": 400, "message": str(rejected["text"]), "status": str(rejected["outcome_status"])}
-    record = _record(account, model, payload, "failed", {"error": error})
+    return _fail(account, _record(account, model, payload, "queued", None), "rejected", detail)
+
+
+def _fail(account: Account, record: dict[str, Any], key: str, detail: str | None = None) -> Response:
+    """Mark ``record`` ``failed`` with the ``x-messages`` entry ``key`` (``outcome.error``), keep it, and
+    answer 400 ``{"error", "request_id"}``."""
+    message = _messages()[key]
+    error = {"code": 400, "message": str(message["text"]), "status": str(message["outcome_status"])}
+    record.update(status=_status("failed"), outcome={"error": error}, updated_at=runtime().clock.timestamp())
     _save(account, record)
-    response = _error(400, str(rejected["text"]), record["request_id"])
-    response.headers["X-Pixelmock-Detail"] = detail.encode("ascii", "replace").decode("ascii")[:500]
+    response = _error(400, str(message["text"]), record["request_id"])
+    if detail is not None:
+        response.headers["X-Pixelmock-Detail"] = detail.encode("ascii", "replace").decode("ascii")[:500]
     return response
+
+
+def _walk(account: Account, record: dict[str, Any], quality: str | None) -> None:
+    """Under the ``realistic`` latency profile, take the documented latency (real time) with the record
+    readable meanwhile: ``queued`` for the queue time, then ``processing``. No-op otherwise."""
+    rt = runtime()
+    total = rt.latency.sync_seconds(NAME, quality)
+    if total <= 0:
+        return
+    queue = min(total, rt.latency.queue_seconds(NAME))
+    _save(account, record)
+    time.sleep(queue)
+    record.update(status=_status("processing"), updated_at=rt.clock.timestamp())
+    _save(account, record)
+    time.sleep(total - queue)
 
 
 def _quote(resolved: CanonicalRequest, on: dt.date) -> Quote | None:
@@ -315,15 +347,28 @@ def submit(account: Account, body: Any) -> Response:
         return _reject(account, model, payload, str(exc))
     priced = _quote(resolved, rt.clock.today())
     journal_note(canonical=resolved, cost=priced)
-    record = _record(account, model, payload, "success", None)
+    quality = priced.billed_quality if priced is not None else resolved.quality or "auto"
+    record = _record(account, model, payload, "queued", None)
+    if active("content_policy") is not None:  # refused upstream: not charged, like other rejections
+        _walk(account, record, quality)
+        return _fail(account, record, "content_policy")
     cost = priced.usd if priced is not None and priced.usd is not None else Decimal(0)
     memo = f"gmicloud request {record['request_id']} ({model})"
-    if cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo):
+    short = active("insufficient_credits") is not None
+    if short or (cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo)):
         balance = rt.accounts.balance(account, CURRENCY)
         text = _text("insufficient_balance", cost=cost, balance=balance)
         raise Rejection(_error(int(_messages()["insufficient_balance"]["status"]), text))
-    media = _render(resolved, priced.billed_quality if priced is not None else resolved.quality or "auto")
-    record["outcome"] = {"media_urls": media, "thumbnail_image_url": media[0]["url"]}
+    if active("stuck") is not None:
+        _save(account, record)
+        return jsonify(record)
+    _walk(account, record, quality)
+    media = _render(resolved, quality)
+    record.update(
+        status=_status("success"),
+        outcome={"media_urls": media, "thumbnail_image_url": media[0]["url"]},
+        updated_at=rt.clock.timestamp(),
+    )
     _save(account, record)
     return jsonify(record)
 
@@ -387,4 +432,15 @@ def _int_arg(name: str, minimum: int) -> int | None:
     return value
 
 
-PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """GMI's answer to an injected fault: ``{"error": <x-messages text>}`` with the entry's status."""
+    return _error(int(entry["status"]), _text(str(entry["message"])))
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

@@ -17,6 +17,10 @@ Behaviour, all read from ``contracts/openapi/openai.yaml`` (the contract) and th
 - ``stream=true`` answers server-sent events: ``partial_images`` partial events, then one completed event,
   per image (``image_generation.*`` or ``image_edit.*``).
 
+Injected faults (``emulators/runtime/faults.py``) are answered as the contract's ``x-faults`` says
+(rate limit, 500, 503, insufficient quota, moderation block); under the ``realistic`` latency profile a
+success waits the documented latency first.
+
 Options (``EmulatorConfig.options``): ``openai.gpt_image_2_max_edge_inclusive`` (default from the contract:
 true, the SDK's 3840 px limit; false: openai/codex's "< 3840 px") and
 ``openai.gpt_image_2_transparent_preview`` (default false: gpt-image-2 rejects transparent backgrounds).
@@ -45,6 +49,7 @@ from contracts.openapi import Violation, inlined, validate
 from contracts.pricing import Quote, quote
 from contracts.sizes import SizeRules
 from emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
+from emulators.runtime.faults import Fault, contract_answers
 
 NAME = "openai"
 PREFIX = "/openai/v1"
@@ -566,6 +571,7 @@ def handle(parsed: Parsed, auth: AuthResult) -> Response:
     files = check_files(parsed, model_branch)
     job = resolve_job(parsed, files)
     charge(auth.account, job)
+    runtime().latency.wait(NAME, job.quote.billed_quality)
     return stream_response(job) if job.stream else images_response(job)
 
 
@@ -584,4 +590,22 @@ def create_image_edit() -> Response:
     return handle(parse_edit(), auth)
 
 
-PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """OpenAI's answer to an injected fault: the ``x-openai-errors`` entry ``entry["error"]`` (or the
+    inline entry), its message filled with the model, ``retry_after`` and a request id."""
+    spec = _errors()[entry["error"]] if "error" in entry else entry
+    fields = {
+        "model": fault.model or "gpt-image",
+        "retry_after": fault.param("retry_after", 0),
+        "request_id": "req_" + uuid.uuid4().hex,
+    }
+    return OpenAIError.from_entry(spec, **fields).response()
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

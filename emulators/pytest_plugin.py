@@ -13,7 +13,9 @@ started once per session, on a free port of 127.0.0.1, and serves the current te
 - ``pixelmock_server``: a ``PixelmockServer`` (``url``, ``base_url(provider)``, ``base_urls``) serving
   ``pixelmock_app`` on a real socket.
 - ``pixelmock_admin``: a ``PixelmockAdmin``, the control plane of ``pixelmock_app``: reset, clock,
-  journal, ledger, balances, keys.
+  journal, ledger, balances, keys, fault rules, webhook deliveries, latency profile.
+- ``pixelmock_receiver``: a ``WebhookReceiver`` on a free port of 127.0.0.1 that records every request
+  the emulator sends it (webhooks, uploads) and can answer failures first; stopped after the test.
 - ``pixelmock_api_key``: the API key ``pixelmock_env`` exports (``"pixelmock-test-key"``).
 - ``pixelmock_env``: points the official SDKs at ``pixelmock_server`` through their environment
   variables (``OPENAI_BASE_URL``, ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys,
@@ -42,7 +44,15 @@ if TYPE_CHECKING:
 
     from emulators.config import EmulatorConfig
 
-__all__ = ["DEFAULT_API_KEY", "SDK_ENVIRONMENT", "PixelmockAdmin", "PixelmockAdminError", "PixelmockServer"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "SDK_ENVIRONMENT",
+    "PixelmockAdmin",
+    "PixelmockAdminError",
+    "PixelmockServer",
+    "ReceivedRequest",
+    "WebhookReceiver",
+]
 
 #: The key ``pixelmock_api_key`` gives (any key is accepted by default).
 DEFAULT_API_KEY = "pixelmock-test-key"
@@ -60,7 +70,7 @@ SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
 }
 #: Removed by ``pixelmock_env``: the cloudflare SDK prefers these credentials to the API token.
 SDK_CLEARED = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
-_KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys")
+_KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys", "outbound_hosts")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -242,6 +252,170 @@ class PixelmockAdmin:
             body["balances"] = {currency: _decimal_text(v) for currency, v in balances.items()}
         return cast(dict[str, Any], self._call("POST", "/keys", json=body))
 
+    # faults
+
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        provider: str | None = None,
+        operation: str | None = None,
+        model: str | None = None,
+        nth: int | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Add a fault rule; returns it (``id``, ``calls``, ``fired``...). ``kind``: ``rate_limit``,
+        ``server_error``, ``unavailable``, ``gateway_timeout``, ``insufficient_credits``,
+        ``content_policy``, ``provider_timeout``, ``stuck``, ``slow``, ``drop``, ``malformed``;
+        ``params``: ``retry_after=``, ``seconds=``, ``after=``. Raises ``PixelmockAdminError`` (400) for a
+        kind the provider has no documented answer for."""
+        fields = {
+            "kind": kind,
+            "provider": provider,
+            "operation": operation,
+            "model": model,
+            "nth": nth,
+            "times": times,
+            "probability": probability,
+            "seed": seed,
+        }
+        body: dict[str, Any] = {name: value for name, value in fields.items() if value is not None}
+        if params:
+            body["params"] = params
+        return cast(dict[str, Any], self._call("POST", "/faults", json=body))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules, in the order they are tried, with their ``calls`` and ``fired`` counts."""
+        return cast(list[dict[str, Any]], self._call("GET", "/faults")["rules"])
+
+    def fault_kinds(self) -> dict[str, list[str]]:
+        """Provider -> the fault kinds it has an answer for."""
+        return cast(dict[str, list[str]], self._call("GET", "/faults")["kinds"])
+
+    def remove_fault(self, rule_id: str) -> None:
+        """Drop one fault rule (404 when unknown)."""
+        self._call("DELETE", f"/faults/{rule_id}")
+
+    def clear_faults(self) -> None:
+        """Drop every fault rule."""
+        self._call("DELETE", "/faults")
+
+    # outbound deliveries and latency
+
+    def webhooks(
+        self, *, provider: str | None = None, group: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Outbound deliveries (webhooks, uploads), oldest first: ``id``, ``kind``, ``url``, ``group`` (job
+        id, taskUUID), ``event``, ``status`` (pending, delivered, failed, refused), ``attempts``..."""
+        query = {"provider": provider, "group": group, "status": status}
+        params = {name: value for name, value in query.items() if value is not None}
+        return cast(list[dict[str, Any]], self._call("GET", "/webhooks", params=params)["deliveries"])
+
+    def deliver(self) -> None:
+        """Run the work due now (job timers, webhook attempts) without moving the clock."""
+        self.advance(0)
+
+    def latency(self) -> dict[str, Any]:
+        """``{"profile", "speed_factor", "clock_frozen"}``."""
+        return cast(dict[str, Any], self._call("GET", "/latency"))
+
+    def set_latency(self, profile: str, speed_factor: float | None = None) -> dict[str, Any]:
+        """Switch to ``instant``, ``realistic`` (``speed_factor`` divides the latencies) or ``manual``
+        (the virtual clock stands still until advanced)."""
+        body: dict[str, Any] = {"profile": profile}
+        if speed_factor is not None:
+            body["speed_factor"] = speed_factor
+        return cast(dict[str, Any], self._call("PUT", "/latency", json=body))
+
+
+# --------------------------------------------------------------------------------------------------------
+# A webhook receiver
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request a ``WebhookReceiver`` got: ``method``, ``path`` (with the query), ``headers`` (names
+    as sent), the raw ``body`` and the ``status`` it was answered with."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        import json
+
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, by case-insensitive name."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 (a free port) that records every request and answers 200, or first
+    the statuses queued with ``fail_next``. ``url`` is its root; any path is accepted."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[ReceivedRequest] = []
+        self._failures: list[int] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._lock:
+                    status = receiver._failures.pop(0) if receiver._failures else 200
+                    receiver.requests.append(
+                        ReceivedRequest(self.command, self.path, dict(self.headers.items()), body, status)
+                    )
+                    receiver._arrived.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = do_GET = _record
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def fail_next(self, count: int = 1, status: int = 500) -> None:
+        """Answer the next ``count`` requests with ``status`` (then 200 again)."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedRequest]:
+        """Wait (real time) until ``count`` requests have arrived; returns them all. Raises
+        ``TimeoutError`` when they do not arrive in time."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise TimeoutError(f"{len(self.requests)} of {count} requests arrived in {timeout} s")
+            return list(self.requests)
+
+    def close(self) -> None:
+        """Stop the server."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
 
 # --------------------------------------------------------------------------------------------------------
 # The socket server
@@ -317,6 +491,8 @@ def pixelmock_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     for name in _KEY_SETS:
         if name in fields:
             fields[name] = frozenset(fields[name])
+    if fields.get("webhook_retry_schedule") is not None:
+        fields["webhook_retry_schedule"] = tuple(fields["webhook_retry_schedule"])
     if "starting_balances" in fields:
         fields["starting_balances"] = {c: Decimal(str(v)) for c, v in fields["starting_balances"].items()}
     try:
@@ -364,6 +540,17 @@ def pixelmock_admin(pixelmock_app: Flask) -> Iterator[PixelmockAdmin]:
         yield admin
     finally:
         admin.close()
+
+
+@pytest.fixture
+def pixelmock_receiver() -> Iterator[WebhookReceiver]:
+    """A ``WebhookReceiver`` on 127.0.0.1 for this test: point ``webhookUrl`` / ``webhookURL`` /
+    ``uploadEndpoint`` at ``pixelmock_receiver.url``; stopped after the test."""
+    receiver = WebhookReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.close()
 
 
 @pytest.fixture

@@ -22,14 +22,24 @@ Emulator options (``EmulatorConfig.options``):
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
 - ``runware.processing_polls``: how many ``getResponse`` polls of an async task answer ``processing``
   before ``success`` (default 0: success on the first poll).
-- ``runware.image_seconds``: real seconds each image of a sync imageInference task takes (default 0).
-  A REST answer waits for all of them; over WebSocket each image's frame is pushed when it is done, so a
-  client can see results arrive one by one, or drop the connection in between.
+- ``runware.image_seconds``: real seconds each image of a sync imageInference task takes (default: the
+  latency profile's share, 0 unless ``realistic``). A REST answer waits for all of them; over WebSocket
+  each image's frame is pushed when it is done, so a client can see results arrive one by one, or drop
+  the connection in between.
+
+Time (``emulators/runtime/latency.py``): an async task's images finish one by one over the latency
+profile's duration on the virtual clock (all at once under ``instant``); ``getResponse`` shows each as
+``processing`` until then. Outbound (``emulators/runtime/webhooks.py``): with ``webhookURL`` each
+finished image is POSTed as ``{"data": [item]}`` when it finishes (a failed task as ``{"errors":
+[item]}``), retried until a 2xx; with ``uploadEndpoint`` each image's bytes are PUT there. Injected
+faults (contract ``x-faults``, REST only): 429/500/503/504 answers, and per imageInference task
+``providerBadRequest`` (content policy), ``timeoutProvider`` and ``insufficientCredits``, not charged.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import time
@@ -42,7 +52,7 @@ from typing import Any
 from urllib.parse import quote as quote_url
 from urllib.parse import urlparse
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, has_request_context, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 
 from contracts.canonical import CanonicalRequest
@@ -63,8 +73,9 @@ from contracts.dialects.runware import PROVIDER as NAME
 from contracts.errors import UnsupportedValue
 from contracts.openapi import Violation, discriminator_values, document, validate
 from contracts.pricing import Quote, quote
-from emulators.runtime import ProviderEmulator, Runtime, read_json, runtime, spec_for
+from emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
+from emulators.runtime.faults import Fault, active, contract_answers
 from emulators.runware_ws import Connection, Frame, Session, open_session
 
 log = logging.getLogger("pixelmock")
@@ -180,6 +191,9 @@ class TaskRecord:
     items: list[dict[str, Any]]
     polls_left: int
     image_uuids: list[str] = field(default_factory=list)
+    finish_at: list[dt.datetime] = field(default_factory=list)
+    failure: RunwareError | None = None
+    fail_at: dt.datetime | None = None
 
 
 class _TaskFailed(Exception):
@@ -512,15 +526,24 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     existing: TaskRecord | None = rt.store.get(TASKS, task_uuid)
     if existing is not None:
         return TaskResult(error=_conflict(existing, common))
-    if not rt.accounts.debit(
+    asynchronous = task.get("deliveryMethod", "sync") == "async" or "webhookURL" in task
+    failure = _flow_failure(common)
+    if failure is not None and (not asynchronous or failure.body["code"] == "insufficientCredits"):
+        return TaskResult(error=failure)  # not charged
+    if failure is None and not rt.accounts.debit(
         ctx.account, "USD", priced.usd or Decimal(0), f"runware imageInference {task_uuid}"
     ):
         return TaskResult(error=error("insufficientCredits", parameter=None, **common))
-    asynchronous = task.get("deliveryMethod", "sync") == "async" or "webhookURL" in task
     polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
-    image_uuids = [str(uuid.uuid4()) for _ in range(resolved.n or 1)]
+    n = resolved.n or 1
+    image_uuids = [str(uuid.uuid4()) for _ in range(n)]
     delivery = task.get("deliveryMethod", "sync")
-    record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, delivery, [], polls, image_uuids)
+    now = rt.clock.now()
+    duration = rt.latency.job_seconds(NAME, priced.billed_quality) if asynchronous else 0.0
+    finish_at = [now + dt.timedelta(seconds=duration * (i + 1) / n) for i in range(n)]
+    record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, delivery, [], polls, image_uuids, finish_at)
+    if failure is not None:
+        record = replace(record, image_uuids=[], finish_at=[], failure=failure, fail_at=finish_at[-1])
 
     def claim(old: TaskRecord | None) -> TaskRecord:
         if old is not None:
@@ -530,9 +553,13 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     try:
         rt.store.update(TASKS, task_uuid, claim)
     except _TaskFailed as failed:
-        rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
+        if failure is None:
+            rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
         return TaskResult(error=failed.failure)
-    seconds = 0.0 if asynchronous else float(str(rt.config.option("runware.image_seconds", 0)))
+    if failure is not None:
+        _send_webhook(rt, task, {"errors": [failure.body]}, record.fail_at)
+        return TaskResult(items=[dict(common)])
+    seconds = 0.0 if asynchronous else _image_seconds(rt, priced.billed_quality, n)
     push = None if asynchronous else ctx.on_item
     items: list[dict[str, Any]] = []
     for index, image_uuid in enumerate(image_uuids):
@@ -540,11 +567,57 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
             time.sleep(seconds)
         items.append(_result_item(task, rt, resolved, priced, index, image_uuid))
         rt.store.update(TASKS, task_uuid, _with_items(record, list(items)))
+        _send_webhook(rt, task, {"data": [items[-1]]}, finish_at[index])
+        _upload(rt, task, resolved, priced, index, finish_at[index])
         if push is not None:
             push(items[-1])
     if asynchronous:
         return TaskResult(items=[dict(common)])
     return TaskResult(items=items, delivered=push is not None)
+
+
+def _image_seconds(rt: Runtime, quality: str, n: int) -> float:
+    """Real seconds each image of a sync task takes: ``runware.image_seconds``, else the latency
+    profile's share (0 unless ``realistic``)."""
+    option = rt.config.option("runware.image_seconds", None)
+    if option is not None:
+        return float(str(option))
+    return rt.latency.sync_seconds(NAME, quality) / n
+
+
+def _flow_failure(common: dict[str, Any]) -> RunwareError | None:
+    """The error an injected flow fault gives this request's imageInference tasks (contract
+    ``x-faults``), or ``None``."""
+    if not has_request_context():
+        return None
+    for kind in ("insufficient_credits", "content_policy", "provider_timeout"):
+        if active(kind) is not None:
+            code = str(document(NAME)["x-faults"][kind]["code"])
+            return error(code, parameter=None, category="sexual", **common)
+    return None
+
+
+def _send_webhook(rt: Runtime, task: dict[str, Any], body: dict[str, Any], due: dt.datetime | None) -> None:
+    """POST ``body`` to the task's ``webhookURL`` (if any) when ``due``: one call per finished item."""
+    url = task.get("webhookURL")
+    if isinstance(url, str):
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+        rt.webhooks.send(NAME, url, data, headers=headers, group=str(task["taskUUID"]), due=due)
+
+
+def _upload(
+    rt: Runtime, task: dict[str, Any], resolved: CanonicalRequest, priced: Quote, index: int, due: dt.datetime
+) -> None:
+    """PUT image ``index``'s raw bytes to the task's ``uploadEndpoint`` (if any) when it is finished."""
+    url = task.get("uploadEndpoint")
+    if isinstance(url, str):
+        spec = _spec(task, resolved, priced, index)
+        headers = {"Content-Type": MIME[spec.output_format]}
+        group = str(task["taskUUID"])
+        rt.webhooks.send(
+            NAME, url, rt.images.render(spec), kind="upload", headers=headers, group=group, due=due
+        )
 
 
 def _with_items(record: TaskRecord, items: list[dict[str, Any]]) -> Callable[[Any], TaskRecord]:
@@ -561,6 +634,17 @@ def _conflict(existing: TaskRecord, common: dict[str, Any]) -> RunwareError:
     return error("conflictTaskUUID", parameter="taskUUID", type="string", context=context, **common)
 
 
+def _spec(task: dict[str, Any], resolved: CanonicalRequest, priced: Quote, index: int) -> ImageSpec:
+    return spec_for(
+        NAME,
+        resolved,
+        index,
+        size=priced.billed_size,
+        quality=priced.billed_quality,
+        model=str(task["model"]),
+    )
+
+
 def _result_item(
     task: dict[str, Any],
     rt: Runtime,
@@ -569,14 +653,7 @@ def _result_item(
     index: int,
     image_uuid: str,
 ) -> dict[str, Any]:
-    spec = spec_for(
-        NAME,
-        resolved,
-        index,
-        size=priced.billed_size,
-        quality=priced.billed_quality,
-        model=str(task["model"]),
-    )
+    spec = _spec(task, resolved, priced, index)
     output_format = spec.output_format
     item: dict[str, Any] = {
         "taskType": TASK_TYPE,
@@ -620,7 +697,15 @@ def get_response(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         return TaskResult(
             error=error("taskNotFound", taskUUID=task_uuid, taskType="getResponse", documentation=docs)
         )
-    finished = record.items
+    now = ctx.rt.clock.now()
+    if record.failure is not None:
+        if record.fail_at is None or record.fail_at <= now:
+            body = dict(record.failure.body)
+            return TaskResult(error=RunwareError(200, {"code": body.pop("code"), "status": "error", **body}))
+        processing = {"taskType": record.task_type, "taskUUID": task_uuid, "status": "processing"}
+        return TaskResult(items=[processing])
+    done = sum(1 for moment in record.finish_at[: len(record.items)] if moment <= now)
+    finished = record.items[:done] if record.finish_at else record.items
     if record.polls_left > 0:
         ctx.rt.store.update(TASKS, task_uuid, _count_poll)
         finished = []
@@ -856,4 +941,20 @@ for _path, _endpoint in (("", "websocket"), ("/", "websocket_slash")):
     sock.route(_path, bp=bp, endpoint=_endpoint)(websocket)
 
 
-PROVIDER = ProviderEmulator(name=NAME, prefix=PREFIX, blueprint=bp, error_response=error_response)
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """Runware's answer to an injected fault: ``{"errors": [item]}`` for the entry's ``code`` (from the
+    catalogue's codes or its framework answers), with its status."""
+    code = str(entry["code"])
+    answers = catalogue()["framework"].values()
+    framework = {e["code"]: e["message"] for e in answers if isinstance(e, dict) and "code" in e}
+    failure = error(code, message=framework.get(code), status=entry.get("status"))
+    return _json({"errors": [failure.body]}, failure.status)
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

@@ -1,31 +1,42 @@
 """The emulator runtime: services shared by every provider module (one job each).
 
 ``runtime()`` returns the current app's ``Runtime`` inside a request: the config, the virtual clock, the
-state store, accounts and ledger, the image renderer, the file store and the request journal
-(``journal_note`` attaches a request's canonical view and cost to its entry). A provider module exports a
-``ProviderEmulator`` naming its blueprint, URL prefix and error body for framework-level failures.
+state store, accounts and ledger, the image renderer, the file store, the request journal
+(``journal_note`` attaches a request's canonical view and cost to its entry), the latency profile, the
+scheduler of due work, outbound deliveries (webhooks, uploads) and fault rules. A provider module exports
+a ``ProviderEmulator`` naming its blueprint, URL prefix, error body for framework-level failures and its
+answers to injected faults.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.wsgi import ClosingIterator
 
 from emulators.config import EmulatorConfig
 from emulators.runtime.accounts import Accounts, AuthResult
 from emulators.runtime.clock import Clock
+from emulators.runtime.faults import FaultAnswer, Faults
 from emulators.runtime.files import FileStore, StoredFile
 from emulators.runtime.images import ImageSpec, render, spec_for
 from emulators.runtime.journal import Journal, JournalEntry, journal_note
+from emulators.runtime.latency import Latency
+from emulators.runtime.scheduler import Scheduler, Ticker, run_tick
 from emulators.runtime.store import MemoryStore, Store
+from emulators.runtime.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = [
     "AuthResult",
     "ErrorResponder",
+    "FaultAnswer",
     "ImageSpec",
     "Journal",
     "JournalEntry",
@@ -47,12 +58,15 @@ ErrorResponder = Callable[[int, str, str], Response]
 @dataclass(frozen=True)
 class ProviderEmulator:
     """What a provider module exports: ``name`` (as in ``contracts.openapi.PROVIDERS``), ``prefix``
-    (e.g. ``/openai/v1``), its ``blueprint`` and its ``error_response``."""
+    (e.g. ``/openai/v1``), its ``blueprint``, its ``error_response`` and ``faults``: its own answer to
+    each injected fault kind it has a documented answer for (``emulators/runtime/faults.py``; usually
+    ``faults.contract_answers`` over its contract's ``x-faults``)."""
 
     name: str
     prefix: str
     blueprint: Blueprint
     error_response: ErrorResponder
+    faults: Mapping[str, FaultAnswer] = field(default_factory=dict)
 
 
 class Images:
@@ -74,14 +88,70 @@ class Runtime:
         self.images = Images()
         self.files = FileStore(self.store, self.clock)
         self.journal = Journal(config.journal_limit)
+        self.latency = Latency(self.clock, config.latency_profile, config.speed_factor)
+        self.scheduler = Scheduler(self.clock)
+        self.webhooks = Webhooks(
+            self.clock,
+            self.journal,
+            allowed_hosts=frozenset(config.outbound_hosts),
+            timeout_seconds=config.outbound_timeout_seconds,
+            retry_schedule=config.webhook_retry_schedule,
+        )
+        self.faults = Faults()
+        self._app: Flask | None = None
+        self._ticker: Ticker | None = None
+
+    def bind(self, app: Flask) -> None:
+        """Serve ``app``: ticks run in its context, before each request is handled and after its answer
+        has been sent (``app.wsgi_app`` is wrapped), and the background ticker (``config.tick_seconds``)
+        starts with its first request."""
+        self._app = app
+        inner = app.wsgi_app
+
+        def ticking(environ: Any, start_response: Any) -> Any:
+            self.start_ticker()
+            if self.due():
+                self.tick()
+            return ClosingIterator(inner(environ, start_response), [self._tick_after])
+
+        app.wsgi_app = ticking  # type: ignore[method-assign]
+
+    def _tick_after(self) -> None:
+        if self.due():
+            self.tick()
+
+    def due(self) -> bool:
+        """Whether a timer or a delivery is due now (cheap; no lock held across the check)."""
+        return self.scheduler.due() or self.webhooks.due()
+
+    def tick(self, wait: bool = False) -> bool:
+        """Run due work now: timers (``scheduler``), then webhook deliveries, outside any request. With
+        ``wait`` false, skipped (``False``) when another tick is running."""
+        if self._app is None:
+            return False
+        steps = [self.scheduler.run_due, self.webhooks.run_due]
+        return run_tick(self._app, steps, self.scheduler.tick_lock, wait)
+
+    def start_ticker(self) -> None:
+        """Start the background ticker once, when ``config.tick_seconds`` is set."""
+        seconds = self.config.tick_seconds
+        if seconds is None or self._ticker is not None:
+            return
+        self._ticker = Ticker(seconds, self.tick)
+        self._ticker.start()
 
     def reset(self) -> None:
         """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
-        configured, journal empty, clock back to the configured start."""
+        configured, journal empty, clock back to the configured start and latency profile, no timers,
+        deliveries or fault rules."""
         self.store.clear()
         self.accounts.reset()
         self.journal.reset()
+        self.scheduler.clear()
+        self.webhooks.clear()
+        self.faults.clear()
         self.clock.reset(self.config.today)
+        self.latency.reset()
 
 
 def runtime() -> Runtime:

@@ -1,0 +1,407 @@
+"""Outbound delivery: webhooks (Apiframe, Runware) and uploads (Runware's ``uploadEndpoint``), with retries.
+
+A provider flow calls ``Webhooks.send(...)``: the delivery is queued, due at once (or at ``due``), and
+attempted at the next tick (``scheduler.py``: when a request arrives or has been answered, when the
+clock is moved through the control plane). An attempt is a real HTTP request (httpx, no proxies from
+the environment, redirects not followed, ``EmulatorConfig.outbound_timeout_seconds``); a 2xx answer
+delivers it, anything else schedules the next attempt after the provider's retry schedule
+(``contracts/data/webhooks.yaml``, or ``EmulatorConfig.webhook_retry_schedule``) on the virtual clock;
+after the last one it has failed.
+
+Only loopback targets are called (127.0.0.0/8, ::1, ``localhost``): a delivery to any other host is
+refused without a connection and recorded as such, so no request can make the emulator reach elsewhere.
+``EmulatorConfig.outbound_hosts`` widens it (host names, IP addresses or networks; ``"*"``: any).
+
+Every attempt (refusals too) is a journal entry (``route`` ``"POST (outbound webhook)"``, ``path`` the
+target URL with credential-named query parameters ``REDACTED``, ``status`` 0 when there was no answer)
+and is listed with its delivery at ``GET /__admin/webhooks``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from contracts.data import load
+from emulators.runtime.clock import Clock
+from emulators.runtime.journal import REDACTED, Journal, is_credential_field, is_credential_header, scrub
+
+DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
+#: Bytes of an answer body kept in an attempt's record.
+MAX_ANSWER = 2048
+
+
+def outbound_facts(provider: str, kind: str) -> dict[str, Any]:
+    """The ``contracts/data/webhooks.yaml`` block of a provider's outbound ``kind`` (``webhook``,
+    ``upload``). Raises ``KeyError`` when the provider makes no such request."""
+    block: dict[str, Any] = load("webhooks")["providers"][provider][kind]
+    return block
+
+
+def _networks(hosts: Iterable[str]) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    names: set[str] = set()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for host in hosts:
+        try:
+            networks.append(ipaddress.ip_network(host.strip("[]"), strict=False))
+        except ValueError:
+            names.add(host.lower())
+    return names, networks
+
+
+def refusal(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
+    """Why the emulator may not call ``url`` (``None``: it may). Loopback only, unless ``allowed_hosts``
+    names the host (a name, an address or a network) or is ``"*"``. Never resolves a name."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        return f"not a URL the emulator can call: {exc}"
+    if parts.scheme not in ("http", "https") or not host:
+        return "only http and https URLs with a host are called"
+    names, networks = _networks(allowed_hosts)
+    if "*" in names or host.lower() in names:
+        return None
+    if host.lower() == "localhost":
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and (address.is_loopback or any(address in net for net in networks)):
+        return None
+    return (
+        f"{host} is not a loopback address: pixelmock only calls 127.0.0.0/8, ::1 and localhost "
+        "(EmulatorConfig.outbound_hosts widens this)"
+    )
+
+
+def scrub_url(url: str) -> str:
+    """``url`` with credential-named query parameters (``token``, ``apiKey``...) ``REDACTED``."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return url
+    if not any(is_credential_field(name) for name, _ in query):
+        return url
+    cleaned = [(name, REDACTED if is_credential_field(name) else value) for name, value in query]
+    return urlunsplit(parts._replace(query=urlencode(cleaned)))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try: ``at`` (virtual time), ``status`` (0: no answer), ``error`` (why it failed, when it
+    did), ``duration_ms`` (real), ``journal_seq`` (its journal entry, ``None`` when the journal is off)."""
+
+    at: dt.datetime
+    status: int
+    error: str | None
+    duration_ms: float
+    journal_seq: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The attempt as the control plane shows it."""
+        return {
+            "at": self.at.isoformat(),
+            "status": self.status,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "journal_seq": self.journal_seq,
+        }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbound request and its attempts.
+
+    ``kind``: ``webhook`` or ``upload``; ``group``: what it belongs to (an Apiframe job id, a Runware
+    taskUUID); ``event``: the event name where the provider has them; ``schedule``: virtual seconds
+    between attempts after a failure; ``next_at``: when the next attempt is due (``None`` once settled).
+    """
+
+    id: str
+    provider: str
+    kind: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    group: str | None
+    event: str | None
+    schedule: tuple[float, ...]
+    created_at: dt.datetime
+    status: DeliveryStatus = "pending"
+    next_at: dt.datetime | None = None
+    attempts: tuple[Attempt, ...] = ()
+    seq: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The delivery as the control plane shows it (URL and headers scrubbed, body as JSON when it
+        is JSON, else its size)."""
+        secrets: set[str] = set()
+        body: Any
+        try:
+            body = scrub(json.loads(self.body), secrets)
+        except (UnicodeDecodeError, ValueError):
+            body = {"bytes": len(self.body)}
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "kind": self.kind,
+            "method": self.method,
+            "url": scrub_url(self.url),
+            "group": self.group,
+            "event": self.event,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "next_attempt_at": self.next_at.isoformat() if self.next_at else None,
+            "schedule": list(self.schedule),
+            "headers": _scrub_headers(self.headers),
+            "body": body,
+            "attempts": [a.to_json() for a in self.attempts],
+        }
+
+
+def _due(delivery: Delivery, now: dt.datetime) -> bool:
+    return delivery.status == "pending" and delivery.next_at is not None and delivery.next_at <= now
+
+
+def _scrub_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: REDACTED if is_credential_header(name) else value for name, value in headers.items()}
+
+
+@dataclass
+class Webhooks:
+    """The delivery queue of one emulator app (thread-safe)."""
+
+    clock: Clock
+    journal: Journal
+    allowed_hosts: frozenset[str] = frozenset()
+    timeout_seconds: float | None = None
+    retry_schedule: tuple[float, ...] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _deliveries: dict[str, Delivery] = field(default_factory=dict)
+    _pending: set[str] = field(default_factory=set)
+    _seq: int = 0
+
+    def send(
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        *,
+        kind: str = "webhook",
+        headers: Mapping[str, str] | None = None,
+        group: str | None = None,
+        event: str | None = None,
+        due: dt.datetime | None = None,
+    ) -> Delivery:
+        """Queue a delivery of ``body`` to ``url``, due at ``due`` (default: now). Method and retry
+        schedule are the provider's (``outbound_facts``). A URL the emulator may not call is refused at
+        once: the delivery is ``refused`` and its one attempt journaled. Raises ``KeyError`` for an
+        outbound ``kind`` the provider does not make."""
+        facts = outbound_facts(provider, kind)
+        schedule = self.retry_schedule
+        if schedule is None or kind != "webhook":
+            schedule = tuple(float(s) for s in facts.get("retry_schedule_seconds", ()))
+        now = self.clock.now()
+        with self._lock:
+            self._seq += 1
+            delivery = Delivery(
+                id="whd_" + uuid.uuid4().hex[:16],
+                provider=provider,
+                kind=kind,
+                method=str(facts.get("method", "POST")),
+                url=url,
+                headers=dict(headers or {}),
+                body=body,
+                group=group,
+                event=event,
+                schedule=schedule,
+                created_at=now,
+                next_at=due or now,
+                seq=self._seq,
+            )
+            self._deliveries[delivery.id] = delivery
+            self._pending.add(delivery.id)
+        reason = refusal(url, self.allowed_hosts)
+        if reason is not None:
+            self._settle(delivery, Attempt(now, 0, f"refused: {reason}", 0.0, None), "refused")
+        return self.get(delivery.id) or delivery
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        """A delivery by id."""
+        with self._lock:
+            return self._deliveries.get(delivery_id)
+
+    def deliveries(
+        self, *, provider: str | None = None, group: str | None = None, status: str | None = None
+    ) -> list[Delivery]:
+        """Deliveries, oldest first, filtered by provider, group and status."""
+        with self._lock:
+            chosen = sorted(self._deliveries.values(), key=lambda d: d.seq)
+        return [
+            d
+            for d in chosen
+            if (provider is None or d.provider == provider)
+            and (group is None or d.group == group)
+            and (status is None or d.status == status)
+        ]
+
+    def group_status(self, group: str) -> DeliveryStatus | None:
+        """One word for a group's deliveries: ``failed`` if any failed or was refused, ``pending`` if any
+        is pending, ``delivered`` when all were, ``None`` when there are none."""
+        found = self.deliveries(group=group)
+        if not found:
+            return None
+        if any(d.status in ("failed", "refused") for d in found):
+            return "failed"
+        if any(d.status == "pending" for d in found):
+            return "pending"
+        return "delivered"
+
+    def due(self) -> bool:
+        """Whether a pending delivery is due now."""
+        now = self.clock.now()
+        with self._lock:
+            return any(_due(self._deliveries[i], now) for i in self._pending)
+
+    def run_due(self) -> int:
+        """Attempt every pending delivery that is due (oldest first); returns how many were attempted."""
+        now = self.clock.now()
+        with self._lock:
+            due = sorted(
+                (d for d in map(self._deliveries.__getitem__, self._pending) if _due(d, now)),
+                key=lambda d: (d.next_at or now, d.seq),
+            )
+        for delivery in due:
+            self.attempt(delivery.id)
+        return len(due)
+
+    def attempt(self, delivery_id: str) -> Delivery | None:
+        """Make one attempt now (real HTTP), record and journal it, and settle or reschedule."""
+        delivery = self.get(delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return delivery
+        started, at = time.perf_counter(), self.clock.now()
+        status, error, answer = 0, None, None
+        reason = refusal(delivery.url, self.allowed_hosts)
+        if reason is not None:
+            error = f"refused: {reason}"
+        else:
+            try:
+                with httpx.Client(trust_env=False, follow_redirects=False, timeout=self._timeout()) as client:
+                    answer = client.request(
+                        delivery.method, delivery.url, content=delivery.body, headers=dict(delivery.headers)
+                    )
+                status = answer.status_code
+                if not 200 <= status < 300:
+                    error = f"answered {status}"
+            except Exception as exc:  # any failure to get an answer is a failed attempt (InvalidURL too)
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        duration = round((time.perf_counter() - started) * 1000, 3)
+        seq = self._journal(delivery, at, status, error, duration, answer)
+        record = Attempt(at, status, error, duration, seq)
+        if error is None:
+            return self._settle(delivery, record, "delivered")
+        if reason is not None:
+            return self._settle(delivery, record, "refused")
+        retries = len(delivery.attempts)  # attempts made before this one
+        if retries >= len(delivery.schedule):
+            return self._settle(delivery, record, "failed")
+        next_at = self.clock.now() + dt.timedelta(seconds=delivery.schedule[retries])
+        return self._update(delivery.id, record, "pending", next_at)
+
+    def _timeout(self) -> float:
+        if self.timeout_seconds is not None:
+            return self.timeout_seconds
+        return float(load("webhooks")["outbound"]["attempt_timeout_seconds"])
+
+    def _settle(self, delivery: Delivery, record: Attempt, status: DeliveryStatus) -> Delivery:
+        if record.journal_seq is None and status == "refused":
+            seq = self._journal(delivery, record.at, 0, record.error, 0.0, None)
+            record = replace(record, journal_seq=seq)
+        return self._update(delivery.id, record, status, None)
+
+    def _update(
+        self, delivery_id: str, record: Attempt, status: DeliveryStatus, next_at: dt.datetime | None
+    ) -> Delivery:
+        with self._lock:
+            old = self._deliveries[delivery_id]
+            new = replace(old, status=status, next_at=next_at, attempts=(*old.attempts, record))
+            self._deliveries[delivery_id] = new
+            if status != "pending":
+                self._pending.discard(delivery_id)
+            return new
+
+    def _journal(
+        self,
+        delivery: Delivery,
+        at: dt.datetime,
+        status: int,
+        error: str | None,
+        duration_ms: float,
+        answer: httpx.Response | None,
+    ) -> int | None:
+        if not self.journal.limit:
+            return None
+        secrets: set[str] = set()
+        body: Any = None
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            body = scrub(json.loads(delivery.body), secrets)
+        response: dict[str, Any] = {"status": status, "error": error, "body": None}
+        if answer is not None:
+            response["content_type"] = answer.headers.get("content-type")
+            response["headers"] = _scrub_headers(dict(answer.headers))
+            response["size"] = len(answer.content)
+            with contextlib.suppress(UnicodeDecodeError, ValueError):
+                response["body"] = scrub(json.loads(answer.content[:MAX_ANSWER]), secrets)
+        entry = self.journal.record(
+            at=at,
+            provider=delivery.provider,
+            method=delivery.method,
+            path=scrub_url(delivery.url),
+            route=f"{delivery.method} (outbound {delivery.kind})",
+            status=status,
+            duration_ms=duration_ms,
+            request={
+                "headers": _scrub_headers(delivery.headers),
+                "query": {},
+                "content_type": delivery.headers.get("Content-Type"),
+                "size": len(delivery.body),
+                "body": body,
+            },
+            response=response,
+            notes=(
+                {
+                    "outbound": {
+                        "delivery": delivery.id,
+                        "kind": delivery.kind,
+                        "attempt": len(delivery.attempts) + 1,
+                        "group": delivery.group,
+                        "event": delivery.event,
+                    }
+                },
+            ),
+            ledger=(),
+        )
+        return entry.seq
+
+    def clear(self) -> None:
+        """Forget every delivery (the control plane's reset)."""
+        with self._lock:
+            self._deliveries.clear()
+            self._pending.clear()
