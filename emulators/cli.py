@@ -29,6 +29,7 @@ from contracts.dialects import get_dialect
 from contracts.errors import UnsupportedValue
 from contracts.openapi import PROVIDERS
 from contracts.pricing import Quote
+from emulators.runtime.latency import PROFILES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--threads", type=int, default=32, help="worker threads; each open WebSocket holds one (default 32)"
     )
     serve.add_argument("--date", type=dt.date.fromisoformat, help="start the virtual clock on this date")
+    serve.add_argument(
+        "--latency",
+        choices=PROFILES,
+        default="instant",
+        help="how long generations take: instant (default), realistic (documented latencies), manual "
+        "(nothing moves until the clock is advanced through /__admin/)",
+    )
+    serve.add_argument(
+        "--speed", type=float, default=1.0, help="divide realistic latencies by this (default 1)"
+    )
 
     cost = commands.add_parser("cost", help="price a request at one or more providers")
     cost.add_argument("--provider", action="append", help="provider name, repeatable, or 'all' (default all)")
@@ -82,7 +93,11 @@ def _serve(args: argparse.Namespace) -> int:
     from emulators.config import EmulatorConfig
     from emulators.server import serve
 
-    app = create_app(EmulatorConfig(today=args.date), providers=args.provider)
+    # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
+    config = EmulatorConfig(
+        today=args.date, latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0
+    )
+    app = create_app(config, providers=args.provider)
     serve(app, args.host, args.port, threads=args.threads)
     return 0
 

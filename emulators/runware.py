@@ -763,6 +763,17 @@ def authenticate(rt: Runtime, key: str | None) -> tuple[Account | None, RunwareE
     return None, error(code, taskType="authentication")
 
 
+def authentication_task_error(task: dict[str, Any]) -> RunwareError | None:
+    """What is wrong with an authentication task besides its key (which ``authenticate`` judges): unknown
+    fields or wrong types, answered like any task's violation; ``None`` when it keeps the contract."""
+    schema = task_type_schema("authentication")
+    assert schema is not None, "the contract defines the authentication task"
+    violations = [v for v in validate(NAME, schema, task) if v.param != "apiKey"]
+    if not violations:
+        return None
+    return _violation_error(_most_useful(violations, schema), task, schema, "authentication")
+
+
 def run_tasks(tasks: list[Any], account: Account, rt: Runtime, skip_first: bool) -> list[TaskResult]:
     """Run every task of an authenticated array in order (the authentication task, when first, is
     consumed by authentication)."""
@@ -799,6 +810,8 @@ def run() -> Response:
     account, failure = authenticate(rt, key)
     if account is None:
         failure = failure or error("invalidApiKey", taskType="authentication")
+        return _json({"errors": [failure.body]}, failure.status)
+    if from_task and (failure := authentication_task_error(body[0])) is not None:
         return _json({"errors": [failure.body]}, failure.status)
     payload, status = answer(run_tasks(body, account, rt, skip_first=from_task))
     return _json(payload, status)
@@ -899,6 +912,10 @@ def _authenticate_ws(task: dict[str, Any], link: _Link, rt: Runtime) -> bool:
         if link.session is None:
             close = websocket_contract()["authentication"]["refused_close"]
             link.connection.close(int(close["code"]), str(refusal.body["message"]))
+        return False
+    invalid = authentication_task_error(task)
+    if invalid is not None:
+        _send(link, rt, {"errors": [invalid.body]})
         return False
     resume = task.get("connectionSessionUUID")
     current = link.session

@@ -83,15 +83,6 @@ def _runware_rejected_per_task(response: Any) -> bool:
     return response.status_code == 200 and isinstance(body, dict) and bool(body.get("errors"))
 
 
-def _known_runware_gap(case: Any, response: Any) -> bool:
-    """emulators/runware.py consumes a leading ``authentication`` task without validating it, so extra keys
-    in it are accepted (reported to the lead; this exemption goes once it validates the task)."""
-    body = case.body if isinstance(case.body, list) else []
-    first = body[0] if body and isinstance(body[0], dict) else {}
-    extra_keys = set(first) - {"taskType", "apiKey"}
-    return response.status_code == 200 and first.get("taskType") == "authentication" and bool(extra_keys)
-
-
 SCHEMAS = {provider: _schema(provider, [GenerationMode.NEGATIVE]) for provider in PROVIDERS}
 NEGATIVE = settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
 CHECKS = [
@@ -108,9 +99,7 @@ def _negative(provider: str) -> Any:
     @NEGATIVE
     def test(case: Any) -> None:
         response = case.call(headers=_headers(provider))
-        if provider == "runware" and (
-            _runware_rejected_per_task(response) or _known_runware_gap(case, response)
-        ):
+        if provider == "runware" and _runware_rejected_per_task(response):
             return
         case.validate_response(response, checks=[*CHECKS, declared_error_shape(provider)])
 

@@ -524,3 +524,21 @@ def test_contract_served_with_the_emulator_as_server(client: httpx.Client) -> No
     assert served["servers"][0]["url"].endswith(BASE)
     paths = copy.deepcopy(served["paths"])
     assert "/" in paths and paths["/"]["post"]["operationId"] == "runTasks"
+
+
+def test_authentication_task_with_an_unknown_field_is_refused(app: Flask) -> None:
+    """The contract's authentication task has only taskType, apiKey and connectionSessionUUID
+    (additionalProperties false): a stray field is an error like any task's, not silently accepted."""
+    client = app.test_client()
+    tasks = [
+        {"taskType": "authentication", "apiKey": "k-1", "colour": "red"},
+        {"taskType": "ping", "ping": True},
+    ]
+    response = client.post("/runware/v1", json=tasks)
+    assert response.status_code == 400
+    [failure] = response.get_json()["errors"]
+    assert (failure["code"], failure["parameter"], failure["taskType"]) == (
+        "unsupportedParameter",
+        "colour",
+        "authentication",
+    )
