@@ -44,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--threads", type=int, default=32, help="worker threads; each open WebSocket holds one (default 32)"
     )
-    serve.add_argument("--date", type=dt.date.fromisoformat, help="start the virtual clock on this date")
+    serve.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        help="start the virtual clock on this date (default: $PIXELMOCK_TODAY, else today)",
+    )
     serve.add_argument(
         "--latency",
         choices=PROFILES,
@@ -94,9 +98,9 @@ def _serve(args: argparse.Namespace) -> int:
     from emulators.server import serve
 
     # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
-    config = EmulatorConfig(
-        today=args.date, latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0
-    )
+    config = EmulatorConfig(latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0)
+    if args.date is not None:
+        config.today = args.date
     app = create_app(config, providers=args.provider)
     serve(app, args.host, args.port, threads=args.threads)
     return 0

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+#: Environment variable naming the date (``YYYY-MM-DD``) a new emulator's clock starts on by default.
+TODAY_ENV = "PIXELMOCK_TODAY"
+
+
+def today_from_env() -> dt.date | None:
+    """The date in ``$PIXELMOCK_TODAY``, or ``None`` (the real date). Raises ``ValueError`` if malformed."""
+    value = os.environ.get(TODAY_ENV, "").strip()
+    return dt.date.fromisoformat(value) if value else None
 
 
 @dataclass
 class EmulatorConfig:
     """Settings of one emulator app.
 
-    - ``today``: the date the virtual clock starts on (``None``: the real date). Model lifecycle (e.g.
-      gpt-image-1.5's shutdown at OpenAI on 2026-12-01) is decided on the clock's date.
+    - ``today``: the date the virtual clock starts on (``None``: the real date); by default the date in
+      ``$PIXELMOCK_TODAY`` if set. Model lifecycle (e.g. gpt-image-1.5's shutdown at OpenAI on
+      2026-12-01) and price tables are decided on the clock's date.
     - ``starting_balances``: what a new (open) account holds, per currency: ``"credits"`` (Apiframe),
       ``"USD"`` (Runware, Cloudflare, GMI). Amounts are ``Decimal``.
     - ``invalid_keys`` / ``inactive_keys``: credentials answered with the provider's 401 / 403.
@@ -39,7 +50,7 @@ class EmulatorConfig:
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
     """
 
-    today: dt.date | None = None
+    today: dt.date | None = field(default_factory=today_from_env)
     starting_balances: dict[str, Decimal] = field(
         default_factory=lambda: {"credits": Decimal(10_000), "USD": Decimal(100)}
     )

@@ -14,6 +14,7 @@ passed.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import signal
 import socket
@@ -28,6 +29,7 @@ import httpx
 from PIL import Image
 
 from contracts.canonical import MODELS, CanonicalRequest
+from contracts.data import model_facts
 from contracts.dialects import NativeRequest, get_dialect
 from contracts.errors import UnsupportedValue
 from contracts.openapi import auth_headers, operation
@@ -132,8 +134,18 @@ def _runtime_expression(expression: str, body: Any) -> str:
     return str(node)
 
 
-def exercise(http: httpx.Client, root: str, prefix: str, provider: str, model: str) -> Outcome:
-    """Run one provider/model through its flow and check every returned image."""
+def retired(model: str, server_date: dt.date) -> dt.date | None:
+    """OpenAI's shutdown date of ``model`` if it has passed on the server's clock (models.yaml), else None."""
+    shutdown = model_facts(model)["lifecycle"].get("openai_shutdown")
+    day = dt.date.fromisoformat(str(shutdown)) if shutdown else None
+    return day if day is not None and server_date >= day else None
+
+
+def exercise(
+    http: httpx.Client, root: str, prefix: str, provider: str, model: str, server_date: dt.date
+) -> Outcome:
+    """Run one provider/model through its flow and check every returned image. A model past its
+    shutdown date may be refused (as the provider would): that refusal is reported, not failed."""
     dialect = get_dialect(provider)
     try:
         request = dialect.resolve(CanonicalRequest(model=model, prompt=PROMPT))  # type: ignore[arg-type]
@@ -143,6 +155,11 @@ def exercise(http: httpx.Client, root: str, prefix: str, provider: str, model: s
     headers = auth_headers(provider, DEMO_KEY)
     answer = send(http, root + prefix, native, headers)
     if answer.status_code >= 300 and answer.status_code != 202:
+        shutdown = retired(model, server_date)
+        if shutdown is not None and 400 <= answer.status_code < 500:
+            return Outcome(
+                provider, model, f"HTTP {answer.status_code}", detail=f"shut down {shutdown}", ok=True
+            )
         return Outcome(provider, model, f"HTTP {answer.status_code}", detail=answer.text[:120])
     body = follow_links(http, root + prefix, native, answer, headers)
     priced = quote(provider, request)
@@ -192,11 +209,12 @@ def run_demo() -> int:
     try:
         with httpx.Client(timeout=60) as http:
             health = _wait_healthy(http, root, process)
-            print(f"pixelmock serve is up on {root}")
+            server_date = dt.date.fromisoformat(http.get(root + "/__admin/clock").json()["date"])
+            print(f"pixelmock serve is up on {root} (its clock: {server_date})")
             for name, prefix in health["providers"].items():
                 print(f"  {name:<11} {root}{prefix}")
                 for model in MODELS:
-                    outcomes.append(exercise(http, root, prefix, name, model))
+                    outcomes.append(exercise(http, root, prefix, name, model, server_date))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)

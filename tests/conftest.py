@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -18,6 +19,12 @@ from flask import Flask
 
 from emulators import EmulatorConfig, create_app
 from emulators.server import running
+
+#: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
+#: unless a test sets another: the suite must not change verdict when a model's shutdown date passes
+#: (gpt-image-1.5 at OpenAI: 2026-12-01). Lifecycle tests set their dates explicitly.
+SUITE_DATE = "2026-11-21"
+os.environ.setdefault("PIXELMOCK_TODAY", SUITE_DATE)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
@@ -14,6 +15,13 @@ from schemathesis import checks
 
 from contracts.openapi import PROVIDERS, document
 from emulators import EmulatorConfig, create_app
+
+
+@pytest.fixture
+def config() -> EmulatorConfig:
+    """The clock on real time (the suite otherwise pins a date): reset must bring it back there."""
+    return EmulatorConfig(today=None)
+
 
 APIFRAME_KEY = {"X-API-Key": "afk_admin_api"}
 

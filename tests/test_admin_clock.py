@@ -32,7 +32,10 @@ BODY = json.loads(
 
 @pytest.fixture
 def config() -> EmulatorConfig:
-    return EmulatorConfig(options={"apiframe.polls_to_complete": 2, "apiframe.seconds_to_complete": 30})
+    # today=None: these tests compare the virtual clock with real time (the suite otherwise pins a date).
+    return EmulatorConfig(
+        today=None, options={"apiframe.polls_to_complete": 2, "apiframe.seconds_to_complete": 30}
+    )
 
 
 def _clock(http: httpx.Client) -> dict[str, Any]:

@@ -21,6 +21,12 @@ README = Path(__file__).parent.parent / "README.md"
 HEADING = "## Testing with pytest"
 
 
+@pytest.fixture(autouse=True)
+def _users_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's session has no PIXELMOCK_TODAY (this suite's date pin): its clock runs on real time."""
+    monkeypatch.delenv("PIXELMOCK_TODAY", raising=False)
+
+
 def _example() -> str:
     """The example test of the README's pytest section, as a user would copy it."""
     text = README.read_text(encoding="utf-8")
