@@ -20,8 +20,9 @@ from PIL import Image
 from benchmarks.bare_app import create_bare_app
 from benchmarks.mixes import MIXES, Mix
 from benchmarks.targets import BARE, PIXELMOCK, Target, TargetError, send_first, send_follow
+from contracts import openapi
 from contracts.canonical import CanonicalRequest
-from contracts.dialects import get_dialect
+from contracts.dialects import get_dialect, runware
 from contracts.openapi import PROVIDERS
 from contracts.pricing import quote
 from emulators import EmulatorConfig, create_app
@@ -135,6 +136,39 @@ def render_ms(repeats: int) -> dict[str, float]:
     return {fmt: median_ms(one(fmt), repeats) for fmt in ("png", "jpeg", "webp")}
 
 
+def validate_us(repeats: int = 2000) -> dict[str, float]:
+    """Microseconds to validate one ``runware_url`` task against its contract branch: ``jsonschema`` as
+    ``contracts.openapi.validate`` uses it, and, when it is importable, the compiled ``jsonschema-rs``
+    (measured for comparison only; it is not a dependency of pixelmock)."""
+    schema = runware.branch("openai:4@1")
+    assert schema is not None
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": "6b1ef1d6-2a4e-4f5b-9d55-0f3c1b2a9e11",
+        "model": "openai:4@1",
+        "positivePrompt": "pixelmock benchmark",
+        "width": 1024,
+        "height": 1024,
+        "outputType": "URL",
+    }
+
+    def per_call_us(fn: Callable[[], object]) -> float:
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return (time.perf_counter() - start) / repeats * 1e6
+
+    out = {"jsonschema": per_call_us(lambda: openapi.validate("runware", schema, task))}
+    try:
+        import jsonschema_rs  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return out
+    compiled = jsonschema_rs.validator_for(schema)
+    out["jsonschema-rs"] = per_call_us(lambda: compiled.is_valid(task))
+    return out
+
+
 @dataclass
 class InProcess:
     """Everything measured in-process."""
@@ -145,6 +179,7 @@ class InProcess:
     quotes: Rate
     render_ms: dict[str, float]
     pillow_png_ms: dict[str, float]
+    validate_us: dict[str, float]
 
 
 def run_inprocess(max_calls: int = 3000, budget_s: float = 1.5, repeats: int = 9) -> InProcess:
@@ -171,4 +206,5 @@ def run_inprocess(max_calls: int = 3000, budget_s: float = 1.5, repeats: int = 9
         quotes=quote_rate(max_calls * 10, budget_s),
         render_ms=render_ms(repeats),
         pillow_png_ms=pillow_png_ms(png, repeats),
+        validate_us=validate_us(),
     )

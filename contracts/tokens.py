@@ -2,7 +2,8 @@
 
 Every number comes from ``contracts/data/models.yaml``; this module only applies the rules recorded there.
 Prompt tokens are exact o200k_base counts, computed offline by ``bpe-openai`` (its wheel ships the
-vocabulary, so nothing is downloaded at run time).
+vocabulary, so nothing is downloaded at run time). The tokenizer is imported and loaded on the first count
+(about 150 MB and half a second), so importing this module, and starting a server, does not pay for it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import bpe_openai
-
 from contracts.canonical import ImageInput
 from contracts.data import model_facts
 
 
 @cache
 def _encoding() -> Any:
+    import bpe_openai  # deferred: the import alone costs ~75 MB and ~0.4 s
+
     return bpe_openai.get_encoding("o200k_base")
 
 

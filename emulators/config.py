@@ -30,6 +30,10 @@ class EmulatorConfig:
     - ``open_accounts``: any well-formed credential is accepted (default). When ``False``, only
       ``api_keys`` and keys added through the control plane are; every other key gets the 401.
     - ``journal_limit``: how many requests the journal keeps (oldest dropped first; 0 turns it off).
+    - ``max_records``: how many records the state store keeps per namespace (jobs, tasks, stored files,
+      sessions...; oldest inserted dropped first, so memory stays bounded). An evicted job or file answers
+      as one that never existed (the provider's own not-found).
+    - ``ledger_limit``: how many ledger lines are kept (oldest dropped first; balances are unaffected).
     - ``max_body_bytes``: larger request bodies get the provider's "too large" answer.
     - ``file_ttl_seconds``: default lifetime of generated image URLs (``None``: they never expire).
     - ``options``: provider-specific switches named ``<provider>.<option>`` (each provider module
@@ -59,6 +63,8 @@ class EmulatorConfig:
     open_accounts: bool = True
     api_keys: frozenset[str] = frozenset()
     journal_limit: int = 1000
+    max_records: int = 10_000
+    ledger_limit: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
     file_ttl_seconds: int | None = None
     options: dict[str, object] = field(default_factory=dict)

@@ -83,7 +83,7 @@ class Runtime:
     def __init__(self, config: EmulatorConfig, store: Store | None = None) -> None:
         self.config = config
         self.clock = Clock(config.today)
-        self.store: Store = store or MemoryStore()
+        self.store: Store = store or MemoryStore(config.max_records)
         self.accounts = Accounts(config, self.clock)
         self.images = Images()
         self.files = FileStore(self.store, self.clock)

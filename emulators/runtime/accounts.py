@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,7 +74,8 @@ class Accounts:
         self._inactive: set[str] = set()
         self._active: set[str] = set()
         self._listeners: list[Callable[[LedgerLine], None]] = []
-        self.ledger: list[LedgerLine] = []
+        #: The last ``config.ledger_limit`` lines, oldest first.
+        self.ledger: deque[LedgerLine] = deque(maxlen=max(0, config.ledger_limit))
         self.reset()
 
     def reset(self) -> None:

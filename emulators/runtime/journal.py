@@ -29,9 +29,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -259,13 +259,52 @@ def _status_matches(status: int, wanted: int | str) -> bool:
     return str(status) == text
 
 
+class _Pending:
+    """An entry recorded with ``Journal.record_lazy``: the fields filters need, and ``build`` giving the
+    scrubbed ``request``, ``response`` and ``notes``, called once, when the entry is first read."""
+
+    __slots__ = ("_build", "_entry", "_fields", "at", "method", "path", "provider", "seq", "status")
+
+    def __init__(
+        self, seq: int, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
+    ) -> None:
+        self.seq = seq
+        self.at: dt.datetime = fields["at"]
+        self.provider: str = fields["provider"]
+        self.method: str = fields["method"]
+        self.path: str = fields["path"]
+        self.status: int = fields["status"]
+        self._fields = fields
+        self._build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]] | None = build
+        self._entry: JournalEntry | None = None
+
+    def __repr__(self) -> str:
+        return f"<pending journal entry {self.seq}: {self.method} {self.path} {self.status}>"
+
+    def entry(self) -> JournalEntry:
+        """The scrubbed entry (built on the first call; the unscrubbed capture is dropped then)."""
+        entry, build = self._entry, self._build
+        if entry is None and build is not None:
+            request_part, response_part, notes = build()
+            entry = JournalEntry(
+                seq=self.seq, request=request_part, response=response_part, notes=tuple(notes), **self._fields
+            )
+            self._entry, self._build = entry, None
+        # Another reader may have built it between the two reads above.
+        return entry if entry is not None else cast(JournalEntry, self._entry)
+
+
 class Journal:
-    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept)."""
+    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept).
+
+    Entries recorded with ``record_lazy`` are scrubbed when first read (``entries``): requests nobody
+    reads do not pay for it, and no read path returns anything unscrubbed.
+    """
 
     def __init__(self, limit: int = 1000) -> None:
         self.limit = max(0, limit)
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry] = deque(maxlen=self.limit)
+        self._entries: deque[JournalEntry | _Pending] = deque(maxlen=self.limit)
         self._seq = itertools.count(1)
 
     def __len__(self) -> int:
@@ -278,6 +317,14 @@ class Journal:
             entry = JournalEntry(seq=next(self._seq), **fields)
             self._entries.append(entry)
             return entry
+
+    def record_lazy(
+        self, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
+    ) -> None:
+        """Append an entry whose ``request``, ``response`` and ``notes`` are ``build()``'s, computed when the
+        entry is first read; ``fields``: the other fields of ``JournalEntry`` but ``seq``."""
+        with self._lock:
+            self._entries.append(_Pending(next(self._seq), build, **fields))
 
     def entries(
         self,
@@ -309,7 +356,7 @@ class Journal:
         ]
         if limit is not None:
             chosen = chosen[-limit:] if limit > 0 else []
-        return chosen
+        return [e.entry() if isinstance(e, _Pending) else e for e in chosen]
 
     def clear(self) -> None:
         """Drop every entry (``seq`` keeps counting)."""
@@ -327,51 +374,113 @@ class Journal:
 # Flask hooks
 
 
-def _request_part(max_body: int | None, secrets: set[str]) -> dict[str, Any]:
-    part: dict[str, Any] = {
-        "headers": _headers(request.headers.items(), secrets),
-        "query": _query(request.args, secrets),
-        "content_type": request.content_type,
-        "size": request.content_length,
-        "body": None,
-    }
-    if max_body is not None and (request.content_length or 0) > max_body:
-        return part
-    try:
-        if request.mimetype in _FORM_TYPES:
-            part["form"] = scrub(request.form.to_dict(flat=False), secrets)
-            part["files"] = [
-                {"field": name, "filename": f.filename, "content_type": f.content_type}
-                for name, f in request.files.items(multi=True)
-            ]
-            return part
-        raw = request.get_data(cache=True)
-    except (HTTPException, ValueError, OSError):
-        return part
-    part["size"] = len(raw) if raw else request.content_length
-    if raw.strip():
-        with contextlib.suppress(UnicodeDecodeError, ValueError):
-            part["body"] = scrub(json.loads(raw), secrets)
-    return part
+#: The WSGI environ keys ``Request.headers`` and ``Request.args`` are read from.
+_ENVIRON_PREFIXES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING")
+#: Requests and answers whose bodies are at most this many bytes are scrubbed when the entry is first
+#: read; larger ones (base64 images, uploads) are scrubbed at once, so the journal never holds them whole.
+LAZY_MAX_BYTES = 16 * 1024
 
 
-def _response_part(response: Response, secrets: set[str]) -> dict[str, Any]:
-    part: dict[str, Any] = {
-        "status": response.status_code,
-        "content_type": response.content_type,
-        "size": None,
-        "headers": _headers(response.headers.items(), secrets),
-        "body": None,
-        "streamed": response.is_streamed,
-    }
-    if response.is_streamed or response.direct_passthrough:
-        return part
-    data = response.get_data()
-    part["size"] = len(data)
-    if response.is_json or (response.mimetype or "").endswith("+json"):
-        with contextlib.suppress(UnicodeDecodeError, ValueError):
-            part["body"] = scrub(json.loads(data), secrets)
-    return part
+@dataclasses.dataclass(slots=True, repr=False)
+class _Captured:
+    """What the journal keeps of a request and its answer until the entry is first read (unscrubbed:
+    never returned as such, and not shown by ``repr``). ``body``: the raw request body, or ``None``
+    when it is not read (too large, unreadable); ``form``/``files`` for form posts. ``response_data``:
+    the answer's bytes, or ``None`` when streamed."""
+
+    environ: dict[str, Any]
+    content_type: str | None
+    content_length: int | None
+    body: bytes | None
+    form: dict[str, Any] | None
+    files: list[dict[str, Any]] | None
+    status: int
+    response_content_type: str | None
+    response_headers: list[tuple[str, str]]
+    response_streamed: bool
+    response_data: bytes | None
+    response_json: bool
+    notes: list[dict[str, Any]]
+
+    def size(self) -> int:
+        return len(self.body or b"") + len(self.response_data or b"")
+
+    def build(self) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+        """The scrubbed request part, response part and notes."""
+        secrets: set[str] = set()
+        # The header and query views Werkzeug gives the request, rebuilt from the keys they read.
+        view = Request(self.environ)
+        request_part: dict[str, Any] = {
+            "headers": _headers(view.headers.items(), secrets),
+            "query": _query(view.args, secrets),
+            "content_type": self.content_type,
+            "size": self.content_length,
+            "body": None,
+        }
+        if self.form is not None:
+            request_part["form"] = scrub(self.form, secrets)
+            request_part["files"] = self.files
+        elif self.body is not None:
+            raw = self.body
+            request_part["size"] = len(raw) if raw else self.content_length
+            if raw.strip():
+                with contextlib.suppress(UnicodeDecodeError, ValueError):
+                    request_part["body"] = scrub(json.loads(raw), secrets)
+        response_part: dict[str, Any] = {
+            "status": self.status,
+            "content_type": self.response_content_type,
+            "size": None,
+            "headers": _headers(self.response_headers, secrets),
+            "body": None,
+            "streamed": self.response_streamed,
+        }
+        if self.response_data is not None:
+            response_part["size"] = len(self.response_data)
+            if self.response_json:
+                with contextlib.suppress(UnicodeDecodeError, ValueError):
+                    response_part["body"] = scrub(json.loads(self.response_data), secrets)
+        notes = [scrub(note, secrets) for note in self.notes]
+        if secrets:
+            request_part, response_part, notes = _replace_secrets(
+                [request_part, response_part, notes], secrets
+            )
+        return request_part, response_part, notes
+
+
+def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any]]) -> _Captured:
+    """The current request and ``response``, by reference (cheap: nothing is parsed or copied)."""
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    body: bytes | None = None
+    form: dict[str, Any] | None = None
+    files: list[dict[str, Any]] | None = None
+    if max_body is None or (req.content_length or 0) <= max_body:
+        try:
+            if req.mimetype in _FORM_TYPES:
+                form = req.form.to_dict(flat=False)
+                files = [
+                    {"field": name, "filename": f.filename, "content_type": f.content_type}
+                    for name, f in req.files.items(multi=True)
+                ]
+            else:
+                body = req.get_data(cache=True)
+        except (HTTPException, ValueError, OSError):
+            body = form = files = None
+    opaque = response.is_streamed or response.direct_passthrough
+    return _Captured(
+        environ={k: v for k, v in req.environ.items() if k.startswith(_ENVIRON_PREFIXES)},
+        content_type=req.content_type,
+        content_length=req.content_length,
+        body=body,
+        form=form,
+        files=files,
+        status=response.status_code,
+        response_content_type=response.content_type,
+        response_headers=list(response.headers.items()),
+        response_streamed=response.is_streamed,
+        response_data=None if opaque else response.get_data(),
+        response_json=response.is_json or (response.mimetype or "").endswith("+json"),
+        notes=notes,
+    )
 
 
 def _ledger_listener(line: LedgerLine) -> None:
@@ -405,26 +514,22 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
         provider = owner() if started is not None else None
         if provider is None:
             return response
-        secrets: set[str] = set()
-        request_part = _request_part(app.config.get("MAX_CONTENT_LENGTH"), secrets)
-        response_part = _response_part(response, secrets)
-        notes = [scrub(note, secrets) for note in g.get(_NOTES, [])]
-        if secrets:
-            request_part, response_part, notes = _replace_secrets(
-                [request_part, response_part, notes], secrets
-            )
-        rule = request.url_rule
-        journal.record(
-            at=started[1],
-            provider=provider.name,
-            method=request.method,
-            path=request.path,
-            route=f"{request.method} {rule.rule}" if rule is not None else None,
-            status=response.status_code,
-            duration_ms=round((time.perf_counter() - started[0]) * 1000, 3),
-            request=request_part,
-            response=response_part,
-            notes=tuple(notes),
-            ledger=tuple(g.get(_LEDGER, [])),
-        )
+        captured = _capture(app.config.get("MAX_CONTENT_LENGTH"), response, g.get(_NOTES, []))
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        fields = {
+            "at": started[1],
+            "provider": provider.name,
+            "method": req.method,
+            "path": req.path,
+            "route": f"{req.method} {rule.rule}" if rule is not None else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started[0]) * 1000, 3),
+            "ledger": tuple(g.get(_LEDGER, [])),
+        }
+        if captured.form is None and captured.size() <= LAZY_MAX_BYTES:
+            journal.record_lazy(captured.build, **fields)
+        else:
+            request_part, response_part, notes = captured.build()
+            journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
         return response

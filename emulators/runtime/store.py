@@ -34,15 +34,31 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """The in-memory ``Store``: one re-entrant lock around plain dictionaries."""
+    """The in-memory ``Store``: one re-entrant lock around plain dictionaries.
 
-    def __init__(self) -> None:
+    ``max_records`` bounds every namespace: inserting a new key into a full one first drops its oldest
+    inserted record (replacing or updating a record keeps its place). ``None``: unbounded.
+    """
+
+    def __init__(self, max_records: int | None = None) -> None:
+        if max_records is not None and max_records < 1:
+            raise ValueError("max_records must be at least 1 (or None for no bound)")
+        self.max_records = max_records
         self._lock = threading.RLock()
         self._tables: dict[str, dict[str, Any]] = {}
 
+    def _make_room(self, table: dict[str, Any], key: str) -> None:
+        """Drop the oldest records so that inserting ``key`` keeps the table within the bound."""
+        if self.max_records is None or key in table:
+            return
+        while len(table) >= self.max_records:
+            del table[next(iter(table))]
+
     def put(self, ns: str, key: str, value: Any) -> None:
         with self._lock:
-            self._tables.setdefault(ns, {})[key] = value
+            table = self._tables.setdefault(ns, {})
+            self._make_room(table, key)
+            table[key] = value
 
     def get(self, ns: str, key: str) -> Any | None:
         with self._lock:
@@ -55,7 +71,9 @@ class MemoryStore:
     def update(self, ns: str, key: str, fn: Callable[[Any | None], Any]) -> Any:
         with self._lock:
             table = self._tables.setdefault(ns, {})
-            table[key] = new = fn(table.get(key))
+            new = fn(table.get(key))
+            self._make_room(table, key)
+            table[key] = new
             return new
 
     def delete(self, ns: str, key: str) -> None:
