@@ -1,6 +1,9 @@
-"""schemathesis against every provider's served contract (``<prefix>/openapi.json``), in-process, beyond what
-the per-provider ``test_<provider>_schemathesis.py`` modules run:
+"""schemathesis against every provider's served contract (``<prefix>/openapi.json``), in-process:
 
+- positive data with a key: no 5xx, and every answer is one the contract declares (status code, content
+  type, headers, body schema);
+- without a key: every call is refused with a 4xx the contract declares for the operation, in the
+  provider's own error shape;
 - negative data only: every request schemathesis makes invalid must be rejected (a 4xx, never accepted,
   never a 5xx) with the provider's own error shape, i.e. a status and body the contract declares for
   the operation (checked with ``contracts.verify``, as cassettes are);
@@ -12,6 +15,7 @@ Examples per test: ``PIXELMOCK_EXAMPLES`` (default small; raise it for a deeper 
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from typing import Any
@@ -81,6 +85,66 @@ def _runware_rejected_per_task(response: Any) -> bool:
     except ValueError:
         return False
     return response.status_code == 200 and isinstance(body, dict) and bool(body.get("errors"))
+
+
+POSITIVE_SCHEMAS = {provider: _schema(provider, [GenerationMode.POSITIVE]) for provider in PROVIDERS}
+POSITIVE = settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
+POSITIVE_CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+]
+
+
+def _positive(provider: str) -> Any:
+    @POSITIVE_SCHEMAS[provider].parametrize()
+    @POSITIVE
+    def test(case: Any) -> None:
+        case.call_and_validate(headers=_headers(provider), checks=POSITIVE_CHECKS)
+
+    return test
+
+
+def _authenticates_in_body(response: Any) -> bool:
+    """Runware also takes the key as an authentication task first in the array: such a request, as sent,
+    does carry credentials."""
+    try:
+        sent = json.loads(response.request.body or b"null")
+    except ValueError:
+        return False
+    first = sent[0] if isinstance(sent, list) and sent else None
+    return isinstance(first, dict) and first.get("taskType") == "authentication"
+
+
+def _without_a_key(provider: str) -> Any:
+    credentials = {name.lower() for name in _headers(provider)}
+
+    @POSITIVE_SCHEMAS[provider].parametrize()
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    def test(case: Any) -> None:
+        case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in credentials}
+        response = case.call()
+        declared_method = case.method.upper() == case.operation.method.upper()  # (it also probes others)
+        if declared_method and not _authenticates_in_body(response):
+            assert 400 <= response.status_code < 500, response.text
+        case.validate_response(response, checks=[*POSITIVE_CHECKS, declared_error_shape(provider)])
+
+    return test
+
+
+test_openai_keeps_its_contract = _positive("openai")
+test_cloudflare_keeps_its_contract = _positive("cloudflare")
+test_apiframe_keeps_its_contract = _positive("apiframe")
+test_runware_keeps_its_contract = _positive("runware")
+test_gmicloud_keeps_its_contract = _positive("gmicloud")
+
+test_openai_refuses_calls_without_a_key = _without_a_key("openai")
+test_cloudflare_refuses_calls_without_a_key = _without_a_key("cloudflare")
+test_apiframe_refuses_calls_without_a_key = _without_a_key("apiframe")
+test_runware_refuses_calls_without_a_key = _without_a_key("runware")
+test_gmicloud_refuses_calls_without_a_key = _without_a_key("gmicloud")
 
 
 SCHEMAS = {provider: _schema(provider, [GenerationMode.NEGATIVE]) for provider in PROVIDERS}
