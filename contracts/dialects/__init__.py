@@ -70,6 +70,15 @@ class ModelCapabilities:
     output_compression: bool
 
 
+def offered_values(native: dict[str, Any] | None, implied: dict[str, Any], field: str) -> tuple[str, ...]:
+    """The canonical values a provider accepts for ``field``: the enum of its native property ``native``
+    where it has that knob, else the one value it always applies (``implied[field]``, recorded in its
+    contract), else none (the field cannot be expressed)."""
+    if native is not None:
+        return tuple(native["enum"])
+    return (str(implied[field]),) if field in implied else ()
+
+
 class Dialect(ABC):
     """One provider's way of saying a canonical request (see the module docstring)."""
 

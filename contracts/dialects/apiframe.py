@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any, cast
 
 from contracts.canonical import CanonicalRequest, ImageInput, Model
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest
+from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
 from contracts.errors import UnsupportedValue
 from contracts.openapi import discriminator_values, model_branch, request_schema
 
@@ -106,10 +106,7 @@ class ApiframeDialect(Dialect):
         keep = fixed(model)
 
         def values(field: str) -> tuple[str, ...]:
-            native = props.get(PARAM_NAMES[field])
-            if native is not None:
-                return tuple(native["enum"])
-            return (str(keep[field]),) if field in keep else ()
+            return offered_values(props.get(PARAM_NAMES[field]), keep, field)
 
         return ModelCapabilities(
             model=model,

@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest
+from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
 from contracts.errors import UnsupportedValue
 from contracts.openapi import model_branch, request_schema, validate
 
@@ -68,9 +68,7 @@ class GmiCloudDialect(Dialect):
         implicit = _upstream_defaults(model)
 
         def values(name: str) -> tuple[str, ...]:
-            if name in props:
-                return tuple(props[name]["enum"])
-            return (str(implicit[name]),) if name in implicit else ()
+            return offered_values(props.get(name), implicit, name)
 
         return ModelCapabilities(
             model=model,

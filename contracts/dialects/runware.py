@@ -34,7 +34,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest
+from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
 from contracts.errors import UnsupportedValue
 from contracts.openapi import discriminator_values, model_branch, request_schema, validate
 from contracts.sizes import SizeRules
@@ -197,9 +197,7 @@ class RunwareDialect(Dialect):
         implicit = _upstream(model)
 
         def values(name: str) -> tuple[str, ...]:
-            if name in openai:
-                return tuple(openai[name]["enum"])
-            return (str(implicit[name]),) if name in implicit else ()
+            return offered_values(openai.get(name), implicit, name)
 
         fixed = allowed_sizes(air)
         absent = (branch(air) or {}).get("x-size-absent", {}).get("canonical")
