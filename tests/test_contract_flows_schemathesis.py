@@ -87,20 +87,21 @@ def _runware_rejected_per_task(response: Any) -> bool:
     return response.status_code == 200 and isinstance(body, dict) and bool(body.get("errors"))
 
 
-POSITIVE_SCHEMAS = {provider: _schema(provider, [GenerationMode.POSITIVE]) for provider in PROVIDERS}
-POSITIVE = settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
-POSITIVE_CHECKS = [
+RUN = settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
+#: What every answer must keep, whatever was sent.
+CONFORMANCE = [
     checks.not_a_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,
-    checks.response_headers_conformance,
     checks.response_schema_conformance,
 ]
+POSITIVE_SCHEMAS = {provider: _schema(provider, [GenerationMode.POSITIVE]) for provider in PROVIDERS}
+POSITIVE_CHECKS = [*CONFORMANCE, checks.response_headers_conformance]
 
 
 def _positive(provider: str) -> Any:
     @POSITIVE_SCHEMAS[provider].parametrize()
-    @POSITIVE
+    @RUN
     def test(case: Any) -> None:
         case.call_and_validate(headers=_headers(provider), checks=POSITIVE_CHECKS)
 
@@ -148,28 +149,19 @@ test_gmicloud_refuses_calls_without_a_key = _without_a_key("gmicloud")
 
 
 SCHEMAS = {provider: _schema(provider, [GenerationMode.NEGATIVE]) for provider in PROVIDERS}
-NEGATIVE = settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
-CHECKS = [
-    checks.not_a_server_error,
-    checks.negative_data_rejection,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-]
+CHECKS = [*CONFORMANCE, checks.negative_data_rejection]
 
 
 def _negative(provider: str) -> Any:
     @SCHEMAS[provider].parametrize()
-    @NEGATIVE
+    @RUN
     def test(case: Any) -> None:
         response = case.call(headers=_headers(provider))
         if provider == "runware" and _runware_rejected_per_task(response):
             return
-        checks_here = CHECKS
-        if response.status_code == 413:
-            # An oversized negative body is rejected as too large: a rejection schemathesis's
-            # negative_data_rejection does not list; the answer's status and shape are still checked.
-            checks_here = [c for c in CHECKS if c is not checks.negative_data_rejection]
+        # An oversized negative body is rejected as too large (413): a rejection schemathesis's
+        # negative_data_rejection does not list; the answer's status and shape are still checked.
+        checks_here = CONFORMANCE if response.status_code == 413 else CHECKS
         case.validate_response(response, checks=[*checks_here, declared_error_shape(provider)])
 
     return test
@@ -212,14 +204,7 @@ class ApiframeJobs(_schema("apiframe", [GenerationMode.POSITIVE]).as_state_machi
     def validate_response(
         self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
     ) -> None:
-        case.validate_response(
-            response,
-            checks=[
-                checks.not_a_server_error,
-                checks.status_code_conformance,
-                checks.response_schema_conformance,
-            ],
-        )
+        case.validate_response(response, checks=CONFORMANCE)
 
 
 def test_apiframe_stateful_run_follows_the_submit_to_job_link() -> None:
