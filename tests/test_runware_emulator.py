@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 
 from contracts.openapi import operation
+from contracts.tokens import prompt_tokens
 from emulators import EmulatorConfig
 from emulators.runtime import runtime
 
@@ -144,6 +145,16 @@ def test_include_cost_gives_the_published_cost(client: httpx.Client, task_uuid: 
     item = _conforms(_post(client, tasks))["data"][0]
     assert set(item) == set(documented)
     assert item["cost"] == PUBLISHED_COSTS[task_uuid]
+
+
+def test_a_special_token_spelled_in_the_prompt_is_ordinary_text(client: httpx.Client) -> None:
+    # models.yaml prompt_tokens: counted as its characters (more than the one token it would be as a
+    # special token), and the task is answered like any other.
+    prompt = "a lighthouse <|endoftext|> at dusk"
+    assert prompt_tokens("<|endoftext|>") > 1
+    [item] = _conforms(_post(client, [_task(positivePrompt=prompt, includeCost=True)]))["data"]
+    plain = _conforms(_post(client, [_task(positivePrompt="a lighthouse at dusk", includeCost=True)]))
+    assert item["cost"] > plain["data"][0]["cost"]
 
 
 def test_documented_invalid_key_body(app: Flask) -> None:
