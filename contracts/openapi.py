@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, cast
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -97,8 +98,13 @@ def inlined(provider: str) -> dict[str, Any]:
 def resolve(provider: str, node: dict[str, Any]) -> dict[str, Any]:
     """The inlined node a local ``$ref`` names (or ``node`` itself when it is not a reference)."""
     if "$ref" in node:
-        return cast(dict[str, Any], _pointer(inlined(provider), node["$ref"]))
+        return _resolved(provider, node["$ref"])
     return node
+
+
+@cache
+def _resolved(provider: str, ref: str) -> dict[str, Any]:
+    return cast(dict[str, Any], _pointer(inlined(provider), ref))
 
 
 def request_schema(
@@ -191,25 +197,51 @@ def validate(provider: str, schema: dict[str, Any], instance: Any) -> list[Viola
             message = f"{value!r} is not one of {list(allowed)}"
             return [Violation((prop,), keyword, message, prop, value, allowed)]
         schema = branch
-    errors = sorted(_leaf_errors(_validator(schema).iter_errors(instance)), key=_order)
+    checker = _checker(schema)
+    try:
+        if checker.fast.is_valid(instance):
+            return []
+    except ValueError:  # not a JSON value (bytes, a non-string key): the explainer judges it
+        pass
+    errors = sorted(_leaf_errors(checker.explainer.iter_errors(instance)), key=_order)
     return [_violation(e) for e in errors]
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+class _Checker:
+    """The validators of one schema. ``fast`` (jsonschema-rs, compiled) answers whether an instance is
+    valid; ``explainer`` (python-jsonschema, built on first use) lists the errors of an invalid one, which
+    the providers' error bodies are made from. ``fast`` checks formats as strictly or more strictly, so an
+    instance it accepts has no errors for ``explainer`` either (``tests/test_validation.py`` checks the
+    two agree); where it is stricter, ``explainer`` has the last word and the list is empty."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        self._explainer: Draft202012Validator | None = None
+
+    @property
+    def explainer(self) -> Draft202012Validator:
+        if self._explainer is None:
+            checker = Draft202012Validator.FORMAT_CHECKER
+            self._explainer = Draft202012Validator(self.schema, format_checker=checker)
+        return self._explainer
+
+
+def _checker(schema: dict[str, Any]) -> _Checker:
     # Compiled validators of the (long-lived) document schemas, keyed by identity; bounded so that
     # schemas built per request cannot grow it without limit.
     key = id(schema)
-    cached = _VALIDATORS.get(key)
-    if cached is None or cached[0] is not schema:
-        cached = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
-        if len(_VALIDATORS) >= _MAX_VALIDATORS:
-            del _VALIDATORS[next(iter(_VALIDATORS))]
-        _VALIDATORS[key] = cached
-    return cached[1]
+    cached = _CHECKERS.get(key)
+    if cached is None or cached.schema is not schema:
+        cached = _Checker(schema)
+        if len(_CHECKERS) >= _MAX_CHECKERS:
+            del _CHECKERS[next(iter(_CHECKERS))]
+        _CHECKERS[key] = cached
+    return cached
 
 
-_MAX_VALIDATORS = 512
-_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+_MAX_CHECKERS = 512
+_CHECKERS: dict[int, _Checker] = {}
 
 
 def _leaf_errors(errors: Any) -> list[ValidationError]:

@@ -390,6 +390,10 @@ class Faults:
             self._rules.append(rule)
         return rule
 
+    def __len__(self) -> int:
+        """The number of rules (read without the lock: a list's length is read atomically)."""
+        return len(self._rules)
+
     def rules(self) -> list[dict[str, Any]]:
         """Every rule's JSON view, in the order they are tried."""
         with self._lock:
@@ -508,8 +512,10 @@ def install(
         provider = owner()
         if provider is None or request.headers.get("Upgrade", "").lower() == "websocket":
             return None
-        operation = operation_of(provider.name, request.method, request.path[len(prefix_of()) :])
         header = request.headers.get(HEADER)
+        if header is None and len(faults) == 0:
+            return None  # the common case: nothing can fire, no need to find the operation
+        operation = operation_of(provider.name, request.method, request.path[len(prefix_of()) :])
         try:
             fault = (
                 _header_fault(provider, operation, header)
