@@ -46,6 +46,15 @@ def parse_size(size: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def dimensions_of(size: str | None) -> tuple[int, int]:
+    """Width and height in pixels of a resolved ``WxH`` size. Raises ``ValueError`` for ``auto``, ``None``
+    or anything malformed."""
+    parsed = parse_size(size or "")
+    if parsed is None:
+        raise ValueError(f"size {size!r} is not resolved to WxH")
+    return parsed
+
+
 def format_size(width: int, height: int) -> str:
     """``(1536, 1024)`` -> ``"1536x1024"``."""
     return f"{width}x{height}"
@@ -150,7 +159,4 @@ class CanonicalRequest:
 
     def dimensions(self) -> tuple[int, int]:
         """Width and height in pixels of a resolved request. Raises ``ValueError`` if size is unresolved."""
-        parsed = parse_size(self.size or "")
-        if parsed is None:
-            raise ValueError(f"size {self.size!r} is not resolved to WxH")
-        return parsed
+        return dimensions_of(self.size)

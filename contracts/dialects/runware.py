@@ -109,6 +109,7 @@ def canonical_model(air: object) -> str:
     return str(schema["x-canonical-model"])
 
 
+@cache
 def _props(model: str) -> dict[str, Any]:
     schema = branch(native_model(model))
     assert schema is not None
@@ -116,17 +117,20 @@ def _props(model: str) -> dict[str, Any]:
     return props
 
 
+@cache
 def _openai_props(model: str) -> dict[str, Any]:
     props: dict[str, Any] = _props(model)["providerSettings"]["properties"]["openai"]["properties"]
     return props
 
 
+@cache
 def _upstream(model: str) -> dict[str, Any]:
     schema = branch(native_model(model)) or {}
     block = schema.get("x-upstream-defaults", {})
     return {k: v for k, v in block.items() if not k.startswith("x-")}
 
 
+@cache
 def _format_names(model: str) -> dict[str, str]:
     """Native outputFormat -> canonical output_format."""
     names: dict[str, str] = _props(model)["outputFormat"]["x-canonical-values"]

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from contracts.canonical import CanonicalRequest
+from contracts.canonical import CanonicalRequest, dimensions_of
 
 #: Pillow's encoder name for each canonical output format.
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -59,7 +59,7 @@ def spec_for(
     ``billed_quality`` where the request says ``auto``; ``model`` replaces the label drawn (a provider's own
     model id). Compression applies to jpeg and webp only. Raises ``ValueError`` if no ``WxH`` size results.
     """
-    width, height = (resolved.with_(size=size) if size else resolved).dimensions()
+    width, height = dimensions_of(size or resolved.size)
     output_format = resolved.output_format or "png"
     return ImageSpec(
         provider=provider,
