@@ -2,7 +2,8 @@
 
 Every POST reads and parses its JSON body (as any JSON handler must) and every request gets one fixed
 JSON answer; nothing is validated, priced or rendered. Served by ``emulators.server.serve`` (gunicorn,
-one gthread worker, 8 threads), so it follows ``pixelmock serve``'s production settings exactly.
+one gthread worker, ``DEFAULT_THREADS`` threads), so it follows ``pixelmock serve``'s production settings
+exactly.
 
 ``python -m benchmarks.bare_app --port 8090``
 """
@@ -35,11 +36,11 @@ def create_bare_app() -> Flask:
 
 def main() -> None:
     """Serve the bare app on 127.0.0.1 until SIGTERM."""
-    from emulators.server import serve
+    from emulators.server import DEFAULT_THREADS, serve
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     args = parser.parse_args()
     serve(create_bare_app(), "127.0.0.1", args.port, threads=args.threads)
 

@@ -30,6 +30,7 @@ from contracts.errors import UnsupportedValue
 from contracts.openapi import PROVIDERS
 from contracts.pricing import Quote
 from emulators.runtime.latency import PROFILES
+from emulators.server import DEFAULT_THREADS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument("--provider", choices=PROVIDERS, action="append", help="serve only this provider")
     serve.add_argument(
-        "--threads", type=int, default=32, help="worker threads; each open WebSocket holds one (default 32)"
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"worker threads; each open WebSocket holds one (default {DEFAULT_THREADS})",
     )
     serve.add_argument(
         "--date",
