@@ -32,8 +32,9 @@ profile's duration on the virtual clock (all at once under ``instant``); ``getRe
 ``processing`` until then. Outbound (``emulators/runtime/webhooks.py``): with ``webhookURL`` each
 finished image is POSTed as ``{"data": [item]}`` when it finishes (a failed task as ``{"errors":
 [item]}``), retried until a 2xx; with ``uploadEndpoint`` each image's bytes are PUT there. Injected
-faults (contract ``x-faults``, REST only): 429/500/503/504 answers, and per imageInference task
-``providerBadRequest`` (content policy), ``timeoutProvider`` and ``insufficientCredits``, not charged.
+faults (contract ``x-faults``): 429/500/503/504 answers, and per imageInference task
+``providerBadRequest`` (content policy), ``timeoutProvider`` and ``insufficientCredits``, not charged. On
+the WebSocket, fault rules apply per message (``_fault_answered``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ from contracts.openapi import Violation, discriminator_values, document, validat
 from contracts.pricing import Quote, quote
 from emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
-from emulators.runtime.faults import Fault, active, contract_answers
+from emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from emulators.runware_ws import Connection, Frame, Session, open_session
 
 log = logging.getLogger("pixelmock")
@@ -887,16 +888,50 @@ def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
         return
     session, account = link.session, link.account
     assert session is not None and account is not None
+    if len(tasks) == offset:
+        return
+    model = next((t["model"] for t in tasks if isinstance(t, dict) and isinstance(t.get("model"), str)), None)
+    with message_fault(rt.faults, PROVIDER, RUN, model) as fault:
+        if fault is not None and _fault_answered(fault, link, session, rt):
+            return
 
-    def push(item: dict[str, Any]) -> None:
-        session.deliver({"data": [item]}, rt.clock)
+        def push(item: dict[str, Any]) -> None:
+            session.deliver({"data": [item]}, rt.clock)
 
-    for index, task in enumerate(tasks[offset:], start=offset):
-        result = run_task(task, TaskContext(rt, account, index, on_item=push))
-        if result.error is not None:
-            session.deliver({"errors": [result.error.body]}, rt.clock)
-        elif result.items and not result.delivered:
-            session.deliver({"data": result.items}, rt.clock)
+        for index, task in enumerate(tasks[offset:], start=offset):
+            result = run_task(task, TaskContext(rt, account, index, on_item=push))
+            if result.error is not None:
+                session.deliver({"errors": [result.error.body]}, rt.clock)
+            elif result.items and not result.delivered:
+                session.deliver({"data": result.items}, rt.clock)
+        if fault is not None and fault.kind == "drop":
+            link.connection.drop()  # drop with after=true: the tasks ran, their answers are lost
+
+
+def _fault_answered(fault: Fault, link: _Link, session: Session, rt: Runtime) -> bool:
+    """Apply a fault fired on a WebSocket message before its tasks run; whether it answered the message
+    (the tasks are then not run). ``slow`` waits, then the tasks run; ``drop`` ends the connection
+    without a close frame (after the tasks with ``after=true``); ``malformed`` cuts the first frame
+    sent in half; a fault with an answer (rate limit, outage...) sends the REST answer's ``errors`` as one
+    frame (no status or headers exist on a WebSocket: a choice, Runware documents no WebSocket form);
+    flow faults are applied by the task flow (``active``)."""
+    if fault.kind == "slow":
+        time.sleep(float(fault.param("seconds", 1.0)))
+        return False
+    if fault.kind == "drop":
+        if fault.param("after", False):
+            return False
+        link.connection.drop()
+        return True
+    if fault.kind == "malformed":
+        link.connection.cut_next()
+        return False
+    answer = PROVIDER.faults.get(fault.kind)
+    if answer is None or answer.respond is None:
+        return False
+    body = answer.respond(fault).get_json()
+    session.deliver({"errors": body["errors"]}, rt.clock)
+    return True
 
 
 def _authenticate_ws(task: dict[str, Any], link: _Link, rt: Runtime) -> bool:

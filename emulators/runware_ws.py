@@ -48,11 +48,14 @@ class Connection:
         self._clock = clock
         self._lock = threading.Lock()
         self.last_exchange = clock.now()
+        self._cut_next = False
 
     def send(self, frame: Frame) -> bool:
         """Send ``frame`` as one JSON text frame; ``False`` when the connection is gone."""
         text = json.dumps(frame, separators=(",", ":"))
         with self._lock:
+            if self._cut_next:  # a ``malformed`` fault: this frame's text is cut in half
+                text, self._cut_next = text[: max(1, len(text) // 2)], False
             sent_at = self._clock.now()  # before sending: the client may act (and move the clock) at once
             try:
                 self._ws.send(text)
@@ -79,6 +82,17 @@ class Connection:
             if (self._clock.now() - self.last_exchange).total_seconds() >= idle_seconds:
                 self.close(close_code, close_reason)
                 return None
+
+    def cut_next(self) -> None:
+        """Cut the next frame sent in half (a ``malformed`` fault): the client receives invalid JSON."""
+        with self._lock:
+            self._cut_next = True
+
+    def drop(self) -> None:
+        """End the TCP connection without a close frame (a ``drop`` fault): the client sees an abnormal
+        closure (1006). The session, if any, buffers what follows, as for any lost connection."""
+        with self._lock, contextlib.suppress(OSError, AttributeError):
+            self._ws.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection (no error when it is already closed). A close reason has at most 123

@@ -25,11 +25,12 @@ import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
 from PIL import Image
-from websockets.exceptions import ConnectionClosedOK
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
 from contracts.openapi import document, operation
 from emulators import EmulatorConfig, runware
+from emulators.pytest_plugin import PixelmockAdmin
 from emulators.runtime import runtime
 from emulators.runtime.accounts import account_id
 
@@ -441,3 +442,71 @@ class TestResume:
             assert _auth(ws, "someone-else", session=session) != session
             with pytest.raises(TimeoutError):
                 ws.recv(timeout=0.5)
+
+
+# -- injected faults, per message (rules of /__admin/faults) -------------------------------------------
+
+
+class TestFaults:
+    """Oracles: the REST answer to the same fault (contract ``x-faults``), and the ledger."""
+
+    @pytest.fixture
+    def admin(self, app: Flask) -> PixelmockAdmin:
+        return PixelmockAdmin.for_app(app)
+
+    def test_a_rate_limit_answers_the_message_with_the_rest_errors_and_the_next_message_runs(
+        self, live_url: str, rest: httpx.Client, admin: PixelmockAdmin
+    ) -> None:
+        admin.add_fault("rate_limit", provider="runware", nth=1)
+        with _connect(live_url) as ws:
+            _auth(ws)
+            _send(ws, [_task()])
+            limited = _frame(ws)
+            _send(ws, [_task()])
+            served = _conforms(_frame(ws))
+        headers = {"Authorization": "Bearer ws-key", "X-Pixelmock-Fault": "rate_limit"}
+        rest_answer = rest.post(BASE, json=[_task()], headers=headers)
+        assert rest_answer.status_code == 429
+        assert limited == {"errors": rest_answer.json()["errors"]}
+        assert limited["errors"][0]["code"] == "rateLimitExceeded"
+        assert "imageURL" in served["data"][0]
+        assert [(rule["calls"], rule["fired"]) for rule in admin.faults()] == [(2, 1)]
+
+    def test_a_flow_fault_fails_the_task_uncharged(self, live_url: str, admin: PixelmockAdmin) -> None:
+        admin.add_fault("content_policy", provider="runware", model="gpt-image-1.5", times=1)
+        with _connect(live_url) as ws:
+            _auth(ws)
+            _send(ws, [_task(model="openai:gpt-image@2")])  # another model: not this rule's
+            assert "data" in _conforms(_frame(ws))
+            task = _task()
+            _send(ws, [task])
+            refused = _conforms(_frame(ws))
+        [item] = refused["errors"]
+        assert (item["code"], item["taskUUID"]) == ("providerBadRequest", task["taskUUID"])
+        assert len(admin.ledger(key="ws-key")["lines"]) == 1  # only the other model's task was charged
+
+    def test_a_drop_ends_the_connection_without_a_close_frame(
+        self, live_url: str, admin: PixelmockAdmin
+    ) -> None:
+        admin.add_fault("drop", provider="runware", nth=1)
+        with _connect(live_url) as ws:
+            _auth(ws)
+            _send(ws, [_task()])
+            with pytest.raises(ConnectionClosedError) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is None  # no close frame: an abnormal closure (1006)
+        assert len(admin.ledger(key="ws-key")["lines"]) == 0  # the task never ran
+
+    def test_a_malformed_fault_cuts_the_first_frame_of_the_message(
+        self, live_url: str, admin: PixelmockAdmin
+    ) -> None:
+        admin.add_fault("malformed", provider="runware", nth=1)
+        with _connect(live_url) as ws:
+            _auth(ws)
+            _send(ws, [_task(), {"taskType": "ping", "ping": True}])
+            cut = ws.recv(timeout=10)
+            pong = _frame(ws)
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(cut)
+        assert cut.startswith('{"data":[{"taskType":"imageInference"')
+        assert pong["data"][0]["pong"] is True

@@ -21,7 +21,8 @@ acts (an Apiframe job that fails with a refund, a GMI request left queued). A ru
 provider has no documented answer for is refused when it is added.
 
 A request a fault fired on carries a journal note ``fault`` (kind, rule, parameters). WebSocket
-upgrades are never faulted.
+upgrades are never faulted; the messages of a WebSocket are, by rules only (``message_fault``), and
+their faults are noted on the upgrade request's entry.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ __all__ = [
     "active",
     "contract_answers",
     "install",
+    "message_fault",
 ]
 
 #: The one-off request header.
@@ -173,6 +175,28 @@ def active(kind: str) -> Fault | None:
     """The flow fault of ``kind`` chosen for the current request, if any (for the provider's flow)."""
     fault = cast("Fault | None", g.get(_G))
     return fault if fault is not None and fault.kind == kind else None
+
+
+@contextlib.contextmanager
+def message_fault(
+    faults: Faults, provider: ProviderEmulator, operation: str, model: str | None
+) -> Iterator[Fault | None]:
+    """The fault the rules fire for one message of a long-lived connection (a WebSocket frame), chosen as
+    for a request of ``operation`` naming ``model`` (native id), or ``None``. While the ``with`` block
+    runs, the fault is ``active()`` for the provider's flow; it is noted (``fault``) in the journal entry
+    of the connection's upgrade request. Must run in that request's context. The one-off header does not
+    apply to messages: rules only."""
+    fault = faults.choose(provider, operation, lambda: model) if len(faults) else None
+    if fault is None:
+        yield None
+        return
+    journal_note(fault=fault.to_json())
+    previous = g.get(_G)
+    setattr(g, _G, fault)
+    try:
+        yield fault
+    finally:
+        setattr(g, _G, previous)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -411,8 +435,15 @@ class Faults:
         with self._lock:
             self._rules.clear()
 
-    def choose(self, provider: ProviderEmulator, operation: str | None) -> Fault | None:
-        """The fault a rule fires for the current request, counting the call on every matching rule."""
+    def choose(
+        self,
+        provider: ProviderEmulator,
+        operation: str | None,
+        model_of: Callable[[], str | None] = _request_model,
+    ) -> Fault | None:
+        """The fault a rule fires for the current request (or message), counting the call on every
+        matching rule. ``model_of()`` gives the native model id a rule's ``model`` is matched against
+        (default: the one the current request names), called at most once."""
         with self._lock:
             rules = list(self._rules)
         if not rules:
@@ -421,7 +452,7 @@ class Faults:
 
         def request_model() -> str | None:
             if not model:
-                model.append(_request_model())
+                model.append(model_of())
             return model[0]
 
         chosen: Fault | None = None
