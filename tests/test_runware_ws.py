@@ -454,12 +454,20 @@ class TestFaults:
     def admin(self, app: Flask) -> PixelmockAdmin:
         return PixelmockAdmin.for_app(app)
 
+    @staticmethod
+    @contextmanager
+    def _faulted(live_url: str, admin: PixelmockAdmin, kind: str, **rule: Any) -> Iterator[ClientConnection]:
+        """An authenticated connection, with a Runware rule of ``kind`` (first matching message by
+        default)."""
+        admin.add_fault(kind, provider="runware", **(rule or {"nth": 1}))
+        with _connect(live_url) as ws:
+            _auth(ws)
+            yield ws
+
     def test_a_rate_limit_answers_the_message_with_the_rest_errors_and_the_next_message_runs(
         self, live_url: str, rest: httpx.Client, admin: PixelmockAdmin
     ) -> None:
-        admin.add_fault("rate_limit", provider="runware", nth=1)
-        with _connect(live_url) as ws:
-            _auth(ws)
+        with self._faulted(live_url, admin, "rate_limit") as ws:
             _send(ws, [_task()])
             limited = _frame(ws)
             _send(ws, [_task()])
@@ -473,9 +481,7 @@ class TestFaults:
         assert [(rule["calls"], rule["fired"]) for rule in admin.faults()] == [(2, 1)]
 
     def test_a_flow_fault_fails_the_task_uncharged(self, live_url: str, admin: PixelmockAdmin) -> None:
-        admin.add_fault("content_policy", provider="runware", model="gpt-image-1.5", times=1)
-        with _connect(live_url) as ws:
-            _auth(ws)
+        with self._faulted(live_url, admin, "content_policy", model="gpt-image-1.5", times=1) as ws:
             _send(ws, [_task(model="openai:gpt-image@2")])  # another model: not this rule's
             assert "data" in _conforms(_frame(ws))
             task = _task()
@@ -488,9 +494,7 @@ class TestFaults:
     def test_a_drop_ends_the_connection_without_a_close_frame(
         self, live_url: str, admin: PixelmockAdmin
     ) -> None:
-        admin.add_fault("drop", provider="runware", nth=1)
-        with _connect(live_url) as ws:
-            _auth(ws)
+        with self._faulted(live_url, admin, "drop") as ws:
             _send(ws, [_task()])
             with pytest.raises(ConnectionClosedError) as closed:
                 ws.recv(timeout=5)
@@ -500,9 +504,7 @@ class TestFaults:
     def test_a_malformed_fault_cuts_the_first_frame_of_the_message(
         self, live_url: str, admin: PixelmockAdmin
     ) -> None:
-        admin.add_fault("malformed", provider="runware", nth=1)
-        with _connect(live_url) as ws:
-            _auth(ws)
+        with self._faulted(live_url, admin, "malformed") as ws:
             _send(ws, [_task(), {"taskType": "ping", "ping": True}])
             cut = ws.recv(timeout=10)
             pong = _frame(ws)
