@@ -20,6 +20,7 @@ import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
 from PIL import Image
+from runware_tasks import image_task
 
 from contracts.openapi import operation
 from contracts.tokens import prompt_tokens
@@ -55,19 +56,6 @@ def _cassette(name: str) -> dict[str, Any]:
 
 
 SEED_EXAMPLES = sorted(p.stem for p in CASSETTES.glob("openai-4-1-*.yaml"))
-
-
-def _task(**changes: Any) -> dict[str, Any]:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:4@1",
-        "positivePrompt": "a lighthouse at dusk, watercolor",
-        "width": 1024,
-        "height": 1024,
-    }
-    task.update(changes)
-    return task
 
 
 def _post(
@@ -152,8 +140,8 @@ def test_a_special_token_spelled_in_the_prompt_is_ordinary_text(client: httpx.Cl
     # special token), and the task is answered like any other.
     prompt = "a lighthouse <|endoftext|> at dusk"
     assert prompt_tokens("<|endoftext|>") > 1
-    [item] = _conforms(_post(client, [_task(positivePrompt=prompt, includeCost=True)]))["data"]
-    plain = _conforms(_post(client, [_task(positivePrompt="a lighthouse at dusk", includeCost=True)]))
+    [item] = _conforms(_post(client, [image_task(positivePrompt=prompt, includeCost=True)]))["data"]
+    plain = _conforms(_post(client, [image_task(positivePrompt="a lighthouse at dusk", includeCost=True)]))
     assert item["cost"] > plain["data"][0]["cost"]
 
 
@@ -216,7 +204,7 @@ class TestConfiguredKeys:
         return EmulatorConfig(invalid_keys=frozenset({"bad-key"}), inactive_keys=frozenset({"off-key"}))
 
     def test_invalid_key_is_401_with_the_documented_body(self, http: httpx.Client) -> None:
-        response = _post(http, [_task()], headers={"Authorization": "Bearer bad-key"})
+        response = _post(http, [image_task()], headers={"Authorization": "Bearer bad-key"})
         assert response.status_code == 401
         assert response.json() == {
             "errors": [
@@ -230,12 +218,14 @@ class TestConfiguredKeys:
         }
 
     def test_inactive_key_is_403(self, client: httpx.Client) -> None:
-        response = _post(client, [_task()], headers={"Authorization": "Bearer off-key"})
+        response = _post(client, [image_task()], headers={"Authorization": "Bearer off-key"})
         assert response.status_code == 403
         assert _error(response)["code"] == "inactiveApiKey"
 
     def test_invalid_key_in_the_authentication_task(self, client: httpx.Client) -> None:
-        response = _post(client, [{"taskType": "authentication", "apiKey": "bad-key"}, _task()], headers={})
+        response = _post(
+            client, [{"taskType": "authentication", "apiKey": "bad-key"}, image_task()], headers={}
+        )
         assert response.status_code == 401
 
 
@@ -281,7 +271,7 @@ class TestConfiguredKeys:
 def test_invalid_tasks_are_400_with_runware_errors(
     client: httpx.Client, changes: dict[str, Any], code: str, parameter: str
 ) -> None:
-    task = {k: v for k, v in _task(**changes).items() if v is not None}
+    task = {k: v for k, v in image_task(**changes).items() if v is not None}
     response = _post(client, [task])
     assert response.status_code == 400
     body = _conforms(response)
@@ -293,13 +283,13 @@ def test_invalid_tasks_are_400_with_runware_errors(
 
 
 def test_range_errors_carry_limits_like_real_bodies(client: httpx.Client) -> None:
-    task = _task(model="openai:gpt-image@2", width=490, height=1024)
+    task = image_task(model="openai:gpt-image@2", width=490, height=1024)
     error = _error(_post(client, [task]))
     assert (error["type"], error["min"], error["max"], error["multiplier"]) == ("integer", 480, 3840, 16)
 
 
 def test_unknown_parameter_has_null_type_like_the_real_body(client: httpx.Client) -> None:
-    error = _error(_post(client, [_task(width=1024, CFGScale=7.0)]))
+    error = _error(_post(client, [image_task(width=1024, CFGScale=7.0)]))
     assert error["message"] == (
         "Unsupported use of 'CFGScale' parameter. This parameter is not supported for the selected model."
     )
@@ -307,7 +297,7 @@ def test_unknown_parameter_has_null_type_like_the_real_body(client: httpx.Client
 
 
 def test_reused_task_uuid_conflicts(client: httpx.Client) -> None:
-    task = _task()
+    task = image_task()
     assert _post(client, [task]).status_code == 200
     response = _post(client, [task])
     assert response.status_code == 400
@@ -347,14 +337,14 @@ def test_both_base_paths_answer(http: httpx.Client) -> None:
 
 
 def test_partly_failed_arrays(client: httpx.Client) -> None:
-    good, bad = _task(), _task(width=999)
+    good, bad = image_task(), image_task(width=999)
     mixed = _post(client, [good, bad])
     assert mixed.status_code == 200
     body = _conforms(mixed)
     assert [i["taskUUID"] for i in body["data"]] == [good["taskUUID"]]
     assert [e["taskUUID"] for e in body["errors"]] == [bad["taskUUID"]]
     unknown = {"taskType": "getResponse", "taskUUID": str(uuid.uuid4())}
-    failed = _post(client, [unknown, _task(outputFormat="GIF")])
+    failed = _post(client, [unknown, image_task(outputFormat="GIF")])
     assert failed.status_code == 404  # every task failed: the first error's status
     assert [e["code"] for e in _conforms(failed)["errors"]] == ["taskNotFound", "invalidOutputFormat"]
 
@@ -383,7 +373,7 @@ def test_partly_failed_arrays(client: httpx.Client) -> None:
 def test_images_have_the_requested_size_and_format(
     client: httpx.Client, changes: dict[str, Any], size: tuple[int, int], fmt: str
 ) -> None:
-    task = _task(**changes)
+    task = image_task(**changes)
     item = _conforms(_post(client, [task]))["data"][0]
     expected_key = {"URL": "imageURL", "base64Data": "imageBase64Data", "dataURI": "imageDataURI"}[
         task.get("outputType", "URL")
@@ -394,7 +384,7 @@ def test_images_have_the_requested_size_and_format(
 
 
 def test_number_results_gives_one_item_per_image(client: httpx.Client) -> None:
-    task = _task(numberResults=3, includeCost=True)
+    task = image_task(numberResults=3, includeCost=True)
     items = _conforms(_post(client, [task]))["data"]
     assert len(items) == 3
     assert {i["taskUUID"] for i in items} == {task["taskUUID"]}
@@ -403,10 +393,10 @@ def test_number_results_gives_one_item_per_image(client: httpx.Client) -> None:
 
 
 def test_transparent_png_has_alpha_and_transparent_jpg_is_flattened(client: httpx.Client) -> None:
-    png = _task(outputFormat="PNG", providerSettings={"openai": {"background": "transparent"}})
+    png = image_task(outputFormat="PNG", providerSettings={"openai": {"background": "transparent"}})
     assert _image(client, _post(client, [png]).json()["data"][0]).mode == "RGBA"
     # The seed's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
-    jpg = _task(providerSettings={"openai": {"background": "transparent"}})
+    jpg = image_task(providerSettings={"openai": {"background": "transparent"}})
     image = _image(client, _post(client, [jpg]).json()["data"][0])
     assert (image.format, image.mode) == ("JPEG", "RGB")
 
@@ -417,31 +407,31 @@ class TestTransparentJpgRejected:
         return EmulatorConfig(options={"runware.transparent_jpg": "reject"})
 
     def test_option_rejects(self, client: httpx.Client) -> None:
-        task = _task(providerSettings={"openai": {"background": "transparent"}})
+        task = image_task(providerSettings={"openai": {"background": "transparent"}})
         response = _post(client, [task])
         assert response.status_code == 400
         error = _error(response)
         assert (error["code"], error["parameter"]) == ("incompatibleParameters", "outputFormat")
-        ok = _task(outputFormat="WEBP", providerSettings={"openai": {"background": "transparent"}})
+        ok = image_task(outputFormat="WEBP", providerSettings={"openai": {"background": "transparent"}})
         assert _post(client, [ok]).status_code == 200
 
 
 def test_safety_check_reports_nsfw_content(client: httpx.Client) -> None:
-    item = _post(client, [_task(safety={"checkContent": True})]).json()["data"][0]
+    item = _post(client, [image_task(safety={"checkContent": True})]).json()["data"][0]
     assert item["NSFWContent"] is False
-    assert "NSFWContent" not in _post(client, [_task()]).json()["data"][0]
+    assert "NSFWContent" not in _post(client, [image_task()]).json()["data"][0]
 
 
 def test_ttl_expires_the_url(app: Flask) -> None:
     client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
-    item = _post(client, [_task(ttl=60)]).json()["data"][0]
+    item = _post(client, [image_task(ttl=60)]).json()["data"][0]
     assert client.get(item["imageURL"]).status_code == 200
     runtime_of(app).clock.advance(61)
     assert client.get(item["imageURL"]).status_code == 404
 
 
 def test_size_auto_renders_at_the_billed_size(client: httpx.Client) -> None:
-    task = {k: v for k, v in _task(includeCost=True).items() if k not in ("width", "height")}
+    task = {k: v for k, v in image_task(includeCost=True).items() if k not in ("width", "height")}
     item = _conforms(_post(client, [task]))["data"][0]
     image = _image(client, item)
     assert image.size == (1024, 1536)  # models.yaml's auto upper bound, which is what is quoted
@@ -478,7 +468,7 @@ def _poll(http: httpx.Client, task_uuid: str, headers: dict[str, str] | None = N
 
 
 def test_async_task_acknowledges_then_polls_to_success(http: httpx.Client) -> None:
-    task = _task(deliveryMethod="async", numberResults=2, includeCost=True)
+    task = image_task(deliveryMethod="async", numberResults=2, includeCost=True)
     ack = _post(http, [task])
     assert ack.status_code == 200
     assert ack.json() == {"data": [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]}
@@ -491,19 +481,19 @@ def test_async_task_acknowledges_then_polls_to_success(http: httpx.Client) -> No
 
 
 def test_webhook_url_also_acknowledges(client: httpx.Client) -> None:
-    task = _task(webhookURL="https://example.com/hook?token=abc")
+    task = image_task(webhookURL="https://example.com/hook?token=abc")
     assert set(_post(client, [task]).json()["data"][0]) == {"taskType", "taskUUID"}
 
 
 def test_sync_task_can_be_polled_too(client: httpx.Client) -> None:
-    task = _task()
+    task = image_task()
     done = _post(client, [task]).json()["data"][0]
     polled = _poll(client, task["taskUUID"]).json()["data"][0]
     assert polled["status"] == "success" and polled["imageUUID"] == done["imageUUID"]
 
 
 def test_unknown_or_foreign_task_is_not_found(client: httpx.Client) -> None:
-    task = _task(deliveryMethod="async")
+    task = image_task(deliveryMethod="async")
     _post(client, [task])
     foreign = _poll(client, task["taskUUID"], headers={"Authorization": "Bearer someone-else"})
     assert foreign.status_code == 404
@@ -521,7 +511,7 @@ class TestSlowJobs:
         return EmulatorConfig(options={"runware.processing_polls": 2})
 
     def test_processing_items_carry_image_uuids(self, client: httpx.Client) -> None:
-        task = _task(deliveryMethod="async")
+        task = image_task(deliveryMethod="async")
         _post(client, [task])
         polls = [_conforms(_poll(client, task["taskUUID"]))["data"] for _ in range(3)]
         assert [p[0]["status"] for p in polls] == ["processing", "processing", "success"]

@@ -25,6 +25,7 @@ import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
 from PIL import Image
+from runware_tasks import image_task
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
@@ -84,19 +85,6 @@ def _auth(ws: ClientConnection, key: str = "ws-key", session: str | None = None)
     assert list(item) == ["taskType", "connectionSessionUUID"] and item["taskType"] == "authentication"
     uuid.UUID(item["connectionSessionUUID"])
     return str(item["connectionSessionUUID"])
-
-
-def _task(**changes: Any) -> dict[str, Any]:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:4@1",
-        "positivePrompt": "a lighthouse at dusk, watercolor",
-        "width": 1024,
-        "height": 1024,
-    }
-    task.update(changes)
-    return task
 
 
 def _conforms(frame: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +205,7 @@ def test_an_unexpected_failure_is_an_error_frame_not_a_broken_connection(
     monkeypatch.setattr(runware, "run_task", broken)
     with _connect(live_url) as ws:
         _auth(ws)
-        _send(ws, [_task()])
+        _send(ws, [image_task()])
         assert _conforms(_frame(ws))["errors"][0]["code"] == "internalServerError"
         monkeypatch.undo()
         _send(ws, [{"taskType": "ping", "ping": True}])
@@ -258,7 +246,7 @@ def test_published_costs_with_include_cost(live_url: str) -> None:
 
 
 def test_one_frame_per_finished_image(live_url: str, files: httpx.Client) -> None:
-    task = _task(numberResults=3, includeCost=True, outputFormat="PNG", width=1536)
+    task = image_task(numberResults=3, includeCost=True, outputFormat="PNG", width=1536)
     with _connect(live_url) as ws:
         _auth(ws)
         _send(ws, [task])
@@ -273,10 +261,10 @@ def test_one_frame_per_finished_image(live_url: str, files: httpx.Client) -> Non
 
 
 REST_AND_WS_CASES = [
-    pytest.param(_task(), id="defaults"),
-    pytest.param(_task(numberResults=2, includeCost=True, outputType="base64Data"), id="n2-base64"),
+    pytest.param(image_task(), id="defaults"),
+    pytest.param(image_task(numberResults=2, includeCost=True, outputType="base64Data"), id="n2-base64"),
     pytest.param(
-        _task(
+        image_task(
             model="openai:gpt-image@2",
             width=1280,
             height=720,
@@ -287,9 +275,9 @@ REST_AND_WS_CASES = [
         ),
         id="gpt-image-2-webp",
     ),
-    pytest.param(_task(width=1000, height=1000), id="bad-size"),
-    pytest.param(_task(positivePrompt="a"), id="short-prompt"),
-    pytest.param(_task(CFGScale=7.0), id="unknown-parameter"),
+    pytest.param(image_task(width=1000, height=1000), id="bad-size"),
+    pytest.param(image_task(positivePrompt="a"), id="short-prompt"),
+    pytest.param(image_task(CFGScale=7.0), id="unknown-parameter"),
     pytest.param({"taskType": "getResponse", "taskUUID": str(uuid.uuid4())}, id="unknown-task"),
 ]
 
@@ -330,7 +318,7 @@ def test_same_items_errors_costs_and_ledger_as_rest(
 
 
 def test_each_task_of_an_array_answers_on_its_own(live_url: str) -> None:
-    good, bad = _task(), _task(outputFormat="GIF")
+    good, bad = image_task(), image_task(outputFormat="GIF")
     with _connect(live_url) as ws:
         _auth(ws)
         _send(ws, [bad, good, 7])
@@ -346,7 +334,7 @@ class TestAsyncDelivery:
         return EmulatorConfig(options={"runware.processing_polls": 1})
 
     def test_acknowledgement_then_get_response(self, live_url: str) -> None:
-        task = _task(deliveryMethod="async", numberResults=2)
+        task = image_task(deliveryMethod="async", numberResults=2)
         poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
         with _connect(live_url) as ws:
             _auth(ws)
@@ -411,7 +399,7 @@ class TestResume:
     def test_resume_delivers_the_results_buffered_while_away(
         self, live_url: str, rest: httpx.Client, rt: Any
     ) -> None:
-        task = _task(numberResults=2, includeCost=True)
+        task = image_task(numberResults=2, includeCost=True)
         session = self._drop_during(live_url, rest, task)
         rt.clock.advance(119)  # within the 120 s buffer
         with _connect(live_url) as ws:
@@ -426,7 +414,7 @@ class TestResume:
     def test_after_120_seconds_the_buffer_is_gone_and_a_new_session_starts(
         self, live_url: str, rest: httpx.Client, rt: Any
     ) -> None:
-        task = _task()
+        task = image_task()
         session = self._drop_during(live_url, rest, task)
         rt.clock.advance(121)
         with _connect(live_url) as ws:
@@ -437,7 +425,7 @@ class TestResume:
             assert _frame(ws)["data"][0]["status"] == "success"  # still there for polling
 
     def test_another_account_cannot_resume_the_session(self, live_url: str, rest: httpx.Client) -> None:
-        session = self._drop_during(live_url, rest, _task())
+        session = self._drop_during(live_url, rest, image_task())
         with _connect(live_url) as ws:
             assert _auth(ws, "someone-else", session=session) != session
             with pytest.raises(TimeoutError):
@@ -468,12 +456,12 @@ class TestFaults:
         self, live_url: str, rest: httpx.Client, admin: PixelmockAdmin
     ) -> None:
         with self._faulted(live_url, admin, "rate_limit") as ws:
-            _send(ws, [_task()])
+            _send(ws, [image_task()])
             limited = _frame(ws)
-            _send(ws, [_task()])
+            _send(ws, [image_task()])
             served = _conforms(_frame(ws))
         headers = {"Authorization": "Bearer ws-key", "X-Pixelmock-Fault": "rate_limit"}
-        rest_answer = rest.post(BASE, json=[_task()], headers=headers)
+        rest_answer = rest.post(BASE, json=[image_task()], headers=headers)
         assert rest_answer.status_code == 429
         assert limited == {"errors": rest_answer.json()["errors"]}
         assert limited["errors"][0]["code"] == "rateLimitExceeded"
@@ -482,9 +470,9 @@ class TestFaults:
 
     def test_a_flow_fault_fails_the_task_uncharged(self, live_url: str, admin: PixelmockAdmin) -> None:
         with self._faulted(live_url, admin, "content_policy", model="gpt-image-1.5", times=1) as ws:
-            _send(ws, [_task(model="openai:gpt-image@2")])  # another model: not this rule's
+            _send(ws, [image_task(model="openai:gpt-image@2")])  # another model: not this rule's
             assert "data" in _conforms(_frame(ws))
-            task = _task()
+            task = image_task()
             _send(ws, [task])
             refused = _conforms(_frame(ws))
         [item] = refused["errors"]
@@ -495,7 +483,7 @@ class TestFaults:
         self, live_url: str, admin: PixelmockAdmin
     ) -> None:
         with self._faulted(live_url, admin, "drop") as ws:
-            _send(ws, [_task()])
+            _send(ws, [image_task()])
             with pytest.raises(ConnectionClosedError) as closed:
                 ws.recv(timeout=5)
         assert closed.value.rcvd is None  # no close frame: an abnormal closure (1006)
@@ -505,7 +493,7 @@ class TestFaults:
         self, live_url: str, admin: PixelmockAdmin
     ) -> None:
         with self._faulted(live_url, admin, "malformed") as ws:
-            _send(ws, [_task(), {"taskType": "ping", "ping": True}])
+            _send(ws, [image_task(), {"taskType": "ping", "ping": True}])
             cut = ws.recv(timeout=10)
             pong = _frame(ws)
         with pytest.raises(json.JSONDecodeError):
