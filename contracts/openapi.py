@@ -8,6 +8,7 @@ with these documents and serve them (with their own URL as server) at ``<prefix>
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -132,6 +133,47 @@ def model_branch(provider: str, schema: dict[str, Any], model: object) -> dict[s
 def discriminator_values(schema: dict[str, Any]) -> list[str]:
     """The model ids a discriminated request schema accepts (empty without a discriminator)."""
     return list(schema.get("discriminator", {}).get("mapping", {}))
+
+
+def _form_types(schema: dict[str, Any]) -> dict[str, set[str]]:
+    """JSON types of every field of a form schema (the union over its ``oneOf`` branches)."""
+    types: dict[str, set[str]] = {}
+    for branch in schema.get("oneOf", [schema]):
+        for name, prop in branch.get("properties", {}).items():
+            declared = prop.get("type", [])
+            types.setdefault(name, set()).update([declared] if isinstance(declared, str) else declared)
+    return types
+
+
+def _coerce(value: str, types: set[str]) -> Any:
+    # A form's text field read with its contract type (n="2" -> 2); unchanged when it does not fit.
+    if "integer" in types and _INTEGER.match(value):
+        return int(value)
+    if "boolean" in types and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
+
+
+def form_instance(
+    schema: dict[str, Any], fields: list[tuple[str, str]], files: list[tuple[str, str | None]]
+) -> dict[str, Any]:
+    """The JSON instance a ``multipart/form-data`` body stands for, to validate against its ``schema``.
+
+    ``fields``: ``(name, text)`` of the text parts in order; ``files``: ``(name, filename)`` of the file
+    parts. Text is read with the type the schema gives the field (``"2"`` is 2 for an integer field,
+    ``"true"`` a boolean); a file is the placeholder ``"<file NAME>"``. A field the schema types as an
+    array keeps every part in order; any other field keeps its last part.
+    """
+    types = _form_types(schema)
+    parts: dict[str, list[Any]] = {}
+    for name, text in fields:
+        parts.setdefault(name, []).append(_coerce(text, types.get(name, set())))
+    for name, filename in files:
+        parts.setdefault(name, []).append(f"<file {filename or 'upload'}>")
+    return {name: vals if "array" in types.get(name, set()) else vals[-1] for name, vals in parts.items()}
 
 
 @dataclass(frozen=True)

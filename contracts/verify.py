@@ -6,9 +6,10 @@ URL, the document's ``servers[0]``) and to an operation by method and path templ
 
 - the response status must be one the operation declares;
 - a JSON response body must validate against the declared schema for that status;
-- a JSON request body that got a 2xx answer must validate against the operation's request schema (a
-  request the provider accepted but the contract refuses is drift too). Requests answered with an error
-  are not checked: documented error examples are meant to be invalid.
+- a JSON or multipart/form-data request body that got a 2xx answer must validate against the operation's
+  request schema (a request the provider accepted but the contract refuses is drift too; form fields are
+  read with the types the schema gives them, files stand as placeholders). Requests answered with an
+  error are not checked: documented error examples are meant to be invalid.
 
 Each disagreement names the provider, the interaction, where (``request``/``response``/``status``/
 ``uri``), the JSON path, what the contract expects and what the cassette holds.
@@ -27,6 +28,8 @@ disagreement does (so stale notes do not pile up). Pure: reads files, no network
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import re
 import sys
@@ -38,7 +41,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from contracts.openapi import PROVIDERS, Violation, inlined, real_base_url, resolve, validate
+from contracts.openapi import PROVIDERS, Violation, form_instance, inlined, real_base_url, resolve, validate
 
 SUFFIXES = (".yaml", ".yml")
 ACK_KEY = "x-known-drift"
@@ -265,12 +268,44 @@ def check_interaction(interaction: dict[str, Any], cassette: str = "", index: in
                 Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
             )
     if 200 <= status < 300:
-        request_media = _media_type(_header(request.get("headers"), "content-type")) or "application/json"
+        content_type = _header(request.get("headers"), "content-type")
+        request_media = _media_type(content_type) or "application/json"
         body_schema = op.get("requestBody", {}).get("content", {}).get(request_media, {}).get("schema")
-        parsed, body = _json(_text(request.get("body")))
-        if body_schema is not None and request_media.endswith("json") and parsed:
-            add("request", validate(provider, resolve(provider, body_schema), body))
+        if body_schema is not None and request_media.endswith("json"):
+            parsed, body = _json(_text(request.get("body")))
+            if parsed:
+                add("request", validate(provider, resolve(provider, body_schema), body))
+        elif body_schema is not None and request_media == "multipart/form-data":
+            schema = resolve(provider, body_schema)
+            form = _form(content_type or "", request.get("body"))
+            if form is not None:
+                add("request", validate(provider, schema, form_instance(schema, *form)))
     return out
+
+
+def _form(content_type: str, body: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str | None]]] | None:
+    """The text parts ``(name, text)`` and file parts ``(name, filename)`` of a multipart/form-data body
+    (bytes or text), or ``None`` when it does not parse as one."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if not isinstance(raw, bytes):
+        return None
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    if not message.is_multipart():
+        return None
+    fields: list[tuple[str, str]] = []
+    files: list[tuple[str, str | None]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = part.get_filename()
+        if filename is not None or part.get_content_type() not in ("text/plain",):
+            files.append((name, filename))
+        else:
+            payload = part.get_payload(decode=True)
+            fields.append((name, payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""))
+    return fields, files
 
 
 def _acknowledged(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from contracts.data import model_facts
 from contracts.dialects import NativeRequest
 from contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch, canonical_model, size_rules
 from contracts.errors import UnsupportedValue
-from contracts.openapi import Violation, inlined, validate
+from contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from contracts.pricing import Quote, quote
 from contracts.sizes import SizeRules
 from emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
@@ -58,7 +57,6 @@ REAL_PREFIX = "/v1"
 FILE_FIELDS = ("image", "image[]", "mask")
 OPTION_MAX_EDGE = "openai.gpt_image_2_max_edge_inclusive"
 OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
-_INTEGER = re.compile(r"^-?[0-9]+$")
 
 bp = Blueprint("openai", __name__)
 
@@ -184,48 +182,23 @@ def parse_generation() -> Parsed:
     return Parsed(GENERATE, body)
 
 
-def _field_types(operation_id: str) -> dict[str, set[str]]:
-    """JSON types of every body field of an operation (the union over its model branches)."""
-    types: dict[str, set[str]] = {}
-    schema = inlined(NAME)["components"]["schemas"]
-    for ref in schema["CreateImageEditRequest" if operation_id == EDIT else "CreateImageRequest"]["oneOf"]:
-        for name, prop in ref["properties"].items():
-            declared = prop.get("type", [])
-            types.setdefault(name, set()).update([declared] if isinstance(declared, str) else declared)
-    return types
-
-
-def _coerce(value: str, types: set[str]) -> Any:
-    """A multipart text field read with its contract type (``n="2"`` -> 2); unchanged when it does not fit."""
-    if "integer" in types and _INTEGER.match(value):
-        return int(value)
-    if "boolean" in types and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
 def parse_edit() -> Parsed:
     """The multipart body of an edits request: text fields typed as the contract says, files as uploads.
     Raises ``OpenAIError`` when the body is not multipart/form-data."""
     if request.mimetype != "multipart/form-data":
         raise OpenAIError.named("not_multipart", content_type=request.mimetype or "none")
-    types = _field_types(EDIT)
-    instance: dict[str, Any] = {}
     for name in FILE_FIELDS:
         if name in request.form:  # a text part (no filename) where a file is expected
             param = "image[0]" if name == "image[]" else name
             raise OpenAIError.from_entry(_errors()["file_not_image"], param)
-    for name in request.form:
-        values = request.form.getlist(name)
-        coerced = [_coerce(v, types.get(name, set())) for v in values]
-        instance[name] = coerced if name == "image[]" else coerced[-1]
+    fields = [(name, value) for name in request.form for value in request.form.getlist(name)]
     uploads: list[Upload] = []
+    files: list[tuple[str, str | None]] = []
     for name in request.files:
-        parts = request.files.getlist(name)
-        for index, part in enumerate(parts):
+        for index, part in enumerate(request.files.getlist(name)):
             uploads.append(Upload(name, index, part.mimetype or "application/octet-stream", part.read()))
-        placeholders = [f"<file {part.filename or 'upload'}>" for part in parts]
-        instance[name] = placeholders if name == "image[]" else placeholders[-1]
+            files.append((name, part.filename))
+    instance = form_instance(request_schema(NAME, EDIT, "multipart/form-data"), fields, files)
     return Parsed(EDIT, instance, uploads)
 
 

@@ -8,13 +8,16 @@ spec), OpenAI's images answer carries ``usage`` (openai-python ``ImagesResponse`
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
+from PIL import Image
 
 from contracts.verify import verify_paths
 from emulators.cli import main
@@ -121,3 +124,44 @@ def test_acknowledged_drift_is_listed_not_failed() -> None:
     assert report.ok
     [drift] = report.acknowledged
     assert (drift.interaction, drift.path, drift.found) == (2, "$.webhookStatus", '"sent"')
+
+
+def _edit_cassette(tmp_path: Path, fields: dict[str, str]) -> Path:
+    """A successful OpenAI images.edit interaction with ``fields`` and one PNG, its multipart body built
+    by httpx as a client sends it, its answer the recorded gpt-image-1.5 generation's (one schema)."""
+    recorded = yaml.safe_load(
+        (REPO / "cassettes" / "recorded" / "openai" / "generate-gpt-image-1.5.yaml").read_text()
+    )
+    answer = recorded["interactions"][0]["response"]
+    image = {"image": ("in.png", _png(), "image/png")}
+    request = httpx.Request("POST", "https://api.openai.com/v1/images/edits", data=fields, files=image)
+    interaction = {
+        "request": {
+            "method": "POST",
+            "uri": str(request.url),
+            "body": request.read(),
+            "headers": {"Content-Type": [request.headers["Content-Type"]]},
+        },
+        "response": answer,
+    }
+    path = tmp_path / "edit.yaml"
+    path.write_text(yaml.safe_dump({"interactions": [interaction], "version": 1}))
+    return path
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_multipart_edit_request_is_checked_with_its_fields_typed(tmp_path: Path) -> None:
+    fields = {"model": "gpt-image-1.5", "prompt": "Make the sky purple", "n": "2", "quality": "low"}
+    assert verify_paths([_edit_cassette(tmp_path, fields)]).disagreements == []  # n="2" reads as 2
+    [drift] = verify_paths([_edit_cassette(tmp_path, {**fields, "quality": "ultra"})]).disagreements
+    assert (drift.provider, drift.where, drift.path, drift.found) == (
+        "openai",
+        "request",
+        "$.quality",
+        '"ultra"',
+    )
