@@ -75,6 +75,7 @@ from contracts.pricing import quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 from emulators.runtime.faults import Fault, active, contract_answers
+from emulators.runtime.ids import new_uuid
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
@@ -490,7 +491,7 @@ def submit(
     refusal = active("content_policy")
     if refusal is not None:
         failure = str(cast(dict[str, Any], inlined(NAME)["x-faults"])["content_policy"]["error"])
-    job_id = str(uuid.uuid4())
+    job_id = str(new_uuid())
     if idempotency_key is not None:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         original = _idempotent_replay(account, idempotency_key, digest, job_id)

@@ -32,7 +32,6 @@ import copy
 import datetime as dt
 import json
 import re
-import uuid
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -58,6 +57,7 @@ from contracts.pricing import quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 from emulators.runtime.faults import Fault, contract_answers
+from emulators.runtime.ids import new_uuid
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
@@ -102,7 +102,7 @@ def error_body(name: str, **params: Any) -> tuple[int, dict[str, Any]]:
     """``(HTTP status, body)`` of the ``x-errors`` entry ``name``. Placeholders: ``request_id`` (filled with a
     fresh UUID when not given), ``model``, ``method``, ``detail``, ``status``, ``upstream_body``."""
     spec = document(NAME)["x-errors"][name]
-    values = {"request_id": str(uuid.uuid4()), **params}
+    values = {"request_id": str(new_uuid()), **params}
     status = int(str(spec["status"]).format_map(values))
     return status, _fill(copy.deepcopy(spec["body"]), values)
 

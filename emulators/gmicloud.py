@@ -54,6 +54,7 @@ from contracts.pricing import Quote, quote
 from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 from emulators.runtime.faults import Fault, active, contract_answers
+from emulators.runtime.ids import new_uuid
 
 NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
@@ -199,7 +200,7 @@ def _record(
     now = runtime().clock.timestamp()
     org_id, user_id = _ids(account)
     return {
-        "request_id": str(uuid.uuid4()),
+        "request_id": str(new_uuid()),
         "org_id": org_id,
         "user_id": user_id,
         "model": model,

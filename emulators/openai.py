@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +48,7 @@ from contracts.pricing import Quote, quote
 from contracts.sizes import SizeRules
 from emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
 from emulators.runtime.faults import Fault, contract_answers
+from emulators.runtime.ids import new_uuid
 
 NAME = "openai"
 PREFIX = "/openai/v1"
@@ -94,7 +94,7 @@ class OpenAIError(Exception):
 
 def _json_response(body: Any, status: int = 200) -> Response:
     response = Response(json.dumps(body), status=status, mimetype="application/json")
-    response.headers["x-request-id"] = "req_" + uuid.uuid4().hex
+    response.headers["x-request-id"] = "req_" + new_uuid().hex
     response.headers["openai-version"] = "2020-10-01"
     return response
 
@@ -528,7 +528,7 @@ def stream_response(job: Job) -> Response:
             event["safety_identifier"] = job.safety_identifier
         chunks.append(_sse(event))
     response = Response("".join(chunks), mimetype="text/event-stream")
-    response.headers["x-request-id"] = "req_" + uuid.uuid4().hex
+    response.headers["x-request-id"] = "req_" + new_uuid().hex
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -570,7 +570,7 @@ def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     fields = {
         "model": fault.model or "gpt-image",
         "retry_after": fault.param("retry_after", 0),
-        "request_id": "req_" + uuid.uuid4().hex,
+        "request_id": "req_" + new_uuid().hex,
     }
     return OpenAIError.from_entry(spec, **fields).response()
 

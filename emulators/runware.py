@@ -44,7 +44,6 @@ import datetime as dt
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -77,6 +76,7 @@ from contracts.pricing import Quote, quote
 from emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
 from emulators.runtime.accounts import Account
 from emulators.runtime.faults import Fault, active, contract_answers, message_fault
+from emulators.runtime.ids import new_uuid
 from emulators.runware_ws import Connection, Frame, Session, open_session
 
 log = logging.getLogger("pixelmock")
@@ -537,7 +537,7 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         return TaskResult(error=error("insufficientCredits", parameter=None, **common))
     polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
     n = resolved.n or 1
-    image_uuids = [str(uuid.uuid4()) for _ in range(n)]
+    image_uuids = [str(new_uuid()) for _ in range(n)]
     delivery = task.get("deliveryMethod", "sync")
     now = rt.clock.now()
     duration = rt.latency.job_seconds(NAME, priced.billed_quality) if asynchronous else 0.0

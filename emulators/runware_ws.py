@@ -22,13 +22,13 @@ import datetime as dt
 import json
 import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
 
 from emulators.runtime.clock import Clock
+from emulators.runtime.ids import new_uuid
 from emulators.runtime.store import Store
 
 SESSIONS = "runware.ws_sessions"
@@ -178,6 +178,6 @@ def open_session(
         found: Session | None = store.get(SESSIONS, resume)
         if found is not None and found.account_id == account_id:
             return found, True
-    session = Session(str(uuid.uuid4()), account_id)
+    session = Session(str(new_uuid()), account_id)
     store.put(SESSIONS, session.uuid, session)
     return session, False

@@ -8,6 +8,7 @@ exactly as one that never existed (the provider's own not-found).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from emulators import EmulatorConfig, create_app
 from emulators.runtime import Runtime
 from emulators.runtime.accounts import Accounts
 from emulators.runtime.clock import Clock
+from emulators.runtime.ids import new_uuid
 from emulators.runtime.journal import JournalEntry
 from emulators.runtime.store import MemoryStore
 
@@ -204,3 +206,25 @@ def test_the_tokenizer_is_loaded_on_the_first_count_not_at_start() -> None:
     ).stdout.split()
     assert out[:3] == ["0", "1", "False"]
     assert int(out[3]) > 0
+
+
+# -------------------------------------------------------------------------------------------- minted ids
+
+
+def test_minted_ids_are_version_4_uuids_and_unique() -> None:
+    ids = [new_uuid() for _ in range(10_000)]
+    assert {(u.version, u.variant) for u in ids} == {(4, uuid.RFC_4122)}
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_forked_worker_does_not_repeat_its_parents_ids() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what a gunicorn worker would mint next
+        os.write(write, new_uuid().bytes)
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 16)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert new_uuid().bytes != child

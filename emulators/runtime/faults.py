@@ -34,7 +34,6 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,6 +45,7 @@ from contracts.data import load
 from contracts.dialects import get_dialect
 from contracts.errors import UnsupportedValue
 from contracts.openapi import document
+from emulators.runtime.ids import new_uuid
 from emulators.runtime.journal import journal_note
 
 if TYPE_CHECKING:
@@ -399,7 +399,7 @@ class Faults:
         if fields.get("nth") is not None and fields.get("probability") is not None:
             raise FaultError("give nth or probability, not both")
         rule = FaultRule(
-            id="flt_" + uuid.uuid4().hex[:12],
+            id="flt_" + new_uuid().hex[:12],
             kind=kind,
             provider=name,
             operation=operation,

@@ -12,12 +12,12 @@ costs neither the rendering time nor the image's memory (about 50-70 kB per 1024
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from flask import has_request_context, request
 
 from emulators.runtime.clock import Clock
+from emulators.runtime.ids import new_uuid
 from emulators.runtime.images import MIME_TYPES, ImageSpec, render
 from emulators.runtime.store import Store
 
@@ -61,7 +61,7 @@ class FileStore:
         return self._put(spec, spec.output_format, ttl_seconds)
 
     def _put(self, content: bytes | ImageSpec, output_format: str, ttl_seconds: int | None) -> StoredFile:
-        file_id = str(uuid.uuid4())
+        file_id = str(new_uuid())
         ext = EXTENSIONS[output_format]
         # scheme://host/ as request.host_url gives it for an ASCII host, without its IRI decoding (~20 us)
         root = f"{request.scheme}://{request.host}/" if has_request_context() else "http://127.0.0.1/"

@@ -25,7 +25,6 @@ import ipaddress
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -35,6 +34,7 @@ import httpx
 
 from contracts.data import load
 from emulators.runtime.clock import Clock
+from emulators.runtime.ids import new_uuid
 from emulators.runtime.journal import REDACTED, Journal, is_credential_field, is_credential_header, scrub
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
@@ -221,7 +221,7 @@ class Webhooks:
         with self._lock:
             self._seq += 1
             delivery = Delivery(
-                id="whd_" + uuid.uuid4().hex[:16],
+                id="whd_" + new_uuid().hex[:16],
                 provider=provider,
                 kind=kind,
                 method=str(facts.get("method", "POST")),
