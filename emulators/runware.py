@@ -77,6 +77,7 @@ from emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, r
 from emulators.runtime.accounts import Account
 from emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from emulators.runtime.ids import new_uuid
+from emulators.runtime.journal import journal_message, journal_note
 from emulators.runware_ws import Connection, Frame, Session, open_session
 
 log = logging.getLogger("pixelmock")
@@ -524,6 +525,7 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         field_name = str(getattr(exc, "field", "model"))
         code = catalogue()["rules"]["invalid_parameter"].format(Parameter=_cap(field_name))
         return TaskResult(error=error(code, message=str(exc), parameter=field_name, **common))
+    journal_note(canonical=resolved, cost=priced, taskUUID=task_uuid)
     existing: TaskRecord | None = rt.store.get(TASKS, task_uuid)
     if existing is not None:
         return TaskResult(error=_conflict(existing, common))
@@ -858,12 +860,13 @@ def websocket(ws: Any) -> None:
     link = _Link(Connection(ws, rt.clock))
     try:
         while (message := link.connection.receive(idle, code, reason)) is not None:
-            try:
-                _on_message(message, link, rt)
-            except Exception:
-                log.exception("unexpected error on the Runware WebSocket")
-                internal = catalogue()["framework"]["internal"]
-                _send(link, rt, {"errors": [{"code": internal["code"], "message": internal["message"]}]})
+            with journal_message(rt, NAME, message) as frames, link.connection.logging_into(frames):
+                try:
+                    _on_message(message, link, rt)
+                except Exception:
+                    log.exception("unexpected error on the Runware WebSocket")
+                    internal = catalogue()["framework"]["internal"]
+                    _send(link, rt, {"errors": [{"code": internal["code"], "message": internal["message"]}]})
     finally:
         if link.session is not None:
             link.session.detach(link.connection, rt.clock)

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ class Connection:
         self._lock = threading.Lock()
         self.last_exchange = clock.now()
         self._cut_next = False
+        self._log: list[Frame] | None = None
 
     def send(self, frame: Frame) -> bool:
         """Send ``frame`` as one JSON text frame; ``False`` when the connection is gone."""
@@ -62,7 +64,20 @@ class Connection:
             except (ConnectionClosed, OSError):
                 return False
             self.last_exchange = max(self.last_exchange, sent_at)
+            if self._log is not None:
+                self._log.append(frame)
         return True
+
+    @contextlib.contextmanager
+    def logging_into(self, frames: list[Frame]) -> Iterator[None]:
+        """Append every frame sent while the block runs to ``frames`` (for the journal)."""
+        with self._lock:
+            self._log = frames
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._log = None
 
     def receive(self, idle_seconds: float, close_code: int, close_reason: str) -> str | bytes | None:
         """The next message, or ``None`` once the connection is closed: by the client, or here after

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -500,3 +501,33 @@ class TestFaults:
             json.loads(cut)
         assert cut.startswith('{"data":[{"taskType":"imageInference"')
         assert pong["data"][0]["pong"] is True
+
+
+# -- the journal: one entry per message --------------------------------------------------------------
+
+
+def test_each_message_is_journaled_with_its_frames_ledger_and_no_key(live_url: str, app: Flask) -> None:
+    key = "ws-journal-secret-7f3a9c"
+    task = image_task(includeCost=True)
+    with _connect(live_url) as ws:
+        _auth(ws, key)
+        _send(ws, [task])
+        [item] = _frame(ws)["data"]
+    admin = PixelmockAdmin.for_app(app)
+    deadline = time.monotonic() + 5  # the upgrade's own entry is recorded once the connection ends
+    while not any(e["method"] == "GET" for e in admin.journal(provider="runware")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    entries = admin.journal(provider="runware")
+    assert key not in json.dumps(entries)
+    auth, run = [e for e in entries if e["method"] == "WEBSOCKET"]
+    assert auth["request"]["body"] == [{"taskType": "authentication", "apiKey": "REDACTED"}]
+    [reply] = auth["response"]["frames"]
+    assert reply["data"][0]["taskType"] == "authentication"
+    assert (run["route"], run["status"], run["request"]["body"]) == ("WEBSOCKET /runware/v1", 101, [task])
+    assert run["response"]["frames"] == [{"data": [item]}]
+    [line] = run["ledger"]
+    assert Decimal(line["amount"]) == -Decimal(str(item["cost"]))
+    assert any("cost" in note for note in run["notes"])
+    upgrade = next(e for e in entries if e["method"] == "GET")
+    assert upgrade["ledger"] == [] and upgrade["notes"] == []  # the messages' own, not the connection's

@@ -21,8 +21,8 @@ acts (an Apiframe job that fails with a refund, a GMI request left queued). A ru
 provider has no documented answer for is refused when it is added.
 
 A request a fault fired on carries a journal note ``fault`` (kind, rule, parameters). WebSocket
-upgrades are never faulted; the messages of a WebSocket are, by rules only (``message_fault``), and
-their faults are noted on the upgrade request's entry.
+upgrades are never faulted; the messages of a WebSocket are, by rules only (``message_fault``), each
+noted on the message's own journal entry.
 """
 
 from __future__ import annotations
@@ -183,9 +183,9 @@ def message_fault(
 ) -> Iterator[Fault | None]:
     """The fault the rules fire for one message of a long-lived connection (a WebSocket frame), chosen as
     for a request of ``operation`` naming ``model`` (native id), or ``None``. While the ``with`` block
-    runs, the fault is ``active()`` for the provider's flow; it is noted (``fault``) in the journal entry
-    of the connection's upgrade request. Must run in that request's context. The one-off header does not
-    apply to messages: rules only."""
+    runs, the fault is ``active()`` for the provider's flow; it is noted (``fault``) in the current journal
+    entry (the message's, under ``journal_message``). Must run in the upgrade request's context. The
+    one-off header does not apply to messages: rules only."""
     fault = faults.choose(provider, operation, lambda: model) if len(faults) else None
     if fault is None:
         yield None

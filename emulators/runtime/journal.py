@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, cast
@@ -39,7 +39,16 @@ if TYPE_CHECKING:
     from emulators.runtime import ProviderEmulator, Runtime
     from emulators.runtime.accounts import LedgerLine
 
-__all__ = ["REDACTED", "Journal", "JournalEntry", "install", "journal_note", "jsonable", "scrub"]
+__all__ = [
+    "REDACTED",
+    "Journal",
+    "JournalEntry",
+    "install",
+    "journal_message",
+    "journal_note",
+    "jsonable",
+    "scrub",
+]
 
 REDACTED = "REDACTED"
 #: Strings longer than this (characters) are shortened in the journal.
@@ -480,6 +489,84 @@ def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any
         response_data=None if opaque else response.get_data(),
         response_json=response.is_json or (response.mimetype or "").endswith("+json"),
         notes=notes,
+    )
+
+
+#: The ``method`` (and route prefix) of a journal entry for one WebSocket message.
+WEBSOCKET = "WEBSOCKET"
+
+
+@contextlib.contextmanager
+def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterator[list[Any]]:
+    """Journal one message received on a WebSocket, in the context of the connection's upgrade request.
+
+    Yields a list: append every frame (a JSON value) sent in reply while the block runs. When it ends, an
+    entry is recorded, scrubbed at once like any request's: ``method`` ``WEBSOCKET``, the upgrade's path,
+    ``status`` 101 (the connection's), ``request.body`` the message's JSON (``None`` when it is not JSON;
+    ``size`` in bytes), ``response.frames`` the frames. The notes and ledger lines made while the block
+    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded.
+    """
+    frames: list[Any] = []
+    saved = g.pop(_NOTES, None), g.pop(_LEDGER, None)
+    at, started = rt.clock.now(), time.perf_counter()
+    try:
+        yield frames
+    finally:
+        notes, ledger = g.pop(_NOTES, []), g.pop(_LEDGER, [])
+        for name, value in zip((_NOTES, _LEDGER), saved, strict=True):
+            if value is not None:
+                setattr(g, name, value)
+        if rt.journal.limit:
+            _record_message(rt.journal, provider, message, frames, notes, ledger, at, started)
+
+
+def _record_message(
+    journal: Journal,
+    provider: str,
+    message: str | bytes,
+    frames: list[Any],
+    notes: list[dict[str, Any]],
+    ledger: list[dict[str, Any]],
+    at: dt.datetime,
+    started: float,
+) -> None:
+    raw = message.encode() if isinstance(message, str) else message
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    secrets: set[str] = set()
+    request_part = {
+        "headers": {},
+        "query": {},
+        "content_type": "application/json" if isinstance(message, str) else "application/octet-stream",
+        "size": len(raw),
+        "body": scrub(body, secrets),
+    }
+    response_part = {
+        "status": 101,
+        "content_type": "application/json",
+        "size": sum(len(json.dumps(frame, separators=(",", ":"))) for frame in frames),
+        "headers": {},
+        "body": None,
+        "frames": scrub(frames, secrets),
+        "streamed": False,
+    }
+    notes = [scrub(note, secrets) for note in notes]
+    if secrets:
+        request_part, response_part, notes = _replace_secrets([request_part, response_part, notes], secrets)
+    journal.record(
+        at=at,
+        provider=provider,
+        method=WEBSOCKET,
+        path=request.path,
+        route=f"{WEBSOCKET} {request.path}",
+        status=101,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        request=request_part,
+        response=response_part,
+        notes=tuple(notes),
+        ledger=tuple(ledger),
     )
 
 
