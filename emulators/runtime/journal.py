@@ -206,18 +206,30 @@ def journal_note(*, canonical: Any = None, cost: Any = None, **extra: Any) -> No
     """Attach what a provider module knows about the current request to its journal entry.
 
     ``canonical``: the resolved ``CanonicalRequest`` (or any dataclass/dict); ``cost``: a
-    ``contracts.pricing.Quote``, or a dict such as ``{"credits": 10}``; ``extra``: other JSON-ready facts
-    (a job id...). Call once per job (a Runware task array may note several). Outside a request: no-op.
+    ``contracts.pricing.Quote``, or a dict such as ``{"credits": 10}``; ``extra``: other facts (a job
+    id...). Call once per job (a Runware task array may note several). Outside a request: no-op. The
+    values are made JSON-ready (``jsonable``) when the entry is first read, not here, so pass values
+    nobody changes afterwards (frozen dataclasses, fresh dicts).
     """
     if not has_request_context():
         return
     note: dict[str, Any] = {}
     if canonical is not None:
-        note["canonical"] = jsonable(canonical)
+        note["canonical"] = canonical
     if cost is not None:
-        note["cost"] = jsonable(cost, skip=frozenset({"resolved"}))
-    note.update({name: jsonable(value) for name, value in extra.items()})
+        note["cost"] = cost
+    note.update(extra)
     g.setdefault(_NOTES, []).append(note)
+
+
+def _note_json(note: dict[str, Any]) -> dict[str, Any]:
+    """A note as the journal shows it: every value ``jsonable`` (a cost without its resolved request)."""
+    return {
+        name: jsonable(value, _COST_SKIP if name == "cost" else frozenset()) for name, value in note.items()
+    }
+
+
+_COST_SKIP = frozenset({"resolved"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,17 +410,13 @@ class _Captured:
     the answer's bytes, or ``None`` when streamed."""
 
     environ: dict[str, Any]
-    content_type: str | None
-    content_length: int | None
     body: bytes | None
     form: dict[str, Any] | None
     files: list[dict[str, Any]] | None
     status: int
-    response_content_type: str | None
     response_headers: list[tuple[str, str]]
     response_streamed: bool
     response_data: bytes | None
-    response_json: bool
     notes: list[dict[str, Any]]
 
     def size(self) -> int:
@@ -422,8 +430,8 @@ class _Captured:
         request_part: dict[str, Any] = {
             "headers": _headers(view.headers.items(), secrets),
             "query": _query(view.args, secrets),
-            "content_type": self.content_type,
-            "size": self.content_length,
+            "content_type": view.content_type,
+            "size": view.content_length,
             "body": None,
         }
         if self.form is not None:
@@ -431,13 +439,15 @@ class _Captured:
             request_part["files"] = self.files
         elif self.body is not None:
             raw = self.body
-            request_part["size"] = len(raw) if raw else self.content_length
+            request_part["size"] = len(raw) if raw else view.content_length
             if raw.strip():
                 with contextlib.suppress(UnicodeDecodeError, ValueError):
                     request_part["body"] = scrub(json.loads(raw), secrets)
+        content_type = next((v for k, v in self.response_headers if k.lower() == "content-type"), None)
+        mimetype = (content_type or "").split(";", 1)[0].strip().lower()
         response_part: dict[str, Any] = {
             "status": self.status,
-            "content_type": self.response_content_type,
+            "content_type": content_type,
             "size": None,
             "headers": _headers(self.response_headers, secrets),
             "body": None,
@@ -445,10 +455,10 @@ class _Captured:
         }
         if self.response_data is not None:
             response_part["size"] = len(self.response_data)
-            if self.response_json:
+            if mimetype == "application/json" or mimetype.endswith("+json"):
                 with contextlib.suppress(UnicodeDecodeError, ValueError):
                     response_part["body"] = scrub(json.loads(self.response_data), secrets)
-        notes = [scrub(note, secrets) for note in self.notes]
+        notes = [scrub(_note_json(note), secrets) for note in self.notes]
         if secrets:
             request_part, response_part, notes = _replace_secrets(
                 [request_part, response_part, notes], secrets
@@ -477,17 +487,13 @@ def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any
     opaque = response.is_streamed or response.direct_passthrough
     return _Captured(
         environ={k: v for k, v in req.environ.items() if k.startswith(_ENVIRON_PREFIXES)},
-        content_type=req.content_type,
-        content_length=req.content_length,
         body=body,
         form=form,
         files=files,
         status=response.status_code,
-        response_content_type=response.content_type,
         response_headers=list(response.headers.items()),
         response_streamed=response.is_streamed,
         response_data=None if opaque else response.get_data(),
-        response_json=response.is_json or (response.mimetype or "").endswith("+json"),
         notes=notes,
     )
 
@@ -552,7 +558,7 @@ def _record_message(
         "frames": scrub(frames, secrets),
         "streamed": False,
     }
-    notes = [scrub(note, secrets) for note in notes]
+    notes = [scrub(_note_json(note), secrets) for note in notes]
     if secrets:
         request_part, response_part, notes = _replace_secrets([request_part, response_part, notes], secrets)
     journal.record(
