@@ -66,7 +66,9 @@ class Scheduler:
             heapq.heappush(self._timers, _Timer(moment, next(self._seq), key, work, root))
 
     def due(self) -> bool:
-        """Whether a timer is due now."""
+        """Whether a timer is due now (no lock when no timer is waiting)."""
+        if not self._timers:
+            return False
         with self._lock:
             return bool(self._timers) and self._timers[0].at <= self._clock.now()
 

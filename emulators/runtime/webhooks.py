@@ -274,7 +274,9 @@ class Webhooks:
         return "delivered"
 
     def due(self) -> bool:
-        """Whether a pending delivery is due now."""
+        """Whether a pending delivery is due now (no clock read or lock when nothing is pending)."""
+        if not self._pending:
+            return False
         now = self.clock.now()
         with self._lock:
             return any(_due(self._deliveries[i], now) for i in self._pending)
