@@ -7,13 +7,13 @@ times out), and the reference client sees a 429 and then succeeds."""
 from __future__ import annotations
 
 import time
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
+from runware_tasks import image_task
 
 from client import ImageClient, PollPolicy, Provider
 from contracts.canonical import CanonicalRequest
@@ -30,15 +30,7 @@ APIFRAME_JOB = {"model": "gpt-image-1.5", "prompt": "a lighthouse", "gptImagePar
 
 
 def _runware_task(**fields: Any) -> dict[str, Any]:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:gpt-image@2",
-        "positivePrompt": "a fox",
-        "width": 1024,
-        "height": 1024,
-    }
-    return {**task, **fields}
+    return image_task(**{"model": "openai:gpt-image@2", "positivePrompt": "a fox", **fields})
 
 
 #: provider -> (method, path, JSON body, headers) of one valid generation request.

@@ -11,12 +11,12 @@ import hashlib
 import hmac
 import io
 import time
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
+from runware_tasks import image_task
 
 from emulators import EmulatorConfig, create_app
 from emulators.pytest_plugin import PixelmockAdmin, PixelmockServer, WebhookReceiver
@@ -221,16 +221,7 @@ def test_a_target_outside_loopback_is_refused_without_a_connection(
 
 
 def _task(**fields: Any) -> dict[str, Any]:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:4@1",
-        "positivePrompt": "a fox",
-        "width": 1024,
-        "height": 1024,
-        "includeCost": True,
-    }
-    return {**task, **fields}
+    return image_task(**{"positivePrompt": "a fox", "includeCost": True, **fields})
 
 
 def test_runware_posts_each_finished_image_and_retries_until_a_2xx(
