@@ -300,7 +300,7 @@ def _form(content_type: str, body: Any) -> tuple[list[tuple[str, str]], list[tup
         if not isinstance(name, str):
             continue
         filename = part.get_filename()
-        if filename is not None or part.get_content_type() not in ("text/plain",):
+        if filename is not None or part.get_content_type() != "text/plain":
             files.append((name, filename))
         else:
             payload = part.get_payload(decode=True)
