@@ -15,7 +15,8 @@ import random
 import uuid
 
 _GENERATOR = random.Random()
-os.register_at_fork(after_in_child=_GENERATOR.seed)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_GENERATOR.seed)
 
 
 def new_uuid() -> uuid.UUID:
