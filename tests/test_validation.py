@@ -12,6 +12,7 @@ the error bodies are built from. jsonschema-rs may be stricter only on a ``forma
 from __future__ import annotations
 
 import math
+import os
 from functools import cache
 from typing import Any
 
@@ -56,6 +57,8 @@ def _schemas() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 SCHEMAS = _schemas()
+#: Instances per schema (``PIXELMOCK_EXAMPLES`` goes deeper, as for the other property tests).
+EXAMPLES = max(50, int(os.environ.get("PIXELMOCK_EXAMPLES", "50")))
 
 
 @cache
@@ -164,7 +167,7 @@ def _break_one(value: Any, schema: Any) -> st.SearchStrategy[Any]:
 
 
 @pytest.mark.parametrize(("provider", "name", "schema"), SCHEMAS, ids=[f"{p}:{n}" for p, n, _ in SCHEMAS])
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_compiled_validator_agrees_with_python_jsonschema(
     provider: str, name: str, schema: dict[str, Any], data: st.DataObject
