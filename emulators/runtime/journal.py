@@ -160,6 +160,22 @@ def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
     return out
 
 
+def _finish(
+    request_part: dict[str, Any],
+    response_part: dict[str, Any],
+    notes: list[dict[str, Any]],
+    secrets: set[str],
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """The scrubbed request part, response part and notes of an entry: the notes made JSON-ready and
+    scrubbed, then every credential collected from the three replaced wherever else it appears."""
+    scrubbed = [scrub(_note_json(note), secrets) for note in notes]
+    if secrets:
+        request_part, response_part, scrubbed = _replace_secrets(
+            [request_part, response_part, scrubbed], secrets
+        )
+    return request_part, response_part, scrubbed
+
+
 def _replace_secrets(value: Any, secrets: set[str]) -> Any:
     """Replace every occurrence of a collected credential inside the strings of ``value``."""
     if isinstance(value, dict):
@@ -458,12 +474,7 @@ class _Captured:
             if mimetype == "application/json" or mimetype.endswith("+json"):
                 with contextlib.suppress(UnicodeDecodeError, ValueError):
                     response_part["body"] = scrub(json.loads(self.response_data), secrets)
-        notes = [scrub(_note_json(note), secrets) for note in self.notes]
-        if secrets:
-            request_part, response_part, notes = _replace_secrets(
-                [request_part, response_part, notes], secrets
-            )
-        return request_part, response_part, notes
+        return _finish(request_part, response_part, self.notes, secrets)
 
 
 def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any]]) -> _Captured:
@@ -558,9 +569,7 @@ def _record_message(
         "frames": scrub(frames, secrets),
         "streamed": False,
     }
-    notes = [scrub(_note_json(note), secrets) for note in notes]
-    if secrets:
-        request_part, response_part, notes = _replace_secrets([request_part, response_part, notes], secrets)
+    request_part, response_part, scrubbed = _finish(request_part, response_part, notes, secrets)
     journal.record(
         at=at,
         provider=provider,
@@ -571,7 +580,7 @@ def _record_message(
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
         request=request_part,
         response=response_part,
-        notes=tuple(notes),
+        notes=tuple(scrubbed),
         ledger=tuple(ledger),
     )
 
