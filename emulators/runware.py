@@ -919,7 +919,7 @@ def _fault_answered(fault: Fault, link: _Link, session: Session, rt: Runtime) ->
     frame (no status or headers exist on a WebSocket: a choice, Runware documents no WebSocket form);
     flow faults are applied by the task flow (``active``)."""
     if fault.kind == "slow":
-        time.sleep(float(fault.param("seconds", 1.0)))
+        time.sleep(fault.slow_seconds())
         return False
     if fault.kind == "drop":
         if fault.param("after", False):

@@ -115,6 +115,10 @@ class Fault:
         """A parameter's value."""
         return self.params.get(name, default)
 
+    def slow_seconds(self) -> float:
+        """How long a ``slow`` fault waits: ``params.seconds`` real seconds, 1 by default."""
+        return float(self.param("seconds", 1.0))
+
     def to_json(self) -> dict[str, Any]:
         """``{"kind", "rule", "params"}`` (the journal note)."""
         return {"kind": self.kind, "rule": self.rule, "params": dict(self.params)}
@@ -560,7 +564,7 @@ def install(
         setattr(g, _G, fault)
         journal_note(fault=fault.to_json())
         if fault.kind == "slow":
-            time.sleep(float(fault.param("seconds", 1.0)))
+            time.sleep(fault.slow_seconds())
             return None
         if fault.kind == "drop" and not fault.param("after", False):
             request.environ[_DROP] = True
