@@ -916,7 +916,7 @@ def _fault_answered(fault: Fault, link: _Link, session: Session, rt: Runtime) ->
     (the tasks are then not run). ``slow`` waits, then the tasks run; ``drop`` ends the connection
     without a close frame (after the tasks with ``after=true``); ``malformed`` cuts the first frame
     sent in half; a fault with an answer (rate limit, outage...) sends the REST answer's ``errors`` as one
-    frame (no status or headers exist on a WebSocket: a choice, Runware documents no WebSocket form);
+    frame (the contract's ``x-websocket.faults``, a recorded choice: Runware documents no WebSocket form);
     flow faults are applied by the task flow (``active``)."""
     if fault.kind == "slow":
         time.sleep(fault.slow_seconds())
