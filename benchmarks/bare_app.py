@@ -1,9 +1,9 @@
 """The framework baseline: a bare Flask app on the same server as ``pixelmock serve``.
 
 Every POST reads and parses its JSON body (as any JSON handler must) and every request gets one fixed
-JSON answer; nothing is validated, priced or rendered. Served by ``emulators.server.serve`` (gunicorn,
-one gthread worker, ``DEFAULT_THREADS`` threads), so it follows ``pixelmock serve``'s production settings
-exactly.
+JSON answer; nothing is validated, priced or rendered. Served by ``pixelmock.emulators.server.serve``
+(gunicorn, one gthread worker, ``DEFAULT_THREADS`` threads), so it follows ``pixelmock serve``'s production
+settings exactly.
 
 ``python -m benchmarks.bare_app --port 8090``
 """
@@ -36,7 +36,7 @@ def create_bare_app() -> Flask:
 
 def main() -> None:
     """Serve the bare app on 127.0.0.1 until SIGTERM."""
-    from emulators.server import DEFAULT_THREADS, serve
+    from pixelmock.emulators.server import DEFAULT_THREADS, serve
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8090)

@@ -21,13 +21,13 @@ from PIL import Image
 from benchmarks.bare_app import create_bare_app
 from benchmarks.mixes import MIXES, Mix
 from benchmarks.targets import BARE, PIXELMOCK, Target, TargetError, send_first, send_follow
-from contracts import openapi
-from contracts.canonical import CanonicalRequest
-from contracts.dialects import get_dialect, runware
-from contracts.openapi import PROVIDERS
-from contracts.pricing import quote
-from emulators import EmulatorConfig, create_app
-from emulators.runtime.images import ImageSpec, render
+from pixelmock.contracts import openapi
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects import get_dialect, runware
+from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.contracts.pricing import quote
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.runtime.images import ImageSpec, render
 
 
 @dataclass
@@ -79,11 +79,11 @@ def mix_rate(
 
 
 def quote_rate(max_calls: int, budget_s: float) -> Rate:
-    """``contracts.pricing.quote`` calls per second, round-robin over the five providers, each on its
-    dialect's resolved 1024x1024 high-quality gpt-image-1.5 request."""
+    """``pixelmock.contracts.pricing.quote`` calls per second, round-robin over the five providers, each on
+    its dialect's resolved 1024x1024 high-quality gpt-image-2 request."""
     today = dt.date.today()
     canonical = CanonicalRequest(
-        model="gpt-image-1.5", prompt="a lighthouse at dusk", size="1024x1024", quality="high"
+        model="gpt-image-2", prompt="a lighthouse at dusk", size="1024x1024", quality="high"
     )
     resolved = [(p, get_dialect(p).resolve(canonical)) for p in PROVIDERS]
 
@@ -130,7 +130,7 @@ def render_ms(repeats: int) -> dict[str, float]:
 
     def one(fmt: str) -> Callable[[], bytes]:
         def run() -> bytes:
-            return render(ImageSpec("openai", "gpt-image-1.5", 1024, 1024, fmt, prompt=f"r{next(counter)}"))
+            return render(ImageSpec("openai", "gpt-image-2", 1024, 1024, fmt, prompt=f"r{next(counter)}"))
 
         return run
 
@@ -139,14 +139,14 @@ def render_ms(repeats: int) -> dict[str, float]:
 
 def validate_us(repeats: int = 2000) -> dict[str, float]:
     """Microseconds to validate one valid ``runware_url`` task against its contract branch:
-    ``contracts.openapi.validate`` (what the emulator calls: jsonschema-rs answers a valid task), and
-    python-jsonschema alone (which the emulator keeps for explaining invalid requests)."""
-    schema = runware.branch("openai:4@1")
+    ``pixelmock.contracts.openapi.validate`` (what the emulator calls: jsonschema-rs answers a valid task),
+    and python-jsonschema alone (which the emulator keeps for explaining invalid requests)."""
+    schema = runware.branch("openai:gpt-image@2")
     assert schema is not None
     task = {
         "taskType": "imageInference",
         "taskUUID": "6b1ef1d6-2a4e-4f5b-9d55-0f3c1b2a9e11",
-        "model": "openai:4@1",
+        "model": "openai:gpt-image@2",
         "positivePrompt": "pixelmock benchmark",
         "width": 1024,
         "height": 1024,

@@ -75,7 +75,7 @@ MIXES: tuple[Mix, ...] = (
         first=Step(
             "POST",
             "/",
-            '[{"taskType":"imageInference","taskUUID":"%UUID%","model":"openai:4@1",'
+            '[{"taskType":"imageInference","taskUUID":"%UUID%","model":"openai:gpt-image@2",'
             '"positivePrompt":"pixelmock benchmark %N%","width":1024,"height":1024,"outputType":"URL"}]',
         ),
         headers=_json_headers("Authorization: Bearer bench-%KEY%"),
@@ -89,7 +89,7 @@ MIXES: tuple[Mix, ...] = (
         first=Step(
             "POST",
             "/v2/images/generate",
-            '{"prompt":"pixelmock benchmark %N%","model":"gpt-image-1.5","gptImageParams":{"quality":"low"}}',
+            '{"prompt":"pixelmock benchmark %N%","model":"gpt-image-2","gptImage2Params":{"quality":"low"}}',
         ),
         headers=_json_headers("X-API-Key: bench-%KEY%"),
         follow=Step("GET", "/v2/jobs/%JOB%"),
@@ -105,7 +105,7 @@ MIXES: tuple[Mix, ...] = (
         first=Step(
             "POST",
             "/images/generations",
-            '{"model":"gpt-image-1.5","prompt":"pixelmock benchmark %N%","size":"1024x1024",'
+            '{"model":"gpt-image-2","prompt":"pixelmock benchmark %N%","size":"1024x1024",'
             '"quality":"low","output_format":"png"}',
         ),
         headers=_json_headers("Authorization: Bearer sk-bench-%KEY%"),
@@ -119,8 +119,7 @@ MIXES: tuple[Mix, ...] = (
         first=Step(
             "POST",
             "/images/generations",
-            '{"model":"gpt-image-1.5","prompt":"pixelmock benchmark %N%","size":"1024x1024",'
-            '"quality":"ultra"}',
+            '{"model":"gpt-image-2","prompt":"pixelmock benchmark %N%","size":"1024x1024","quality":"ultra"}',
         ),
         headers=_json_headers("Authorization: Bearer sk-bench-%KEY%"),
         expect=(frozenset({400}),),

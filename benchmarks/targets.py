@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from PIL import Image
 
 from benchmarks.bare_app import BODY
 from benchmarks.mixes import Mix, fill, job_regex
+from pixelmock.emulators.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
@@ -74,7 +74,7 @@ class Target:
         """The argv that serves this target on 127.0.0.1:``port``."""
         if self.kind == "pixelmock":
             script = Path(sys.executable).with_name("pixelmock")
-            head = [str(script)] if script.exists() else [sys.executable, "-m", "emulators.cli"]
+            head = [str(script)] if script.exists() else [sys.executable, "-m", "pixelmock.emulators.cli"]
             return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
         if self.kind == "bare":
             return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port)]
@@ -100,13 +100,6 @@ def prism_version() -> str | None:
 def wrk_path() -> str | None:
     """``wrk`` on PATH, or ``None``."""
     return shutil.which("wrk")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

@@ -2,20 +2,21 @@
 
 ::
 
-    from client import ImageClient, Provider
-    from contracts import CanonicalRequest
+    from pixelmock.client import ImageClient, Provider
+    from pixelmock.contracts import CanonicalRequest
 
     request = CanonicalRequest(model="gpt-image-2", prompt="a red fox", size="1536x1024", quality="high")
     with ImageClient() as images:
         result = images.generate(request, Provider("runware", api_key="...", base_url=None))
     result.images[0].url, result.reported_cost.usd, result.quote.usd
 
-``AsyncImageClient`` has the same calls as coroutines. Errors: ``client.errors``. Flows per provider:
-``client.openai``, ``client.cloudflare``, ``client.apiframe``, ``client.runware``, ``client.gmicloud``.
-Recording cassettes with secrets scrubbed: ``client.recording``.
+``AsyncImageClient`` has the same calls as coroutines. Errors: ``pixelmock.client.errors``. Flows per
+provider: ``pixelmock.client.openai``, ``pixelmock.client.cloudflare``, ``pixelmock.client.apiframe``,
+``pixelmock.client.runware``, ``pixelmock.client.gmicloud``. Recording cassettes with secrets scrubbed:
+``pixelmock.client.recording``.
 """
 
-from client.base import (
+from pixelmock.client.base import (
     GeneratedImage,
     ImageResult,
     PollPolicy,
@@ -24,8 +25,8 @@ from client.base import (
     RetryPolicy,
     Submission,
 )
-from client.clients import AsyncImageClient, ImageClient
-from client.errors import (
+from pixelmock.client.clients import AsyncImageClient, ImageClient
+from pixelmock.client.errors import (
     AuthenticationError,
     ContentPolicyError,
     ImageClientError,

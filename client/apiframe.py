@@ -17,7 +17,7 @@ import uuid
 from functools import cache
 from typing import Any
 
-from client.base import (
+from pixelmock.client.base import (
     Answer,
     Finished,
     Flow,
@@ -32,7 +32,7 @@ from client.base import (
     operation_call,
     requested_size,
 )
-from client.errors import (
+from pixelmock.client.errors import (
     ContentPolicyError,
     ImageClientError,
     InsufficientCreditsError,
@@ -40,9 +40,9 @@ from client.errors import (
     kind_for_status,
     mentions_content_policy,
 )
-from contracts.canonical import CanonicalRequest
-from contracts.dialects import NativeRequest
-from contracts.openapi import inlined, operation
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.openapi import inlined, operation
 
 PROVIDER = "apiframe"
 SUBMIT = "generateImage"

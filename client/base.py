@@ -7,8 +7,8 @@ them with ``httpx.Client`` and ``time.sleep``, ``AsyncImageClient`` with ``httpx
 
 A provider module (``client/openai.py``...) supplies a ``Flow``: how to read a 2xx answer (``Finished``
 images, or ``Pending`` with the next poll), how to poll a job by id, and how to turn an error answer into
-one of ``client.errors``. Wire facts (auth header, operation paths, links, status names, error codes) are
-read from the provider's OpenAPI document in ``contracts/openapi``.
+one of ``pixelmock.client.errors``. Wire facts (auth header, operation paths, links, status names, error
+codes) are read from the provider's OpenAPI document in ``contracts/openapi``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from client.errors import (
+from pixelmock.client.errors import (
     ImageClientError,
     ProviderError,
     RateLimitedError,
@@ -36,11 +36,11 @@ from client.errors import (
     kind_for_status,
     make_error,
 )
-from contracts.canonical import CanonicalRequest, ImageInput, parse_size
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.errors import UnknownProvider, UnsupportedValue
-from contracts.openapi import PROVIDERS, auth_headers, operation, real_base_url
-from contracts.pricing import Quote, TokenBreakdown
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.errors import UnknownProvider, UnsupportedValue
+from pixelmock.contracts.openapi import PROVIDERS, auth_headers, operation, real_base_url
+from pixelmock.contracts.pricing import Quote, TokenBreakdown
 
 #: Canonical output format of an image MIME type.
 FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/webp": "webp"}
@@ -55,11 +55,11 @@ EXTENSIONS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 class Provider:
     """Where and as whom to send.
 
-    ``name`` is one of ``contracts.openapi.PROVIDERS``; ``api_key`` is sent the way the provider's
+    ``name`` is one of ``pixelmock.contracts.openapi.PROVIDERS``; ``api_key`` is sent the way the provider's
     contract says (``Authorization: Bearer`` or Apiframe's ``X-API-Key``); ``base_url`` defaults to the
-    real service (``contracts.openapi.real_base_url``), e.g. ``http://127.0.0.1:8080/runware/v1`` for the
-    emulator. ``account_id`` is Cloudflare's account (path parameter). ``headers`` are sent on every call
-    (Cloudflare's ``cf-aig-gateway-id``, GMI's ``X-Organization-ID``...). Raises ``UnknownProvider``.
+    real service (``pixelmock.contracts.openapi.real_base_url``), e.g. ``http://127.0.0.1:8080/runware/v1``
+    for the emulator. ``account_id`` is Cloudflare's account (path parameter). ``headers`` are sent on every
+    call (Cloudflare's ``cf-aig-gateway-id``, GMI's ``X-Organization-ID``...). Raises ``UnknownProvider``.
     """
 
     name: str
@@ -445,12 +445,12 @@ class Settings:
 
 
 def flow_for(provider: str) -> Flow:
-    """The flow of ``provider`` (``client.<provider>.FLOW``). Raises ``UnknownProvider``."""
+    """The flow of ``provider`` (``pixelmock.client.<provider>.FLOW``). Raises ``UnknownProvider``."""
     import importlib
 
     if provider not in PROVIDERS:
         raise UnknownProvider(provider)
-    flow: Flow = importlib.import_module(f"client.{provider}").FLOW
+    flow: Flow = importlib.import_module(f"{__package__}.{provider}").FLOW
     return flow
 
 

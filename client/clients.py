@@ -1,4 +1,5 @@
-"""``ImageClient`` (sync) and ``AsyncImageClient``: drive the flow engine of ``client.base`` over httpx.
+"""``ImageClient`` (sync) and ``AsyncImageClient``: drive the flow engine of ``pixelmock.client.base`` over
+httpx.
 
 Both expose the same calls, the async ones as coroutines::
 
@@ -9,8 +10,8 @@ Both expose the same calls, the async ones as coroutines::
     client.call(provider, operation_id, ...) -> Any      any contract operation, with auth, retries, errors
     client.download(image)             -> bytes          an image's bytes (fetching its URL if needed)
 
-Every failure is a ``client.errors.ImageClientError``; a canonical value the provider cannot express is a
-``ValidationError`` with ``status None`` and nothing is sent.
+Every failure is a ``pixelmock.client.errors.ImageClientError``; a canonical value the provider cannot express
+is a ``ValidationError`` with ``status None`` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import anyio
 import httpx
 
-from client.base import (
+from pixelmock.client.base import (
     DEFAULT_TIMEOUT,
     Answer,
     Exchange,
@@ -45,8 +46,8 @@ from client.base import (
     submit_exchange,
     wait_exchange,
 )
-from client.errors import ProviderError
-from contracts.canonical import CanonicalRequest
+from pixelmock.client.errors import ProviderError
+from pixelmock.contracts.canonical import CanonicalRequest
 
 DEFAULT_RETRIES = RetryPolicy()
 DEFAULT_POLLING = PollPolicy()

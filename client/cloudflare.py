@@ -18,17 +18,17 @@ import json
 from functools import cache
 from typing import Any
 
-from client.base import Answer, Finished, Flow, Provider, image_from_reference, obj, requested_size
-from client.errors import (
+from pixelmock.client.base import Answer, Finished, Flow, Provider, image_from_reference, obj, requested_size
+from pixelmock.client.errors import (
     AuthenticationError,
     ImageClientError,
     ProviderError,
     ValidationError,
     kind_for_status,
 )
-from client.openai import error_from_body
-from contracts.canonical import CanonicalRequest
-from contracts.openapi import document, inlined
+from pixelmock.client.openai import error_from_body
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.openapi import document, inlined
 
 PROVIDER = "cloudflare"
 

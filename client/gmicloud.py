@@ -16,7 +16,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-from client.base import (
+from pixelmock.client.base import (
     Answer,
     Finished,
     Flow,
@@ -28,7 +28,7 @@ from client.base import (
     operation_call,
     requested_size,
 )
-from client.errors import (
+from pixelmock.client.errors import (
     ContentPolicyError,
     ImageClientError,
     ProviderError,
@@ -36,8 +36,8 @@ from client.errors import (
     kind_for_status,
     mentions_content_policy,
 )
-from contracts.canonical import CanonicalRequest
-from contracts.openapi import inlined
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.openapi import inlined
 
 PROVIDER = "gmicloud"
 POLL = "getRequest"

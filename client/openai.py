@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from client.base import (
+from pixelmock.client.base import (
     Answer,
     Finished,
     Flow,
@@ -27,7 +27,7 @@ from client.base import (
     native_call,
     obj,
 )
-from client.errors import (
+from pixelmock.client.errors import (
     ContentPolicyError,
     ImageClientError,
     InsufficientCreditsError,
@@ -35,11 +35,11 @@ from client.errors import (
     kind_for_status,
     mentions_content_policy,
 )
-from contracts.canonical import CanonicalRequest, parse_size
-from contracts.data import effective, model_facts
-from contracts.dialects import NativeRequest
-from contracts.openapi import document
-from contracts.pricing import MILLION, TokenBreakdown
+from pixelmock.contracts.canonical import CanonicalRequest, parse_size
+from pixelmock.contracts.data import effective, model_facts
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.openapi import document
+from pixelmock.contracts.pricing import MILLION, TokenBreakdown
 
 PROVIDER = "openai"
 

@@ -12,8 +12,9 @@ is recorded (or replayed), and before anything is written
 - ``rewrite`` replaces URL prefixes, e.g. an emulator's base URL by the real one, so that a recording
   replays with the client pointed at the real service.
 
-Recording needs vcrpy (``pip install "pixelmock[test]"``). Interactions are matched on method and path
-(``MATCH_ON``), as the documented cassettes are.
+Recording needs vcrpy: ``pip install "pixelmock[record]"`` (without it, ``recorder`` and ``recording``
+raise ``ImportError`` saying so; the scrubber itself needs nothing). Interactions are matched on method
+and path (``MATCH_ON``), as the documented cassettes are.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from contracts.openapi import PROVIDERS, auth_headers, inlined
+from pixelmock.contracts.openapi import PROVIDERS, auth_headers, inlined
 
 PLACEHOLDER = "REDACTED"
 MATCH_ON = ("method", "path")
@@ -127,8 +128,12 @@ def recorder(
     record_mode: str = "once",
     **options: Any,
 ) -> Any:
-    """A ``vcr.VCR`` that scrubs as the module docstring says (``options`` go to ``vcr.VCR``)."""
-    import vcr
+    """A ``vcr.VCR`` that scrubs as the module docstring says (``options`` go to ``vcr.VCR``). Raises
+    ``ImportError`` when vcrpy is not installed."""
+    try:
+        import vcr
+    except ImportError as exc:
+        raise ImportError('recording cassettes needs vcrpy: pip install "pixelmock[record]"') from exc
 
     scrubber = Scrubber(secrets, rewrite)
     options.setdefault("match_on", MATCH_ON)

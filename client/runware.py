@@ -22,7 +22,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from client.base import (
+from pixelmock.client.base import (
     Answer,
     Finished,
     Flow,
@@ -36,7 +36,7 @@ from client.base import (
     operation_call,
     requested_size,
 )
-from client.errors import (
+from pixelmock.client.errors import (
     AuthenticationError,
     ContentPolicyError,
     ImageClientError,
@@ -47,9 +47,9 @@ from client.errors import (
     kind_for_status,
     mentions_content_policy,
 )
-from contracts.canonical import CanonicalRequest
-from contracts.dialects.runware import EXTRA_KEY, RUN, TASK_TYPE, task_type_schema
-from contracts.openapi import document, inlined
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects.runware import EXTRA_KEY, RUN, TASK_TYPE, task_type_schema
+from pixelmock.contracts.openapi import document, inlined
 
 PROVIDER = "runware"
 #: Result item fields that hold the image, by ``outputType`` (contract ``ImageInferenceResult``).

@@ -3,7 +3,7 @@
 The client builds native requests from it, the emulators parse native requests into it, and the cost
 engine prices it. Its vocabulary is OpenAI's Images API (the API every provider here resells); provider
 spellings (Apiframe's aspect ratios, Runware's ``JPG``, GMI's ``payload``) are dialect, see
-``contracts.dialects``.
+``pixelmock.contracts.dialects``.
 
 A field left as ``None`` means "the provider's default". ``Dialect.resolve`` fills the defaults in, and a
 quote is always computed on the resolved request.

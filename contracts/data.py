@@ -13,7 +13,7 @@ import yaml
 @cache
 def load(name: str) -> dict[str, Any]:
     """Parse ``contracts/data/<name>.yaml``. Raises ``FileNotFoundError`` for an unknown name."""
-    text = resources.files("contracts").joinpath("data", f"{name}.yaml").read_text(encoding="utf-8")
+    text = resources.files("pixelmock.contracts").joinpath("data", f"{name}.yaml").read_text(encoding="utf-8")
     return cast(dict[str, Any], yaml.safe_load(text))
 
 

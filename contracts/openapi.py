@@ -26,7 +26,11 @@ PROVIDERS: tuple[str, ...] = ("openai", "cloudflare", "apiframe", "runware", "gm
 @cache
 def document(provider: str) -> dict[str, Any]:
     """The parsed OpenAPI document of ``provider`` (shared; do not mutate). Raises ``FileNotFoundError``."""
-    text = resources.files("contracts").joinpath("openapi", f"{provider}.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("pixelmock.contracts")
+        .joinpath("openapi", f"{provider}.yaml")
+        .read_text(encoding="utf-8")
+    )
     return cast(dict[str, Any], yaml.safe_load(text))
 
 

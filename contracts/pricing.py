@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
-from contracts.data import effective, load, model_facts
-from contracts.errors import UnknownProvider
-from contracts.tokens import image_input_tokens, input_rule_note, output_image_tokens, text_input_tokens
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
+from pixelmock.contracts.data import effective, load, model_facts
+from pixelmock.contracts.errors import UnknownProvider
+from pixelmock.contracts.tokens import (
+    image_input_tokens,
+    input_rule_note,
+    output_image_tokens,
+    text_input_tokens,
+)
 
 MILLION = Decimal(1_000_000)
 #: Size assumed for an input image whose size is unknown (a URL without width/height), in pixels.

@@ -16,8 +16,8 @@ from functools import cache
 from importlib import machinery, util
 from typing import Any
 
-from contracts.canonical import ImageInput
-from contracts.data import load, model_facts
+from pixelmock.contracts.canonical import ImageInput
+from pixelmock.contracts.data import load, model_facts
 
 
 @cache

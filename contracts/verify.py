@@ -41,7 +41,15 @@ from typing import Any, TextIO
 
 import yaml
 
-from contracts.openapi import PROVIDERS, Violation, form_instance, inlined, real_base_url, resolve, validate
+from pixelmock.contracts.openapi import (
+    PROVIDERS,
+    Violation,
+    form_instance,
+    inlined,
+    real_base_url,
+    resolve,
+    validate,
+)
 
 SUFFIXES = (".yaml", ".yml")
 ACK_KEY = "x-known-drift"

@@ -23,11 +23,11 @@ from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from contracts.openapi import request_schema, served, validate
-from emulators.runtime import ProviderEmulator, Runtime, read_json, runtime
-from emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
-from emulators.runtime.clock import Clock
-from emulators.runtime.faults import FaultError, kinds_of
+from pixelmock.contracts.openapi import request_schema, served, validate
+from pixelmock.emulators.runtime import ProviderEmulator, Runtime, read_json, runtime
+from pixelmock.emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.faults import FaultError, kinds_of
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).

@@ -3,8 +3,8 @@
 Routes (contracts/openapi/apiframe.yaml): ``POST /v2/images/generate`` (202 ``{"jobId","status"}``),
 ``GET /v2/jobs/{id}``, ``GET /v2/jobs``, ``GET /v2/me``. Auth is the ``X-API-Key`` header.
 
-Flow: a job is accepted as ``QUEUED`` with its credit cost (``contracts.pricing.quote`` on the resolved
-request) debited at once; 402 when the balance is short. Each ``GET /v2/jobs/{id}`` moves it on: by
+Flow: a job is accepted as ``QUEUED`` with its credit cost (``pixelmock.contracts.pricing.quote`` on the
+resolved request) debited at once; 402 when the balance is short. Each ``GET /v2/jobs/{id}`` moves it on: by
 default (``instant`` latency profile) it is ``COMPLETED`` on its first poll, with one image URL per
 ``number_of_images`` (real bytes of the resolved size and format, served by the emulator). Under the
 ``realistic`` and ``manual`` profiles a job needs the documented latency on the virtual clock
@@ -58,10 +58,10 @@ from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, jsonify, request
 
-from contracts.canonical import CanonicalRequest
-from contracts.data import load
-from contracts.dialects import NativeRequest
-from contracts.dialects.apiframe import (
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.data import load
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.apiframe import (
     DIALECT,
     OPERATION,
     branch,
@@ -69,13 +69,13 @@ from contracts.dialects.apiframe import (
     params_schema,
     utf16_length,
 )
-from contracts.errors import UnsupportedValue
-from contracts.openapi import Violation, inlined, operation, validate
-from contracts.pricing import quote
-from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
-from emulators.runtime.accounts import Account
-from emulators.runtime.faults import Fault, active, contract_answers
-from emulators.runtime.ids import new_uuid
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import Violation, inlined, operation, validate
+from pixelmock.contracts.pricing import quote
+from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
+from pixelmock.emulators.runtime.ids import new_uuid
 
 NAME = "apiframe"
 PREFIX = "/apiframe"

@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from contracts.openapi import PROVIDERS, served
-from emulators import admin
-from emulators.config import EmulatorConfig
-from emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
+from pixelmock import __version__
+from pixelmock.contracts.openapi import PROVIDERS, served
+from pixelmock.emulators import admin
+from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
 
 log = logging.getLogger("pixelmock")
 
@@ -31,7 +32,7 @@ KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "un
 def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]:
     """The ``PROVIDER`` objects of the named provider modules (default: all of ``PROVIDERS``)."""
     return [
-        importlib.import_module(f"emulators.{name}").PROVIDER
+        importlib.import_module(f"{__package__}.{name}").PROVIDER
         for name in (PROVIDERS if names is None else names)
     ]
 
@@ -51,7 +52,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
 
     @app.get("/__health")
     def health() -> Response:
-        return jsonify(status="ok", providers={p.name: p.prefix for p in mounted})
+        return jsonify(status="ok", version=__version__, providers={p.name: p.prefix for p in mounted})
 
     @app.get("/files/<file_id>.<ext>")
     def file(file_id: str, ext: str) -> Response:

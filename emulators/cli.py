@@ -5,7 +5,9 @@
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
-- ``pixelmock verify PATH...``: check cassettes against the contracts (``contracts.verify``).
+- ``pixelmock verify PATH...``: check cassettes against the contracts (``pixelmock.contracts.verify``).
+
+Only ``serve`` imports Flask and gunicorn; ``cost``, ``verify`` and ``demo`` run where gunicorn cannot.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from contracts.canonical import (
+from pixelmock.contracts.canonical import (
     BACKGROUNDS,
     MODELS,
     OUTPUT_FORMATS,
@@ -25,17 +27,25 @@ from contracts.canonical import (
     CanonicalRequest,
     ImageInput,
 )
-from contracts.dialects import get_dialect
-from contracts.errors import UnsupportedValue
-from contracts.openapi import PROVIDERS
-from contracts.pricing import Quote
-from emulators.runtime.latency import PROFILES
-from emulators.server import DEFAULT_THREADS
+from pixelmock.contracts.dialects import get_dialect
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.lifecycle import lifecycle
+from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.contracts.pricing import Quote
+from pixelmock.emulators.config import today_from_env
+from pixelmock.emulators.runtime.latency import PROFILES
+from pixelmock.emulators.server import DEFAULT_THREADS
+
+#: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
+DEFAULT_COST_MODEL = "gpt-image-2"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pixelmock`` console script; returns the exit status."""
+    from pixelmock import __version__
+
     parser = argparse.ArgumentParser(prog="pixelmock", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pixelmock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the emulators until Ctrl-C / SIGTERM")
@@ -66,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cost = commands.add_parser("cost", help="price a request at one or more providers")
     cost.add_argument("--provider", action="append", help="provider name, repeatable, or 'all' (default all)")
-    cost.add_argument("--model", choices=MODELS, default="gpt-image-1.5")
+    cost.add_argument(
+        "--model", choices=MODELS, default=DEFAULT_COST_MODEL, help=f"(default {DEFAULT_COST_MODEL})"
+    )
     cost.add_argument("--prompt", required=True)
     cost.add_argument("--size", help="WxH in pixels, or auto")
     cost.add_argument("--quality", choices=QUALITIES)
@@ -74,7 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cost.add_argument("--background", choices=BACKGROUNDS)
     cost.add_argument("--output-format", choices=OUTPUT_FORMATS)
     cost.add_argument("--input-image", action="append", default=[], help="input image file (repeatable)")
-    cost.add_argument("--date", type=dt.date.fromisoformat, help="price as of this date (default today)")
+    cost.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        help="price as of this date (default: $PIXELMOCK_TODAY, else today)",
+    )
     cost.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     commands.add_parser("demo", help="start the emulators, exercise every provider, print what came back")
@@ -88,18 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "cost":
         return _cost(args)
     if args.command == "verify":
-        from contracts.verify import run
+        from pixelmock.contracts.verify import run
 
         return run(args.paths)
-    from emulators.demo import run_demo
+    from pixelmock.emulators.demo import run_demo
 
     return run_demo()
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from emulators.app import create_app
-    from emulators.config import EmulatorConfig
-    from emulators.server import serve
+    from pixelmock.emulators.app import create_app
+    from pixelmock.emulators.config import EmulatorConfig
+    from pixelmock.emulators.server import serve
 
     # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
     config = EmulatorConfig(latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0)
@@ -119,12 +135,11 @@ def _providers(names: list[str] | None) -> list[str]:
     return names
 
 
-def quote_rows(
-    request: CanonicalRequest, providers: Sequence[str], on: dt.date | None
-) -> list[dict[str, Any]]:
-    """One JSON-ready row per provider: ``provider``, ``model``, ``usd`` (decimal string or null),
-    ``credits`` (int or null), ``tokens``, ``resolved``, ``billed``, ``notes`` — or ``error`` when the
-    provider cannot express the request."""
+def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date) -> list[dict[str, Any]]:
+    """One JSON-ready row per provider, priced on day ``on``: ``provider``, ``model``, ``usd`` (decimal
+    string or null), ``credits`` (int or null), ``tokens``, ``resolved``, ``billed``, ``notes``,
+    ``shut_down`` (the model's shutdown date at that provider when it has passed on ``on``, else null;
+    the provider would refuse the request) — or ``error`` when the provider cannot express the request."""
     rows: list[dict[str, Any]] = []
     for provider in providers:
         try:
@@ -132,12 +147,19 @@ def quote_rows(
         except UnsupportedValue as exc:
             rows.append({"provider": provider, "model": request.model, "error": str(exc)})
             continue
-        rows.append(_row(quote))
+        rows.append(_row(quote, on))
     return rows
 
 
-def _row(quote: Quote) -> dict[str, Any]:
+def _row(quote: Quote, on: dt.date) -> dict[str, Any]:
     resolved = quote.resolved
+    found = lifecycle(quote.provider, quote.model)
+    shut_down = found.shutdown if found is not None and found.shut_down_on(on) else None
+    notes = list(quote.notes)
+    if shut_down is not None:
+        notes.insert(
+            0, f"{quote.model} is shut down at {quote.provider} since {shut_down}: it refuses this request"
+        )
     return {
         "provider": quote.provider,
         "model": quote.model,
@@ -157,7 +179,8 @@ def _row(quote: Quote) -> dict[str, Any]:
             "input_images": len(resolved.input_images),
         },
         "billed": {"quality": quote.billed_quality, "size": quote.billed_size},
-        "notes": list(quote.notes),
+        "notes": notes,
+        "shut_down": None if shut_down is None else shut_down.isoformat(),
     }
 
 
@@ -172,7 +195,8 @@ def _cost(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         input_images=tuple(ImageInput.from_path(path) for path in args.input_image),
     )
-    rows = quote_rows(request, _providers(args.provider), args.date)
+    on = args.date or today_from_env() or dt.date.today()
+    rows = quote_rows(request, _providers(args.provider), on)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

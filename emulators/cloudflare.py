@@ -38,9 +38,9 @@ from typing import Any
 
 from flask import Blueprint, Response, has_request_context, request
 
-from contracts.data import model_facts
-from contracts.dialects import NativeRequest
-from contracts.dialects.cloudflare import (
+from pixelmock.contracts.data import model_facts
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.cloudflare import (
     DIALECT,
     UNIVERSAL_OPERATION,
     ModelContract,
@@ -49,15 +49,23 @@ from contracts.dialects.cloudflare import (
     model_by_native,
     upstream_rejection,
 )
-from contracts.dialects.cloudflare import (
+from pixelmock.contracts.dialects.cloudflare import (
     PROVIDER as NAME,
 )
-from contracts.openapi import Violation, document, inlined, model_branch, request_schema, resolve, validate
-from contracts.pricing import quote
-from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
-from emulators.runtime.accounts import Account
-from emulators.runtime.faults import Fault, contract_answers
-from emulators.runtime.ids import new_uuid
+from pixelmock.contracts.openapi import (
+    Violation,
+    document,
+    inlined,
+    model_branch,
+    request_schema,
+    resolve,
+    validate,
+)
+from pixelmock.contracts.pricing import quote
+from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.faults import Fault, contract_answers
+from pixelmock.emulators.runtime.ids import new_uuid
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
@@ -362,7 +370,7 @@ def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     return respond_error(str(entry["error"]), model=fault.model or "", method=request.method)
 
 
-#: What ``emulators.app`` mounts.
+#: What ``pixelmock.emulators.app`` mounts.
 PROVIDER = ProviderEmulator(
     name=NAME,
     prefix=PREFIX,

@@ -17,7 +17,6 @@ import base64
 import datetime as dt
 import io
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,12 +27,13 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from contracts.canonical import MODELS, CanonicalRequest
-from contracts.data import model_facts
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.errors import UnsupportedValue
-from contracts.openapi import auth_headers, operation
-from contracts.pricing import quote
+from pixelmock.contracts.canonical import MODELS, CanonicalRequest
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.lifecycle import lifecycle
+from pixelmock.contracts.openapi import auth_headers, operation
+from pixelmock.contracts.pricing import quote
+from pixelmock.emulators.server import free_port
 
 PROMPT = "pixelmock demo: a lighthouse on a cliff at dusk, watercolor"
 DEMO_KEY = "pixelmock-demo-key"
@@ -134,13 +134,6 @@ def _runtime_expression(expression: str, body: Any) -> str:
     return str(node)
 
 
-def retired(model: str, server_date: dt.date) -> dt.date | None:
-    """OpenAI's shutdown date of ``model`` if it has passed on the server's clock (models.yaml), else None."""
-    shutdown = model_facts(model)["lifecycle"].get("openai_shutdown")
-    day = dt.date.fromisoformat(str(shutdown)) if shutdown else None
-    return day if day is not None and server_date >= day else None
-
-
 def exercise(
     http: httpx.Client, root: str, prefix: str, provider: str, model: str, server_date: dt.date
 ) -> Outcome:
@@ -155,14 +148,14 @@ def exercise(
     headers = auth_headers(provider, DEMO_KEY)
     answer = send(http, root + prefix, native, headers)
     if answer.status_code >= 300 and answer.status_code != 202:
-        shutdown = retired(model, server_date)
-        if shutdown is not None and 400 <= answer.status_code < 500:
+        found = lifecycle(provider, model)
+        if found is not None and found.shut_down_on(server_date) and 400 <= answer.status_code < 500:
             return Outcome(
-                provider, model, f"HTTP {answer.status_code}", detail=f"shut down {shutdown}", ok=True
+                provider, model, f"HTTP {answer.status_code}", detail=f"shut down {found.shutdown}", ok=True
             )
         return Outcome(provider, model, f"HTTP {answer.status_code}", detail=answer.text[:120])
     body = follow_links(http, root + prefix, native, answer, headers)
-    priced = quote(provider, request)
+    priced = quote(provider, request, server_date)
     width, height = (int(edge) for edge in priced.billed_size.split("x"))  # auto is rendered as billed
     problems = []
     refs = list(dict.fromkeys(image_refs(body)))  # a thumbnail may repeat an image's URL
@@ -176,12 +169,6 @@ def exercise(
     ok = bool(refs) and not problems
     detail = "; ".join(problems) or f"{priced.billed_size} {request.quality} {request.output_format}"
     return Outcome(provider, model, f"HTTP {answer.status_code}", len(refs), detail, cost, ok)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_healthy(
@@ -201,9 +188,18 @@ def _wait_healthy(
 def run_demo() -> int:
     """Start ``pixelmock serve`` on a free port of 127.0.0.1, exercise every provider, print a table,
     stop the server with SIGTERM. Returns 0 when every check passed."""
-    port = _free_port()
+    port = free_port()
     root = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "emulators.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "pixelmock.emulators.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     outcomes = []
     try:

@@ -4,8 +4,8 @@ Contract: ``contracts/openapi/gmicloud.yaml``. Routes (relative to the prefix):
 
 - ``POST /requests`` ``{"model", "payload"}``: GPT Image models are synchronous at GMI, so the answer is
   200 with the finished request record (``status: "success"``, ``outcome.media_urls: [{id, url}]``),
-  pre-charged in USD from ``contracts.pricing.quote``. A payload the upstream would reject answers 400
-  ``{"error", "request_id"}`` and keeps a ``failed`` record (``outcome.error``); a bad envelope answers
+  pre-charged in USD from ``pixelmock.contracts.pricing.quote``. A payload the upstream would reject answers
+  400 ``{"error", "request_id"}`` and keeps a ``failed`` record (``outcome.error``); a bad envelope answers
   400 ``{"error"}``; an unknown model slug 404; a short balance 402 (emulator choice, see the contract).
 - ``GET /requests/<request_id>``: the record (404 for another account's or an unknown id).
 - ``GET /requests`` (``model_id``, ``limit``, ``offset``): ``{"requests", "total", "has_more"}``, newest
@@ -45,16 +45,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest
-from contracts.dialects.gmicloud import DIALECT, SUBMIT
-from contracts.errors import UnsupportedValue
-from contracts.openapi import document, inlined, model_branch, request_schema, validate
-from contracts.pricing import Quote, quote
-from emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
-from emulators.runtime.accounts import Account
-from emulators.runtime.faults import Fault, active, contract_answers
-from emulators.runtime.ids import new_uuid
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.gmicloud import DIALECT, SUBMIT
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema, validate
+from pixelmock.contracts.pricing import Quote, quote
+from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
+from pixelmock.emulators.runtime.ids import new_uuid
 
 NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"

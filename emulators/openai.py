@@ -12,8 +12,8 @@ Behaviour, all read from ``contracts/openapi/openai.yaml`` (the contract) and th
   shut-down model. Snapshot ids are accepted.
 - A success renders ``n`` real images of the resolved size and format and answers ``ImagesResponse``
   (``created``, resolved ``background``/``quality``/``size``, ``data[].b64_json``, ``usage``). Usage and the
-  USD debited from the account's ledger come from ``contracts.pricing.quote`` on the resolved request;
-  an account that cannot cover it gets 429 ``insufficient_quota``.
+  USD debited from the account's ledger come from ``pixelmock.contracts.pricing.quote`` on the resolved
+  request; an account that cannot cover it gets 429 ``insufficient_quota``.
 - ``stream=true`` answers server-sent events: ``partial_images`` partial events, then one completed event,
   per image (``image_generation.*`` or ``image_edit.*``).
 
@@ -38,17 +38,17 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, request
 
-from contracts.canonical import CanonicalRequest, ImageInput, parse_size
-from contracts.data import model_facts
-from contracts.dialects import NativeRequest
-from contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch, canonical_model, size_rules
-from contracts.errors import UnsupportedValue
-from contracts.openapi import Violation, form_instance, inlined, request_schema, validate
-from contracts.pricing import Quote, quote
-from contracts.sizes import SizeRules
-from emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
-from emulators.runtime.faults import Fault, contract_answers
-from emulators.runtime.ids import new_uuid
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.data import model_facts
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch, canonical_model, size_rules
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
+from pixelmock.contracts.pricing import Quote, quote
+from pixelmock.contracts.sizes import SizeRules
+from pixelmock.emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
+from pixelmock.emulators.runtime.faults import Fault, contract_answers
+from pixelmock.emulators.runtime.ids import new_uuid
 
 NAME = "openai"
 PREFIX = "/openai/v1"

@@ -3,8 +3,8 @@ a WebSocket upgrade on the same path speaks the WebSocket API (``wss://ws-api.ru
 
 Contract: ``contracts/openapi/runware.yaml`` (request schemas per task type and per model, the error
 catalogue ``x-errors``, size rules, the WebSocket protocol ``x-websocket``); dialect:
-``contracts.dialects.runware``. Sources: the openai:4@1 model page (seeds/003_c0aaf04073cb2fb9.txt) and
-research/runware.md §1 (REST, errors), §2 (WebSocket), §3 (async, getResponse), §4 (models).
+``pixelmock.contracts.dialects.runware``. Sources: the openai:4@1 model page (seeds/003_c0aaf04073cb2fb9.txt)
+and research/runware.md §1 (REST, errors), §2 (WebSocket), §3 (async, getResponse), §4 (models).
 
 Flow of one request: parse the JSON array, authenticate (an ``authentication`` task first in the array,
 else ``Authorization: Bearer``), then run each task on its own: an error is scoped to its task and the
@@ -55,9 +55,9 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, has_request_context, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 
-from contracts.canonical import CanonicalRequest
-from contracts.dialects import NativeRequest
-from contracts.dialects.runware import (
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.runware import (
     DIALECT,
     RUN,
     TASK_TYPE,
@@ -69,16 +69,16 @@ from contracts.dialects.runware import (
     task_schema,
     task_type_schema,
 )
-from contracts.dialects.runware import PROVIDER as NAME
-from contracts.errors import UnsupportedValue
-from contracts.openapi import Violation, discriminator_values, document, validate
-from contracts.pricing import Quote, quote
-from emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
-from emulators.runtime.accounts import Account
-from emulators.runtime.faults import Fault, active, contract_answers, message_fault
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.journal import journal_message, journal_note
-from emulators.runware_ws import Connection, Frame, Session, open_session
+from pixelmock.contracts.dialects.runware import PROVIDER as NAME
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import Violation, discriminator_values, document, validate
+from pixelmock.contracts.pricing import Quote, quote
+from pixelmock.emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
+from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.journal import journal_message, journal_note
+from pixelmock.emulators.runware_ws import Connection, Frame, Session, open_session
 
 log = logging.getLogger("pixelmock")
 
@@ -511,8 +511,8 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     Sync: the finished items (each also passed to ``ctx.on_item`` as soon as it is rendered, when set).
     Async (``deliveryMethod: async``) or with ``webhookURL``: the acknowledgement ``{taskType,
     taskUUID}``; ``getResponse`` returns the items. Cost (USD, 5 decimals) is
-    ``contracts.pricing.quote(...).per_result_usd`` of the resolved canonical request, on each item only
-    with ``includeCost``; the whole quote (``usd``) is debited from the account's USD balance first.
+    ``pixelmock.contracts.pricing.quote(...).per_result_usd`` of the resolved canonical request, on each item
+    only with ``includeCost``; the whole quote (``usd``) is debited from the account's USD balance first.
     """
     rt = ctx.rt
     task_uuid = str(task["taskUUID"])

@@ -28,9 +28,9 @@ from typing import Any
 
 from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
 
-from emulators.runtime.clock import Clock
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.store import Store
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.store import Store
 
 SESSIONS = "runware.ws_sessions"
 #: How often (real seconds) a connection waiting for a message checks the virtual clock for idleness.

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from flask import Flask
 
-from emulators import EmulatorConfig, create_app
-from emulators.server import running
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.server import running
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
 #: unless a test sets another: the suite must not change verdict when a model's shutdown date passes

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis import checks
 
-from contracts.openapi import PROVIDERS, document
-from emulators import EmulatorConfig, create_app
+from pixelmock.contracts.openapi import PROVIDERS, document
+from pixelmock.emulators import EmulatorConfig, create_app
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig
 
 APIFRAME = "/apiframe"
 KEY = {"X-API-Key": "afk_clock"}

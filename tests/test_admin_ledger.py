@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import yaml
 
-from emulators import EmulatorConfig, create_app
-from emulators.runtime.accounts import account_id
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.runtime.accounts import account_id
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 APIFRAME_KEY = "afk_ledger_0001"

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate as validate_spec
 
-from contracts.canonical import CanonicalRequest
-from contracts.dialects.apiframe import DIALECT
-from contracts.openapi import document, inlined, model_branch, request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects.apiframe import DIALECT
+from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema, validate
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "apiframe"
 SEED_BODY = {

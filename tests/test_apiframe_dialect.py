@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.dialects.apiframe import DIALECT
-from contracts.errors import UnsupportedValue
-from contracts.openapi import request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.dialects.apiframe import DIALECT
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import request_schema, validate
 
 MODELS = ("gpt-image-1.5", "gpt-image-2")
 URLS = st.sampled_from(["https://example.com/a.png", "https://cdn.test/b.jpg", "http://127.0.0.1:9/c.webp"])

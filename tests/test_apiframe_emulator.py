@@ -19,8 +19,8 @@ import yaml
 from flask import Flask
 from PIL import Image
 
-from contracts.openapi import inlined, validate
-from emulators import EmulatorConfig, create_app
+from pixelmock.contracts.openapi import inlined, validate
+from pixelmock.emulators import EmulatorConfig, create_app
 
 EMULATED_PROVIDERS = ["apiframe"]
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "apiframe"

@@ -23,7 +23,7 @@ import pytest
 import vcr
 import yaml
 
-from client import (
+from pixelmock.client import (
     AuthenticationError,
     ContentPolicyError,
     ImageClient,
@@ -36,10 +36,10 @@ from client import (
     RetryPolicy,
     ValidationError,
 )
-from client.recording import MATCH_ON
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.pricing import TokenBreakdown
+from pixelmock.client.recording import MATCH_ON
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.pricing import TokenBreakdown
 
 ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "documented"
 CASSETTES = sorted(ROOT.glob("*/*.yaml"))

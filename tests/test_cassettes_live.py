@@ -4,9 +4,9 @@
 
 Each provider whose key is set gets one cheap request per model it sells (low quality, 1024x1024, one
 image), recorded to ``cassettes/recorded/live/<provider>/generate-<model>.yaml`` through
-``client.recording`` (credentials scrubbed from headers and bodies; the key and account id also replaced
-wherever they appear). Check a recording with ``pixelmock verify cassettes/recorded/live`` and commit it
-only after test_cassettes_secrets.py passes. This costs real money at the provider.
+``pixelmock.client.recording`` (credentials scrubbed from headers and bodies; the key and account id also
+replaced wherever they appear). Check a recording with ``pixelmock verify cassettes/recorded/live`` and commit
+it only after test_cassettes_secrets.py passes. This costs real money at the provider.
 
 Keys: ``OPENAI_API_KEY``, ``CLOUDFLARE_API_TOKEN`` with ``CLOUDFLARE_ACCOUNT_ID``, ``APIFRAME_API_KEY``,
 ``RUNWARE_API_KEY``, ``GMI_API_KEY``.
@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from test_dialects import OFFERED
 
-from client import ImageClient, Provider
-from client.recording import recording
-from contracts.canonical import CanonicalRequest
-from contracts.dialects import get_dialect
+from pixelmock.client import ImageClient, Provider
+from pixelmock.client.recording import recording
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects import get_dialect
 
 LIVE = os.environ.get("PIXELMOCK_RECORD_LIVE") == "1"
 ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "recorded" / "live"

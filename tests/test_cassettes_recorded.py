@@ -2,8 +2,8 @@
 examples of each provider's flow as the reference client drives it.
 
 - ``PIXELMOCK_RECORD_CASSETTES=1 pytest tests/test_cassettes_recorded.py`` records them again: each
-  scenario runs against an in-process emulator through ``client.recording`` (credentials scrubbed, the
-  emulator's base URL rewritten to the provider's real one), overwriting the files.
+  scenario runs against an in-process emulator through ``pixelmock.client.recording`` (credentials scrubbed,
+  the emulator's base URL rewritten to the provider's real one), overwriting the files.
 - Otherwise each cassette is replayed (vcrpy, method + path, nothing recorded) with the client pointed at
   the real base URL, and the same assertions run on what the client reads; every interaction must be
   used. ``pixelmock verify`` checks these cassettes against the contracts (test_cassettes_verify.py).
@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from client import (
+from pixelmock.client import (
     AuthenticationError,
     ImageClient,
     PollPolicy,
@@ -32,11 +32,11 @@ from client import (
     RetryPolicy,
     ValidationError,
 )
-from client.recording import recording
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.openapi import real_base_url
-from emulators import EmulatorConfig, create_app
-from emulators.app import mounted_providers
+from pixelmock.client.recording import recording
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.openapi import real_base_url
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.app import mounted_providers
 
 RECORD = os.environ.get("PIXELMOCK_RECORD_CASSETTES") == "1"
 ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "recorded"

@@ -1,8 +1,8 @@
 """No cassette in the repository holds a credential, and recording scrubs them by default.
 
-The scan is independent of the scrubber (``client.recording``): it looks for key-shaped strings anywhere
-in a cassette's text (OpenAI ``sk-...``, Apiframe ``afk_...``) and for long hex or base64 tokens in the
-places credentials travel: the Authorization and X-API-Key headers (after ``Bearer``) and JSON body fields
+The scan is independent of the scrubber (``pixelmock.client.recording``): it looks for key-shaped strings
+anywhere in a cassette's text (OpenAI ``sk-...``, Apiframe ``afk_...``) and for long hex or base64 tokens in
+the places credentials travel: the Authorization and X-API-Key headers (after ``Bearer``) and JSON body fields
 named like keys (Runware's ``authentication`` task ``apiKey``...), at any depth.
 """
 
@@ -18,11 +18,11 @@ import httpx
 import pytest
 import yaml
 
-from client import ImageClient, Provider
-from client.recording import recording
-from contracts.canonical import CanonicalRequest
-from emulators import create_app
-from emulators.app import mounted_providers
+from pixelmock.client import ImageClient, Provider
+from pixelmock.client.recording import recording
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.emulators import create_app
+from pixelmock.emulators.app import mounted_providers
 
 REPO = Path(__file__).resolve().parent.parent
 CASSETTES = sorted(p for p in (REPO / "cassettes").rglob("*") if p.suffix in (".yaml", ".yml"))

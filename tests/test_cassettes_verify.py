@@ -19,8 +19,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from contracts.verify import verify_paths
-from emulators.cli import main
+from pixelmock.contracts.verify import verify_paths
+from pixelmock.emulators.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTED = REPO / "cassettes" / "documented"

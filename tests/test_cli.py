@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,8 +12,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from contracts.openapi import PROVIDERS
-from emulators.cli import main
+from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.emulators.cli import main
+from pixelmock.emulators.server import free_port
 
 
 def test_cost_json_lists_every_provider_with_the_documented_fields(
@@ -40,6 +40,27 @@ def test_cost_reports_unsupported_combinations_per_provider(capsys: pytest.Captu
     assert "apiframe" in errors and "background" in errors["apiframe"]
 
 
+def test_cost_defaults_to_a_live_model_and_says_where_the_model_is_shut_down(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["cost", "--prompt", "a fox", "--json"])
+    assert {row["model"] for row in json.loads(capsys.readouterr().out)} == {"gpt-image-2"}
+
+    # OpenAI's deprecations page: gpt-image-1.5 shuts down 2026-12-01; Cloudflare proxies OpenAI.
+    for day, refused in (("2026-11-30", set()), ("2026-12-01", {"openai", "cloudflare"})):
+        main(["cost", "--model", "gpt-image-1.5", "--date", day, "--prompt", "a fox", "--json"])
+        rows = {row["provider"]: row for row in json.loads(capsys.readouterr().out)}
+        assert {p for p, row in rows.items() if row["shut_down"] is not None} == refused
+        for provider in refused:
+            assert rows[provider]["shut_down"] == "2026-12-01"
+            assert "shut down at" in rows[provider]["notes"][0]
+
+    main(
+        ["cost", "--provider", "openai", "--model", "gpt-image-1.5", "--date", "2026-12-02", "--prompt", "a"]
+    )
+    assert "is shut down at openai since 2026-12-01" in capsys.readouterr().out
+
+
 def test_cost_table_is_printed_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     main(["cost", "--provider", "runware", "--provider", "apiframe", "--model", "gpt-image-2",
           "--quality", "medium", "--n", "4", "--size", "1024x1024", "--prompt", "a fox"])  # fmt: skip
@@ -49,16 +70,10 @@ def test_cost_table_is_printed_for_people(capsys: pytest.CaptureFixture[str]) ->
     assert " 36 " in apiframe  # Apiframe's worked example: gpt-image-2 medium x 4 = 36 credits
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_prints_base_urls_answers_and_stops_on_sigterm() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -81,7 +96,7 @@ def test_serve_prints_base_urls_answers_and_stops_on_sigterm() -> None:
 
 def test_demo_exercises_every_provider_and_succeeds() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "emulators.cli", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pixelmock.emulators.cli", "demo"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FAILED" not in done.stdout

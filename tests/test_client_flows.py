@@ -21,7 +21,7 @@ from flask import Flask
 from PIL import Image
 from test_dialects import OFFERED
 
-from client import (
+from pixelmock.client import (
     AsyncImageClient,
     AuthenticationError,
     ContentPolicyError,
@@ -36,11 +36,11 @@ from client import (
     RetryPolicy,
     ValidationError,
 )
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import get_dialect
-from contracts.openapi import PROVIDERS
-from emulators import EmulatorConfig, create_app
-from emulators.app import mounted_providers
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import get_dialect
+from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.app import mounted_providers
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 FAST = PollPolicy(initial=0, max_polls=20)

@@ -4,7 +4,7 @@ Requests are drawn per provider and model from the dialect's capabilities (``tex
 test_dialects, plus input images and, for Runware, its delivery and output types). For each one:
 
 - every HTTP request the client sends validates against the provider's OpenAPI document, and every answer
-  the emulator gives validates against the operation's response schema (``contracts.verify``, the
+  the emulator gives validates against the operation's response schema (``pixelmock.contracts.verify``, the
   documents being the oracle);
 - the cost the emulator reports (OpenAI ``usage`` priced, Runware ``cost``, Apiframe ``creditCost``)
   equals the cost engine's quote of the request; Cloudflare and GMI report none;
@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_dialects import OFFERED, _png, _unsupported_cases, text_requests
 
-from client import ImageClient, PollPolicy, Provider, ValidationError
-from client.base import flow_for, prepared
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import get_dialect
-from contracts.openapi import real_base_url
-from contracts.verify import check_interaction
-from emulators import EmulatorConfig, create_app
-from emulators.app import mounted_providers
+from pixelmock.client import ImageClient, PollPolicy, Provider, ValidationError
+from pixelmock.client.base import flow_for, prepared
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import get_dialect
+from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.verify import check_interaction
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.app import mounted_providers
 
 RICH = {"credits": Decimal(10**9), "USD": Decimal(10**9)}
 APP = create_app(EmulatorConfig(starting_balances=RICH))
@@ -61,7 +61,8 @@ APP.wsgi_app = REACHED  # type: ignore[method-assign]
 
 
 def _interaction(provider: str, response: httpx.Response) -> dict[str, Any]:
-    """The exchange as a vcrpy interaction at the provider's real URL (what ``contracts.verify`` reads)."""
+    """The exchange as a vcrpy interaction at the provider's real URL (what ``pixelmock.contracts.verify``
+    reads)."""
     request = response.request
     path = request.url.path.removeprefix(PREFIX[provider])
     return {

@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
-from contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
+from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
 
 PROVIDER = "cloudflare"
 CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))

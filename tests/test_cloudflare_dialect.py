@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.dialects.cloudflare import DIALECT, Route, parse_image
-from contracts.errors import UnsupportedValue
-from contracts.openapi import request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.dialects.cloudflare import DIALECT, Route, parse_image
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import request_schema, validate
 
 PROVIDER = "cloudflare"
 CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))

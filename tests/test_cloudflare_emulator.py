@@ -21,10 +21,10 @@ from flask import Flask
 from jsonschema import Draft202012Validator
 from PIL import Image
 
-from contracts.canonical import CanonicalRequest
-from contracts.dialects.cloudflare import DIALECT
-from contracts.openapi import inlined
-from emulators import EmulatorConfig, create_app
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.dialects.cloudflare import DIALECT
+from pixelmock.contracts.openapi import inlined
+from pixelmock.emulators import EmulatorConfig, create_app
 
 EMULATED_PROVIDERS = ["cloudflare"]
 PREFIX = "/cloudflare/client/v4"

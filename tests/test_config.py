@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from emulators import EmulatorConfig, create_app
+from pixelmock.emulators import EmulatorConfig, create_app
 
 
 def test_pixelmock_today_sets_the_default_clock_date(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from openapi_spec_validator import validate
 
-from contracts.openapi import PROVIDERS, document, inlined
+from pixelmock.contracts.openapi import PROVIDERS, document, inlined
 
 EVIDENCE = {"documented", "sdk", "spec", "third-party", "inferred", "choice"}
 

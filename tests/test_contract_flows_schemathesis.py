@@ -6,7 +6,7 @@
   provider's own error shape;
 - negative data only: every request schemathesis makes invalid must be rejected (a 4xx, never accepted,
   never a 5xx) with the provider's own error shape, i.e. a status and body the contract declares for
-  the operation (checked with ``contracts.verify``, as cassettes are);
+  the operation (checked with ``pixelmock.contracts.verify``, as cassettes are);
 - a stateful run where the contract links operations: Apiframe's 202 answer links to ``getJob``; the run
   must follow that link to jobs it created and every answer must keep the contract.
 
@@ -27,10 +27,10 @@ from schemathesis import checks
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.stateful import OpenAPIStateMachine
 
-from contracts.openapi import PROVIDERS, real_base_url
-from contracts.verify import check_interaction
-from emulators import EmulatorConfig, create_app
-from emulators.app import mounted_providers
+from pixelmock.contracts.openapi import PROVIDERS, real_base_url
+from pixelmock.contracts.verify import check_interaction
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.app import mounted_providers
 
 EXAMPLES = int(os.environ.get("PIXELMOCK_EXAMPLES", "6"))
 RICH = {"credits": Decimal(10**9), "USD": Decimal(10**9)}

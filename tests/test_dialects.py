@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from contracts.canonical import (
+from pixelmock.contracts.canonical import (
     BACKGROUNDS,
     INPUT_FIDELITIES,
     MODELS,
@@ -27,9 +27,9 @@ from contracts.canonical import (
     CanonicalRequest,
     ImageInput,
 )
-from contracts.dialects import ModelCapabilities, get_dialect
-from contracts.errors import UnsupportedValue
-from contracts.openapi import PROVIDERS, operation, request_schema, validate
+from pixelmock.contracts.dialects import ModelCapabilities, get_dialect
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import PROVIDERS, operation, request_schema, validate
 
 
 def _offered(provider: str) -> list[tuple[str, str]]:

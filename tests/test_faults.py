@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 from runware_tasks import image_task
 
-from client import ImageClient, PollPolicy, Provider
-from contracts.canonical import CanonicalRequest
-from contracts.openapi import PROVIDERS, document
-from emulators import EmulatorConfig, create_app
-from emulators.pytest_plugin import PixelmockAdmin, PixelmockAdminError
-from emulators.runtime.faults import GENERIC_KINDS, FaultError, parse_header
+from pixelmock.client import ImageClient, PollPolicy, Provider
+from pixelmock.contracts.canonical import CanonicalRequest
+from pixelmock.contracts.openapi import PROVIDERS, document
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.admin_client import PixelmockAdmin, PixelmockAdminError
+from pixelmock.emulators.runtime.faults import GENERIC_KINDS, FaultError, parse_header
 
 KEY = "faults-test-key"
 BEARER = {"Authorization": f"Bearer {KEY}"}

@@ -17,7 +17,7 @@ from openapi_spec_validator import validate as validate_spec
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
-from contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
+from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
 
 PROVIDER = "gmicloud"
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / PROVIDER

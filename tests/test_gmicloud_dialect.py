@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.errors import UnsupportedValue
-from contracts.openapi import request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import request_schema, validate
 
 DIALECT = get_dialect("gmicloud")
 MODELS = ("gpt-image-1.5", "gpt-image-2")

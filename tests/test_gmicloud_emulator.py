@@ -22,9 +22,9 @@ from PIL import Image
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
-from contracts.openapi import inlined, validate
-from emulators import EmulatorConfig
-from emulators.runtime import Runtime
+from pixelmock.contracts.openapi import inlined, validate
+from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators.runtime import Runtime
 
 EMULATED_PROVIDERS = ["gmicloud"]
 

@@ -21,9 +21,9 @@ import yaml
 from flask import Flask, Response
 from PIL import Image
 
-from emulators import EmulatorConfig, create_app
-from emulators.runtime import journal_note
-from emulators.runtime.journal import REDACTED, Journal, is_credential_field, scrub
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.runtime import journal_note
+from pixelmock.emulators.runtime.journal import REDACTED, Journal, is_credential_field, scrub
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 RUNWARE = "/runware/v1"

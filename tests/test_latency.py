@@ -14,11 +14,11 @@ import httpx
 import pytest
 from flask import Flask
 
-from contracts.data import load
-from emulators import EmulatorConfig, create_app
-from emulators.pytest_plugin import PixelmockAdmin
-from emulators.runtime.clock import Clock
-from emulators.runtime.latency import Latency, documented_queue_seconds, documented_seconds
+from pixelmock.contracts.data import load
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.latency import Latency, documented_queue_seconds, documented_seconds
 
 APIFRAME = {"X-API-Key": "afk_latency"}
 BEARER = {"Authorization": "Bearer latency-key"}

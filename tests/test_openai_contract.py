@@ -14,8 +14,15 @@ import pytest
 import yaml
 from openapi_spec_validator import validate as validate_spec
 
-from contracts.data import model_facts
-from contracts.openapi import document, inlined, model_branch, real_base_url, request_schema, validate
+from pixelmock.contracts.data import model_facts
+from pixelmock.contracts.openapi import (
+    document,
+    inlined,
+    model_branch,
+    real_base_url,
+    request_schema,
+    validate,
+)
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "openai"
 GENERATE_MODELS = ("gpt-image-1.5", "gpt-image-1.5-2025-12-16", "gpt-image-2", "gpt-image-2-2026-04-21")

@@ -1,7 +1,7 @@
 """The OpenAI dialect: round trips and contract validity (hypothesis), defaults, and refusals.
 
-Oracle: the OpenAPI document (``contracts.openapi.validate``) and OpenAI's published rules, never the
-dialect itself.
+Oracle: the OpenAPI document (``pixelmock.contracts.openapi.validate``) and OpenAI's published rules, never
+the dialect itself.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest
-from contracts.dialects.openai import DIALECT
-from contracts.errors import UnsupportedValue
-from contracts.openapi import request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.openai import DIALECT
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import request_schema, validate
 
 MODELS = ("gpt-image-1.5", "gpt-image-2")
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,7 +22,7 @@ import yaml
 from flask import Flask
 from PIL import Image
 
-from emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig
 
 EMULATED_PROVIDERS = ["openai"]
 TODAY = dt.date(2026, 11, 21)  # the research date: gpt-image-1.5 is still served (shutdown 2026-12-01)

@@ -15,8 +15,8 @@ import openai
 import pytest
 from PIL import Image
 
-from emulators import EmulatorConfig, create_app
-from emulators.server import running
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.server import running
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
 """The pytest plugin, used the way a user would: tests written only from the README section, run by
 ``pytester`` in a fresh pytest session with the plugin loaded (through its ``pytest11`` entry point when
-pixelmock is installed with it, else with ``-p emulators.pytest_plugin``).
+pixelmock is installed with it, else with ``-p pixelmock.emulators.pytest_plugin``).
 The example test is taken from README.md's "Testing with pytest" section itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "emulators.pytest_plugin"
+PLUGIN = "pixelmock.emulators.pytest_plugin"
 README = Path(__file__).parent.parent / "README.md"
 HEADING = "## Testing with pytest"
 
@@ -25,6 +26,10 @@ HEADING = "## Testing with pytest"
 def _users_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A user's session has no PIXELMOCK_TODAY (this suite's date pin): its clock runs on real time."""
     monkeypatch.delenv("PIXELMOCK_TODAY", raising=False)
+
+
+#: The README example must pass on the real date and keep passing as the years go by.
+A_YEAR_AHEAD = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 
 
 def _example() -> str:
@@ -41,10 +46,15 @@ def _plugin_args() -> list[str]:
     return [] if installed else ["-p", PLUGIN]
 
 
-def test_the_readme_example_passes_as_a_users_test(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("today", [None, A_YEAR_AHEAD], ids=["real-date", "a-year-ahead"])
+def test_the_readme_example_passes_as_a_users_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, today: str | None
+) -> None:
+    if today is not None:
+        monkeypatch.setenv("PIXELMOCK_TODAY", today)
     pytester.makepyfile(test_users_code=_example())
     result = pytester.runpytest(*_plugin_args(), "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_fixtures_are_isolated_between_tests_and_configurable(
@@ -100,7 +110,7 @@ def test_fixtures_are_isolated_between_tests_and_configurable(
             assert [e["status"] for e in pixelmock_admin.journal()] == [200]
 
         def test_admin_errors_raise(pixelmock_admin):
-            from emulators.pytest_plugin import PixelmockAdminError
+            from pixelmock.emulators.admin_client import PixelmockAdminError
             with pytest.raises(PixelmockAdminError) as info:
                 pixelmock_admin.advance(-5)
             assert info.value.status == 400
@@ -126,10 +136,23 @@ def test_a_bad_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
 
 
-def test_the_plugin_imports_nothing_beyond_emulators() -> None:
+def test_loading_the_plugin_imports_only_pytest_the_standard_library_and_pixelmock() -> None:
+    """Every pytest session of an environment with pixelmock installed loads the plugin: Flask, httpx and
+    the contracts wait until a fixture is used (``python -m benchmarks.plugin_load`` measures the cost)."""
     code = (
-        "import sys, pytest, emulators; before = set(sys.modules); import emulators.pytest_plugin; "
-        "print(sorted(m for m in set(sys.modules) - before if m != 'emulators.pytest_plugin'))"
+        "import sys, pytest; before = set(sys.modules); import pixelmock.emulators.pytest_plugin; "
+        "print('\\n'.join(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    loaded = out.split()
+    assert "pixelmock.emulators.pytest_plugin" in loaded
+    foreign = [
+        name
+        for name in loaded
+        if name.partition(".")[0] not in sys.stdlib_module_names
+        and name.partition(".")[0] not in {"pytest", "_pytest", "pluggy"}
+        and name not in {"pixelmock", "pixelmock.emulators", "pixelmock.emulators.config"}
+        and name not in {"pixelmock.emulators.admin_client", "pixelmock.emulators.pytest_plugin"}
+    ]
+    assert foreign == []
+    assert "flask" not in loaded

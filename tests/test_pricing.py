@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.errors import UnknownProvider
-from contracts.pricing import concrete, quote
-from contracts.tokens import image_input_tokens, output_image_tokens, prompt_tokens
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.errors import UnknownProvider
+from pixelmock.contracts.pricing import concrete, quote
+from pixelmock.contracts.tokens import image_input_tokens, output_image_tokens, prompt_tokens
 
 FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
 TODAY = dt.date(2026, 11, 22)

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.pricing import quote
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.pricing import quote
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
 

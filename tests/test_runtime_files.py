@@ -8,8 +8,8 @@ import io
 from flask import Flask
 from PIL import Image
 
-from emulators.runtime import ImageSpec, runtime
-from emulators.runtime.images import render
+from pixelmock.emulators.runtime import ImageSpec, runtime
+from pixelmock.emulators.runtime.images import render
 
 SPEC = ImageSpec("runware", "openai:4@1", 1536, 1024, "webp", "transparent", "high", "a sticker sheet", 3)
 

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from emulators import EmulatorConfig, create_app
-from emulators.runtime import Runtime
-from emulators.runtime.accounts import Accounts
-from emulators.runtime.clock import Clock
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.journal import JournalEntry
-from emulators.runtime.store import MemoryStore
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.runtime import Runtime
+from pixelmock.emulators.runtime.accounts import Accounts
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.journal import JournalEntry
+from pixelmock.emulators.runtime.store import MemoryStore
 
 ROOT = Path(__file__).parent.parent
 APIFRAME = "/apiframe"
@@ -192,8 +192,8 @@ def test_the_tokenizer_is_loaded_on_the_first_count_not_at_start() -> None:
     # wrapper (which builds three vocabularies as dictionaries when imported) is never imported.
     script = textwrap.dedent(
         """
-        from emulators import EmulatorConfig, create_app
-        from contracts import tokens
+        from pixelmock.emulators import EmulatorConfig, create_app
+        from pixelmock.contracts import tokens
         import sys
         create_app(EmulatorConfig())
         before = tokens._tokenizer.cache_info().currsize

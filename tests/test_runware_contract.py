@@ -13,8 +13,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
-from contracts.dialects.runware import branch, task_type_schema
-from contracts.openapi import document, inlined, operation, request_schema, validate
+from pixelmock.contracts.dialects.runware import branch, task_type_schema
+from pixelmock.contracts.openapi import document, inlined, operation, request_schema, validate
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
 

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import NativeRequest, get_dialect
-from contracts.dialects.runware import DIALECT, TRANSPORT_FIELDS
-from contracts.errors import UnsupportedValue
-from contracts.openapi import request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.dialects.runware import DIALECT, TRANSPORT_FIELDS
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import request_schema, validate
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
 #: Published costs of the seed's text-to-image examples (seeds/003): taskUUID -> USD.

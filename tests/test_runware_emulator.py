@@ -22,10 +22,10 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 from runware_tasks import image_task
 
-from contracts.openapi import operation
-from contracts.tokens import prompt_tokens
-from emulators import EmulatorConfig
-from emulators.runtime import runtime
+from pixelmock.contracts.openapi import operation
+from pixelmock.contracts.tokens import prompt_tokens
+from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators.runtime import runtime
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
@@ -170,7 +170,7 @@ def runtime_of(app: Flask) -> Any:
 
 
 def _account_id(key: str) -> str:
-    from emulators.runtime.accounts import account_id
+    from pixelmock.emulators.runtime.accounts import account_id
 
     return account_id(key)
 

@@ -1,6 +1,6 @@
 """Both official Runware SDKs against the emulator as users run it: ``pixelmock serve``'s server (gunicorn,
-one gthread worker: ``emulators.server.serve``) in a subprocess on 127.0.0.1, each SDK pointed at it only
-by its documented base-URL arguments (research/runware.md §6):
+one gthread worker: ``pixelmock.emulators.server.serve``) in a subprocess on 127.0.0.1, each SDK pointed at it
+only by its documented base-URL arguments (research/runware.md §6):
 
 - ``runware-sdk`` 1.x (imported as ``runware``; in the test extra): ``transport="rest"`` with
   ``http_base_url=`` and ``transport="websocket"`` with ``ws_base_url=``, sync and async delivery (the
@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,8 @@ import yaml
 from PIL import Image
 from runware import Runware, RunwareError
 
+from pixelmock.emulators.server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes" / "documented" / "runware"
 REVOKED_KEY = "revoked-key"
@@ -47,8 +48,8 @@ REVOKED_KEY = "revoked-key"
 #: ``processing`` answer per getResponse before ``success`` (so the SDKs' polling is exercised).
 SERVER = f"""
 import sys
-from emulators import EmulatorConfig, create_app
-from emulators.server import serve
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.server import serve
 config = EmulatorConfig(
     invalid_keys=frozenset({{{REVOKED_KEY!r}}}), options={{"runware.processing_polls": 1}}
 )
@@ -93,16 +94,10 @@ def _documented_task() -> dict[str, Any]:
     return {**task, "includeCost": True}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """Root URL of the gunicorn server (``http://127.0.0.1:<port>``); SIGTERM at the end."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=ROOT)
     root = f"http://127.0.0.1:{port}"
     try:

@@ -30,11 +30,11 @@ from runware_tasks import image_task
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
-from contracts.openapi import document, operation
-from emulators import EmulatorConfig, runware
-from emulators.pytest_plugin import PixelmockAdmin
-from emulators.runtime import runtime
-from emulators.runtime.accounts import account_id
+from pixelmock.contracts.openapi import document, operation
+from pixelmock.emulators import EmulatorConfig, runware
+from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.runtime import runtime
+from pixelmock.emulators.runtime.accounts import account_id
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"

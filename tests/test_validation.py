@@ -1,5 +1,5 @@
-"""``contracts.openapi.validate`` answers valid requests with the compiled jsonschema-rs validator and
-explains invalid ones with python-jsonschema: the two must agree on what is valid.
+"""``pixelmock.contracts.openapi.validate`` answers valid requests with the compiled jsonschema-rs validator
+and explains invalid ones with python-jsonschema: the two must agree on what is valid.
 
 Instances are drawn near each schema of every served document: a value built to conform (its enum, const,
 pattern, bounds, valid formats, required and optional properties), then up to two spots broken (a bound
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from contracts.openapi import PROVIDERS, inlined, validate
+from pixelmock.contracts.openapi import PROVIDERS, inlined, validate
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
 ANY_JSON = st.recursive(

@@ -18,9 +18,10 @@ import pytest
 from PIL import Image
 from runware_tasks import image_task
 
-from emulators import EmulatorConfig, create_app
-from emulators.pytest_plugin import PixelmockAdmin, PixelmockServer, WebhookReceiver
-from emulators.runtime.webhooks import refusal, scrub_url
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.pytest_plugin import PixelmockServer, WebhookReceiver
+from pixelmock.emulators.runtime.webhooks import refusal, scrub_url
 
 API_KEY = "afk_webhook_test_key"
 APIFRAME = {"X-API-Key": API_KEY}

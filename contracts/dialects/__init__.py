@@ -14,9 +14,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.openapi import PROVIDERS, operation
-from contracts.pricing import Quote, quote
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.openapi import PROVIDERS, operation
+from pixelmock.contracts.pricing import Quote, quote
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Dialect(ABC):
         ``None``). Raises ``ValueError`` when the native request is not one this dialect understands."""
 
     def quote(self, request: CanonicalRequest, on: dt.date | None = None) -> Quote:
-        """Resolve, then price with the cost engine (``contracts.pricing.quote``)."""
+        """Resolve, then price with the cost engine (``pixelmock.contracts.pricing.quote``)."""
         return quote(self.provider, self.resolve(request), on)
 
 
@@ -113,12 +113,13 @@ _CACHE: dict[str, Dialect] = {}
 
 
 def get_dialect(provider: str) -> Dialect:
-    """The dialect of ``provider`` (one of ``contracts.openapi.PROVIDERS``). Raises ``UnknownProvider``."""
-    from contracts.errors import UnknownProvider
+    """The dialect of ``provider`` (one of ``pixelmock.contracts.openapi.PROVIDERS``). Raises
+    ``UnknownProvider``."""
+    from pixelmock.contracts.errors import UnknownProvider
 
     if provider not in PROVIDERS:
         raise UnknownProvider(provider)
     if provider not in _CACHE:
-        module = importlib.import_module(f"contracts.dialects.{provider}")
+        module = importlib.import_module(f"{__name__}.{provider}")
         _CACHE[provider] = module.DIALECT
     return _CACHE[provider]

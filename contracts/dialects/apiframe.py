@@ -21,10 +21,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from contracts.canonical import CanonicalRequest, ImageInput, Model
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
-from contracts.errors import UnsupportedValue
-from contracts.openapi import discriminator_values, model_branch, request_schema
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, Model
+from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema
 
 PROVIDER = "apiframe"
 OPERATION = "generateImage"

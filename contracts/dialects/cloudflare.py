@@ -28,10 +28,10 @@ from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest
-from contracts.errors import UnsupportedValue
-from contracts.openapi import discriminator_values, inlined, model_branch, operation, request_schema
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import discriminator_values, inlined, model_branch, operation, request_schema
 
 PROVIDER = "cloudflare"
 #: operationId of the universal endpoint (``{"model", "input"}``).

@@ -22,10 +22,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar
 
-from contracts.canonical import CanonicalRequest, ImageInput
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
-from contracts.errors import UnsupportedValue
-from contracts.openapi import model_branch, request_schema, validate
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import model_branch, request_schema, validate
 
 PROVIDER = "gmicloud"
 SUBMIT = "submitRequest"

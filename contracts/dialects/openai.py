@@ -21,11 +21,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, ClassVar, cast
 
-from contracts.canonical import CanonicalRequest, ImageInput, parse_size
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest
-from contracts.errors import UnsupportedValue
-from contracts.openapi import discriminator_values, model_branch, request_schema
-from contracts.sizes import SizeRules
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema
+from pixelmock.contracts.sizes import SizeRules
 
 PROVIDER = "openai"
 GENERATE = "createImage"

@@ -33,11 +33,11 @@ import uuid
 from functools import cache
 from typing import Any, ClassVar
 
-from contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
-from contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
-from contracts.errors import UnsupportedValue
-from contracts.openapi import discriminator_values, model_branch, request_schema, validate
-from contracts.sizes import SizeRules
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
+from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema, validate
+from pixelmock.contracts.sizes import SizeRules
 
 PROVIDER = "runware"
 RUN = "runTasks"

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import ClosingIterator
 
-from emulators.config import EmulatorConfig
-from emulators.runtime.accounts import Accounts, AuthResult
-from emulators.runtime.clock import Clock
-from emulators.runtime.faults import FaultAnswer, Faults
-from emulators.runtime.files import FileStore, StoredFile
-from emulators.runtime.images import ImageSpec, render, spec_for
-from emulators.runtime.journal import Journal, JournalEntry, journal_note
-from emulators.runtime.latency import Latency
-from emulators.runtime.scheduler import Scheduler, Ticker, run_tick
-from emulators.runtime.store import MemoryStore, Store
-from emulators.runtime.webhooks import Webhooks
+from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
+from pixelmock.emulators.runtime.files import FileStore, StoredFile
+from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
+from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
+from pixelmock.emulators.runtime.latency import Latency
+from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick
+from pixelmock.emulators.runtime.store import MemoryStore, Store
+from pixelmock.emulators.runtime.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -57,7 +57,7 @@ ErrorResponder = Callable[[int, str, str], Response]
 
 @dataclass(frozen=True)
 class ProviderEmulator:
-    """What a provider module exports: ``name`` (as in ``contracts.openapi.PROVIDERS``), ``prefix``
+    """What a provider module exports: ``name`` (as in ``pixelmock.contracts.openapi.PROVIDERS``), ``prefix``
     (e.g. ``/openai/v1``), its ``blueprint``, its ``error_response`` and ``faults``: its own answer to
     each injected fault kind it has a documented answer for (``emulators/runtime/faults.py``; usually
     ``faults.contract_answers`` over its contract's ``x-faults``)."""
@@ -70,7 +70,7 @@ class ProviderEmulator:
 
 
 class Images:
-    """The deterministic renderer (``emulators.runtime.images.render``), as a runtime service."""
+    """The deterministic renderer (``pixelmock.emulators.runtime.images.render``), as a runtime service."""
 
     def render(self, spec: ImageSpec) -> bytes:
         """Encoded image bytes for ``spec`` (exact size and format)."""

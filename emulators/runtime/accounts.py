@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from emulators.config import EmulatorConfig
-from emulators.runtime.clock import Clock
+from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.runtime.clock import Clock
 
 AuthStatus = Literal["ok", "missing", "invalid", "inactive"]
 #: What the control plane can make of a key: accepted, answered 401, answered 403.

@@ -41,17 +41,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, Response, g, jsonify, request
 
-from contracts.data import load
-from contracts.dialects import get_dialect
-from contracts.errors import UnsupportedValue
-from contracts.openapi import document
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.journal import journal_note
+from pixelmock.contracts.data import load
+from pixelmock.contracts.dialects import get_dialect
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import document
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.journal import journal_note
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from emulators.runtime import ProviderEmulator
+    from pixelmock.emulators.runtime import ProviderEmulator
 
 __all__ = [
     "GENERIC_KINDS",

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from flask import has_request_context, request
 
-from emulators.runtime.clock import Clock
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.images import MIME_TYPES, ImageSpec, render
-from emulators.runtime.store import Store
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.images import MIME_TYPES, ImageSpec, render
+from pixelmock.emulators.runtime.store import Store
 
 NAMESPACE = "files"
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}

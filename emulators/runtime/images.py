@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from contracts.canonical import CanonicalRequest, dimensions_of
+from pixelmock.contracts.canonical import CanonicalRequest, dimensions_of
 
 #: Pillow's encoder name for each canonical output format.
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}

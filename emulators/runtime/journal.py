@@ -36,8 +36,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
-    from emulators.runtime import ProviderEmulator, Runtime
-    from emulators.runtime.accounts import LedgerLine
+    from pixelmock.emulators.runtime import ProviderEmulator, Runtime
+    from pixelmock.emulators.runtime.accounts import LedgerLine
 
 __all__ = [
     "REDACTED",
@@ -222,8 +222,8 @@ def journal_note(*, canonical: Any = None, cost: Any = None, **extra: Any) -> No
     """Attach what a provider module knows about the current request to its journal entry.
 
     ``canonical``: the resolved ``CanonicalRequest`` (or any dataclass/dict); ``cost``: a
-    ``contracts.pricing.Quote``, or a dict such as ``{"credits": 10}``; ``extra``: other facts (a job
-    id...). Call once per job (a Runware task array may note several). Outside a request: no-op. The
+    ``pixelmock.contracts.pricing.Quote``, or a dict such as ``{"credits": 10}``; ``extra``: other facts (a
+    job id...). Call once per job (a Runware task array may note several). Outside a request: no-op. The
     values are made JSON-ready (``jsonable``) when the entry is first read, not here, so pass values
     nobody changes afterwards (frozen dataclasses, fresh dicts).
     """

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from contracts.data import load
-from emulators.runtime.clock import Clock
+from pixelmock.contracts.data import load
+from pixelmock.emulators.runtime.clock import Clock
 
 Profile = Literal["instant", "realistic", "manual"]
 PROFILES: tuple[Profile, ...] = ("instant", "realistic", "manual")

@@ -29,7 +29,7 @@ from flask import current_app, has_request_context, request
 if TYPE_CHECKING:
     from flask import Flask
 
-    from emulators.runtime.clock import Clock
+    from pixelmock.emulators.runtime.clock import Clock
 
 log = logging.getLogger("pixelmock")
 

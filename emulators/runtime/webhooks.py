@@ -32,10 +32,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from contracts.data import load
-from emulators.runtime.clock import Clock
-from emulators.runtime.ids import new_uuid
-from emulators.runtime.journal import REDACTED, Journal, is_credential_field, is_credential_header, scrub
+from pixelmock.contracts.data import load
+from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.journal import (
+    REDACTED,
+    Journal,
+    is_credential_field,
+    is_credential_header,
+    scrub,
+)
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
 #: Bytes of an answer body kept in an attempt's record.
