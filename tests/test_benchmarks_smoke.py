@@ -1,4 +1,4 @@
-"""The benchmark command's in-process part runs (tiny counts; no timing is asserted).
+"""The benchmark commands' in-process parts run (tiny counts; no timing is asserted).
 
 The wrk and Prism parts need tools this test does not assume (``apt-get install wrk``, npm); they are
 not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
 
 from benchmarks.inprocess import run_inprocess  # noqa: E402
 from benchmarks.mixes import MIXES  # noqa: E402
+from benchmarks.plugin_load import measure  # noqa: E402
 
 
 def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
@@ -27,3 +28,8 @@ def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
     assert set(result.pillow_png_ms) == {"default", "level1"}
     assert set(result.validate_us) == {"contracts.openapi.validate", "python-jsonschema"}
     assert all(us > 0 for us in result.validate_us.values())
+
+
+def test_plugin_load_benchmark_runs_sessions_with_and_without_the_plugin() -> None:
+    result = measure(repeats=1)  # each session must pass (check=True), with and without the plugin
+    assert result.with_plugin_s > 0 and result.without_plugin_s > 0
