@@ -76,8 +76,9 @@ def lifecycle(provider: str, model: str) -> Lifecycle | None:
             shutdown = facts[rule["lifecycle"]]
             source, evidence = rule["x-source"]["ref"], rule["x-source"]["evidence"]
     else:
-        shutdown = facts["resellers"][provider]
-        source, evidence = facts["resellers_source"], facts["resellers_evidence"]
+        resellers = facts["resellers"]
+        shutdown = resellers["shutdown"][provider]
+        source, evidence = resellers["source"], resellers["evidence"]
     return Lifecycle(provider, model, released, _date(shutdown), str(source), str(evidence))
 
 

@@ -29,7 +29,7 @@ Options (``EmulatorConfig.options``):
   ``PROCESSING`` with a rising ``progress``. Jobs with a webhook do not wait for polls.
 - ``apiframe.seconds_to_complete`` (float, default: the latency profile's): a job also needs this much
   virtual time to end.
-- ``apiframe.webhook_signature_format`` (str, default ``"sha256={hex}"`` from the data; ``"{hex}"``: bare).
+- ``apiframe.webhook_signature_format`` (``"sha256={hex}"`` or ``"{hex}"``; contract ``x-options``).
 - ``apiframe.job_failure`` (str, default unset): every job fails with this ``error`` text.
 - ``apiframe.retention_seconds`` (int or None, default the contract's ``x-retention-seconds``, 24 h):
   after this long a completed job is ``expired`` and its image URLs answer 404.
@@ -72,7 +72,7 @@ from pixelmock.contracts.dialects.apiframe import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, inlined, operation, validate
 from pixelmock.contracts.pricing import quote
-from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -650,7 +650,7 @@ def webhook_headers(job: Job, event: str, body: bytes) -> dict[str, str]:
     facts = _webhook_facts()
     names = facts["headers"]
     digest = hmac.new(job.webhook_secret, body, hashlib.sha256).hexdigest()
-    form = str(runtime().config.option(f"{NAME}.webhook_signature_format", facts["signature"]["format"]))
+    form = str(choice(f"{NAME}.webhook_signature_format"))
     return {
         "Content-Type": "application/json",
         str(names["event"]): event,

@@ -62,7 +62,7 @@ from pixelmock.contracts.openapi import (
     validate,
 )
 from pixelmock.contracts.pricing import quote
-from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -253,7 +253,7 @@ def input_schema(contract: ModelContract) -> dict[str, Any]:
     """The schema a model's input is validated with (the ``published`` option swaps gpt-image-1.5's)."""
     schema = contract.input_schema
     published = schema.get("x-published-schema")
-    if published and runtime().config.option(OPTION_15_SCHEMA, "effective") == "published":
+    if published and choice(OPTION_15_SCHEMA) == "published":
         return _published_schema(str(published))
     return schema
 

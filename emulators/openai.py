@@ -46,7 +46,7 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Quote, quote
 from pixelmock.contracts.sizes import SizeRules
-from pixelmock.emulators.runtime import AuthResult, ProviderEmulator, journal_note, runtime, spec_for
+from pixelmock.emulators.runtime import AuthResult, ProviderEmulator, choice, journal_note, runtime, spec_for
 from pixelmock.emulators.runtime.faults import Fault, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
 
@@ -303,7 +303,7 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
 
 
 def _transparent_preview() -> bool:
-    return bool(runtime().config.option(OPTION_TRANSPARENT, False))
+    return bool(choice(OPTION_TRANSPARENT))
 
 
 def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> None:
@@ -344,7 +344,7 @@ def _check_size(model_branch: dict[str, Any], size: Any) -> None:
         message = messages["format"].format(value=size)
         raise OpenAIError(400, "invalid_request_error", "invalid_value", "size", message)
     canonical = str(model_branch["x-canonical-model"])
-    inclusive = bool(runtime().config.option(OPTION_MAX_EDGE, bool(block.get("max_edge_inclusive", True))))
+    inclusive = bool(choice(OPTION_MAX_EDGE))
     rules = size_rules(canonical, max_edge_inclusive=inclusive)
     assert rules is not None
     for rule in ("multiple_of", "max_edge", "max_ratio", "min_pixels", "max_pixels"):

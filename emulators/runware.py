@@ -73,7 +73,15 @@ from pixelmock.contracts.dialects.runware import PROVIDER as NAME
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, discriminator_values, document, validate
 from pixelmock.contracts.pricing import Quote, quote
-from pixelmock.emulators.runtime import ImageSpec, ProviderEmulator, Runtime, read_json, runtime, spec_for
+from pixelmock.emulators.runtime import (
+    ImageSpec,
+    ProviderEmulator,
+    Runtime,
+    choice,
+    read_json,
+    runtime,
+    spec_for,
+)
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -466,7 +474,7 @@ def _check_inference_extras(task: dict[str, Any], schema: dict[str, Any]) -> Non
 
 
 def _check_incompatible(task: dict[str, Any], schema: dict[str, Any], rule: dict[str, Any]) -> None:
-    option = runtime().config.option(str(rule.get("option")), "flatten")
+    option = choice(str(rule["option"]))
     if option != "reject":
         return
     node: Any = task

@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
+from pixelmock.contracts.evidence import RUNGS
 from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
 
 PROVIDER = "cloudflare"
@@ -78,7 +79,7 @@ def test_every_parameter_and_request_property_has_a_source() -> None:
 
 
 def test_evidence_labels_are_known() -> None:
-    labels = {"documented", "sdk", "spec", "third-party", "inferred", "choice"}
+    labels = set(RUNGS)
     found: list[str] = []
 
     def walk(node: Any) -> None:

@@ -9,9 +9,10 @@ import pytest
 from flask import Flask
 from openapi_spec_validator import validate
 
+from pixelmock.contracts.evidence import RUNGS
 from pixelmock.contracts.openapi import PROVIDERS, document, inlined
 
-EVIDENCE = {"documented", "sdk", "spec", "third-party", "inferred", "choice"}
+EVIDENCE = set(RUNGS)
 
 
 def _properties(schema: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:

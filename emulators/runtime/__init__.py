@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import ClosingIterator
 
+from pixelmock.contracts.evidence import TRUSTED
+from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
 from pixelmock.emulators.runtime.clock import Clock
@@ -44,6 +46,7 @@ __all__ = [
     "ProviderEmulator",
     "Runtime",
     "StoredFile",
+    "choice",
     "journal_note",
     "read_json",
     "runtime",
@@ -157,6 +160,21 @@ class Runtime:
 def runtime() -> Runtime:
     """The current app's runtime (inside an app or request context)."""
     return cast(Runtime, current_app.extensions["pixelmock"])
+
+
+def choice(name: str) -> Any:
+    """The value in force of the contract option ``name`` (``pixelmock.contracts.options``): the one set
+    in ``EmulatorConfig.options``, else the contract's default. When the answer rests on it below the
+    ``recorded`` rung (an untrusted default, or a value the user set), the current request's journal
+    entry notes ``{"choice": {"option", "value", "evidence"}}`` (``evidence`` is ``"configured"`` for a
+    value the user set). Raises ``KeyError`` for an option no contract declares."""
+    spec = contract_option(name)
+    configured = runtime().config.options
+    value = configured.get(name, spec.default)
+    if name in configured or spec.evidence not in TRUSTED:
+        evidence = "configured" if name in configured else spec.evidence
+        journal_note(choice={"option": name, "value": value, "evidence": evidence})
+    return value
 
 
 class MalformedBody(Exception):
