@@ -7,9 +7,9 @@ Behaviour, all read from ``contracts/openapi/openai.yaml`` (the contract) and th
 - Every request is validated against the contract per model; every rejection is OpenAI's error envelope
   ``{"error": {"message", "type", "param", "code"}}`` with the status and text the contract records
   (``x-openai-errors``), never a 500.
-- Models: unknown ids answer 404 ``model_not_found``; ids OpenAI shut down (``x-shut-down-models``, and
-  gpt-image-1.5 from models.yaml ``lifecycle.openai_shutdown`` on the virtual clock) answer the 404 of a
-  shut-down model. Snapshot ids are accepted.
+- Models: unknown ids, and ids OpenAI shut down (``x-shut-down-models``, and gpt-image-1.5 from models.yaml
+  ``lifecycle.openai_shutdown`` on the virtual clock), answer the recorded 400 ``invalid_value`` "The model
+  'X' does not exist." (type ``image_generation_user_error``, param ``model``). Snapshot ids are accepted.
 - A success renders ``n`` real images of the resolved size and format and answers ``ImagesResponse``
   (``created``, resolved ``background``/``quality``/``size``, ``data[].b64_json``, ``usage``). Usage and the
   USD debited from the account's ledger come from ``pixelmock.contracts.pricing.quote`` on the resolved
@@ -38,11 +38,12 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, request
 
-from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.canonical import MODELS, CanonicalRequest, ImageInput, parse_size
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch, canonical_model, size_rules
 from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Quote, quote
 from pixelmock.contracts.sizes import SizeRules
@@ -69,17 +70,31 @@ def _errors() -> dict[str, Any]:
 class OpenAIError(Exception):
     """An answer in OpenAI's error envelope: HTTP ``status`` and the four fields of ``error``."""
 
-    def __init__(self, status: int, type_: str, code: str | None, param: str | None, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        code: str | None,
+        param: str | None,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.type, self.code, self.param, self.message = status, type_, code, param, message
+        self.headers = headers or {}
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any], param: str | None = None, **fields: Any) -> OpenAIError:
         """Build from a contract entry (``status``, ``type``, ``code``, ``message`` template, optional
-        ``param``); ``param`` is used when the entry does not fix one."""
+        ``param`` and ``headers`` templates); ``param`` is used when the entry does not fix one."""
         param = entry.get("param", param)
         message = str(entry["message"]).format(param=param, **fields)
-        return cls(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message)
+        headers = {
+            name: str(value).format(**fields)
+            for name, value in entry.get("headers", {}).items()
+            if not name.startswith("x-source") and not name.startswith("x-choice")
+        }
+        return cls(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message, headers)
 
     @classmethod
     def named(cls, name: str, param: str | None = None, **fields: Any) -> OpenAIError:
@@ -89,7 +104,9 @@ class OpenAIError(Exception):
     def response(self) -> Response:
         """The Flask response."""
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-        return _json_response(body, self.status)
+        response = _json_response(body, self.status)
+        response.headers.update(self.headers)
+        return response
 
 
 def _json_response(body: Any, status: int = 200) -> Response:
@@ -122,7 +139,11 @@ def error_response(status: int, kind: str, message: str) -> Response:
 
 # ---------------------------------------------------------------------------------------------- auth
 def mask_key(key: str) -> str:
-    """How the 401 message shows a key: first 3 and last 4 characters around asterisks (a choice)."""
+    """How the 401 message shows a key. A key that is not in OpenAI's ``sk-`` form is shown as sent (a
+    recorded answer shows "bad apiKey" verbatim); an ``sk-`` key is masked, its first 3 and last 4
+    characters around asterisks (reported; the exact rule is unknown)."""
+    if not key.startswith("sk-"):
+        return key
     if len(key) <= 8:
         return key[:3] + "*" * max(len(key) - 3, 1)
     return key[:3] + "*" * (len(key) - 7) + key[-4:]
@@ -276,15 +297,13 @@ def _shutdown_date(native_model: str) -> dt.date | None:
     if native_model in retired:
         return dt.date.fromisoformat(str(retired[native_model]))
     canonical = canonical_model(native_model)
-    if canonical is None:
-        return None
-    date = model_facts(canonical)["lifecycle"].get("openai_shutdown")
-    return None if date is None else dt.date.fromisoformat(str(date))
+    found = None if canonical is None else model_lifecycle(NAME, canonical)
+    return None if found is None else found.shutdown
 
 
 def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
-    """The native model id and its branch. Raises ``OpenAIError``: body not an object (400), model missing
-    (400) or not a string (400), shut down on the virtual clock's date (404), unknown (404)."""
+    """The native model id and its branch. Raises ``OpenAIError`` (400): body not an object, model missing
+    or not a string, unknown or shut down on the virtual clock's date (OpenAI answers both alike)."""
     body = parsed.instance
     if not isinstance(body, dict):
         raise OpenAIError.named("body_not_object", got=_got(body))
@@ -294,10 +313,8 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
     if not isinstance(model, str):
         raise OpenAIError.named("model_invalid_type", got=_got(model))
     shutdown = _shutdown_date(model)
-    if shutdown is not None and runtime().clock.today() >= shutdown:
-        raise OpenAIError.named("model_shut_down", model=model)
     found = branch(parsed.operation_id, model)
-    if found is None:
+    if found is None or (shutdown is not None and runtime().clock.today() >= shutdown):
         raise OpenAIError.named("model_not_found", model=model)
     return model, found
 
@@ -561,6 +578,47 @@ def create_image_edit() -> Response:
     """``createImageEdit``."""
     auth = authenticate()
     return handle(parse_edit(), auth)
+
+
+def _model_objects() -> dict[str, dict[str, Any]]:
+    """Every GPT Image model id pixelmock emulates (canonical ids and snapshots) that is not shut down at
+    OpenAI on the virtual clock's date, as OpenAI's ``Model`` object."""
+    owned_by = inlined(NAME)["components"]["schemas"]["Model"]["x-owned-by"]["value"]
+    today = runtime().clock.today()
+    found: dict[str, dict[str, Any]] = {}
+    for canonical in MODELS:
+        lifecycle = model_lifecycle(NAME, canonical)
+        assert lifecycle is not None  # OpenAI sells every canonical model
+        if lifecycle.shut_down_on(today):
+            continue
+        created = int(dt.datetime.combine(lifecycle.released, dt.time(), dt.UTC).timestamp())
+        shutdown = None if lifecycle.shutdown is None else lifecycle.shutdown.isoformat()
+        for model_id in (canonical, *model_facts(canonical).get("snapshots", [])):
+            found[model_id] = {
+                "id": model_id,
+                "object": "model",
+                "created": created,
+                "owned_by": owned_by,
+                "shutdown_date": shutdown,
+            }
+    return found
+
+
+@bp.get("/models")
+def list_models() -> Response:
+    """``listModels``: the emulated GPT Image models still served on the virtual date."""
+    authenticate()
+    return _json_response({"object": "list", "data": list(_model_objects().values())})
+
+
+@bp.get("/models/<path:model>")
+def retrieve_model(model: str) -> Response:
+    """``retrieveModel``; 404 ``model_not_found`` for an unknown or shut-down model."""
+    authenticate()
+    found = _model_objects().get(model)
+    if found is None:
+        raise OpenAIError.named("model_not_found_models", model=model)
+    return _json_response(found)
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:

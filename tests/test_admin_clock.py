@@ -151,5 +151,5 @@ def test_lifecycle_follows_the_virtual_date(http: httpx.Client) -> None:
     assert http.post("/openai/v1/images/generations", json=body, headers=headers).status_code == 200
     http.put("/__admin/clock", json={"date": "2026-12-01"})
     gone = http.post("/openai/v1/images/generations", json=body, headers=headers)
-    assert gone.status_code == 404
-    assert gone.json()["error"]["code"] == "model_not_found"
+    assert gone.status_code == 400
+    assert gone.json()["error"]["code"] == "invalid_value"

@@ -274,9 +274,8 @@ SCENARIOS: dict[str, Callable[[Path, ImageClient], None]] = {
         401, "invalid_api_key", None, "Incorrect API key provided"
     ),
     "openai/error_model_not_found.yaml": _openai_error(
-        404, "model_not_found", None, "`gpt-9` does not exist"
+        400, "invalid_value", "model", "The model 'bad model' does not exist."
     ),
-    "openai/error_model_shut_down.yaml": _openai_error(404, "model_not_found", None, "has been deprecated"),
     "openai/error_response_format.yaml": _openai_error(
         400, "unknown_parameter", "response_format", "Unknown"
     ),

@@ -21,7 +21,9 @@ def test_pixelmock_today_sets_the_default_clock_date(monkeypatch: pytest.MonkeyP
         json={"model": "gpt-image-1.5", "prompt": "a fox"},
         headers={"Authorization": "Bearer sk-test"},
     )
-    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "model_not_found"
+    assert answer.status_code == 400 and answer.get_json()["error"]["message"] == (
+        "The model 'gpt-image-1.5' does not exist."
+    )
 
 
 def test_without_pixelmock_today_the_clock_runs_on_the_real_date(monkeypatch: pytest.MonkeyPatch) -> None:

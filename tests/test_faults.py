@@ -56,7 +56,7 @@ REQUESTS: dict[str, tuple[str, str, Any, dict[str, str]]] = {
 #: (provider, kind) -> (status, a check of the body, Retry-After sent).
 ANSWERS: dict[tuple[str, str], tuple[int, Any, bool]] = {
     # research/openai_cloudflare.md §1.7 and the standard OpenAI bodies
-    ("openai", "rate_limit"): (429, lambda b: b["error"]["code"] == "rate_limit_exceeded", False),
+    ("openai", "rate_limit"): (429, lambda b: b["error"]["code"] == "rate_limit_exceeded", True),
     ("openai", "server_error"): (500, lambda b: b["error"]["type"] == "server_error", False),
     ("openai", "unavailable"): (503, lambda b: b["error"]["type"] == "server_error", False),
     ("openai", "insufficient_credits"): (429, lambda b: b["error"]["code"] == "insufficient_quota", False),

@@ -145,9 +145,16 @@ def test_raw_bytes_go_as_octet_stream_and_are_rejected(client: openai.OpenAI) ->
 
 
 def test_unknown_model_and_bad_key(client: openai.OpenAI, live_url: str) -> None:
-    with pytest.raises(openai.NotFoundError) as info:
-        client.images.generate(model="gpt-9", prompt="x")
-    assert info.value.code == "model_not_found"
+    # The recorded answer (maruel/genai bad_model_image/GenSync.yaml): a 400, so the SDK's BadRequestError.
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.generate(model="bad model", prompt="Tell a short joke.")
+    assert (info.value.code, info.value.param) == ("invalid_value", "model")
+    assert info.value.body == {
+        "message": "The model 'bad model' does not exist.",
+        "type": "image_generation_user_error",
+        "param": "model",
+        "code": "invalid_value",
+    }
     revoked = openai.OpenAI(api_key="sk-revoked", base_url=live_url + "/openai/v1", max_retries=0)
     with revoked, pytest.raises(openai.AuthenticationError) as auth:
         revoked.images.generate(model="gpt-image-2", prompt="x")

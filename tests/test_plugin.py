@@ -91,7 +91,7 @@ def test_fixtures_are_isolated_between_tests_and_configurable(
             body = {"model": "gpt-image-1.5", "prompt": "x"}
             answer = httpx.post(pixelmock_env["OPENAI_BASE_URL"] + "/images/generations", json=body,
                                 headers={"Authorization": "Bearer k"})
-            assert answer.status_code == 404  # gpt-image-1.5 is shut down at OpenAI on this date
+            assert answer.status_code == 400  # gpt-image-1.5 is shut down at OpenAI on this date
 
         def test_env(pixelmock_env, pixelmock_server):
             import os
