@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
+from PIL import Image
 
 from pixelmock.contracts.canonical import MODELS, CanonicalRequest, ImageInput, parse_size
 from pixelmock.contracts.data import model_facts
@@ -402,10 +404,18 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
     files.sort(key=lambda item: FILE_FIELDS.index(item[0]))
     inputs = [image for name, image in files if name != "mask"]
     mask = next((image for name, image in files if name == "mask"), None)
+    if mask is not None and not _has_alpha(mask):
+        raise OpenAIError.named("mask_no_alpha")
     if mask is not None and inputs and (mask.width, mask.height) != (inputs[0].width, inputs[0].height):
-        expected = f"{inputs[0].width}x{inputs[0].height}"
-        raise OpenAIError.named("mask_dimensions", expected=expected, got=f"{mask.width}x{mask.height}")
+        raise OpenAIError.named("mask_dimensions")
     return files
+
+
+def _has_alpha(image: ImageInput) -> bool:
+    """Whether a (decodable) image has an alpha channel: an alpha band, or a palette or grey image with a
+    transparent colour. Reads the header only."""
+    with Image.open(io.BytesIO(image.data or b"")) as opened:
+        return "A" in opened.getbands() or "transparency" in opened.info
 
 
 # ---------------------------------------------------------------------------------------------- the job

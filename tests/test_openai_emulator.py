@@ -544,6 +544,7 @@ def test_edit_on_gpt_image_2_with_jpeg_input(wsgi: httpx.Client) -> None:
         ({"model": "gpt-image-1.5", "prompt": "x"}, "octet-list", "unsupported_file_mimetype", "image[1]"),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "jpeg-mask", "unsupported_file_mimetype", "mask"),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "mask-size", "invalid_value", "mask"),
+        ({"model": "gpt-image-1.5", "prompt": "x"}, "rgb-mask", "invalid_value", "mask"),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "not-image", "invalid_image", "image"),
         (
             {"model": "gpt-image-2", "prompt": "x", "input_fidelity": "low"},
@@ -564,6 +565,7 @@ def test_edit_rejections(
             "octet-list": [("image[]", png), ("image[]", ("upload", _png(), "application/octet-stream"))],
             "jpeg-mask": [("image", png), ("mask", ("m.jpg", _png(fmt="JPEG"), "image/jpeg"))],
             "mask-size": [("image", png), ("mask", ("m.png", _png(32, 32, "RGBA"), "image/png"))],
+            "rgb-mask": [("image", png), ("mask", ("m.png", _png(mode="RGB"), "image/png"))],
             "not-image": [("image", ("a.png", b"not an image", "image/png"))],
         }.get(files, files)
         if isinstance(files, str)
@@ -572,6 +574,13 @@ def test_edit_rejections(
     response = _edit(wsgi, fields, parts)
     error = _error(response)
     assert (response.status_code, error["code"], error["param"]) == (400, code, param)
+    # The messages third parties quote from the live API (research/fidelity-audit-2.md §1.3)
+    quoted = {
+        "mask-size": "Invalid mask image format - mask size does not match image size",
+        "rgb-mask": "Invalid mask image format - mask image missing alpha channel",
+    }
+    if isinstance(files, str) and files in quoted:
+        assert error["message"] == quoted[files]
 
 
 # ------------------------------------------------------------------------------------ streaming
