@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
 from pixelmock.contracts.data import effective, load, model_facts
@@ -67,6 +67,30 @@ class Quote:
     per_result_usd: Decimal | None = None
 
 
+AutoResolution = Literal["likely", "upper_bound"]
+
+
+@dataclass(frozen=True)
+class Billing:
+    """What a quote assumes where the request leaves the answer open.
+
+    ``auto``: how ``auto`` quality and size (the defaults) are answered where the seller does not document
+    its billing: ``"likely"`` (what the model is known to answer, models.yaml ``auto.likely``, with its
+    evidence in the notes) or ``"upper_bound"`` (the costliest answer, for budgets). ``partial_images``:
+    images streamed before each final one (OpenAI's ``partial_images``), each billed
+    ``streaming.partial_image_output_tokens`` more image output tokens (models.yaml).
+    """
+
+    auto: AutoResolution = "likely"
+    partial_images: int = 0
+
+
+#: The default ``Billing``: ``auto`` answered as the model is known to answer, no partial images.
+LIKELY = Billing()
+#: ``auto`` billed as the costliest answer (budgets; ``pixelmock cost`` shows it beside the likely figure).
+UPPER_BOUND = Billing(auto="upper_bound")
+
+
 @dataclass(frozen=True)
 class BilledJob:
     """A resolved request made concrete for billing: quality and size without ``auto``."""
@@ -76,16 +100,24 @@ class BilledJob:
     height: int
     n: int
     notes: tuple[str, ...]
+    partial_images: int = 0
 
 
-def concrete(request: CanonicalRequest, quality_auto: str | None = None) -> BilledJob:
+def concrete(
+    request: CanonicalRequest, quality_auto: str | None = None, billing: Billing = LIKELY
+) -> BilledJob:
     """Replace ``auto`` quality and size by what is billed (and rendered).
 
     ``quality_auto`` is the seller's documented billing of ``auto`` (Apiframe, GMI: ``high``); without one,
-    ``auto`` is quoted as the upper bound recorded in models.yaml ``auto`` and a note says so.
+    ``auto`` is answered as ``billing.auto`` says (models.yaml ``auto``) and a note says so, with the rung.
     Raises ``ValueError`` for a request whose size is neither ``auto`` nor ``WxH``.
     """
-    auto = model_facts(request.model)["auto"]
+    auto = model_facts(request.model)["auto"][billing.auto]
+    how = (
+        "the upper bound"
+        if billing.auto == "upper_bound"
+        else f"the likely answer ({auto['evidence']}; the model picks)"
+    )
     notes: list[str] = []
     quality: str = request.quality or "auto"
     if quality == "auto":
@@ -94,15 +126,18 @@ def concrete(request: CanonicalRequest, quality_auto: str | None = None) -> Bill
             notes.append(f"quality auto is billed as {quality_auto}")
         else:
             quality = str(auto["quality"])
-            notes.append(f"quality auto quoted as {quality} (upper bound; the model picks)")
+            notes.append(f"quality auto quoted as {quality}, {how}")
     size = request.size or "auto"
     if size == "auto":
         size = str(auto["size"])
-        notes.append(f"size auto quoted as {size} (upper bound among the fixed sizes; the model picks)")
+        notes.append(f"size auto quoted as {size}, {how}")
+    if billing.partial_images:
+        extra = billing.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
+        notes.append(f"{billing.partial_images} partial images: {extra} more image output tokens per image")
     dims = parse_size(size)
     if dims is None:
         raise ValueError(f"size {size!r} is not WxH")
-    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes))
+    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes), billing.partial_images)
 
 
 def _token_prices(model: str, on: dt.date) -> dict[str, Decimal]:
@@ -132,6 +167,8 @@ def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, 
     if request.mask is not None:
         notes.append("mask billing is undocumented; the mask is not counted")
     per_image = output_image_tokens(request.model, job.quality, job.width, job.height)
+    if job.partial_images:
+        per_image += job.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
     text = text_input_tokens(request.model, request.prompt, len(request.input_images))
     return TokenBreakdown(text, image_in, per_image * job.n), per_image, notes
 
@@ -144,11 +181,13 @@ def _usd(tokens: TokenBreakdown, prices: dict[str, Decimal]) -> Decimal:
     ) / MILLION
 
 
-Rule = Callable[[str, CanonicalRequest, dict[str, Any], dt.date], Quote]
+Rule = Callable[[str, CanonicalRequest, dict[str, Any], dt.date, Billing], Quote]
 
 
-def _quote_tokens(provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date) -> Quote:
-    job = concrete(request)
+def _quote_tokens(
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
+) -> Quote:
+    job = concrete(request, billing=billing)
     tokens, _, notes = _tokens(request, job)
     usd = _usd(tokens, _token_prices(request.model, on))
     fee = Decimal(str(rule.get("fee_percent", "0")))
@@ -157,9 +196,9 @@ def _quote_tokens(provider: str, request: CanonicalRequest, rule: dict[str, Any]
 
 
 def _quote_tokens_per_result(
-    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
 ) -> Quote:
-    job = concrete(request)
+    job = concrete(request, billing=billing)
     tokens, per_image, notes = _tokens(request, job)
     prices = _token_prices(request.model, on)
     charged = bool(rule["input_charged_per_result"])
@@ -170,10 +209,10 @@ def _quote_tokens_per_result(
 
 
 def _quote_credits_per_image(
-    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
 ) -> Quote:
     table = effective(rule["rates"][request.model], on)
-    job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
+    job = concrete(request, quality_auto=str(rule["auto_billed_as"]), billing=billing)
     tokens, _, notes = _tokens(request, job)
     billed_key = request.quality or "auto"
     credits = int(table[billed_key]) * job.n
@@ -181,10 +220,10 @@ def _quote_credits_per_image(
 
 
 def _quote_usd_per_image(
-    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date
+    provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
 ) -> Quote:
     table = effective(rule["rates"][request.model], on)
-    job = concrete(request, quality_auto=str(rule["auto_billed_as"]))
+    job = concrete(request, quality_auto=str(rule["auto_billed_as"]), billing=billing)
     tokens, per_image_tokens, notes = _tokens(request, job)
     if table.get("derive_from_tokens"):
         price = per_image_tokens * _token_prices(request.model, on)["image_output"] / MILLION
@@ -227,13 +266,16 @@ RULES: dict[str, Rule] = {
 }
 
 
-def quote(provider: str, resolved: CanonicalRequest, on: dt.date | None = None) -> Quote:
+def quote(
+    provider: str, resolved: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY
+) -> Quote:
     """Price a *resolved* request (see ``Dialect.resolve``) the way ``provider`` bills it, on date ``on``
-    (default: today). Raises ``UnknownProvider``; ``KeyError`` if a size/quality is outside the seller's
+    (default: today), with ``auto`` and streaming billed as ``billing`` says (default: the likely answer,
+    no partial images). Raises ``UnknownProvider``; ``KeyError`` if a size/quality is outside the seller's
     published table.
     """
     table = load("pricing")
     if provider not in table or provider == "read":
         raise UnknownProvider(provider)
     rule = table[provider]
-    return RULES[rule["rule"]](provider, resolved, rule, on or dt.date.today())
+    return RULES[rule["rule"]](provider, resolved, rule, on or dt.date.today(), billing)

@@ -31,7 +31,7 @@ from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
-from pixelmock.contracts.pricing import Quote
+from pixelmock.contracts.pricing import UPPER_BOUND, Quote
 from pixelmock.emulators.config import today_from_env
 from pixelmock.emulators.runtime.latency import PROFILES
 from pixelmock.emulators.server import DEFAULT_THREADS
@@ -139,15 +139,26 @@ def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date)
     """One JSON-ready row per provider, priced on day ``on``: ``provider``, ``model``, ``usd`` (decimal
     string or null), ``credits`` (int or null), ``tokens``, ``resolved``, ``billed``, ``notes``,
     ``shut_down`` (the model's shutdown date at that provider when it has passed on ``on``, else null;
-    the provider would refuse the request) — or ``error`` when the provider cannot express the request."""
+    the provider would refuse the request), ``upper_bound`` (``{"usd", "credits", "billed"}`` when what the
+    request leaves to the model, ``auto``, could cost more than the likely answer priced in ``usd`` and
+    ``credits``; else null) — or ``error`` when the provider cannot express the request."""
     rows: list[dict[str, Any]] = []
     for provider in providers:
+        dialect = get_dialect(provider)
         try:
-            quote = get_dialect(provider).quote(request, on)
+            quote = dialect.quote(request, on)
         except UnsupportedValue as exc:
             rows.append({"provider": provider, "model": request.model, "error": str(exc)})
             continue
-        rows.append(_row(quote, on))
+        row = _row(quote, on)
+        upper = dialect.quote(request, on, UPPER_BOUND)
+        if (upper.usd, upper.credits) != (quote.usd, quote.credits):
+            row["upper_bound"] = {
+                "usd": None if upper.usd is None else str(upper.usd),
+                "credits": upper.credits,
+                "billed": {"quality": upper.billed_quality, "size": upper.billed_size},
+            }
+        rows.append(row)
     return rows
 
 
@@ -181,6 +192,7 @@ def _row(quote: Quote, on: dt.date) -> dict[str, Any]:
         "billed": {"quality": quote.billed_quality, "size": quote.billed_size},
         "notes": notes,
         "shut_down": None if shut_down is None else shut_down.isoformat(),
+        "upper_bound": None,
     }
 
 
@@ -204,16 +216,24 @@ def _cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _amount(priced: dict[str, Any]) -> str:
+    """``$0.12345`` or ``24 credits`` (or ``-``) of a row or its upper bound."""
+    if priced["usd"] is not None:
+        return f"${float(priced['usd']):.5f}"
+    return "-" if priced["credits"] is None else f"{priced['credits']} credits"
+
+
 def render_table(rows: list[dict[str, Any]]) -> str:
     """The side-by-side table ``pixelmock cost`` prints for people."""
-    header = ("provider", "model", "billed", "USD", "credits", "tokens in/img/out", "notes")
+    header = ("provider", "model", "billed", "USD", "credits", "upper bound", "tokens in/img/out", "notes")
     lines: list[tuple[str, ...]] = [header]
     for row in rows:
         if "error" in row:
-            lines.append((row["provider"], row["model"], "-", "-", "-", "-", row["error"]))
+            lines.append((row["provider"], row["model"], "-", "-", "-", "-", "-", row["error"]))
             continue
         tokens = row["tokens"]
         billed = f"{row['resolved']['n']} x {row['billed']['size']} {row['billed']['quality']}"
+        upper = row["upper_bound"]
         lines.append(
             (
                 row["provider"],
@@ -221,6 +241,9 @@ def render_table(rows: list[dict[str, Any]]) -> str:
                 billed,
                 "-" if row["usd"] is None else f"${float(row['usd']):.5f}",
                 "-" if row["credits"] is None else str(row["credits"]),
+                "-"
+                if upper is None
+                else f"{_amount(upper)} ({upper['billed']['size']} {upper['billed']['quality']})",
                 f"{tokens['text_input']}/{tokens['image_input']}/{tokens['image_output']}",
                 "; ".join(row["notes"]),
             )

@@ -47,7 +47,7 @@ from pixelmock.contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch,
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
-from pixelmock.contracts.pricing import Quote, quote
+from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.sizes import SizeRules
 from pixelmock.emulators.runtime import AuthResult, ProviderEmulator, choice, journal_note, runtime, spec_for
 from pixelmock.emulators.runtime.faults import Fault, contract_answers
@@ -60,6 +60,7 @@ REAL_PREFIX = "/v1"
 FILE_FIELDS = ("image", "image[]", "mask")
 OPTION_MAX_EDGE = "openai.gpt_image_2_max_edge_inclusive"
 OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
+OPTION_AUTO = "openai.auto_resolution"
 
 bp = Blueprint("openai", __name__)
 
@@ -453,15 +454,18 @@ def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
             resolved = DIALECT.resolve(canonical)
     except UnsupportedValue as exc:  # a rule the schema does not carry; never a 500
         raise OpenAIError(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
-    priced = quote(NAME, resolved, runtime().clock.today())
+    stream = bool(body.get("stream"))
+    partials = int(body.get("partial_images") or 0) if stream else 0
+    billing = Billing(auto=choice(OPTION_AUTO), partial_images=partials)
+    priced = quote(NAME, resolved, runtime().clock.today(), billing)
     journal_note(canonical=resolved, cost=priced)
     identifier = body.get("safety_identifier") or body.get("user") or None
     return Job(
         operation_id=parsed.operation_id,
         resolved=resolved,
         quote=priced,
-        stream=bool(body.get("stream")),
-        partial_images=int(body.get("partial_images") or 0),
+        stream=stream,
+        partial_images=partials,
         safety_identifier=str(identifier) if identifier else None,
     )
 

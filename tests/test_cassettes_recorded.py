@@ -159,6 +159,7 @@ def test_recorded_example(scenario: Scenario) -> None:
         base = EMULATOR + prefix
         rewrite = {base: real_base_url(scenario.provider)}
         scenario.path.parent.mkdir(parents=True, exist_ok=True)
+        scenario.path.unlink(missing_ok=True)  # vcrpy's "all" mode appends to an existing cassette
         secrets = [*KEYS.values(), INVALID]
         with (
             recording(scenario.path, secrets=secrets, rewrite=rewrite, record_mode="all"),

@@ -61,6 +61,36 @@ def test_cost_defaults_to_a_live_model_and_says_where_the_model_is_shut_down(
     assert "is shut down at openai since 2026-12-01" in capsys.readouterr().out
 
 
+def test_cost_prices_the_likely_answer_to_auto_beside_the_upper_bound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["cost", "--provider", "openai", "--prompt", "a fox", "--json"])
+    [row] = json.loads(capsys.readouterr().out)
+    # recorded: a default gpt-image-2 request was answered medium 1254x1254 with 2058 image output tokens
+    assert (row["billed"], row["tokens"]["image_output"]) == (
+        {"quality": "medium", "size": "1254x1254"},
+        2058,
+    )
+    upper = row["upper_bound"]
+    assert upper["billed"] == {"quality": "high", "size": "1024x1536"}
+    assert Decimal(upper["usd"]) > Decimal(row["usd"])
+    main(
+        [
+            "cost",
+            "--provider",
+            "openai",
+            "--prompt",
+            "a fox",
+            "--size",
+            "1024x1024",
+            "--quality",
+            "low",
+            "--json",
+        ]
+    )
+    assert json.loads(capsys.readouterr().out)[0]["upper_bound"] is None  # nothing left to the model
+
+
 def test_cost_table_is_printed_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     main(["cost", "--provider", "runware", "--provider", "apiframe", "--model", "gpt-image-2",
           "--quality", "medium", "--n", "4", "--size", "1024x1024", "--prompt", "a fox"])  # fmt: skip

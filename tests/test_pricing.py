@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.errors import UnknownProvider
-from pixelmock.contracts.pricing import concrete, quote
+from pixelmock.contracts.pricing import UPPER_BOUND, Billing, concrete, quote
 from pixelmock.contracts.tokens import image_input_tokens, output_image_tokens, prompt_tokens
 
 FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -83,10 +83,27 @@ def test_openai_usd_is_tokens_times_list_prices() -> None:
     assert q.usd == (Decimal(text) * 5 + Decimal(272) * 32) / 1_000_000
 
 
-def test_auto_quality_and_size_are_upper_bounds_with_notes() -> None:
-    job = concrete(_req(quality="auto", size="auto"))
-    assert (job.quality, job.width, job.height) == ("high", 1024, 1536)
-    assert len(job.notes) == 2
+def test_auto_quality_and_size_are_the_likely_answer_or_the_upper_bound_with_notes() -> None:
+    request = _req(quality="auto", size="auto")
+    upper = concrete(request, billing=UPPER_BOUND)
+    assert (upper.quality, upper.width, upper.height) == ("high", 1024, 1536)
+    assert len(upper.notes) == 2 and all("upper bound" in note for note in upper.notes)
+    # live cassette maruel/genai Scoreboard/gpt-image-2/GenDoc-Image.yaml: a default gpt-image-2 request was
+    # answered medium, 1254x1254, 2058 image output tokens
+    likely = concrete(request.with_(model="gpt-image-2"))
+    assert (likely.quality, likely.width, likely.height) == ("medium", 1254, 1254)
+    assert all("likely answer (recorded" in note for note in likely.notes)
+    assert quote("openai", request.with_(model="gpt-image-2", prompt="x"), TODAY).tokens.image_output == 2058
+
+
+def test_each_partial_image_costs_100_image_output_tokens() -> None:
+    # OpenAI's image-generation guide: "each partial image will incur an additional 100 image output tokens"
+    request = _req(model="gpt-image-2", prompt="x", quality="low", size="1024x1024", n=2)
+    plain = quote("openai", request, TODAY)
+    streamed = quote("openai", request, TODAY, Billing(partial_images=3))
+    assert streamed.tokens.image_output - plain.tokens.image_output == 2 * 3 * 100
+    assert streamed.usd is not None and plain.usd is not None
+    assert streamed.usd - plain.usd == Decimal(600) * 30 / 1_000_000  # gpt-image-2 image output: $30/M
 
 
 def test_unknown_provider_is_an_error() -> None:

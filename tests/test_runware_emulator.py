@@ -434,7 +434,11 @@ def test_size_auto_renders_at_the_billed_size(client: httpx.Client) -> None:
     task = {k: v for k, v in image_task(includeCost=True).items() if k not in ("width", "height")}
     item = _conforms(_post(client, [task]))["data"][0]
     image = _image(client, item)
-    assert image.size == (1024, 1536)  # models.yaml's auto upper bound, which is what is quoted
+    # openai:4@1 is gpt-image-1.5: OpenAI's guide gives 1024x1024 as the default size (models.yaml
+    # auto.likely), which is also what is quoted
+    assert image.size == (1024, 1024)
+    explicit = _conforms(_post(client, [image_task(includeCost=True, width=1024, height=1024)]))["data"][0]
+    assert item["cost"] == explicit["cost"]  # billed as the size it answers with
 
 
 # -- billing ------------------------------------------------------------------------------------------------

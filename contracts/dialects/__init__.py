@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.openapi import PROVIDERS, operation
-from pixelmock.contracts.pricing import Quote, quote
+from pixelmock.contracts.pricing import LIKELY, Billing, Quote, quote
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ class Dialect(ABC):
         """The canonical request a native one expresses (fields the native request leaves out stay
         ``None``). Raises ``ValueError`` when the native request is not one this dialect understands."""
 
-    def quote(self, request: CanonicalRequest, on: dt.date | None = None) -> Quote:
+    def quote(self, request: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY) -> Quote:
         """Resolve, then price with the cost engine (``pixelmock.contracts.pricing.quote``)."""
-        return quote(self.provider, self.resolve(request), on)
+        return quote(self.provider, self.resolve(request), on, billing)
 
 
 _CACHE: dict[str, Dialect] = {}
