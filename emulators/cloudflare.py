@@ -7,12 +7,12 @@ Mounted at ``/cloudflare/client/v4`` (real base ``https://api.cloudflare.com/cli
   is the model input. A percent-encoded slash (``openai%2Fgpt-image-1.5``, what cloudflare-python 5.x
   ``client.ai.run`` sends) answers 400 / 7000 "No route for that URI", as the real API does.
 
-Flow of a run: authenticate (Bearer token) -> model -> JSON body -> validate the model input against the
-contract's input schema in force (400 / 7003 "User Input Error", or 5006 "Bad input" by option; a universal
-body whose envelope is wrong is 5006) -> OpenAI's own rejections as Cloudflare wraps them
-(``x-upstream-rejects``, e.g. transparent on gpt-image-2) -> quote the resolved canonical request and debit
-it in USD (402 / 2021 when the balance is short) -> render the image, store it, answer the doubly nested v4
-envelope with its URL.
+Flow of a run: authenticate (Bearer token, or the X-Auth-Email + X-Auth-Key pair) -> model -> JSON body ->
+validate the model input against the contract's input schema in force (400 / 7003 "User Input Error", or
+5006 "Bad input" by option; a universal body whose envelope is wrong is 5006) -> OpenAI's own rejections as
+Cloudflare wraps them (``x-upstream-rejects``, e.g. transparent on gpt-image-2) -> quote the resolved
+canonical request and debit it in USD (402 / 2021 when the balance is short) -> render the image, store
+it, answer the doubly nested v4 envelope with its URL.
 Every error body comes from the document's ``x-errors``.
 
 Injected faults (``emulators/runtime/faults.py``) are answered with the ``x-errors`` entries the
@@ -74,6 +74,8 @@ from pixelmock.emulators.runtime.ids import new_uuid
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
+#: Security schemes of the contract: the API token, and the Global API Key sent with the account's e-mail.
+TOKEN_SCHEME, KEY_SCHEME, EMAIL_SCHEME = "apiToken", "apiKey", "apiEmail"
 #: Option: the size rendered for a published size OpenAI cannot produce, "upstream" (default) or "literal".
 OPTION_PUBLISHED_SIZE = f"{NAME}.gpt_image_15_published_size"
 #: Option: the ``x-errors`` entry answering an invalid model input, "user_input_error" (default) or
@@ -231,20 +233,42 @@ def _route_guard() -> Response | None:
     return None
 
 
-def authenticate() -> Account:
-    """The account of the request's ``Authorization: Bearer <token>``. Raises ``CloudflareError``:
-    missing header 400 / 9106, not ``Bearer <token>`` 400 / 6003, invalid key 401 / 10000, inactive key
-    403 / 10000."""
+@cache
+def _global_key_headers() -> tuple[str, str]:
+    """``(email header, key header)`` of the contract's Global API Key schemes (``X-Auth-Email``,
+    ``X-Auth-Key``)."""
+    schemes = document(NAME)["components"]["securitySchemes"]
+    return str(schemes[EMAIL_SCHEME]["name"]), str(schemes[KEY_SCHEME]["name"])
+
+
+def _presented_key() -> tuple[str, str]:
+    """``(scheme name, key)`` the request presents: the Bearer token of ``Authorization``, else the
+    ``X-Auth-Key`` of an ``X-Auth-Email`` + ``X-Auth-Key`` pair. Raises ``CloudflareError``: no credential
+    (or half a pair) 400 / 9106, an Authorization header that is not ``Bearer <token>`` 400 / 6003."""
     header = request.headers.get("Authorization")
     if header is None:
-        raise CloudflareError("missing_credentials")
+        email_header, key_header = _global_key_headers()
+        email = request.headers.get(email_header, "").strip()
+        key = request.headers.get(key_header, "").strip()
+        if not (email and key):
+            raise CloudflareError("missing_credentials")
+        return KEY_SCHEME, key
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
         raise CloudflareError("malformed_authorization")
-    result = runtime().accounts.authenticate(NAME, token)
+    return TOKEN_SCHEME, token
+
+
+def authenticate() -> Account:
+    """The account of the request's credential, ``Authorization: Bearer <token>`` or the ``X-Auth-Email`` +
+    ``X-Auth-Key`` pair (the key is the account handle). Raises ``CloudflareError``: no credential 400 /
+    9106, not ``Bearer <token>`` 400 / 6003, invalid token 401 / 10000, invalid Global API Key 403 / 9103,
+    inactive credential 403 / 10000."""
+    scheme, key = _presented_key()
+    result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":
-        raise CloudflareError("authentication")
+        raise CloudflareError("authentication" if scheme == TOKEN_SCHEME else "unknown_global_key")
     if result.status == "inactive":
         raise CloudflareError("forbidden")
     if result.account is None:

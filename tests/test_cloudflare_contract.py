@@ -14,7 +14,15 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
 from pixelmock.contracts.evidence import RUNGS
-from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
+from pixelmock.contracts.openapi import (
+    credential_headers,
+    document,
+    inlined,
+    operation,
+    real_base_url,
+    request_schema,
+    validate,
+)
 from pixelmock.contracts.options import options
 
 PROVIDER = "cloudflare"
@@ -33,12 +41,16 @@ def test_document_is_valid_openapi_31() -> None:
     validate_spec(doc)
 
 
-def test_real_base_url_and_bearer_auth() -> None:
+def test_real_base_url_and_auth() -> None:
     assert real_base_url(PROVIDER) == "https://api.cloudflare.com/client/v4"
     doc = document(PROVIDER)
-    assert doc["security"] == [{"apiToken": []}]
-    scheme = doc["components"]["securitySchemes"]["apiToken"]
-    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    # A Bearer token (the pages' cURL), or X-Auth-Email + X-Auth-Key together (cloudflare-python 5.9.0).
+    assert doc["security"] == [{"apiToken": []}, {"apiEmail": [], "apiKey": []}]
+    schemes = doc["components"]["securitySchemes"]
+    assert (schemes["apiToken"]["type"], schemes["apiToken"]["scheme"]) == ("http", "bearer")
+    assert (schemes["apiEmail"]["in"], schemes["apiEmail"]["name"]) == ("header", "X-Auth-Email")
+    assert (schemes["apiKey"]["in"], schemes["apiKey"]["name"]) == ("header", "X-Auth-Key")
+    assert credential_headers(PROVIDER) == {"Authorization", "X-Auth-Email", "X-Auth-Key"}
 
 
 def test_operations_are_the_universal_and_classic_routes() -> None:

@@ -312,6 +312,27 @@ def test_malformed_authorization_is_6003(http: httpx.Client, header: str) -> Non
     ]
 
 
+GLOBAL_KEY = {"X-Auth-Email": "someone@example.com", "X-Auth-Key": "0123456789abcdef0123456789abcdef01234"}
+
+
+def test_global_api_key_pair_authenticates_as_the_key_s_account(app: Flask, http: httpx.Client) -> None:
+    # cloudflare-python 5.9.0 _client.py sends X-Auth-Email + X-Auth-Key for api_email / api_key.
+    key = GLOBAL_KEY["X-Auth-Key"]
+    body = {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low", "size": "1024x1024"}}
+    before = balance(app, key)
+    response = post(http, body, headers=GLOBAL_KEY)
+    assert response.status_code == 200
+    assert conforms("RunSuccessEnvelope", response.json()) == []
+    assert balance(app, key) < before
+
+
+@pytest.mark.parametrize("missing", ["X-Auth-Email", "X-Auth-Key"])
+def test_half_a_global_api_key_pair_is_9106(http: httpx.Client, missing: str) -> None:
+    headers = {name: value for name, value in GLOBAL_KEY.items() if name != missing}
+    response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x"}}, headers=headers)
+    assert only_error(response) == (400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+
+
 @pytest.fixture
 def keyed_app() -> Flask:
     config = EmulatorConfig(invalid_keys=frozenset({"bad-token"}), inactive_keys=frozenset({"no-permission"}))
@@ -332,6 +353,23 @@ def test_invalid_and_inactive_tokens(keyed_app: Flask, token: str, status: int) 
         "success": False,
         "errors": [{"code": 10000, "message": "Authentication error"}],
         "messages": [],
+    }
+
+
+def test_unknown_global_api_key_is_9103(keyed_app: Flask) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=keyed_app), base_url="http://127.0.0.1") as http:
+        response = post(
+            http,
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x"}},
+            headers={"X-Auth-Email": "someone@example.com", "X-Auth-Key": "bad-token"},
+        )
+    # The v4 API's answer to a wrong pair (third-party live logs quote this body).
+    assert only_error(response) == (403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
+    assert response.json() == {
+        "success": False,
+        "errors": [{"code": 9103, "message": "Unknown X-Auth-Key or X-Auth-Email"}],
+        "messages": [],
+        "result": None,
     }
 
 
@@ -510,6 +548,19 @@ def test_percent_encoded_slash_with_flasks_test_client(app: Flask) -> None:
 
 
 # --- the official SDK ------------------------------------------------------------------------------------
+
+
+def test_official_sdk_with_the_global_api_key(live_url: str) -> None:
+    # Cloudflare(api_email=..., api_key=...) authenticates with X-Auth-Email + X-Auth-Key (SDK source).
+    client = cloudflare.Cloudflare(
+        api_email=GLOBAL_KEY["X-Auth-Email"],
+        api_key=GLOBAL_KEY["X-Auth-Key"],
+        base_url=live_url + PREFIX,
+        max_retries=0,
+    )
+    body = {"prompt": "A golden retriever puppy playing in autumn leaves", "quality": "low"}
+    answer = client.post("/accounts/x/ai/run/openai/gpt-image-2", body=body, cast_to=object)
+    assert isinstance(answer, dict) and answer["result"]["state"] == "Completed"
 
 
 def test_official_sdk(live_url: str) -> None:
