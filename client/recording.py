@@ -4,7 +4,8 @@
 is recorded (or replayed), and before anything is written
 
 - credential headers are replaced by ``REDACTED`` (``Bearer REDACTED`` for bearer tokens): every header a
-  provider's contract names in its security schemes (``Authorization``, Apiframe's ``X-API-Key``);
+  provider's contract names in any of its security schemes (``Authorization``, Apiframe's ``X-API-Key``,
+  Cloudflare's ``X-Auth-Email`` and ``X-Auth-Key``);
 - credential fields of JSON bodies are replaced likewise, at any depth: the fields of Runware's
   ``authentication`` task other than ``taskType`` (``apiKey``; contract ``AuthenticationTask``);
 - every literal occurrence of a string in ``secrets`` is replaced in URIs, headers and bodies of requests
@@ -25,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pixelmock.contracts.openapi import PROVIDERS, auth_headers, inlined
+from pixelmock.contracts.openapi import PROVIDERS, credential_headers, inlined
 
 PLACEHOLDER = "REDACTED"
 MATCH_ON = ("method", "path")
@@ -36,7 +37,7 @@ MIN_SECRET_LENGTH = 6
 @cache
 def secret_headers() -> frozenset[str]:
     """Lower-case names of the headers that carry credentials, from every provider's contract."""
-    return frozenset(name.lower() for provider in PROVIDERS for name in auth_headers(provider, "x"))
+    return frozenset(name.lower() for provider in PROVIDERS for name in credential_headers(provider))
 
 
 @cache

@@ -63,6 +63,19 @@ def auth_headers(provider: str, key: str) -> dict[str, str]:
     return {}
 
 
+def credential_headers(provider: str) -> frozenset[str]:
+    """Names of every header that carries a credential under any security scheme of the provider's
+    contract (``components.securitySchemes``): ``Authorization`` for an ``http`` scheme, the header name of
+    an ``apiKey`` scheme in a header (Cloudflare's ``X-Auth-Email`` and ``X-Auth-Key``)."""
+    names: set[str] = set()
+    for scheme in document(provider).get("components", {}).get("securitySchemes", {}).values():
+        if scheme["type"] == "http":
+            names.add("Authorization")
+        elif scheme["type"] == "apiKey" and scheme.get("in") == "header":
+            names.add(str(scheme["name"]))
+    return frozenset(names)
+
+
 def operation(provider: str, operation_id: str) -> tuple[str, str, dict[str, Any]]:
     """``(method, path, inlined operation object)`` of an ``operationId``. Raises ``KeyError`` if absent."""
     for path, item in inlined(provider)["paths"].items():

@@ -7,10 +7,12 @@ Mounted at ``/cloudflare/client/v4`` (real base ``https://api.cloudflare.com/cli
   is the model input. A percent-encoded slash (``openai%2Fgpt-image-1.5``, what cloudflare-python 5.x
   ``client.ai.run`` sends) answers 400 / 7000 "No route for that URI", as the real API does.
 
-Flow of a run: authenticate (Bearer token) -> model -> JSON body -> validate the model input against the
-contract (400 / 5006) -> OpenAI's own rejections as Cloudflare wraps them (``x-upstream-rejects``, e.g.
-transparent on gpt-image-2) -> quote the resolved canonical request and debit it in USD (402 / 2021 when
-the balance is short) -> render the image, store it, answer the doubly nested v4 envelope with its URL.
+Flow of a run: authenticate (Bearer token, or the X-Auth-Email + X-Auth-Key pair) -> model -> JSON body ->
+validate the model input against the contract's input schema in force (400 / 7003 "User Input Error", or
+5006 "Bad input" by option; a universal body whose envelope is wrong is 5006) -> OpenAI's own rejections as
+Cloudflare wraps them (``x-upstream-rejects``, e.g. transparent on gpt-image-2) -> quote the resolved
+canonical request and debit it in USD (402 / 2021 when the balance is short) -> render the image, store
+it, answer the doubly nested v4 envelope with its URL.
 Every error body comes from the document's ``x-errors``.
 
 Injected faults (``emulators/runtime/faults.py``) are answered with the ``x-errors`` entries the
@@ -18,8 +20,13 @@ contract's ``x-faults`` names; under the ``realistic`` latency profile a run wai
 
 Options (``EmulatorConfig.options``):
 
-- ``cloudflare.gpt_image_15_schema``: ``"effective"`` (default) validates gpt-image-1.5 input with what
-  OpenAI's gpt-image-1.5 accepts; ``"published"`` with the catalog page's DALL-E-like schema.
+- ``cloudflare.gpt_image_15_schema``: ``"published"`` (default) validates gpt-image-1.5 input with the
+  catalog page's schema (DALL-E-like sizes, ``style``); ``"effective"`` with what OpenAI's gpt-image-1.5
+  accepts (``background``, ``output_format``, the 1536 sizes).
+- ``cloudflare.gpt_image_15_published_size``: ``"upstream"`` (default) renders a published size OpenAI
+  cannot produce (``1792x1024``) at the size the quote bills (``1536x1024``); ``"literal"`` at the size sent.
+- ``cloudflare.partner_input_error``: ``"user_input_error"`` (default) answers an invalid model input
+  400 / 7003; ``"bad_input"`` 400 / 5006 with the violations worded as Workers AI words them.
 
 Percent-encoded slashes are seen in ``RAW_URI`` / ``REQUEST_URI`` (set by Werkzeug's server, gunicorn and
 Flask's test client). A WSGI transport that sets neither (httpx's ``WSGITransport``) decodes ``%2F`` before
@@ -41,16 +48,16 @@ from flask import Blueprint, Response, has_request_context, request
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.dialects.cloudflare import (
-    DIALECT,
+    PROVIDER as NAME,
+)
+from pixelmock.contracts.dialects.cloudflare import (
     UNIVERSAL_OPERATION,
     ModelContract,
     UpstreamRejection,
     classic_operations,
+    dialect_for,
     model_by_native,
     upstream_rejection,
-)
-from pixelmock.contracts.dialects.cloudflare import (
-    PROVIDER as NAME,
 )
 from pixelmock.contracts.openapi import (
     Violation,
@@ -58,10 +65,8 @@ from pixelmock.contracts.openapi import (
     inlined,
     model_branch,
     request_schema,
-    resolve,
     validate,
 )
-from pixelmock.contracts.pricing import quote
 from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, contract_answers
@@ -69,8 +74,13 @@ from pixelmock.emulators.runtime.ids import new_uuid
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
-#: Option switching the gpt-image-1.5 input schema: "effective" (default) or "published".
-OPTION_15_SCHEMA = f"{NAME}.gpt_image_15_schema"
+#: Security schemes of the contract: the API token, and the Global API Key sent with the account's e-mail.
+TOKEN_SCHEME, KEY_SCHEME, EMAIL_SCHEME = "apiToken", "apiKey", "apiEmail"
+#: Option: the size rendered for a published size OpenAI cannot produce, "upstream" (default) or "literal".
+OPTION_PUBLISHED_SIZE = f"{NAME}.gpt_image_15_published_size"
+#: Option: the ``x-errors`` entry answering an invalid model input, "user_input_error" (default) or
+#: "bad_input".
+OPTION_INPUT_ERROR = f"{NAME}.partner_input_error"
 #: Framework failure kinds (emulators.app) -> ``x-errors`` entry.
 KIND_ERRORS = {
     "not_found": "no_route",
@@ -223,20 +233,42 @@ def _route_guard() -> Response | None:
     return None
 
 
-def authenticate() -> Account:
-    """The account of the request's ``Authorization: Bearer <token>``. Raises ``CloudflareError``:
-    missing header 400 / 9106, not ``Bearer <token>`` 400 / 6003, invalid key 401 / 10000, inactive key
-    403 / 10000."""
+@cache
+def _global_key_headers() -> tuple[str, str]:
+    """``(email header, key header)`` of the contract's Global API Key schemes (``X-Auth-Email``,
+    ``X-Auth-Key``)."""
+    schemes = document(NAME)["components"]["securitySchemes"]
+    return str(schemes[EMAIL_SCHEME]["name"]), str(schemes[KEY_SCHEME]["name"])
+
+
+def _presented_key() -> tuple[str, str]:
+    """``(scheme name, key)`` the request presents: the Bearer token of ``Authorization``, else the
+    ``X-Auth-Key`` of an ``X-Auth-Email`` + ``X-Auth-Key`` pair. Raises ``CloudflareError``: no credential
+    (or half a pair) 400 / 9106, an Authorization header that is not ``Bearer <token>`` 400 / 6003."""
     header = request.headers.get("Authorization")
     if header is None:
-        raise CloudflareError("missing_credentials")
+        email_header, key_header = _global_key_headers()
+        email = request.headers.get(email_header, "").strip()
+        key = request.headers.get(key_header, "").strip()
+        if not (email and key):
+            raise CloudflareError("missing_credentials")
+        return KEY_SCHEME, key
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
         raise CloudflareError("malformed_authorization")
-    result = runtime().accounts.authenticate(NAME, token)
+    return TOKEN_SCHEME, token
+
+
+def authenticate() -> Account:
+    """The account of the request's credential, ``Authorization: Bearer <token>`` or the ``X-Auth-Email`` +
+    ``X-Auth-Key`` pair (the key is the account handle). Raises ``CloudflareError``: no credential 400 /
+    9106, not ``Bearer <token>`` 400 / 6003, invalid token 401 / 10000, invalid Global API Key 403 / 9103,
+    inactive credential 403 / 10000."""
+    scheme, key = _presented_key()
+    result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":
-        raise CloudflareError("authentication")
+        raise CloudflareError("authentication" if scheme == TOKEN_SCHEME else "unknown_global_key")
     if result.status == "inactive":
         raise CloudflareError("forbidden")
     if result.account is None:
@@ -244,18 +276,11 @@ def authenticate() -> Account:
     return result.account
 
 
-@cache
-def _published_schema(ref: str) -> dict[str, Any]:
-    return resolve(NAME, {"$ref": ref})
-
-
-def input_schema(contract: ModelContract) -> dict[str, Any]:
-    """The schema a model's input is validated with (the ``published`` option swaps gpt-image-1.5's)."""
-    schema = contract.input_schema
-    published = schema.get("x-published-schema")
-    if published and choice(OPTION_15_SCHEMA) == "published":
-        return _published_schema(str(published))
-    return schema
+def input_error(violations: list[Violation]) -> CloudflareError:
+    """The answer to a model input that breaks its schema: the ``x-errors`` entry the option
+    ``cloudflare.partner_input_error`` names (7003 by default; ``bad_input`` words each violation)."""
+    answer = str(choice(OPTION_INPUT_ERROR))
+    return bad_input(violations) if answer == "bad_input" else CloudflareError(answer)
 
 
 # --- the run -------------------------------------------------------------------------------------------
@@ -271,8 +296,8 @@ def _rejected(rejection: UpstreamRejection) -> CloudflareError:
     return _upstream(int(rejection.rule["status"]), rejection.rule["error"], rejection.params)
 
 
-def _check_lifecycle(schema: dict[str, Any], contract: ModelContract, today: dt.date) -> None:
-    shutdown = schema.get("x-upstream-shutdown") or contract.input_schema.get("x-upstream-shutdown")
+def _check_lifecycle(contract: ModelContract, today: dt.date) -> None:
+    shutdown = contract.input_schema.get("x-upstream-shutdown")
     if not shutdown:
         return
     date = model_facts(contract.canonical)["lifecycle"].get(shutdown["lifecycle"])
@@ -283,28 +308,33 @@ def _check_lifecycle(schema: dict[str, Any], contract: ModelContract, today: dt.
 def run_model(
     account: Account, contract: ModelContract, native: NativeRequest, native_input: Any
 ) -> Response:
-    """Validate, price, debit and render one run; the doubly nested v4 success envelope."""
+    """Validate (with the input schema the options put in force), price, debit and render one run; the
+    doubly nested v4 success envelope. ``contract`` is the model as the paths describe it."""
     rt = runtime()
-    schema = input_schema(contract)
-    violations = validate(NAME, schema, native_input)
+    dialect = dialect_for(None if contract.schema_option is None else str(choice(contract.schema_option)))
+    model = dialect.model(contract.canonical)
+    violations = validate(NAME, model.input_schema, native_input)
     if violations:
-        raise bad_input(violations)
-    rejection = upstream_rejection(schema, native_input)
+        raise input_error(violations)
+    rejection = upstream_rejection(model.input_schema, native_input)
     if rejection is not None:
         raise _rejected(rejection)
-    _check_lifecycle(schema, contract, rt.clock.today())
+    _check_lifecycle(contract, rt.clock.today())
     try:
-        resolved = DIALECT.resolve(DIALECT.from_native(native))
+        resolved = dialect.resolve(dialect.from_native(native))
     except ValueError as exc:  # UnsupportedValue included; the checks above should have caught it
         raise CloudflareError("bad_input", detail=str(exc)) from exc
-    priced = quote(NAME, resolved, rt.clock.today())
+    priced = dialect.quote(resolved, rt.clock.today())
     journal_note(canonical=resolved, cost=priced)
     usd = priced.usd if priced.usd is not None else 0
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
     if not rt.accounts.debit(account, CURRENCY, usd, memo):
         raise CloudflareError("insufficient_balance")
     rt.latency.wait(NAME, priced.billed_quality)
-    spec = spec_for(NAME, resolved, size=priced.billed_size, quality=priced.billed_quality)
+    size = priced.billed_size
+    if model.upstream_size(str(resolved.size)) is not None and choice(OPTION_PUBLISHED_SIZE) == "literal":
+        size = str(resolved.size)
+    spec = spec_for(NAME, resolved, size=size, quality=priced.billed_quality)
     stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
     return _json(200, success_body(stored.url))
 

@@ -127,3 +127,24 @@ def test_recording_scrubs_headers_and_bodies_by_default(tmp_path: Path, provider
     text = path.read_text()
     assert key not in text and leaks(text) == []
     assert "REDACTED" in text
+
+
+def test_recording_scrubs_cloudflares_global_api_key(tmp_path: Path) -> None:
+    """The X-Auth-Email + X-Auth-Key pair (cloudflare-python's ``api_email`` / ``api_key``) is a credential
+    of Cloudflare's contract (securitySchemes): recorded without telling the recorder, neither survives."""
+    email, key = "someone@example.com", "0123456789abcdef0123456789abcdef01234"
+    app = create_app(providers=["cloudflare"])
+    path = tmp_path / "recorded.yaml"
+    headers = {"X-Auth-Email": email, "X-Auth-Key": key}
+    body = {"model": "openai/gpt-image-2", "input": {"prompt": "a red fox", "quality": "low"}}
+    with (
+        recording(path, record_mode="all"),
+        httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1:8080") as http,
+    ):
+        response = http.post("/cloudflare/client/v4/accounts/acct/ai/run", json=body, headers=headers)
+    assert response.status_code == 200
+    text = path.read_text()
+    assert key not in text and email not in text and leaks(text) == []
+    [interaction] = yaml.safe_load(text)["interactions"]
+    recorded = {name.lower(): values for name, values in interaction["request"]["headers"].items()}
+    assert recorded["x-auth-key"] == ["REDACTED"] and recorded["x-auth-email"] == ["REDACTED"]

@@ -14,7 +14,16 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
 from pixelmock.contracts.evidence import RUNGS
-from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
+from pixelmock.contracts.openapi import (
+    credential_headers,
+    document,
+    inlined,
+    operation,
+    real_base_url,
+    request_schema,
+    validate,
+)
+from pixelmock.contracts.options import options
 
 PROVIDER = "cloudflare"
 CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
@@ -32,12 +41,16 @@ def test_document_is_valid_openapi_31() -> None:
     validate_spec(doc)
 
 
-def test_real_base_url_and_bearer_auth() -> None:
+def test_real_base_url_and_auth() -> None:
     assert real_base_url(PROVIDER) == "https://api.cloudflare.com/client/v4"
     doc = document(PROVIDER)
-    assert doc["security"] == [{"apiToken": []}]
-    scheme = doc["components"]["securitySchemes"]["apiToken"]
-    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    # A Bearer token (the pages' cURL), or X-Auth-Email + X-Auth-Key together (cloudflare-python 5.9.0).
+    assert doc["security"] == [{"apiToken": []}, {"apiEmail": [], "apiKey": []}]
+    schemes = doc["components"]["securitySchemes"]
+    assert (schemes["apiToken"]["type"], schemes["apiToken"]["scheme"]) == ("http", "bearer")
+    assert (schemes["apiEmail"]["in"], schemes["apiEmail"]["name"]) == ("header", "X-Auth-Email")
+    assert (schemes["apiKey"]["in"], schemes["apiKey"]["name"]) == ("header", "X-Auth-Key")
+    assert credential_headers(PROVIDER) == {"Authorization", "X-Auth-Email", "X-Auth-Key"}
 
 
 def test_operations_are_the_universal_and_classic_routes() -> None:
@@ -111,15 +124,36 @@ def test_gpt_image_2_input_is_the_published_schema() -> None:
     assert props["output_format"]["enum"] == ["png", "webp", "jpeg"]
 
 
-def test_gpt_image_15_published_schema_is_kept_verbatim() -> None:
-    # The catalog page's (DALL-E-like) enum, recorded next to the enforced one.
-    doc = inlined(PROVIDER)
-    published = doc["components"]["schemas"]["GptImage15PublishedInput"]["properties"]
-    assert published["size"]["enum"] == ["256x256", "512x512", "1024x1024", "1792x1024", "1024x1792"]
-    assert published["style"]["enum"] == ["vivid", "natural"]
-    enforced = request_schema(PROVIDER, "runGptImage15")["properties"]
-    assert enforced["size"]["x-published-enum"] == published["size"]["enum"]
-    assert "style" not in enforced
+def test_gpt_image_15_input_is_the_published_schema() -> None:
+    # seeds/000 Parameters: images[] (max 16), prompt (required), quality, size, style; nothing else.
+    schema = request_schema(PROVIDER, "runGptImage15")
+    assert schema["required"] == ["prompt"]
+    assert schema["additionalProperties"] is False
+    props = schema["properties"]
+    assert set(props) == {"prompt", "images", "quality", "size", "style"}
+    assert props["images"]["maxItems"] == 16
+    assert props["quality"]["enum"] == ["low", "medium", "high", "auto"]
+    assert props["size"]["enum"] == ["256x256", "512x512", "1024x1024", "1792x1024", "1024x1792"]
+    assert props["style"]["enum"] == ["vivid", "natural"]
+    universal = request_schema(PROVIDER, "aiRun")
+    assert (
+        validate(
+            PROVIDER, universal, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "style": "vivid"}}
+        )
+        == []
+    )
+    assert validate(
+        PROVIDER, universal, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "background": "auto"}}
+    )
+
+
+def test_gpt_image_15_published_schema_is_the_default_option() -> None:
+    option = options()["cloudflare.gpt_image_15_schema"]
+    assert (option.default, set(option.alternatives)) == ("published", {"published", "effective"})
+    assert "workers-sdk/issues/14657" in option.source
+    alternatives = inlined(PROVIDER)["components"]["schemas"]["GptImage15Input"]["x-alternative-schemas"]
+    assert alternatives["option"] == option.name
+    assert set(alternatives["schemas"]) | {option.default} == set(option.alternatives)
 
 
 @pytest.mark.parametrize("path", CASSETTES, ids=lambda p: p.stem)

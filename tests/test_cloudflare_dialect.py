@@ -17,13 +17,14 @@ from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest, get_dialect
-from pixelmock.contracts.dialects.cloudflare import DIALECT, Route, parse_image
+from pixelmock.contracts.dialects.cloudflare import DIALECT, Route, dialect_for, parse_image
 from pixelmock.contracts.errors import UnsupportedValue
-from pixelmock.contracts.openapi import request_schema, validate
+from pixelmock.contracts.openapi import inlined, request_schema, validate
 
 PROVIDER = "cloudflare"
 CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
 MILLION = Decimal(1_000_000)
+SCHEMAS = inlined(PROVIDER)["components"]["schemas"]
 
 
 def documented_body(path: Path) -> dict[str, Any]:
@@ -143,9 +144,62 @@ def test_capabilities_are_the_documented_ones() -> None:
     assert two.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
     assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (seed page)
     assert (two.max_n, two.max_input_images, two.mask, two.flexible_sizes) == (1, 16, False, False)
+    # seeds/000 Parameters: the published sizes; `auto` is the upstream default, sent by leaving size out.
     one_five = DIALECT.capabilities("gpt-image-1.5")
-    assert "transparent" in one_five.backgrounds  # "use openai/gpt-image-1.5 for transparent PNGs"
-    assert one_five.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
+    assert one_five.sizes == ("256x256", "512x512", "1024x1024", "1792x1024", "1024x1792", "auto")
+    assert one_five.qualities == ("low", "medium", "high", "auto")
+    # No background or output_format in the published schema: only what OpenAI does by default.
+    assert (one_five.backgrounds, one_five.output_formats) == (("auto",), ("png",))
+    assert (one_five.max_n, one_five.max_input_images, one_five.mask) == (1, 16, False)
+
+
+def test_effective_schema_is_openais_gpt_image_15_field_set() -> None:
+    # The alternative of cloudflare.gpt_image_15_schema: OpenAI's gpt-image-1.5 sizes, backgrounds, formats.
+    effective = dialect_for("effective").capabilities("gpt-image-1.5")
+    assert effective.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
+    assert "transparent" in effective.backgrounds  # "use openai/gpt-image-1.5 for transparent PNGs"
+    request = CanonicalRequest(
+        model="gpt-image-1.5", prompt="a fox", background="transparent", size="1536x1024"
+    )
+    body = dialect_for("effective").to_native(request).body
+    assert body["input"] == {"prompt": "a fox", "size": "1536x1024", "background": "transparent"}
+    assert validate(PROVIDER, SCHEMAS["GptImage15EffectiveInput"], body["input"]) == []
+    with pytest.raises(UnsupportedValue) as info:
+        DIALECT.to_native(request)
+    assert (info.value.provider, info.value.field) == (PROVIDER, "size")
+
+
+@pytest.mark.parametrize(
+    ("size", "style"),
+    [
+        ("1792x1024", None),
+        ("1024x1024", "natural"),
+        (None, "vivid"),
+        ("256x256", None),
+        ("1024x1792", "vivid"),
+    ],
+)
+def test_published_gpt_image_15_fields_round_trip(size: str | None, style: str | None) -> None:
+    # The page's own examples: size 1792x1024, style vivid / natural (earlier page version, research §3.3).
+    native_input: dict[str, Any] = {"prompt": "A quiet Japanese garden"}
+    if size is not None:
+        native_input["size"] = size
+    if style is not None:
+        native_input["style"] = style
+    body = {"model": "openai/gpt-image-1.5", "input": native_input}
+    assert validate(PROVIDER, request_schema(PROVIDER, "aiRun"), body) == []
+    canonical = DIALECT.from_native(NativeRequest(PROVIDER, "aiRun", body))
+    assert canonical.size == size
+    assert canonical.extra.get("cloudflare") == ({"style": style} if style else None)
+    assert DIALECT.to_native(canonical).body == body
+
+
+def test_size_auto_is_sent_by_leaving_size_out() -> None:
+    request = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", size="auto", quality="auto")
+    assert DIALECT.to_native(request).body == {
+        "model": "openai/gpt-image-1.5",
+        "input": {"prompt": "a fox", "quality": "auto"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -156,8 +210,12 @@ def test_capabilities_are_the_documented_ones() -> None:
         ("gpt-image-2", {"size": "2048x2048"}, "size"),
         ("gpt-image-2", {"input_fidelity": "low"}, "input_fidelity"),
         ("gpt-image-1.5", {"input_fidelity": "high"}, "input_fidelity"),
-        ("gpt-image-1.5", {"size": "256x256"}, "size"),
-        ("gpt-image-1.5", {"size": "1792x1024"}, "size"),
+        ("gpt-image-1.5", {"size": "1536x1024"}, "size"),
+        ("gpt-image-1.5", {"size": "1024x1536"}, "size"),
+        ("gpt-image-1.5", {"background": "transparent"}, "background"),
+        ("gpt-image-1.5", {"output_format": "webp"}, "output_format"),
+        ("gpt-image-1.5", {"extra": {"cloudflare": {"style": "dramatic"}}}, "extra.cloudflare.style"),
+        ("gpt-image-2", {"extra": {"cloudflare": {"style": "vivid"}}}, "extra.cloudflare.style"),
         ("gpt-image-1.5", {"moderation": "low"}, "moderation"),
         ("gpt-image-1.5", {"output_compression": 50}, "output_compression"),
         ("gpt-image-1.5", {"mask": IMAGES[0], "input_images": (IMAGES[0],)}, "mask"),
@@ -211,8 +269,6 @@ def test_from_native_rejects_what_it_does_not_understand(body: dict[str, Any]) -
     ("quality", "size", "tokens"),
     [
         ("low", "1024x1024", 272),
-        ("medium", "1024x1536", 1584),
-        ("high", "1536x1024", 6208),
         ("high", "1024x1024", 4160),
     ],
 )
@@ -222,6 +278,25 @@ def test_gpt_image_15_quote_uses_the_published_table_and_prices(quality: str, si
     quote = DIALECT.quote(request)
     assert quote.tokens.image_output == tokens
     assert quote.usd == (tokens * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    assert quote.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("size", "billed", "tokens"),
+    [("1792x1024", "1536x1024", 6208), ("1024x1792", "1024x1536", 6240), ("512x512", "1024x1024", 4160)],
+)
+def test_published_sizes_openai_cannot_render_are_quoted_as_an_estimate(
+    size: str, billed: str, tokens: int
+) -> None:
+    # OpenAI's gpt-image-1.5 table has no 1792x1024 or 512x512 (high: 1536x1024 6208, 1024x1536 6240,
+    # 1024x1024 4160 tokens; research §2.2); the quote bills the same-orientation size and says so.
+    request = CanonicalRequest(
+        model="gpt-image-1.5", prompt="A golden retriever puppy", size=size, quality="high"
+    )
+    quote = DIALECT.quote(request)
+    assert (quote.resolved.size, quote.billed_size, quote.tokens.image_output) == (size, billed, tokens)
+    assert quote.usd == (tokens * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    assert any("estimate" in note and billed in note for note in quote.notes)
 
 
 def test_gpt_image_2_quote_uses_the_published_output_price() -> None:

@@ -115,14 +115,9 @@ def test_documented_example_on_the_classic_route(http: httpx.Client, path: Path)
 @pytest.mark.parametrize(
     ("model", "extra", "size", "fmt", "mode"),
     [
-        (
-            "openai/gpt-image-1.5",
-            {"background": "transparent", "size": "1536x1024"},
-            (1536, 1024),
-            "PNG",
-            "RGBA",
-        ),
-        ("openai/gpt-image-1.5", {"output_format": "jpeg", "size": "1024x1024"}, (1024, 1024), "JPEG", "RGB"),
+        ("openai/gpt-image-1.5", {"style": "natural", "size": "1024x1024"}, (1024, 1024), "PNG", "RGB"),
+        # 1792x1024 is published (and documented with a 200); OpenAI renders 1536x1024 (x-upstream-sizes).
+        ("openai/gpt-image-1.5", {"size": "1792x1024"}, (1536, 1024), "PNG", "RGB"),
         (  # size auto: the recorded answer to a default request (models.yaml auto.likely)
             "openai/gpt-image-2",
             {"output_format": "webp", "background": "opaque"},
@@ -159,51 +154,82 @@ def test_unknown_model_on_the_universal_route(http: httpx.Client) -> None:
     [
         ({"input": {"prompt": "x"}}, "required properties at '/' are 'model'"),
         ({"model": "openai/gpt-image-2"}, "required properties at '/' are 'input'"),
-        ({"model": "openai/gpt-image-2", "input": {}}, "required properties at '/' are 'prompt'"),
-        (
-            {"model": "openai/gpt-image-2", "input": {"prompt": 7}},
-            "Type mismatch of '/prompt', 'number' not in 'string'",
-        ),
-        (
-            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "width": 5, "height": 5}},
-            "Additional or unevaluated properties '/height, /width' at '/' not allowed",
-        ),
-        (
-            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "size": "2048x2048"}},
-            "'/size' must be one of '1024x1024, 1024x1536, 1536x1024, auto'",
-        ),
-        (
-            {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": ["a"] * 17}},
-            "Length of '/images' must be <= 16",
-        ),
-        ({"model": "openai/gpt-image-2", "input": "x"}, "Type mismatch of '/', 'string' not in 'object'"),
         (
             {"model": "openai/gpt-image-2", "input": {"prompt": "x"}, "gateway": "default"},
             "Additional or unevaluated properties '/gateway' at '/' not allowed",
         ),
-        # DALL-E-only values of the published gpt-image-1.5 schema (x-choice in the contract).
-        (
-            {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "256x256"}},
-            "'/size' must be one of '1024x1024, 1024x1536, 1536x1024, auto'",
-        ),
-        (
-            {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "style": "vivid"}},
-            "Additional or unevaluated properties '/style' at '/' not allowed",
-        ),
     ],
 )
-def test_schema_violations_are_5006(http: httpx.Client, body: Any, detail: str) -> None:
+def test_universal_body_violations_are_5006(http: httpx.Client, body: Any, detail: str) -> None:
     status, code, message = only_error(post(http, body))
     assert (status, code) == (400, 5006)
     assert re.fullmatch(re.escape(f"AiError: Bad input: Error: {detail}") + rf" \({UUID}\)", message), message
 
 
-def test_classic_route_validates_the_body_as_the_input(http: httpx.Client) -> None:
-    status, code, message = only_error(
-        post(http, {"prompt": "x", "style": "vivid"}, f"{RUN}/openai/gpt-image-1.5")
+INVALID_INPUTS = [
+    ({"model": "openai/gpt-image-2", "input": {}}, "required properties at '/' are 'prompt'"),
+    (
+        {"model": "openai/gpt-image-2", "input": {"prompt": 7}},
+        "Type mismatch of '/prompt', 'number' not in 'string'",
+    ),
+    (
+        {"model": "openai/gpt-image-2", "input": {"prompt": "x", "width": 5, "height": 5}},
+        "Additional or unevaluated properties '/height, /width' at '/' not allowed",
+    ),
+    # workers-sdk#14657: a size outside the catalog enum of openai/gpt-image-2.
+    (
+        {"model": "openai/gpt-image-2", "input": {"prompt": "x", "size": "1748x2480"}},
+        "'/size' must be one of '1024x1024, 1024x1536, 1536x1024, auto'",
+    ),
+    (
+        {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": ["a"] * 17}},
+        "Length of '/images' must be <= 16",
+    ),
+    ({"model": "openai/gpt-image-2", "input": "x"}, "Type mismatch of '/', 'string' not in 'object'"),
+    # Outside the published gpt-image-1.5 schema (seeds/000 Parameters).
+    (
+        {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1536x1024"}},
+        "'/size' must be one of '256x256, 512x512, 1024x1024, 1792x1024, 1024x1792'",
+    ),
+    (
+        {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "background": "transparent"}},
+        "Additional or unevaluated properties '/background' at '/' not allowed",
+    ),
+    (
+        {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "output_format": "webp"}},
+        "Additional or unevaluated properties '/output_format' at '/' not allowed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "detail"), INVALID_INPUTS)
+def test_invalid_model_input_is_7003_user_input_error(http: httpx.Client, body: Any, detail: str) -> None:
+    # workers-sdk#14657: "7003: User Input Error"; the REST envelope is inferred (x-errors.user_input_error).
+    response = post(http, body)
+    assert only_error(response) == (400, 7003, "User Input Error")
+    assert response.json() == {
+        "errors": [{"message": "User Input Error", "code": 7003}],
+        "success": False,
+        "result": {},
+        "messages": [],
+    }
+
+
+@pytest.mark.parametrize(("body", "detail"), INVALID_INPUTS)
+def test_invalid_model_input_is_5006_with_the_bad_input_option(body: Any, detail: str) -> None:
+    app = create_app(
+        EmulatorConfig(options={"cloudflare.partner_input_error": "bad_input"}), providers=EMULATED_PROVIDERS
     )
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        status, code, message = only_error(post(http, body))
     assert (status, code) == (400, 5006)
-    assert "Additional or unevaluated properties '/style' at '/' not allowed" in message
+    assert re.fullmatch(re.escape(f"AiError: Bad input: Error: {detail}") + rf" \({UUID}\)", message), message
+
+
+def test_classic_route_validates_the_body_as_the_input(http: httpx.Client) -> None:
+    response = post(http, {"prompt": "x", "background": "transparent"}, f"{RUN}/openai/gpt-image-1.5")
+    assert only_error(response) == (400, 7003, "User Input Error")
+    assert post(http, {"prompt": "x", "style": "vivid"}, f"{RUN}/openai/gpt-image-1.5").status_code == 200
 
 
 def test_transparent_background_on_gpt_image_2_is_rejected_as_openai_does(http: httpx.Client) -> None:
@@ -290,6 +316,27 @@ def test_malformed_authorization_is_6003(http: httpx.Client, header: str) -> Non
     ]
 
 
+GLOBAL_KEY = {"X-Auth-Email": "someone@example.com", "X-Auth-Key": "0123456789abcdef0123456789abcdef01234"}
+
+
+def test_global_api_key_pair_authenticates_as_the_key_s_account(app: Flask, http: httpx.Client) -> None:
+    # cloudflare-python 5.9.0 _client.py sends X-Auth-Email + X-Auth-Key for api_email / api_key.
+    key = GLOBAL_KEY["X-Auth-Key"]
+    body = {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low", "size": "1024x1024"}}
+    before = balance(app, key)
+    response = post(http, body, headers=GLOBAL_KEY)
+    assert response.status_code == 200
+    assert conforms("RunSuccessEnvelope", response.json()) == []
+    assert balance(app, key) < before
+
+
+@pytest.mark.parametrize("missing", ["X-Auth-Email", "X-Auth-Key"])
+def test_half_a_global_api_key_pair_is_9106(http: httpx.Client, missing: str) -> None:
+    headers = {name: value for name, value in GLOBAL_KEY.items() if name != missing}
+    response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x"}}, headers=headers)
+    assert only_error(response) == (400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+
+
 @pytest.fixture
 def keyed_app() -> Flask:
     config = EmulatorConfig(invalid_keys=frozenset({"bad-token"}), inactive_keys=frozenset({"no-permission"}))
@@ -310,6 +357,23 @@ def test_invalid_and_inactive_tokens(keyed_app: Flask, token: str, status: int) 
         "success": False,
         "errors": [{"code": 10000, "message": "Authentication error"}],
         "messages": [],
+    }
+
+
+def test_unknown_global_api_key_is_9103(keyed_app: Flask) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=keyed_app), base_url="http://127.0.0.1") as http:
+        response = post(
+            http,
+            {"model": "openai/gpt-image-2", "input": {"prompt": "x"}},
+            headers={"X-Auth-Email": "someone@example.com", "X-Auth-Key": "bad-token"},
+        )
+    # The v4 API's answer to a wrong pair (third-party live logs quote this body).
+    assert only_error(response) == (403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
+    assert response.json() == {
+        "success": False,
+        "errors": [{"code": 9103, "message": "Unknown X-Auth-Key or X-Auth-Email"}],
+        "messages": [],
+        "result": None,
     }
 
 
@@ -365,30 +429,68 @@ def test_request_too_large_is_413() -> None:
 # --- options and lifecycle -------------------------------------------------------------------------------
 
 
-def test_published_gpt_image_15_schema_option() -> None:
-    config = EmulatorConfig(options={"cloudflare.gpt_image_15_schema": "published"})
+# Examples of an earlier version of the gpt-image-1.5 catalog page, each documented with "Response 200"
+# (research/openai_cloudflare.md §3.3): "Custom Size", "Vivid Style", "Natural Style".
+EARLIER_PAGE_EXAMPLES = [
+    {"prompt": "A panoramic view of the northern lights over a snowy mountain range", "size": "1792x1024"},
+    {"prompt": "A neon-lit cyberpunk cityscape at night", "style": "vivid", "quality": "high"},
+    {"prompt": "A quiet Japanese garden in morning mist", "style": "natural", "size": "1024x1024"},
+]
+
+
+@pytest.mark.parametrize("example", EARLIER_PAGE_EXAMPLES)
+def test_published_gpt_image_15_examples_succeed(http: httpx.Client, example: dict[str, str]) -> None:
+    response = post(http, {"model": "openai/gpt-image-1.5", "input": example})
+    assert response.status_code == 200
+    assert conforms("RunSuccessEnvelope", response.json()) == []
+
+
+def test_published_size_is_billed_as_the_upstream_size(app: Flask, http: httpx.Client) -> None:
+    # 1792x1024 high: OpenAI's table has no 1792x1024; the same-orientation 1536x1024 high is 6208 tokens
+    # at $32 / 1M (research §2.2, §3.8), an estimate the quote notes.
+    prompt = "A panoramic view of the northern lights"
+    before = balance(app, "test-token")
+    body = {
+        "model": "openai/gpt-image-1.5",
+        "input": {"prompt": prompt, "quality": "high", "size": "1792x1024"},
+    }
+    assert post(http, body).status_code == 200
+    text = DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt=prompt)).tokens.text_input
+    assert before - balance(app, "test-token") == (6208 * Decimal(32) + text * Decimal(5)) / MILLION
+
+
+def test_literal_published_size_option_renders_the_size_sent() -> None:
+    config = EmulatorConfig(options={"cloudflare.gpt_image_15_published_size": "literal"})
     app = create_app(config, providers=EMULATED_PROVIDERS)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
-        ok = post(http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1024x1024"}})
-        cloudflare_says = post(
-            http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "output_format": "webp"}}
+        response = post(
+            http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1024x1792"}}
         )
-        openai_says = post(
-            http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "512x512"}}
+        assert response.status_code == 200
+        assert decode(http, response.json()["result"]["result"]["image"]).size == (1024, 1792)
+
+
+def test_effective_gpt_image_15_schema_option() -> None:
+    config = EmulatorConfig(options={"cloudflare.gpt_image_15_schema": "effective"})
+    app = create_app(config, providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        transparent = post(
+            http,
+            {
+                "model": "openai/gpt-image-1.5",
+                "input": {"prompt": "x", "background": "transparent", "size": "1536x1024"},
+            },
         )
-    assert ok.status_code == 200
-    assert only_error(cloudflare_says)[:2] == (400, 5006)
-    status, code, message = only_error(openai_says)
-    assert (status, code) == (400, 5012)
-    assert (
-        "Invalid value: '512x512'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'."
-        in message
-    )
+        assert transparent.status_code == 200
+        image = decode(http, transparent.json()["result"]["result"]["image"])
+        assert (image.size, image.mode) == ((1536, 1024), "RGBA")
+        dall_e = post(http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "style": "vivid"}})
+    assert only_error(dall_e) == (400, 7003, "User Input Error")
 
 
 def test_gpt_image_15_fails_upstream_after_openais_shutdown() -> None:
     # OpenAI shuts gpt-image-1.5 down on 2026-12-01 (contracts/data/models.yaml).
-    for today, status in ((dt.date(2026, 11, 30), 200), (dt.date(2026, 12, 1), 404)):
+    for today, status in ((dt.date(2026, 11, 30), 200), (dt.date(2026, 12, 1), 400)):
         app = create_app(EmulatorConfig(today=today), providers=EMULATED_PROVIDERS)
         with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
             response = post(
@@ -397,7 +499,8 @@ def test_gpt_image_15_fails_upstream_after_openais_shutdown() -> None:
             assert response.status_code == status
             if status != 200:
                 assert only_error(response)[1] == 5012
-                assert "model_not_found" in response.json()["errors"][0]["message"]
+                # OpenAI's recorded answer to a model it does not serve, wrapped (openai.yaml model_not_found)
+                assert "The model 'gpt-image-1.5' does not exist." in response.json()["errors"][0]["message"]
             assert (
                 post(
                     http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low"}}
@@ -450,6 +553,19 @@ def test_percent_encoded_slash_with_flasks_test_client(app: Flask) -> None:
 
 
 # --- the official SDK ------------------------------------------------------------------------------------
+
+
+def test_official_sdk_with_the_global_api_key(live_url: str) -> None:
+    # Cloudflare(api_email=..., api_key=...) authenticates with X-Auth-Email + X-Auth-Key (SDK source).
+    client = cloudflare.Cloudflare(
+        api_email=GLOBAL_KEY["X-Auth-Email"],
+        api_key=GLOBAL_KEY["X-Auth-Key"],
+        base_url=live_url + PREFIX,
+        max_retries=0,
+    )
+    body = {"prompt": "A golden retriever puppy playing in autumn leaves", "quality": "low"}
+    answer = client.post("/accounts/x/ai/run/openai/gpt-image-2", body=body, cast_to=object)
+    assert isinstance(answer, dict) and answer["result"]["state"] == "Completed"
 
 
 def test_official_sdk(live_url: str) -> None:

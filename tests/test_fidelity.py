@@ -39,18 +39,26 @@ def test_fidelity_md_is_generated_from_the_contracts() -> None:
     assert (ROOT / "FIDELITY.md").read_text(encoding="utf-8") == fidelity_markdown()
 
 
-def _cloudflare_15_choices(app: Flask) -> list[dict[str, object]]:
-    answer = app.test_client().post(RUN, json=BODY, headers=AUTH)
+def _cloudflare_15_choices(app: Flask, body: dict[str, object] = BODY) -> list[dict[str, object]]:
+    answer = app.test_client().post(RUN, json=body, headers=AUTH)
     assert answer.status_code == 200
     [entry] = PixelmockAdmin.for_app(app).journal(provider="cloudflare")
     return [note["choice"] for note in entry["notes"] if "choice" in note]
 
 
 def test_the_journal_notes_an_answer_that_rested_on_a_choice() -> None:
-    option = options()["cloudflare.gpt_image_15_schema"]
+    # What OpenAI renders for the published size 1792x1024 is inferred: the answer says so.
+    option = options()["cloudflare.gpt_image_15_published_size"]
     assert option.evidence not in TRUSTED
-    choices = _cloudflare_15_choices(create_app(EmulatorConfig()))
+    body = {"model": "openai/gpt-image-1.5", "input": {"prompt": "a red fox", "size": "1792x1024"}}
+    choices = _cloudflare_15_choices(create_app(EmulatorConfig()), body)
     assert choices == [{"option": option.name, "value": option.default, "evidence": option.evidence}]
+
+
+def test_the_journal_is_silent_on_a_trusted_default() -> None:
+    # The published gpt-image-1.5 schema is the documented one (seeds/000).
+    assert options()["cloudflare.gpt_image_15_schema"].evidence in TRUSTED
+    assert _cloudflare_15_choices(create_app(EmulatorConfig())) == []
 
 
 @pytest.mark.parametrize("value", ["effective", "published"])

@@ -97,6 +97,11 @@ def test_cloudflare_auth_headers_are_scrubbed(http: httpx.Client) -> None:
     text = json.dumps(entry)
     for value in headers.values():
         assert value.split()[-1] not in text
+    # The pair authenticated (Cloudflare's contract: securitySchemes apiEmail + apiKey); the key is the
+    # account handle, and the control plane does not show it either.
+    assert entry["status"] == 200
+    for path in ("/__admin/ledger", "/__admin/accounts"):
+        assert headers["X-Auth-Key"] not in http.get(path).text
 
 
 def test_credential_fields_are_scrubbed_at_any_depth_and_in_the_query(http: httpx.Client) -> None:

@@ -5,22 +5,31 @@ Native requests (contracts/openapi/cloudflare.yaml):
 - universal endpoint, operation ``aiRun``: ``{"model": "openai/gpt-image-2", "input": {...}}``;
 - classic route, operations ``runGptImage15`` / ``runGptImage2``: the model input is the whole body.
 
-The model input has ``prompt``, ``images`` (base64 strings or ``data:image/...;base64,`` URIs), ``quality``,
-``size`` (three fixed sizes or ``auto``), ``background`` and ``output_format``. Canonical fields Cloudflare
-has no knob for (``n``, ``moderation``, ``output_compression``, ``input_fidelity``, ``mask``) are accepted
-only with the value the upstream applies anyway (the document's ``x-upstream-fixed``); values Cloudflare's
-schema lets through but OpenAI rejects (``x-upstream-rejects``, e.g. a transparent background on
-gpt-image-2) raise ``UnsupportedValue`` too.
+Each model input is the catalog page's schema. gpt-image-2 has ``prompt``, ``images`` (base64 strings or
+``data:image/...;base64,`` URIs), ``quality``, ``size`` (three fixed sizes or ``auto``), ``background`` and
+``output_format``. gpt-image-1.5 has ``prompt``, ``images``, ``quality``, ``size`` in the published
+DALL-E-like enum (``256x256`` ... ``1024x1792``) and ``style``; the option ``cloudflare.gpt_image_15_schema``
+can put OpenAI's own field set in force instead (``CloudflareDialect(schema="effective")``).
+
+Canonical fields without a Cloudflare knob (``n``, ``moderation``, ``output_compression``,
+``input_fidelity``, ``mask``; on gpt-image-1.5 also ``background`` and ``output_format``) are accepted only
+with the value the upstream applies anyway (``x-upstream-fixed``). A knob the page gives no default for
+takes the upstream's (``x-upstream-default``, e.g. size ``auto``), expressed by leaving the field out.
+Values Cloudflare's schema lets through but OpenAI rejects (``x-upstream-rejects``, e.g. a transparent
+background on gpt-image-2) raise ``UnsupportedValue`` too. ``style`` has no canonical counterpart: it travels
+in ``CanonicalRequest.extra["cloudflare"]`` (``x-native-only``). A canonical size is the native size as
+sent; where OpenAI cannot render a published size (``1792x1024``), the quote bills the size OpenAI renders
+instead (``x-upstream-sizes``, inferred) and says so.
 
 ``to_native`` resolves the request (to check it) but sends only the fields the caller set: an unset field
-takes the same provider default on the wire, and the body stays as small as the documented examples
-(which matters for gpt-image-1.5, whose published schema is uncertain).
+takes the same provider default on the wire, and the body stays as small as the documented examples.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import io
 from dataclasses import dataclass, replace
 from functools import cache
@@ -31,7 +40,16 @@ from PIL import Image, UnidentifiedImageError
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
 from pixelmock.contracts.errors import UnsupportedValue
-from pixelmock.contracts.openapi import discriminator_values, inlined, model_branch, operation, request_schema
+from pixelmock.contracts.openapi import (
+    discriminator_values,
+    inlined,
+    model_branch,
+    operation,
+    request_schema,
+    resolve,
+)
+from pixelmock.contracts.options import option
+from pixelmock.contracts.pricing import LIKELY, Billing, Quote, quote
 
 PROVIDER = "cloudflare"
 #: operationId of the universal endpoint (``{"model", "input"}``).
@@ -41,23 +59,27 @@ UNIVERSAL_OPERATION = "aiRun"
 ACCOUNT_PLACEHOLDER = "{account_id}"
 #: Canonical fields whose native (model input) name differs.
 NATIVE_NAMES = {"input_images": "images"}
-#: Canonical fields that are plain input properties of the same name.
+#: Canonical fields that are plain input properties of the same name where the model has that knob.
 SCALAR_FIELDS = ("quality", "size", "background", "output_format")
-#: Canonical fields without a Cloudflare knob (values in the document's ``x-upstream-fixed``).
+#: Canonical fields Cloudflare never has a knob for (values in the document's ``x-upstream-fixed``).
 FIXED_FIELDS = ("n", "moderation", "output_compression", "input_fidelity", "mask")
+#: Key of ``CanonicalRequest.extra`` holding native-only fields (``{"style": "vivid"}``).
+EXTRA_KEY = PROVIDER
 
 Route = Literal["universal", "classic"]
 
 
 @dataclass(frozen=True)
 class ModelContract:
-    """One model as the document describes it: canonical and native ids, the classic-route operation and
-    the (inlined) input schema that pixelmock enforces."""
+    """One model as the document describes it: canonical and native ids, the classic-route operation, the
+    (inlined) input schema in force, and the option that can swap that schema (``schema_option``, from
+    ``x-alternative-schemas``; ``None`` where the model has one schema)."""
 
     canonical: str
     native: str
     classic_operation: str
     input_schema: dict[str, Any]
+    schema_option: str | None = None
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -65,9 +87,51 @@ class ModelContract:
         props: dict[str, Any] = self.input_schema["properties"]
         return props
 
+    @property
+    def knobs(self) -> tuple[str, ...]:
+        """The canonical scalar fields (``SCALAR_FIELDS``) the input has a property for."""
+        return tuple(name for name in SCALAR_FIELDS if name in self.properties)
+
+    @property
+    def fixed_fields(self) -> tuple[str, ...]:
+        """The canonical fields without a knob, whose value the upstream applies (``x-upstream-fixed``)."""
+        return tuple(self.input_schema["x-upstream-fixed"])
+
+    @property
+    def native_only(self) -> tuple[str, ...]:
+        """Native input properties with no canonical counterpart (``x-native-only``, e.g. ``style``)."""
+        return tuple(name for name in self.input_schema.get("x-native-only", {}) if name != "x-source")
+
     def fixed(self, field: str) -> Any:
         """The value the upstream applies to a canonical field Cloudflare cannot set (x-upstream-fixed)."""
         return self.input_schema["x-upstream-fixed"][field]["value"]
+
+    def default(self, field: str) -> Any:
+        """The value an unset canonical field takes: the property's ``default``, else the upstream's
+        (``x-upstream-default``), else the fixed value (``x-upstream-fixed``)."""
+        if field in self.properties and "default" in self.properties[field]:
+            return self.properties[field]["default"]
+        upstream = self.input_schema.get("x-upstream-default", {})
+        if field in upstream:
+            return upstream[field]["value"]
+        return self.fixed(field)
+
+    def offered(self, field: str) -> tuple[Any, ...]:
+        """The canonical values of a scalar field the model accepts: its enum minus the values OpenAI
+        rejects, plus the upstream default where the enum lacks it (sent by leaving the field out); the
+        fixed value for a field without a knob."""
+        if field not in self.properties:
+            return (self.fixed(field),)
+        rejected = self.rejected_values(field)
+        values = tuple(v for v in self.properties[field]["enum"] if v not in rejected)
+        default = self.default(field)
+        return values if default in values else (*values, default)
+
+    def upstream_size(self, size: str) -> str | None:
+        """The size OpenAI renders for a native ``size`` it cannot produce (``x-upstream-sizes``, an
+        inference), or ``None`` where the size is rendered as sent."""
+        mapped = self.input_schema.get("x-upstream-sizes", {}).get("map", {}).get(size)
+        return None if mapped in (None, size) else str(mapped)
 
     def rejected_values(self, param: str) -> tuple[Any, ...]:
         """Values of a native input property that the upstream rejects (``x-upstream-rejects``)."""
@@ -91,18 +155,32 @@ class ModelContract:
         return tuple(self.properties["images"]["items"].get("x-accepted-media-types", ()))
 
 
+def default_schema(schema_option: str) -> str:
+    """The default value of the contract option that picks a model's input schema (``published``)."""
+    return str(option(schema_option).default)
+
+
 @cache
-def models() -> dict[str, ModelContract]:
-    """Every model of the document, keyed by canonical id (``gpt-image-2``)."""
+def models(schema: str | None = None) -> dict[str, ModelContract]:
+    """Every model of the document, keyed by canonical id (``gpt-image-2``), with the input schema named
+    ``schema`` in force where the model has alternatives (``x-alternative-schemas``; ``None``: the option's
+    default, which is the schema the paths reference). Raises ``ValueError`` for a schema name that is
+    neither the default nor an alternative."""
     universal = request_schema(PROVIDER, UNIVERSAL_OPERATION)
     classic = classic_operations()
     out: dict[str, ModelContract] = {}
     for native in discriminator_values(universal):
         branch = model_branch(PROVIDER, universal, native)
         assert branch is not None
-        schema: dict[str, Any] = branch["properties"]["input"]
-        canonical = str(schema["x-canonical-model"])
-        out[canonical] = ModelContract(canonical, native, classic[native], schema)
+        input_schema: dict[str, Any] = branch["properties"]["input"]
+        alternatives = input_schema.get("x-alternative-schemas")
+        schema_option = None if alternatives is None else str(alternatives["option"])
+        if alternatives is not None and schema is not None and schema != default_schema(str(schema_option)):
+            if schema not in alternatives["schemas"]:
+                raise ValueError(f"{native}: no input schema {schema!r}")
+            input_schema = resolve(PROVIDER, {"$ref": alternatives["schemas"][schema]})
+        canonical = str(input_schema["x-canonical-model"])
+        out[canonical] = ModelContract(canonical, native, classic[native], input_schema, schema_option)
     return out
 
 
@@ -117,16 +195,10 @@ def classic_operations() -> dict[str, str]:
     return out
 
 
-def model_by_native(native: str) -> ModelContract | None:
-    """The model whose native id is ``native`` (``openai/gpt-image-2``), or ``None``."""
-    return next((m for m in models().values() if m.native == native), None)
-
-
-def _contract(model: str) -> ModelContract:
-    contract = models().get(model)
-    if contract is None:
-        raise UnsupportedValue(PROVIDER, "model", model, f"Cloudflare offers {sorted(models())}")
-    return contract
+def model_by_native(native: str, schema: str | None = None) -> ModelContract | None:
+    """The model whose native id is ``native`` (``openai/gpt-image-2``), or ``None`` (``schema``: as in
+    ``models``)."""
+    return next((m for m in models(schema).values() if m.native == native), None)
 
 
 # --- image entries -------------------------------------------------------------------------------------
@@ -217,27 +289,38 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
 
 
 class CloudflareDialect(Dialect):
-    """Canonical <-> Cloudflare Workers AI (see the module docstring)."""
+    """Canonical <-> Cloudflare Workers AI (see the module docstring). ``schema`` names the gpt-image-1.5
+    input schema in force (an alternative of ``cloudflare.gpt_image_15_schema``; ``None``: its default)."""
 
     provider = PROVIDER
 
+    def __init__(self, schema: str | None = None) -> None:
+        self.schema = schema
+
+    def model(self, model: str) -> ModelContract:
+        """The contract of a canonical model. Raises ``UnsupportedValue`` for one Cloudflare does not sell."""
+        contract = models(self.schema).get(model)
+        if contract is None:
+            raise UnsupportedValue(
+                PROVIDER, "model", model, f"Cloudflare offers {sorted(models(self.schema))}"
+            )
+        return contract
+
     def capabilities(self, model: str) -> ModelCapabilities:
         """Read from the model's input schema; ``UnsupportedValue`` for a model Cloudflare does not sell."""
-        c = _contract(model)
-        props = c.properties
-        rejected = c.rejected_values("background")
+        c = self.model(model)
         return ModelCapabilities(
             model=model,
             native_model=c.native,
-            sizes=tuple(props["size"]["enum"]),
+            sizes=c.offered("size"),
             flexible_sizes=False,
-            qualities=tuple(props["quality"]["enum"]),
-            backgrounds=tuple(v for v in props["background"]["enum"] if v not in rejected),
-            output_formats=tuple(props["output_format"]["enum"]),
+            qualities=c.offered("quality"),
+            backgrounds=c.offered("background"),
+            output_formats=c.offered("output_format"),
             moderations=(c.fixed("moderation"),),
             input_fidelities=(c.fixed("input_fidelity"),),
             max_n=int(c.fixed("n")),
-            max_input_images=int(props["images"]["maxItems"]),
+            max_input_images=int(c.properties["images"]["maxItems"]),
             mask=c.fixed("mask") is not None,
             output_compression=False,
         )
@@ -247,24 +330,36 @@ class CloudflareDialect(Dialect):
         if limit is not None and len(request.prompt) > limit:
             reason = f"OpenAI accepts at most {limit} characters"
             raise UnsupportedValue(PROVIDER, "prompt", f"<{len(request.prompt)} characters>", reason)
-        for name in SCALAR_FIELDS:
+        for name in c.knobs:
             value = getattr(request, name)
-            if value is None:
+            allowed = list(c.offered(name))
+            if value is None or value in allowed:
                 continue
-            allowed = [v for v in c.properties[name]["enum"] if v not in c.rejected_values(name)]
-            if value not in allowed:
-                reason = f"{c.native} accepts {allowed}"
-                if value in c.rejected_values(name):
-                    reason = (
-                        f"{c.native} rejects it upstream (OpenAI, behind Cloudflare); use one of {allowed}"
-                    )
-                raise UnsupportedValue(PROVIDER, name, value, reason)
-        for name in FIXED_FIELDS:
+            reason = f"{c.native} accepts {allowed}"
+            if value in c.rejected_values(name):
+                reason = f"{c.native} rejects it upstream (OpenAI, behind Cloudflare); use one of {allowed}"
+            raise UnsupportedValue(PROVIDER, name, value, reason)
+        for name in c.fixed_fields:
             value, fixed = getattr(request, name), c.fixed(name)
             if value is not None and value != fixed:
-                reason = f"Cloudflare's input has no `{name}`; the upstream always applies {fixed!r}"
+                reason = f"{c.native} has no `{name}` input; the upstream always applies {fixed!r}"
                 raise UnsupportedValue(PROVIDER, name, value, reason)
+        self._check_native_only(request, c)
         self._check_images(request.input_images, c)
+
+    def _check_native_only(self, request: CanonicalRequest, c: ModelContract) -> None:
+        extra = request.extra.get(EXTRA_KEY, {})
+        if not isinstance(extra, dict):
+            raise UnsupportedValue(PROVIDER, f"extra.{EXTRA_KEY}", extra, "must be a dict of native fields")
+        for name, value in extra.items():
+            field = f"extra.{EXTRA_KEY}.{name}"
+            if name not in c.native_only:
+                raise UnsupportedValue(
+                    PROVIDER, field, value, f"{c.native} has native-only {list(c.native_only)}"
+                )
+            allowed = c.properties[name]["enum"]
+            if value not in allowed:
+                raise UnsupportedValue(PROVIDER, field, value, f"{c.native} accepts {allowed}")
 
     def _check_images(self, images: tuple[ImageInput, ...], c: ModelContract) -> None:
         limit = int(c.properties["images"]["maxItems"])
@@ -281,32 +376,45 @@ class CloudflareDialect(Dialect):
                 raise UnsupportedValue(PROVIDER, "input_images", index, "the bytes are not a decodable image")
 
     def resolve(self, request: CanonicalRequest) -> CanonicalRequest:
-        """Every unset field replaced by Cloudflare's default (the input schema's ``default`` for knobs,
-        ``x-upstream-fixed`` for the rest). Raises ``UnsupportedValue``."""
-        c = _contract(request.model)
+        """Every unset field replaced by Cloudflare's default (``ModelContract.default``: the input schema's
+        ``default``, ``x-upstream-default``, ``x-upstream-fixed``). Raises ``UnsupportedValue``."""
+        c = self.model(request.model)
         self._check(request, c)
-        changes: dict[str, Any] = {}
-        for name in SCALAR_FIELDS:
-            if getattr(request, name) is None:
-                changes[name] = c.properties[name]["default"]
-        for name in FIXED_FIELDS:
-            if getattr(request, name) is None:
-                changes[name] = c.fixed(name)
+        changes = {
+            name: c.default(name) for name in (*c.knobs, *c.fixed_fields) if getattr(request, name) is None
+        }
         return request.with_(**changes)
+
+    def quote(self, request: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY) -> Quote:
+        """Resolve, then price. A published size OpenAI cannot render (gpt-image-1.5 ``1792x1024``) is billed
+        as the size OpenAI renders for it (``x-upstream-sizes``, inferred); the quote keeps the resolved
+        request as sent and notes the estimate. Raises ``UnsupportedValue``."""
+        resolved = self.resolve(request)
+        upstream = self.model(resolved.model).upstream_size(str(resolved.size))
+        if upstream is None:
+            return quote(PROVIDER, resolved, on, billing)
+        priced = quote(PROVIDER, resolved.with_(size=upstream), on, billing)
+        note = (
+            f"size {resolved.size} quoted as {upstream}, the gpt-image-1.5 size of the same orientation "
+            "(estimate: what Cloudflare sends upstream is not published)"
+        )
+        return replace(priced, resolved=resolved, notes=(*priced.notes, note))
 
     def to_native(self, request: CanonicalRequest, route: Route = "universal") -> NativeRequest:
         """The native request (universal endpoint by default, or the classic ``/ai/run/{model}`` route).
 
-        Only the fields the caller set are sent (see the module docstring). The account id comes from
+        Only the fields the caller set are sent (see the module docstring); a knob set to the upstream
+        default its enum lacks (size ``auto`` on gpt-image-1.5) is left out. The account id comes from
         ``request.extra["account_id"]`` (placeholder ``{account_id}`` otherwise). Raises ``UnsupportedValue``.
         """
-        c = _contract(request.model)
+        c = self.model(request.model)
         self.resolve(request)
         native_input: dict[str, Any] = {"prompt": request.prompt}
-        for name in SCALAR_FIELDS:
+        for name in c.knobs:
             value = getattr(request, name)
-            if value is not None:
+            if value is not None and value in c.properties[name]["enum"]:
                 native_input[name] = value
+        native_input.update(request.extra.get(EXTRA_KEY, {}))
         if request.input_images:
             native_input[NATIVE_NAMES["input_images"]] = [_image_string(i) for i in request.input_images]
         path_params = {"account_id": str(request.extra.get("account_id", ACCOUNT_PLACEHOLDER))}
@@ -332,32 +440,39 @@ class CloudflareDialect(Dialect):
         entries = native_input.get(NATIVE_NAMES["input_images"], [])
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise ValueError("images must be a list of strings")
-        extra = {"account_id": native.path_params["account_id"]} if "account_id" in native.path_params else {}
+        extra: dict[str, Any] = {}
+        if "account_id" in native.path_params:
+            extra["account_id"] = native.path_params["account_id"]
+        native_only = {name: native_input[name] for name in contract.native_only if name in native_input}
+        if native_only:
+            extra[EXTRA_KEY] = native_only
         return CanonicalRequest(
             model=contract.canonical,  # type: ignore[arg-type]
             prompt=prompt,
-            quality=native_input.get("quality"),
-            size=native_input.get("size"),
-            background=native_input.get("background"),
-            output_format=native_input.get("output_format"),
             input_images=tuple(parse_image(e) for e in entries),
             extra=extra,
+            **{name: native_input.get(name) for name in contract.knobs},
         )
 
-    @staticmethod
-    def _model_and_input(native: NativeRequest) -> tuple[ModelContract, Any]:
+    def _model_and_input(self, native: NativeRequest) -> tuple[ModelContract, Any]:
         if native.operation_id == UNIVERSAL_OPERATION:
             body = native.body
             if not isinstance(body, dict):
                 raise ValueError("the universal body must be a JSON object")
-            contract = model_by_native(str(body.get("model")))
+            contract = model_by_native(str(body.get("model")), self.schema)
             if contract is None:
                 raise ValueError(f"unknown model {body.get('model')!r}")
             return contract, body.get("input")
-        for contract in models().values():
+        for contract in models(self.schema).values():
             if contract.classic_operation == native.operation_id:
                 return contract, native.body
         raise ValueError(f"unknown operation {native.operation_id!r}")
 
 
-DIALECT = CloudflareDialect()
+@cache
+def dialect_for(schema: str | None) -> CloudflareDialect:
+    """The dialect with the gpt-image-1.5 input schema ``schema`` in force (``None``: the default)."""
+    return CloudflareDialect(schema)
+
+
+DIALECT = dialect_for(None)
