@@ -25,6 +25,15 @@ Options (``EmulatorConfig.options``):
 
 - ``gmicloud.rate_limit``: requests per account per 60 s of virtual time (default ``None``: unlimited);
   over it, 429 ``{"error"}`` with ``Retry-After`` (seconds). GMI publishes no limits.
+- Contract options (``x-options``, read with ``runtime.choice``): ``gmicloud.gpt_image_2_sizes``
+  (``presets``: the documented enum; ``flexible``: also sizes within ``x-size-rules``, not charged since
+  GMI publishes no price for them), ``gmicloud.gpt_image_2_edit_data_uri`` (``gpt-image-2-edit`` takes a
+  data URI as ``image``), ``gmicloud.absent_quality_billing`` (``documented_default``: an absent quality
+  is billed as medium; ``top_tier``: like ``auto``).
+
+Model slugs: ``gpt-image-1.5``, ``gpt-image-2``, and GMI's documented ``gpt-image-2-generate`` (text to
+image) and ``gpt-image-2-edit`` (``image`` required: bare base64 or a public URL, which is not fetched),
+which run as gpt-image-2; the record keeps the slug sent.
 
 Error texts come from the contract's ``Error.x-messages``; status names from ``RequestStatus``. GMI's
 rejection text is generic, so a 400 also carries an ``X-Pixelmock-Detail`` header (emulator-only) naming
@@ -35,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import math
 import time
 import uuid
@@ -47,11 +55,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest
-from pixelmock.contracts.dialects.gmicloud import DIALECT, SUBMIT
+from pixelmock.contracts.dialects.gmicloud import (
+    DIALECT,
+    SUBMIT,
+    GmiCloudDialect,
+    image_forms,
+    violations,
+)
 from pixelmock.contracts.errors import UnsupportedValue
-from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema, validate
-from pixelmock.contracts.pricing import Quote, quote
-from pixelmock.emulators.runtime import ProviderEmulator, journal_note, read_json, runtime, spec_for
+from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema
+from pixelmock.contracts.pricing import Quote
+from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -62,6 +76,11 @@ REQUESTS = "gmicloud.requests"
 RATE = "gmicloud.rate"
 RATE_WINDOW_SECONDS = 60
 CURRENCY = "USD"
+OPTION_SIZES = "gmicloud.gpt_image_2_sizes"
+OPTION_DATA_URI = "gmicloud.gpt_image_2_edit_data_uri"
+OPTION_ABSENT_QUALITY = "gmicloud.absent_quality_billing"
+#: The dialect by whether sizes within ``x-size-rules`` are accepted (option ``gmicloud.gpt_image_2_sizes``).
+_DIALECTS = {False: DIALECT, True: GmiCloudDialect(flexible_sizes=True)}
 
 bp = Blueprint(NAME, __name__)
 
@@ -246,10 +265,10 @@ def _envelope(body: Any) -> tuple[str, dict[str, Any]]:
     return model, branch
 
 
-def _violation(body: dict[str, Any]) -> str | None:
+def _violation(body: dict[str, Any], flexible_sizes: bool) -> str | None:
     """Why the payload breaks the contract (``None`` when it does not). Raises ``Rejection`` (400, no
     record) when the envelope itself is wrong: extra keys, or a missing / non-object payload."""
-    for violation in validate(NAME, request_schema(NAME, SUBMIT), body):
+    for violation in violations(body, flexible_sizes):
         envelope = violation.path == () or (violation.path == ("payload",) and violation.keyword == "type")
         if envelope:
             raise Rejection(_error(400, f"invalid request: {violation.message}"))
@@ -267,11 +286,29 @@ def _decode_image(text: str) -> ImageInput | None:
     return image if image.width is not None else None
 
 
-def _image_problem(payload: dict[str, Any]) -> str | None:
+def _read_image(text: str, branch: dict[str, Any]) -> tuple[bool, ImageInput | None]:
+    """``(accepted, decoded image)`` of the payload's ``image`` in one of the forms the slug takes: bare
+    base64 (decoded); a public http(s) URL where ``x-image-forms`` lists ``url`` (not fetched: no image);
+    a data URI on ``gpt-image-2-edit`` as the option ``gmicloud.gpt_image_2_edit_data_uri`` says."""
+    forms = image_forms(branch["properties"]["payload"]["properties"].get("image"))
+    if "url" in forms and text.startswith(("http://", "https://")):
+        return True, None
+    # The live tests that saw data URIs accepted were on the URL-taking slug (gpt-image-2-edit).
+    if text.startswith("data:") and "url" in forms and choice(OPTION_DATA_URI):
+        try:
+            parsed = ImageInput.from_string(text)
+        except ValueError:
+            return False, None
+        return parsed.width is not None, parsed
+    decoded = _decode_image(text)
+    return decoded is not None, decoded
+
+
+def _image_problem(payload: dict[str, Any], branch: dict[str, Any]) -> str | None:
     """What the schema cannot check: image and mask decode; the mask has the image's size."""
-    image = _decode_image(payload["image"]) if "image" in payload else None
-    if "image" in payload and image is None:
-        return "payload.image: not a base64-encoded image"
+    accepted, image = _read_image(payload["image"], branch) if "image" in payload else (True, None)
+    if not accepted:
+        return "payload.image: not an image in a form this model takes"
     if "mask" in payload:
         mask = _decode_image(payload["mask"])
         if mask is None:
@@ -315,11 +352,17 @@ def _walk(account: Account, record: dict[str, Any], quality: str | None) -> None
     time.sleep(total - queue)
 
 
-def _quote(resolved: CanonicalRequest, on: dt.date) -> Quote | None:
-    """The cost engine's quote, or ``None`` where no price is in force (no charge is then taken)."""
+def _quote(dialect: GmiCloudDialect, resolved: CanonicalRequest, payload: dict[str, Any]) -> Quote | None:
+    """The labelled quote of the dialect (``GmiCloudDialect.quote``) on the virtual clock's date, or
+    ``None`` where no price is in force (no charge is then taken, and the journal says so). An absent
+    quality is billed as the option ``gmicloud.absent_quality_billing`` says."""
+    billed = resolved
+    if "quality" not in payload and choice(OPTION_ABSENT_QUALITY) == "top_tier":
+        billed = resolved.with_(quality="auto")
     try:
-        return quote(NAME, resolved, on)
+        return dialect.quote(billed, runtime().clock.today())
     except (LookupError, ValueError):
+        journal_note(unpriced=f"GMI publishes no price for {resolved.model} {resolved.size}: not charged")
         return None
 
 
@@ -337,16 +380,18 @@ def _render(resolved: CanonicalRequest, billed_quality: str) -> list[dict[str, s
 def submit(account: Account, body: Any) -> Response:
     """Run one ``POST /requests`` for an authenticated caller (see the module docstring)."""
     rt = runtime()
-    model, _ = _envelope(body)
+    model, branch = _envelope(body)
     payload = body.get("payload")
-    problem = _violation(body) or _image_problem(payload)
+    sized = "x-size-rules" in branch["properties"]["payload"]["properties"]["size"]
+    dialect = _DIALECTS[sized and choice(OPTION_SIZES) == "flexible"]
+    problem = _violation(body, dialect.flexible_sizes) or _image_problem(payload, branch)
     if problem is not None:
         return _reject(account, model, payload, problem)
     try:
-        resolved = DIALECT.resolve(DIALECT.from_native(NativeRequest(NAME, SUBMIT, body)))
+        resolved = dialect.resolve(dialect.from_native(NativeRequest(NAME, SUBMIT, body)))
     except (UnsupportedValue, ValueError) as exc:
         return _reject(account, model, payload, str(exc))
-    priced = _quote(resolved, rt.clock.today())
+    priced = _quote(dialect, resolved, payload)
     journal_note(canonical=resolved, cost=priced)
     quality = priced.billed_quality if priced is not None else resolved.quality or "auto"
     record = _record(account, model, payload, "queued", None)

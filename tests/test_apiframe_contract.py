@@ -175,7 +175,8 @@ def test_documented_job_examples_fit_except_the_recorded_webhook_status_drift() 
 
 
 # Credit figures: seeds/002 (current gpt-image-1.5 table and "3 × 9 = 27"), docs-v2 GPT Image 2 page
-# (4/9/23/23, "medium × 4 = 36"), older docs-v2 GPT Image 1.5 page (2/5/14/14, "3 × 5 = 15").
+# (4/9/23/23, "medium × 4 = 36"). They apply at every date: the older docs-v2 GPT Image 1.5 page's
+# 2/5/14/14 carries no date and is kept as a note, not as a price in force (fidelity-audit-2 §3.1).
 CURRENT = dt.date(2026, 11, 21)
 OLDER = dt.date(2026, 1, 1)
 
@@ -189,8 +190,10 @@ OLDER = dt.date(2026, 1, 1)
         ("gpt-image-1.5", "auto", 1, CURRENT, 24),
         ("gpt-image-1.5", None, 1, CURRENT, 24),  # the default quality is auto
         ("gpt-image-1.5", "medium", 3, CURRENT, 27),
-        ("gpt-image-1.5", "medium", 3, OLDER, 15),
-        ("gpt-image-1.5", "high", 1, OLDER, 14),
+        ("gpt-image-1.5", "medium", 3, OLDER, 27),
+        ("gpt-image-1.5", "high", 1, OLDER, 24),
+        ("gpt-image-1.5", None, 1, OLDER, 24),
+        ("gpt-image-2", "medium", 4, OLDER, 36),
         ("gpt-image-2", "low", 1, CURRENT, 4),
         ("gpt-image-2", "high", 1, CURRENT, 23),
         ("gpt-image-2", "auto", 1, CURRENT, 23),

@@ -6,6 +6,7 @@ contract's response schemas, and Apiframe's published figures (credit table, err
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -506,3 +507,17 @@ def test_me_shows_the_team_balance(client: httpx.Client) -> None:
     assert me["team"]["credits"] == START
     assert me["apiKey"]["prefix"] == KEY[:8] and me["user"]["role"] == "OWNER"
     assert client.get("/apiframe/v2/me", headers=AUTH).json() == me
+
+
+@pytest.mark.parametrize("today", ["2026-06-01", "2026-11-20", "2026-12-02"])
+def test_seed_example_costs_the_documented_credits_on_any_pinned_date(today: str) -> None:
+    # seeds/002: gpt-image-1.5 high costs 24 credits per image. A clock pinned before the date the page was
+    # read (2026-11-21) must not charge an older, undated table (research/fidelity-audit-2.md §3.1).
+    config = EmulatorConfig(today=dt.date.fromisoformat(today))
+    app = create_app(config, providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        job = _poll(
+            http, _submit(http, {**SEED, "gptImageParams": {**SEED["gptImageParams"], "number_of_images": 2}})
+        )
+        assert job["creditCost"] == 48
+        assert _credits(http) == START - 48

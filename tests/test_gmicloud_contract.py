@@ -90,7 +90,13 @@ def test_operations(operation_id: str, method: str, path: str) -> None:
 def test_models_are_discriminated_by_slug() -> None:
     schema = request_schema(PROVIDER, "submitRequest")
     assert schema["discriminator"]["propertyName"] == "model"
-    assert set(schema["discriminator"]["mapping"]) == {"gpt-image-1.5", "gpt-image-2"}
+    # GMI documents four slugs: gpt-image-1.5, gpt-image-2 and gpt-image-2-generate / -edit (research §B.3).
+    assert set(schema["discriminator"]["mapping"]) == {
+        "gpt-image-1.5",
+        "gpt-image-2",
+        "gpt-image-2-generate",
+        "gpt-image-2-edit",
+    }
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest, get_dialect
+from pixelmock.contracts.dialects.gmicloud import GmiCloudDialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import request_schema, validate
 
@@ -198,6 +199,9 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("gpt-image-2", {"input_fidelity": "low"}, "input_fidelity"),
     ("gpt-image-1.5", {"input_images": (_png(), _png())}, "input_images"),
     ("gpt-image-1.5", {"input_images": (URL_IMAGE,)}, "input_images"),
+    ("gpt-image-2", {"input_images": (URL_IMAGE,), "output_format": "jpeg"}, "output_format"),  # -edit: png
+    ("gpt-image-2", {"input_images": (URL_IMAGE,), "mask": URL_IMAGE}, "mask"),
+    ("gpt-image-2", {"size": "2048x2048"}, "size"),  # documented sizes only (DIALECT)
     ("gpt-image-2", {"mask": _png()}, "mask"),
     ("gpt-image-2", {"input_images": (_png(32, 32),), "mask": _png(64, 32)}, "mask"),
     ("gpt-image-1.5", {"prompt": ""}, "prompt"),
@@ -263,3 +267,66 @@ def test_gpt_image_15_quote_is_openai_output_token_price() -> None:
     assert DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt="a fox")).usd == Decimal("0.033792")
     high = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", quality="high", size="1024x1536", n=2)
     assert DIALECT.quote(high).usd == Decimal(6240 * 32 * 2) / 1_000_000
+
+
+# -- GMI's documented slugs gpt-image-2-generate / gpt-image-2-edit (docs.gmicloud.ai quickstarts) ------
+
+
+@pytest.mark.parametrize("slug", ["gpt-image-2-generate", "gpt-image-2-edit", "gpt-image-2"])
+def test_documented_slugs_mean_gpt_image_2(slug: str) -> None:
+    payload: dict[str, Any] = {"prompt": "a fox", "size": "1536x1024", "quality": "low", "n": 2}
+    if slug == "gpt-image-2-edit":
+        payload["image"] = "https://example.com/photo.png"  # "base64 string or public URL"
+    canonical = DIALECT.from_native(
+        NativeRequest("gmicloud", "submitRequest", {"model": slug, "payload": payload})
+    )
+    assert (canonical.model, canonical.size, canonical.quality, canonical.n) == (
+        "gpt-image-2",
+        "1536x1024",
+        "low",
+        2,
+    )
+
+
+def test_a_url_image_is_sent_to_the_edit_slug() -> None:
+    # Only gpt-image-2-edit documents URL images; it has no output_format (the upstream's png applies).
+    request = CanonicalRequest(model="gpt-image-2", prompt="a fox", input_images=(URL_IMAGE,), quality="high")
+    body = DIALECT.to_native(request).body
+    assert body == {
+        "model": "gpt-image-2-edit",
+        "payload": {
+            "prompt": "a fox",
+            "size": "1024x1024",
+            "quality": "high",
+            "n": 1,
+            "image": URL_IMAGE.url,
+        },
+    }
+    assert _valid(body)
+    assert DIALECT.to_native(DIALECT.from_native(DIALECT.to_native(request))).body == body
+
+
+def test_flexible_sizes_follow_the_live_rules_only_when_asked() -> None:
+    flexible = GmiCloudDialect(flexible_sizes=True)
+    wide = CanonicalRequest(model="gpt-image-2", prompt="a fox", size="2048x2048")
+    assert flexible.resolve(wide).size == "2048x2048"
+    assert flexible.capabilities("gpt-image-2").flexible_sizes
+    assert not DIALECT.capabilities("gpt-image-2").flexible_sizes
+    assert not flexible.capabilities("gpt-image-1.5").flexible_sizes
+    for size in ("auto", "1000x1000", "3840x1024", "2048x4096"):  # auto, step 16, ratio 3, 8,294,400 px
+        with pytest.raises(UnsupportedValue):
+            flexible.resolve(wide.with_(size=size))
+    with pytest.raises(UnsupportedValue):
+        flexible.resolve(CanonicalRequest(model="gpt-image-1.5", prompt="a fox", size="2048x2048"))
+
+
+def test_quotes_label_what_rests_on_third_party_evidence() -> None:
+    medium = DIALECT.quote(CanonicalRequest(model="gpt-image-2", prompt="a fox"))
+    assert [n for n in medium.notes if n.startswith("estimate")] == [
+        "estimate: GMI's gpt-image-2 price rests on reported evidence (GMI model detail pricing_details as "
+        "read by a third-party client (image_models.py, 2026-09); research/apiframe_gmi.md §B.7)"
+    ]
+    auto = DIALECT.quote(CanonicalRequest(model="gpt-image-2", prompt="a fox", quality="auto"))
+    assert any(n.startswith("estimate: quality auto billed as high rests on reported") for n in auto.notes)
+    one_five = DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt="a fox"))
+    assert len([n for n in one_five.notes if n.startswith("estimate")]) == 1  # the cost engine's own label

@@ -23,7 +23,8 @@ from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
 from pixelmock.contracts.openapi import inlined, validate
-from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.admin_client import PixelmockAdmin
 from pixelmock.emulators.runtime import Runtime
 
 EMULATED_PROVIDERS = ["gmicloud"]
@@ -407,3 +408,142 @@ def test_rate_limit_answers_429_with_retry_after(wsgi: httpx.Client, app: Flask)
     assert limited.headers["Retry-After"] == "40"
     _rt(app).clock.advance(40)
     assert wsgi.get(f"{PREFIX}/requests", headers=KEY).status_code == 200
+
+
+# -- documented slugs, wider sizes and image forms (research/apiframe_gmi.md §B.3) --------------------------
+
+
+def _balance(app: Flask) -> Decimal:
+    account = _rt(app).accounts.authenticate("gmicloud", "gmi-test-key").account
+    assert account is not None
+    return _rt(app).accounts.balance(account, "USD")
+
+
+def _notes(app: Flask) -> list[dict[str, Any]]:
+    entries = PixelmockAdmin.for_app(app).journal(provider="gmicloud")
+    return list(entries[-1]["notes"])
+
+
+def test_generate_slug_runs_as_gpt_image_2_at_its_published_price(http: httpx.Client, app: Flask) -> None:
+    # docs.gmicloud.ai .../gpt-image-2-generate: size, quality, n, output_format png/jpeg.
+    response = _submit(
+        http, "gpt-image-2-generate", size="1536x1024", quality="low", output_format="jpeg", n=2
+    )
+    assert response.status_code == 200
+    record = _conforms(response, "/requests", "post")
+    assert (record["model"], record["status"]) == ("gpt-image-2-generate", "success")
+    for item in record["outcome"]["media_urls"]:
+        assert _image(http, item["url"]).size == (1536, 1024)
+    assert _balance(app) == Decimal(100) - 2 * Decimal("0.020")  # low 1536x1024, research §B.7
+
+
+@pytest.mark.parametrize("image", [_b64_png(64, 64), "https://example.com/photo.png"])
+def test_edit_slug_takes_base64_or_a_public_url(wsgi: httpx.Client, app: Flask, image: str) -> None:
+    # docs.gmicloud.ai .../gpt-image-2-edit: image required, "base64 string or public URL".
+    response = _submit(wsgi, "gpt-image-2-edit", image=image, quality="high")
+    assert response.status_code == 200, response.headers.get("X-Pixelmock-Detail")
+    record = _conforms(response, "/requests", "post")
+    assert record["model"] == "gpt-image-2-edit"
+    assert _image(wsgi, record["outcome"]["media_urls"][0]["url"]).format == "PNG"
+    assert _balance(app) == Decimal(100) - Decimal("0.220")  # high 1024x1024
+
+
+@pytest.mark.parametrize(
+    ("model", "payload"),
+    [
+        ("gpt-image-2-generate", {"image": _b64_png(16, 16)}),  # no image on -generate
+        ("gpt-image-2-generate", {"output_format": "webp"}),
+        ("gpt-image-2-generate", {"size": "2048x2048"}),  # documented sizes only by default
+        ("gpt-image-2-edit", {}),  # image is required
+        ("gpt-image-2-edit", {"image": _b64_png(16, 16), "output_format": "png"}),  # no such field
+        ("gpt-image-2-edit", {"image": "https://example.com/a.png", "mask": "https://example.com/m.png"}),
+        ("gpt-image-2-edit", {"image": _b64_png(16, 16), "mask": _b64_png(8, 8)}),  # mask size
+        ("gpt-image-2-edit", {"image": "ftp://example.com/a.png"}),
+        ("gpt-image-2", {"image": "data:image/png;base64," + _b64_png(16, 16)}),  # base64 only there
+        ("gpt-image-2", {"size": "2048x2048"}),
+    ],
+)
+def test_documented_slug_rules_reject_with_a_failed_record(
+    wsgi: httpx.Client, app: Flask, model: str, payload: dict[str, Any]
+) -> None:
+    response = _submit(wsgi, model, **payload)
+    assert response.status_code == 400
+    assert _conforms(response, "/requests", "post")["error"] == REJECTED
+    assert _balance(app) == Decimal(100)
+
+
+DATA_URI = "data:image/png;base64," + _b64_png(32, 32)
+
+
+def test_edit_slug_takes_a_data_uri_by_default_and_says_so(wsgi: httpx.Client, app: Flask) -> None:
+    # A third party's live tests (research §B.3, reported): the journal says the answer rested on it.
+    assert _submit(wsgi, "gpt-image-2-edit", image=DATA_URI).status_code == 200
+    choices = [note["choice"] for note in _notes(app) if "choice" in note]
+    assert {"option": "gmicloud.gpt_image_2_edit_data_uri", "value": True, "evidence": "reported"} in choices
+
+
+@pytest.mark.parametrize(
+    "config", [EmulatorConfig(options={"gmicloud.gpt_image_2_edit_data_uri": False})], indirect=True
+)
+def test_edit_slug_refuses_a_data_uri_when_told_to(wsgi: httpx.Client, app: Flask) -> None:
+    assert _submit(wsgi, "gpt-image-2-edit", image=DATA_URI).status_code == 400
+    assert _submit(wsgi, "gpt-image-2-edit", image=_b64_png(32, 32)).status_code == 200
+
+
+FLEXIBLE = EmulatorConfig(options={"gmicloud.gpt_image_2_sizes": "flexible"})
+
+
+@pytest.mark.parametrize("config", [FLEXIBLE], indirect=True)
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-2-generate"])
+def test_flexible_sizes_render_and_are_not_charged(wsgi: httpx.Client, app: Flask, model: str) -> None:
+    # Live tests saw 2048x2048 accepted (research §B.3); GMI publishes no price for it.
+    response = _submit(wsgi, model, size="2048x2048", quality="low")
+    assert response.status_code == 200, response.headers.get("X-Pixelmock-Detail")
+    record = _conforms(response, "/requests", "post")
+    assert _image(wsgi, record["outcome"]["media_urls"][0]["url"]).size == (2048, 2048)
+    assert _balance(app) == Decimal(100)
+    notes = _notes(app)
+    assert any("no price" in str(note.get("unpriced", "")) for note in notes)
+    assert {"option": "gmicloud.gpt_image_2_sizes", "value": "flexible", "evidence": "configured"} in [
+        note["choice"] for note in notes if "choice" in note
+    ]
+
+
+@pytest.mark.parametrize("config", [FLEXIBLE], indirect=True)
+@pytest.mark.parametrize(
+    ("model", "size"),
+    [
+        ("gpt-image-2", "auto"),  # never auto (research §B.3)
+        ("gpt-image-2", "1000x1000"),  # not multiples of 16
+        ("gpt-image-2", "3856x1280"),  # longest edge over 3840
+        ("gpt-image-2", "3840x1024"),  # ratio over 3
+        ("gpt-image-2", "768x768"),  # under 655,360 pixels
+        ("gpt-image-1.5", "2048x2048"),  # no wider sizes seen for gpt-image-1.5
+    ],
+)
+def test_flexible_sizes_keep_the_live_rules(wsgi: httpx.Client, model: str, size: str) -> None:
+    assert _submit(wsgi, model, size=size).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("options", "absent", "auto"),
+    [
+        ({}, "0.060", "0.220"),  # documented default medium; auto at the top tier (reported)
+        ({"gmicloud.absent_quality_billing": "top_tier"}, "0.220", "0.220"),  # the third party's report
+    ],
+)
+def test_absent_and_auto_quality_billing(options: dict[str, Any], absent: str, auto: str) -> None:
+    app = create_app(EmulatorConfig(options=options), providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
+        assert _submit(client, "gpt-image-2").status_code == 200
+        assert _balance(app) == Decimal(100) - Decimal(absent)
+        assert _submit(client, "gpt-image-2", quality="auto").status_code == 200
+        assert _balance(app) == Decimal(100) - Decimal(absent) - Decimal(auto)
+        cost_notes = [note["cost"]["notes"] for note in _notes(app) if "cost" in note]
+        assert any("quality auto billed as high rests on reported evidence" in n for n in cost_notes[-1])
+
+
+def test_gpt_image_15_cost_is_labelled_an_estimate_in_the_journal(wsgi: httpx.Client, app: Flask) -> None:
+    assert _submit(wsgi, "gpt-image-1.5").status_code == 200
+    [cost] = [note["cost"] for note in _notes(app) if "cost" in note]
+    assert any(note.startswith("estimate") for note in cost["notes"])

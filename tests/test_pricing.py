@@ -1,8 +1,9 @@
 """The cost engine against published figures (the oracles) and its structural properties.
 
 Oracles used here, each published by a provider or OpenAI:
-- Apiframe's worked examples: gpt-image-1.5 "3 images at medium = 3 x 9 = 27 credits" (seeds/002), the
-  older page's "3 x 5 = 15"; gpt-image-2 "medium x 4 = 36" (docs-v2.apiframe.ai/docs/images/gpt-image-2).
+- Apiframe's credit tables and worked examples: gpt-image-1.5 low 4, medium 9, auto/high 24 and "3 images
+  at medium = 3 x 9 = 27 credits" (seeds/002, at every date); gpt-image-2 low 4, medium 9, auto/high 23
+  and "medium x 4 = 36" (docs-v2.apiframe.ai/docs/images/gpt-image-2).
 - gpt-image-2 output tokens published by OpenAI for 1024x1024 high (7024) and 1536x1024 high (5488)
   (livestream thread community.openai.com/t/1379464, research/openai_cloudflare.md §8).
 - The 512-px tile rule's observed figure: a 1024x1024 input bills 194 image tokens
@@ -42,9 +43,47 @@ def test_apiframe_worked_examples() -> None:
     )
 
 
-def test_apiframe_older_rate_table_applies_before_its_replacement() -> None:
-    before = quote("apiframe", _req(quality="medium", n=3, size="1024x1024"), dt.date(2026, 6, 1))
-    assert before.credits == 15
+#: Apiframe's published gpt-image-1.5 credits per image (seeds/002 and apiframe.ai/docs): low 4, medium 9,
+#: auto 24, high 24.
+APIFRAME_GPT_IMAGE_15_CREDITS = {"low": 4, "medium": 9, "auto": 24, "high": 24}
+
+
+@pytest.mark.parametrize(
+    "on",
+    [
+        dt.date(2026, 1, 5),
+        dt.date(2026, 6, 1),
+        dt.date(2026, 11, 20),
+        dt.date(2026, 11, 21),
+        dt.date(2026, 12, 2),
+        dt.date(2027, 6, 1),
+    ],
+)
+@pytest.mark.parametrize(("quality", "credits"), list(APIFRAME_GPT_IMAGE_15_CREDITS.items()))
+def test_apiframe_gpt_image_15_documented_credits_apply_at_every_date(
+    on: dt.date, quality: str, credits: int
+) -> None:
+    # The date the current page was read (2026-11-21) is no price change (fidelity-audit-2.md §3.1).
+    for n in (1, 3):
+        assert quote("apiframe", _req(quality=quality, n=n, size="1024x1024"), on).credits == credits * n
+
+
+@pytest.mark.parametrize("on", [dt.date(2026, 6, 1), dt.date(2026, 12, 2)])
+def test_apiframe_gpt_image_2_documented_credits_apply_at_every_date(on: dt.date) -> None:
+    # docs-v2.apiframe.ai/docs/images/gpt-image-2: low 4, medium 9, high 23, auto 23; "medium x 4 = 36".
+    for quality, credits in {"low": 4, "medium": 9, "high": 23, "auto": 23}.items():
+        assert (
+            quote("apiframe", _req("gpt-image-2", quality=quality, size="1024x1024"), on).credits == credits
+        )
+    assert quote("apiframe", _req("gpt-image-2", quality="medium", n=4, size="1024x1024"), on).credits == 36
+
+
+@pytest.mark.parametrize("on", [dt.date(2026, 5, 1), dt.date(2026, 8, 31), dt.date(2026, 12, 2)])
+def test_gmi_gpt_image_2_prices_apply_before_the_date_they_were_read(on: dt.date) -> None:
+    # research/apiframe_gmi.md §B.7: 1024x1024 medium $0.060, read in 2026-09 (a read date, not a change).
+    assert quote("gmicloud", _req("gpt-image-2", quality="medium", size="1024x1024"), on).usd == Decimal(
+        "0.060"
+    )
 
 
 def test_apiframe_bills_auto_as_high() -> None:

@@ -15,17 +15,38 @@ Shape of the native request (``operation_id="submitRequest"``)::
 ``to_native`` always writes every payload field the model documents, resolved: GMI is reported to bill an
 absent ``quality`` at the top tier (research/apiframe_gmi.md §B.7), so sending the documented default
 explicitly keeps what is billed equal to what is quoted.
+
+Model slugs: ``gpt-image-1.5`` and ``gpt-image-2`` equal the canonical ids; GMI also documents
+``gpt-image-2-generate`` and ``gpt-image-2-edit`` (each submit branch's ``x-canonical-model`` says which
+canonical model a slug means). ``to_native`` uses the canonical id, except for a gpt-image-2 edit whose
+image is a URL, which only ``gpt-image-2-edit`` takes (its payload's ``image.x-image-forms``).
+
+``GmiCloudDialect(flexible_sizes=True)`` also accepts gpt-image-2 sizes outside the documented enum that
+satisfy the payload's ``size.x-size-rules`` (a third party's live tests; the emulator's option
+``gmicloud.gpt_image_2_sizes``). ``DIALECT`` keeps to the documented sizes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from functools import cache
 from typing import Any, ClassVar
 
-from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.data import effective, load
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
 from pixelmock.contracts.errors import UnsupportedValue
-from pixelmock.contracts.openapi import model_branch, request_schema, validate
+from pixelmock.contracts.evidence import TRUSTED
+from pixelmock.contracts.openapi import (
+    Violation,
+    discriminator_values,
+    model_branch,
+    request_schema,
+    validate,
+)
+from pixelmock.contracts.pricing import Quote
+from pixelmock.contracts.sizes import SizeRules
 
 PROVIDER = "gmicloud"
 SUBMIT = "submitRequest"
@@ -37,30 +58,94 @@ _CANONICAL_NAME = {"image": "input_images"}
 
 
 @cache
-def _payload_schema(model: str) -> dict[str, Any]:
-    """The inlined payload schema of one canonical model (the discriminator branch's ``payload``)."""
-    branch = model_branch(PROVIDER, request_schema(PROVIDER, SUBMIT), model)
+def _branch(slug: str) -> dict[str, Any]:
+    """The inlined submit branch of one model slug. Raises ``UnsupportedValue`` for a slug GMI lacks."""
+    branch = model_branch(PROVIDER, request_schema(PROVIDER, SUBMIT), slug)
     if branch is None:
-        raise UnsupportedValue(PROVIDER, "model", model, "GMI Cloud does not serve this model")
-    payload: dict[str, Any] = branch["properties"]["payload"]
+        raise UnsupportedValue(PROVIDER, "model", slug, "GMI Cloud does not serve this model")
+    return branch
+
+
+def _payload_schema(slug: str) -> dict[str, Any]:
+    """The payload schema of one model slug (the discriminator branch's ``payload``)."""
+    payload: dict[str, Any] = _branch(slug)["properties"]["payload"]
     return payload
 
 
-def _props(model: str) -> dict[str, Any]:
-    props: dict[str, Any] = _payload_schema(model)["properties"]
+def _props(slug: str) -> dict[str, Any]:
+    props: dict[str, Any] = _payload_schema(slug)["properties"]
     return props
 
 
-def _upstream_defaults(model: str) -> dict[str, Any]:
-    block = _payload_schema(model).get("x-upstream-defaults", {})
+def _upstream_defaults(slug: str) -> dict[str, Any]:
+    block = _payload_schema(slug).get("x-upstream-defaults", {})
     return {k: v for k, v in block.items() if not k.startswith("x-")}
 
 
+def canonical_model(slug: str) -> str:
+    """The canonical model a GMI slug means (``gpt-image-2-edit`` -> ``gpt-image-2``; the contract's
+    ``x-canonical-model``, else the slug itself). Raises ``UnsupportedValue`` for a slug GMI lacks."""
+    return str(_branch(slug).get("x-canonical-model", slug))
+
+
+def image_forms(prop: dict[str, Any] | None) -> tuple[str, ...]:
+    """The string forms an image property takes (its ``x-image-forms``; bare ``base64`` by default,
+    ``url`` for a public http(s) URL); empty for a slug without that property."""
+    if prop is None:
+        return ()
+    return tuple(prop.get("x-image-forms", ("base64",)))
+
+
+def _url_slug(model: str) -> str | None:
+    """The slug of ``model`` whose ``image`` takes a URL (``gpt-image-2-edit``), if there is one."""
+    for slug in discriminator_values(request_schema(PROVIDER, SUBMIT)):
+        if canonical_model(slug) == model and "url" in image_forms(_props(slug).get("image")):
+            return slug
+    return None
+
+
+def _slug(request: CanonicalRequest) -> str:
+    """The slug a canonical request is sent as: its model id, or the URL-taking slug for a URL image."""
+    if any(image.data is None for image in request.input_images):
+        return _url_slug(request.model) or request.model
+    return request.model
+
+
+def size_rules(slug: str) -> SizeRules | None:
+    """The wider sizes a slug was seen to accept (``size.x-size-rules``), ``None`` where none were."""
+    block = _props(slug)["size"].get("x-size-rules")
+    return None if block is None else SizeRules.from_extension(block)
+
+
+def _flexible_size(slug: str, value: Any) -> bool:
+    """Whether ``value`` is a ``WxH`` outside the enum that the slug's ``x-size-rules`` allow."""
+    rules = size_rules(slug)
+    dims = parse_size(value) if isinstance(value, str) else None
+    return rules is not None and dims is not None and rules.allows(*dims)
+
+
+def violations(body: Any, flexible_sizes: bool = False) -> list[Violation]:
+    """Contract violations of a ``submitRequest`` body; with ``flexible_sizes``, a ``payload.size`` outside
+    the enum but within the slug's ``x-size-rules`` is not one."""
+    found = validate(PROVIDER, request_schema(PROVIDER, SUBMIT), body)
+    if not flexible_sizes or not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
+        return found
+    slug, size = body.get("model"), body["payload"].get("size")
+    if not isinstance(slug, str) or model_branch(PROVIDER, request_schema(PROVIDER, SUBMIT), slug) is None:
+        return found
+    keep = not _flexible_size(slug, size)
+    return [v for v in found if keep or not (v.param == "payload.size" and v.keyword == "enum")]
+
+
 class GmiCloudDialect(Dialect):
-    """GMI Cloud's request-queue dialect for gpt-image-1.5 and gpt-image-2 (model slugs equal the
-    canonical ids). Sources: seeds/004_ce248181afd351d1.txt, research/apiframe_gmi.md part B."""
+    """GMI Cloud's request-queue dialect for gpt-image-1.5 and gpt-image-2 (see the module docstring for
+    slugs and ``flexible_sizes``). Sources: seeds/004_ce248181afd351d1.txt, research/apiframe_gmi.md
+    part B."""
 
     provider: ClassVar[str] = PROVIDER
+
+    def __init__(self, flexible_sizes: bool = False) -> None:
+        self.flexible_sizes = flexible_sizes
 
     def capabilities(self, model: str) -> ModelCapabilities:
         """Read from the model's payload schema. Raises ``UnsupportedValue`` for a model GMI lacks."""
@@ -74,7 +159,7 @@ class GmiCloudDialect(Dialect):
             model=model,
             native_model=model,
             sizes=tuple(props["size"]["enum"]),
-            flexible_sizes=False,
+            flexible_sizes=self.flexible_sizes and size_rules(model) is not None,
             qualities=values("quality"),
             backgrounds=values("background"),
             output_formats=values("output_format"),
@@ -86,20 +171,31 @@ class GmiCloudDialect(Dialect):
             output_compression="output_compression" in props,
         )
 
+    def quote(self, request: CanonicalRequest, on: dt.date | None = None) -> Quote:
+        """The cost engine's quote (USD), with notes labelling what rests below the ``recorded`` rung
+        (see ``labelled``). Raises ``UnsupportedValue`` as ``resolve`` does; ``KeyError`` for a size GMI
+        publishes no price for (flexible sizes)."""
+        return labelled(super().quote(request, on), on)
+
     # -- canonical -> resolved -------------------------------------------------------------------------
 
     def resolve(self, request: CanonicalRequest) -> CanonicalRequest:
         """Fill GMI's documented defaults (size 1024x1024, quality medium, n 1, png, compression 100 and
         background auto for gpt-image-1.5) from the document's ``default:`` values.
 
+        A gpt-image-2 request with a URL image is resolved against ``gpt-image-2-edit`` (which has no
+        ``output_format``: the upstream's png applies).
+
         Raises ``UnsupportedValue`` (provider ``gmicloud``) for: a model GMI lacks; ``size="auto"`` or a
-        size outside the enum; any enum value or range the payload schema refuses (webp on gpt-image-2,
-        ``n`` > 10, ...); a value for a field without a knob other than ``x-upstream-defaults``; more than
-        one input image; URL-only images (GMI takes base64); a mask without an image; a transparent
-        background with jpeg; anything in ``extra``.
+        size outside the enum (and, with ``flexible_sizes``, outside ``x-size-rules``); any enum value or
+        range the payload schema refuses (webp on gpt-image-2, ``n`` > 10, ...); a value for a field
+        without a knob other than ``x-upstream-defaults``; more than one input image; a URL image where
+        no slug takes URLs; a URL mask; a mask without an image; a transparent background with jpeg;
+        anything in ``extra``.
         """
-        props = _props(request.model)
-        implicit = _upstream_defaults(request.model)
+        slug = _slug(request)
+        props = _props(slug)
+        implicit = _upstream_defaults(slug)
         if request.extra:
             key = sorted(request.extra)[0]
             reason = "GMI rejects fields it does not document"
@@ -114,7 +210,8 @@ class GmiCloudDialect(Dialect):
             if name in props:
                 if value is None:
                     value = props[name]["default"]
-                _check(name, value, props[name])
+                if not (name == "size" and self.flexible_sizes and _flexible_size(slug, value)):
+                    _check(name, value, props[name])
                 changes[name] = value
             elif value is not None and value != implicit.get(name):
                 reason = f"{request.model} on GMI has no {name} parameter (it uses {implicit.get(name)!r})"
@@ -140,19 +237,21 @@ class GmiCloudDialect(Dialect):
         Raises ``UnsupportedValue`` as ``resolve`` does.
         """
         resolved = self.resolve(request)
-        props = _props(resolved.model)
+        slug = _slug(resolved)
+        props = _props(slug)
         payload: dict[str, Any] = {"prompt": resolved.prompt}
         for name in _DIRECT:
             if name in props:
                 payload[name] = getattr(resolved, name)
         if resolved.input_images:
-            payload["image"] = resolved.input_images[0].as_base64()
+            image = resolved.input_images[0]
+            payload["image"] = image.url if image.data is None else image.as_base64()
         if resolved.mask is not None:
             payload["mask"] = resolved.mask.as_base64()
-        body = {"model": resolved.model, "payload": payload}
-        violations = validate(PROVIDER, request_schema(PROVIDER, SUBMIT), body)
-        if violations:  # resolve() checks everything the schema says; this is a guard
-            first = violations[0]
+        body = {"model": slug, "payload": payload}
+        found = violations(body, self.flexible_sizes)
+        if found:  # resolve() checks everything the schema says; this is a guard
+            first = found[0]
             name = first.param.removeprefix("payload.")
             raise UnsupportedValue(PROVIDER, _CANONICAL_NAME.get(name, name), first.value, first.message)
         return NativeRequest(PROVIDER, SUBMIT, body)
@@ -161,6 +260,8 @@ class GmiCloudDialect(Dialect):
 
     def from_native(self, native: NativeRequest) -> CanonicalRequest:
         """Parse a ``submitRequest`` body. Fields absent from the payload stay ``None``.
+
+        The slug maps to its canonical model (``gpt-image-2-edit`` -> ``gpt-image-2``).
 
         Raises ``ValueError`` for another operation, an envelope that is not ``{"model", "payload"}``, a
         model slug GMI does not serve for GPT Image, a missing prompt, an unknown payload field, or an
@@ -177,6 +278,7 @@ class GmiCloudDialect(Dialect):
             raise ValueError(f"{PROVIDER}: unknown model {model!r}")
         payload: dict[str, Any] = body["payload"]
         props = _props(model)
+        canonical = canonical_model(model)
         unknown = sorted(set(payload) - set(props))
         if unknown:
             raise ValueError(f"{PROVIDER}: {model} has no payload field {unknown[0]!r}")
@@ -186,7 +288,26 @@ class GmiCloudDialect(Dialect):
         fields: dict[str, Any] = {name: payload.get(name) for name in _DIRECT}
         images = (ImageInput.from_string(payload["image"]),) if "image" in payload else ()
         mask = ImageInput.from_string(payload["mask"]) if "mask" in payload else None
-        return CanonicalRequest(model=model, prompt=prompt, input_images=images, mask=mask, **fields)  # type: ignore[arg-type]
+        return CanonicalRequest(model=canonical, prompt=prompt, input_images=images, mask=mask, **fields)  # type: ignore[arg-type]
+
+
+def labelled(quote: Quote, on: dt.date | None = None) -> Quote:
+    """``quote`` with notes saying which parts of GMI's price are estimates (contracts/data/pricing.yaml
+    ``gmicloud``): a price table in force on ``on`` (default today) whose evidence is below ``recorded``
+    (gpt-image-2's prices are a third party's reading; gpt-image-1.5's a choice, which the cost engine
+    already notes), and the top-tier billing of quality ``auto`` (a third party's report)."""
+    rule = load("pricing")[PROVIDER]
+    entry = effective(rule["rates"][quote.model], on or dt.date.today())
+    notes = list(quote.notes)
+    if entry["evidence"] not in TRUSTED and not any(note.startswith("estimate") for note in notes):
+        notes.append(
+            f"estimate: GMI's {quote.model} price rests on {entry['evidence']} evidence ({entry['source']})"
+        )
+    auto = rule["auto_billing"]
+    if quote.resolved.quality == "auto" and auto["evidence"] not in TRUSTED:
+        rung, billed = auto["evidence"], rule["auto_billed_as"]
+        notes.append(f"estimate: quality auto billed as {billed} rests on {rung} evidence ({auto['source']})")
+    return dataclasses.replace(quote, notes=tuple(notes))
 
 
 def _check(name: str, value: Any, schema: dict[str, Any]) -> None:
@@ -207,7 +328,11 @@ def _check_images(request: CanonicalRequest, props: dict[str, Any]) -> None:
     if len(request.input_images) > 1:
         reason = "GMI takes one base64 `image` per request"
         raise UnsupportedValue(PROVIDER, "input_images", len(request.input_images), reason)
-    if request.input_images and request.input_images[0].data is None:
+    if (
+        request.input_images
+        and request.input_images[0].data is None
+        and "url" not in image_forms(props["image"])
+    ):
         url = request.input_images[0].url
         raise UnsupportedValue(PROVIDER, "input_images", url, "GMI takes base64 images, not URLs")
     if request.mask is not None:
