@@ -20,6 +20,11 @@ frame (``TaskContext.on_item``), and sessions survive drops (``emulators/runware
 Emulator options (``EmulatorConfig.options``):
 - ``runware.transparent_jpg``: ``"flatten"`` (default; the seed's sticker-sheet example) or ``"reject"``
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
+- ``runware.gpt_image_2_parameters``: ``"providerSettings"`` (default; the docs page), ``"settings"``
+  (runware-sdk 1.8.0's schema) or ``"both"``: the settings block openai:gpt-image@2 takes; the other
+  answers 400 ``unsupportedParameter``.
+- ``runware.gpt_image_2_dimensions``: ``"required"`` (default; the docs page: 400 ``missingWidth`` /
+  ``missingHeight`` without them) or ``"optional"`` (the newest SDK schema: both left out = size auto).
 - ``runware.processing_polls``: how many ``getResponse`` polls of an async task answer ``processing``
   before ``success`` (default 0: success on the first poll).
 - ``runware.image_seconds``: real seconds each image of a sync imageInference task takes (default: the
@@ -57,10 +62,12 @@ from flask_sock import Sock  # type: ignore[import-untyped]
 
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.runware import PROVIDER as NAME
 from pixelmock.contracts.dialects.runware import (
-    DIALECT,
     RUN,
     TASK_TYPE,
+    Choices,
+    RunwareDialect,
     allowed_sizes,
     branch,
     native_models,
@@ -68,8 +75,9 @@ from pixelmock.contracts.dialects.runware import (
     size_problem,
     task_schema,
     task_type_schema,
+    variant,
+    variant_options,
 )
-from pixelmock.contracts.dialects.runware import PROVIDER as NAME
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, discriminator_values, document, validate
 from pixelmock.contracts.pricing import Quote, quote
@@ -174,6 +182,8 @@ class TaskContext:
     account: Account
     index: int = 0
     on_item: Callable[[dict[str, Any]], None] | None = None
+    #: The option values the task was validated under (``check_task``), for its dialect.
+    choices: Choices = ()
 
 
 @dataclass
@@ -381,11 +391,13 @@ def _task_uuid(task: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check_task(task: Any) -> tuple[str, dict[str, Any]]:
-    """Validate one task against the contract. Returns ``(taskType, schema)``; raises ``_TaskFailed``.
+def check_task(task: Any) -> tuple[str, dict[str, Any], Choices]:
+    """Validate one task against the contract. Returns ``(taskType, schema, choices)``, ``choices`` being
+    the values of the options that shaped an imageInference model's schema (``x-variants``, read with
+    ``choice``); raises ``_TaskFailed``.
 
-    Order: shape and taskType, the contract schema (per model for imageInference), then what JSON Schema
-    cannot say (size pairs, URIs, incompatible parameters, decodable reference images).
+    Order: shape and taskType, the contract schema (per model and options for imageInference), then
+    what JSON Schema cannot say (size pairs, URIs, incompatible parameters, reference images).
     """
     if not isinstance(task, dict):
         raise _TaskFailed(error("invalidPayload", message="Each task must be a JSON object."))
@@ -407,6 +419,7 @@ def check_task(task: Any) -> tuple[str, dict[str, Any]]:
     if task_type == "authentication":
         message = "The authentication task must be the first element of the request array."
         raise _TaskFailed(error("invalidTaskType", message=message, taskType=task_type))
+    choices: Choices = ()
     if task_type == TASK_TYPE:
         model_schema = branch(task.get("model"))
         if model_schema is None:
@@ -418,13 +431,14 @@ def check_task(task: Any) -> tuple[str, dict[str, Any]]:
                     code, allowed=allowed, taskType=task_type, taskUUID=_task_uuid(task), documentation=docs
                 )
             )
-        schema = model_schema
+        choices = tuple((name, choice(name)) for name in variant_options(task["model"]))
+        schema = variant(task["model"], choices) or model_schema
     violations = validate(NAME, schema, task)
     if violations:
         raise _TaskFailed(_violation_error(_most_useful(violations, schema), task, schema, task_type))
     if task_type == TASK_TYPE:
         _check_inference_extras(task, schema)
-    return task_type, schema
+    return task_type, schema, choices
 
 
 def _check_inference_extras(task: dict[str, Any], schema: dict[str, Any]) -> None:
@@ -460,17 +474,32 @@ def _check_inference_extras(task: dict[str, Any], schema: dict[str, Any]) -> Non
             )
     for rule in schema.get("x-incompatible-parameters", []):
         _check_incompatible(task, schema, rule)
-    for value in task.get("inputs", {}).get("referenceImages", []):
-        try:
-            image = reference_image(value)
-        except ValueError:
-            image = None
-        if image is None or (image.data is not None and image.width is None):
-            parameter = "inputs.referenceImages"
-            docs = _docs(TASK_TYPE, parameter, schema)
-            raise _TaskFailed(
-                error("invalidImage", parameter=parameter, type="array", documentation=docs, **common)
+    nested = task.get("inputs", {}).get("referenceImages")
+    if "referenceImages" in task and nested is not None:
+        raise _TaskFailed(  # one form per task: the contract's choice on referenceImages
+            error(
+                catalogue()["rules"]["unknown_parameter"],
+                message=catalogue()["messages"]["unsupportedParameter"],
+                parameter="referenceImages",
+                type=None,
+                documentation=_docs(TASK_TYPE, "referenceImages", schema),
+                **common,
             )
+        )
+    for parameter, values in (
+        ("referenceImages", task.get("referenceImages")),
+        ("inputs.referenceImages", nested),
+    ):
+        for value in values or []:
+            try:
+                image = reference_image(value)
+            except ValueError:
+                image = None
+            if image is None or (image.data is not None and image.width is None):
+                docs = _docs(TASK_TYPE, parameter, schema)
+                raise _TaskFailed(
+                    error("invalidImage", parameter=parameter, type="array", documentation=docs, **common)
+                )
 
 
 def _check_incompatible(task: dict[str, Any], schema: dict[str, Any], rule: dict[str, Any]) -> None:
@@ -507,8 +536,8 @@ def _is_url(value: Any) -> bool:
 def run_task(task: Any, ctx: TaskContext) -> TaskResult:
     """Validate and run one task; every failure becomes the task's error (never an exception)."""
     try:
-        task_type, _ = check_task(task)
-        return HANDLERS[task_type](task, ctx)
+        task_type, _, choices = check_task(task)
+        return HANDLERS[task_type](task, replace(ctx, choices=choices))
     except _TaskFailed as failed:
         return TaskResult(error=failed.failure)
 
@@ -526,7 +555,8 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     task_uuid = str(task["taskUUID"])
     common: dict[str, Any] = {"taskType": TASK_TYPE, "taskUUID": task_uuid}
     try:
-        resolved = DIALECT.resolve(DIALECT.from_native(NativeRequest(NAME, RUN, [task])))
+        dialect = dialect_for(ctx.choices)
+        resolved = dialect.resolve(dialect.from_native(NativeRequest(NAME, RUN, [task])))
         priced = quote(NAME, resolved, rt.clock.today())
     except (UnsupportedValue, ValueError, KeyError) as exc:
         # The contract checks above should make this unreachable; still a 400, never a 500.
@@ -585,6 +615,12 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     if asynchronous:
         return TaskResult(items=[dict(common)])
     return TaskResult(items=items, delivered=push is not None)
+
+
+@cache
+def dialect_for(choices: Choices) -> RunwareDialect:
+    """The dialect of the schema the option values ``choices`` give (``RunwareDialect(choices)``)."""
+    return RunwareDialect(dict(choices))
 
 
 def _image_seconds(rt: Runtime, quality: str, n: int) -> float:

@@ -133,7 +133,11 @@ SCENARIOS = [
     Scenario(
         "runware",
         "async-get-response-gpt-image-2",
-        _generate(_small("gpt-image-2", n=2, extra={"runware": {"deliveryMethod": "async"}}), 2, "usd"),
+        _generate(
+            _small("gpt-image-2", n=2, size="1024x1024", extra={"runware": {"deliveryMethod": "async"}}),
+            2,
+            "usd",
+        ),
         {"runware.processing_polls": 1},
     ),
     Scenario("runware", "authentication-task-ping", _runware_authentication_task),

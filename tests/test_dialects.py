@@ -44,6 +44,8 @@ def _offered(provider: str) -> list[tuple[str, str]]:
 
 
 OFFERED = [pair for provider in PROVIDERS for pair in _offered(provider)]
+#: A size every gpt-image-2 size rule accepts (multiples of 16, ratio 1, 1,048,576 pixels).
+ANY_SIZE = "1024x1024"
 
 
 def _png(width: int = 64, height: int = 64) -> ImageInput:
@@ -56,6 +58,16 @@ def _maybe(values: tuple[str, ...]) -> st.SearchStrategy[Any]:
     return st.none() | st.sampled_from(values) if values else st.none()
 
 
+def _default_size(caps: ModelCapabilities) -> str | None:
+    """``None`` (the provider's default size), except for a model that takes any size within its rules
+    but has no default (Runware's gpt-image@2: width and height required): then ANY_SIZE."""
+    return ANY_SIZE if caps.flexible_sizes and not caps.sizes else None
+
+
+def _sizes(caps: ModelCapabilities) -> st.SearchStrategy[Any]:
+    return st.just(ANY_SIZE) if _default_size(caps) else _maybe(caps.sizes)
+
+
 @st.composite
 def text_requests(draw: st.DrawFn, caps: ModelCapabilities) -> CanonicalRequest:
     """Text-to-image canonical requests using only values the provider's capabilities offer, minus the
@@ -64,7 +76,7 @@ def text_requests(draw: st.DrawFn, caps: ModelCapabilities) -> CanonicalRequest:
         model=caps.model,  # type: ignore[arg-type]
         prompt=draw(st.text("abcdefghij klmnop", min_size=3, max_size=60).filter(str.strip)),
         n=draw(st.none() | st.integers(1, caps.max_n)),
-        size=draw(_maybe(caps.sizes)),
+        size=draw(_sizes(caps)),
         quality=draw(_maybe(caps.qualities)),
         background=draw(_maybe(caps.backgrounds)),
         output_format=draw(_maybe(caps.output_formats)),
@@ -125,7 +137,12 @@ def test_edit_requests_validate_or_are_refused_by_field(provider: str, model: st
     if caps.max_input_images == 0:
         pytest.skip(f"{provider} {model} takes no input images")
     for image in (_png(), ImageInput(url="https://example.com/input.png")):
-        request = CanonicalRequest(model=model, prompt="make it blue", input_images=(image,))  # type: ignore[arg-type]
+        request = CanonicalRequest(
+            model=model,  # type: ignore[arg-type]
+            prompt="make it blue",
+            size=_default_size(caps),
+            input_images=(image,),
+        )
         try:
             native = dialect.to_native(request)
         except UnsupportedValue as exc:

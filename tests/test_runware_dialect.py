@@ -18,7 +18,7 @@ from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest, get_dialect
-from pixelmock.contracts.dialects.runware import DIALECT, TRANSPORT_FIELDS
+from pixelmock.contracts.dialects.runware import DIALECT, TRANSPORT_FIELDS, RunwareDialect, variant
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import request_schema, validate
 
@@ -92,15 +92,56 @@ def test_resolve_fills_runware_defaults() -> None:
     assert resolved.output_format == "jpeg"  # Runware outputs JPG by default
     assert (resolved.output_compression, resolved.n, resolved.quality) == (95, 1, "auto")
     assert (resolved.size, resolved.background, resolved.moderation) == ("auto", "auto", "auto")
-    gpt2 = DIALECT.resolve(CanonicalRequest(model="gpt-image-2", prompt="a red fox"))
+    gpt2 = DIALECT.resolve(CanonicalRequest(model="gpt-image-2", prompt="a red fox", size="1024x1024"))
     assert (gpt2.background, gpt2.moderation, gpt2.input_fidelity) == ("auto", "auto", "high")
 
 
 def test_auto_size_leaves_width_and_height_out() -> None:
-    task = DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox")).body[0]
+    task = DIALECT.to_native(CanonicalRequest(model="gpt-image-1.5", prompt="a red fox")).body[0]
     assert "width" not in task and "height" not in task
-    assert task["model"] == "openai:gpt-image@2"
-    assert task["providerSettings"] == {"openai": {"quality": "auto", "moderation": "auto"}}
+    optional = RunwareDialect({"runware.gpt_image_2_dimensions": "optional"})
+    task = optional.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox")).body[0]
+    assert "width" not in task and "height" not in task and task["model"] == "openai:gpt-image@2"
+
+
+def test_gpt_image_2_needs_width_and_height_by_default() -> None:
+    # The GPT Image 2 docs page marks width and height "Required: true" (research/fidelity-audit-2.md §4.4).
+    with pytest.raises(UnsupportedValue) as info:
+        DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox"))
+    assert (info.value.provider, info.value.field) == ("runware", "size")
+    assert "auto" not in DIALECT.capabilities("gpt-image-2").sizes
+
+
+def test_gpt_image_2_settings_block_follows_the_option() -> None:
+    request = CanonicalRequest(model="gpt-image-2", prompt="a red fox", size="1024x1024", quality="low")
+    # The docs page: providerSettings.openai (quality, moderation).
+    task = DIALECT.to_native(request).body[0]
+    assert task["providerSettings"] == {"openai": {"quality": "low", "moderation": "auto"}}
+    assert "settings" not in task
+    # runware-sdk 1.8.0 (schemas 20261012): settings, no providerSettings; Runware's guides use
+    # settings.quality, and nothing else inside settings is published.
+    newer = RunwareDialect({"runware.gpt_image_2_parameters": "settings"})
+    task = newer.to_native(request).body[0]
+    assert task["settings"] == {"quality": "low"} and "providerSettings" not in task
+    assert newer.from_native(_native(task)).quality == "low"
+    with pytest.raises(UnsupportedValue) as info:
+        newer.to_native(request.with_(moderation="low"))
+    assert info.value.field == "moderation"
+
+
+def test_top_level_reference_images_are_read() -> None:
+    # The GPT Image 2 page's image-to-image examples send referenceImages at the top level of the task.
+    url = "https://assets.runware.ai/assets/inputs/2c91d5eb-995a-4a87-a20b-1270e1b1891e.jpg"
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": "openai:gpt-image@2",
+        "positivePrompt": "the same scene at night",
+        "width": 1024,
+        "height": 1024,
+        "referenceImages": [url],
+    }
+    assert DIALECT.from_native(_native(task)).input_images == (ImageInput(url=url),)
 
 
 def test_task_uuid_is_fresh_unless_given() -> None:
@@ -156,7 +197,8 @@ def test_reference_images_are_written_as_strings() -> None:
 )
 def test_inexpressible_values_raise(field: str, value: Any, model: str) -> None:
     changes = {"prompt": value} if field == "prompt" else {field: value}
-    request = CanonicalRequest(model=model, **{"prompt": "a red fox", **changes})  # type: ignore[arg-type]
+    size = "1024x1024" if model == "gpt-image-2" else None  # required there by default
+    request = CanonicalRequest(model=model, **{"prompt": "a red fox", "size": size, **changes})  # type: ignore[arg-type]
     with pytest.raises(UnsupportedValue) as info:
         DIALECT.to_native(request)
     assert (info.value.provider, info.value.field) == ("runware", field)
@@ -170,7 +212,9 @@ def test_mask_and_too_many_images_raise() -> None:
     assert info.value.field == "mask"
     many = tuple(ImageInput(url=f"https://example.com/{i}.png") for i in range(17))
     with pytest.raises(UnsupportedValue) as info:
-        DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="edit", input_images=many))
+        DIALECT.to_native(
+            CanonicalRequest(model="gpt-image-2", prompt="edit", size="1024x1024", input_images=many)
+        )
     assert info.value.field == "input_images"
 
 
@@ -225,11 +269,21 @@ def _documented_gpt2_size(width: int, height: int) -> bool:
     return long <= 3 * short and 655_360 <= width * height <= 8_294_400
 
 
+#: The dialect under each value of the options with schema variants (the default first).
+DIALECTS = [
+    DIALECT,
+    RunwareDialect(
+        {"runware.gpt_image_2_parameters": "settings", "runware.gpt_image_2_dimensions": "optional"}
+    ),
+    RunwareDialect({"runware.gpt_image_2_parameters": "both"}),
+]
+
+
 @st.composite
-def canonical_requests(draw: st.DrawFn) -> CanonicalRequest:
+def canonical_requests(draw: st.DrawFn, dialect: RunwareDialect = DIALECT) -> CanonicalRequest:
     model = draw(st.sampled_from(["gpt-image-1.5", "gpt-image-2"]))
-    caps = DIALECT.capabilities(model)
-    if caps.flexible_sizes and draw(st.booleans()):
+    caps = dialect.capabilities(model)
+    if caps.flexible_sizes and (not caps.sizes or draw(st.booleans())):
         width, height = draw(st.integers(30, 240)) * 16, draw(st.integers(30, 240)) * 16
         assume(_documented_gpt2_size(width, height))
         size: str | None = f"{width}x{height}"
@@ -266,6 +320,18 @@ def test_native_requests_validate_and_round_trip(request: CanonicalRequest) -> N
     assert again.body == native.body
     assert DIALECT.resolve(parsed) == DIALECT.resolve(request)
     assert set(parsed.extra.get("runware", {})) <= set(TRANSPORT_FIELDS)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS[1:], ids=["settings-optional", "both"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_native_requests_validate_under_other_option_values(
+    dialect: RunwareDialect, data: st.DataObject
+) -> None:
+    request = data.draw(canonical_requests(dialect))
+    task = dialect.to_native(request).body[0]
+    assert validate("runware", variant(task["model"], dialect.choices) or {}, task) == []
+    assert dialect.to_native(dialect.from_native(_native(task))).body == [task]
 
 
 @settings(max_examples=60, deadline=None)

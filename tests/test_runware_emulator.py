@@ -416,6 +416,102 @@ class TestTransparentJpgRejected:
         assert _post(client, [ok]).status_code == 200
 
 
+# -- openai:gpt-image@2: settings blocks, dimensions, top-level referenceImages (fidelity-audit-2.md §4)
+
+#: The real unsupportedParameter body's message (Runware/sdk-python#145, research/runware.md §1.3).
+UNSUPPORTED = "Unsupported use of '{}' parameter. This parameter is not supported for the selected model."
+#: The image URL of the seed's documented image-to-image example (seeds/003).
+REFERENCE_URL = "https://assets.runware.ai/assets/inputs/2c91d5eb-995a-4a87-a20b-1270e1b1891e.jpg"
+
+
+def _gpt2(**changes: Any) -> dict[str, Any]:
+    task = image_task(**{"model": "openai:gpt-image@2", **changes})  # image_task sets 1024x1024
+    return {k: v for k, v in task.items() if v is not None}
+
+
+def test_gpt_image_2_takes_the_documented_provider_settings_and_refuses_settings(
+    client: httpx.Client,
+) -> None:
+    # The GPT Image 2 docs page: providerSettings.openai.quality / moderation (the default option value).
+    documented = _gpt2(providerSettings={"openai": {"quality": "low", "moderation": "low"}})
+    assert _post(client, [documented]).status_code == 200
+    response = _post(client, [_gpt2(settings={"quality": "high"})])
+    assert response.status_code == 400
+    error = _error(response)
+    assert (error["code"], error["parameter"], error["type"]) == ("unsupportedParameter", "settings", None)
+    assert error["message"] == UNSUPPORTED.format("settings")
+
+
+@pytest.mark.parametrize(
+    ("changes", "parameter"),
+    [({"width": None, "height": None}, "width"), ({"height": None}, "height"), ({"width": None}, "width")],
+)
+def test_gpt_image_2_width_and_height_are_required(
+    client: httpx.Client, changes: dict[str, Any], parameter: str
+) -> None:
+    # The GPT Image 2 docs page marks both "Required: true"; Runware's 400 is for "missing a required
+    # parameter" (errors page), with the missing* code the SDK classifies as validation.
+    response = _post(client, [_gpt2(**changes)])
+    assert response.status_code == 400
+    error = _error(response)
+    assert (error["code"], error["parameter"], error["type"]) == (
+        f"missing{parameter.title()}",
+        parameter,
+        "integer",
+    )
+    assert error["documentation"] == f"https://runware.ai/docs/models/openai-gpt-image-2#request-{parameter}"
+
+
+def test_gpt_image_2_takes_top_level_reference_images_as_its_examples_send_them(client: httpx.Client) -> None:
+    # Runware's GPT Image 2 image-to-image examples put referenceImages at the top level of the task.
+    top = _gpt2(referenceImages=[REFERENCE_URL], includeCost=True)
+    nested = _gpt2(inputs={"referenceImages": [REFERENCE_URL]}, includeCost=True)
+    items = [_conforms(_post(client, [task]))["data"][0] for task in (top, nested)]
+    assert items[0]["cost"] == items[1]["cost"]  # the same images, whichever form carries them
+    error = _error(_post(client, [_gpt2(referenceImages=["not an image!"])]))
+    assert (error["code"], error["parameter"]) == ("invalidImage", "referenceImages")
+    both = _gpt2(referenceImages=[REFERENCE_URL], inputs={"referenceImages": [REFERENCE_URL]})
+    error = _error(_post(client, [both]))
+    assert (error["code"], error["parameter"]) == ("unsupportedParameter", "referenceImages")
+    # openai:4@1's page and examples use only inputs.referenceImages.
+    error = _error(_post(client, [image_task(referenceImages=[REFERENCE_URL])]))
+    assert (error["code"], error["parameter"]) == ("unsupportedParameter", "referenceImages")
+
+
+class TestGptImage2NewestSdkSchema:
+    """runware-sdk 1.8.0 (schemas 20261012): settings instead of providerSettings, width/height optional."""
+
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        options = {"runware.gpt_image_2_parameters": "settings", "runware.gpt_image_2_dimensions": "optional"}
+        return EmulatorConfig(options=options)
+
+    def test_settings_quality_is_taken_and_provider_settings_refused(self, client: httpx.Client) -> None:
+        assert _post(client, [_gpt2(settings={"quality": "high"})]).status_code == 200
+        for task, parameter in (
+            (_gpt2(providerSettings={"openai": {"quality": "high"}}), "providerSettings"),
+            (_gpt2(settings={"moderation": "low"}), "settings.moderation"),  # no published key
+        ):
+            error = _error(_post(client, [task]))
+            assert (error["code"], error["parameter"]) == ("unsupportedParameter", parameter)
+
+    def test_width_and_height_may_be_left_out(self, client: httpx.Client) -> None:
+        assert _post(client, [_gpt2(width=None, height=None)]).status_code == 200
+        error = _error(_post(client, [_gpt2(height=None)]))
+        # still "used together": answered as a lone dimension is on openai:4@1
+        assert (error["code"], error["parameter"]) == ("unsupportedDimensions", "height")
+
+
+class TestGptImage2EitherSettingsBlock:
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        return EmulatorConfig(options={"runware.gpt_image_2_parameters": "both"})
+
+    def test_both_blocks_are_taken(self, client: httpx.Client) -> None:
+        for block in ({"settings": {"quality": "low"}}, {"providerSettings": {"openai": {"quality": "low"}}}):
+            assert _post(client, [_gpt2(**block)]).status_code == 200
+
+
 def test_safety_check_reports_nsfw_content(client: httpx.Client) -> None:
     item = _post(client, [image_task(safety={"checkContent": True})]).json()["data"][0]
     assert item["NSFWContent"] is False

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import simple_websocket  # type: ignore[import-untyped]
 import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
@@ -259,6 +260,21 @@ def test_one_frame_per_finished_image(live_url: str, files: httpx.Client) -> Non
     assert {item["taskUUID"] for item in items} == {task["taskUUID"]}
     assert len({item["imageUUID"] for item in items}) == 3
     assert all(_image(files, item).size == (1536, 1024) for item in items)
+
+
+def test_image_urls_received_over_a_websocket_can_be_downloaded(live_url: str, files: httpx.Client) -> None:
+    """``simple_websocket``'s client (flask-sock's companion) sends ``Host: 127.0.0.1`` without the port;
+    the image URLs in its result frames must still point at the server that made them."""
+    task = image_task(numberResults=2, outputFormat="PNG")
+    ws = simple_websocket.Client.connect(live_url.replace("http://", "ws://") + BASE)
+    try:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "ws-key"}, task]))
+        frames = [json.loads(ws.receive(timeout=10)) for _ in range(3)]
+    finally:
+        ws.close()
+    items = [frame["data"][0] for frame in frames[1:]]
+    assert all(item["imageURL"].startswith(live_url + "/files/") for item in items)
+    assert all(_image(files, item).size == (1024, 1024) for item in items)
 
 
 REST_AND_WS_CASES = [

@@ -45,7 +45,7 @@ from pixelmock.contracts.openapi import (
     request_schema,
     validate,
 )
-from pixelmock.contracts.pricing import Quote
+from pixelmock.contracts.pricing import LIKELY, Billing, Quote
 from pixelmock.contracts.sizes import SizeRules
 
 PROVIDER = "gmicloud"
@@ -171,11 +171,11 @@ class GmiCloudDialect(Dialect):
             output_compression="output_compression" in props,
         )
 
-    def quote(self, request: CanonicalRequest, on: dt.date | None = None) -> Quote:
+    def quote(self, request: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY) -> Quote:
         """The cost engine's quote (USD), with notes labelling what rests below the ``recorded`` rung
         (see ``labelled``). Raises ``UnsupportedValue`` as ``resolve`` does; ``KeyError`` for a size GMI
         publishes no price for (flexible sizes)."""
-        return labelled(super().quote(request, on), on)
+        return labelled(super().quote(request, on, billing), on)
 
     # -- canonical -> resolved -------------------------------------------------------------------------
 

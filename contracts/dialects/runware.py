@@ -14,10 +14,16 @@ Shape of the native request (``operation_id="runTasks"``, ``POST /`` relative to
       "inputs": {"referenceImages": ["https://...", "data:image/png;base64,..."]}}]
 
 Mapping: prompt <-> positivePrompt; n <-> numberResults; size ``WxH`` <-> width/height (``auto`` <-> both
-left out); quality/background/moderation <-> providerSettings.openai; output_format png/jpeg/webp <->
-outputFormat PNG/JPG/WEBP; output_compression <-> outputQuality (20-99); input_images <->
-inputs.referenceImages. A Runware image UUID given as a reference image is kept verbatim in
-``ImageInput.url``.
+left out, where the model allows it); quality/background/moderation <-> providerSettings.openai (or
+``settings``, where the model's schema has it); output_format png/jpeg/webp <-> outputFormat
+PNG/JPG/WEBP; output_compression <-> outputQuality (20-99); input_images <-> inputs.referenceImages (read
+from the top-level ``referenceImages`` too, where the model's schema has it). A Runware image UUID given
+as a reference image is kept verbatim in ``ImageInput.url``.
+
+Options: a model's schema may list ``x-variants``, the schema under each value of a contract option
+(``x-options``, e.g. ``runware.gpt_image_2_parameters``). ``DIALECT`` speaks the schema of the default
+values; ``RunwareDialect(choices)`` the one of other values (``variant``), as the emulator does with the
+values in force.
 
 Runware-only task fields (``taskUUID``, ``outputType``, ``deliveryMethod``, ``webhookURL``,
 ``uploadEndpoint``, ``safety``, ``ttl``, ``includeCost``) travel in ``CanonicalRequest.extra["runware"]``:
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
 
@@ -55,8 +62,13 @@ TRANSPORT_FIELDS = (
     "ttl",
     "includeCost",
 )
-#: Provider settings (``providerSettings.openai``) that are canonical fields of the same name.
+#: Provider settings (``providerSettings.openai`` or ``settings``) that are canonical fields of the same name.
 _SETTINGS = ("quality", "background", "moderation")
+#: Where a model's settings live, in the order ``to_native`` prefers: the documented
+#: ``providerSettings.openai``, then ``settings`` (runware-sdk 1.8.0's form for openai:gpt-image@2).
+_SETTINGS_BLOCKS: tuple[tuple[str, ...], ...] = (("providerSettings", "openai"), ("settings",))
+#: Option values for ``variant``: ``(option name, value)`` pairs, sorted by name.
+Choices = tuple[tuple[str, Any], ...]
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -91,6 +103,45 @@ def branch(native_model: object) -> dict[str, Any] | None:
     return model_branch(PROVIDER, inference_schema(), native_model)
 
 
+def variant(native: object, choices: Choices = ()) -> dict[str, Any] | None:
+    """The inlined request schema of model AIR ``native`` under the option values ``choices`` (options
+    left out keep their default): the schema with the patches its ``x-variants`` give for those values
+    (keys set; ``properties`` merged, ``null`` removing one). Options the model has no variants for are
+    ignored. ``None`` for an unknown AIR; raises ``ValueError`` for a value the contract does not list."""
+    return _variant(native, choices) if isinstance(native, str) else None
+
+
+@cache
+def _variant(native: str, choices: Choices) -> dict[str, Any] | None:
+    schema = branch(native)
+    if schema is None:
+        return None
+    patched = dict(schema)
+    for name, value in choices:
+        patches: dict[Any, Any] = schema.get("x-variants", {}).get(name, {})
+        if not patches:
+            continue
+        if value not in patches:
+            raise ValueError(f"option {name}: {value!r} is not one of {', '.join(map(str, patches))}")
+        for key, change in patches[value].items():
+            if key != "properties":
+                patched[key] = change
+                continue
+            props = dict(patched["properties"])
+            for prop, spec in change.items():
+                if spec is None:
+                    props.pop(prop, None)
+                else:
+                    props[prop] = spec
+            patched["properties"] = props
+    return patched
+
+
+def variant_options(native: object) -> tuple[str, ...]:
+    """The options that change model AIR ``native``'s schema (its ``x-variants``)."""
+    return tuple((branch(native) or {}).get("x-variants", {}))
+
+
 @cache
 def native_model(model: str) -> str:
     """The AIR of a canonical model. Raises ``UnsupportedValue`` if Runware's contract lacks it."""
@@ -109,24 +160,39 @@ def canonical_model(air: object) -> str:
     return str(schema["x-canonical-model"])
 
 
-@cache
-def _props(model: str) -> dict[str, Any]:
-    schema = branch(native_model(model))
+def _schema(model: str, choices: Choices) -> dict[str, Any]:
+    schema = variant(native_model(model), choices)
     assert schema is not None
-    props: dict[str, Any] = schema["properties"]
+    return schema
+
+
+def _props(model: str, choices: Choices = ()) -> dict[str, Any]:
+    props: dict[str, Any] = _schema(model, choices)["properties"]
     return props
 
 
-@cache
-def _openai_props(model: str) -> dict[str, Any]:
-    props: dict[str, Any] = _props(model)["providerSettings"]["properties"]["openai"]["properties"]
-    return props
+def _settings_blocks(schema: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """``(path, properties)`` of each settings block the schema has, in ``_SETTINGS_BLOCKS`` order."""
+    found = []
+    for path in _SETTINGS_BLOCKS:
+        node: dict[str, Any] | None = schema
+        for part in path:
+            node = None if node is None else node.get("properties", {}).get(part)
+        if node is not None:
+            found.append((path, node["properties"]))
+    return found
 
 
-@cache
-def _upstream(model: str) -> dict[str, Any]:
-    schema = branch(native_model(model)) or {}
-    block = schema.get("x-upstream-defaults", {})
+def _setting_props(model: str, choices: Choices = ()) -> dict[str, Any]:
+    """Canonical setting name -> its property schema, over every settings block of the schema."""
+    merged: dict[str, Any] = {}
+    for _, props in reversed(_settings_blocks(_schema(model, choices))):
+        merged.update(props)
+    return merged
+
+
+def _upstream(model: str, choices: Choices = ()) -> dict[str, Any]:
+    block = _schema(model, choices).get("x-upstream-defaults", {})
     return {k: v for k, v in block.items() if not k.startswith("x-")}
 
 
@@ -193,18 +259,23 @@ class RunwareDialect(Dialect):
 
     provider: ClassVar[str] = PROVIDER
 
+    def __init__(self, choices: Mapping[str, Any] | None = None) -> None:
+        """``choices``: values of the contract options with ``x-variants`` (name -> value); the options
+        left out keep their contract default."""
+        self.choices: Choices = tuple(sorted((choices or {}).items(), key=lambda pair: pair[0]))
+
     def capabilities(self, model: str) -> ModelCapabilities:
         """Read from the model's schema. Raises ``UnsupportedValue`` for a model Runware's contract lacks."""
         air = native_model(model)
-        props = _props(model)
-        openai = _openai_props(model)
-        implicit = _upstream(model)
+        props = _props(model, self.choices)
+        settings = _setting_props(model, self.choices)
+        implicit = _upstream(model, self.choices)
 
         def values(name: str) -> tuple[str, ...]:
-            return offered_values(openai.get(name), implicit, name)
+            return offered_values(settings.get(name), implicit, name)
 
         fixed = allowed_sizes(air)
-        absent = (branch(air) or {}).get("x-size-absent", {}).get("canonical")
+        absent = _size_absent(air, self.choices)
         sizes = (*(fixed or ()), *((str(absent),) if absent else ()))
         return ModelCapabilities(
             model=model,
@@ -236,9 +307,9 @@ class RunwareDialect(Dialect):
         images, or one with neither bytes nor URL; a mask; unknown ``extra`` keys.
         """
         air = native_model(request.model)
-        props = _props(request.model)
-        openai = _openai_props(request.model)
-        implicit = _upstream(request.model)
+        props = _props(request.model, self.choices)
+        settings = _setting_props(request.model, self.choices)
+        implicit = _upstream(request.model, self.choices)
         _check_extra(request)
         prompt = props["positivePrompt"]
         if not prompt["minLength"] <= len(request.prompt) <= prompt["maxLength"]:
@@ -249,13 +320,12 @@ class RunwareDialect(Dialect):
         n = props["numberResults"]["default"] if request.n is None else request.n
         _check_range("n", n, props["numberResults"])
         changes["n"] = n
-        changes["size"] = _resolve_size(air, request.size)
 
         for name in _SETTINGS:
             value = getattr(request, name)
-            if name in openai:
-                value = openai[name]["default"] if value is None else value
-                _check_enum(name, value, openai[name]["enum"])
+            if name in settings:
+                value = settings[name]["default"] if value is None else value
+                _check_enum(name, value, settings[name]["enum"])
             else:
                 expected = implicit.get(name)
                 value = expected if value is None else value
@@ -288,6 +358,8 @@ class RunwareDialect(Dialect):
         for image in request.input_images:
             if image.url is None and image.data is None:
                 raise UnsupportedValue(PROVIDER, "input_images", image, "an input image needs bytes or a URL")
+        # last, so that a request also lacking the size a model requires names its other faults first
+        changes["size"] = _resolve_size(air, request.size, _size_absent(air, self.choices))
         return request.with_(**changes)
 
     # -- canonical -> native ---------------------------------------------------------------------------
@@ -298,7 +370,7 @@ class RunwareDialect(Dialect):
         does, and for ``extra`` values the contract refuses (field ``extra.runware.<name>``)."""
         resolved = self.resolve(request)
         air = native_model(resolved.model)
-        openai_props = _openai_props(resolved.model)
+        schema = _schema(resolved.model, self.choices)
         transport = dict(resolved.extra.get(EXTRA_KEY, {}))
         task: dict[str, Any] = {
             "taskType": TASK_TYPE,
@@ -313,14 +385,14 @@ class RunwareDialect(Dialect):
         natives = {v: k for k, v in _format_names(resolved.model).items()}
         task["outputFormat"] = natives[str(resolved.output_format)]
         task["outputQuality"] = resolved.output_compression
-        task["providerSettings"] = {
-            "openai": {name: getattr(resolved, name) for name in _SETTINGS if name in openai_props}
-        }
+        path, block = _settings_blocks(schema)[0]
+        node: dict[str, Any] = {name: getattr(resolved, name) for name in _SETTINGS if name in block}
+        for part in reversed(path):
+            node = {part: node}
+        task.update(node)
         if resolved.input_images:
             task["inputs"] = {"referenceImages": [image.as_string() for image in resolved.input_images]}
         task.update(transport)
-        schema = branch(air)
-        assert schema is not None
         for violation in validate(PROVIDER, schema, task):
             field = f"extra.{EXTRA_KEY}.{violation.param}"
             raise UnsupportedValue(PROVIDER, field, violation.value, violation.message)
@@ -330,9 +402,13 @@ class RunwareDialect(Dialect):
 
     def from_native(self, native: NativeRequest) -> CanonicalRequest:
         """The canonical request of the one ``imageInference`` task in the array (authentication, ping
-        and getResponse tasks are ignored). Raises ``ValueError`` when there is not exactly one
-        imageInference task, or for an unknown model, unknown fields, a lone width or height, or a
-        reference image that is not a UUID, URL, data URI or base64."""
+        and getResponse tasks are ignored). Settings are read from ``settings`` and
+        ``providerSettings.openai`` (``settings`` first), reference images from the top-level
+        ``referenceImages`` and ``inputs.referenceImages`` (in that order), whichever the task uses;
+        which forms a model accepts is the contract's (``variant``) to say. Raises ``ValueError`` when
+        there is not exactly one imageInference task, or for an unknown model, fields no variant of the
+        model's schema has, a lone width or height, or a reference image that is not a UUID, URL, data
+        URI or base64."""
         if native.provider != PROVIDER or native.operation_id != RUN or not isinstance(native.body, list):
             raise ValueError("runware: expected a runTasks request with a JSON array body")
         tasks = [t for t in native.body if isinstance(t, dict) and t.get("taskType") == TASK_TYPE]
@@ -340,8 +416,7 @@ class RunwareDialect(Dialect):
             raise ValueError(f"runware: expected one imageInference task, found {len(tasks)}")
         task = tasks[0]
         model = canonical_model(task.get("model"))
-        props = _props(model)
-        unknown = sorted(set(task) - set(props))
+        unknown = sorted(set(task) - _known_fields(str(task.get("model"))))
         if unknown:
             raise ValueError(f"runware: unknown imageInference fields {unknown}")
         prompt = task.get("positivePrompt")
@@ -351,9 +426,9 @@ class RunwareDialect(Dialect):
         if (width is None) != (height is None):
             raise ValueError("runware: width and height must be used together")
         size = None if width is None or height is None else format_size(int(width), int(height))
-        settings = task.get("providerSettings", {}).get("openai", {})
+        settings = {**task.get("providerSettings", {}).get("openai", {}), **task.get("settings", {})}
         output_format = task.get("outputFormat")
-        refs = task.get("inputs", {}).get("referenceImages", [])
+        refs = [*task.get("referenceImages", []), *task.get("inputs", {}).get("referenceImages", [])]
         transport = {name: task[name] for name in TRANSPORT_FIELDS if name in task}
         return CanonicalRequest(
             model=model,  # type: ignore[arg-type]
@@ -389,8 +464,24 @@ def _check_extra(request: CanonicalRequest) -> None:
             raise UnsupportedValue(PROVIDER, f"extra.{EXTRA_KEY}.{name}", value, reason)
 
 
-def _resolve_size(air: str, size: str | None) -> str:
-    absent = str((branch(air) or {}).get("x-size-absent", {}).get("canonical", ""))
+@cache
+def _known_fields(native: str) -> frozenset[str]:
+    """Every task field some variant of model AIR ``native``'s schema has."""
+    schema = branch(native) or {}
+    fields = set(schema.get("properties", {}))
+    for patches in schema.get("x-variants", {}).values():
+        for patch in patches.values():
+            fields.update(name for name, spec in patch.get("properties", {}).items() if spec is not None)
+    return frozenset(fields)
+
+
+def _size_absent(air: str, choices: Choices) -> str:
+    """The canonical size of a task without width and height (``x-size-absent``), ``""`` when the
+    model's schema (under ``choices``) requires them."""
+    return str((variant(air, choices) or {}).get("x-size-absent", {}).get("canonical", ""))
+
+
+def _resolve_size(air: str, size: str | None, absent: str) -> str:
     if size is None or size == absent:
         if not absent:
             raise UnsupportedValue(PROVIDER, "size", size, f"{air} needs width and height")

@@ -3,6 +3,12 @@
 A file may expire (Runware ``ttl``, Apiframe retention): after its ``expires_at`` on the virtual clock it
 answers 404.
 
+A file's URL starts with the address the client reached: the request's ``Host``. A client that leaves the
+port out of ``Host`` while talking to a loopback server on another port (``simple_websocket`` 1.1.0's
+WebSocket client sends ``Host: 127.0.0.1``; RFC 9110 §7.2 wants the port) would otherwise get URLs on port
+80 that nothing serves, so for a loopback host named without a port the connection's own port is used.
+A non-loopback host is left as sent: behind a proxy, the port the client reached is not this socket's.
+
 ``put`` keeps the bytes it is given. ``put_image`` keeps only the ``ImageSpec`` and renders on read: the
 renderer is deterministic, so the bytes served are the same, and a job whose image URL is never fetched
 costs neither the rendering time nor the image's memory (about 50-70 kB per 1024x1024 JPEG kept by
@@ -12,7 +18,9 @@ costs neither the rendering time nor the image's memory (about 50-70 kB per 1024
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from flask import has_request_context, request
 
@@ -23,6 +31,9 @@ from pixelmock.emulators.runtime.store import Store
 
 NAMESPACE = "files"
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+#: WSGI environ keys under which Werkzeug's and gunicorn's servers hand over the connection's socket.
+SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,7 @@ class FileStore:
     def _put(self, content: bytes | ImageSpec, output_format: str, ttl_seconds: int | None) -> StoredFile:
         file_id = str(new_uuid())
         ext = EXTENSIONS[output_format]
-        # scheme://host/ as request.host_url gives it for an ASCII host, without its IRI decoding (~20 us)
-        root = f"{request.scheme}://{request.host}/" if has_request_context() else "http://127.0.0.1/"
+        root = url_root() if has_request_context() else "http://127.0.0.1/"
         expires = self._clock.now() + dt.timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
         stored = StoredFile(
             id=file_id,
@@ -83,3 +93,43 @@ class FileStore:
         if stored is None or (stored.expires_at is not None and stored.expires_at <= self._clock.now()):
             return None
         return stored
+
+
+def url_root() -> str:
+    """``scheme://host[:port]/`` of the current request (needs a request context): as
+    ``request.host_url`` gives it for an ASCII host, without its IRI decoding (~20 us), except that a
+    loopback ``Host`` without a port gets the port of the connection's socket when that is not the
+    scheme's default (see the module docstring)."""
+    host = request.host
+    if _has_port(host) or not _is_loopback(host):
+        return f"{request.scheme}://{host}/"
+    port = _local_port(request.environ)
+    if port is None or port == DEFAULT_PORTS.get(request.scheme):
+        return f"{request.scheme}://{host}/"
+    return f"{request.scheme}://{host}:{port}/"
+
+
+def _has_port(host: str) -> bool:
+    return ":" in host.rsplit("]", 1)[-1]  # an IPv6 literal is bracketed: [::1]:8080
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_port(environ: dict[str, Any]) -> int | None:
+    """The local port of the request's connection, from the socket the WSGI server exposes."""
+    for key in SOCKET_KEYS:
+        sock = environ.get(key)
+        if sock is not None:
+            try:
+                return int(sock.getsockname()[1])
+            except (OSError, AttributeError, IndexError, TypeError, ValueError):
+                return None
+    return None
