@@ -27,7 +27,7 @@ from typing import Any
 from pixelmock.contracts.evidence import RUNGS, Rung
 from pixelmock.contracts.openapi import PROVIDERS, document
 
-__all__ = ["Option", "option", "options"]
+__all__ = ["Option", "check_values", "option", "options"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,14 @@ def options() -> dict[str, Option]:
 def option(name: str) -> Option:
     """The option called ``name``. Raises ``KeyError`` for an unknown one."""
     return options()[name]
+
+
+def check_values(values: dict[str, object]) -> None:
+    """Check configured option values (``EmulatorConfig.options``): a value for a contract option must be
+    one of its alternatives. Names no contract declares are the emulators' own switches (documented in
+    each provider module) and pass. Raises ``ValueError`` naming the option and its alternatives."""
+    for name, value in values.items():
+        spec = options().get(name)
+        if spec is not None and value not in spec.alternatives:
+            allowed = ", ".join(repr(v) for v in spec.alternatives)
+            raise ValueError(f"option {name}: {value!r} is not one of {allowed}")

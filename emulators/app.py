@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, served
+from pixelmock.contracts.options import check_values
 from pixelmock.emulators import admin
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
@@ -38,8 +39,10 @@ def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]
 
 
 def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | None = None) -> Flask:
-    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five)."""
+    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five).
+    Raises ``ValueError`` for a contract option set to a value that is not one of its alternatives."""
     config = config or EmulatorConfig()
+    check_values(config.options)
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

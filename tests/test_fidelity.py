@@ -66,3 +66,11 @@ def test_the_journal_notes_a_value_the_user_configured(value: str) -> None:
     config = EmulatorConfig(options={"cloudflare.gpt_image_15_schema": value})
     choices = _cloudflare_15_choices(create_app(config))
     assert choices == [{"option": "cloudflare.gpt_image_15_schema", "value": value, "evidence": "configured"}]
+
+
+def test_an_option_set_to_a_value_outside_its_alternatives_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match=r"openai\.auto_resolution: .smallest. is not one of"):
+        create_app(EmulatorConfig(options={"openai.auto_resolution": "smallest"}))
+    create_app(
+        EmulatorConfig(options={"openai.auto_resolution": "upper_bound", "apiframe.polls_to_complete": 3})
+    )
