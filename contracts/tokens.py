@@ -87,17 +87,31 @@ def _tile_tokens(rule: dict[str, Any], width: int, height: int) -> int:
     return int(rule["base_tokens"]) + int(rule["tokens_per_tile"]) * tiles
 
 
+def _patch_tokens(rule: dict[str, Any], width: int, height: int) -> int:
+    """``patch``-px patches of the image, scaled down (aspect kept) when there are more than
+    ``max_patches``, times ``tokens_per_patch``."""
+    patch, budget = int(rule["patch"]), int(rule["max_patches"])
+    patches = math.ceil(width / patch) * math.ceil(height / patch)
+    if patches > budget:
+        shrink = math.sqrt(budget * patch * patch / (width * height))
+        patches = math.floor(width * shrink / patch) * math.floor(height * shrink / patch)
+    return patches * int(rule["tokens_per_patch"])
+
+
 def image_input_tokens(model: str, fidelity: str, image: ImageInput, index: int = 0) -> int | None:
     """Image input tokens for one input image (the ``index``-th of the request), or ``None`` if its size
     is unknown (a URL given without width/height).
 
     Rules from models.yaml ``image_input_tokens``: 512-px tiles (65 + 129 per tile) for low fidelity;
-    high fidelity adds a surcharge to the first few images (third-party, uncertain).
+    high fidelity adds a surcharge to the first few images (third-party, uncertain); gpt-image-2 counts
+    32-px patches (reported, an estimate).
     """
     if image.width is None or image.height is None:
         return None
     rules = model_facts(model)["image_input_tokens"]
     rule = rules[fidelity]
+    if rule["rule"] == "patches":
+        return _patch_tokens(rule, image.width, image.height)
     # The surcharge rule adds to the low-fidelity tiles, whose geometry the ``low`` rule holds.
     tokens = _tile_tokens(
         rules["low"] if rule["rule"] == "tiles_plus_surcharge" else rule, image.width, image.height

@@ -61,6 +61,7 @@ FILE_FIELDS = ("image", "image[]", "mask")
 OPTION_MAX_EDGE = "openai.gpt_image_2_max_edge_inclusive"
 OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
 OPTION_AUTO = "openai.auto_resolution"
+OPTION_EDIT_MODEL = "openai.edit_default_model"
 
 bp = Blueprint("openai", __name__)
 
@@ -310,6 +311,10 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
     body = parsed.instance
     if not isinstance(body, dict):
         raise OpenAIError.named("body_not_object", got=_got(body))
+    if body.get("model") is None and parsed.operation_id == EDIT:
+        default = str(choice(OPTION_EDIT_MODEL))
+        if default != "required":
+            body["model"] = default  # validated and answered as if sent
     if "model" not in body or body["model"] is None:
         raise OpenAIError.from_entry(_errors()["validation"]["required"], "model")
     model = body["model"]

@@ -480,6 +480,39 @@ def _edit(http: httpx.Client, fields: dict[str, str], files: list[tuple[str, Any
     return http.post(EDIT, headers=AUTH, data=fields, files=files)
 
 
+@pytest.mark.parametrize(
+    ("config", "model", "refusal"),
+    [
+        ({"today": dt.date(2026, 11, 30)}, "gpt-image-1.5", None),  # the default the SDKs state
+        # ... shut down at OpenAI from 2026-12-01, so refused as the recorded model error
+        ({"today": dt.date(2026, 12, 1)}, None, "The model 'gpt-image-1.5' does not exist."),
+        (
+            {"today": dt.date(2026, 12, 1), "options": {"openai.edit_default_model": "gpt-image-2"}},
+            "gpt-image-2",
+            None,
+        ),
+        (
+            {"options": {"openai.edit_default_model": "required"}},
+            None,
+            "Missing required parameter: 'model'.",
+        ),
+    ],
+    indirect=["config"],
+)
+def test_an_edit_without_model_takes_the_documented_default(
+    wsgi: httpx.Client, model: str | None, refusal: str | None
+) -> None:
+    response = _edit(
+        wsgi, {"prompt": "make it blue", "quality": "low"}, [("image", ("a.png", _png(), "image/png"))]
+    )
+    if refusal is not None:
+        assert response.status_code == 400 and _error(response)["message"] == refusal
+        return
+    assert response.status_code == 200
+    [entry] = wsgi.get("/__admin/journal", params={"provider": "openai"}).json()["entries"]
+    assert next(note["canonical"]["model"] for note in entry["notes"] if "canonical" in note) == model
+
+
 def test_edit_with_one_image_bills_the_published_input_tokens(http: httpx.Client) -> None:
     """A 1024x1024 input costs 194 image tokens at low fidelity (65 + 129 x 1 tile; observed, §2.3)."""
     response = _edit(

@@ -194,3 +194,25 @@ def test_quotes_never_decrease_with_quality(provider: str, model: str, size: str
         q = quote(provider, _req(model, size=size, quality=quality, n=n), TODAY)
         amounts.append(q.usd if q.usd is not None else Decimal(q.credits or 0))
     assert amounts == sorted(amounts)
+
+
+def test_gpt_image_2_inputs_are_billed_at_high_fidelity_as_a_labelled_estimate() -> None:
+    # gpt-image-2 always uses high fidelity (openai/codex image-api.md); the community's patch rule
+    # (community.openai.com/t/1382940): 32-px patches, one token each, within 1536 patches
+    square = ImageInput(width=1024, height=1024)
+    q = quote(
+        "openai", _req(model="gpt-image-2", size="1024x1024", quality="low", input_images=(square,)), TODAY
+    )
+    assert q.tokens.image_input == 1024
+    assert any("estimate" in note for note in q.notes)
+    big = quote(
+        "openai",
+        _req(
+            model="gpt-image-2",
+            size="1024x1024",
+            quality="low",
+            input_images=(ImageInput(width=2048, height=2048),),
+        ),
+        TODAY,
+    )
+    assert big.tokens.image_input <= 1536  # scaled down into the patch budget
