@@ -3,7 +3,9 @@
 - OpenAI: ``models.yaml`` ``lifecycle.openai_shutdown`` (OpenAI's deprecations page).
 - Cloudflare: the model's input schema in Cloudflare's contract names, in ``x-upstream-shutdown``, the
   upstream date it follows (it proxies OpenAI's API), with that rule's own source.
-- Apiframe, Runware, GMI Cloud: ``models.yaml`` ``lifecycle.resellers`` (none publishes a date).
+- Apiframe, Runware, GMI Cloud: ``models.yaml`` ``lifecycle.resellers`` (none publishes a date: each one
+  follows its upstream's, inferred or reported; its emulator refuses the model from then unless the
+  provider's option ``<provider>.after_upstream_shutdown`` is ``serve``).
 
 Used by ``pixelmock cost`` (a quote on a day the model is shut down says so), the demo, and the README's
 lifecycle table (``lifecycle_table()``, checked against the README by the tests).
@@ -76,9 +78,9 @@ def lifecycle(provider: str, model: str) -> Lifecycle | None:
             shutdown = facts[rule["lifecycle"]]
             source, evidence = rule["x-source"]["ref"], rule["x-source"]["evidence"]
     else:
-        resellers = facts["resellers"]
-        shutdown = resellers["shutdown"][provider]
-        source, evidence = resellers["source"], resellers["evidence"]
+        reseller = facts["resellers"][provider]
+        shutdown = facts[reseller["follows"]] if "follows" in reseller else reseller["shutdown"]
+        source, evidence = reseller["source"], reseller["evidence"]
     return Lifecycle(provider, model, released, _date(shutdown), str(source), str(evidence))
 
 

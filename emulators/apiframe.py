@@ -72,7 +72,15 @@ from pixelmock.contracts.dialects.apiframe import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, inlined, operation, validate
 from pixelmock.contracts.pricing import quote
-from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime import (
+    ProviderEmulator,
+    choice,
+    journal_note,
+    read_json,
+    runtime,
+    shut_down_upstream,
+    spec_for,
+)
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -414,6 +422,8 @@ def _resolve(body: dict[str, Any]) -> tuple[CanonicalRequest, str | None]:
     canonical = DIALECT.from_native(NativeRequest(NAME, OPERATION, body))
     limit = int(params_schema(canonical.model)["properties"]["input_images"]["x-upstream-max-items"])
     failure = cast("str | None", runtime().config.option(f"{NAME}.job_failure", None))
+    if shut_down_upstream(NAME, canonical.model) is not None:
+        failure = f"Provider returned an error: The model '{canonical.model}' does not exist."
     if len(canonical.input_images) > limit:
         failure = f"Provider returned an error: at most {limit} input images are supported"
         canonical = canonical.with_(input_images=canonical.input_images[:limit])

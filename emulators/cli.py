@@ -165,11 +165,14 @@ def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date)
 def _row(quote: Quote, on: dt.date) -> dict[str, Any]:
     resolved = quote.resolved
     found = lifecycle(quote.provider, quote.model)
-    shut_down = found.shutdown if found is not None and found.shut_down_on(on) else None
+    gone = found if found is not None and found.shut_down_on(on) else None
+    shut_down = None if gone is None else gone.shutdown
     notes = list(quote.notes)
-    if shut_down is not None:
+    if gone is not None:
         notes.insert(
-            0, f"{quote.model} is shut down at {quote.provider} since {shut_down}: it refuses this request"
+            0,
+            f"{quote.model} is shut down at {quote.provider} since {shut_down} ({gone.evidence}): "
+            "it refuses this request",
         )
     return {
         "provider": quote.provider,

@@ -137,24 +137,35 @@ def _runtime_expression(expression: str, body: Any) -> str:
 def exercise(
     http: httpx.Client, root: str, prefix: str, provider: str, model: str, server_date: dt.date
 ) -> Outcome:
-    """Run one provider/model through its flow and check every returned image. A model past its
-    shutdown date may be refused (as the provider would): that refusal is reported, not failed."""
+    """Run one provider/model through its flow and check every returned image. The request leaves every
+    field to the provider's defaults, but the size where the provider takes no ``auto`` (1024x1024). A
+    model past its shutdown date there may be refused (as the provider would: an error, or a failed
+    job): that refusal is reported, not failed."""
     dialect = get_dialect(provider)
     try:
-        request = dialect.resolve(CanonicalRequest(model=model, prompt=PROMPT))  # type: ignore[arg-type]
-        native = dialect.to_native(request)
+        sizes = dialect.capabilities(model).sizes
     except UnsupportedValue as exc:
         return Outcome(provider, model, "not sold", detail=exc.reason, ok=True)
+    size = None if "auto" in sizes else "1024x1024"
+    try:
+        request = dialect.resolve(CanonicalRequest(model=model, prompt=PROMPT, size=size))  # type: ignore[arg-type]
+        native = dialect.to_native(request)
+    except UnsupportedValue as exc:
+        return Outcome(provider, model, "refused", detail=f"by the dialect: {exc.reason}")
     headers = auth_headers(provider, DEMO_KEY)
     answer = send(http, root + prefix, native, headers)
+    found = lifecycle(provider, model)
+    gone = found is not None and found.shut_down_on(server_date)
+    refused = f"shut down {found.shutdown}" if gone and found is not None else ""
     if answer.status_code >= 300 and answer.status_code != 202:
-        found = lifecycle(provider, model)
-        if found is not None and found.shut_down_on(server_date) and 400 <= answer.status_code < 500:
-            return Outcome(
-                provider, model, f"HTTP {answer.status_code}", detail=f"shut down {found.shutdown}", ok=True
-            )
+        if refused and 400 <= answer.status_code < 500:
+            return Outcome(provider, model, f"HTTP {answer.status_code}", detail=refused, ok=True)
         return Outcome(provider, model, f"HTTP {answer.status_code}", detail=answer.text[:120])
     body = follow_links(http, root + prefix, native, answer, headers)
+    if refused and not list(image_refs(body)):  # an accepted job that failed upstream
+        return Outcome(
+            provider, model, f"HTTP {answer.status_code}", detail=f"job failed: {refused}", ok=True
+        )
     priced = quote(provider, request, server_date)
     width, height = (int(edge) for edge in priced.billed_size.split("x"))  # auto is rendered as billed
     problems = []

@@ -65,7 +65,15 @@ from pixelmock.contracts.dialects.gmicloud import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema
 from pixelmock.contracts.pricing import Quote
-from pixelmock.emulators.runtime import ProviderEmulator, choice, journal_note, read_json, runtime, spec_for
+from pixelmock.emulators.runtime import (
+    ProviderEmulator,
+    choice,
+    journal_note,
+    read_json,
+    runtime,
+    shut_down_upstream,
+    spec_for,
+)
 from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
@@ -259,7 +267,7 @@ def _envelope(body: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(model, str) or not model:
         raise Rejection(_error(400, "model is required and must be a string"))
     branch = model_branch(NAME, schema, model)
-    if branch is None:
+    if branch is None or shut_down_upstream(NAME, str(branch.get("x-canonical-model", model))) is not None:
         status = int(schema.get("x-unknown-model", {}).get("status", 404))
         raise Rejection(_error(status, _text("model_not_found", model=model)))
     return model, branch

@@ -88,6 +88,7 @@ from pixelmock.emulators.runtime import (
     choice,
     read_json,
     runtime,
+    shut_down_upstream,
     spec_for,
 )
 from pixelmock.emulators.runtime.accounts import Account
@@ -422,7 +423,8 @@ def check_task(task: Any) -> tuple[str, dict[str, Any], Choices]:
     choices: Choices = ()
     if task_type == TASK_TYPE:
         model_schema = branch(task.get("model"))
-        if model_schema is None:
+        canonical = None if model_schema is None else str(model_schema["x-canonical-model"])
+        if model_schema is None or (canonical and shut_down_upstream(NAME, canonical) is not None):
             allowed = ", ".join(native_models())
             code = "missingModel" if "model" not in task else "invalidModel"
             docs = _docs("errors", None, None)

@@ -55,7 +55,7 @@ def test_provider_routes_never_expose_the_control_plane(http: httpx.Client) -> N
 
 
 def test_reset_forgets_everything_and_rewinds_the_clock(http: httpx.Client) -> None:
-    body = {"model": "gpt-image-1.5", "prompt": "a", "gptImageParams": {"quality": "low"}}
+    body = {"model": "gpt-image-2", "prompt": "a", "gptImage2Params": {"quality": "low"}}
     job_id = http.post("/apiframe/v2/images/generate", json=body, headers=APIFRAME_KEY).json()["jobId"]
     [url] = http.get(f"/apiframe/v2/jobs/{job_id}", headers=APIFRAME_KEY).json()["result"]["images"]
     image = httpx.URL(url).path

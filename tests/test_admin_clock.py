@@ -34,7 +34,13 @@ BODY = json.loads(
 def config() -> EmulatorConfig:
     # today=None: these tests compare the virtual clock with real time (the suite otherwise pins a date).
     return EmulatorConfig(
-        today=None, options={"apiframe.polls_to_complete": 2, "apiframe.seconds_to_complete": 30}
+        today=None,
+        options={
+            "apiframe.polls_to_complete": 2,
+            "apiframe.seconds_to_complete": 30,
+            # the documented example is gpt-image-1.5, refused at Apiframe after OpenAI's shutdown by default
+            "apiframe.after_upstream_shutdown": "serve",
+        },
     )
 
 

@@ -513,7 +513,9 @@ def test_me_shows_the_team_balance(client: httpx.Client) -> None:
 def test_seed_example_costs_the_documented_credits_on_any_pinned_date(today: str) -> None:
     # seeds/002: gpt-image-1.5 high costs 24 credits per image. A clock pinned before the date the page was
     # read (2026-11-21) must not charge an older, undated table (research/fidelity-audit-2.md §3.1).
-    config = EmulatorConfig(today=dt.date.fromisoformat(today))
+    # after OpenAI's shutdown Apiframe is taken to refuse the model (an option): serve it to see the price
+    serve = {"apiframe.after_upstream_shutdown": "serve"}
+    config = EmulatorConfig(today=dt.date.fromisoformat(today), options=serve)
     app = create_app(config, providers=EMULATED_PROVIDERS)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
         job = _poll(

@@ -49,13 +49,31 @@ def test_cost_defaults_to_a_live_model_and_says_where_the_model_is_shut_down(
     assert {row["model"] for row in json.loads(capsys.readouterr().out)} == {"gpt-image-2"}
 
     # OpenAI's deprecations page: gpt-image-1.5 shuts down 2026-12-01; Cloudflare proxies OpenAI.
-    for day, refused in (("2026-11-30", set()), ("2026-12-01", {"openai", "cloudflare"})):
+    # Apiframe and Runware follow OpenAI (inferred); GMI follows Azure's 2026-12-16 (reported).
+    resellers = {"apiframe", "runware"}
+    for day, refused in (("2026-11-30", set()), ("2026-12-01", {"openai", "cloudflare", *resellers})):
         main(["cost", "--model", "gpt-image-1.5", "--date", day, "--prompt", "a fox", "--json"])
         rows = {row["provider"]: row for row in json.loads(capsys.readouterr().out)}
         assert {p for p, row in rows.items() if row["shut_down"] is not None} == refused
         for provider in refused:
             assert rows[provider]["shut_down"] == "2026-12-01"
             assert "shut down at" in rows[provider]["notes"][0]
+
+    main(
+        [
+            "cost",
+            "--provider",
+            "gmicloud",
+            "--model",
+            "gpt-image-1.5",
+            "--date",
+            "2026-12-16",
+            "--prompt",
+            "a",
+            "--json",
+        ]
+    )
+    assert json.loads(capsys.readouterr().out)[0]["shut_down"] == "2026-12-16"
 
     main(
         ["cost", "--provider", "openai", "--model", "gpt-image-1.5", "--date", "2026-12-02", "--prompt", "a"]

@@ -10,6 +10,7 @@ answers to injected faults.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.contracts.evidence import TRUSTED
+from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
@@ -50,6 +52,7 @@ __all__ = [
     "journal_note",
     "read_json",
     "runtime",
+    "shut_down_upstream",
     "spec_for",
 ]
 
@@ -160,6 +163,16 @@ class Runtime:
 def runtime() -> Runtime:
     """The current app's runtime (inside an app or request context)."""
     return cast(Runtime, current_app.extensions["pixelmock"])
+
+
+def shut_down_upstream(provider: str, model: str) -> dt.date | None:
+    """For a reseller (Apiframe, Runware, GMI Cloud): the date canonical ``model`` stopped being served
+    upstream (``pixelmock.contracts.lifecycle``) when it has passed on the virtual clock and the provider's
+    option ``<provider>.after_upstream_shutdown`` is ``refuse`` (journaled by ``choice``); else ``None``."""
+    found = lifecycle(provider, model)
+    if found is None or not found.shut_down_on(runtime().clock.today()):
+        return None
+    return found.shutdown if choice(f"{provider}.after_upstream_shutdown") == "refuse" else None
 
 
 def choice(name: str) -> Any:
