@@ -205,6 +205,8 @@ def _quote_tokens_per_result(
     one = TokenBreakdown(tokens.text_input if charged else 0, tokens.image_input if charged else 0, per_image)
     quantum = Decimal(1).scaleb(-int(rule["decimals"]))
     per_result = _usd(one, prices).quantize(quantum, rounding=str(rule["rounding"]))
+    if request.input_images and "reference_images" in rule:
+        notes.append(" ".join(str(rule["reference_images"]["note"]).split()))
     return _make(provider, request, job, tokens, notes, usd=per_result * job.n, per_result_usd=per_result)
 
 

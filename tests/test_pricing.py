@@ -216,3 +216,13 @@ def test_gpt_image_2_inputs_are_billed_at_high_fidelity_as_a_labelled_estimate()
         TODAY,
     )
     assert big.tokens.image_input <= 1536  # scaled down into the patch budget
+
+
+def test_a_runware_quote_with_reference_images_says_that_part_is_an_estimate() -> None:
+    # Runware publishes no rule for reference images; its documented image-to-image costs differ from
+    # OpenAI's image-input token sum (seeds/003; research/fidelity-audit-2.md §4.2)
+    image = ImageInput(width=1024, height=1024)
+    with_refs = quote("runware", _req(size="1024x1024", quality="low", input_images=(image,)), TODAY)
+    without = quote("runware", _req(size="1024x1024", quality="low"), TODAY)
+    assert any(note.startswith("reference images: estimate") for note in with_refs.notes)
+    assert not any(note.startswith("reference images") for note in without.notes)
