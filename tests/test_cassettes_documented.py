@@ -1,4 +1,5 @@
-"""Every documented cassette (cassettes/documented/<provider>/*.yaml) replayed through the reference client.
+"""Every provider cassette (cassettes/documented/ and cassettes/reconstructed/) replayed through the reference
+client.
 
 The cassettes hold the providers' published examples at the real providers' URLs. vcrpy replays them
 (matching method and path, nothing recorded) while the client, pointed at the real base URL, runs the
@@ -22,6 +23,8 @@ from typing import Any
 import pytest
 import vcr
 import yaml
+from cassette_paths import CASSETTES as CASSETTE_ROOT
+from cassette_paths import KINDS
 
 from pixelmock.client import (
     AuthenticationError,
@@ -41,8 +44,8 @@ from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest, get_dialect
 from pixelmock.contracts.pricing import TokenBreakdown
 
-ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "documented"
-CASSETTES = sorted(ROOT.glob("*/*.yaml"))
+ROOT = CASSETTE_ROOT
+CASSETTES = [path for kind in KINDS for path in sorted((ROOT / kind).glob("*/*.yaml"))]
 REPLAY = vcr.VCR(record_mode="none", match_on=MATCH_ON)
 PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0"
@@ -269,38 +272,45 @@ def gmicloud_submit_rejected_400_observed(path: Path, images: ImageClient) -> No
 
 
 SCENARIOS: dict[str, Callable[[Path, ImageClient], None]] = {
-    "openai/generations_response_example.yaml": openai_generations_response_example,
-    "openai/error_invalid_api_key.yaml": _openai_error(
+    "documented/openai/generations_response_example.yaml": openai_generations_response_example,
+    "documented/openai/error_invalid_api_key.yaml": _openai_error(
         401, "invalid_api_key", None, "Incorrect API key provided"
     ),
-    "openai/error_model_not_found.yaml": _openai_error(
+    "documented/openai/error_model_not_found.yaml": _openai_error(
         400, "invalid_value", "model", "The model 'bad model' does not exist."
     ),
-    "openai/error_response_format.yaml": _openai_error(
+    "documented/openai/error_response_format.yaml": _openai_error(
         400, "unknown_parameter", "response_format", "Unknown"
     ),
-    "openai/error_wrong_type_size.yaml": _openai_error(400, "invalid_type", "size", "but got an integer"),
-    "openai/error_unsupported_size.yaml": openai_refused_before_sending(
+    "reconstructed/openai/error_wrong_type_size.yaml": _openai_error(
+        400, "invalid_type", "size", "but got an integer"
+    ),
+    "documented/openai/error_unsupported_size.yaml": openai_refused_before_sending(
         "size", model="gpt-image-1.5", size="512x512"
     ),
-    "openai/error_transparent_background_gpt_image_2.yaml": openai_refused_before_sending(
+    "reconstructed/openai/error_transparent_background_gpt_image_2.yaml": openai_refused_before_sending(
         "background", background="transparent"
     ),
-    "openai/error_unsupported_file_mimetype.yaml": openai_error_unsupported_file_mimetype,
-    "openai/error_input_fidelity_gpt_image_2.yaml": openai_error_input_fidelity_gpt_image_2,
-    **{f"cloudflare/{p.name}": cloudflare_run for p in sorted(ROOT.glob("cloudflare/*.yaml"))},
-    "apiframe/gpt_image_1_5_generate_and_poll.yaml": apiframe_gpt_image_1_5_generate_and_poll,
-    "apiframe/error_bodies_sdk_fixtures.yaml": apiframe_error_bodies_sdk_fixtures,
-    "apiframe/auth_errors_documented.yaml": apiframe_auth_errors_documented,
-    "apiframe/job_states_documented.yaml": apiframe_job_states_documented,
-    **{f"runware/{name}": runware_example for name in RUNWARE_COSTS},
-    "runware/invalid-api-key.yaml": runware_invalid_api_key,
-    "runware/ping.yaml": runware_ping,
-    "gmicloud/submit_gpt_image_1_5_n2_success_assembled.yaml": gmicloud_success,
-    "gmicloud/submit_gpt_image_1_5_seed_table.yaml": gmicloud_success,
-    "gmicloud/submit_async_queued_documented.yaml": gmicloud_submit_async_queued_documented,
-    "gmicloud/get_request_record_queued_observed.yaml": gmicloud_get_request_record_queued_observed,
-    "gmicloud/submit_rejected_400_observed.yaml": gmicloud_submit_rejected_400_observed,
+    "documented/openai/error_unsupported_file_mimetype.yaml": openai_error_unsupported_file_mimetype,
+    "documented/openai/error_input_fidelity_gpt_image_2.yaml": openai_error_input_fidelity_gpt_image_2,
+    **{
+        f"documented/cloudflare/{p.name}": cloudflare_run
+        for p in sorted(ROOT.glob("documented/cloudflare/*.yaml"))
+    },
+    "documented/apiframe/gpt_image_1_5_generate_and_poll.yaml": apiframe_gpt_image_1_5_generate_and_poll,
+    "documented/apiframe/error_bodies_sdk_fixtures.yaml": apiframe_error_bodies_sdk_fixtures,
+    "documented/apiframe/auth_errors_documented.yaml": apiframe_auth_errors_documented,
+    "documented/apiframe/job_states_documented.yaml": apiframe_job_states_documented,
+    **{f"documented/runware/{name}": runware_example for name in RUNWARE_COSTS},
+    "documented/runware/invalid-api-key.yaml": runware_invalid_api_key,
+    "documented/runware/ping.yaml": runware_ping,
+    "reconstructed/gmicloud/submit_gpt_image_1_5_n2_success_assembled.yaml": gmicloud_success,
+    "documented/gmicloud/submit_gpt_image_1_5_seed_table.yaml": gmicloud_success,
+    "documented/gmicloud/submit_async_queued_documented.yaml": gmicloud_submit_async_queued_documented,
+    "documented/gmicloud/get_request_record_queued_observed.yaml": (
+        gmicloud_get_request_record_queued_observed
+    ),
+    "documented/gmicloud/submit_rejected_400_observed.yaml": gmicloud_submit_rejected_400_observed,
 }
 
 

@@ -8,11 +8,11 @@ cassettes/documented/gmicloud (requests must validate, responses must match the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from cassette_paths import cassette, provider_cassettes
 from openapi_spec_validator import validate as validate_spec
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
@@ -20,7 +20,6 @@ from vcr.serializers import yamlserializer
 from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
 
 PROVIDER = "gmicloud"
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / PROVIDER
 REAL_BASE = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
 
 # seeds/004_ce248181afd351d1.txt, "Request Parameters" (field: (enum or range, default)).
@@ -54,7 +53,7 @@ def _payload_schema(model: str) -> dict[str, Any]:
 
 def _cassettes() -> list[tuple[str, Any, dict[str, Any]]]:
     out = []
-    for path in sorted(CASSETTES.glob("*.yaml")):
+    for path in provider_cassettes(PROVIDER):
         requests, responses = deserialize(path.read_text(encoding="utf-8"), yamlserializer)
         for req, resp in zip(requests, responses, strict=True):
             out.append((path.name, req, resp))
@@ -149,7 +148,7 @@ def test_cassette_is_a_well_formed_documented_interaction(name: str, req: Any, r
     assert req.uri.startswith(REAL_BASE + "/")
     assert req.headers["Authorization"] == "Bearer REDACTED"
     json.loads(resp["body"]["string"])
-    text = (CASSETTES / name).read_text(encoding="utf-8")
+    text = cassette(PROVIDER, name).read_text(encoding="utf-8")
     assert text.startswith("# Source:")
 
 

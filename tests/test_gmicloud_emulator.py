@@ -11,12 +11,12 @@ import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cassette_paths import provider_cassettes
 from flask import Flask
 from PIL import Image
 from vcr.serialize import deserialize
@@ -31,7 +31,6 @@ EMULATED_PROVIDERS = ["gmicloud"]
 
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
 REAL_BASE = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "gmicloud"
 KEY = {"Authorization": "Bearer gmi-test-key"}
 REJECTED = "Generation rejected; please review the prompt and parameters then retry"
 PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -94,7 +93,7 @@ def _b64_png(width: int, height: int, mode: str = "RGB") -> str:
 
 def _gpt_cassettes() -> list[tuple[str, Any, dict[str, Any]]]:
     cases = []
-    for path in sorted(CASSETTES.glob("*.yaml")):
+    for path in provider_cassettes("gmicloud"):
         requests, responses = deserialize(path.read_text(encoding="utf-8"), yamlserializer)
         for req, resp in zip(requests, responses, strict=True):
             if req.method == "POST" and req.body and json.loads(req.body)["model"].startswith("gpt-image"):

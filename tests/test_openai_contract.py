@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cassette_paths import cassette as cassette_path
 from openapi_spec_validator import validate as validate_spec
 
 from pixelmock.contracts.data import model_facts
@@ -137,7 +138,7 @@ def test_documented_generation_example_request_validates() -> None:
 def test_documented_rejections_break_the_contract_at_the_documented_param(
     cassette: str, param: str, keyword: str
 ) -> None:
-    interaction = yaml.safe_load((CASSETTES / f"{cassette}.yaml").read_text())["interactions"][0]
+    interaction = yaml.safe_load(cassette_path("openai", f"{cassette}.yaml").read_text())["interactions"][0]
     violations = validate(
         "openai", request_schema("openai", "createImage"), json.loads(interaction["request"]["body"])
     )

@@ -13,12 +13,12 @@ import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from cassette_paths import cassette, provider_cassettes
 from flask import Flask
 from PIL import Image
 
@@ -26,7 +26,6 @@ from pixelmock.emulators import EmulatorConfig
 
 EMULATED_PROVIDERS = ["openai"]
 TODAY = dt.date(2026, 11, 21)  # the research date: gpt-image-1.5 is still served (shutdown 2026-12-01)
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "openai"
 REAL_BASE = "https://api.openai.com/v1"
 AUTH = {"Authorization": "Bearer sk-test-0123456789"}
 GEN = "/openai/v1/images/generations"
@@ -66,7 +65,7 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ documented examples
 def _cassette(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    interaction = yaml.safe_load((CASSETTES / f"{name}.yaml").read_text())["interactions"][0]
+    interaction = yaml.safe_load(cassette("openai", f"{name}.yaml").read_text())["interactions"][0]
     return interaction["request"], interaction["response"]
 
 
@@ -82,7 +81,7 @@ def _replay(http: httpx.Client, request: dict[str, Any]) -> httpx.Response:
 
 
 ERROR_CASSETTES = sorted(
-    p.stem for p in CASSETTES.glob("error_*.yaml") if p.stem not in ("error_invalid_api_key",)
+    p.stem for p in provider_cassettes("openai", "error_*.yaml") if p.stem not in ("error_invalid_api_key",)
 )
 
 
