@@ -100,7 +100,7 @@ class BilledJob:
     height: int
     n: int
     notes: tuple[str, ...]
-    partial_images: int = 0
+    partial_image_tokens: int = 0  # image output tokens each image's streamed partial images add
 
 
 def concrete(
@@ -131,13 +131,13 @@ def concrete(
     if size == "auto":
         size = str(auto["size"])
         notes.append(f"size auto quoted as {size}, {how}")
-    if billing.partial_images:
-        extra = billing.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
+    extra = billing.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
+    if extra:
         notes.append(f"{billing.partial_images} partial images: {extra} more image output tokens per image")
     dims = parse_size(size)
     if dims is None:
         raise ValueError(f"size {size!r} is not WxH")
-    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes), billing.partial_images)
+    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes), extra)
 
 
 def _token_prices(model: str, on: dt.date) -> dict[str, Decimal]:
@@ -167,8 +167,7 @@ def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, 
     if request.mask is not None:
         notes.append("mask billing is undocumented; the mask is not counted")
     per_image = output_image_tokens(request.model, job.quality, job.width, job.height)
-    if job.partial_images:
-        per_image += job.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
+    per_image += job.partial_image_tokens
     text = text_input_tokens(request.model, request.prompt, len(request.input_images))
     return TokenBreakdown(text, image_in, per_image * job.n), per_image, notes
 

@@ -45,7 +45,6 @@ from typing import Any
 
 from flask import Blueprint, Response, has_request_context, request
 
-from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.dialects.cloudflare import (
     PROVIDER as NAME,
@@ -59,6 +58,7 @@ from pixelmock.contracts.dialects.cloudflare import (
     model_by_native,
     upstream_rejection,
 )
+from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import (
     Violation,
     document,
@@ -297,12 +297,10 @@ def _rejected(rejection: UpstreamRejection) -> CloudflareError:
 
 
 def _check_lifecycle(contract: ModelContract, today: dt.date) -> None:
-    shutdown = contract.input_schema.get("x-upstream-shutdown")
-    if not shutdown:
-        return
-    date = model_facts(contract.canonical)["lifecycle"].get(shutdown["lifecycle"])
-    if date is not None and today >= dt.date.fromisoformat(str(date)):
-        raise _upstream(int(shutdown["status"]), shutdown["error"], {})
+    rule = contract.input_schema.get("x-upstream-shutdown")
+    found = lifecycle(NAME, contract.canonical)  # the date the rule follows
+    if rule and found is not None and found.shut_down_on(today):
+        raise _upstream(int(rule["status"]), rule["error"], {})
 
 
 def run_model(
