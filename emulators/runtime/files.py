@@ -18,7 +18,6 @@ costs neither the rendering time nor the image's memory (about 50-70 kB per 1024
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.images import MIME_TYPES, ImageSpec, render
 from pixelmock.emulators.runtime.store import Store
+from pixelmock.emulators.runtime.webhooks import is_loopback
 
 NAMESPACE = "files"
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -101,7 +101,7 @@ def url_root() -> str:
     loopback ``Host`` without a port gets the port of the connection's socket when that is not the
     scheme's default (see the module docstring)."""
     host = request.host
-    if _has_port(host) or not _is_loopback(host):
+    if _has_port(host) or not is_loopback(host):
         return f"{request.scheme}://{host}/"
     port = _local_port(request.environ)
     if port is None or port == DEFAULT_PORTS.get(request.scheme):
@@ -111,16 +111,6 @@ def url_root() -> str:
 
 def _has_port(host: str) -> bool:
     return ":" in host.rsplit("]", 1)[-1]  # an IPv6 literal is bracketed: [::1]:8080
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _local_port(environ: dict[str, Any]) -> int | None:

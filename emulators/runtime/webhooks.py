@@ -78,20 +78,30 @@ def refusal(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
     if parts.scheme not in ("http", "https") or not host:
         return "only http and https URLs with a host are called"
     names, networks = _networks(allowed_hosts)
-    if "*" in names or host.lower() in names:
-        return None
-    if host.lower() == "localhost":
+    if "*" in names or host.lower() in names or is_loopback(host):
         return None
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    if address is not None and (address.is_loopback or any(address in net for net in networks)):
+    if address is not None and any(address in net for net in networks):
         return None
     return (
         f"{host} is not a loopback address: pixelmock only calls 127.0.0.0/8, ::1 and localhost "
         "(EmulatorConfig.outbound_hosts widens this)"
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is ``localhost`` or a
+    loopback address (127.0.0.0/8, ::1). Never resolves a name."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def scrub_url(url: str) -> str:
