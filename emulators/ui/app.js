@@ -213,7 +213,7 @@ async function loadRequests() {
       h("td", { class: "num" }, entry.seq),
       h("td", {}, clockTime(entry.at)),
       h("td", {}, h("span", { class: `provider ${entry.provider}` }, entry.provider)),
-      h("td", { class: "request" }, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
+      h("td", { class: "request", title: `${entry.method} ${entry.path}` }, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
       h("td", {}, statusPill(entry.status)),
       h("td", { class: "num cost" }, costOf(entry)),
       h("td", {}, thumbs(imagesOf(entry.response), "small")),
@@ -232,8 +232,8 @@ function select(seq) {
   drawDetail();
 }
 
-function section(title, ...content) {
-  return h("section", {}, h("h3", {}, title), ...content);
+function section(part, title, ...content) {
+  return h("section", { "data-part": part }, h("h3", {}, title), ...content);
 }
 
 function fieldTable(object) {
@@ -259,7 +259,7 @@ function costSection(cost, ledger) {
       h("tr", {}, h("th", {}, line.account_id), h("td", { class: "num" }, `${line.amount} ${line.currency}`),
         h("td", { class: "muted" }, `balance ${line.balance_after}`))))));
   }
-  return parts.length ? section("Cost", ...parts) : null;
+  return parts.length ? section("cost", "Cost", ...parts) : null;
 }
 
 function drawDetail() {
@@ -277,24 +277,25 @@ function drawDetail() {
   const images = imagesOf(entry.response);
   const request = entry.request || {};
   const response = entry.response || {};
-  pane.replaceChildren(
+  const parts = [
     h("header", {},
       h("h2", {}, `#${entry.seq} `, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
       h("p", {}, statusPill(entry.status), " ", h("span", { class: `provider ${entry.provider}` }, entry.provider), " ",
         clockTime(entry.at), h("span", { class: "muted" }, ` · ${entry.duration_ms} ms real · ${entry.route || "no route"}`))),
-    images.length ? section("Images", thumbs(images, "large")) : null,
+    images.length ? section("images", "Images", thumbs(images, "large")) : null,
     costSection(cost && cost.cost, entry.ledger || []),
-    canonical ? section("Canonical request", fieldTable(canonical.canonical)) : null,
-    other.length ? section("Notes", other.map((note) => pretty(note))) : null,
-    section("Request (native)", Object.keys(request.query || {}).length ? fieldTable(request.query) : null,
+    canonical ? section("canonical", "Canonical request", fieldTable(canonical.canonical)) : null,
+    other.length ? section("notes", "Notes", other.map((note) => pretty(note))) : null,
+    section("request", "Request (native)", Object.keys(request.query || {}).length ? fieldTable(request.query) : null,
       request.body !== null && request.body !== undefined ? pretty(request.body)
         : h("p", { class: "muted" }, request.form ? "" : `no JSON body (${request.content_type || "none"}, ${request.size ?? 0} bytes)`),
       request.form ? pretty({ form: request.form, files: request.files }) : null,
       h("details", {}, h("summary", {}, "headers"), fieldTable(request.headers || {}))),
-    section("Answer", response.body !== null && response.body !== undefined ? pretty(response.body)
+    section("answer", "Answer", response.body !== null && response.body !== undefined ? pretty(response.body)
       : pretty(Object.fromEntries(Object.entries(response).filter(([key]) => key !== "headers"))),
       h("details", {}, h("summary", {}, "headers"), fieldTable(response.headers || {}))),
-  );
+  ];
+  pane.replaceChildren(...parts.filter(Boolean));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -468,7 +469,7 @@ async function loadClock() {
     $("#clock-now").textContent = clock.now.replace("T", " ").replace(/\.\d+/, "").replace("+00:00", " UTC");
     $("#clock-now").setAttribute("datetime", clock.now);
     const offset = clock.offset_seconds;
-    $("#clock-offset").textContent = Math.abs(offset) < 0.5 ? "" : `${offset > 0 ? "+" : "−"}${formatSpan(Math.abs(offset))} from real time`;
+    $("#clock-offset").textContent = Math.abs(offset) < 0.5 ? "" : `${offset > 0 ? "+" : "−"}${formatSpan(Math.abs(offset))}`;
   }
   if (fresh("latency", latencyText)) {
     const latency = JSON.parse(latencyText);
@@ -480,7 +481,8 @@ async function loadClock() {
 function formatSpan(total) {
   const days = Math.floor(total / 86400);
   const rest = new Date((total % 86400) * 1000).toISOString().slice(11, 19);
-  return days ? `${days} d ${rest}` : rest;
+  if (!days) return rest;
+  return rest === "00:00:00" ? `${days} d` : `${days} d ${rest}`;
 }
 
 const LOADERS = { requests: loadRequests, jobs: loadJobs, ledger: loadLedger, webhooks: loadWebhooks, faults: loadFaults };
