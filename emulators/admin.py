@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from importlib import resources
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request

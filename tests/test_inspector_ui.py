@@ -25,7 +25,7 @@ from pixelmock.emulators import EmulatorConfig
 from pixelmock.emulators.pytest_plugin import WebhookReceiver
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import ConsoleMessage, Page
 
 CHROMIUM = os.environ.get("PIXELMOCK_CHROMIUM", "/usr/bin/chromium")
 #: Flags that keep a headless chromium quiet and offline on a CI machine (Playwright adds --headless).
@@ -90,16 +90,18 @@ def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
             opened = context.new_page()
             opened.set_default_timeout(WAIT_MS)
             opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            opened.on(
-                "console",
-                lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None,
-            )
+            opened.on("console", lambda message: _console(message, problems))
             opened.goto(f"{live_url}/__admin/ui")
             opened.wait_for_selector("body[data-ready=true]")
             yield opened
         finally:
             context.close()
     assert problems == []
+
+
+def _console(message: ConsoleMessage, problems: list[str]) -> None:
+    if message.type == "error":
+        problems.append(f"console: {message.text}")
 
 
 def _runware(live_url: str, prompt: str = "a lighthouse, inspected") -> dict[str, Any]:
@@ -185,7 +187,8 @@ def test_a_generated_image_shows_as_a_thumbnail_with_its_request_cost_and_canoni
     canonical = detail.locator("[data-part=canonical]")
     assert "a lighthouse, inspected" in canonical.inner_text()
     assert "gpt-image-2" in canonical.inner_text()
-    assert '"positivePrompt": "a lighthouse, inspected"' in detail.locator("[data-part=request] pre").inner_text()
+    native = detail.locator("[data-part=request] pre").inner_text()
+    assert '"positivePrompt": "a lighthouse, inspected"' in native
 
 
 def test_the_journal_filters_are_the_apis(page: Page, live_url: str) -> None:
@@ -254,7 +257,8 @@ def test_the_clock_buttons_complete_an_apiframe_job(
         )
     assert job.locator(".job-state").inner_text() == "COMPLETED"
     assert steps.locator(".pill").all_inner_texts() == ["QUEUED", "PROCESSING", "PROCESSING", "COMPLETED"]
-    assert [re.search(r"\+\d+ s", text)[0] for text in steps.all_inner_texts()] == ["+0 s", "+5 s", "+10 s", "+15 s"]
+    offsets = [re.findall(r"\+\d+ s", text) for text in steps.all_inner_texts()]
+    assert offsets == [["+0 s"], ["+5 s"], ["+10 s"], ["+15 s"]]
     job.locator("img").wait_for()
     events = [request.json() for request in pixelmock_receiver.wait_for(3)]
     assert [(event["status"], event["jobId"]) for event in events][-1] == ("COMPLETED", job_id)
