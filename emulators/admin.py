@@ -409,7 +409,7 @@ UI_POLICY = (
 
 def _ui_file(name: str, media_type: str) -> Response:
     """One of the page's files (read from the installed package), with the page's content policy."""
-    data = resources.files("pixelmock.emulators").joinpath("ui", name).read_bytes()
+    data = resources.files("pixelmock.emulators").joinpath("ui").joinpath(name).read_bytes()
     response = Response(data, mimetype=media_type)
     response.headers["Content-Security-Policy"] = UI_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
