@@ -213,7 +213,9 @@ async function loadRequests() {
       h("td", { class: "num" }, entry.seq),
       h("td", {}, clockTime(entry.at)),
       h("td", {}, h("span", { class: `provider ${entry.provider}` }, entry.provider)),
-      h("td", { class: "request", title: `${entry.method} ${entry.path}` }, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
+      h("td", { class: "request", title: `${entry.method} ${entry.path}` },
+        /^https?:\/\//.test(entry.path) ? [pill("outbound", ""), " "] : null, // a webhook or upload attempt
+        h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
       h("td", {}, statusPill(entry.status)),
       h("td", { class: "num cost" }, costOf(entry)),
       h("td", {}, thumbs(imagesOf(entry.response), "small")),
