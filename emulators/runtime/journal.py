@@ -6,13 +6,15 @@ lines the request moved, and what the provider module noted with ``journal_note`
 request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory and
 is read through the control plane (``GET /__admin/journal``).
 
-Scrubbing: header values whose name looks like a credential (``Authorization``, ``X-API-Key``,
-Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email`` / ``X-Auth-User-Service-Key``, AI Gateway's
-``cf-aig-authorization``, cookies) and JSON fields or query parameters named like one at any depth
-(``apiKey``, ``api_key``, ``key``, ``token``, ``password``, ``secret`` and names ending so, e.g.
-Runware's authentication task) become ``REDACTED`` (``Bearer REDACTED`` keeps the scheme); any other
-string still containing a credential found that way has it replaced. Strings longer than
-``MAX_STRING`` characters (base64 images, data URIs) are cut short with their length noted.
+Scrubbing (``pixelmock.contracts.secrets``, shared with the client's cassettes): credential headers
+(``Authorization``, ``X-API-Key``, Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email``, AI Gateway's
+``cf-aig-authorization``, ``Ocp-Apim-Subscription-Key``, cookies, any name with ``auth``/``token``/
+``secret``...), JSON fields, form fields and query parameters named like a credential at any depth
+(``apiKey``, ``secret_key``, ``private_key``, ``auth``, ``credentials``, ``sig``..., e.g. Runware's
+authentication task), and credentials inside any string (a ``webhookURL``'s ``?token=``, URL userinfo,
+``Bearer ...``, ``sk-...``) become ``REDACTED`` (``Bearer REDACTED`` keeps the scheme); any other string
+still containing a credential found that way has it replaced. Strings longer than ``MAX_STRING``
+characters (base64 images, data URIs) are cut short with their length noted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-import re
 import threading
 import time
 from collections import deque
@@ -34,6 +35,16 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+
+from pixelmock.contracts.secrets import (
+    REDACTED,
+    collect,
+    is_credential_field,
+    replace_secrets,
+    scrub_header,
+    scrub_json,
+    scrub_text,
+)
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
@@ -50,31 +61,12 @@ __all__ = [
     "scrub",
 ]
 
-REDACTED = "REDACTED"
 #: Strings longer than this (characters) are shortened in the journal.
 MAX_STRING = 512
 _KEEP = 64
-#: Credentials at least this long are also replaced wherever else they appear (echoed in a message...).
-_MIN_SECRET = 8
-
-_CREDENTIAL_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "x-api-key",
-        "api-key",
-        "x-auth-key",
-        "x-auth-email",
-        "x-auth-user-service-key",
-        "cf-aig-authorization",
-        "cookie",
-        "set-cookie",
-    }
-)
-_CREDENTIAL_HEADER = re.compile(r"auth|api[-_]?key|token|secret|password|session", re.I)
-_CREDENTIAL_FIELDS = frozenset({"key", "apikey", "token", "password", "secret", "authorization"})
-_CREDENTIAL_SUFFIXES = ("apikey", "token", "password", "secret")
-_SCHEMES = ("bearer", "basic", "token", "apikey")
+#: Characters of a long string scrubbed before it is cut to ``_KEEP``: a credential that starts in the
+#: kept part is replaced whole before the cut.
+_WINDOW = _KEEP + 256
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 _NOTES = "pixelmock_journal_notes"
@@ -82,70 +74,26 @@ _LEDGER = "pixelmock_journal_ledger"
 _START = "pixelmock_journal_start"
 
 
-def is_credential_field(name: str) -> bool:
-    """Whether a JSON field or query parameter named ``name`` holds a credential (``apiKey``,
-    ``api_key``, ``key``, ``token``, ``password``, ``secret``, ``accessToken``, ``webhookSecret``...)."""
-    folded = name.lower().replace("_", "").replace("-", "")
-    return folded in _CREDENTIAL_FIELDS or folded.endswith(_CREDENTIAL_SUFFIXES)
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header named ``name`` carries a credential (``WWW-Authenticate`` does not)."""
-    folded = name.lower()
-    if folded == "www-authenticate":
-        return False
-    return folded in _CREDENTIAL_HEADERS or bool(_CREDENTIAL_HEADER.search(folded))
-
-
 def _shorten(text: str) -> str:
     return text if len(text) <= MAX_STRING else f"{text[:_KEEP]}…[{len(text)} chars]"
 
 
+def _text(text: str, secrets: set[str] | None) -> str:
+    """A string as the journal keeps it: credentials replaced (``scrub_text``), then shortened."""
+    if len(text) <= MAX_STRING:
+        return scrub_text(text, secrets)
+    return f"{scrub_text(text[:_WINDOW], secrets)[:_KEEP]}…[{len(text)} chars]"
+
+
 def scrub(value: Any, secrets: set[str] | None = None) -> Any:
-    """A copy of a JSON value with credential-named fields ``REDACTED`` (their string values are added
-    to ``secrets``) and long strings shortened."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for name, item in value.items():
-            if is_credential_field(str(name)) and item is not None:
-                _collect(item, secrets)
-                out[name] = REDACTED
-            else:
-                out[name] = scrub(item, secrets)
-        return out
-    if isinstance(value, list):
-        return [scrub(item, secrets) for item in value]
-    if isinstance(value, str):
-        return _shorten(value)
-    return value
-
-
-def _collect(value: Any, secrets: set[str] | None) -> None:
-    if secrets is None:
-        return
-    if isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
-        secrets.add(value.strip())
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, secrets)
-    elif isinstance(value, list):
-        for item in value:
-            _collect(item, secrets)
-
-
-def _scrub_header(name: str, value: str, secrets: set[str]) -> str:
-    if not is_credential_header(name):
-        return _shorten(value)
-    scheme, _, rest = value.strip().partition(" ")
-    if rest and scheme.lower() in _SCHEMES:
-        _collect(rest, secrets)
-        return f"{scheme} {REDACTED}"
-    _collect(value, secrets)
-    return REDACTED
+    """A copy of a JSON value with credentials ``REDACTED`` (``pixelmock.contracts.secrets.scrub_json``:
+    credential-named fields at any depth, credentials inside strings; found ones are added to
+    ``secrets``) and long strings shortened."""
+    return scrub_json(value, secrets, _text)
 
 
 def _headers(items: Iterable[tuple[str, str]], secrets: set[str]) -> dict[str, str]:
-    return {name: _scrub_header(name, value, secrets) for name, value in items}
+    return {name: _shorten(scrub_header(name, value, secrets)) for name, value in items}
 
 
 def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
@@ -153,10 +101,10 @@ def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
     for name in args:
         values = args.getlist(name)
         if is_credential_field(name):
-            _collect(values, secrets)
+            collect(values, secrets)
             out[name] = REDACTED
         else:
-            out[name] = [_shorten(v) for v in values] if len(values) > 1 else _shorten(values[0])
+            out[name] = [_text(v, secrets) for v in values] if len(values) > 1 else _text(values[0], secrets)
     return out
 
 
@@ -170,24 +118,10 @@ def _finish(
     scrubbed, then every credential collected from the three replaced wherever else it appears."""
     scrubbed = [scrub(_note_json(note), secrets) for note in notes]
     if secrets:
-        request_part, response_part, scrubbed = _replace_secrets(
+        request_part, response_part, scrubbed = replace_secrets(
             [request_part, response_part, scrubbed], secrets
         )
     return request_part, response_part, scrubbed
-
-
-def _replace_secrets(value: Any, secrets: set[str]) -> Any:
-    """Replace every occurrence of a collected credential inside the strings of ``value``."""
-    if isinstance(value, dict):
-        return {name: _replace_secrets(item, secrets) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_replace_secrets(item, secrets) for item in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    return value
 
 
 def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:
