@@ -50,6 +50,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     mounted = load_providers(providers)
     app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:
+        rt.count_against_budgets(provider.budgets)
         app.register_blueprint(provider.blueprint, url_prefix=provider.prefix)
         _serve_contract(app, provider)
 

@@ -45,6 +45,7 @@ from pixelmock.contracts.secrets import (
     scrub_json,
     scrub_text,
 )
+from pixelmock.emulators.runtime.store import Usage, approx_bytes
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
@@ -266,17 +267,36 @@ class _Pending:
 
 
 class Journal:
-    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept).
+    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept), holding at most
+    ``max_bytes`` (estimated; ``None``: no byte bound): the oldest entries are dropped first, the newest
+    is always kept. ``usage()`` says what is held and was dropped.
 
     Entries recorded with ``record_lazy`` are scrubbed when first read (``entries``): requests nobody
     reads do not pay for it, and no read path returns anything unscrubbed.
     """
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, max_bytes: int | None = None) -> None:
         self.limit = max(0, limit)
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry | _Pending] = deque(maxlen=self.limit)
+        self._entries: deque[JournalEntry | _Pending] = deque()
+        self._sizes: deque[int] = deque()
+        self._usage = Usage(max_bytes)
         self._seq = itertools.count(1)
+
+    def _keep(self, entry: JournalEntry | _Pending, size: int) -> None:
+        """Append ``entry`` (``size`` bytes) and drop the oldest while over ``limit`` or the byte budget
+        (call with the lock held)."""
+        self._entries.append(entry)
+        self._sizes.append(size)
+        self._usage.hold(size)
+        while len(self._entries) > self.limit or (self._usage.over() and len(self._entries) > 1):
+            self._entries.popleft()
+            self._usage.release(self._sizes.popleft(), evicted=True)
+
+    def usage(self) -> Usage:
+        """A copy of what the journal holds and has dropped (``Usage``: entries and estimated bytes)."""
+        with self._lock:
+            return dataclasses.replace(self._usage)
 
     def __len__(self) -> int:
         with self._lock:
@@ -284,18 +304,25 @@ class Journal:
 
     def record(self, **fields: Any) -> JournalEntry:
         """Append an entry built from ``JournalEntry``'s fields (all but ``seq``); returns it."""
+        size = approx_bytes((fields.get("request"), fields.get("response"), fields.get("notes")))
         with self._lock:
             entry = JournalEntry(seq=next(self._seq), **fields)
-            self._entries.append(entry)
+            if self.limit:
+                self._keep(entry, size)
             return entry
 
     def record_lazy(
-        self, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
+        self,
+        build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]],
+        size: int = 0,
+        **fields: Any,
     ) -> None:
         """Append an entry whose ``request``, ``response`` and ``notes`` are ``build()``'s, computed when the
-        entry is first read; ``fields``: the other fields of ``JournalEntry`` but ``seq``."""
+        entry is first read; ``size``: the bytes the capture holds (estimate); ``fields``: the other
+        fields of ``JournalEntry`` but ``seq``."""
         with self._lock:
-            self._entries.append(_Pending(next(self._seq), build, **fields))
+            if self.limit:
+                self._keep(_Pending(next(self._seq), build, **fields), size)
 
     def entries(
         self,
@@ -333,11 +360,17 @@ class Journal:
         """Drop every entry (``seq`` keeps counting)."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._usage = Usage(
+                self._usage.max_bytes, evicted=self._usage.evicted, evicted_bytes=self._usage.evicted_bytes
+            )
 
     def reset(self) -> None:
-        """Drop every entry and count ``seq`` from 1 again."""
+        """Drop every entry and count ``seq`` from 1 again (and the dropped entries from 0)."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._usage = self._usage.cleared()
             self._seq = itertools.count(1)
 
 
@@ -350,6 +383,9 @@ _ENVIRON_PREFIXES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING")
 #: Requests and answers whose bodies are at most this many bytes are scrubbed when the entry is first
 #: read; larger ones (base64 images, uploads) are scrubbed at once, so the journal never holds them whole.
 LAZY_MAX_BYTES = 16 * 1024
+#: Bytes a deferred capture holds besides its bodies and environ strings (dicts, headers, notes), as
+#: ``approx_bytes`` measures a typical one.
+_CAPTURE_OVERHEAD = 2500
 
 
 @dataclasses.dataclass(slots=True, repr=False)
@@ -371,6 +407,12 @@ class _Captured:
 
     def size(self) -> int:
         return len(self.body or b"") + len(self.response_data or b"")
+
+    def footprint(self) -> int:
+        """Estimated bytes held until the entry is built: the bodies, the environ's strings and
+        ``_CAPTURE_OVERHEAD`` for the objects around them (cheaper than ``approx_bytes``)."""
+        text = sum(len(k) + len(v) for k, v in self.environ.items() if isinstance(v, str))
+        return self.size() + text + _CAPTURE_OVERHEAD
 
     def build(self) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
         """The scrubbed request part, response part and notes."""
@@ -564,7 +606,7 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
             "ledger": tuple(g.get(_LEDGER, [])),
         }
         if captured.form is None and captured.size() <= LAZY_MAX_BYTES:
-            journal.record_lazy(captured.build, **fields)
+            journal.record_lazy(captured.build, captured.footprint(), **fields)
         else:
             request_part, response_part, notes = captured.build()
             journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)

@@ -38,6 +38,7 @@ from pixelmock.contracts.secrets import replace_secrets, scrub_header, scrub_tex
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import Journal, scrub
+from pixelmock.emulators.runtime.store import Usage
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
 #: Bytes of an answer body kept in an attempt's record.
@@ -176,6 +177,16 @@ class Delivery:
         return replace_secrets(shown, secrets) if secrets else shown
 
 
+#: Bytes a delivery holds besides its body, URL and headers (the record, its attempts), estimated.
+_DELIVERY_OVERHEAD = 1024
+
+
+def _size(delivery: Delivery) -> int:
+    """Estimated bytes a delivery holds: its body, URL, headers and ``_DELIVERY_OVERHEAD``."""
+    headers = sum(len(k) + len(v) for k, v in delivery.headers.items())
+    return len(delivery.body) + len(delivery.url) + headers + _DELIVERY_OVERHEAD
+
+
 def _due(delivery: Delivery, now: dt.datetime) -> bool:
     return delivery.status == "pending" and delivery.next_at is not None and delivery.next_at <= now
 
@@ -186,17 +197,29 @@ def _scrub_headers(headers: Mapping[str, str], secrets: set[str] | None = None) 
 
 @dataclass
 class Webhooks:
-    """The delivery queue of one emulator app (thread-safe)."""
+    """The delivery queue of one emulator app (thread-safe).
+
+    Deliveries (with their bodies: an upload holds the image's bytes) are kept for the control plane
+    within ``max_bytes`` (estimated; ``None``: unbounded): past it the oldest settled deliveries are
+    dropped first. A pending delivery is never dropped (it is the provider's outstanding work), so
+    pending ones alone may exceed the budget. ``usage()`` says what is held and was dropped.
+    """
 
     clock: Clock
     journal: Journal
     allowed_hosts: frozenset[str] = frozenset()
     timeout_seconds: float | None = None
     retry_schedule: tuple[float, ...] | None = None
+    max_bytes: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _deliveries: dict[str, Delivery] = field(default_factory=dict)
     _pending: set[str] = field(default_factory=set)
+    _sizes: dict[str, int] = field(default_factory=dict)
+    _usage: Usage = field(init=False)
     _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self._usage = Usage(self.max_bytes)
 
     def send(
         self,
@@ -238,6 +261,9 @@ class Webhooks:
             )
             self._deliveries[delivery.id] = delivery
             self._pending.add(delivery.id)
+            self._sizes[delivery.id] = size = _size(delivery)
+            self._usage.hold(size)
+            self._trim()
         reason = refusal(url, self.allowed_hosts)
         if reason is not None:
             self._settle(delivery, Attempt(now, 0, f"refused: {reason}", 0.0, None), "refused")
@@ -348,7 +374,24 @@ class Webhooks:
             self._deliveries[delivery_id] = new
             if status != "pending":
                 self._pending.discard(delivery_id)
+                self._trim()
             return new
+
+    def _trim(self) -> None:
+        """Drop the oldest settled deliveries while over the byte budget (call with the lock held)."""
+        if not self._usage.over():
+            return
+        settled = [i for i in self._deliveries if i not in self._pending]
+        for delivery_id in settled:
+            if not self._usage.over():
+                break
+            del self._deliveries[delivery_id]
+            self._usage.release(self._sizes.pop(delivery_id), evicted=True)
+
+    def usage(self) -> Usage:
+        """A copy of what the deliveries hold and have dropped (``Usage``: deliveries, estimated bytes)."""
+        with self._lock:
+            return replace(self._usage)
 
     def _journal(
         self,
@@ -412,3 +455,5 @@ class Webhooks:
         with self._lock:
             self._deliveries.clear()
             self._pending.clear()
+            self._sizes.clear()
+            self._usage = self._usage.cleared()
