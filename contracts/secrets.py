@@ -23,6 +23,7 @@ wherever else it appears, e.g. echoed in an error message (``replace_secrets``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from functools import cache
@@ -35,6 +36,7 @@ from pixelmock.contracts.openapi import PROVIDERS, credential_headers
 __all__ = [
     "MIN_SECRET",
     "REDACTED",
+    "LogScrubber",
     "collect",
     "documented_headers",
     "is_credential_field",
@@ -42,6 +44,7 @@ __all__ = [
     "replace_secrets",
     "scrub_header",
     "scrub_json",
+    "scrub_logs",
     "scrub_text",
     "scrub_url",
 ]
@@ -273,3 +276,23 @@ def _replace(value: Any, ordered: list[str], depth: int) -> Any:
     if isinstance(value, list):
         return [_replace(item, ordered, depth + 1) for item in value]
     return value
+
+
+class LogScrubber(logging.Filter):
+    """A logging filter that passes every record with its message through ``scrub_text`` (a request
+    line's ``?token=``, a URL's userinfo, ``Bearer ...``): the formatted message replaces ``msg`` and
+    ``args`` only when something was scrubbed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = scrub_text(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def scrub_logs(logger: logging.Logger) -> None:
+    """Scrub every record logged to ``logger`` itself (``LogScrubber``; once per logger, however often
+    called). Records propagated from child loggers are not filtered: add it to those too."""
+    if not any(isinstance(f, LogScrubber) for f in logger.filters):
+        logger.addFilter(LogScrubber())

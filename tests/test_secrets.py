@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -180,3 +181,14 @@ def test_a_secret_never_reaches_a_delivery_record(placement: tuple[Any, ...]) ->
         "whd_1", "runware", "webhook", "POST", target, headers, json.dumps(body).encode(), None, None, (), at
     )
     assert secret not in json.dumps(delivery.to_json())
+
+
+def test_request_lines_logged_by_the_server_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    create_app(providers=["openai"])  # installs the filter on the servers' loggers
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info('"%s" %s', "GET /hook?a=1&token=abcdef123456 HTTP/1.1", 200)
+        logging.getLogger("werkzeug").info("plain %s", "line")
+    assert [r.getMessage() for r in caplog.records] == [
+        '"GET /hook?a=1&token=REDACTED HTTP/1.1" 200',
+        "plain line",
+    ]
