@@ -3,8 +3,9 @@
 Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
 the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
 lines the request moved, and what the provider module noted with ``journal_note`` (the canonical
-request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory and
-is read through the control plane (``GET /__admin/journal``).
+request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory, within
+``EmulatorConfig.journal_max_bytes`` (oldest dropped first; ``GET /__admin/stats`` counts them), and is
+read through the control plane (``GET /__admin/journal``).
 
 Scrubbing (``pixelmock.contracts.secrets``, shared with the client's cassettes): credential headers
 (``Authorization``, ``X-API-Key``, Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email``, AI Gateway's
