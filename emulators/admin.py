@@ -2,7 +2,8 @@
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
 read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
-(webhooks, uploads) with their attempts, read and switch the latency profile. Moving the clock runs the
+(webhooks, uploads) with their attempts, read and switch the latency profile, read what the app holds in
+memory and has evicted (``GET /__admin/stats``). Moving the clock runs the
 work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
@@ -392,6 +393,12 @@ def set_latency() -> Response:
     except ValueError as exc:
         _bad(str(exc))
     return jsonify(latency_json(rt))
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """Held and evicted counts and bytes per byte budget and per store namespace (``Runtime.stats``)."""
+    return jsonify(runtime().stats())
 
 
 # --------------------------------------------------------------------------------------------------------
