@@ -52,6 +52,12 @@ class EmulatorConfig:
     - ``tick_seconds``: run due work (job progress, webhook retries) every this many real seconds in a
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
+    - ``log_level``: ``"debug"``, ``"info"`` (default: one access line per request, one per webhook or
+      upload attempt), ``"warning"`` (unmatched requests, failed deliveries), ``"error"`` or ``"off"``.
+      Records go to the ``pixelmock`` logger (``emulators/access_log.py``); the last app built sets it.
+    - ``log_format``: ``"text"`` (default) or ``"json"`` (one object per line) for the stderr handler the
+      app adds when no other handler takes the ``pixelmock`` logger's records (under pytest they go to
+      its log capture instead).
     """
 
     today: dt.date | None = field(default_factory=today_from_env)
@@ -74,6 +80,8 @@ class EmulatorConfig:
     outbound_timeout_seconds: float = 10.0
     webhook_retry_schedule: tuple[float, ...] | None = None
     tick_seconds: float | None = None
+    log_level: str = "info"
+    log_format: str = "text"
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""
