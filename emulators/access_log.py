@@ -28,13 +28,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
-
-from pixelmock.emulators.runtime.journal import request_records
 
 if TYPE_CHECKING:
     from pixelmock.emulators.config import EmulatorConfig
@@ -135,20 +133,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, separators=(",", ":"), default=str)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """pixelmock's own stderr handler (told apart from any other by its class). Reads ``sys.stderr``
-    when it writes, so a stream swapped later (pytest's capture, a test's) gets the lines."""
+class _Handler(logging.StreamHandler[TextIO]):
+    """pixelmock's own stderr handler (told apart from any other by its class). Writes to the
+    ``sys.stderr`` of the moment, so a stream swapped later (a test's capture) gets the lines."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _handled_elsewhere(logger: logging.Logger) -> bool:
@@ -277,6 +268,9 @@ def log_request(app: Flask, provider: ProviderEmulator | None, response: Respons
         hint = f"did you mean {nearest}?" if nearest else None
     if not ACCESS.isEnabledFor(level):
         return
+    # Imported here: the runtime (webhooks.py) imports this module for ``loggable`` and ``OUTBOUND``.
+    from pixelmock.emulators.runtime.journal import request_records
+
     notes, ledger = request_records()
     fields = {
         "method": request.method,

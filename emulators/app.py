@@ -27,7 +27,15 @@ from pixelmock.contracts.openapi import PROVIDERS, served
 from pixelmock.contracts.options import check_values
 from pixelmock.emulators import access_log, admin
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.runtime import MalformedBody, ProviderEmulator, Runtime, bill, faults, journal, runtime
+from pixelmock.emulators.runtime import (
+    MalformedBody,
+    ProviderEmulator,
+    Runtime,
+    bill,
+    faults,
+    journal,
+    runtime,
+)
 
 log = logging.getLogger("pixelmock")
 

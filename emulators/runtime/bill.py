@@ -59,7 +59,9 @@ class BillRecorder:
         self._references: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
         self._limit = max(1, references)
 
-    def record(self, line: LedgerLine, provider: str | None, note: dict[str, Any] | None, first: bool) -> None:
+    def record(
+        self, line: LedgerLine, provider: str | None, note: dict[str, Any] | None, first: bool
+    ) -> None:
         """Attribute one ledger line. ``provider``: the provider of the request it was moved in (``None``
         outside a provider's request); ``note``: the last note with a canonical request in that request;
         ``first``: whether this is the first line of that note (a debit then counts the request)."""

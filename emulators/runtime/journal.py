@@ -305,7 +305,18 @@ class _Pending:
     """An entry recorded with ``Journal.record_lazy``: the fields filters need, and ``build`` giving the
     scrubbed ``request``, ``response`` and ``notes``, called once, when the entry is first read."""
 
-    __slots__ = ("_build", "_entry", "_fields", "at", "method", "path", "provider", "seq", "status", "unmatched")
+    __slots__ = (
+        "_build",
+        "_entry",
+        "_fields",
+        "at",
+        "method",
+        "path",
+        "provider",
+        "seq",
+        "status",
+        "unmatched",
+    )
 
     def __init__(
         self, seq: int, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
@@ -603,8 +614,9 @@ def request_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return g.get(_NOTES, []), g.get(_LEDGER, [])
 
 
-def record_unmatched(journal: Journal, max_body: int | None, response: Response, started: float,
-                     at: dt.datetime) -> None:
+def record_unmatched(
+    journal: Journal, max_body: int | None, response: Response, started: float, at: dt.datetime
+) -> None:
     """Journal the current request, which no route and no provider prefix matched, with its ``response``
     (scrubbed at once, like a large request's): ``unmatched`` true, ``provider`` ``""``, ``route``
     ``None``. ``started``: ``time.perf_counter()`` when it arrived; ``at``: the virtual time then."""
