@@ -175,18 +175,29 @@ def configure(level: str = "info", fmt: str = "text") -> None:
 
 
 def near_miss(app: Flask, method: str, path: str) -> str | None:
-    """The route ``path`` most likely meant, as a path to request, or ``None``. First the path under each
-    provider's prefix (``/v1/images/generations`` -> ``/openai/v1/images/generations``, any method),
-    then the closest URL rule by ``difflib`` similarity (at least 0.6)."""
+    """The route ``path`` most likely meant, as a path to request, or ``None``. First the path under a
+    provider's prefix, or under its leading part when the path already starts with the real API's base
+    path (``/v1/images/generations`` -> ``/openai/v1/images/generations``, ``/client/v4/accounts/...``
+    -> ``/cloudflare/client/v4/accounts/...``; any method), then the closest URL rule by ``difflib``
+    similarity (at least 0.6)."""
     adapter = app.url_map.bind("localhost")
-    prefixes = [p.prefix for p in app.extensions.get("pixelmock.providers", []) if p.prefix]
-    for prefix in prefixes:
-        candidate = prefix + path if path.startswith("/") else f"{prefix}/{path}"
-        if candidate != path and _routes(adapter, candidate, method):
+    for candidate in _under_prefixes(app, path):
+        if _routes(adapter, candidate, method):
             return candidate
     rules = sorted({rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"})
     found = difflib.get_close_matches(path, rules, n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def _under_prefixes(app: Flask, path: str) -> list[str]:
+    """``path`` under each mounted prefix and each leading part of it (longest first)."""
+    tail = path if path.startswith("/") else "/" + path
+    candidates = []
+    for provider in app.extensions.get("pixelmock.providers", []):
+        segments = provider.prefix.strip("/").split("/") if provider.prefix else []
+        for keep in range(len(segments), 0, -1):
+            candidates.append("/" + "/".join(segments[:keep]) + tail)
+    return candidates
 
 
 def _routes(adapter: Any, path: str, method: str) -> bool:
