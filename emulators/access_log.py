@@ -34,12 +34,13 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from pixelmock.emulators.config import LOG_FORMATS, LOG_LEVELS
+
 if TYPE_CHECKING:
     from pixelmock.emulators.config import EmulatorConfig
     from pixelmock.emulators.runtime import ProviderEmulator
 
 __all__ = [
-    "FORMATS",
     "LEVELS",
     "JsonFormatter",
     "TextFormatter",
@@ -53,7 +54,7 @@ __all__ = [
 ACCESS = logging.getLogger("pixelmock.access")
 OUTBOUND = logging.getLogger("pixelmock.outbound")
 ROOT = logging.getLogger("pixelmock")
-#: ``EmulatorConfig.log_level`` values; ``off`` logs nothing.
+#: ``EmulatorConfig.log_level`` names (``config.LOG_LEVELS``) -> ``logging`` levels; ``off`` logs nothing.
 LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -61,8 +62,6 @@ LEVELS = {
     "error": logging.ERROR,
     "off": logging.CRITICAL + 10,
 }
-#: ``EmulatorConfig.log_format`` values.
-FORMATS = ("text", "json")
 #: The fields a record may carry (``extra=``) that the JSON format writes out.
 FIELDS = ("method", "path", "status", "ms", "provider", "job", "cost", "hint", "kind", "attempt", "outcome")
 #: Response keys read (small JSON answers only) for the id of a job just created.
@@ -75,12 +74,12 @@ _ADMIN = "/__admin"
 
 
 def check(config: EmulatorConfig) -> None:
-    """Raises ``ValueError`` when ``config.log_level`` or ``config.log_format`` is not one of ``LEVELS`` /
-    ``FORMATS``."""
-    if config.log_level not in LEVELS:
-        raise ValueError(f"log_level {config.log_level!r}: expected one of {', '.join(LEVELS)}")
-    if config.log_format not in FORMATS:
-        raise ValueError(f"log_format {config.log_format!r}: expected one of {', '.join(FORMATS)}")
+    """Raises ``ValueError`` when ``config.log_level`` or ``config.log_format`` is not one of
+    ``config.LOG_LEVELS`` / ``config.LOG_FORMATS``."""
+    if config.log_level not in LOG_LEVELS:
+        raise ValueError(f"log_level {config.log_level!r}: expected one of {', '.join(LOG_LEVELS)}")
+    if config.log_format not in LOG_FORMATS:
+        raise ValueError(f"log_format {config.log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
 
 
 def loggable(url: str) -> str:

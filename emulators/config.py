@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+#: ``EmulatorConfig.log_level`` values (``off`` logs nothing) and ``log_format`` values.
+LOG_LEVELS = ("debug", "info", "warning", "error", "off")
+LOG_FORMATS = ("text", "json")
+
 #: Environment variable naming the date (``YYYY-MM-DD``) a new emulator's clock starts on by default.
 TODAY_ENV = "PIXELMOCK_TODAY"
 
