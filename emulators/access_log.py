@@ -69,6 +69,8 @@ _ID_KEYS = ("taskUUID", "jobId", "job_id", "request_id", "id")
 #: Note keys and route arguments naming a job or task.
 _ID_NOTES = ("taskUUID", "job_id", "request_id")
 _SMALL_ANSWER = 4096
+#: Longer paths get no similarity search (difflib's cost grows with the product of the lengths).
+_NEAR_MAX = 1024
 _START = "pixelmock_access_start"
 _ADMIN = "/__admin"
 
@@ -183,6 +185,8 @@ def near_miss(app: Flask, method: str, path: str) -> str | None:
     for candidate in _under_prefixes(app, path):
         if _routes(adapter, candidate, method):
             return candidate
+    if len(path) > _NEAR_MAX:
+        return None
     rules = sorted({rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"})
     found = difflib.get_close_matches(path, rules, n=1, cutoff=0.6)
     return found[0] if found else None
@@ -237,11 +241,20 @@ def _cost(ledger: Iterable[dict[str, Any]]) -> dict[str, str]:
     return {currency: format(amount, "f") for currency, amount in sums.items()}
 
 
-def _job(notes: Iterable[dict[str, Any]], response: Response) -> str | None:
+def _noted_job(notes: Iterable[dict[str, Any]]) -> str | None:
     for note in notes:
         for key in _ID_NOTES:
             if note.get(key):
                 return str(note[key])
+    return None
+
+
+def _job(notes: Iterable[dict[str, Any]], response: Response) -> str | None:
+    """The job or task id of the current request: noted by the provider, in the route (a poll), or in a
+    small JSON answer (a job just created)."""
+    noted = _noted_job(notes)
+    if noted is not None:
+        return noted
     for key in _ID_NOTES:
         value = (request.view_args or {}).get(key)
         if value:
@@ -293,6 +306,26 @@ def log_request(app: Flask, provider: ProviderEmulator | None, response: Respons
         "hint": hint,
     }
     ACCESS.log(level, "%s", _line(fields), extra=fields)
+
+
+def log_message(
+    provider: str, method: str, notes: list[dict[str, Any]], ledger: list[dict[str, Any]], started: float
+) -> None:
+    """Log one message received on a WebSocket (``journal_message``): ``method`` (``WEBSOCKET``), the
+    upgrade's path, status 101, the task the message noted and the money it moved."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    fields = {
+        "method": method,
+        "path": loggable(request.path),
+        "status": 101,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "provider": provider,
+        "job": _noted_job(notes),
+        "cost": _cost(ledger) or None,
+        "hint": None,
+    }
+    ACCESS.info("%s", _line(fields), extra=fields)
 
 
 def install(app: Flask, config: EmulatorConfig, owner: Callable[[], ProviderEmulator | None]) -> None:

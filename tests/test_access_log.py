@@ -9,11 +9,14 @@ import logging
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
+from runware_tasks import image_task
+from websockets.sync.client import connect
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin_client import PixelmockAdmin, PixelmockAdminError
@@ -258,3 +261,28 @@ def test_the_emulators_own_paths_are_not_unmatched(client: httpx.Client, app: Fl
     answer = client.get(path)
     assert answer.status_code == 404 and "did_you_mean" not in answer.json()
     assert PixelmockAdmin.for_app(app).journal(unmatched=True) == []
+
+
+# -- WebSocket messages ------------------------------------------------------------------------------------
+
+
+def test_each_websocket_message_gets_a_line_and_its_task_is_billed(
+    live_url: str, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "pixelmock")
+    task = image_task(includeCost=True)
+    with connect(live_url.replace("http://", "ws://") + "/runware/v1", open_timeout=5, close_timeout=2) as ws:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "ws-log-key-0123456789"}]))
+        ws.recv(timeout=10)
+        ws.send(json.dumps([task]))
+        [item] = json.loads(ws.recv(timeout=10))["data"]
+    messages = [r for r in _access(caplog) if r.method == "WEBSOCKET"]  # type: ignore[attr-defined]
+    assert len(messages) == 2
+    auth, run = messages
+    assert (auth.status, auth.job, auth.cost) == (101, None, None)  # type: ignore[attr-defined]
+    assert (run.path, run.provider, run.job) == ("/runware/v1", "runware", task["taskUUID"])  # type: ignore[attr-defined]
+    assert Decimal(run.cost["USD"]) == Decimal(str(item["cost"]))  # type: ignore[attr-defined]
+    assert "ws-log-key" not in " ".join(r.getMessage() for r in caplog.records)
+    [row] = PixelmockAdmin.for_app(app).bill().rows
+    assert (row.provider, row.model, row.requests, row.images) == ("runware", "gpt-image-1.5", 1, 1)
+    assert row.cost == {"USD": Decimal(str(item["cost"]))}

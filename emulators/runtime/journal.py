@@ -35,6 +35,8 @@ from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from pixelmock.emulators import access_log
+
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
     from pixelmock.emulators.runtime.accounts import LedgerLine
@@ -541,7 +543,8 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
     entry is recorded, scrubbed at once like any request's: ``method`` ``WEBSOCKET``, the upgrade's path,
     ``status`` 101 (the connection's), ``request.body`` the message's JSON (``None`` when it is not JSON;
     ``size`` in bytes), ``response.frames`` the frames. The notes and ledger lines made while the block
-    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded.
+    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded. The message
+    gets an access-log line of its own (``access_log.log_message``).
     """
     frames: list[Any] = []
     saved = g.pop(_NOTES, None), g.pop(_LEDGER, None)
@@ -555,6 +558,7 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
                 setattr(g, name, value)
         if rt.journal.limit:
             _record_message(rt.journal, provider, message, frames, notes, ledger, at, started)
+        access_log.log_message(provider, WEBSOCKET, notes, ledger, started)
 
 
 def _record_message(
