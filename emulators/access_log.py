@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from pixelmock.emulators.config import LOG_FORMATS, LOG_LEVELS
@@ -249,18 +249,19 @@ def _noted_job(notes: Iterable[dict[str, Any]]) -> str | None:
     return None
 
 
-def _job(notes: Iterable[dict[str, Any]], response: Response) -> str | None:
-    """The job or task id of the current request: noted by the provider, in the route (a poll), or in a
-    small JSON answer (a job just created)."""
+def _job(req: Request, notes: Iterable[dict[str, Any]], response: Response) -> str | None:
+    """The job or task id of the request: noted by the provider, in the route (a poll), or in the small
+    JSON answer to a successful POST (a job just created)."""
     noted = _noted_job(notes)
     if noted is not None:
         return noted
-    for key in _ID_NOTES:
-        value = (request.view_args or {}).get(key)
-        if value:
-            return str(value)
+    arguments = req.view_args or {}
+    routed = next((arguments[key] for key in _ID_NOTES if arguments.get(key)), None)
+    if routed is not None:
+        return str(routed)
+    created = req.method == "POST" and response.status_code < 300
     small = not response.is_streamed and not response.direct_passthrough
-    if small and response.is_json and (response.content_length or 0) <= _SMALL_ANSWER:
+    if created and small and response.is_json and (response.content_length or 0) <= _SMALL_ANSWER:
         body = response.get_json(silent=True)
         if isinstance(body, dict):
             return next((str(body[k]) for k in _ID_KEYS if isinstance(body.get(k), str | int)), None)
@@ -282,26 +283,28 @@ def _line(fields: dict[str, Any]) -> str:
 
 def log_request(app: Flask, provider: ProviderEmulator | None, response: Response, started: float) -> None:
     """Log the current request's access line (see the module docstring)."""
-    admin = request.path == _ADMIN or request.path.startswith(_ADMIN + "/")
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    path = req.path
+    admin = path == _ADMIN or path.startswith(_ADMIN + "/")
     level = logging.DEBUG if admin else logging.INFO
     hint = None
-    if response.status_code == 404 and request.url_rule is None and not admin:
+    if response.status_code == 404 and req.url_rule is None and not admin:
         level = logging.INFO if provider is not None else logging.WARNING
-        nearest = near_miss(app, request.method, request.path)
+        nearest = near_miss(app, req.method, path)
         hint = f"did you mean {nearest}?" if nearest else None
     if not ACCESS.isEnabledFor(level):
         return
-    # Imported here: the runtime (webhooks.py) imports this module for ``loggable`` and ``OUTBOUND``.
+    # Imported here: the journal and the webhooks import this module.
     from pixelmock.emulators.runtime.journal import request_records
 
     notes, ledger = request_records()
     fields = {
-        "method": request.method,
-        "path": loggable(request.path),
+        "method": req.method,
+        "path": loggable(path),
         "status": response.status_code,
         "ms": round((time.perf_counter() - started) * 1000, 1),
         "provider": provider.name if provider is not None else None,
-        "job": _job(notes, response) if provider is not None else None,
+        "job": _job(req, notes, response) if provider is not None else None,
         "cost": _cost(ledger) or None,
         "hint": hint,
     }
