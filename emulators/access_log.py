@@ -46,6 +46,7 @@ __all__ = [
     "TextFormatter",
     "check",
     "configure",
+    "emit",
     "install",
     "loggable",
     "near_miss",
@@ -93,6 +94,13 @@ def loggable(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     except ValueError:
         return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def emit(logger: logging.Logger, level: int, text: str, fields: dict[str, Any]) -> None:
+    """Log ``text`` with ``fields`` (the record's attributes, see ``FIELDS``) at ``level``, when enabled.
+    The record is made directly: ``Logger.log`` would walk the stack for the caller on every request."""
+    if logger.isEnabledFor(level):
+        logger.handle(logger.makeRecord(logger.name, level, "(pixelmock)", 0, text, (), None, extra=fields))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -308,7 +316,7 @@ def log_request(app: Flask, provider: ProviderEmulator | None, response: Respons
         "cost": _cost(ledger) or None,
         "hint": hint,
     }
-    ACCESS.log(level, "%s", _line(fields), extra=fields)
+    emit(ACCESS, level, _line(fields), fields)
 
 
 def log_message(
@@ -328,7 +336,7 @@ def log_message(
         "cost": _cost(ledger) or None,
         "hint": None,
     }
-    ACCESS.info("%s", _line(fields), extra=fields)
+    emit(ACCESS, logging.INFO, _line(fields), fields)
 
 
 def install(app: Flask, config: EmulatorConfig, owner: Callable[[], ProviderEmulator | None]) -> None:

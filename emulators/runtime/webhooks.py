@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from pixelmock.contracts.data import load
-from pixelmock.emulators.access_log import OUTBOUND, loggable
+from pixelmock.emulators.access_log import OUTBOUND, emit, loggable
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import (
@@ -215,7 +215,7 @@ def _log_attempt(delivery: Delivery, status: int, error: str | None, duration_ms
         f"outbound {delivery.kind} {delivery.method} {fields['path']} {status} {fields['ms']}ms "
         f"{delivery.provider} job={delivery.group or '-'} attempt={fields['attempt']} {fields['outcome']}"
     )
-    OUTBOUND.log(level, "%s", text, extra=fields)
+    emit(OUTBOUND, level, text, fields)
 
 
 def _due(delivery: Delivery, now: dt.datetime) -> bool:
