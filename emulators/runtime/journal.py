@@ -1,4 +1,5 @@
-"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed.
+"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed;
+also the requests no route and no prefix matched (``unmatched``, ``record_unmatched``).
 
 Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
 the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
