@@ -1,10 +1,11 @@
 """The control plane: ``/__admin/`` on every emulator app (the name WireMock users know).
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
-read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
-(webhooks, uploads) with their attempts, read and switch the latency profile, read what the app holds in
-memory and has evicted (``GET /__admin/stats``). Moving the clock runs the
-work that became due (job progress, webhook attempts) before answering. Its contract is
+read the bill (what the requests cost, per provider and model), read and set balances, add and revoke
+API keys, add and clear fault rules, list outbound deliveries (webhooks, uploads) with their attempts,
+read and switch the latency profile, read what the app holds in memory and has evicted
+(``GET /__admin/stats``). Moving the clock runs the work that became due (job progress, webhook attempts)
+before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
 400 (bad input) or 404 (unknown account). Provider prefixes never serve it, and the journal does not
@@ -28,6 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pixelmock.contracts.openapi import request_schema, served, validate
 from pixelmock.emulators.runtime import ProviderEmulator, Runtime, read_json, runtime
 from pixelmock.emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
+from pixelmock.emulators.runtime.bill import BillRow
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultError, kinds_of
 
@@ -131,6 +133,29 @@ def ledger_json(rt: Runtime, lines: list[LedgerLine]) -> dict[str, Any]:
     return {"lines": [line_json(line) for line in lines], "totals": totals}
 
 
+def bill_json(rows: list[BillRow]) -> dict[str, Any]:
+    """``{"rows": [{"provider", "model", "requests", "images", "cost": {currency: amount}}], "totals":
+    {currency: amount}}``: the bill (``emulators/runtime/bill.py``), amounts as decimal strings, debits
+    minus refunds in each provider's own ledger currency (``USD``, ``credits``)."""
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        for currency, amount in row.cost.items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return {
+        "rows": [
+            {
+                "provider": row.provider,
+                "model": row.model,
+                "requests": row.requests,
+                "images": row.images,
+                "cost": {currency: money(amount) for currency, amount in row.cost.items()},
+            }
+            for row in rows
+        ],
+        "totals": {currency: money(amount) for currency, amount in totals.items()},
+    }
+
+
 # --------------------------------------------------------------------------------------------------------
 # Parsing
 
@@ -157,6 +182,15 @@ def _datetime(text: str, name: str) -> dt.datetime:
     except ValueError:
         _bad(f"{name}: not an ISO 8601 date-time: {text!r}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        _bad(f"{name}: expected true or false, got {raw!r}")
+    return raw == "true"
 
 
 def _int_arg(name: str) -> int | None:
@@ -242,7 +276,8 @@ def advance_clock() -> Response:
 @bp.get("/journal")
 def get_journal() -> Response:
     """Entries oldest first, filtered by ``provider``, ``method``, ``status`` (404 or 4xx), ``path``
-    (substring), ``since`` (virtual time), ``after`` (seq), ``limit`` (most recent)."""
+    (substring), ``since`` (virtual time), ``after`` (seq), ``limit`` (most recent), ``unmatched``
+    (``true``: only the requests no route matched)."""
     args = request.args
     status = args.get("status")
     if status is not None and not STATUS.match(status):
@@ -257,6 +292,7 @@ def get_journal() -> Response:
         since=_datetime(since, "since") if since is not None else None,
         after=_int_arg("after"),
         limit=_int_arg("limit"),
+        unmatched=_bool_arg("unmatched"),
     )
     return jsonify(entries=[e.to_json() for e in entries], count=len(entries), limit=journal.limit)
 
@@ -265,6 +301,12 @@ def get_journal() -> Response:
 def clear_journal() -> Response:
     runtime().journal.clear()
     return Response(status=204)
+
+
+@bp.get("/bill")
+def get_bill() -> Response:
+    """What the requests since the start (or the last reset) cost, per provider and model."""
+    return jsonify(bill_json(runtime().bill.rows()))
 
 
 @bp.get("/ledger")

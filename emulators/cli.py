@@ -32,7 +32,7 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
-from pixelmock.emulators.config import today_from_env
+from pixelmock.emulators.config import LOG_FORMATS, LOG_LEVELS, today_from_env
 from pixelmock.emulators.runtime.latency import PROFILES
 from pixelmock.emulators.server import DEFAULT_THREADS
 
@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument(
         "--speed", type=float, default=1.0, help="divide realistic latencies by this (default 1)"
+    )
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="access log level on stderr (default info)"
+    )
+    serve.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text", help="text (default) or json lines"
     )
 
     cost = commands.add_parser("cost", help="price a request at one or more providers")
@@ -118,7 +124,13 @@ def _serve(args: argparse.Namespace) -> int:
     from pixelmock.emulators.server import serve
 
     # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
-    config = EmulatorConfig(latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0)
+    config = EmulatorConfig(
+        latency_profile=args.latency,
+        speed_factor=args.speed,
+        tick_seconds=1.0,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
     if args.date is not None:
         config.today = args.date
     app = create_app(config, providers=args.provider)

@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+#: ``EmulatorConfig.log_level`` values (``off`` logs nothing) and ``log_format`` values.
+LOG_LEVELS = ("debug", "info", "warning", "error", "off")
+LOG_FORMATS = ("text", "json")
+
 #: Environment variable naming the date (``YYYY-MM-DD``) a new emulator's clock starts on by default.
 TODAY_ENV = "PIXELMOCK_TODAY"
 
@@ -53,7 +57,7 @@ class EmulatorConfig:
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
     - ``results_max_bytes``: bytes (estimated) the stored results may hold: Runware's task records with
-      their base64 results (about 530 kB per 1024x1024 image) and the file store's records. Past it the
+      their base64 results and the file store's records. Past it the
       oldest are evicted first (an evicted task or file answers as one that never existed). ``None``: no
       byte bound (``max_records`` still applies).
     - ``payloads_max_bytes``: bytes (estimated) GMI Cloud's request records may hold, with the payloads
@@ -63,6 +67,12 @@ class EmulatorConfig:
       pending one never.
     - ``journal_max_bytes``: bytes (estimated) the journal may hold besides ``journal_limit``; oldest
       entries dropped first. Every budget's figures (held, evicted) are at ``GET /__admin/stats``.
+    - ``log_level``: ``"debug"``, ``"info"`` (default: one access line per request, one per webhook or
+      upload attempt), ``"warning"`` (unmatched requests, failed deliveries), ``"error"`` or ``"off"``.
+      Records go to the ``pixelmock`` logger (``emulators/access_log.py``); the last app built sets it.
+    - ``log_format``: ``"text"`` (default) or ``"json"`` (one object per line) for the stderr handler the
+      app adds when no other handler takes the ``pixelmock`` logger's records (under pytest they go to
+      its log capture instead).
     """
 
     today: dt.date | None = field(default_factory=today_from_env)
@@ -89,6 +99,8 @@ class EmulatorConfig:
     payloads_max_bytes: int | None = 64 * 1024 * 1024
     uploads_max_bytes: int | None = 128 * 1024 * 1024
     journal_max_bytes: int | None = 64 * 1024 * 1024
+    log_level: str = "info"
+    log_format: str = "text"
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.journal import Journal
 from pixelmock.emulators.runtime.store import MemoryStore, approx_bytes
 from pixelmock.emulators.runtime.webhooks import Webhooks
-from tests.runware_tasks import image_task
 
 GMI = "/gmicloud/api/v1/ie/requestqueue/apikey"
 GMI_KEY = {"Authorization": "Bearer gmi-budget-key"}

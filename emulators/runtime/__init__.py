@@ -24,6 +24,7 @@ from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
+from pixelmock.emulators.runtime.bill import BillRecorder
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
 from pixelmock.emulators.runtime.files import NAMESPACE as FILES
@@ -114,6 +115,7 @@ class Runtime:
             max_bytes=config.uploads_max_bytes,
         )
         self.faults = Faults()
+        self.bill = BillRecorder(config.ledger_limit)
         self._app: Flask | None = None
         self._ticker: Ticker | None = None
 
@@ -181,7 +183,7 @@ class Runtime:
 
     def reset(self) -> None:
         """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
-        configured, journal empty, clock back to the configured start and latency profile, no timers,
+        configured, journal and bill empty, clock back to the configured start and latency profile, no timers,
         deliveries or fault rules."""
         self.store.clear()
         self.accounts.reset()
@@ -189,6 +191,7 @@ class Runtime:
         self.scheduler.clear()
         self.webhooks.clear()
         self.faults.clear()
+        self.bill.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
 

@@ -1,4 +1,5 @@
-"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed.
+"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed;
+also the requests no route and no prefix matched (``unmatched``, ``record_unmatched``).
 
 Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
 the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
@@ -46,6 +47,7 @@ from pixelmock.contracts.secrets import (
     scrub_json,
     scrub_text,
 )
+from pixelmock.emulators import access_log
 from pixelmock.emulators.runtime.store import Usage, approx_bytes
 
 if TYPE_CHECKING:
@@ -60,6 +62,8 @@ __all__ = [
     "journal_message",
     "journal_note",
     "jsonable",
+    "record_unmatched",
+    "request_records",
     "scrub",
 ]
 
@@ -192,7 +196,8 @@ class JournalEntry:
     ``content_type``, ``size`` (bytes), ``body`` (the JSON when the body parses, else ``None``) and, for
     forms, ``form`` and ``files``. ``response``: ``status``, ``content_type``, ``size``, ``headers``,
     ``body`` (JSON or ``None``), ``streamed``. ``notes``: what the provider noted (``canonical``,
-    ``cost``...). ``ledger``: the balance movements this request made."""
+    ``cost``...). ``ledger``: the balance movements this request made. ``unmatched``: no route and no
+    provider prefix matched the path (answered 404 with a near-miss hint; ``provider`` is ``""``)."""
 
     seq: int
     at: dt.datetime
@@ -206,6 +211,7 @@ class JournalEntry:
     response: dict[str, Any]
     notes: tuple[dict[str, Any], ...] = ()
     ledger: tuple[dict[str, Any], ...] = ()
+    unmatched: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control plane serves it (``at`` in ISO 8601)."""
@@ -222,6 +228,7 @@ class JournalEntry:
             "response": self.response,
             "notes": list(self.notes),
             "ledger": list(self.ledger),
+            "unmatched": self.unmatched,
         }
 
 
@@ -236,7 +243,18 @@ class _Pending:
     """An entry recorded with ``Journal.record_lazy``: the fields filters need, and ``build`` giving the
     scrubbed ``request``, ``response`` and ``notes``, called once, when the entry is first read."""
 
-    __slots__ = ("_build", "_entry", "_fields", "at", "method", "path", "provider", "seq", "status")
+    __slots__ = (
+        "_build",
+        "_entry",
+        "_fields",
+        "at",
+        "method",
+        "path",
+        "provider",
+        "seq",
+        "status",
+        "unmatched",
+    )
 
     def __init__(
         self, seq: int, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
@@ -247,6 +265,7 @@ class _Pending:
         self.method: str = fields["method"]
         self.path: str = fields["path"]
         self.status: int = fields["status"]
+        self.unmatched: bool = fields.get("unmatched", False)
         self._fields = fields
         self._build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]] | None = build
         self._entry: JournalEntry | None = None
@@ -335,10 +354,12 @@ class Journal:
         since: dt.datetime | None = None,
         after: int | None = None,
         limit: int | None = None,
+        unmatched: bool | None = None,
     ) -> list[JournalEntry]:
         """Entries oldest first, filtered: ``provider`` name, ``method`` (any case), ``status`` (``404`` or a
         class such as ``"4xx"``), ``path`` (substring of the path), ``since`` (virtual time, inclusive;
-        naive is UTC), ``after`` (``seq`` greater than); ``limit`` keeps the most recent that many."""
+        naive is UTC), ``after`` (``seq`` greater than), ``unmatched`` (only the requests no route
+        matched, or only the others); ``limit`` keeps the most recent that many."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         with self._lock:
@@ -352,6 +373,7 @@ class Journal:
             and (path is None or path in e.path)
             and (since is None or e.at >= since)
             and (after is None or e.seq > after)
+            and (unmatched is None or e.unmatched == unmatched)
         ]
         if limit is not None:
             chosen = chosen[-limit:] if limit > 0 else []
@@ -498,7 +520,8 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
     entry is recorded, scrubbed at once like any request's: ``method`` ``WEBSOCKET``, the upgrade's path,
     ``status`` 101 (the connection's), ``request.body`` the message's JSON (``None`` when it is not JSON;
     ``size`` in bytes), ``response.frames`` the frames. The notes and ledger lines made while the block
-    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded.
+    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded. The message
+    gets an access-log line of its own (``access_log.log_message``).
     """
     frames: list[Any] = []
     saved = g.pop(_NOTES, None), g.pop(_LEDGER, None)
@@ -512,6 +535,7 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
                 setattr(g, name, value)
         if rt.journal.limit:
             _record_message(rt.journal, provider, message, frames, notes, ledger, at, started)
+        access_log.log_message(provider, WEBSOCKET, notes, ledger, started)
 
 
 def _record_message(
@@ -559,6 +583,40 @@ def _record_message(
         response=response_part,
         notes=tuple(scrubbed),
         ledger=tuple(ledger),
+    )
+
+
+def request_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The notes (``journal_note``) and ledger lines (``{"account_id", "currency", "amount", ...}``,
+    amounts as decimal strings) of the current request, or of the WebSocket message being journaled, so
+    far; both empty outside a request. The lists are live: do not change them."""
+    if not has_request_context():
+        return [], []
+    return g.get(_NOTES, []), g.get(_LEDGER, [])
+
+
+def record_unmatched(
+    journal: Journal, max_body: int | None, response: Response, started: float, at: dt.datetime
+) -> None:
+    """Journal the current request, which no route and no provider prefix matched, with its ``response``
+    (scrubbed at once, like a large request's): ``unmatched`` true, ``provider`` ``""``, ``route``
+    ``None``. ``started``: ``time.perf_counter()`` when it arrived; ``at``: the virtual time then."""
+    if not journal.limit:
+        return
+    request_part, response_part, notes = _capture(max_body, response, []).build()
+    journal.record(
+        at=at,
+        provider="",
+        method=request.method,
+        path=request.path,
+        route=None,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        request=request_part,
+        response=response_part,
+        notes=tuple(notes),
+        ledger=(),
+        unmatched=True,
     )
 
 

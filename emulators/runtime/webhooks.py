@@ -15,7 +15,8 @@ refused without a connection and recorded as such, so no request can make the em
 Every attempt (refusals too) is a journal entry (``route`` ``"POST (outbound webhook)"``, ``path`` the
 target URL with its credentials ``REDACTED`` (``pixelmock.contracts.secrets``: userinfo, ``?token=``...),
 ``status`` 0 when there was no answer) and is listed with its delivery at ``GET /__admin/webhooks``;
-headers and bodies are scrubbed as the journal scrubs a request.
+headers and bodies are scrubbed as the journal scrubs a request. Each attempt is also logged on
+``pixelmock.outbound`` (``emulators/access_log.py``: INFO when delivered, WARNING otherwise).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -35,6 +37,7 @@ import httpx
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.secrets import replace_secrets, scrub_header, scrub_text, scrub_url
+from pixelmock.emulators.access_log import OUTBOUND, emit, loggable
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import Journal, scrub
@@ -187,6 +190,30 @@ def _size(delivery: Delivery) -> int:
     return len(delivery.body) + len(delivery.url) + headers + _DELIVERY_OVERHEAD
 
 
+def _log_attempt(delivery: Delivery, status: int, error: str | None, duration_ms: float) -> None:
+    """Log one attempt: ``<kind> <METHOD> <url without query> <status> <ms>ms <provider> job=<group>
+    attempt=<n>`` and why it failed (INFO when delivered, WARNING otherwise)."""
+    level = logging.INFO if error is None else logging.WARNING
+    if not OUTBOUND.isEnabledFor(level):
+        return
+    fields = {
+        "kind": delivery.kind,
+        "method": delivery.method,
+        "path": loggable(delivery.url),
+        "status": status,
+        "ms": round(duration_ms, 1),
+        "provider": delivery.provider,
+        "job": delivery.group,
+        "attempt": len(delivery.attempts) + 1,
+        "outcome": error or "delivered",
+    }
+    text = (
+        f"outbound {delivery.kind} {delivery.method} {fields['path']} {status} {fields['ms']}ms "
+        f"{delivery.provider} job={delivery.group or '-'} attempt={fields['attempt']} {fields['outcome']}"
+    )
+    emit(OUTBOUND, level, text, fields)
+
+
 def _due(delivery: Delivery, now: dt.datetime) -> bool:
     return delivery.status == "pending" and delivery.next_at is not None and delivery.next_at <= now
 
@@ -266,6 +293,7 @@ class Webhooks:
             self._trim()
         reason = refusal(url, self.allowed_hosts)
         if reason is not None:
+            _log_attempt(delivery, 0, f"refused: {reason}", 0.0)
             self._settle(delivery, Attempt(now, 0, f"refused: {reason}", 0.0, None), "refused")
         return self.get(delivery.id) or delivery
 
@@ -342,6 +370,7 @@ class Webhooks:
             except Exception as exc:  # any failure to get an answer is a failed attempt (InvalidURL too)
                 error = scrub_text(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
         duration = round((time.perf_counter() - started) * 1000, 3)
+        _log_attempt(delivery, status, error, duration)
         seq = self._journal(delivery, at, status, error, duration, answer)
         record = Attempt(at, status, error, duration, seq)
         if error is None:
