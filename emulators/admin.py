@@ -2,7 +2,8 @@
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
 read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
-(webhooks, uploads) with their attempts, read and switch the latency profile. Moving the clock runs the
+(webhooks, uploads) with their attempts, read and switch the latency profile, read every setting and
+change those that can change at run time. Moving the clock runs the
 work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
@@ -28,6 +29,7 @@ from pixelmock.emulators.runtime import ProviderEmulator, Runtime, read_json, ru
 from pixelmock.emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultError, kinds_of
+from pixelmock.emulators.settings import SERVER_KEY, SettingError, changes, settings_json
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).
@@ -391,3 +393,29 @@ def set_latency() -> Response:
     except ValueError as exc:
         _bad(str(exc))
     return jsonify(latency_json(rt))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Settings
+
+
+def _settings_view() -> Response:
+    return jsonify(settings_json(runtime().config, current_app.extensions.get(SERVER_KEY)))
+
+
+@bp.get("/settings")
+def get_settings() -> Response:
+    """Every setting in force (``pixelmock.emulators.settings.settings_json``)."""
+    return _settings_view()
+
+
+@bp.put("/settings")
+def set_settings() -> Response:
+    """``{name: value}``: change settings that can change at run time; 400 (nothing changed) for an
+    unknown one, one that cannot change at run time, or a bad value."""
+    body = _body("setSettings")
+    try:
+        runtime().configure(changes(body))
+    except (SettingError, ValueError) as exc:
+        _bad(str(exc))
+    return _settings_view()
