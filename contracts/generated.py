@@ -20,7 +20,7 @@ def _bounds(text: str, name: str) -> tuple[int, int]:
     start_marker, end_marker = markers(name)
     try:
         start = text.index(start_marker + "\n") + len(start_marker) + 1
-        end = text.index("\n" + end_marker, start)
+        end = text.index(end_marker, start)
     except ValueError:
         raise ValueError(f"no section {start_marker} ... {end_marker}") from None
     return start, end
@@ -29,13 +29,13 @@ def _bounds(text: str, name: str) -> tuple[int, int]:
 def section(text: str, name: str) -> str:
     """The text between the markers of ``name`` in ``text``. Raises ``ValueError`` when they are missing."""
     start, end = _bounds(text, name)
-    return text[start:end]
+    return text[start:end].removesuffix("\n")
 
 
 def replace(text: str, name: str, body: str) -> str:
     """``text`` with the section ``name`` replaced by ``body``. Raises ``ValueError`` (see ``section``)."""
     start, end = _bounds(text, name)
-    return text[:start] + body + text[end:]
+    return text[:start] + body + "\n" + text[end:]
 
 
 def main(name: str, generate: Callable[[], str], argv: Sequence[str] | None = None) -> int:

@@ -270,3 +270,33 @@ class PixelmockAdmin:
         if speed_factor is not None:
             body["speed_factor"] = speed_factor
         return cast(dict[str, Any], self._call("PUT", "/latency", json=body))
+
+    # settings
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting in force, by name (JSON: amounts as decimal strings, sets as sorted lists); the
+        server's (``host``, ``port``...) too when served by ``pixelmock serve``."""
+        return cast(dict[str, Any], self._call("GET", "/settings")["settings"])
+
+    def set_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings that can change at run time (``outbound_hosts=["app"]``,
+        ``options={"apiframe.polls_to_complete": 3}``, ``latency_profile="manual"``...); values as JSON
+        or the strings the flags take; ``Decimal`` amounts and sets are accepted. Returns every setting
+        in force. Raises ``PixelmockAdminError`` (400, nothing changed) for an unknown setting, one that
+        cannot change at run time, or a bad value."""
+        body = {name: _jsonable(value) for name, value in changes.items()}
+        return cast(dict[str, Any], self._call("PUT", "/settings", json=body)["settings"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

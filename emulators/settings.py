@@ -57,6 +57,7 @@ __all__ = [
     "resolve",
     "settings",
     "settings_json",
+    "settings_of",
     "settings_table",
 ]
 
@@ -346,21 +347,25 @@ def parse_options(value: object) -> dict[str, object]:
     return parsed
 
 
+def settings_of(owner: type) -> tuple[Setting, ...]:
+    """The settings of one dataclass, in field order. Raises ``TypeError`` for a field without
+    ``setting(...)`` metadata or of a type no parser reads."""
+    hints = typing.get_type_hints(owner)
+    found: list[Setting] = []
+    for item in fields(owner):
+        meta = item.metadata.get(SETTING)
+        if not isinstance(meta, SettingMeta):
+            raise TypeError(f"{owner.__name__}.{item.name} has no setting(...) metadata")
+        spec = Setting(item.name, owner, hints[item.name], meta, item)
+        spec.parse(spec.default)  # every default reads back: the parser exists and accepts it
+        found.append(spec)
+    return tuple(found)
+
+
 @cache
 def settings() -> tuple[Setting, ...]:
-    """Every setting: ``ServerSettings``' fields, then ``EmulatorConfig``'s, in field order. Raises
-    ``TypeError`` for a field without ``setting(...)`` metadata or of a type no parser reads."""
-    found: list[Setting] = []
-    for owner in (ServerSettings, EmulatorConfig):
-        hints = typing.get_type_hints(owner)
-        for item in fields(owner):
-            meta = item.metadata.get(SETTING)
-            if not isinstance(meta, SettingMeta):
-                raise TypeError(f"{owner.__name__}.{item.name} has no setting(...) metadata")
-            spec = Setting(item.name, owner, hints[item.name], meta, item)
-            spec.parse(spec.default)  # every default reads back: the parser exists and accepts it
-            found.append(spec)
-    return tuple(found)
+    """Every setting: ``ServerSettings``' fields, then ``EmulatorConfig``'s (see ``settings_of``)."""
+    return settings_of(ServerSettings) + settings_of(EmulatorConfig)
 
 
 def by_name() -> dict[str, Setting]:
