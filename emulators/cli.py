@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -32,8 +32,12 @@ from pixelmock.contracts.canonical import (
     MODELS,
     OUTPUT_FORMATS,
     QUALITIES,
+    Background,
     CanonicalRequest,
     ImageInput,
+    Model,
+    OutputFormat,
+    Quality,
 )
 from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
@@ -42,7 +46,7 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
 from pixelmock.contracts.verify import FORMATS
 from pixelmock.emulators.config import today_from_env
-from pixelmock.emulators.settings import CONFIG_ENV, Setting, SettingError, by_name, load, settings
+from pixelmock.emulators.settings import CONFIG_ENV, Setting, SettingError, load, settings
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
@@ -50,20 +54,21 @@ DEFAULT_COST_MODEL = "gpt-image-2"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class SettingType(click.ParamType):
-    """A setting's value from the command line, read by the setting's own parser."""
+def _parser(spec: Setting) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback reading a setting's flag with the setting's own parser: ``None`` when not given,
+    a repeated flag's values combined (lists joined, maps merged)."""
 
-    def __init__(self, spec: Setting) -> None:
-        self.spec = spec
-        self.name = spec.name
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        raw = [] if value is None else list(value) if spec.repeatable else [value]
         try:
-            return self.spec.parse(value)
+            parsed = [spec.parse(item) for item in raw]
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            raise click.BadParameter(str(exc), ctx, param) from None
+        if not parsed:
+            return None
+        return spec.combine(parsed) if spec.repeatable else parsed[0]
+
+    return parse
 
 
 def setting_options(command: F) -> F:
@@ -74,20 +79,13 @@ def setting_options(command: F) -> F:
         command = click.option(
             *spec.flags,
             spec.name,
-            type=SettingType(spec),
+            callback=_parser(spec),
             multiple=spec.repeatable,
             default=None,
             metavar=spec.metavar,
             help=spec.help(),
         )(command)
     return command
-
-
-def _given(name: str, value: Any) -> Any:
-    """A flag's parsed value, or ``None`` when it was not given (repeated values combined)."""
-    if isinstance(value, tuple) and by_name()[name].repeatable:
-        return by_name()[name].combine(value) if value else None
-    return value
 
 
 def _date(value: str) -> dt.date:
@@ -138,9 +136,8 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     from pixelmock.emulators.server import serve as run_server
     from pixelmock.emulators.settings import SERVER_KEY
 
-    given = {name: _given(name, value) for name, value in flags.items()}
     try:
-        server, config = load(given, os.environ, Path.cwd(), config_path)
+        server, config = load(flags, os.environ, Path.cwd(), config_path)
         app = create_app(config, providers=server.provider or None)
     except (SettingError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
@@ -199,13 +196,13 @@ def cost(
     try:
         images = tuple(ImageInput.from_path(path) for path in input_images)
         request = CanonicalRequest(
-            model=model,
+            model=cast(Model, model),
             prompt=prompt,
             n=n,
             size=size,
-            quality=quality,
-            background=background,
-            output_format=output_format,
+            quality=cast("Quality | None", quality),
+            background=cast("Background | None", background),
+            output_format=cast("OutputFormat | None", output_format),
             input_images=images,
         )
     except (OSError, ValueError) as exc:

@@ -125,7 +125,9 @@ class EmulatorConfig:
     )
     open_accounts: bool = field(
         default=True,
-        metadata=setting("accept any well-formed API key (false: only api_keys and added keys)", runtime=True),
+        metadata=setting(
+            "accept any well-formed API key (false: only api_keys and added keys)", runtime=True
+        ),
     )
     api_keys: frozenset[str] = field(
         default=frozenset(), metadata=setting("API keys accepted when accounts are closed (comma-separated)")

@@ -341,7 +341,9 @@ def parse_options(value: object) -> dict[str, object]:
     for name, raw in pairs.items():
         provider, dot, rest = name.partition(".")
         if not dot or not rest or provider not in PROVIDERS:
-            raise ValueError(f"option {name!r}: expected <provider>.<option> with one of {', '.join(PROVIDERS)}")
+            raise ValueError(
+                f"option {name!r}: expected <provider>.<option> with one of {', '.join(PROVIDERS)}"
+            )
         parsed[name] = _option_value(name, raw)
     check_values(parsed)
     return parsed
@@ -440,9 +442,7 @@ def read_config_file(path: Path) -> dict[str, object]:
         data = table
     unknown = sorted(set(data) - set(by_name()))
     if unknown:
-        raise SettingError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(by_name())}"
-        )
+        raise SettingError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(by_name())}")
     return dict(data)
 
 

@@ -67,7 +67,12 @@ def test_a_field_without_metadata_is_refused() -> None:
         byte_budget: int = dataclasses.field(default=5, metadata=setting("bytes kept", runtime=True))
 
     spec = settings_of(Described)[-1]
-    assert (spec.flag, spec.env, spec.parse("12"), spec.runtime) == ("--byte-budget", "PIXELMOCK_BYTE_BUDGET", 12, True)
+    assert (spec.flag, spec.env, spec.parse("12"), spec.runtime) == (
+        "--byte-budget",
+        "PIXELMOCK_BYTE_BUDGET",
+        12,
+        True,
+    )
 
 
 def test_names_are_derived_from_the_field() -> None:
@@ -87,7 +92,9 @@ def test_the_readme_table_is_generated_from_the_settings() -> None:
 
 def test_the_table_command_writes_the_readme_section(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- settings table: generated -->\nstale\n<!-- end of settings table -->\nend\n")
+    readme.write_text(
+        "intro\n<!-- settings table: generated -->\nstale\n<!-- end of settings table -->\nend\n"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pixelmock.emulators.settings", "--write", str(readme)],
         capture_output=True,
@@ -234,7 +241,7 @@ def test_compound_and_scalar_errors_name_their_source(
 )
 def test_file_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "pixelmock.toml").write_text(text)
-    with pytest.raises(SettingError, match="pixelmock.toml") as caught:
+    with pytest.raises(SettingError, match=r"pixelmock\.toml") as caught:
         _load(tmp_path)
     assert message in str(caught.value)
 
@@ -248,7 +255,11 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
     import pixelmock.emulators.server as server
 
     calls: list[tuple[Flask, str, int, int]] = []
-    monkeypatch.setattr(server, "serve", lambda app, host, port, threads: calls.append((app, host, port, threads)))
+
+    def record(app: Flask, host: str, port: int, threads: int) -> None:
+        calls.append((app, host, port, threads))
+
+    monkeypatch.setattr(server, "serve", record)
     monkeypatch.chdir(tmp_path)
     for spec in settings():
         if spec.name != "today":
@@ -339,7 +350,8 @@ def test_version_and_help_show_defaults_and_variables(capsys: pytest.CaptureFixt
 def test_get_settings_shows_every_setting_in_force() -> None:
     app = create_app(EmulatorConfig(journal_limit=7, outbound_hosts=frozenset({"b", "a"})))
     body = PixelmockAdmin.for_app(app)._call("GET", "/settings")
-    assert set(body["settings"]) == {f.name for f in dataclasses.fields(EmulatorConfig)}  # not served: no port
+    # not served by `pixelmock serve`: no server settings
+    assert set(body["settings"]) == {f.name for f in dataclasses.fields(EmulatorConfig)}
     assert body["settings"]["journal_limit"] == 7 and body["settings"]["outbound_hosts"] == ["a", "b"]
     assert body["settings"]["starting_balances"] == {"credits": "10000", "USD": "100"}
     assert set(body["runtime"]) == {s.name for s in settings() if s.runtime}
@@ -351,7 +363,9 @@ def test_put_settings_allows_a_compose_style_webhook_host() -> None:
     with app.app_context():
         hooks = runtime().webhooks
     assert refusal("http://app:3000/hook", hooks.allowed_hosts) is not None
-    shown = admin.set_settings(outbound_hosts="app", outbound_timeout_seconds=2, webhook_retry_schedule=[1, 2])
+    shown = admin.set_settings(
+        outbound_hosts="app", outbound_timeout_seconds=2, webhook_retry_schedule=[1, 2]
+    )
     assert shown["outbound_hosts"] == ["app"]
     assert refusal("http://app:3000/hook", hooks.allowed_hosts) is None
     assert (hooks.timeout_seconds, hooks.retry_schedule) == (2.0, (1.0, 2.0))
