@@ -45,7 +45,7 @@ from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
 from pixelmock.contracts.verify import FORMATS
-from pixelmock.emulators.config import today_from_env
+from pixelmock.emulators.config import TODAY_ENV, today_from_env
 from pixelmock.emulators.settings import CONFIG_ENV, Setting, SettingError, load, settings
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
@@ -158,7 +158,7 @@ def serve(config_path: Path | None, **flags: Any) -> int:
 @click.option("--prompt", required=True)
 @click.option("--size", help="WxH in pixels, or auto")
 @click.option("--quality", type=click.Choice(QUALITIES))
-@click.option("--n", type=click.IntRange(min=1), help="number of images")
+@click.option("--n", type=int, help="number of images")
 @click.option("--background", type=click.Choice(BACKGROUNDS))
 @click.option("--output-format", type=click.Choice(OUTPUT_FORMATS))
 @click.option(
@@ -191,8 +191,10 @@ def cost(
     """Price a request at one or more providers."""
     try:
         on = date or today_from_env() or dt.date.today()
-    except ValueError as exc:  # a malformed $PIXELMOCK_TODAY
-        raise click.UsageError(f"PIXELMOCK_TODAY: {exc}") from None
+    except ValueError:  # a malformed $PIXELMOCK_TODAY
+        raise click.UsageError(
+            f"{TODAY_ENV}: expected a date YYYY-MM-DD, got {os.environ[TODAY_ENV]!r}"
+        ) from None
     try:
         images = tuple(ImageInput.from_path(path) for path in input_images)
         request = CanonicalRequest(

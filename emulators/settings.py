@@ -149,7 +149,7 @@ class Setting:
         allowed = self.choices()
         if allowed is not None:
             return "[" + "|".join(allowed) + "]" + (",..." if kind in (frozenset, tuple) else "")
-        names = {bool: "BOOL", int: "N", float: "NUMBER", str: "TEXT", dt.date: "YYYY-MM-DD"}
+        names = {bool: "BOOL", int: "N", float: "NUMBER", str: "TEXT", dt.date: "YYYY-MM-DD", Path: "FILE"}
         return names.get(kind, "NAME=VALUE,..." if kind is dict else "A,B,...")
 
     @property
@@ -161,7 +161,7 @@ class Setting:
 
     def default_text(self) -> str:
         """The default as documented: ``pixelmock serve``'s, then the library's when it differs."""
-        text = self.meta.default_text or shown(self.default)
+        text = self.meta.default_text or shown(self.default) or "(empty)"
         if self.name in SERVE_DEFAULTS:
             return f"{shown(SERVE_DEFAULTS[self.name])} (library: {text})"
         return text
@@ -283,6 +283,10 @@ def _parse(tp: Any, value: object, spec: Setting) -> Any:
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    if kind is Path:
+        if not isinstance(value, str | Path) or not str(value).strip():
+            raise ValueError(f"expected a file path, got {value!r}")
+        return Path(str(value).strip())
     if kind is str:
         if not isinstance(value, str):
             raise ValueError(f"expected a string, got {value!r}")
@@ -351,7 +355,7 @@ def parse_options(value: object) -> dict[str, object]:
 
 def settings_of(owner: type) -> tuple[Setting, ...]:
     """The settings of one dataclass, in field order. Raises ``TypeError`` for a field without
-    ``setting(...)`` metadata or of a type no parser reads."""
+    ``setting(...)`` metadata, or with a plain default of a type no parser reads."""
     hints = typing.get_type_hints(owner)
     found: list[Setting] = []
     for item in fields(owner):
@@ -359,7 +363,8 @@ def settings_of(owner: type) -> tuple[Setting, ...]:
         if not isinstance(meta, SettingMeta):
             raise TypeError(f"{owner.__name__}.{item.name} has no setting(...) metadata")
         spec = Setting(item.name, owner, hints[item.name], meta, item)
-        spec.parse(spec.default)  # every default reads back: the parser exists and accepts it
+        if item.default is not MISSING:
+            spec.parse(item.default)  # the parser exists and accepts the default (factories: by the tests)
         found.append(spec)
     return tuple(found)
 
@@ -376,16 +381,17 @@ def by_name() -> dict[str, Setting]:
 
 
 def shown(value: object) -> str:
-    """A value as a flag would take it (``none``, ``true``, ``a,b``, ``USD=100,credits=10000``)."""
+    """A value as a flag would take it (``none``, ``true``, ``a,b``, ``USD=100,credits=10000``, ``""`` for
+    an empty list or map)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
-        return ",".join(f"{k}={shown(v)}" for k, v in value.items()) or "(empty)"
+        return ",".join(f"{k}={shown(v)}" for k, v in value.items())
     if isinstance(value, frozenset | tuple | list):
         items = sorted(value) if isinstance(value, frozenset) else value
-        return ",".join(shown(v) for v in items) or "(empty)"
+        return ",".join(shown(v) for v in items)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 
@@ -23,8 +27,10 @@ from pixelmock.emulators.cli import main
 from pixelmock.emulators.config import SETTING, setting
 from pixelmock.emulators.runtime import runtime
 from pixelmock.emulators.runtime.webhooks import refusal
+from pixelmock.emulators.server import free_port
 from pixelmock.emulators.settings import (
     ServerSettings,
+    Setting,
     SettingError,
     by_name,
     load,
@@ -32,6 +38,8 @@ from pixelmock.emulators.settings import (
     settings,
     settings_of,
     settings_table,
+    shown,
+    to_json,
 )
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -73,6 +81,14 @@ def test_a_field_without_metadata_is_refused() -> None:
         12,
         True,
     )
+
+
+@pytest.mark.parametrize("spec", settings(), ids=lambda s: s.name)
+def test_every_default_reads_back_from_its_documented_text(spec: Setting) -> None:
+    if spec.meta.default_text is None:
+        assert spec.parse(shown(spec.default)) == spec.default
+    assert spec.parse(to_json(spec.default)) == spec.default  # as GET /__admin/settings shows it
+    assert spec.default_text() in settings_table()
 
 
 def test_names_are_derived_from_the_field() -> None:
@@ -410,3 +426,47 @@ def test_put_settings_refuses_with_400_and_changes_nothing(body: dict[str, Any],
         admin._call("PUT", "/settings", json={"outbound_hosts": ["app"], **body})
     assert caught.value.status == 400 and message in caught.value.message
     assert admin.settings() == before
+
+
+def test_cost_refuses_a_malformed_pixelmock_today(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIXELMOCK_TODAY", "next tuesday")
+    assert main(["cost", "--prompt", "a fox"]) == 2
+    assert "Error: PIXELMOCK_TODAY: expected a date YYYY-MM-DD, got 'next tuesday'" in capsys.readouterr().err
+
+
+def test_a_served_emulator_reports_its_settings_and_takes_changes(tmp_path: Path) -> None:
+    """``pixelmock serve`` for real (gunicorn), configured by file and environment, changed over HTTP."""
+    port = free_port()
+    (tmp_path / "pixelmock.toml").write_text(f"port = {port}\nprovider = 'apiframe'\njournal_limit = 12\n")
+    env = {**os.environ, "PIXELMOCK_OUTBOUND_HOSTS": "app", "PIXELMOCK_JOURNAL_LIMIT": "13"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--threads", "4"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        admin = PixelmockAdmin.for_url(f"http://127.0.0.1:{port}", timeout=10)
+        deadline = time.monotonic() + 20
+        shown: dict[str, Any] | None = None
+        while shown is None and time.monotonic() < deadline:
+            try:
+                shown = admin.settings()
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert shown is not None
+        assert (shown["port"], shown["provider"], shown["threads"]) == (port, ["apiframe"], 4)
+        assert (shown["journal_limit"], shown["outbound_hosts"], shown["tick_seconds"]) == (13, ["app"], 1.0)
+        changed = admin.set_settings(outbound_hosts=["app", "db"], latency_profile="manual")
+        assert changed["outbound_hosts"] == ["app", "db"] and admin.latency()["clock_frozen"] is True
+        with pytest.raises(PixelmockAdminError, match="threads cannot change at run time"):
+            admin.set_settings(threads=8)
+        admin.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    assert process.returncode == 0
