@@ -46,7 +46,15 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
 from pixelmock.contracts.verify import FORMATS
 from pixelmock.emulators.config import TODAY_ENV, today_from_env
-from pixelmock.emulators.settings import CONFIG_ENV, Setting, SettingError, load, settings
+from pixelmock.emulators.settings import (
+    CONFIG_ENV,
+    SERVER_KEY,
+    Setting,
+    SettingError,
+    load,
+    parse_date,
+    settings,
+)
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
@@ -88,11 +96,11 @@ def setting_options(command: F) -> F:
     return command
 
 
-def _date(value: str) -> dt.date:
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        return None if value is None else parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 @click.group(
@@ -134,7 +142,6 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     default."""
     from pixelmock.emulators.app import create_app
     from pixelmock.emulators.server import serve as run_server
-    from pixelmock.emulators.settings import SERVER_KEY
 
     try:
         server, config = load(flags, os.environ, Path.cwd(), config_path)
@@ -170,7 +177,7 @@ def serve(config_path: Path | None, **flags: Any) -> int:
 )
 @click.option(
     "--date",
-    callback=lambda ctx, param, value: None if value is None else _date(value),
+    callback=_date,
     metavar="YYYY-MM-DD",
     help="price as of this date  [default: $PIXELMOCK_TODAY, else today]",
 )

@@ -52,6 +52,7 @@ __all__ = [
     "changes",
     "config_file",
     "load",
+    "parse_date",
     "parse_options",
     "read_config_file",
     "resolve",
@@ -195,14 +196,18 @@ class Setting:
         return f"{self.meta.help} [default: {self.default_text()}; env: {self.env}]"
 
 
-def _inner(tp: Any) -> tuple[Any, bool]:
-    """``(type without None, optional?)``; the type is its origin for generics (``frozenset``...)."""
-    optional = False
+def _unwrapped(tp: Any) -> tuple[Any, bool]:
+    """``(type without None, optional?)`` of a field's type."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(tp))
-        tp = args[0]
-    return (typing.get_origin(tp) or tp), optional
+        return args[0], len(args) < len(typing.get_args(tp))
+    return tp, False
+
+
+def _inner(tp: Any) -> tuple[Any, bool]:
+    """``(kind, optional?)``: the type without None, as its origin for generics (``frozenset``...)."""
+    inner, optional = _unwrapped(tp)
+    return (typing.get_origin(inner) or inner), optional
 
 
 def _words(value: object, what: str) -> list[str]:
@@ -264,7 +269,8 @@ def _pairs(value: object, what: str) -> dict[str, object]:
 
 
 def _parse(tp: Any, value: object, spec: Setting) -> Any:
-    kind, optional = _inner(tp)
+    inner, optional = _unwrapped(tp)
+    kind = typing.get_origin(inner) or inner
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS)):
         return None
     if kind is bool:
@@ -279,10 +285,7 @@ def _parse(tp: Any, value: object, spec: Setting) -> Any:
     if kind is dt.date:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
-        try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        return parse_date(str(value))
     if kind is Path:
         if not isinstance(value, str | Path) or not str(value).strip():
             raise ValueError(f"expected a file path, got {value!r}")
@@ -294,23 +297,25 @@ def _parse(tp: Any, value: object, spec: Setting) -> Any:
     if kind is frozenset:
         return frozenset(_choice(v, spec) for v in _words(value, "a comma-separated list"))
     if kind is tuple:
-        (item,) = [a for a in typing.get_args(_strip_none(tp)) if a is not Ellipsis]
+        (item,) = [a for a in typing.get_args(inner) if a is not Ellipsis]
         if item is str:
             return tuple(_choice(v, spec) for v in _words(value, "a comma-separated list"))
         raw = _words(value, "a comma-separated list") if isinstance(value, str) else value
         if not isinstance(raw, list | tuple):
             raise ValueError(f"expected a comma-separated list, got {value!r}")
         return tuple(_parse(item, v, spec) for v in raw)
-    if kind is dict:
-        pairs = _pairs(value, "currency=amount pairs, comma-separated")
+    if kind is dict and typing.get_args(inner) == (str, Decimal):
+        pairs = _pairs(value, "name=amount pairs, comma-separated")
         return {name: _amount(amount) for name, amount in pairs.items()}
     raise TypeError(f"{spec.owner.__name__}.{spec.name}: no parser for {tp!r}; give setting(parse=...)")
 
 
-def _strip_none(tp: Any) -> Any:
-    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        return next(a for a in typing.get_args(tp) if a is not type(None))
-    return tp
+def parse_date(text: str) -> dt.date:
+    """``YYYY-MM-DD``. Raises ``ValueError`` saying so."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _choice(value: str, spec: Setting) -> str:

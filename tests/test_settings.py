@@ -226,7 +226,7 @@ def test_pixelmock_today_still_names_the_date(tmp_path: Path) -> None:
         ({"PIXELMOCK_TODAY": "next tuesday"}, "PIXELMOCK_TODAY: expected a date YYYY-MM-DD"),
         ({"PIXELMOCK_OPEN_ACCOUNTS": "maybe"}, "expected true or false"),
         ({"PIXELMOCK_SPEED_FACTOR": "nan"}, "PIXELMOCK_SPEED_FACTOR: expected a number >= 0"),
-        ({"PIXELMOCK_STARTING_BALANCES": "USD"}, "expected currency=amount pairs"),
+        ({"PIXELMOCK_STARTING_BALANCES": "USD"}, "expected name=amount pairs"),
         ({"PIXELMOCK_STARTING_BALANCES": "USD=-1"}, "not an amount >= 0: '-1'"),
         ({"PIXELMOCK_STARTING_BALANCES": "USD=lots"}, "not an amount: 'lots'"),
         ({"PIXELMOCK_OPTIONS": "polls_to_complete=3"}, "expected <provider>.<option>"),
