@@ -52,6 +52,7 @@ from pixelmock.emulators.settings import (
     Setting,
     SettingError,
     load,
+    misspelt,
     parse_date,
     settings,
 )
@@ -143,6 +144,8 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     from pixelmock.emulators.app import create_app
     from pixelmock.emulators.server import serve as run_server
 
+    for warning in misspelt(os.environ):
+        click.echo(f"pixelmock: warning: {warning}", err=True)
     try:
         server, config = load(flags, os.environ, Path.cwd(), config_path)
         app = create_app(config, providers=server.provider or None)

@@ -23,6 +23,7 @@ Pure: no Flask, no click (``pixelmock.emulators.cli`` builds the flags from ``se
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import math
 import tomllib
@@ -52,6 +53,7 @@ __all__ = [
     "changes",
     "config_file",
     "load",
+    "misspelt",
     "parse_date",
     "parse_options",
     "read_config_file",
@@ -482,6 +484,20 @@ def _sourced(spec: Setting, value: object, source: str) -> object:
         return spec.parse(value)
     except ValueError as exc:
         raise SettingError(f"{source}: {exc}") from None
+
+
+def misspelt(env: Mapping[str, str]) -> list[str]:
+    """Warnings for ``PIXELMOCK_*`` variables that are no setting but nearly name one
+    (``PIXELMOCK_OUTBOUND_HOST`` -> ``PIXELMOCK_OUTBOUND_HOSTS``): such a variable is otherwise ignored
+    silently. Other ``PIXELMOCK_*`` variables (the pytest plugin's ``PIXELMOCK_URL``...) pass."""
+    known = [s.env for s in settings()] + [CONFIG_ENV]
+    found = []
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            if close:
+                found.append(f"{name} is not a setting (did you mean {close[0]}?); ignored")
+    return found
 
 
 def load(

@@ -34,6 +34,7 @@ from pixelmock.emulators.settings import (
     SettingError,
     by_name,
     load,
+    misspelt,
     read_config_file,
     settings,
     settings_of,
@@ -262,6 +263,18 @@ def test_file_errors_name_the_file_and_key(tmp_path: Path, text: str, message: s
     assert message in str(caught.value)
 
 
+def test_a_misspelt_variable_is_named_and_others_pass() -> None:
+    env = {
+        "PIXELMOCK_OUTBOUND_HOST": "app",
+        "PIXELMOCK_URL": "http://127.0.0.1:8080",  # the pytest plugin's
+        "PIXELMOCK_OPENAI_BASE_URL": "http://127.0.0.1:8080/openai/v1",
+        "PIXELMOCK_JOURNAL_LIMIT": "5",
+    }
+    assert misspelt(env) == [
+        "PIXELMOCK_OUTBOUND_HOST is not a setting (did you mean PIXELMOCK_OUTBOUND_HOSTS?); ignored"
+    ]
+
+
 # -- pixelmock serve's command line ----------------------------------------------------------------------
 
 
@@ -284,15 +297,22 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
 
 
 def test_serve_takes_every_setting_from_flags_env_and_file(
-    served: list[tuple[Flask, str, int, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    served: list[tuple[Flask, str, int, int]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "pixelmock.toml").write_text("port = 9100\nthreads = 4\nmax_records = 77\n")
     monkeypatch.setenv("PIXELMOCK_THREADS", "6")
     monkeypatch.setenv("PIXELMOCK_OUTBOUND_HOSTS", "app")
+    monkeypatch.setenv("PIXELMOCK_MAX_RECORD", "5")
     argv = ["serve", "--threads", "8", "--provider", "openai", "--provider", "apiframe,runware",
             "--latency", "manual", "--option", "apiframe.polls_to_complete=2",
             "--option", "openai.gpt_image_2_max_edge_inclusive=false", "--date", "2026-11-25"]  # fmt: skip
     assert main(argv) == 0
+    assert "warning: PIXELMOCK_MAX_RECORD is not a setting (did you mean PIXELMOCK_MAX_RECORDS?)" in (
+        capsys.readouterr().err
+    )
     [(app, host, port, threads)] = served
     assert (host, port, threads) == ("127.0.0.1", 9100, 8)
     with app.app_context():
