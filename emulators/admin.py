@@ -4,8 +4,8 @@ Reset the app's state, read and move the virtual clock, read the request journal
 read the bill (what the requests cost, per provider and model), read and set balances, add and revoke
 API keys, add and clear fault rules, list outbound deliveries (webhooks, uploads) with their attempts,
 read and switch the latency profile, read what the app holds in memory and has evicted
-(``GET /__admin/stats``). Moving the clock runs the work that became due (job progress, webhook attempts)
-before answering. Its contract is
+(``GET /__admin/stats``), read every setting and change those that can change at run time. Moving the
+clock runs the work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
 400 (bad input) or 404 (unknown account). Provider prefixes never serve it, and the journal does not
@@ -32,6 +32,7 @@ from pixelmock.emulators.runtime.accounts import Account, KeyStatus, LedgerLine,
 from pixelmock.emulators.runtime.bill import BillRow
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultError, kinds_of
+from pixelmock.emulators.settings import SERVER_KEY, SettingError, changes, settings_json
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).
@@ -479,3 +480,29 @@ def inspector_file(name: str) -> Response:
     if media_type is None:
         raise AdminError(404, f"no inspector file {name!r}")
     return _ui_file(name, media_type)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Settings
+
+
+def _settings_view() -> Response:
+    return jsonify(settings_json(runtime().config, current_app.extensions.get(SERVER_KEY)))
+
+
+@bp.get("/settings")
+def get_settings() -> Response:
+    """Every setting in force (``pixelmock.emulators.settings.settings_json``)."""
+    return _settings_view()
+
+
+@bp.put("/settings")
+def set_settings() -> Response:
+    """``{name: value}``: change settings that can change at run time; 400 (nothing changed) for an
+    unknown one, one that cannot change at run time, or a bad value."""
+    body = _body("setSettings")
+    try:
+        runtime().configure(changes(body))
+    except (SettingError, ValueError) as exc:
+        _bad(str(exc))
+    return _settings_view()

@@ -386,3 +386,33 @@ class PixelmockAdmin:
         """``{"budgets": {name: {"max_bytes", "count", "bytes", "evicted", "evicted_bytes"}}, "store":
         {"max_records", "namespaces"}}``: what the app holds in memory and has evicted."""
         return cast(dict[str, Any], self._call("GET", "/stats"))
+
+    # settings
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting in force, by name (JSON: amounts as decimal strings, sets as sorted lists); the
+        server's (``host``, ``port``...) too when served by ``pixelmock serve``."""
+        return cast(dict[str, Any], self._call("GET", "/settings")["settings"])
+
+    def set_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings that can change at run time (``outbound_hosts=["app"]``,
+        ``options={"apiframe.polls_to_complete": 3}``, ``latency_profile="manual"``...); values as JSON
+        or the strings the flags take; ``Decimal`` amounts and sets are accepted. Returns every setting
+        in force. Raises ``PixelmockAdminError`` (400, nothing changed) for an unknown setting, one that
+        cannot change at run time, or a bad value."""
+        body = {name: _jsonable(value) for name, value in changes.items()}
+        return cast(dict[str, Any], self._call("PUT", "/settings", json=body)["settings"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, request
@@ -21,6 +21,7 @@ from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.contracts.evidence import TRUSTED
 from pixelmock.contracts.lifecycle import lifecycle
+from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
@@ -180,6 +181,22 @@ class Runtime:
             return
         self._ticker = Ticker(seconds, self.tick)
         self._ticker.start()
+
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        """Change settings of the running app (``changes``: field name -> parsed value, those
+        ``SettingMeta.runtime`` marks; ``pixelmock.emulators.settings.changes`` parses them): ``config`` is
+        updated in place, and the services that keep a copy (latency, outbound deliveries) take the new
+        values; ``reset`` keeps them. Raises ``ValueError`` (nothing changed) for options or a latency
+        setting that cannot be used."""
+        updated = replace(self.config, **changes)
+        check_values(updated.options)
+        if {"latency_profile", "speed_factor"} & set(changes):
+            self.latency.configure(updated.latency_profile, updated.speed_factor)
+        for name, value in changes.items():
+            setattr(self.config, name, value)
+        self.webhooks.allowed_hosts = frozenset(self.config.outbound_hosts)
+        self.webhooks.timeout_seconds = self.config.outbound_timeout_seconds
+        self.webhooks.retry_schedule = self.config.webhook_retry_schedule
 
     def reset(self) -> None:
         """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as

@@ -88,7 +88,8 @@ def refusal(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
         return None
     return (
         f"{host} is not a loopback address: pixelmock only calls 127.0.0.0/8, ::1 and localhost "
-        "(EmulatorConfig.outbound_hosts widens this)"
+        "(the outbound_hosts setting widens this: --outbound-hosts, PIXELMOCK_OUTBOUND_HOSTS, "
+        "PUT /__admin/settings or EmulatorConfig.outbound_hosts)"
     )
 
 
