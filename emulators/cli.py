@@ -1,7 +1,8 @@
 """The ``pixelmock`` command.
 
-- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gthread worker: state is
-  in memory, so one process), until Ctrl-C or SIGTERM.
+- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gevent worker: state is
+  in memory, so one process; a held connection costs a greenlet), until Ctrl-C or SIGTERM. Exit status 2
+  when the port is taken.
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
@@ -34,7 +35,7 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
 from pixelmock.emulators.config import today_from_env
 from pixelmock.emulators.runtime.latency import PROFILES
-from pixelmock.emulators.server import DEFAULT_THREADS
+from pixelmock.emulators.server import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
@@ -50,13 +51,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run the emulators until Ctrl-C / SIGTERM")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--port-file", help="write the port to this file once serving (removed on exit)")
     serve.add_argument("--provider", choices=PROVIDERS, action="append", help="serve only this provider")
     serve.add_argument(
-        "--threads",
+        "--connections",
         type=int,
-        default=DEFAULT_THREADS,
-        help=f"worker threads; each open WebSocket holds one (default {DEFAULT_THREADS})",
+        default=DEFAULT_CONNECTIONS,
+        help=f"connections served at once, WebSockets included (default {DEFAULT_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        help="seconds a client has to send a request's head, and again its body, before its connection "
+        f"is closed unanswered (default {DEFAULT_READ_TIMEOUT:g})",
     )
     serve.add_argument(
         "--date",
@@ -113,16 +122,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from pixelmock.emulators.app import create_app
     from pixelmock.emulators.config import EmulatorConfig
-    from pixelmock.emulators.server import serve
+    from pixelmock.emulators.server import PortInUse, serve
 
     # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
     config = EmulatorConfig(latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0)
     if args.date is not None:
         config.today = args.date
-    app = create_app(config, providers=args.provider)
-    serve(app, args.host, args.port, threads=args.threads)
+    # The app is built where it is served: in gunicorn's worker, after gevent's patching.
+    factory = partial(create_app, config, providers=args.provider)
+    try:
+        serve(factory, args.host, args.port, connections=args.connections, read_timeout=args.read_timeout,
+              port_file=args.port_file)  # fmt: skip
+    except PortInUse as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 
