@@ -194,7 +194,7 @@ def _worker_class(base: type, read_timeout: float) -> type:
 
     import gevent
 
-    class Worker(base):  # type: ignore[misc,valid-type]
+    class Worker(base):  # type: ignore[misc]
         def timeout_ctx(self) -> Any:  # the deadline of a request's head (and of a kept-alive wait)
             return gevent.Timeout(read_timeout, False)
 
