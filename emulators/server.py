@@ -147,6 +147,8 @@ def serve(
                     "loglevel": "warning",
                     "post_worker_init": lambda worker: _announce(built[0], root, port_file),
                 }
+                if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: one shared path
+                    options["control_socket_disable"] = True
                 for key, value in options.items():
                     self.cfg.set(key, value)
 
