@@ -29,7 +29,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -92,10 +92,8 @@ def rest_run(url: str, requests: int, patience: float, run: int, admin_every: in
                 times.append((last_answer - started) * 1000)
             if admin_every and n % admin_every == 0:
                 admin_sent += 1
-                try:
+                with suppress(httpx.TransportError):
                     admin_answered += client.get("/__admin/").status_code == 200
-                except httpx.TransportError:
-                    pass
     times.sort()
     p50 = statistics.median(times) if times else None
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] if times else None
@@ -145,10 +143,8 @@ def slow_clients(port: int, count: int, stack: ExitStack) -> Iterator[int]:
     def dribble() -> None:
         while not stop.wait(1.0):
             for sock in sockets:
-                try:
+                with suppress(OSError):  # the server closed it (read timeout)
                     sock.send(b"a")
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=dribble, daemon=True)
     thread.start()
@@ -169,7 +165,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         results["rss_idle_kib"] = server.rss_kib()
         with ExitStack() as stack:
             started = time.perf_counter()
-            results["websockets_upgraded"] = open_websockets(server.port, args.websockets, args.patience, stack)
+            upgraded = open_websockets(server.port, args.websockets, args.patience, stack)
+            results["websockets_upgraded"] = upgraded
             results["websockets_s"] = time.perf_counter() - started
             with slow_clients(server.port, args.slow, stack) as connected:
                 results["slow_connected"] = connected

@@ -5,8 +5,10 @@ Why gevent. A held connection must cost memory, not a thread: a Runware WebSocke
 120 s idle timeout, and a slow client can take as long as it likes to send its request. With one thread
 per connection (gunicorn ``gthread``, 32 threads, before issue 13) 32 idle WebSockets or 40 slow clients
 left every provider and ``/__admin/`` without an answer. gunicorn's gevent worker serves each connection
-in a greenlet (a few kilobytes), and flask-sock/simple-websocket run their WebSockets on it; 1,000 idle
-WebSockets and 100 slow clients leave REST answers at their usual latency (BENCHMARKS.md, "Held
+in a greenlet, and flask-sock/simple-websocket run their WebSockets on it: with 1,000 idle WebSockets
+and 100 slow clients held, REST answers keep a p99 under 100 ms (the gthread worker answered nothing),
+at about 45 kB per held connection. The CPU time per request is the gthread worker's; on a machine
+shared with other work the one-threaded worker gets a smaller share of the cores (BENCHMARKS.md, "Held
 connections", with the throughput before and after). One process, because state lives in memory.
 
 gevent patches the standard library (``threading``, ``socket``, ``time.sleep``) in the worker, after
@@ -18,8 +20,8 @@ ticker starts with the first request, so it is a greenlet too.
 
 Slow clients. gunicorn's gevent worker reads a request's head under a deadline (here ``read_timeout``
 seconds, which also closes a kept-alive connection idle that long); this module's worker then reads the
-body, up to the app's ``MAX_CONTENT_LENGTH`` plus one byte, under the same deadline
-before the app sees the request. A client that misses either deadline has its connection closed without
+body, up to the app's ``MAX_CONTENT_LENGTH`` plus one byte, under the same deadline before the app sees
+the request. A client that misses either deadline has its connection closed without
 an answer. That is pixelmock's choice, not a provider's documented behaviour: no provider documents what
 it does with a client that dribbles its request; nginx, the common front server, ends such requests by
 closing the connection (its 408 goes to its log, not to the client). WebSockets are not affected: once
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 AppFactory = Callable[[], "Flask"]
 
 #: Connections ``pixelmock serve`` holds at once on gunicorn (gunicorn's ``worker_connections``): past
-#: it, new ones wait in the listen backlog. An idle WebSocket costs about 30 kB (BENCHMARKS.md).
+#: it, new ones wait in the listen backlog. A held connection costs about 45 kB (BENCHMARKS.md).
 DEFAULT_CONNECTIONS = 10_000
 
 #: Seconds a client has to send a request's head, and again its body, before its connection is closed
