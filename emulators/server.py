@@ -206,6 +206,13 @@ def _worker_class(base: type, read_timeout: float) -> type:
             limit = self.wsgi.config.get("MAX_CONTENT_LENGTH")
             declared = next((int(v) for k, v in req.headers if k == "CONTENT-LENGTH"), None)
             if limit is None or declared is None or declared <= limit:  # larger ones are refused unread
+                expects = any(k == "EXPECT" and v.lower() == "100-continue" for k, v in req.headers)
+                if expects and req.version >= (1, 1):
+                    # The client waits for this before sending the body (RFC 9110 §10.1.1); gunicorn
+                    # would send it when the app starts, too late here and not twice.
+                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    req.headers = [(k, v) for k, v in req.headers if k != "EXPECT"]
+                    req._expected_100_continue = False  # newer gunicorn reads this, older the header
                 data: bytes | None = None
                 with gevent.Timeout(read_timeout, False):
                     data = req.body.read() if limit is None else req.body.read(limit + 1)

@@ -10,6 +10,7 @@ depends on the wall clock: waits are bounded only so that a broken server fails 
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import socket
 import subprocess
@@ -87,6 +88,21 @@ def _websocket(root: str) -> socket.socket:
     return sock
 
 
+def _answer(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP answer read whole from ``sock``: (head, body); the body's length from Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"the connection ended after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))  # fmt: skip
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head, body
+
+
 def _closed_unanswered(sock: socket.socket) -> bool:
     """Whether the server ends the connection without sending a byte."""
     try:
@@ -127,18 +143,19 @@ def test_slow_clients_are_closed_unanswered_after_the_read_timeout(tmp_path: Pat
             assert _closed_unanswered(body)
         # A kept-alive connection idle past the timeout is closed the same way, after its answer.
         with _connect(root, b"GET /__health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") as kept:
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                answer += kept.recv(4096)
-            assert answer.startswith(b"HTTP/1.1 200")
-            rest = answer.partition(b"\r\n\r\n")[2]
-            length = int(next(line.split(b":")[1] for line in answer.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))  # fmt: skip
-            while len(rest) < length:
-                rest += kept.recv(4096)
+            assert _answer(kept)[0].startswith(b"HTTP/1.1 200")
             assert _closed_unanswered(kept)
-        # The server still answers a client that sends in time.
+        # The server still answers a client that sends in time, also one that waits for 100 Continue.
         assert httpx.get(f"{root}/__health", timeout=PATIENCE).status_code == 200
+        body = b'{"model": "gpt-image-2", "prompt": "a lighthouse", "quality": "ultra"}'
+        head = SLOW_BODY.partition(b"Content-Length")[0] + b"Expect: 100-continue\r\n"
+        with _connect(root, head + b"Content-Length: %d\r\n\r\n" % len(body)) as expecting:
+            answer = expecting.recv(4096)
+            assert answer == b"HTTP/1.1 100 Continue\r\n\r\n"
+            expecting.sendall(body)
+            head, answer = _answer(expecting)
+            assert head.startswith(b"HTTP/1.1 400 "), head  # the answer, not a second 100 Continue
+            assert json.loads(answer)["error"]["code"] == "invalid_value"
 
 
 def test_port_zero_is_announced_and_written_to_the_port_file(tmp_path: Path) -> None:
