@@ -43,13 +43,20 @@ SLOW_BODY = (
 )
 
 
+#: The ``pixelmock`` command with ``fcntl`` unimportable, as on Windows: gunicorn cannot run.
+NO_FCNTL = ["-c", "import sys; sys.modules['fcntl'] = None; from pixelmock.emulators.cli import main; "
+            "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
+CLI = ["-m", "pixelmock.emulators.cli"]
+
+
 @contextlib.contextmanager
-def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    tmp_path: Path, *args: str, command: list[str] = CLI
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``pixelmock serve --port 0 --port-file F *args``: yields (root URL read from F, process)."""
     port_file = tmp_path / "port"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--port", "0", "--port-file",
-         str(port_file), *args],
+        [sys.executable, *command, "serve", "--port", "0", "--port-file", str(port_file), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,21 +165,26 @@ def test_slow_clients_are_closed_unanswered_after_the_read_timeout(tmp_path: Pat
             assert json.loads(answer)["error"]["code"] == "invalid_value"
 
 
-def test_port_zero_is_announced_and_written_to_the_port_file(tmp_path: Path) -> None:
-    with serving(tmp_path, "--provider", "runware") as (root, process):
+@pytest.mark.parametrize("command", [CLI, NO_FCNTL], ids=["gunicorn", "werkzeug"])
+def test_port_zero_is_announced_and_written_to_the_port_file(tmp_path: Path, command: list[str]) -> None:
+    with serving(tmp_path, "--provider", "runware", command=command) as (root, process):
         health = httpx.get(f"{root}/__health", timeout=PATIENCE).json()
         assert health["providers"] == {"runware": "/runware/v1"}
     out = process.stdout.read() if process.stdout else ""
+    err = process.stderr.read() if process.stderr else ""
     assert f"pixelmock listening on {root} " in out
     assert f"runware     {root}/runware/v1" in out
     assert not root.endswith(":0")
+    assert process.returncode == 0, err
+    assert ("serving with Werkzeug's threaded server" in err) == (command == NO_FCNTL)
 
 
-def test_a_busy_port_fails_at_once_with_status_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [CLI, NO_FCNTL], ids=["gunicorn", "werkzeug"])
+def test_a_busy_port_fails_at_once_with_status_2(command: list[str]) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--port", str(port)],
+            [sys.executable, *command, "serve", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=PATIENCE,
