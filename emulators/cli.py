@@ -1,7 +1,8 @@
 """The ``pixelmock`` command (click).
 
-- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gthread worker: state is
-  in memory, so one process), until Ctrl-C or SIGTERM. Every setting (``pixelmock.emulators.settings``)
+- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gevent worker: state is
+  in memory, so one process; a held connection costs a greenlet), until Ctrl-C or SIGTERM; exit status 2
+  when the port is taken. Every setting (``pixelmock.emulators.settings``)
   comes from a flag, a ``PIXELMOCK_<NAME>`` variable or a config file, in that order.
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
@@ -23,7 +24,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -56,6 +57,9 @@ from pixelmock.emulators.settings import (
     parse_date,
     settings,
 )
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
@@ -113,6 +117,12 @@ def cli() -> None:
     Apiframe, Runware and GMI Cloud."""
 
 
+class PortTaken(click.ClickException):
+    """``pixelmock serve``'s port is taken: one line, exit status 2."""
+
+    exit_code = 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pixelmock`` console script; returns the exit status (2 for usage errors)."""
     try:
@@ -142,17 +152,35 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     """Run the emulators until Ctrl-C / SIGTERM. Settings: flag > PIXELMOCK_<NAME> > config file >
     default."""
     from pixelmock.emulators.app import create_app
+    from pixelmock.emulators.server import PortInUse
     from pixelmock.emulators.server import serve as run_server
 
     for warning in misspelt(os.environ):
         click.echo(f"pixelmock: warning: {warning}", err=True)
     try:
         server, config = load(flags, os.environ, Path.cwd(), config_path)
-        app = create_app(config, providers=server.provider or None)
+        # Built once here so a bad setting is a usage error before serving; the served app is built by
+        # the factory where it is served (in gunicorn's worker, after gevent's patching).
+        create_app(config, providers=server.provider or None)
     except (SettingError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    app.extensions[SERVER_KEY] = server
-    run_server(app, server.host, server.port, threads=server.threads)
+
+    def factory() -> Flask:
+        app = create_app(config, providers=server.provider or None)
+        app.extensions[SERVER_KEY] = server
+        return app
+
+    try:
+        run_server(
+            factory,
+            server.host,
+            server.port,
+            connections=server.connections,
+            read_timeout=server.read_timeout,
+            port_file=server.port_file,
+        )
+    except PortInUse as exc:
+        raise PortTaken(str(exc)) from None
     return 0
 
 

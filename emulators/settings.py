@@ -40,7 +40,7 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import options as contract_options
 from pixelmock.emulators.config import SETTING, EmulatorConfig, SettingMeta, setting
-from pixelmock.emulators.server import DEFAULT_THREADS
+from pixelmock.emulators.server import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
 
 __all__ = [
     "CONFIG_ENV",
@@ -89,7 +89,11 @@ class ServerSettings:
 
     - ``host``, ``port``: the address to bind.
     - ``provider``: serve only these providers (empty: all five).
-    - ``threads``: gunicorn worker threads (``pixelmock.emulators.server.DEFAULT_THREADS``).
+    - ``connections``: connections served at once, WebSockets included (gunicorn's gevent worker; a held
+      connection costs a greenlet, not a thread).
+    - ``read_timeout``: seconds a client has to send a request's head, and again its body, before its
+      connection is closed unanswered (pixelmock's choice: no provider documents its own).
+    - ``port_file``: write the port to this file once serving (for ``--port 0``); removed on exit.
     """
 
     host: str = field(default="127.0.0.1", metadata=setting("address to bind"))
@@ -98,9 +102,19 @@ class ServerSettings:
         default=(),
         metadata=setting("serve only these providers (repeatable or comma-separated)", choices=PROVIDERS),
     )
-    threads: int = field(
-        default=DEFAULT_THREADS,
-        metadata=setting("worker threads; each open WebSocket holds one", minimum=1),
+    connections: int = field(
+        default=DEFAULT_CONNECTIONS,
+        metadata=setting("connections served at once, WebSockets included", minimum=1),
+    )
+    read_timeout: float = field(
+        default=DEFAULT_READ_TIMEOUT,
+        metadata=setting(
+            "seconds a client has to send a request's head, and again its body, before its connection is "
+            "closed unanswered"
+        ),
+    )
+    port_file: Path | None = field(
+        default=None, metadata=setting("write the port to this file once serving (removed on exit)")
     )
 
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,7 @@ def test_pixelmock_today_still_names_the_date(tmp_path: Path) -> None:
     [
         ({"PIXELMOCK_PORT": "http"}, "PIXELMOCK_PORT: expected an integer, got 'http'"),
         ({"PIXELMOCK_PORT": "70000"}, "PIXELMOCK_PORT: expected a number <= 65535"),
-        ({"PIXELMOCK_THREADS": "0"}, "PIXELMOCK_THREADS: expected a number >= 1"),
+        ({"PIXELMOCK_CONNECTIONS": "0"}, "PIXELMOCK_CONNECTIONS: expected a number >= 1"),
         ({"PIXELMOCK_TODAY": "next tuesday"}, "PIXELMOCK_TODAY: expected a date YYYY-MM-DD"),
         ({"PIXELMOCK_OPEN_ACCOUNTS": "maybe"}, "expected true or false"),
         ({"PIXELMOCK_SPEED_FACTOR": "nan"}, "PIXELMOCK_SPEED_FACTOR: expected a number >= 0"),
@@ -285,8 +286,16 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
 
     calls: list[tuple[Flask, str, int, int]] = []
 
-    def record(app: Flask, host: str, port: int, threads: int) -> None:
-        calls.append((app, host, port, threads))
+    def record(
+        factory: Callable[[], Flask],
+        host: str,
+        port: int,
+        *,
+        connections: int,
+        read_timeout: float,
+        port_file: Path | None,
+    ) -> None:
+        calls.append((factory(), host, port, connections))
 
     monkeypatch.setattr(server, "serve", record)
     monkeypatch.chdir(tmp_path)
@@ -302,19 +311,19 @@ def test_serve_takes_every_setting_from_flags_env_and_file(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    (tmp_path / "pixelmock.toml").write_text("port = 9100\nthreads = 4\nmax_records = 77\n")
-    monkeypatch.setenv("PIXELMOCK_THREADS", "6")
+    (tmp_path / "pixelmock.toml").write_text("port = 9100\nconnections = 4\nmax_records = 77\n")
+    monkeypatch.setenv("PIXELMOCK_CONNECTIONS", "6")
     monkeypatch.setenv("PIXELMOCK_OUTBOUND_HOSTS", "app")
     monkeypatch.setenv("PIXELMOCK_MAX_RECORD", "5")
-    argv = ["serve", "--threads", "8", "--provider", "openai", "--provider", "apiframe,runware",
+    argv = ["serve", "--connections", "8", "--provider", "openai", "--provider", "apiframe,runware",
             "--latency", "manual", "--option", "apiframe.polls_to_complete=2",
             "--option", "openai.gpt_image_2_max_edge_inclusive=false", "--date", "2026-11-25"]  # fmt: skip
     assert main(argv) == 0
     assert "warning: PIXELMOCK_MAX_RECORD is not a setting (did you mean PIXELMOCK_MAX_RECORDS?)" in (
         capsys.readouterr().err
     )
-    [(app, host, port, threads)] = served
-    assert (host, port, threads) == ("127.0.0.1", 9100, 8)
+    [(app, host, port, connections)] = served
+    assert (host, port, connections) == ("127.0.0.1", 9100, 8)
     with app.app_context():
         config = runtime().config
     assert set(app.extensions["pixelmock.server"].provider) == {"openai", "apiframe", "runware"}
@@ -323,7 +332,7 @@ def test_serve_takes_every_setting_from_flags_env_and_file(
     assert config.today == dt.date(2026, 11, 25) and config.tick_seconds == 1.0
     admin = PixelmockAdmin.for_app(app)
     shown = admin.settings()
-    assert (shown["port"], shown["threads"], shown["outbound_hosts"]) == (9100, 8, ["app"])
+    assert (shown["port"], shown["connections"], shown["outbound_hosts"]) == (9100, 8, ["app"])
     assert admin.clock()["date"] == "2026-11-25"
 
 
@@ -462,7 +471,7 @@ def test_a_served_emulator_reports_its_settings_and_takes_changes(tmp_path: Path
     (tmp_path / "pixelmock.toml").write_text(f"port = {port}\nprovider = 'apiframe'\njournal_limit = 12\n")
     env = {**os.environ, "PIXELMOCK_OUTBOUND_HOSTS": "app", "PIXELMOCK_JOURNAL_LIMIT": "13"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--threads", "4"],
+        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--connections", "4"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -479,12 +488,12 @@ def test_a_served_emulator_reports_its_settings_and_takes_changes(tmp_path: Path
             except httpx.TransportError:
                 time.sleep(0.1)
         assert shown is not None
-        assert (shown["port"], shown["provider"], shown["threads"]) == (port, ["apiframe"], 4)
+        assert (shown["port"], shown["provider"], shown["connections"]) == (port, ["apiframe"], 4)
         assert (shown["journal_limit"], shown["outbound_hosts"], shown["tick_seconds"]) == (13, ["app"], 1.0)
         changed = admin.set_settings(outbound_hosts=["app", "db"], latency_profile="manual")
         assert changed["outbound_hosts"] == ["app", "db"] and admin.latency()["clock_frozen"] is True
-        with pytest.raises(PixelmockAdminError, match="threads cannot change at run time"):
-            admin.set_settings(threads=8)
+        with pytest.raises(PixelmockAdminError, match="connections cannot change at run time"):
+            admin.set_settings(connections=8)
         admin.close()
     finally:
         process.send_signal(signal.SIGTERM)
