@@ -216,79 +216,129 @@ def _declared_response(provider: str, op: dict[str, Any], status: int) -> dict[s
     return None
 
 
+#: The interaction key marking a file a recording fetched from a URL the provider returned (an image):
+#: kept so the recording replays offline, not an operation of the contract, so not checked.
+FETCHED_KEY = "x-fetched"
+
+
 def check_interaction(interaction: dict[str, Any], cassette: str = "", index: int = 0) -> list[Disagreement]:
-    """Every disagreement of one vcrpy interaction with its provider's contract (see the module docs)."""
+    """Every disagreement of one vcrpy interaction with its provider's contract (see the module docs). An
+    interaction marked ``x-fetched`` (a file fetched from a URL in an answer) has none."""
+    if interaction.get(FETCHED_KEY):
+        return []
     request = interaction.get("request") or {}
     response = interaction.get("response") or {}
     method, uri = str(request.get("method", "")), str(request.get("uri", ""))
     found = match(method, uri)
     if found is None:
-        bases = ", ".join(real_base_url(p) for p in PROVIDERS)
-        expected = f"a documented operation under one of {bases}"
-        return [Disagreement(cassette, index, None, None, "uri", "$", expected, f"{method} {uri}")]
-    provider, operation_id, op = found
-    out: list[Disagreement] = []
-
-    def add(where: str, violations: list[Violation]) -> None:
-        for v in violations:
-            path, expected, shown = _wording(v)
-            reason = ELIDED if v.keyword == "format" and ELLIPSIS in str(v.value) else ""
-            out.append(
-                Disagreement(
-                    cassette,
-                    index,
-                    provider,
-                    operation_id,
-                    where,
-                    json_path(path),
-                    expected,
-                    shown,
-                    v.value,
-                    reason,
-                )
-            )
-
+        return [unmatched(method, uri, cassette, index)]
     status = int((response.get("status") or {}).get("code", 0))
+    out = check_response(found, status, response.get("headers"), response.get("body"), cassette, index)
+    if 200 <= status < 300:
+        out += check_request(found, request.get("headers"), request.get("body"), cassette, index)
+    return out
+
+
+def unmatched(method: str, uri: str, cassette: str = "", index: int = 0) -> Disagreement:
+    """The disagreement of a request that matches no documented operation of any provider."""
+    bases = ", ".join(real_base_url(p) for p in PROVIDERS)
+    expected = f"a documented operation under one of {bases}"
+    return Disagreement(cassette, index, None, None, "uri", "$", expected, f"{method} {uri}")
+
+
+def _disagreements(
+    found: tuple[str, str, dict[str, Any]], where: str, violations: list[Violation], cassette: str, index: int
+) -> list[Disagreement]:
+    provider, operation_id, _ = found
+    out = []
+    for v in violations:
+        path, expected, shown = _wording(v)
+        reason = ELIDED if v.keyword == "format" and ELLIPSIS in str(v.value) else ""
+        out.append(
+            Disagreement(
+                cassette,
+                index,
+                provider,
+                operation_id,
+                where,
+                json_path(path),
+                expected,
+                shown,
+                v.value,
+                reason,
+            )
+        )
+    return out
+
+
+def check_request(
+    found: tuple[str, str, dict[str, Any]], headers: Any, body: Any, cassette: str = "", index: int = 0
+) -> list[Disagreement]:
+    """Where a request body breaks its operation's request schema. ``found``: what ``match`` returned;
+    ``headers``: a mapping (values a string or a list of strings; the Content-Type picks the schema);
+    ``body``: str or bytes (JSON, or multipart/form-data read with ``form_instance``). A body of another
+    media type, or one that does not parse, has no disagreement here (the provider answers it)."""
+    provider, _, op = found
+    content_type = _header(headers, "content-type")
+    request_media = _media_type(content_type) or "application/json"
+    body_schema = op.get("requestBody", {}).get("content", {}).get(request_media, {}).get("schema")
+    if body_schema is None:
+        return []
+    schema = resolve(provider, body_schema)
+    if request_media.endswith("json"):
+        parsed, value = _json(_text(body))
+        return (
+            _disagreements(found, "request", validate(provider, schema, value), cassette, index)
+            if parsed
+            else []
+        )
+    if request_media == "multipart/form-data":
+        form = _form(content_type or "", body)
+        if form is not None:
+            violations = validate(provider, schema, form_instance(schema, *form))
+            return _disagreements(found, "request", violations, cassette, index)
+    return []
+
+
+def check_response(
+    found: tuple[str, str, dict[str, Any]],
+    status: int,
+    headers: Any,
+    body: Any,
+    cassette: str = "",
+    index: int = 0,
+) -> list[Disagreement]:
+    """Where an answer breaks its operation's contract: a status it does not declare, a content type it
+    does not declare for that status, a JSON body that does not validate. ``body``: str, bytes or vcrpy's
+    ``{"string": ...}``."""
+    provider, operation_id, op = found
     declared = _declared_response(provider, op, status)
     if declared is None:
         expected = f"one of {sorted(op.get('responses', {}))}"
-        out.append(
+        return [
             Disagreement(
                 cassette, index, provider, operation_id, "status", "$", expected, str(status), status
             )
+        ]
+    media = _media_type(_header(headers, "content-type")) or "application/json"
+    content = declared.get("content", {})
+    schema = (content.get(media) or {}).get("schema")
+    if schema is not None and media.endswith("json"):
+        parsed, value = _json(_text(body))
+        if not parsed:
+            found_text = _shown(_text(body))
+            return [
+                Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", found_text)
+            ]
+        return _disagreements(
+            found, "response", validate(provider, resolve(provider, schema), value), cassette, index
         )
-    else:
-        media = _media_type(_header(response.get("headers"), "content-type")) or "application/json"
-        content = declared.get("content", {})
-        schema = (content.get(media) or {}).get("schema")
-        if schema is not None and media.endswith("json"):
-            parsed, body = _json(_text(response.get("body")))
-            if not parsed:
-                found_text = _shown(_text(response.get("body")))
-                out.append(
-                    Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", found_text)
-                )
-            else:
-                add("response", validate(provider, resolve(provider, schema), body))
-        elif content and media not in content:
-            expected = f"a content type of {sorted(content)}"
-            out.append(
-                Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
-            )
-    if 200 <= status < 300:
-        content_type = _header(request.get("headers"), "content-type")
-        request_media = _media_type(content_type) or "application/json"
-        body_schema = op.get("requestBody", {}).get("content", {}).get(request_media, {}).get("schema")
-        if body_schema is not None and request_media.endswith("json"):
-            parsed, body = _json(_text(request.get("body")))
-            if parsed:
-                add("request", validate(provider, resolve(provider, body_schema), body))
-        elif body_schema is not None and request_media == "multipart/form-data":
-            schema = resolve(provider, body_schema)
-            form = _form(content_type or "", request.get("body"))
-            if form is not None:
-                add("request", validate(provider, schema, form_instance(schema, *form)))
-    return out
+    if content and media not in content:
+        expected = f"a content type of {sorted(content)}"
+        return [
+            Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
+        ]
+    return []
 
 
 def _form(content_type: str, body: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str | None]]] | None:

@@ -1,0 +1,387 @@
+"""A recording, validating proxy in front of the real providers (``pixelmock proxy``).
+
+``create_proxy(upstreams)`` builds a Flask app with the same provider prefixes as ``create_app``
+(``/openai/v1``, ``/cloudflare/client/v4``, ``/apiframe``, ``/runware/v1``, ``/gmicloud/...``). Each
+request under a prefix is forwarded, with the client's own headers and credentials (never stored), to
+that provider's upstream base URL: by default the real one, its contract's ``servers[0]``
+(``contracts.openapi.real_base_url``), or the one given per provider (a staging endpoint, a second
+pixelmock in tests). The proxy calls nothing but these upstreams, and, only with ``fetch_images``, the
+file URLs an upstream's answer names.
+
+Each exchange is checked against the provider's contract in both directions with the checks of
+``pixelmock verify`` (``contracts.verify.check_request`` / ``check_response``: undocumented operation,
+request body schema, undeclared status or content type, response body schema). Violations are
+
+- in the answer's ``X-Pixelmock-Violations`` header: a JSON array (ASCII) of at most
+  ``MAX_HEADER_VIOLATIONS`` objects ``{"where": "request"|"response"|"status"|"uri", "path": "$.quality",
+  "expected": ..., "found": ...}`` (like Prism's ``sl-violations``); a streamed answer (SSE) carries
+  only the request's, since its headers leave before its body;
+- in the log (logger ``pixelmock.proxy``, one warning each) and in the journal (``GET /__admin/journal``,
+  the entry's note ``{"violations": [...]}``).
+
+With ``errors``, a request that breaks the contract is not sent upstream (no money spent on a request the
+provider would refuse): it is answered by pixelmock's emulator of that provider, whose answer to such a
+request is the provider's own 4xx body. A request the emulator accepts after all is forwarded.
+
+With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/cassette.py``) under
+``<record_dir>/<provider>/``; a streamed answer is recorded whole once the stream ends; with
+``fetch_images`` the files the answer names by URL (image URLs) are fetched and recorded in the same
+cassette, so the recording replays offline. Runware's WebSocket API is not proxied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from flask import Flask, Response, request
+
+from pixelmock.contracts.openapi import PROVIDERS, real_base_url
+from pixelmock.contracts.verify import Disagreement, check_request, check_response, match, unmatched
+from pixelmock.emulators import admin
+from pixelmock.emulators.app import create_app, load_providers
+from pixelmock.emulators.cassette import CassetteWriter, Exchange
+from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.runtime import ProviderEmulator, Runtime, journal, journal_note
+
+log = logging.getLogger("pixelmock.proxy")
+
+#: The response header naming the contract violations of an exchange.
+VIOLATIONS_HEADER = "X-Pixelmock-Violations"
+#: At most this many violations go into the header (every one goes to the log and the journal).
+MAX_HEADER_VIOLATIONS = 10
+#: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
+#: generation can take minutes before its first byte).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 600.0
+#: Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy recomputes; never forwarded either way.
+#: ``accept-encoding`` is dropped so bodies can be checked and recorded as they are.
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-encoding",
+        "accept-encoding",
+    }
+)
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def upstream_table(upstreams: Mapping[str, str] | None, providers: Iterable[str]) -> dict[str, str]:
+    """Provider name -> upstream base URL (no trailing slash): ``upstreams``' entry, else the real one.
+    Raises ``ValueError`` for a provider name pixelmock does not know."""
+    given = dict(upstreams or {})
+    unknown = sorted(set(given) - set(PROVIDERS))
+    if unknown:
+        raise ValueError(f"unknown provider(s) {unknown}; known: {list(PROVIDERS)}")
+    return {name: given.get(name, real_base_url(name)).rstrip("/") for name in providers}
+
+
+def violations_json(items: Iterable[Disagreement]) -> list[dict[str, str]]:
+    """Disagreements as the header and the journal show them: ``{"where", "path", "expected", "found"}``."""
+    return [{"where": d.where, "path": d.path, "expected": d.expected, "found": d.found} for d in items]
+
+
+def _header_value(items: list[Disagreement]) -> str:
+    return json.dumps(violations_json(items[:MAX_HEADER_VIOLATIONS]), ensure_ascii=True)
+
+
+def image_urls(value: Any, key: str = "") -> list[str]:
+    """The http(s) URLs of files in a JSON answer: string values under keys naming an image, a file, a
+    media item or a bare ``url``/``urls`` (OpenAI's ``data[].url``, Runware's ``imageURL``, Apiframe's
+    ``image_urls``, GMI's ``media_urls``), never a webhook or callback URL the client sent."""
+    if isinstance(value, dict):
+        return [url for name, item in value.items() for url in image_urls(item, str(name))]
+    if isinstance(value, list):
+        return [url for item in value for url in image_urls(item, key)]
+    folded = key.lower()
+    wanted = any(word in folded for word in ("image", "file", "media")) or folded in ("url", "urls")
+    unwanted = any(word in folded for word in ("webhook", "callback", "upload"))
+    if isinstance(value, str) and wanted and not unwanted and value.startswith(("http://", "https://")):
+        return [value]
+    return []
+
+
+class Proxy:
+    """The forwarding, checking and recording of one proxy app (see the module docs)."""
+
+    def __init__(
+        self,
+        upstreams: dict[str, str],
+        mounted: list[ProviderEmulator],
+        record_dir: str | Path | None,
+        errors: bool,
+        fetch_images: bool,
+        client: httpx.Client,
+    ) -> None:
+        self.upstreams = upstreams
+        self.mounted = mounted
+        self.writer = CassetteWriter(record_dir) if record_dir is not None else None
+        self.errors = errors
+        self.fetch_images = fetch_images
+        self.client = client
+        self._emulator: Flask | None = None
+
+    def emulator(self) -> Flask:
+        """The in-process emulator answering refused requests under ``errors`` (made on first use)."""
+        if self._emulator is None:
+            self._emulator = create_app(EmulatorConfig(journal_limit=0), [p.name for p in self.mounted])
+        return self._emulator
+
+    def handle(self, provider: ProviderEmulator, rest: str) -> Response:
+        """Forward the current request to ``provider``'s upstream (``rest``: the path under its prefix)."""
+        method = request.method
+        query = request.query_string.decode("latin-1")
+        suffix = (f"/{rest}" if rest else "") + (f"?{query}" if query else "")
+        contract_uri = real_base_url(provider.name).rstrip("/") + suffix
+        body = request.get_data(cache=True)
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
+        found = match(method, contract_uri)
+        problems: list[Disagreement] = []
+        if found is None:
+            problems.append(unmatched(method, contract_uri))
+        else:
+            problems += check_request(found, dict(headers), body)
+        if problems and self.errors:
+            refused = self._refusal(provider, rest, query, headers, body)
+            if refused is not None:
+                self._report(method, request.path, problems)
+                refused.headers[VIOLATIONS_HEADER] = _header_value(problems)
+                return refused
+        outbound = self.client.build_request(
+            method, self.upstreams[provider.name] + suffix, headers=headers, content=body
+        )
+        try:
+            upstream = self.client.send(outbound, stream=True)
+        except httpx.HTTPError as exc:
+            self._report(method, request.path, problems)
+            log.error("upstream %s unreachable: %s", outbound.url, exc)
+            return provider.error_response(502, "internal", f"pixelmock proxy: upstream unreachable ({exc})")
+        answer_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP]
+        operation = found[1] if found else "undocumented"
+        exchange = Exchange(
+            method=method,
+            uri=contract_uri,
+            request_headers=tuple(headers),
+            request_body=body,
+            status=upstream.status_code,
+            reason=upstream.reason_phrase,
+            response_headers=tuple(answer_headers),
+            response_body=b"",
+        )
+        if upstream.headers.get("content-type", "").startswith("text/event-stream"):
+            self._report(method, request.path, problems)
+            return self._streamed(provider.name, operation, found, exchange, upstream, problems)
+        try:
+            data = upstream.read()
+        finally:
+            upstream.close()
+        if found is not None:
+            problems += check_response(found, upstream.status_code, dict(answer_headers), data)
+        self._report(method, request.path, problems)
+        self._record(provider.name, operation, _with_body(exchange, data))
+        answer = Response(data, status=upstream.status_code, headers=answer_headers)
+        if problems:
+            answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
+        return answer
+
+    def _refusal(
+        self, provider: ProviderEmulator, rest: str, query: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Response | None:
+        """The emulator's answer to the request when it refuses it (4xx), else ``None``."""
+        path = provider.prefix + (f"/{rest}" if rest else "")
+        with self.emulator().test_client() as emulator:
+            answer = emulator.open(
+                path, method=request.method, query_string=query, headers=headers, data=body
+            )
+        if 400 <= answer.status_code < 500:
+            answer.headers["X-Pixelmock-Answered-By"] = "emulator"
+            return answer
+        return None
+
+    def _streamed(
+        self,
+        provider: str,
+        operation: str,
+        found: tuple[str, str, dict[str, Any]] | None,
+        exchange: Exchange,
+        upstream: httpx.Response,
+        problems: list[Disagreement],
+    ) -> Response:
+        """Pass an SSE answer through as it arrives; check and record it whole when it ends."""
+
+        def chunks() -> Iterator[bytes]:
+            received: list[bytes] = []
+            try:
+                for chunk in upstream.iter_bytes():
+                    received.append(chunk)
+                    yield chunk
+            finally:
+                upstream.close()
+                late = []
+                if found is not None:
+                    late = check_response(found, exchange.status, dict(exchange.response_headers), b"")
+                self._report(exchange.method, exchange.uri, late)
+                self._record(provider, operation, _with_body(exchange, b"".join(received)))
+
+        answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
+        if problems:
+            answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
+        return answer
+
+    def _report(self, method: str, path: str, problems: list[Disagreement]) -> None:
+        if not problems:
+            return
+        for item in problems:
+            log.warning(
+                "contract violation on %s %s: %s %s: expected %s, found %s",
+                method,
+                path,
+                item.where,
+                item.path,
+                item.expected,
+                item.found,
+            )
+        journal_note(violations=violations_json(problems))
+
+    def _record(self, provider: str, operation: str, exchange: Exchange) -> None:
+        if self.writer is None:
+            return
+        exchanges = [exchange]
+        if self.fetch_images:
+            exchanges += self._fetched(exchange)
+        try:
+            path = self.writer.write(provider, operation, exchanges)
+        except OSError as exc:
+            log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
+            return
+        log.info("recorded %s", path)
+
+    def _fetched(self, exchange: Exchange) -> list[Exchange]:
+        """The files the answer names by URL, fetched (each once; failures logged and skipped)."""
+        try:
+            parsed = json.loads(exchange.response_body)
+        except (UnicodeDecodeError, ValueError):
+            return []
+        out = []
+        for url in dict.fromkeys(image_urls(parsed)):
+            try:
+                got = self.client.get(url)
+            except httpx.HTTPError as exc:
+                log.warning("could not fetch %s for the recording: %s", url, exc)
+                continue
+            headers = tuple((k, v) for k, v in got.headers.multi_items() if k.lower() not in _HOP)
+            out.append(
+                Exchange("GET", url, (), b"", got.status_code, got.reason_phrase, headers, got.content, True)
+            )
+        return out
+
+
+def _with_body(exchange: Exchange, body: bytes) -> Exchange:
+    return Exchange(
+        exchange.method,
+        exchange.uri,
+        exchange.request_headers,
+        exchange.request_body,
+        exchange.status,
+        exchange.reason,
+        exchange.response_headers,
+        body,
+        exchange.fetched,
+    )
+
+
+def create_proxy(
+    upstreams: Mapping[str, str] | None = None,
+    *,
+    record_dir: str | Path | None = None,
+    errors: bool = False,
+    fetch_images: bool = False,
+    providers: Iterable[str] | None = None,
+    config: EmulatorConfig | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Flask:
+    """Build the proxy app (see the module docs).
+
+    ``upstreams``: provider name -> base URL overriding the real one (e.g. ``{"openai":
+    "https://staging.example/v1"}``); ``record_dir``: where cassettes go (``None``: nothing recorded);
+    ``errors``: refuse contract-breaking requests locally; ``fetch_images``: record the files answers name
+    by URL; ``providers``: which prefixes are served (default: all five); ``config``: the journal's size
+    (``journal_limit``) and clock; ``transport``: httpx transport for the upstream calls (default: the
+    network). Raises ``ValueError`` for an unknown provider name.
+    """
+    names = list(providers) if providers is not None else list(PROVIDERS)
+    table = upstream_table(upstreams, names)
+    mounted = load_providers(names)
+    app = Flask("pixelmock.proxy")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    rt = Runtime(config or EmulatorConfig())
+    app.extensions["pixelmock"] = rt
+    app.extensions["pixelmock.providers"] = mounted
+    app.extensions["pixelmock.upstreams"] = table
+    client = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT), transport=transport)
+    proxy = Proxy(table, mounted, record_dir, errors, fetch_images, client)
+    app.extensions["pixelmock.proxy"] = proxy
+
+    for provider in mounted:
+
+        def forward(rest: str = "", provider: ProviderEmulator = provider) -> Response:
+            return proxy.handle(provider, rest)
+
+        app.add_url_rule(provider.prefix, f"{provider.name}_root", forward, methods=_METHODS)
+        app.add_url_rule(
+            f"{provider.prefix}/<path:rest>", f"{provider.name}_proxy", forward, methods=_METHODS
+        )
+
+    def owner() -> ProviderEmulator | None:
+        path = request.path
+        return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
+
+    app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
+    journal.install(app, rt, owner)
+    return app
+
+
+def announce(app: Flask, out: Any = None) -> None:
+    """Print where each prefix forwards (``/openai/v1 -> https://api.openai.com/v1``)."""
+    out = out or sys.stdout
+    table: dict[str, str] = app.extensions["pixelmock.upstreams"]
+    print("pixelmock proxy forwards:", file=out, flush=True)
+    for provider in app.extensions["pixelmock.providers"]:
+        print(f"  {provider.prefix:<42} -> {table[provider.name]}", file=out, flush=True)
+
+
+def run_proxy(
+    upstreams: Mapping[str, str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    record_dir: str | Path | None = None,
+    errors: bool = False,
+    fetch_images: bool = False,
+    providers: Iterable[str] | None = None,
+) -> None:
+    """``pixelmock proxy``: build the proxy, print where it forwards, serve it until SIGINT/SIGTERM
+    (``emulators.server.serve``). Raises ``ValueError`` for an unknown provider name."""
+    from pixelmock.emulators.server import serve
+
+    app = create_proxy(
+        upstreams, record_dir=record_dir, errors=errors, fetch_images=fetch_images, providers=providers
+    )
+    announce(app)
+    if record_dir is not None:
+        print(f"  recording cassettes under {Path(record_dir).resolve()}", flush=True)
+    serve(app, host, port)
