@@ -439,8 +439,13 @@ def verify_paths(paths: Iterable[str | Path]) -> Report:
 def run(paths: Iterable[str | Path], out: TextIO | None = None) -> int:
     """``pixelmock verify``: print each disagreement and a summary to ``out`` (default stdout); 0 when
     none, else 1."""
+    return print_report(verify_paths(paths), out)
+
+
+def print_report(report: Report, out: TextIO | None = None) -> int:
+    """Print each disagreement of ``report`` and a summary to ``out`` (default stdout); 0 when none, else
+    1."""
     out = out or sys.stdout
-    report = verify_paths(paths)
     for item in report.disagreements:
         print(item, file=out)
     for item in report.acknowledged:
