@@ -178,19 +178,20 @@ class CassetteWriter:
 
     def write(self, provider: str, operation: str, exchanges: list[Exchange]) -> Path:
         """Write ``exchanges`` (scrubbed) as one cassette; returns its path."""
-        with self._lock:
-            seq = next(self._seq)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", operation) or "request"
         folder = self.directory / provider
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self._stamp}-{seq:04d}-{name}.yaml"
         data = {"interactions": interactions(exchanges), "version": FORMAT_VERSION}
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=120)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(tmp, path)
-        return path
+        with self._lock:
+            while True:  # never over another session's file of the same second
+                path = folder / f"{self._stamp}-{next(self._seq):04d}-{name}.yaml"
+                if not path.exists():
+                    os.replace(tmp, path)
+                    return path
 
 
 def read_interactions(directory: str | Path) -> Iterator[tuple[Path, int, dict[str, Any]]]:

@@ -53,6 +53,8 @@ log = logging.getLogger("pixelmock.proxy")
 
 #: The response header naming the contract violations of an exchange.
 VIOLATIONS_HEADER = "X-Pixelmock-Violations"
+#: Set to ``emulator`` on an answer ``errors`` made locally instead of forwarding.
+ANSWERED_BY_HEADER = "X-Pixelmock-Answered-By"
 #: At most this many violations go into the header (every one goes to the log and the journal).
 MAX_HEADER_VIOLATIONS = 10
 #: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
@@ -170,7 +172,7 @@ class Proxy:
         except httpx.HTTPError as exc:
             self._report(method, request.path, problems)
             log.error("upstream %s unreachable: %s", outbound.url, exc)
-            return provider.error_response(502, "internal", f"pixelmock proxy: upstream unreachable ({exc})")
+            return _unreachable(str(outbound.url), exc)
         answer_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP]
         operation = found[1] if found else "undocumented"
         exchange = Exchange(
@@ -208,10 +210,11 @@ class Proxy:
             answer = emulator.open(
                 path, method=request.method, query_string=query, headers=headers, data=body
             )
-        if 400 <= answer.status_code < 500:
-            answer.headers["X-Pixelmock-Answered-By"] = "emulator"
-            return answer
-        return None
+        if not 400 <= answer.status_code < 500:
+            return None
+        refused = Response(answer.get_data(), status=answer.status_code, headers=answer.headers)
+        refused.headers[ANSWERED_BY_HEADER] = "emulator"
+        return refused
 
     def _streamed(
         self,
@@ -289,6 +292,14 @@ class Proxy:
                 Exchange("GET", url, (), b"", got.status_code, got.reason_phrase, headers, got.content, True)
             )
         return out
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> Response:
+    """The proxy's own 502 when the upstream does not answer: no provider said anything, so the body is
+    pixelmock's (``{"error": {"type": "pixelmock_proxy_error", "message"}}``), not a provider's."""
+    message = f"pixelmock proxy: upstream {url} unreachable: {type(exc).__name__}: {exc}"
+    body = json.dumps({"error": {"type": "pixelmock_proxy_error", "message": message}})
+    return Response(body, status=502, mimetype="application/json")
 
 
 def _with_body(exchange: Exchange, body: bytes) -> Exchange:
