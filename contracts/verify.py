@@ -333,12 +333,59 @@ def check_response(
         return _disagreements(
             found, "response", validate(provider, resolve(provider, schema), value), cassette, index
         )
+    if schema is not None and media == EVENT_STREAM:
+        text = _text(body) or ""
+        violations = event_violations(provider, resolve(provider, schema), text)
+        return _disagreements(found, "response", violations, cassette, index)
     if content and media not in content:
         expected = f"a content type of {sorted(content)}"
         return [
             Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
         ]
     return []
+
+
+EVENT_STREAM = "text/event-stream"
+
+
+def server_sent_events(text: str) -> list[dict[str, str]]:
+    """The events of a ``text/event-stream`` body (https://html.spec.whatwg.org/multipage/server-sent-events.html):
+    ``{"event": name, "data": text}`` for each event with data (data lines joined by newlines; ``event``
+    left out when the event names none). Comments and other fields are skipped."""
+    events = []
+    for block in re.split(r"\r\n\r\n|\n\n|\r\r", text):
+        event: dict[str, str] = {}
+        data: list[str] = []
+        for line in re.split(r"\r\n|\n|\r", block):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event["event"] = value
+        if data:
+            events.append({**event, "data": "\n".join(data)})
+    return events
+
+
+def event_violations(provider: str, schema: dict[str, Any], text: str) -> list[Violation]:
+    """Where the events of a stream break the schema of one event (OpenAPI 3.1's item schema of a
+    ``text/event-stream``: ``{event, data}``, ``data`` a string whose ``contentSchema`` is checked against
+    its parsed JSON). Paths start with the event's index (``$[1].data.quality``)."""
+    data_schema = schema.get("properties", {}).get("data", {}).get("contentSchema")
+    out: list[Violation] = []
+    for i, event in enumerate(server_sent_events(text)):
+        out += [replace(v, path=(i, *v.path)) for v in validate(provider, schema, event)]
+        parsed, value = _json(event["data"])
+        if data_schema is None:
+            continue
+        if not parsed:
+            out.append(
+                Violation((i, "data"), "contentMediaType", "not JSON", "data", event["data"], (), "JSON")
+            )
+        else:
+            out += [replace(v, path=(i, "data", *v.path)) for v in validate(provider, data_schema, value)]
+    return out
 
 
 def _form(content_type: str, body: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str | None]]] | None:

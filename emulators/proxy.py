@@ -16,8 +16,9 @@ request body schema, undeclared status or content type, response body schema). V
   ``MAX_HEADER_VIOLATIONS`` objects ``{"where": "request"|"response"|"status"|"uri", "path": "$.quality",
   "expected": ..., "found": ...}`` (like Prism's ``sl-violations``); a streamed answer (SSE) carries
   only the request's, since its headers leave before its body;
-- in the log (logger ``pixelmock.proxy``, one warning each) and in the journal (``GET /__admin/journal``,
-  the entry's note ``{"violations": [...]}``).
+- in the log (logger ``pixelmock.proxy``, one warning each; a stream's events are checked, one by one
+  against the contract's event schema, when it ends) and in the journal (``GET /__admin/journal``, the
+  entry's note ``{"violations": [...]}``; a stream's entry has the request's only).
 
 With ``errors``, a request that breaks the contract is not sent upstream (no money spent on a request the
 provider would refuse): it is answered by pixelmock's emulator of that provider, whose answer to such a
@@ -235,11 +236,15 @@ class Proxy:
                     yield chunk
             finally:
                 upstream.close()
-                late = []
+                whole = _with_body(exchange, b"".join(received))
                 if found is not None:
-                    late = check_response(found, exchange.status, dict(exchange.response_headers), b"")
-                self._report(exchange.method, exchange.uri, late)
-                self._record(provider, operation, _with_body(exchange, b"".join(received)))
+                    headers = dict(exchange.response_headers)
+                    self._report(
+                        exchange.method,
+                        exchange.uri,
+                        check_response(found, exchange.status, headers, whole.response_body),
+                    )
+                self._record(provider, operation, whole)
 
         answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
         if problems:
@@ -247,6 +252,7 @@ class Proxy:
         return answer
 
     def _report(self, method: str, path: str, problems: list[Disagreement]) -> None:
+        """Log each violation and note them all in the journal entry (inside a request)."""
         if not problems:
             return
         for item in problems:

@@ -134,6 +134,29 @@ def test_openai_streaming_passes_through_and_is_recorded_whole(live: Session) ->
     assert "image_generation.partial_image" in body and "image_generation.completed" in body
     assert events[-1].b64_json in body
     assert verify_paths([cassette]).ok
+    # verify checks every event of a recorded stream against the contract's event schema
+    cassette.write_text(
+        cassette.read_text(encoding="utf-8").replace('"quality": "low"', '"quality": "ultra"', 1)
+    )
+    [found] = verify_paths([cassette]).disagreements
+    assert (found.where, found.path, found.found) == ("response", "$[0].data.quality", '"ultra"')
+
+
+def test_a_streams_events_are_checked_when_it_ends(live: Session, caplog: pytest.LogCaptureFixture) -> None:
+    fault = {"kind": "malformed", "provider": "openai", "times": 1}  # the stand-in cuts its answer in half
+    assert httpx.post(live.upstream_url + "/__admin/faults", json=fault).status_code == 201
+    with httpx.stream(
+        "POST",
+        live.url + "/openai/v1/images/generations",
+        json={**OPENAI_JOB, "stream": True},
+        headers=BEARER,
+    ) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert VIOLATIONS_HEADER not in answer.headers  # sent before the body was known
+        answer.read()
+    assert 'response $[0].data: expected contentMediaType "JSON"' in caplog.text
+    [found] = verify_paths([live.record_dir]).disagreements
+    assert (found.where, found.path) == ("response", "$[0].data")
 
 
 def test_a_request_violation_is_reported_in_the_header_the_journal_and_the_log(
