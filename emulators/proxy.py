@@ -94,6 +94,19 @@ def upstream_table(upstreams: Mapping[str, str] | None, providers: Iterable[str]
     return {name: given.get(name, real_base_url(name)).rstrip("/") for name in providers}
 
 
+def parse_upstreams(values: Iterable[str]) -> dict[str, str]:
+    """``--upstream PROVIDER=URL`` values (repeatable) as ``{provider: URL}``. Raises ``ValueError`` for a
+    value without ``=``, an unknown provider or a URL that is not http(s)."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ValueError(f"--upstream {value!r}: expected PROVIDER=http(s)://BASE-URL")
+        out[name.strip()] = url.strip()
+    upstream_table(out, out)
+    return out
+
+
 def violations_json(items: Iterable[Disagreement]) -> list[dict[str, str]]:
     """Disagreements as the header and the journal show them: ``{"where", "path", "expected", "found"}``."""
     return [{"where": d.where, "path": d.path, "expected": d.expected, "found": d.found} for d in items]

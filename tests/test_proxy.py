@@ -34,6 +34,7 @@ from pixelmock.emulators.proxy import (
     announce,
     create_proxy,
     image_urls,
+    parse_upstreams,
     upstream_table,
 )
 from pixelmock.emulators.replay import REPLAYED_HEADER, replaying
@@ -98,6 +99,10 @@ def test_upstreams_default_to_the_contracts_servers_and_are_printed() -> None:
     assert all(table[p] == real_base_url(p) for p in PROVIDERS if p != "openai")
     with pytest.raises(ValueError, match="unknown provider"):
         upstream_table({"openia": "http://127.0.0.1:9"}, PROVIDERS)
+    assert parse_upstreams(["openai=http://127.0.0.1:9/v1"]) == {"openai": "http://127.0.0.1:9/v1"}
+    for bad in ("openai", "openai=ftp://x", "openia=http://127.0.0.1:9"):
+        with pytest.raises(ValueError):
+            parse_upstreams([bad])
     out = io.StringIO()
     announce(create_proxy({"openai": "http://127.0.0.1:9/v1"}, providers=["openai", "gmicloud"]), out)
     assert "/openai/v1" in out.getvalue() and "-> http://127.0.0.1:9/v1" in out.getvalue()
