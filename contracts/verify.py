@@ -44,6 +44,7 @@ import yaml
 from pixelmock.contracts.openapi import (
     PROVIDERS,
     Violation,
+    document,
     form_instance,
     inlined,
     real_base_url,
@@ -219,6 +220,11 @@ def _declared_response(provider: str, op: dict[str, Any], status: int) -> dict[s
 #: The interaction key marking a file a recording fetched from a URL the provider returned (an image):
 #: kept so the recording replays offline, not an operation of the contract, so not checked.
 FETCHED_KEY = "x-fetched"
+#: The interaction key marking one message on a WebSocket API (``method: WEBSOCKET``, the ``uri`` the
+#: contract's ``x-websocket.url``): the request body is the message, the response body the frames the
+#: server sent until the next message, one JSON text per line. The message is checked against the
+#: request schema of the matching REST operation, each frame against its declared JSON answers.
+WEBSOCKET_KEY = "x-websocket"
 
 
 def check_interaction(interaction: dict[str, Any], cassette: str = "", index: int = 0) -> list[Disagreement]:
@@ -229,6 +235,8 @@ def check_interaction(interaction: dict[str, Any], cassette: str = "", index: in
     request = interaction.get("request") or {}
     response = interaction.get("response") or {}
     method, uri = str(request.get("method", "")), str(request.get("uri", ""))
+    if interaction.get(WEBSOCKET_KEY):
+        return _check_websocket(uri, request.get("body"), _text(response.get("body")) or "", cassette, index)
     found = match(method, uri)
     if found is None:
         return [unmatched(method, uri, cassette, index)]
@@ -236,6 +244,72 @@ def check_interaction(interaction: dict[str, Any], cassette: str = "", index: in
     out = check_response(found, status, response.get("headers"), response.get("body"), cassette, index)
     if 200 <= status < 300:
         out += check_request(found, request.get("headers"), request.get("body"), cassette, index)
+    return out
+
+
+def websocket_operation(uri: str) -> tuple[str, str, dict[str, Any]] | None:
+    """What a message on the WebSocket API at ``uri`` is (``match``'s triple): the operation of a POST to
+    the base URL of the provider whose contract's ``x-websocket.url`` is ``uri`` (Runware: each message a
+    task array as on REST), or ``None``."""
+    for provider in PROVIDERS:
+        block = document(provider).get("x-websocket") or {}
+        if str(block.get("url", "")).rstrip("/") == uri.split("?", 1)[0].rstrip("/"):
+            return match("POST", real_base_url(provider))
+    return None
+
+
+def check_frame(
+    found: tuple[str, str, dict[str, Any]], text: str, cassette: str = "", index: int = 0
+) -> list[Disagreement]:
+    """Where a frame the server sent on the WebSocket API breaks the contract: it must be JSON that one
+    of the operation's declared JSON response bodies accepts (a result frame or an error frame); when
+    none does, the violations against the first 2xx body are given."""
+    provider, operation_id, op = found
+    parsed, value = _json(text)
+    if not parsed:
+        return [Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", _shown(text))]
+    if _authentication_reply(provider, value):
+        return []
+    best: list[Violation] | None = None
+    for status, declared in sorted(op.get("responses", {}).items()):
+        schema = (resolve(provider, declared).get("content", {}).get("application/json") or {}).get("schema")
+        if schema is None:
+            continue
+        violations = validate(provider, resolve(provider, schema), value)
+        if not violations:
+            return []
+        if best is None and str(status).startswith("2"):
+            best = violations
+    return _disagreements(found, "response", best or [], cassette, index)
+
+
+def _authentication_reply(provider: str, value: Any) -> bool:
+    """Whether a frame has the shape of the WebSocket authentication reply of the contract's
+    ``x-websocket.authentication.reply`` (Runware's ``{"data": [{taskType, connectionSessionUUID}]}``,
+    which, unlike the REST answer, has no ``taskUUID``)."""
+    reply = ((document(provider).get("x-websocket") or {}).get("authentication") or {}).get("reply")
+    if not isinstance(reply, dict) or not isinstance(value, dict) or set(value) != set(reply):
+        return False
+    expected = {key: set(items[0]) for key, items in reply.items() if isinstance(items, list) and items}
+    return all(
+        isinstance(value[key], list)
+        and value[key]
+        and all(isinstance(item, dict) and set(item) == keys for item in value[key])
+        and all(item.get("taskType") == "authentication" for item in value[key])
+        for key, keys in expected.items()
+    )
+
+
+def _check_websocket(uri: str, message: Any, frames: str, cassette: str, index: int) -> list[Disagreement]:
+    found = websocket_operation(uri)
+    if found is None:
+        return [unmatched("WEBSOCKET", uri, cassette, index)]
+    lines = [line for line in frames.splitlines() if line.strip()]
+    out: list[Disagreement] = []
+    for line in lines:
+        out += check_frame(found, line, cassette, index)
+    if not any('"errors"' in line for line in lines):  # as for REST: refused messages are not checked
+        out += check_request(found, {"content-type": "application/json"}, message, cassette, index)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
 from pixelmock.emulators.runtime.journal import REDACTED, is_credential_field, is_credential_header
 
 #: vcrpy's cassette format version.
@@ -44,7 +45,8 @@ class Exchange:
     """One HTTP request and its answer, as sent and received (unscrubbed; never written as such).
 
     ``uri``: absolute; ``*_headers``: ``(name, value)`` pairs; bodies: bytes; ``reason``: the status
-    phrase; ``fetched``: a file fetched from a URL an answer named (not an operation of the contract).
+    phrase; ``fetched``: a file fetched from a URL an answer named (not an operation of the contract);
+    ``websocket``: one message on a WebSocket API and the frames answered after it (``WEBSOCKET_KEY``).
     """
 
     method: str
@@ -56,6 +58,7 @@ class Exchange:
     response_headers: tuple[tuple[str, str], ...]
     response_body: bytes
     fetched: bool = False
+    websocket: bool = False
 
 
 def scrub_json(value: Any, secrets: set[str] | None = None) -> Any:
@@ -160,7 +163,9 @@ def interactions(exchanges: list[Exchange]) -> list[dict[str, Any]]:
             },
         }
         if exchange.fetched:
-            interaction["x-fetched"] = True
+            interaction[FETCHED_KEY] = True
+        if exchange.websocket:
+            interaction[WEBSOCKET_KEY] = True
         out.append(interaction)
     return out
 

@@ -27,28 +27,46 @@ request is the provider's own 4xx body. A request the emulator accepts after all
 With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/cassette.py``) under
 ``<record_dir>/<provider>/``; a streamed answer is recorded whole once the stream ends; with
 ``fetch_images`` the files the answer names by URL (image URLs) are fetched and recorded in the same
-cassette, so the recording replays offline. Runware's WebSocket API is not proxied.
+cassette, so the recording replays offline.
+
+Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
+of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
+message is checked like a REST request, each frame like a REST answer (log and journal), and the session
+is recorded as one cassette (``relay``). ``serve --replay`` and the drift report skip such sessions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 from flask import Flask, Response, request
+from flask_sock import Sock  # type: ignore[import-untyped]
+from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
+from simple_websocket import ConnectionClosed
 
-from pixelmock.contracts.openapi import PROVIDERS, real_base_url
-from pixelmock.contracts.verify import Disagreement, check_request, check_response, match, unmatched
+from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
+from pixelmock.contracts.verify import (
+    Disagreement,
+    check_frame,
+    check_request,
+    check_response,
+    match,
+    unmatched,
+    websocket_operation,
+)
 from pixelmock.emulators import admin
 from pixelmock.emulators.app import create_app, load_providers
 from pixelmock.emulators.cassette import CassetteWriter, Exchange
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.runtime import ProviderEmulator, Runtime, journal, journal_note
+from pixelmock.emulators.runtime import ProviderEmulator, Runtime, journal, journal_note, runtime
 
 log = logging.getLogger("pixelmock.proxy")
 
@@ -62,6 +80,8 @@ MAX_HEADER_VIOLATIONS = 10
 #: generation can take minutes before its first byte).
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 600.0
+#: How often (real seconds) the WebSocket relay looks whether the other side has closed.
+POLL_SECONDS = 0.2
 #: Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy recomputes; never forwarded either way.
 #: ``accept-encoding`` is dropped so bodies can be checked and recorded as they are.
 _HOP = frozenset(
@@ -92,6 +112,20 @@ def upstream_table(upstreams: Mapping[str, str] | None, providers: Iterable[str]
     if unknown:
         raise ValueError(f"unknown provider(s) {unknown}; known: {list(PROVIDERS)}")
     return {name: given.get(name, real_base_url(name)).rstrip("/") for name in providers}
+
+
+def websocket_upstreams(upstreams: Mapping[str, str] | None, providers: Iterable[str]) -> dict[str, str]:
+    """Provider name -> upstream WebSocket URL, for the providers whose contract has an ``x-websocket``
+    block (Runware): its ``url`` (``wss://ws-api.runware.ai/v1``), or, when ``upstreams`` overrides the
+    provider's base URL, that URL with the ``ws``/``wss`` scheme (a second pixelmock serves both on one
+    path)."""
+    out = {}
+    for name in providers:
+        block = document(name).get("x-websocket")
+        if block:
+            given = (upstreams or {}).get(name)
+            out[name] = "ws" + given.rstrip("/").removeprefix("http") if given else str(block["url"])
+    return out
 
 
 def parse_upstreams(values: Iterable[str]) -> dict[str, str]:
@@ -150,6 +184,7 @@ class Proxy:
         self.errors = errors
         self.fetch_images = fetch_images
         self.client = client
+        self.websockets = websocket_upstreams(upstreams, upstreams)
         self._emulator: Flask | None = None
 
     def emulator(self) -> Flask:
@@ -209,11 +244,95 @@ class Proxy:
         if found is not None:
             problems += check_response(found, upstream.status_code, dict(answer_headers), data)
         self._report(method, request.path, problems)
-        self._record(provider.name, operation, _with_body(exchange, data))
+        self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data))
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
         return answer
+
+    def relay(self, provider: ProviderEmulator, ws: Any) -> None:
+        """Relay one WebSocket connection (flask-sock's ``ws``) to ``provider``'s upstream WebSocket API,
+        both ways, until either side closes. Each message is checked against the request schema of the
+        REST operation it mirrors and each frame against that operation's JSON answers (log; the journal
+        has an entry per message); the session is recorded as one cassette, an ``x-websocket``
+        interaction per message. ``errors`` does not apply (the protocol has no answer of the proxy's)."""
+        url = self.websockets[provider.name]
+        found = websocket_operation(str(document(provider.name)["x-websocket"]["url"]))
+        try:
+            upstream = WebSocketClient.connect(url)
+        except (ConnectionError, OSError) as exc:
+            log.error("upstream WebSocket %s unreachable: %s", url, exc)
+            ws.close(reason=1011, message="pixelmock proxy: upstream unreachable")
+            return
+        session: list[tuple[str, list[str]]] = [("", [])]  # (message, frames received after it)
+        lock = threading.Lock()
+        closed = threading.Event()
+
+        def downstream() -> None:
+            try:
+                while not closed.is_set():
+                    frame = upstream.receive(timeout=POLL_SECONDS)
+                    if frame is None:
+                        continue
+                    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+                    ws.send(text)
+                    with lock:
+                        session[-1][1].append(text)
+                    if found is not None:
+                        self._report("WEBSOCKET", url, check_frame(found, text))
+            except (ConnectionClosed, OSError):
+                pass
+            finally:
+                closed.set()
+
+        pump = threading.Thread(target=downstream, name="pixelmock-proxy-ws", daemon=True)
+        pump.start()
+        rt = runtime()
+        try:
+            while not closed.is_set():
+                message = ws.receive(timeout=POLL_SECONDS)
+                if message is None:
+                    continue
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                with journal.journal_message(rt, provider.name, message):
+                    if found is not None:
+                        headers = {"content-type": "application/json"}
+                        self._report("WEBSOCKET", url, check_request(found, headers, text))
+                with lock:
+                    session.append((text, []))
+                upstream.send(message)
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            closed.set()
+            upstream.close()
+            pump.join(timeout=5)
+            self._record_websocket(provider.name, url, session[1:])
+
+    def _record_websocket(self, provider: str, url: str, session: list[tuple[str, list[str]]]) -> None:
+        if self.writer is None or not session:
+            return
+        contract_url = str(document(provider)["x-websocket"]["url"])
+        exchanges = [
+            Exchange(
+                "WEBSOCKET",
+                contract_url,
+                (),
+                message.encode(),
+                101,
+                "Switching Protocols",
+                (("content-type", "application/json"),),
+                "\n".join(_one_line(frame) for frame in frames).encode(),
+                websocket=True,
+            )
+            for message, frames in session
+        ]
+        try:
+            path = self.writer.write(provider, "websocket", exchanges)
+        except OSError as exc:
+            log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
+            return
+        log.info("recorded %s (from %s)", path, url)
 
     def _refusal(
         self, provider: ProviderEmulator, rest: str, query: str, headers: list[tuple[str, str]], body: bytes
@@ -249,7 +368,7 @@ class Proxy:
                     yield chunk
             finally:
                 upstream.close()
-                whole = _with_body(exchange, b"".join(received))
+                whole = dataclasses.replace(exchange, response_body=b"".join(received))
                 if found is not None:
                     headers = dict(exchange.response_headers)
                     self._report(
@@ -313,26 +432,20 @@ class Proxy:
         return out
 
 
+def _one_line(frame: str) -> str:
+    """A frame as one line of a recorded session: compact JSON, or a JSON string of a frame that is not."""
+    try:
+        return json.dumps(json.loads(frame), separators=(",", ":"))
+    except ValueError:
+        return json.dumps(frame)
+
+
 def _unreachable(url: str, exc: httpx.HTTPError) -> Response:
     """The proxy's own 502 when the upstream does not answer: no provider said anything, so the body is
     pixelmock's (``{"error": {"type": "pixelmock_proxy_error", "message"}}``), not a provider's."""
     message = f"pixelmock proxy: upstream {url} unreachable: {type(exc).__name__}: {exc}"
     body = json.dumps({"error": {"type": "pixelmock_proxy_error", "message": message}})
     return Response(body, status=502, mimetype="application/json")
-
-
-def _with_body(exchange: Exchange, body: bytes) -> Exchange:
-    return Exchange(
-        exchange.method,
-        exchange.uri,
-        exchange.request_headers,
-        exchange.request_body,
-        exchange.status,
-        exchange.reason,
-        exchange.response_headers,
-        body,
-        exchange.fetched,
-    )
 
 
 def create_proxy(
@@ -366,6 +479,7 @@ def create_proxy(
     client = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT), transport=transport)
     proxy = Proxy(table, mounted, record_dir, errors, fetch_images, client)
     app.extensions["pixelmock.proxy"] = proxy
+    sock = Sock(app)
 
     for provider in mounted:
 
@@ -376,6 +490,13 @@ def create_proxy(
         app.add_url_rule(
             f"{provider.prefix}/<path:rest>", f"{provider.name}_proxy", forward, methods=_METHODS
         )
+        if provider.name in proxy.websockets:
+
+            def relay(ws: Any, provider: ProviderEmulator = provider) -> None:
+                proxy.relay(provider, ws)
+
+            for path, suffix in ((provider.prefix, ""), (provider.prefix + "/", "_slash")):
+                sock.route(path, endpoint=f"{provider.name}_websocket{suffix}")(relay)
 
     def owner() -> ProviderEmulator | None:
         path = request.path

@@ -5,10 +5,12 @@ the differences between the recorded answers and the emulators' own."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,9 @@ import pytest
 import yaml
 from flask import Flask
 from PIL import Image
+from runware import Runware
 from runware_tasks import image_task
+from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 
 from pixelmock.contracts.openapi import PROVIDERS, real_base_url
 from pixelmock.contracts.verify import verify_paths
@@ -79,6 +83,16 @@ def live(tmp_path: Path) -> Iterator[Session]:
 
 def _sdk(url: str) -> openai.OpenAI:
     return openai.OpenAI(api_key=KEY, base_url=url + "/openai/v1", max_retries=0)
+
+
+def _eventually(found: Callable[[], list[Path]], limit: float = 20.0) -> list[Path]:
+    """``found()`` once it is not empty (polled; for what a server thread finishes after answering).
+    Raises ``AssertionError`` if it stays empty for ``limit`` real seconds (a hang, not a timing check)."""
+    stop = time.monotonic() + limit
+    while not (result := found()):
+        assert time.monotonic() < stop, "nothing appeared"
+        time.sleep(0.05)
+    return result
 
 
 def _all_text(paths: list[Path]) -> str:
@@ -261,6 +275,65 @@ def test_fetch_images_records_the_files_an_answer_names_and_verify_skips_them(li
     assert fetched["x-fetched"] is True and fetched["request"]["uri"] == url
     assert fetched["response"]["body"]["string"] == httpx.get(url).content
     assert verify_paths([cassette]).ok
+
+
+def test_the_runware_sdk_over_websocket_works_unchanged_through_the_proxy(live: Session) -> None:
+    task = {
+        "taskType": "imageInference",
+        "model": "openai:gpt-image@2",
+        "positivePrompt": "a lighthouse at dusk, watercolor",
+        "width": 1024,
+        "height": 1024,
+        "outputType": "base64Data",
+        "includeCost": True,
+        "deliveryMethod": "sync",
+    }
+
+    async def run() -> list[dict[str, Any]]:
+        url = live.url.replace("http", "ws", 1) + "/runware/v1"
+        async with Runware(api_key=KEY, transport="websocket", ws_base_url=url, validate=False) as client:
+            return list(await client.run(task))
+
+    [item] = asyncio.run(run())
+    image = Image.open(io.BytesIO(base64.b64decode(item["imageBase64Data"])))
+    assert image.size == (1024, 1024) and item["cost"] > 0
+    [cassette] = _eventually(lambda: live.cassettes("runware"))  # written once the relay sees the close
+    interactions = _interactions(cassette)
+    assert all(i["x-websocket"] and i["request"]["uri"] == "wss://ws-api.runware.ai/v1" for i in interactions)
+    assert json.loads(interactions[0]["request"]["body"])[0]["apiKey"] == "REDACTED"
+    sent = [json.loads(i["request"]["body"]) for i in interactions]
+    assert any(t.get("taskType") == "imageInference" for message in sent for t in message)
+    assert item["imageBase64Data"] in cassette.read_text(encoding="utf-8")
+    assert KEY not in cassette.read_text(encoding="utf-8")
+    assert verify_paths([cassette]).ok
+
+
+def test_a_websocket_messages_violations_are_logged_and_recorded(
+    live: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = live.url.replace("http", "ws", 1) + "/runware/v1"
+    ws = WebSocketClient.connect(url)
+    try:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": KEY}]))
+        assert "connectionSessionUUID" in ws.receive(timeout=10)
+        ws.send(json.dumps([image_task(model="openai:gpt-image@2", positivePrompt="x")]))
+        answer = json.loads(ws.receive(timeout=10))
+        assert answer["errors"][0]["parameter"] == "positivePrompt"
+    finally:
+        ws.close()
+    journal = httpx.get(live.url + "/__admin/journal").json()["entries"]
+    authentication, task = [e for e in journal if e["method"] == "WEBSOCKET"]
+    assert authentication["request"]["body"][0]["apiKey"] == "REDACTED" and not authentication["notes"]
+    [violation] = task["notes"][0]["violations"]
+    assert (violation["where"], violation["path"]) == ("request", "$[0].positivePrompt")
+    assert "request $[0].positivePrompt: expected minLength 2" in caplog.text
+    [cassette] = _eventually(lambda: live.cassettes("runware"))
+    assert verify_paths([cassette]).ok  # a refused message is not checked, as for REST
+    # verify checks each recorded frame against the operation's declared answers
+    text = cassette.read_text(encoding="utf-8")
+    cassette.write_text(text.replace('"code":"', '"code":1234,"was":"', 1), encoding="utf-8")
+    found = {(d.interaction, d.where, d.path) for d in verify_paths([cassette]).disagreements}
+    assert (1, "response", "$.errors[0].code") in found and {w for _, w, _ in found} == {"response"}
 
 
 def test_image_urls_are_found_by_field_name_not_in_webhooks() -> None:
