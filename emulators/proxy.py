@@ -184,7 +184,8 @@ class Proxy:
         self.errors = errors
         self.fetch_images = fetch_images
         self.client = client
-        self.websockets = websocket_upstreams(upstreams, upstreams)
+        #: Provider name -> upstream WebSocket URL (``websocket_upstreams``); set by ``create_proxy``.
+        self.websockets: dict[str, str] = {}
         self._emulator: Flask | None = None
 
     def emulator(self) -> Flask:
@@ -479,6 +480,7 @@ def create_proxy(
     client = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT), transport=transport)
     proxy = Proxy(table, mounted, record_dir, errors, fetch_images, client)
     app.extensions["pixelmock.proxy"] = proxy
+    proxy.websockets = websocket_upstreams(upstreams, names)
     sock = Sock(app)
 
     for provider in mounted:
@@ -508,12 +510,17 @@ def create_proxy(
 
 
 def announce(app: Flask, out: Any = None) -> None:
-    """Print where each prefix forwards (``/openai/v1 -> https://api.openai.com/v1``)."""
+    """Print where each prefix forwards (``/openai/v1 -> https://api.openai.com/v1``; a WebSocket
+    upgrade's upstream on a line of its own)."""
     out = out or sys.stdout
     table: dict[str, str] = app.extensions["pixelmock.upstreams"]
+    websockets: dict[str, str] = app.extensions["pixelmock.proxy"].websockets
     print("pixelmock proxy forwards:", file=out, flush=True)
     for provider in app.extensions["pixelmock.providers"]:
         print(f"  {provider.prefix:<42} -> {table[provider.name]}", file=out, flush=True)
+        if provider.name in websockets:
+            upgrade = f"{provider.prefix} (WebSocket)"
+            print(f"  {upgrade:<42} -> {websockets[provider.name]}", file=out, flush=True)
 
 
 def run_proxy(

@@ -40,6 +40,7 @@ from pixelmock.emulators.proxy import (
     image_urls,
     parse_upstreams,
     upstream_table,
+    websocket_upstreams,
 )
 from pixelmock.emulators.replay import REPLAYED_HEADER, replaying
 from pixelmock.emulators.server import running
@@ -111,6 +112,13 @@ def test_upstreams_default_to_the_contracts_servers_and_are_printed() -> None:
     assert table["openai"] == "http://127.0.0.1:9/v1"
     assert table["runware"] == "https://api.runware.ai/v1"
     assert all(table[p] == real_base_url(p) for p in PROVIDERS if p != "openai")
+    assert websocket_upstreams(None, PROVIDERS) == {"runware": "wss://ws-api.runware.ai/v1"}
+    assert websocket_upstreams({"runware": "http://127.0.0.1:9/runware/v1/"}, ["runware"]) == {
+        "runware": "ws://127.0.0.1:9/runware/v1"
+    }
+    assert websocket_upstreams({"runware": "https://staging.example/v1"}, ["runware", "openai"]) == {
+        "runware": "wss://staging.example/v1"
+    }
     with pytest.raises(ValueError, match="unknown provider"):
         upstream_table({"openia": "http://127.0.0.1:9"}, PROVIDERS)
     assert parse_upstreams(["openai=http://127.0.0.1:9/v1"]) == {"openai": "http://127.0.0.1:9/v1"}
@@ -118,7 +126,10 @@ def test_upstreams_default_to_the_contracts_servers_and_are_printed() -> None:
         with pytest.raises(ValueError):
             parse_upstreams([bad])
     out = io.StringIO()
-    announce(create_proxy({"openai": "http://127.0.0.1:9/v1"}, providers=["openai", "gmicloud"]), out)
+    announce(
+        create_proxy({"openai": "http://127.0.0.1:9/v1"}, providers=["openai", "gmicloud", "runware"]), out
+    )
+    assert "/runware/v1 (WebSocket)" in out.getvalue() and "-> wss://ws-api.runware.ai/v1" in out.getvalue()
     assert "/openai/v1" in out.getvalue() and "-> http://127.0.0.1:9/v1" in out.getvalue()
     assert "-> https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey" in out.getvalue()
 
