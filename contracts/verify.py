@@ -123,18 +123,27 @@ def _templates(provider: str) -> list[tuple[str, re.Pattern[str], str, dict[str,
     return [entry[:4] for entry in out]
 
 
+def split_uri(uri: str) -> tuple[str, str, str] | None:
+    """``(provider, path under its real base URL, query)`` of an absolute URI (a bare base URL is the
+    ``/`` path), or ``None`` when it lies under no provider's real base URL."""
+    head, _, query = uri.partition("?")
+    for provider in PROVIDERS:
+        base = real_base_url(provider).rstrip("/")
+        if head == base or head.startswith(base + "/"):
+            return provider, head[len(base) :] or "/", query
+    return None
+
+
 def match(method: str, uri: str) -> tuple[str, str, dict[str, Any]] | None:
     """``(provider, operationId, inlined operation)`` for a request, or ``None`` when no provider's base
     URL and operation fit. A bare base URL is the ``/`` path."""
-    for provider in PROVIDERS:
-        base = real_base_url(provider).rstrip("/")
-        head = uri.split("?", 1)[0]
-        if head != base and not head.startswith(base + "/"):
-            continue
-        path = head[len(base) :] or "/"
-        for op_method, pattern, operation_id, op in _templates(provider):
-            if op_method == method.upper() and pattern.match(path):
-                return provider, operation_id, op
+    where = split_uri(uri)
+    if where is None:
+        return None
+    provider, path, _ = where
+    for op_method, pattern, operation_id, op in _templates(provider):
+        if op_method == method.upper() and pattern.match(path):
+            return provider, operation_id, op
     return None
 
 

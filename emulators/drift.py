@@ -39,12 +39,12 @@ from pixelmock.contracts.verify import (
     cassette_files,
     match,
     print_report,
+    split_uri,
     verify_paths,
 )
 from pixelmock.emulators.app import create_app, mounted_providers
 from pixelmock.emulators.cassette import body_bytes, header_pairs
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.replay import split_uri
 
 _COST = re.compile(r"cost|usage|credit|price", re.I)
 _ID = re.compile(r"(id|uuid)$", re.I)

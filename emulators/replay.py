@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from pixelmock.contracts.openapi import PROVIDERS, real_base_url
-from pixelmock.contracts.verify import match
+from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.verify import match, split_uri
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.cassette import (
     CassetteWriter,
@@ -70,16 +70,6 @@ def request_key(provider: str, method: str, path: str, query: str, body: bytes) 
     except (UnicodeDecodeError, ValueError):
         text = ""
     return provider, method.upper(), path.rstrip("/") or "/", json.dumps(pairs), text
-
-
-def split_uri(uri: str) -> tuple[str, str, str] | None:
-    """``(provider, path under its real base URL, query)`` of a recorded URI, or ``None``."""
-    head, _, query = uri.partition("?")
-    for provider in PROVIDERS:
-        base = real_base_url(provider).rstrip("/")
-        if head == base or head.startswith(base + "/"):
-            return provider, head[len(base) :] or "/", query
-    return None
 
 
 def file_token(url: str) -> str:
