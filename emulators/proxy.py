@@ -47,11 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 from simple_websocket import ConnectionClosed
 
+from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
 from pixelmock.contracts.verify import (
     Disagreement,
@@ -499,6 +500,12 @@ def create_proxy(
 
             for path, suffix in ((provider.prefix, ""), (provider.prefix + "/", "_slash")):
                 sock.route(path, endpoint=f"{provider.name}_websocket{suffix}")(relay)
+
+    @app.get("/__health")
+    def health() -> Response:
+        return jsonify(
+            status="ok", version=__version__, providers={p.name: p.prefix for p in mounted}, upstreams=table
+        )
 
     def owner() -> ProviderEmulator | None:
         path = request.path

@@ -129,6 +129,8 @@ def test_upstreams_default_to_the_contracts_servers_and_are_printed() -> None:
     announce(
         create_proxy({"openai": "http://127.0.0.1:9/v1"}, providers=["openai", "gmicloud", "runware"]), out
     )
+    health = create_proxy({"openai": "http://127.0.0.1:9/v1"}).test_client().get("/__health").get_json()
+    assert health["status"] == "ok" and health["upstreams"]["openai"] == "http://127.0.0.1:9/v1"
     assert "/runware/v1 (WebSocket)" in out.getvalue() and "-> wss://ws-api.runware.ai/v1" in out.getvalue()
     assert "/openai/v1" in out.getvalue() and "-> http://127.0.0.1:9/v1" in out.getvalue()
     assert "-> https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey" in out.getvalue()
