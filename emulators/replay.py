@@ -36,13 +36,14 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from pixelmock.contracts.openapi import real_base_url
-from pixelmock.contracts.verify import match, split_uri
+from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.cassette import (
     CassetteWriter,
     Exchange,
     body_bytes,
     header_pairs,
+    interactions,
     read_interactions,
     scrub_json,
 )
@@ -102,23 +103,28 @@ class Cassettes:
         if not Path(directory).is_dir():
             return found
         for path, index, interaction in read_interactions(directory):
-            found.count += 1
+            found.add(str(path), index, interaction)
+        return found
+
+    def add(self, cassette: str, index: int, interaction: dict[str, Any]) -> None:
+        """Index one interaction: a fetched file by its URL's token, a provider's exchange by its key;
+        anything else (a WebSocket session, a foreign URI) is counted but not replayed."""
+        with self.lock:
+            self.count += 1
             request = interaction.get("request") or {}
             response = interaction.get("response") or {}
             uri = str(request.get("uri", ""))
-            if interaction.get("x-fetched"):
+            if interaction.get(FETCHED_KEY):
                 token = file_token(uri)
-                found.urls[uri] = token
-                found.files[token] = (header_pairs(response.get("headers")), body_bytes(response.get("body")))
-                continue
+                self.urls[uri] = token
+                self.files[token] = (header_pairs(response.get("headers")), body_bytes(response.get("body")))
+                return
             where = split_uri(uri)
-            if where is None:
-                continue
-            key = request_key(
-                where[0], str(request.get("method", "")), where[1], where[2], body_bytes(request.get("body"))
-            )
-            found.answers.setdefault(key, []).append(_Recorded(str(path), index, interaction))
-        return found
+            if where is None or interaction.get(WEBSOCKET_KEY):
+                return
+            method = str(request.get("method", ""))
+            key = request_key(where[0], method, where[1], where[2], body_bytes(request.get("body")))
+            self.answers.setdefault(key, []).append(_Recorded(cassette, index, interaction))
 
     def next(self, key: Key) -> _Recorded | None:
         """The next recorded answer to ``key`` (the last one again once used up), or ``None``."""
@@ -233,7 +239,8 @@ class Replaying:
             data,
         )
         assert self.writer is not None
-        self.writer.write(provider, found[1] if found else "undocumented", [exchange])
+        path = self.writer.write(provider, found[1] if found else "undocumented", [exchange])
+        self.cassettes.add(str(path), 0, interactions([exchange])[0])  # replayed from now on, as in vcrpy
         return [data]
 
 

@@ -404,6 +404,8 @@ def test_record_modes(tmp_path: Path, mode: str, prerecorded: int, written: int)
     with running(app) as url, _sdk(url) as sdk:
         sdk.images.generate(**OPENAI_JOB)  # type: ignore[arg-type]
         sdk.images.generate(**{**OPENAI_JOB, "prompt": "a new episode"})  # type: ignore[arg-type]
+        again = sdk.images.with_raw_response.generate(**{**OPENAI_JOB, "prompt": "a new episode"})  # type: ignore[arg-type]
+        assert (REPLAYED_HEADER in again.headers) == bool(written)  # what was recorded is replayed
     new = sorted(set(folder.rglob("*.yaml")) - before)
     assert len(new) == written
     assert KEY not in _all_text(new)
