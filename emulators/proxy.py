@@ -241,6 +241,10 @@ class Proxy:
             return self._streamed(provider.name, operation, found, exchange, upstream, problems)
         try:
             data = upstream.read()
+        except httpx.HTTPError as exc:  # cut off mid-answer
+            self._report(method, request.path, problems)
+            log.error("upstream %s failed mid-answer: %s", outbound.url, exc)
+            return _unreachable(str(outbound.url), exc)
         finally:
             upstream.close()
         if found is not None:

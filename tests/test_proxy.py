@@ -260,6 +260,18 @@ def test_an_unreachable_upstream_is_the_proxys_own_502_not_a_providers_answer(tm
     assert list(tmp_path.rglob("*.yaml")) == []
 
 
+def test_an_upstream_that_drops_the_connection_is_the_proxys_502(live: Session) -> None:
+    fault = {"kind": "drop", "provider": "openai", "times": 1}
+    assert httpx.post(live.upstream_url + "/__admin/faults", json=fault).status_code == 201
+    answer = httpx.post(live.url + "/openai/v1/images/generations", json=OPENAI_JOB, headers=BEARER)
+    assert answer.status_code == 502 and answer.json()["error"]["type"] == "pixelmock_proxy_error"
+    assert live.cassettes() == []
+    assert (
+        httpx.post(live.url + "/openai/v1/images/generations", json=OPENAI_JOB, headers=BEARER).status_code
+        == 200
+    )
+
+
 # -- recording ---------------------------------------------------------------------------------------------
 
 
