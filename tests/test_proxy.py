@@ -191,6 +191,34 @@ def test_a_streams_events_are_checked_when_it_ends(live: Session, caplog: pytest
     assert (found.where, found.path) == ("response", "$[0].data")
 
 
+def test_an_edit_upload_passes_through_is_checked_as_a_form_and_replays(
+    live: Session, tmp_path: Path
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 1024), (120, 40, 40)).save(buffer, "PNG")
+    with _sdk(live.url) as sdk:
+        edited = sdk.images.edit(
+            model="gpt-image-2",
+            image=("in.png", buffer.getvalue(), "image/png"),
+            prompt="add a moon",
+            quality="low",
+        )
+    assert edited.data is not None and edited.data[0].b64_json
+    [cassette] = live.cassettes("openai")
+    [interaction] = _interactions(cassette)
+    assert interaction["request"]["headers"]["content-type"][0].startswith("multipart/form-data")
+    assert buffer.getvalue() in interaction["request"]["body"]  # the upload, byte for byte (YAML !!binary)
+    assert verify_paths([cassette]).ok
+    with running(replaying(create_app(), live.record_dir)) as url, _sdk(url) as sdk:
+        replayed = sdk.images.with_raw_response.edit(
+            model="gpt-image-2",
+            image=("in.png", buffer.getvalue(), "image/png"),
+            prompt="add a moon",
+            quality="low",
+        )
+        assert REPLAYED_HEADER in replayed.headers and replayed.parse().data == edited.data
+
+
 def test_a_request_violation_is_reported_in_the_header_the_journal_and_the_log(
     live: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
