@@ -2,7 +2,8 @@
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
 read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
-(webhooks, uploads) with their attempts, read and switch the latency profile. Moving the clock runs the
+(webhooks, uploads) with their attempts, read and switch the latency profile, read what the app holds in
+memory and has evicted (``GET /__admin/stats``). Moving the clock runs the
 work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -391,3 +393,47 @@ def set_latency() -> Response:
     except ValueError as exc:
         _bad(str(exc))
     return jsonify(latency_json(rt))
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """Held and evicted counts and bytes per byte budget and per store namespace (``Runtime.stats``)."""
+    return jsonify(runtime().stats())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inspector page: ``GET /__admin/ui`` and its two files, shipped in ``emulators/ui`` (package data). The page
+# reads this control plane only; it draws every piece of request content as text (``emulators/ui/app.js``).
+
+#: The page's files under ``/__admin/ui/``, with their media types; nothing else is served there.
+UI_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+#: The page loads its own files and images only, and talks to this control plane only.
+UI_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _ui_file(name: str, media_type: str) -> Response:
+    """One of the page's files (read from the installed package), with the page's content policy."""
+    data = resources.files("pixelmock.emulators").joinpath("ui").joinpath(name).read_bytes()
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Security-Policy"] = UI_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/ui")
+def inspector() -> Response:
+    """The inspector page (HTML): journal, jobs and tasks, ledger, webhooks, faults, clock buttons."""
+    return _ui_file("index.html", "text/html")
+
+
+@bp.get("/ui/<name>")
+def inspector_file(name: str) -> Response:
+    """The page's script or style sheet; 404 for any other name."""
+    media_type = UI_FILES.get(name)
+    if media_type is None:
+        raise AdminError(404, f"no inspector file {name!r}")
+    return _ui_file(name, media_type)

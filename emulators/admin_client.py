@@ -270,3 +270,8 @@ class PixelmockAdmin:
         if speed_factor is not None:
             body["speed_factor"] = speed_factor
         return cast(dict[str, Any], self._call("PUT", "/latency", json=body))
+
+    def stats(self) -> dict[str, Any]:
+        """``{"budgets": {name: {"max_bytes", "count", "bytes", "evicted", "evicted_bytes"}}, "store":
+        {"max_records", "namespaces"}}``: what the app holds in memory and has evicted."""
+        return cast(dict[str, Any], self._call("GET", "/stats"))

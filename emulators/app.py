@@ -21,11 +21,14 @@ from werkzeug.exceptions import HTTPException
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, served
 from pixelmock.contracts.options import check_values
+from pixelmock.contracts.secrets import scrub_logs
 from pixelmock.emulators import admin
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
 
 log = logging.getLogger("pixelmock")
+#: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
+SCRUBBED_LOGGERS = ("pixelmock", "werkzeug", "gunicorn.access", "gunicorn.error")
 
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
@@ -43,6 +46,8 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     Raises ``ValueError`` for a contract option set to a value that is not one of its alternatives."""
     config = config or EmulatorConfig()
     check_values(config.options)
+    for name in SCRUBBED_LOGGERS:
+        scrub_logs(logging.getLogger(name))
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -50,6 +55,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     mounted = load_providers(providers)
     app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:
+        rt.count_against_budgets(provider.budgets)
         app.register_blueprint(provider.blueprint, url_prefix=provider.prefix)
         _serve_contract(app, provider)
 

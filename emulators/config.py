@@ -52,6 +52,17 @@ class EmulatorConfig:
     - ``tick_seconds``: run due work (job progress, webhook retries) every this many real seconds in a
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
+    - ``results_max_bytes``: bytes (estimated) the stored results may hold: Runware's task records with
+      their base64 results (about 530 kB per 1024x1024 image) and the file store's records. Past it the
+      oldest are evicted first (an evicted task or file answers as one that never existed). ``None``: no
+      byte bound (``max_records`` still applies).
+    - ``payloads_max_bytes``: bytes (estimated) GMI Cloud's request records may hold, with the payloads
+      they keep (a rejected request keeps its payload too); oldest evicted first, as above.
+    - ``uploads_max_bytes``: bytes (estimated) the outbound deliveries (webhooks, and uploads with their
+      image bytes) may hold for ``GET /__admin/webhooks``; the oldest settled ones are dropped first, a
+      pending one never.
+    - ``journal_max_bytes``: bytes (estimated) the journal may hold besides ``journal_limit``; oldest
+      entries dropped first. Every budget's figures (held, evicted) are at ``GET /__admin/stats``.
     """
 
     today: dt.date | None = field(default_factory=today_from_env)
@@ -74,6 +85,10 @@ class EmulatorConfig:
     outbound_timeout_seconds: float = 10.0
     webhook_retry_schedule: tuple[float, ...] | None = None
     tick_seconds: float | None = None
+    results_max_bytes: int | None = 256 * 1024 * 1024
+    payloads_max_bytes: int | None = 64 * 1024 * 1024
+    uploads_max_bytes: int | None = 128 * 1024 * 1024
+    journal_max_bytes: int | None = 64 * 1024 * 1024
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""

@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
 from benchmarks.inprocess import run_inprocess  # noqa: E402
 from benchmarks.mixes import MIXES  # noqa: E402
 from benchmarks.plugin_load import measure  # noqa: E402
+from benchmarks.soak import soak  # noqa: E402
 
 
 def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
@@ -33,3 +34,11 @@ def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
 def test_plugin_load_benchmark_runs_sessions_with_and_without_the_plugin() -> None:
     result = measure(repeats=1)  # each session must pass (check=True), with and without the plugin
     assert result.with_plugin_s > 0 and result.without_plugin_s > 0
+
+
+def test_soak_runs_every_provider_and_reports_the_budgets() -> None:
+    lines: list[str] = []
+    # one_of_each raises when any answer has a status its flow does not expect
+    stats = soak(rounds=2, per_round=1, budget_mib=1, report=lines.append)
+    assert len(lines) == 4 and set(stats["budgets"]) == {"results", "payloads", "uploads", "journal"}
+    assert stats["budgets"]["payloads"]["evicted"] >= 1  # two 1 MB rejected prompts in a 1 MiB budget
