@@ -7,11 +7,11 @@ and vcrpy replays like any other). Layout: ``<directory>/<provider>/<stamp>-<seq
 the request URI is under the provider's real base URL (its contract's ``servers[0]``), whatever upstream
 answered, so ``pixelmock verify`` reads the file as a recording of the provider.
 
-Scrubbing (before anything reaches disk): header values named like a credential (``Authorization``,
-``X-API-Key``, Cloudflare's ``X-Auth-Key``...; ``journal.is_credential_header``) and JSON fields named
-like one at any depth (Runware's ``apiKey``...; ``journal.is_credential_field``) become ``REDACTED``
-(``Bearer REDACTED`` keeps the scheme), and every credential found that way is replaced wherever else it
-appears (URIs, other headers, bodies of both directions, binary bodies bytewise). Bodies are kept whole.
+Scrubbing (before anything reaches disk) is ``pixelmock.contracts.secrets``', as for the journal and the
+client's cassettes: credential headers (``Bearer REDACTED`` keeps the scheme), credential-named JSON
+fields at any depth (Runware's ``apiKey``...), credentials inside strings (URL userinfo, ``?token=``,
+key-shaped values); every credential found so is then replaced wherever else it appears in the cassette
+(URIs, other headers, both directions' bodies; binary bodies bytewise). Nothing is shortened.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
+from pixelmock.contracts.secrets import REDACTED, replace_secrets, scrub_header, scrub_json, scrub_text
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
-from pixelmock.emulators.runtime.journal import REDACTED, is_credential_field, is_credential_header
 
 #: libyaml's safe dumper and loader where PyYAML has them (a cassette holding a base64 image is written
 #: about 10x faster), else the pure-Python ones.
@@ -39,9 +39,6 @@ _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: vcrpy's cassette format version.
 FORMAT_VERSION = 1
-_SCHEMES = ("bearer", "basic", "token")
-#: Shorter credential values are not replaced literally elsewhere (they would hit unrelated text).
-MIN_SECRET_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -65,86 +62,54 @@ class Exchange:
     websocket: bool = False
 
 
-def scrub_json(value: Any, secrets: set[str] | None = None) -> Any:
-    """A copy of a JSON value with every credential-named field ``REDACTED`` at any depth; the string
-    values replaced are added to ``secrets``. Nothing is shortened."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for name, item in value.items():
-            if is_credential_field(str(name)) and item is not None:
-                _collect(item, secrets)
-                out[name] = REDACTED
-            else:
-                out[name] = scrub_json(item, secrets)
-        return out
-    if isinstance(value, list):
-        return [scrub_json(item, secrets) for item in value]
-    return value
-
-
-def _collect(value: Any, secrets: set[str] | None) -> None:
-    if secrets is None:
-        return
-    if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
-        secrets.add(value.strip())
-    elif isinstance(value, dict | list):
-        for item in value.values() if isinstance(value, dict) else value:
-            _collect(item, secrets)
-
-
 class _Scrub:
-    """The scrubbing of one cassette: credentials collected from every part first, then replaced."""
+    """The scrubbing of one cassette (``pixelmock.contracts.secrets``): credentials collected from every
+    part first, then replaced in all of them."""
 
     def __init__(self, exchanges: Iterable[Exchange]) -> None:
         self.secrets: set[str] = set()
         for exchange in exchanges:
+            scrub_text(exchange.uri, self.secrets)
             for name, value in (*exchange.request_headers, *exchange.response_headers):
-                self._header(name, value)
+                scrub_header(name, value, self.secrets)
             for body in (exchange.request_body, exchange.response_body):
-                self._json(body)
+                self._scrubbed(body, self.secrets)
 
-    def _header(self, name: str, value: str) -> str:
-        if not is_credential_header(name):
-            return value
-        scheme, _, rest = value.strip().partition(" ")
-        if rest and scheme.lower() in _SCHEMES:
-            _collect(rest, self.secrets)
-            return f"{scheme} {REDACTED}"
-        _collect(value, self.secrets)
-        return REDACTED
-
-    def _json(self, body: bytes) -> Any:
+    @staticmethod
+    def _scrubbed(body: bytes, secrets: set[str] | None) -> str | None:
+        """The body's text with its credentials replaced (JSON re-serialized only when a field was), or
+        ``None`` when it is not UTF-8."""
         try:
-            return scrub_json(json.loads(body), self.secrets)
-        except (UnicodeDecodeError, ValueError):
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
             return None
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return scrub_text(text, secrets)
+        scrubbed = scrub_json(parsed, secrets)
+        return json.dumps(scrubbed) if scrubbed != parsed else text
 
     def text(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
+        return str(replace_secrets(scrub_text(text), self.secrets))
 
     def headers(self, pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, value in pairs:
-            out.setdefault(name.lower(), []).append(self.text(self._header(name, value)))
+            out.setdefault(name.lower(), []).append(
+                str(replace_secrets(scrub_header(name, value), self.secrets))
+            )
         return out
 
     def body(self, body: bytes) -> str | bytes:
-        """Text when the body is UTF-8 (JSON re-serialized only when a field was scrubbed), else bytes
-        (written as YAML ``!!binary``) with credentials replaced bytewise."""
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            for secret in self.secrets:
+        """Text when the body is UTF-8, else bytes (written as YAML ``!!binary``) with the collected
+        credentials replaced bytewise."""
+        text = self._scrubbed(body, None)
+        if text is None:
+            for secret in sorted(self.secrets, key=len, reverse=True):
                 body = body.replace(secret.encode(), REDACTED.encode())
             return body
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return self.text(text)
-        scrubbed = scrub_json(parsed)
-        return self.text(json.dumps(scrubbed) if scrubbed != parsed else text)
+        return str(replace_secrets(text, self.secrets))
 
 
 def interactions(exchanges: list[Exchange]) -> list[dict[str, Any]]:

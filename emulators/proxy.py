@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -54,6 +55,7 @@ from simple_websocket import ConnectionClosed
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
+from pixelmock.contracts.secrets import REDACTED, is_credential_field, scrub_text
 from pixelmock.contracts.verify import (
     Disagreement,
     check_frame,
@@ -143,8 +145,20 @@ def parse_upstreams(values: Iterable[str]) -> dict[str, str]:
 
 
 def violations_json(items: Iterable[Disagreement]) -> list[dict[str, str]]:
-    """Disagreements as the header and the journal show them: ``{"where", "path", "expected", "found"}``."""
-    return [{"where": d.where, "path": d.path, "expected": d.expected, "found": d.found} for d in items]
+    """Disagreements as the header, the log and the journal show them: ``{"where", "path", "expected",
+    "found"}``; a value found in a credential-named field (``$[0].apiKey``) is ``REDACTED``, any other
+    goes through ``contracts.secrets.scrub_text``."""
+    return [
+        {
+            "where": d.where,
+            "path": d.path,
+            "expected": d.expected,
+            "found": REDACTED
+            if is_credential_field(re.split(r"[.\[\]]", d.path.rstrip("]"))[-1])
+            else scrub_text(d.found),
+        }
+        for d in items
+    ]
 
 
 def _header_value(items: list[Disagreement]) -> str:
@@ -393,17 +407,18 @@ class Proxy:
         """Log each violation and note them all in the journal entry (inside a request)."""
         if not problems:
             return
-        for item in problems:
+        shown = violations_json(problems)
+        for item in shown:
             log.warning(
                 "contract violation on %s %s: %s %s: expected %s, found %s",
                 method,
                 path,
-                item.where,
-                item.path,
-                item.expected,
-                item.found,
+                item["where"],
+                item["path"],
+                item["expected"],
+                item["found"],
             )
-        journal_note(violations=violations_json(problems))
+        journal_note(violations=shown)
 
     def _record(self, provider: str, operation: str, exchange: Exchange) -> None:
         if self.writer is None:

@@ -36,6 +36,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.secrets import scrub_json
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.cassette import (
@@ -45,7 +46,6 @@ from pixelmock.emulators.cassette import (
     header_pairs,
     interactions,
     read_interactions,
-    scrub_json,
 )
 
 if TYPE_CHECKING:

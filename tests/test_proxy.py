@@ -27,7 +27,7 @@ from runware_tasks import image_task
 from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 
 from pixelmock.contracts.openapi import PROVIDERS, real_base_url
-from pixelmock.contracts.verify import verify_paths
+from pixelmock.contracts.verify import Disagreement, verify_paths
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.app import load_providers
 from pixelmock.emulators.drift import body_shape, drift_paths, shape_differences
@@ -40,6 +40,7 @@ from pixelmock.emulators.proxy import (
     image_urls,
     parse_upstreams,
     upstream_table,
+    violations_json,
     websocket_upstreams,
 )
 from pixelmock.emulators.replay import REPLAYED_HEADER, replaying
@@ -234,6 +235,21 @@ def test_a_request_violation_is_reported_in_the_header_the_journal_and_the_log(
     assert entry["notes"] == [{"violations": [violation]}]
     assert entry["request"]["headers"]["Authorization"] == "Bearer REDACTED"
     assert "$.quality" in caplog.text and "ultra" in caplog.text
+
+
+def test_a_violating_credential_never_reaches_the_header_the_log_or_the_journal(
+    live: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    tasks = [{"taskType": "authentication", "apiKey": KEY, "unexpected": True}]
+    answer = httpx.post(live.url + "/runware/v1", json=tasks, headers=BEARER)
+    shown = json.loads(answer.headers[VIOLATIONS_HEADER])
+    assert shown and KEY not in answer.headers[VIOLATIONS_HEADER]
+    journal = httpx.get(live.url + "/__admin/journal").text
+    assert KEY not in caplog.text and KEY not in journal
+    violations = violations_json(
+        [Disagreement("", 0, "runware", None, "request", "$[0].apiKey", "a string", KEY)]
+    )
+    assert violations[0]["found"] == "REDACTED"
 
 
 def test_a_valid_exchange_has_no_violations_header(live: Session) -> None:
