@@ -46,6 +46,7 @@ import yaml
 from pixelmock.contracts.openapi import (
     PROVIDERS,
     Violation,
+    document,
     form_instance,
     inlined,
     real_base_url,
@@ -139,18 +140,27 @@ def _templates(provider: str) -> list[tuple[str, re.Pattern[str], str, dict[str,
     return [entry[:4] for entry in out]
 
 
+def split_uri(uri: str) -> tuple[str, str, str] | None:
+    """``(provider, path under its real base URL, query)`` of an absolute URI (a bare base URL is the
+    ``/`` path), or ``None`` when it lies under no provider's real base URL."""
+    head, _, query = uri.partition("?")
+    for provider in PROVIDERS:
+        base = real_base_url(provider).rstrip("/")
+        if head == base or head.startswith(base + "/"):
+            return provider, head[len(base) :] or "/", query
+    return None
+
+
 def match(method: str, uri: str) -> tuple[str, str, dict[str, Any]] | None:
     """``(provider, operationId, inlined operation)`` for a request, or ``None`` when no provider's base
     URL and operation fit. A bare base URL is the ``/`` path."""
-    for provider in PROVIDERS:
-        base = real_base_url(provider).rstrip("/")
-        head = uri.split("?", 1)[0]
-        if head != base and not head.startswith(base + "/"):
-            continue
-        path = head[len(base) :] or "/"
-        for op_method, pattern, operation_id, op in _templates(provider):
-            if op_method == method.upper() and pattern.match(path):
-                return provider, operation_id, op
+    where = split_uri(uri)
+    if where is None:
+        return None
+    provider, path, _ = where
+    for op_method, pattern, operation_id, op in _templates(provider):
+        if op_method == method.upper() and pattern.match(path):
+            return provider, operation_id, op
     return None
 
 
@@ -233,78 +243,248 @@ def _declared_response(provider: str, op: dict[str, Any], status: int) -> dict[s
     return None
 
 
+#: The interaction key marking a file a recording fetched from a URL the provider returned (an image):
+#: kept so the recording replays offline, not an operation of the contract, so not checked.
+FETCHED_KEY = "x-fetched"
+#: The interaction key marking one message on a WebSocket API (``method: WEBSOCKET``, the ``uri`` the
+#: contract's ``x-websocket.url``): the request body is the message, the response body the frames the
+#: server sent until the next message, one JSON text per line. The message is checked against the
+#: request schema of the matching REST operation, each frame against its declared JSON answers.
+WEBSOCKET_KEY = "x-websocket"
+
+
 def check_interaction(interaction: dict[str, Any], cassette: str = "", index: int = 0) -> list[Disagreement]:
-    """Every disagreement of one vcrpy interaction with its provider's contract (see the module docs)."""
+    """Every disagreement of one vcrpy interaction with its provider's contract (see the module docs). An
+    interaction marked ``x-fetched`` (a file fetched from a URL in an answer) has none."""
+    if interaction.get(FETCHED_KEY):
+        return []
     request = interaction.get("request") or {}
     response = interaction.get("response") or {}
     method, uri = str(request.get("method", "")), str(request.get("uri", ""))
+    if interaction.get(WEBSOCKET_KEY):
+        return _check_websocket(uri, request.get("body"), _text(response.get("body")) or "", cassette, index)
     found = match(method, uri)
     if found is None:
-        bases = ", ".join(real_base_url(p) for p in PROVIDERS)
-        expected = f"a documented operation under one of {bases}"
-        return [Disagreement(cassette, index, None, None, "uri", "$", expected, f"{method} {uri}")]
-    provider, operation_id, op = found
-    out: list[Disagreement] = []
-
-    def add(where: str, violations: list[Violation]) -> None:
-        for v in violations:
-            path, expected, shown = _wording(v)
-            reason = ELIDED if v.keyword == "format" and ELLIPSIS in str(v.value) else ""
-            out.append(
-                Disagreement(
-                    cassette,
-                    index,
-                    provider,
-                    operation_id,
-                    where,
-                    json_path(path),
-                    expected,
-                    shown,
-                    v.value,
-                    reason,
-                )
-            )
-
+        return [unmatched(method, uri, cassette, index)]
     status = int((response.get("status") or {}).get("code", 0))
+    out = check_response(found, status, response.get("headers"), response.get("body"), cassette, index)
+    if 200 <= status < 300:
+        out += check_request(found, request.get("headers"), request.get("body"), cassette, index)
+    return out
+
+
+def websocket_operation(uri: str) -> tuple[str, str, dict[str, Any]] | None:
+    """What a message on the WebSocket API at ``uri`` is (``match``'s triple): the operation of a POST to
+    the base URL of the provider whose contract's ``x-websocket.url`` is ``uri`` (Runware: each message a
+    task array as on REST), or ``None``."""
+    for provider in PROVIDERS:
+        block = document(provider).get("x-websocket") or {}
+        if str(block.get("url", "")).rstrip("/") == uri.split("?", 1)[0].rstrip("/"):
+            return match("POST", real_base_url(provider))
+    return None
+
+
+def check_frame(
+    found: tuple[str, str, dict[str, Any]], text: str, cassette: str = "", index: int = 0
+) -> list[Disagreement]:
+    """Where a frame the server sent on the WebSocket API breaks the contract: it must be JSON that one
+    of the operation's declared JSON response bodies accepts (a result frame or an error frame); when
+    none does, the violations against the first 2xx body are given."""
+    provider, operation_id, op = found
+    parsed, value = _json(text)
+    if not parsed:
+        return [Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", _shown(text))]
+    if _authentication_reply(provider, value):
+        return []
+    best: list[Violation] | None = None
+    for status, declared in sorted(op.get("responses", {}).items()):
+        schema = (resolve(provider, declared).get("content", {}).get("application/json") or {}).get("schema")
+        if schema is None:
+            continue
+        violations = validate(provider, resolve(provider, schema), value)
+        if not violations:
+            return []
+        if best is None and str(status).startswith("2"):
+            best = violations
+    return _disagreements(found, "response", best or [], cassette, index)
+
+
+def _authentication_reply(provider: str, value: Any) -> bool:
+    """Whether a frame has the shape of the WebSocket authentication reply of the contract's
+    ``x-websocket.authentication.reply`` (Runware's ``{"data": [{taskType, connectionSessionUUID}]}``,
+    which, unlike the REST answer, has no ``taskUUID``)."""
+    reply = ((document(provider).get("x-websocket") or {}).get("authentication") or {}).get("reply")
+    if not isinstance(reply, dict) or not isinstance(value, dict) or set(value) != set(reply):
+        return False
+    expected = {key: set(items[0]) for key, items in reply.items() if isinstance(items, list) and items}
+    return all(
+        isinstance(value[key], list)
+        and value[key]
+        and all(isinstance(item, dict) and set(item) == keys for item in value[key])
+        and all(item.get("taskType") == "authentication" for item in value[key])
+        for key, keys in expected.items()
+    )
+
+
+def _check_websocket(uri: str, message: Any, frames: str, cassette: str, index: int) -> list[Disagreement]:
+    found = websocket_operation(uri)
+    if found is None:
+        return [unmatched("WEBSOCKET", uri, cassette, index)]
+    lines = [line for line in frames.splitlines() if line.strip()]
+    out: list[Disagreement] = []
+    for line in lines:
+        out += check_frame(found, line, cassette, index)
+    if not any('"errors"' in line for line in lines):  # as for REST: refused messages are not checked
+        out += check_request(found, {"content-type": "application/json"}, message, cassette, index)
+    return out
+
+
+def unmatched(method: str, uri: str, cassette: str = "", index: int = 0) -> Disagreement:
+    """The disagreement of a request that matches no documented operation of any provider."""
+    bases = ", ".join(real_base_url(p) for p in PROVIDERS)
+    expected = f"a documented operation under one of {bases}"
+    return Disagreement(cassette, index, None, None, "uri", "$", expected, f"{method} {uri}")
+
+
+def _disagreements(
+    found: tuple[str, str, dict[str, Any]], where: str, violations: list[Violation], cassette: str, index: int
+) -> list[Disagreement]:
+    provider, operation_id, _ = found
+    out = []
+    for v in violations:
+        path, expected, shown = _wording(v)
+        reason = ELIDED if v.keyword == "format" and ELLIPSIS in str(v.value) else ""
+        out.append(
+            Disagreement(
+                cassette,
+                index,
+                provider,
+                operation_id,
+                where,
+                json_path(path),
+                expected,
+                shown,
+                v.value,
+                reason,
+            )
+        )
+    return out
+
+
+def check_request(
+    found: tuple[str, str, dict[str, Any]], headers: Any, body: Any, cassette: str = "", index: int = 0
+) -> list[Disagreement]:
+    """Where a request body breaks its operation's request schema. ``found``: what ``match`` returned;
+    ``headers``: a mapping (values a string or a list of strings; the Content-Type picks the schema);
+    ``body``: str or bytes (JSON, or multipart/form-data read with ``form_instance``). A body of another
+    media type, or one that does not parse, has no disagreement here (the provider answers it)."""
+    provider, _, op = found
+    content_type = _header(headers, "content-type")
+    request_media = _media_type(content_type) or "application/json"
+    body_schema = op.get("requestBody", {}).get("content", {}).get(request_media, {}).get("schema")
+    if body_schema is None:
+        return []
+    schema = resolve(provider, body_schema)
+    if request_media.endswith("json"):
+        parsed, value = _json(_text(body))
+        return (
+            _disagreements(found, "request", validate(provider, schema, value), cassette, index)
+            if parsed
+            else []
+        )
+    if request_media == "multipart/form-data":
+        form = _form(content_type or "", body)
+        if form is not None:
+            violations = validate(provider, schema, form_instance(schema, *form))
+            return _disagreements(found, "request", violations, cassette, index)
+    return []
+
+
+def check_response(
+    found: tuple[str, str, dict[str, Any]],
+    status: int,
+    headers: Any,
+    body: Any,
+    cassette: str = "",
+    index: int = 0,
+) -> list[Disagreement]:
+    """Where an answer breaks its operation's contract: a status it does not declare, a content type it
+    does not declare for that status, a JSON body that does not validate. ``body``: str, bytes or vcrpy's
+    ``{"string": ...}``."""
+    provider, operation_id, op = found
     declared = _declared_response(provider, op, status)
     if declared is None:
         expected = f"one of {sorted(op.get('responses', {}))}"
-        out.append(
+        return [
             Disagreement(
                 cassette, index, provider, operation_id, "status", "$", expected, str(status), status
             )
+        ]
+    media = _media_type(_header(headers, "content-type")) or "application/json"
+    content = declared.get("content", {})
+    schema = (content.get(media) or {}).get("schema")
+    if schema is not None and media.endswith("json"):
+        parsed, value = _json(_text(body))
+        if not parsed:
+            found_text = _shown(_text(body))
+            return [
+                Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", found_text)
+            ]
+        return _disagreements(
+            found, "response", validate(provider, resolve(provider, schema), value), cassette, index
         )
-    else:
-        media = _media_type(_header(response.get("headers"), "content-type")) or "application/json"
-        content = declared.get("content", {})
-        schema = (content.get(media) or {}).get("schema")
-        if schema is not None and media.endswith("json"):
-            parsed, body = _json(_text(response.get("body")))
-            if not parsed:
-                found_text = _shown(_text(response.get("body")))
-                out.append(
-                    Disagreement(cassette, index, provider, operation_id, "response", "$", "JSON", found_text)
-                )
-            else:
-                add("response", validate(provider, resolve(provider, schema), body))
-        elif content and media not in content:
-            expected = f"a content type of {sorted(content)}"
+    if schema is not None and media == EVENT_STREAM:
+        text = _text(body) or ""
+        violations = event_violations(provider, resolve(provider, schema), text)
+        return _disagreements(found, "response", violations, cassette, index)
+    if content and media not in content:
+        expected = f"a content type of {sorted(content)}"
+        return [
+            Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
+        ]
+    return []
+
+
+EVENT_STREAM = "text/event-stream"
+
+
+def server_sent_events(text: str) -> list[dict[str, str]]:
+    """The events of a ``text/event-stream`` body (https://html.spec.whatwg.org/multipage/server-sent-events.html):
+    ``{"event": name, "data": text}`` for each event with data (data lines joined by newlines; ``event``
+    left out when the event names none). Comments and other fields are skipped."""
+    events = []
+    for block in re.split(r"\r\n\r\n|\n\n|\r\r", text):
+        event: dict[str, str] = {}
+        data: list[str] = []
+        for line in re.split(r"\r\n|\n|\r", block):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event["event"] = value
+        if data:
+            events.append({**event, "data": "\n".join(data)})
+    return events
+
+
+def event_violations(provider: str, schema: dict[str, Any], text: str) -> list[Violation]:
+    """Where the events of a stream break the schema of one event (OpenAPI 3.1's item schema of a
+    ``text/event-stream``: ``{event, data}``, ``data`` a string whose ``contentSchema`` is checked against
+    its parsed JSON). Paths start with the event's index (``$[1].data.quality``)."""
+    data_schema = schema.get("properties", {}).get("data", {}).get("contentSchema")
+    out: list[Violation] = []
+    for i, event in enumerate(server_sent_events(text)):
+        out += [replace(v, path=(i, *v.path)) for v in validate(provider, schema, event)]
+        parsed, value = _json(event["data"])
+        if data_schema is None:
+            continue
+        if not parsed:
             out.append(
-                Disagreement(cassette, index, provider, operation_id, "response", "$", expected, media, media)
+                Violation((i, "data"), "contentMediaType", "not JSON", "data", event["data"], (), "JSON")
             )
-    if 200 <= status < 300:
-        content_type = _header(request.get("headers"), "content-type")
-        request_media = _media_type(content_type) or "application/json"
-        body_schema = op.get("requestBody", {}).get("content", {}).get(request_media, {}).get("schema")
-        if body_schema is not None and request_media.endswith("json"):
-            parsed, body = _json(_text(request.get("body")))
-            if parsed:
-                add("request", validate(provider, resolve(provider, body_schema), body))
-        elif body_schema is not None and request_media == "multipart/form-data":
-            schema = resolve(provider, body_schema)
-            form = _form(content_type or "", request.get("body"))
-            if form is not None:
-                add("request", validate(provider, schema, form_instance(schema, *form)))
+        else:
+            out += [replace(v, path=(i, "data", *v.path)) for v in validate(provider, data_schema, value)]
     return out
 
 
@@ -507,6 +687,11 @@ def run(paths: Iterable[str | Path], out: TextIO | None = None, form: str = "tex
     """``pixelmock verify``: print the report in format ``form`` (``text``, ``json`` or ``junit``) to
     ``out`` (default stdout); returns ``Report.exit_status`` (0 fine, 1 drift, 2 unreadable input or
     nothing checked). Raises ``KeyError`` for an unknown format."""
-    report = verify_paths(paths)
+    return print_report(verify_paths(paths), out, form)
+
+
+def print_report(report: Report, out: TextIO | None = None, form: str = "text") -> int:
+    """Print ``report`` in format ``form`` (``text``, ``json`` or ``junit``) to ``out`` (default stdout);
+    returns ``Report.exit_status``. Raises ``KeyError`` for an unknown format."""
     print(RENDERERS[form](report), file=out or sys.stdout)
     return report.exit_status

@@ -7,6 +7,8 @@
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
+- ``pixelmock proxy``: forward every provider prefix to the real provider, validating and recording
+  (``pixelmock.emulators.proxy``).
 - ``pixelmock verify PATH...``: check cassettes against the contracts (``pixelmock.contracts.verify``);
   ``--format text|json|junit``; exit 0 when all is fine, 1 for drift, 2 for unreadable input or nothing
   checked.
@@ -159,17 +161,24 @@ def serve(config_path: Path | None, **flags: Any) -> int:
         click.echo(f"pixelmock: warning: {warning}", err=True)
     try:
         server, config = load(flags, os.environ, Path.cwd(), config_path)
-        # Built once here so a bad setting is a usage error before serving; the served app is built by
-        # the factory where it is served (in gunicorn's worker, after gevent's patching).
-        create_app(config, providers=server.provider or None)
     except (SettingError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 
     def factory() -> Flask:
         app = create_app(config, providers=server.provider or None)
         app.extensions[SERVER_KEY] = server
+        if server.replay is not None:
+            from pixelmock.emulators.replay import replaying
+
+            replaying(app, server.replay, server.record_mode)
         return app
 
+    try:
+        # Built once here so a bad setting is a usage error before serving; the served app is built by
+        # the factory where it is served (in gunicorn's worker, after gevent's patching).
+        factory()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     try:
         run_server(
             factory,
@@ -262,6 +271,64 @@ def demo() -> int:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0 picks one")
+@click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path), help="write the port here")
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    type=click.Choice(PROVIDERS),
+    help="forward only this provider (repeatable)  [default: all]",
+)
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    metavar="PROVIDER=URL",
+    help="forward this provider to URL instead of its real base URL (repeatable)",
+)
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write every exchange as a scrubbed cassette under this folder (<dir>/<provider>/...)",
+)
+@click.option(
+    "--errors", is_flag=True, help="answer a request the contract refuses with the provider's 4xx, unsent"
+)
+@click.option(
+    "--fetch-images", is_flag=True, help="with --record, also record the images answers name by URL"
+)
+def proxy(
+    host: str,
+    port: int,
+    port_file: Path | None,
+    providers: tuple[str, ...],
+    upstreams: tuple[str, ...],
+    record_dir: Path | None,
+    errors: bool,
+    fetch_images: bool,
+) -> int:
+    """Forward every provider prefix to the real provider (your own credentials, passed through, never
+    stored), check both directions against the contracts (X-Pixelmock-Violations) and record cassettes."""
+    from pixelmock.emulators.proxy import parse_upstreams, run_proxy
+    from pixelmock.emulators.server import PortInUse
+
+    try:
+        table = parse_upstreams(upstreams)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        run_proxy(table, host, port, record_dir, errors, fetch_images, providers or None, port_file)
+    except PortInUse as exc:
+        raise PortTaken(str(exc)) from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return 0
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "form", type=click.Choice(FORMATS), default="text", help="report format")
 @click.option(
@@ -270,10 +337,19 @@ def demo() -> int:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="write the report to this file  [default: stdout]",
 )
-def verify(paths: tuple[Path, ...], form: str, output: Path | None) -> int:
+@click.option(
+    "--drift",
+    is_flag=True,
+    help="also send each recorded request to a fresh emulator and name each difference from the recorded "
+    "answer (status, body shape, cost)",
+)
+def verify(paths: tuple[Path, ...], form: str, output: Path | None, drift: bool) -> int:
     """Check cassettes (files or folders) against the contracts: exit 0 when all are fine, 1 for drift, 2
     for unreadable input or nothing checked."""
-    from pixelmock.contracts.verify import run
+    if drift:  # the drift report runs the emulators: only then is Flask imported
+        from pixelmock.emulators.drift import run
+    else:
+        from pixelmock.contracts.verify import run  # type: ignore[assignment]
 
     if output is None:
         return run(paths, sys.stdout, form)

@@ -83,6 +83,11 @@ class SettingError(ValueError):
     """A setting's value cannot be used; the message names where it came from and what is expected."""
 
 
+#: How ``serve --replay`` treats requests that match no cassette (``pixelmock.emulators.replay``), as
+#: vcrpy's record modes: never write, record only into an empty folder, record what matched nothing.
+RECORD_MODES = ("none", "once", "new_episodes")
+
+
 @dataclass
 class ServerSettings:
     """How ``pixelmock serve`` serves the app (not part of the app's ``EmulatorConfig``).
@@ -94,6 +99,7 @@ class ServerSettings:
     - ``read_timeout``: seconds a client has to send a request's head, and again its body, before its
       connection is closed unanswered (pixelmock's choice: no provider documents its own).
     - ``port_file``: write the port to this file once serving (for ``--port 0``); removed on exit.
+    - ``replay``, ``record_mode``: answer from recorded cassettes first (``pixelmock.emulators.replay``).
     """
 
     host: str = field(default="127.0.0.1", metadata=setting("address to bind"))
@@ -115,6 +121,20 @@ class ServerSettings:
     )
     port_file: Path | None = field(
         default=None, metadata=setting("write the port to this file once serving (removed on exit)")
+    )
+    replay: Path | None = field(
+        default=None,
+        metadata=setting(
+            "answer requests that match a cassette under this folder from it, the rest from the emulators"
+        ),
+    )
+    record_mode: str = field(
+        default="none",
+        metadata=setting(
+            "with replay: none (never write), once (record only into an empty folder) or new_episodes "
+            "(record what matched no cassette), as in vcrpy",
+            choices=RECORD_MODES,
+        ),
     )
 
 
