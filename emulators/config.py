@@ -52,6 +52,9 @@ class EmulatorConfig:
     - ``tick_seconds``: run due work (job progress, webhook retries) every this many real seconds in a
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
+    - ``max_json_depth``: JSON bodies (and Runware WebSocket messages) nested deeper than this many
+      arrays/objects get the provider's malformed-JSON answer (``emulators/runtime/bodies.py``); the
+      journal shows such a body as ``None``. Real bodies of every provider nest under 10 levels.
     """
 
     today: dt.date | None = field(default_factory=today_from_env)
@@ -74,6 +77,7 @@ class EmulatorConfig:
     outbound_timeout_seconds: float = 10.0
     webhook_retry_schedule: tuple[float, ...] | None = None
     tick_seconds: float | None = None
+    max_json_depth: int = 64
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""

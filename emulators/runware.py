@@ -92,6 +92,7 @@ from pixelmock.emulators.runtime import (
     spec_for,
 )
 from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_message, journal_note
@@ -919,9 +920,10 @@ def websocket(ws: Any) -> None:
 
 
 def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
+    raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        tasks = json.loads(message)
-    except (UnicodeDecodeError, ValueError):
+        tasks = parse_json(raw, rt.config.max_json_depth)
+    except BodyRefused:
         tasks = None
     if not isinstance(tasks, list) or not tasks:
         _send(link, rt, {"errors": [error("invalidPayload").body]})

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import logging
 import re
 import threading
 import time
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
@@ -49,6 +52,8 @@ __all__ = [
     "jsonable",
     "scrub",
 ]
+
+log = logging.getLogger("pixelmock")
 
 REDACTED = "REDACTED"
 #: Strings longer than this (characters) are shortened in the journal.
@@ -322,13 +327,26 @@ class _Pending:
         """The scrubbed entry (built on the first call; the unscrubbed capture is dropped then)."""
         entry, build = self._entry, self._build
         if entry is None and build is not None:
-            request_part, response_part, notes = build()
+            request_part, response_part, notes = _build_safely(build)
             entry = JournalEntry(
                 seq=self.seq, request=request_part, response=response_part, notes=tuple(notes), **self._fields
             )
             self._entry, self._build = entry, None
         # Another reader may have built it between the two reads above.
         return entry if entry is not None else cast(JournalEntry, self._entry)
+
+
+def _build_safely(
+    build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]],
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """``build()``, or, should it fail on what a request contained, an entry saying so: reading the
+    journal never fails because of a request (the failure is logged, no unscrubbed content kept)."""
+    try:
+        return build()
+    except Exception as exc:  # whatever a request held, the journal stays readable
+        log.exception("journal entry could not be recorded")
+        unrecorded = {"unrecorded": f"{type(exc).__name__} while recording this entry"}
+        return dict(unrecorded), dict(unrecorded), []
 
 
 class Journal:
@@ -434,6 +452,7 @@ class _Captured:
     response_streamed: bool
     response_data: bytes | None
     notes: list[dict[str, Any]]
+    max_depth: int
 
     def size(self) -> int:
         return len(self.body or b"") + len(self.response_data or b"")
@@ -457,8 +476,8 @@ class _Captured:
             raw = self.body
             request_part["size"] = len(raw) if raw else view.content_length
             if raw.strip():
-                with contextlib.suppress(UnicodeDecodeError, ValueError):
-                    request_part["body"] = scrub(json.loads(raw), secrets)
+                with contextlib.suppress(BodyRefused):
+                    request_part["body"] = scrub(parse_json(raw, self.max_depth), secrets)
         content_type = next((v for k, v in self.response_headers if k.lower() == "content-type"), None)
         mimetype = (content_type or "").split(";", 1)[0].strip().lower()
         response_part: dict[str, Any] = {
@@ -472,12 +491,14 @@ class _Captured:
         if self.response_data is not None:
             response_part["size"] = len(self.response_data)
             if mimetype == "application/json" or mimetype.endswith("+json"):
-                with contextlib.suppress(UnicodeDecodeError, ValueError):
-                    response_part["body"] = scrub(json.loads(self.response_data), secrets)
+                with contextlib.suppress(BodyRefused):
+                    response_part["body"] = scrub(parse_json(self.response_data, self.max_depth), secrets)
         return _finish(request_part, response_part, self.notes, secrets)
 
 
-def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any]]) -> _Captured:
+def _capture(
+    max_body: int | None, response: Response, notes: list[dict[str, Any]], max_depth: int
+) -> _Captured:
     """The current request and ``response``, by reference (cheap: nothing is parsed or copied)."""
     req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
     body: bytes | None = None
@@ -506,6 +527,7 @@ def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any
         response_streamed=response.is_streamed,
         response_data=None if opaque else response.get_data(),
         notes=notes,
+        max_depth=max_depth,
     )
 
 
@@ -534,7 +556,8 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
             if value is not None:
                 setattr(g, name, value)
         if rt.journal.limit:
-            _record_message(rt.journal, provider, message, frames, notes, ledger, at, started)
+            depth = rt.config.max_json_depth
+            _record_message(rt.journal, provider, message, frames, notes, ledger, at, started, depth)
 
 
 def _record_message(
@@ -546,11 +569,12 @@ def _record_message(
     ledger: list[dict[str, Any]],
     at: dt.datetime,
     started: float,
+    max_depth: int,
 ) -> None:
-    raw = message.encode() if isinstance(message, str) else message
+    raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        body: Any = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+        body: Any = parse_json(raw, max_depth)
+    except BodyRefused:
         body = None
     secrets: set[str] = set()
     request_part = {
@@ -616,7 +640,9 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
         provider = owner() if started is not None else None
         if provider is None:
             return response
-        captured = _capture(app.config.get("MAX_CONTENT_LENGTH"), response, g.get(_NOTES, []))
+        captured = _capture(
+            app.config.get("MAX_CONTENT_LENGTH"), response, g.get(_NOTES, []), rt.config.max_json_depth
+        )
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
         fields = {
@@ -632,6 +658,6 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
         if captured.form is None and captured.size() <= LAZY_MAX_BYTES:
             journal.record_lazy(captured.build, **fields)
         else:
-            request_part, response_part, notes = captured.build()
+            request_part, response_part, notes = _build_safely(captured.build)
             journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
         return response
