@@ -32,7 +32,6 @@ from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators import runware as runware_module
 from pixelmock.emulators.runtime import Runtime
 from pixelmock.emulators.runtime.accounts import Accounts
-from pixelmock.emulators.server import running
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
 CF = {"Authorization": "Bearer cf-hostile-token"}
@@ -376,30 +375,22 @@ def test_ledger_invariant_catches_a_refund_beyond_the_debits(client: httpx.Clien
 
 # -- the property: hostile bodies, headers and query strings ---------------------------------------------
 
-#: Raw JSON tokens a hostile client may put where a value goes.
-HOSTILE_TOKENS = [
-    "1e400",
-    "-1e400",
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1" * 4000,
-    "1" * 5000,
-    "-0.0",
-    "1e-400",
-    "18446744073709551616",
-    "null",
-    "true",
-    "[]",
-    "{}",
-    '"\\ud800"',
-    '"\\udfff\\ud800"',
-    '"\\u0000"',
-    json.dumps("x" * 200_000),
-    "[" * 70 + "]" * 70,
-    "[" * 100_000 + "]" * 100_000,
-    '{"a": ' * 70 + "1" + "}" * 70,
-]
+#: Raw JSON tokens a hostile client may put where a value goes, by kind.
+HOSTILE_TOKENS = {
+    "deep": ["[" * 70 + "]" * 70, "[" * 100_000 + "]" * 100_000, '{"a": ' * 70 + "1" + "}" * 70],
+    "surrogate": ['"\\ud800"', '"a cat \\udfff\\ud800"', '["\\udc00"]'],
+    "number": [
+        "1e400",
+        "-1e400",
+        "NaN",
+        "Infinity",
+        "1" * 4000,
+        "1" * 5000,
+        "1e-400",
+        "18446744073709551616",
+    ],
+    "other": ["null", "true", "[]", "{}", '"\\u0000"', json.dumps("x" * 200_000)],
+}
 
 
 def _image_tokens(data_uri: bool) -> list[str]:
@@ -416,7 +407,8 @@ def json_value_text(draw: st.DrawFn) -> str:
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
         max_leaves=8,
     ).map(json.dumps)
-    return draw(st.sampled_from(HOSTILE_TOKENS) | drawn)
+    kind = draw(st.sampled_from([*sorted(HOSTILE_TOKENS), "drawn"]))
+    return draw(drawn if kind == "drawn" else st.sampled_from(HOSTILE_TOKENS[kind]))
 
 
 #: Per JSON route: skeletons of valid bodies with ``@`` where a hostile value goes, and hostile image
@@ -544,7 +536,7 @@ def hostile_request(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], bytes | 
         path = draw(st.sampled_from(sorted(SKELETONS)))
         method, auth = METHODS.get(path, "POST"), HEADERS.get(path, {})
         skeleton = draw(st.sampled_from(SKELETONS[path]))
-        kind = draw(st.sampled_from(["value", "binary"]) if "#" not in skeleton else st.just("image"))
+        kind = draw(st.sampled_from(["value"] * 4 + ["binary"]) if "#" not in skeleton else st.just("image"))
         if kind == "binary":
             body = draw(st.binary(max_size=300))
         elif kind == "image":
