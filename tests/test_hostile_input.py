@@ -596,3 +596,66 @@ def test_hostile_requests_get_the_providers_own_errors_and_change_nothing(
         assert http.get("/__admin/journal", params={"limit": 3}).status_code == 200
     check_ledger(rt)
     rt.reset()  # faults, clock or latency a hostile admin body may have set do not carry over
+
+
+FORM_FIELDS = [
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "quality",
+    "output_compression",
+    "input_fidelity",
+    "background",
+]
+hostile_form_value = st.sampled_from(
+    [
+        b"1" * 5000,
+        b"1e400",
+        b"NaN",
+        b"-1",
+        b"\xff\xfe",
+        "\ud800".encode("utf-8", "surrogatepass"),
+        b"[" * 1000,
+    ]
+) | st.binary(max_size=100)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    fields=st.lists(st.tuples(st.sampled_from(FORM_FIELDS), hostile_form_value), max_size=4),
+    images=st.lists(
+        st.tuples(
+            st.sampled_from(["image", "image[]", "mask"]), st.sampled_from([*BAD_IMAGES.values(), b""])
+        ),
+        max_size=3,
+    ),
+)
+def test_hostile_edit_forms_get_openais_own_errors_and_change_nothing(
+    hostile_app: Flask, fields: list[tuple[str, bytes]], images: list[tuple[str, bytes]]
+) -> None:
+    """OpenAI edits (multipart): hostile text parts and bad image files, beside a valid prompt and image
+    when the draw leaves them out, are refused with OpenAI's error body."""
+    rt = _rt(hostile_app)
+    before = _state(rt)
+    named = {name for name, _ in fields}
+    parts: list[tuple[str, Any]] = [(name, (None, value)) for name, value in fields]
+    parts += [(name, ("in.png", data, "image/png")) for name, data in images]
+    parts += [("prompt", (None, b"a cat"))] if "prompt" not in named else []
+    parts += [("model", (None, b"gpt-image-2"))] if "model" not in named else []
+    with httpx.Client(transport=httpx.WSGITransport(app=hostile_app), base_url="http://127.0.0.1") as http:
+        response = http.post(EDIT, headers=OA, files=parts)
+        assert response.status_code < 500, response.text[:500]
+        if response.status_code >= 400:
+            assert _error_shape(EDIT, response.json()), response.text[:500]
+            assert _state(rt) == before
+        else:  # hostile text can still make a valid edit (say, any prompt) only with no bad image in it
+            assert not images, response.text[:300]
+        assert http.get("/__admin/journal", params={"limit": 3}).status_code == 200
+    check_ledger(rt)
+    rt.reset()
