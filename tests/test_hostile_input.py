@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from ledger_invariant import check_ledger
 from PIL import Image
 from runware_tasks import image_task
+from websockets.sync.client import connect
 
 from pixelmock.contracts.canonical import MAX_INPUT_PIXELS, ImageInput, decode_image
 from pixelmock.emulators import EmulatorConfig, create_app
@@ -659,3 +660,30 @@ def test_hostile_edit_forms_get_openais_own_errors_and_change_nothing(
         assert http.get("/__admin/journal", params={"limit": 3}).status_code == 200
     check_ledger(rt)
     rt.reset()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps([image_task(positivePrompt="PLACEHOLDER")]).replace("PLACEHOLDER", "a cat \\ud800"),
+        '["\ud800"]'.encode("utf-8", "surrogatepass"),  # a lone surrogate's bytes, in a binary frame
+        b"\xff\xfe\x00binary",
+    ],
+    ids=["deep", "escaped-surrogate", "surrogate-bytes", "binary"],
+)
+def test_runware_websocket_answers_hostile_messages_with_invalid_payload(
+    live_url: str, app: Flask, message: str | bytes
+) -> None:
+    url = live_url.replace("http://", "ws://") + RUNWARE
+    with connect(url, open_timeout=5, close_timeout=2) as ws:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "ws-hostile-key"}]))
+        assert "data" in json.loads(ws.recv(timeout=10))
+        ws.send(message)
+        frame = json.loads(ws.recv(timeout=10))
+        assert frame == {"errors": [{"code": "invalidPayload", "message": frame["errors"][0]["message"]}]}
+        ws.send(json.dumps([{"taskType": "ping", "ping": True}]))
+        assert json.loads(ws.recv(timeout=10)) == {"data": [{"taskType": "ping", "pong": True}]}
+    assert _rt(app).accounts.lines() == []
+    with httpx.Client(base_url=live_url) as http:
+        assert http.get("/__admin/journal").status_code == 200
