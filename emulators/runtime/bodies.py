@@ -47,7 +47,8 @@ def _check(value: Any, max_depth: int) -> None:
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
-            if _SURROGATE.search(node):
+            # isascii() is O(1) in CPython: base64 images and most text skip the search.
+            if not node.isascii() and _SURROGATE.search(node):
                 raise BodyRefused("text", "The JSON holds a lone UTF-16 surrogate (not Unicode text)")
         elif isinstance(node, dict | list):
             if depth >= max_depth:
