@@ -10,6 +10,7 @@ readable.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import struct
@@ -31,7 +32,7 @@ from websockets.sync.client import connect
 from pixelmock.contracts.canonical import MAX_INPUT_PIXELS, ImageInput, decode_image
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators import runware as runware_module
-from pixelmock.emulators.runtime import Runtime
+from pixelmock.emulators.runtime import Journal, Runtime
 from pixelmock.emulators.runtime.accounts import Accounts
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
@@ -687,3 +688,16 @@ def test_runware_websocket_answers_hostile_messages_with_invalid_payload(
     assert _rt(app).accounts.lines() == []
     with httpx.Client(base_url=live_url) as http:
         assert http.get("/__admin/journal").status_code == 200
+
+
+def test_a_journal_entry_that_cannot_be_built_says_so_and_the_journal_stays_readable() -> None:
+    journal = Journal(10)
+
+    def broken() -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+        raise RecursionError("what a request held")
+
+    fields = {"at": dt.datetime(2026, 11, 21, tzinfo=dt.UTC), "provider": "openai", "method": "POST"}
+    journal.record_lazy(broken, path="/x", route=None, status=400, duration_ms=1.0, **fields)
+    (entry,) = journal.entries()
+    assert entry.request == entry.response == {"unrecorded": "RecursionError while recording this entry"}
+    assert entry.to_json()["status"] == 400
