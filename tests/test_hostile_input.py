@@ -701,3 +701,13 @@ def test_a_journal_entry_that_cannot_be_built_says_so_and_the_journal_stays_read
     (entry,) = journal.entries()
     assert entry.request == entry.response == {"unrecorded": "RecursionError while recording this entry"}
     assert entry.to_json()["status"] == 400
+
+
+@pytest.mark.parametrize(("path", "headers"), JSON_ROUTES)
+def test_python_only_constants_are_not_json(client: httpx.Client, path: str, headers: dict[str, str]) -> None:
+    body = SURROGATE_BODIES[path].replace('"a cat \\ud800"', "NaN").replace('"a cat \\udc00"', "Infinity")
+    assert "\\u" not in body and ("NaN" in body or "Infinity" in body)
+    response = _post_json_text(client, path, body, headers)
+    status, shaped = MALFORMED[path]
+    assert response.status_code == status
+    assert shaped(response.json())

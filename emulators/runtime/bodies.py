@@ -1,7 +1,8 @@
 """The one defensive JSON parser of everything a client sends: request bodies (``read_json``), Runware
 WebSocket messages, Apiframe cursors, and the journal's view of a request.
 
-``parse_json`` never raises anything but ``BodyRefused`` (a ``ValueError``): not JSON, not UTF-8, nested
+``parse_json`` never raises anything but ``BodyRefused`` (a ``ValueError``): not JSON (Python's ``NaN`` and
+``Infinity`` included, which JavaScript's ``JSON.parse`` refuses too), not UTF-8, nested
 deeper than a limit (``EmulatorConfig.max_json_depth``; Python's own parser gives up at about 1,000
 levels with a ``RecursionError``), or holding a lone UTF-16 surrogate (``"\\ud800"`` escaped: text
 that is not Unicode, which RFC 8259 §8.2 leaves to the receiver and strict parsers refuse; a reported
@@ -32,13 +33,18 @@ def parse_json(raw: bytes | str, max_depth: int) -> Any:
     """The JSON value of ``raw`` (UTF-8 bytes or text), at most ``max_depth`` arrays/objects deep, every
     string and key valid Unicode. Raises ``BodyRefused``."""
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
     except RecursionError as exc:
         raise BodyRefused("depth", f"The JSON is nested deeper than {max_depth} levels") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyRefused("syntax", f"The request body is not valid JSON: {exc}") from exc
     _check(value, max_depth)
     return value
+
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's extension, not JSON (RFC 8259 §6)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _check(value: Any, max_depth: int) -> None:
