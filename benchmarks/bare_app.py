@@ -2,7 +2,7 @@
 
 Every POST reads and parses its JSON body (as any JSON handler must) and every request gets one fixed
 JSON answer; nothing is validated, priced or rendered. Served by ``pixelmock.emulators.server.serve``
-(gunicorn, one gthread worker, ``DEFAULT_THREADS`` threads), so it follows ``pixelmock serve``'s production
+(gunicorn, one gevent worker), so it follows ``pixelmock serve``'s production
 settings exactly.
 
 ``python -m benchmarks.bare_app --port 8090``
@@ -36,13 +36,12 @@ def create_bare_app() -> Flask:
 
 def main() -> None:
     """Serve the bare app on 127.0.0.1 until SIGTERM."""
-    from pixelmock.emulators.server import DEFAULT_THREADS, serve
+    from pixelmock.emulators.server import serve
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     args = parser.parse_args()
-    serve(create_bare_app(), "127.0.0.1", args.port, threads=args.threads)
+    serve(create_bare_app, "127.0.0.1", args.port)
 
 
 if __name__ == "__main__":

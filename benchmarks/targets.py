@@ -1,6 +1,6 @@
 """The targets: how each is started on 127.0.0.1, when it is ready, how it is checked and stopped.
 
-- ``pixelmock``: ``pixelmock serve --port N`` (its production settings: gunicorn, one gthread worker),
+- ``pixelmock``: ``pixelmock serve --port N`` (its production settings: gunicorn, one gevent worker),
   all five providers on one port under their prefixes.
 - ``prism``: ``prism mock`` of ``contracts/openapi/<provider>.yaml`` from ``benchmarks/.prism/`` (one
   process per provider document; Prism serves the document's paths at its root).

@@ -3,11 +3,13 @@
 ``recording(path, secrets=[key])`` is a vcrpy cassette context: every HTTP call the client makes inside it
 is recorded (or replayed), and before anything is written
 
-- credential headers are replaced by ``REDACTED`` (``Bearer REDACTED`` for bearer tokens): every header a
-  provider's contract names in any of its security schemes (``Authorization``, Apiframe's ``X-API-Key``,
-  Cloudflare's ``X-Auth-Email`` and ``X-Auth-Key``);
-- credential fields of JSON bodies are replaced likewise, at any depth: the fields of Runware's
-  ``authentication`` task other than ``taskType`` (``apiKey``; contract ``AuthenticationTask``);
+- credentials are replaced by ``REDACTED`` as ``pixelmock.contracts.secrets`` finds them (the emulators'
+  journal uses the same rules): credential headers (``Bearer REDACTED`` keeps the scheme): every header a
+  provider's contract names in a security scheme, those providers and gateways document (Cloudflare AI
+  Gateway's ``cf-aig-authorization``, ``Ocp-Apim-Subscription-Key``, cookies...) and any name with
+  ``auth``, ``token``, ``secret``...; credential-named fields of JSON bodies at any depth (Runware's
+  ``authentication`` task ``apiKey``, ``secret_key``, ``credentials``...); URLs' userinfo and credential
+  query parameters (``?token=``, ``?sig=``) in the URI, headers and bodies; key-shaped strings;
 - every literal occurrence of a string in ``secrets`` is replaced in URIs, headers and bodies of requests
   and responses (a key echoed in an error message, a key prefix...);
 - ``rewrite`` replaces URL prefixes, e.g. an emulator's base URL by the real one, so that a recording
@@ -22,57 +24,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pixelmock.contracts.openapi import PROVIDERS, credential_headers, inlined
+from pixelmock.contracts.secrets import REDACTED, replace_secrets, scrub_header, scrub_json, scrub_text
 
-PLACEHOLDER = "REDACTED"
+PLACEHOLDER = REDACTED
 MATCH_ON = ("method", "path")
 #: Shorter secrets are not replaced literally (they would hit unrelated text).
 MIN_SECRET_LENGTH = 6
-
-
-@cache
-def secret_headers() -> frozenset[str]:
-    """Lower-case names of the headers that carry credentials, from every provider's contract."""
-    return frozenset(name.lower() for provider in PROVIDERS for name in credential_headers(provider))
-
-
-@cache
-def secret_fields() -> frozenset[str]:
-    """JSON body fields that carry credentials: Runware's authentication task fields but ``taskType``."""
-    task = inlined("runware")["components"]["schemas"]["AuthenticationTask"]
-    return frozenset(name for name in task["properties"] if name != "taskType")
 
 
 class Scrubber:
     """vcrpy hooks: ``request`` (``before_record_request``) and ``response`` (``before_record_response``).
 
     ``secrets``: literal strings to remove; ``rewrite``: ``{old URL prefix: new}`` applied to URIs and
-    bodies, longest prefix first.
+    bodies, longest prefix first. Credentials found in a request (``pixelmock.contracts.secrets``) are
+    also removed wherever they appear afterwards (a key echoed in an error answer).
     """
 
     def __init__(self, secrets: Iterable[str] = (), rewrite: Mapping[str, str] | None = None) -> None:
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        self.secrets = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
         self.rewrite = sorted((rewrite or {}).items(), key=lambda item: len(item[0]), reverse=True)
 
     def text(self, text: str) -> str:
-        """``text`` with secrets replaced and URL prefixes rewritten."""
-        for secret in self.secrets:
-            text = text.replace(secret, PLACEHOLDER)
+        """``text`` with credentials (``scrub_text``) and secrets replaced and URL prefixes rewritten."""
+        text = replace_secrets(scrub_text(text, self.secrets), self.secrets)
         for old, new in self.rewrite:
             text = text.replace(old, new)
         return text
 
     def body(self, body: Any) -> Any:
-        """A body (bytes or str) with credential fields and secrets replaced; other types unchanged."""
+        """A body (bytes or str) with credentials and secrets replaced; other types unchanged."""
         if isinstance(body, bytes):
             try:
                 return self._body_text(body.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:  # binary (multipart with image bytes): literal secrets only
-                for secret in self.secrets:
+                for secret in sorted(self.secrets, key=len, reverse=True):
                     body = body.replace(secret.encode(), PLACEHOLDER.encode())
                 return body
         return self._body_text(body) if isinstance(body, str) else body
@@ -82,23 +70,21 @@ class Scrubber:
             parsed = json.loads(text)
         except ValueError:
             return self.text(text)
-        scrubbed = _scrub_fields(parsed)
+        scrubbed = scrub_json(parsed, self.secrets)
         if scrubbed != parsed:
             text = json.dumps(scrubbed)
         return self.text(text)
 
     def header(self, name: str, value: str) -> str:
         """A header value: credentials replaced (keeping a ``Bearer`` scheme), then secrets."""
-        if name.lower() in secret_headers():
-            scheme, _, _ = value.partition(" ")
-            return f"{scheme} {PLACEHOLDER}" if scheme.lower() == "bearer" else PLACEHOLDER
-        return self.text(value)
+        return self.text(scrub_header(name, value, self.secrets))
 
     def request(self, request: Any) -> Any:
         """``before_record_request``: scrub a ``vcr.request.Request`` (already a copy)."""
-        request.uri = self.text(request.uri)
-        request.headers = {name: self.header(name, str(value)) for name, value in request.headers.items()}
+        headers = {name: self.header(name, str(value)) for name, value in request.headers.items()}
         request.body = self.body(request.body)
+        request.uri = self.text(request.uri)
+        request.headers = {name: self.text(value) for name, value in headers.items()}
         return request
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +98,6 @@ class Scrubber:
         if "string" in body:
             body["string"] = self.body(body["string"])
         return response
-
-
-def _scrub_fields(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: PLACEHOLDER if k in secret_fields() else _scrub_fields(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_fields(item) for item in value]
-    return value
 
 
 def recorder(

@@ -102,5 +102,9 @@ def lifecycle_table() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m pixelmock.contracts.lifecycle: the README's table
-    print(lifecycle_table())
+if __name__ == "__main__":  # python -m pixelmock.contracts.lifecycle [--write README.md]: the README's table
+    import sys
+
+    from pixelmock.contracts.generated import main
+
+    sys.exit(main("lifecycle", lifecycle_table))

@@ -23,7 +23,9 @@ Known drift can be acknowledged in the cassette itself, under a top-level key vc
         reason: older docs say "sent"; the spec (and the contract) say pending|delivered|failed
 
 An acknowledged disagreement is listed but does not fail; an acknowledgement that no longer matches any
-disagreement does (so stale notes do not pile up). Pure: reads files, no network, no Flask, no httpx.
+disagreement does (so stale notes do not pile up). The report prints as text, JSON or JUnit XML (one
+test case per interaction, for CI); ``run`` exits 0 when all is fine, 1 for drift, 2 for an unreadable
+file or when nothing was checked. Pure: reads files, no network, no Flask, no httpx.
 """
 
 from __future__ import annotations
@@ -87,17 +89,32 @@ class Disagreement:
 
 @dataclass
 class Report:
-    """What ``verify_paths`` found: counts, failing ``disagreements``, ``acknowledged`` drift."""
+    """What ``verify_paths`` found: counts, failing ``disagreements``, ``acknowledged`` drift, and each
+    interaction checked (``checked``: ``(cassette, index, "METHOD uri")``)."""
 
     cassettes: int = 0
     interactions: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
     acknowledged: list[Disagreement] = field(default_factory=list)
+    checked: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing disagrees (acknowledged drift aside)."""
         return not self.disagreements
+
+    @property
+    def unreadable(self) -> list[Disagreement]:
+        """The files that could not be read as cassettes."""
+        return [d for d in self.disagreements if d.where == "file"]
+
+    @property
+    def exit_status(self) -> int:
+        """``pixelmock verify``'s: 2 for an unreadable file or when no interaction was checked, else 1 for
+        drift, else 0."""
+        if self.unreadable or not self.interactions:
+            return 2
+        return 0 if self.ok else 1
 
 
 # -- matching an interaction to an operation -------------------------------------------------------------
@@ -349,6 +366,7 @@ def verify_cassette(path: Path, report: Report) -> None:
     notes = _acknowledged(data)
     used: set[int] = set()
     for index, interaction in enumerate(interactions):
+        report.checked.append((name, index, _label(interaction)))
         for item in check_interaction(interaction if isinstance(interaction, dict) else {}, name, index):
             match_ = next((i for i, n in enumerate(notes) if _acks(item, n)), None)
             if match_ is not None:
@@ -366,6 +384,14 @@ def verify_cassette(path: Path, report: Report) -> None:
                     name, int(note.get("interaction", 0)), None, None, ACK_KEY, where, "this drift", "none"
                 )
             )
+
+
+def _label(interaction: Any) -> str:
+    """``METHOD uri`` of an interaction, as far as it says."""
+    request = interaction.get("request") if isinstance(interaction, dict) else None
+    if not isinstance(request, dict):
+        return "?"
+    return f"{request.get('method', '?')} {request.get('uri', '?')}"
 
 
 def cassette_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -386,18 +412,101 @@ def verify_paths(paths: Iterable[str | Path]) -> Report:
     return report
 
 
-def run(paths: Iterable[str | Path], out: TextIO | None = None) -> int:
-    """``pixelmock verify``: print each disagreement and a summary to ``out`` (default stdout); 0 when
-    none, else 1."""
-    out = out or sys.stdout
-    report = verify_paths(paths)
-    for item in report.disagreements:
-        print(item, file=out)
-    for item in report.acknowledged:
-        print(f"{item} (acknowledged: {item.reason})", file=out)
+FORMATS = ("text", "json", "junit")
+
+
+def render_text(report: Report) -> str:
+    """Each disagreement and acknowledged drift on a line, then a summary."""
+    lines = [str(item) for item in report.disagreements]
+    lines += [f"{item} (acknowledged: {item.reason})" for item in report.acknowledged]
     verdict = "ok" if report.ok else f"{len(report.disagreements)} disagreement(s)"
+    if not report.interactions and report.ok:
+        verdict = "nothing checked"
     summary = f"{report.cassettes} cassette(s), {report.interactions} interaction(s): {verdict}"
     if report.acknowledged:
         summary += f", {len(report.acknowledged)} acknowledged"
-    print(summary, file=out)
-    return 0 if report.ok else 1
+    return "\n".join([*lines, summary])
+
+
+def _item_json(item: Disagreement) -> dict[str, Any]:
+    fields_ = ("cassette", "interaction", "provider", "operation", "where", "path", "expected", "found")
+    out = {name: getattr(item, name) for name in fields_}
+    if item.reason:
+        out["reason"] = item.reason
+    return out
+
+
+def render_json(report: Report) -> str:
+    """``{"cassettes", "interactions", "exit_status", "ok", "disagreements", "acknowledged",
+    "unreadable"}``; each item ``{"cassette", "interaction", "provider", "operation", "where", "path",
+    "expected", "found"}`` (``reason`` when acknowledged)."""
+    return json.dumps(
+        {
+            "cassettes": report.cassettes,
+            "interactions": report.interactions,
+            "exit_status": report.exit_status,
+            "ok": report.exit_status == 0,
+            "disagreements": [_item_json(d) for d in report.disagreements if d.where != "file"],
+            "acknowledged": [_item_json(d) for d in report.acknowledged],
+            "unreadable": [_item_json(d) for d in report.unreadable],
+        },
+        indent=2,
+    )
+
+
+def render_junit(report: Report) -> str:
+    """JUnit XML (the format CI systems read): one ``testsuite``, one ``testcase`` per interaction checked
+    (``classname`` the cassette, ``name`` ``#<index> METHOD uri``) with a ``failure`` per disagreement
+    (acknowledged drift in ``system-out``), and one ``testcase`` with an ``error`` per unreadable file."""
+    from xml.etree import ElementTree as ET
+
+    failures: dict[tuple[str, int], list[Disagreement]] = {}
+    for item in report.disagreements:
+        failures.setdefault((item.cassette, item.interaction), []).append(item)
+    notes: dict[tuple[str, int], list[Disagreement]] = {}
+    for item in report.acknowledged:
+        notes.setdefault((item.cassette, item.interaction), []).append(item)
+    cases: list[ET.Element] = []
+    for cassette, index, label in report.checked:
+        case = ET.Element("testcase", classname=cassette, name=f"#{index} {label}")
+        for item in failures.pop((cassette, index), []):
+            failure = ET.SubElement(case, "failure", message=f"{item.where} {item.path}", type="drift")
+            failure.text = str(item)
+        if (cassette, index) in notes:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(f"acknowledged: {n} ({n.reason})" for n in notes[(cassette, index)])
+        cases.append(case)
+    for (cassette, index), items in failures.items():  # unreadable files, stale acknowledgements
+        case = ET.Element("testcase", classname=cassette, name=f"#{index} {items[0].where}")
+        for item in items:
+            kind = "error" if item.where == "file" else "failure"
+            element = ET.SubElement(case, kind, message=f"{item.where} {item.path}", type=item.where)
+            element.text = str(item)
+        cases.append(case)
+    errors = sum(1 for c in cases if c.find("error") is not None)
+    failed = sum(1 for c in cases if c.find("failure") is not None)
+    suite = ET.Element(
+        "testsuite",
+        name="pixelmock verify",
+        tests=str(len(cases)),
+        failures=str(failed),
+        errors=str(errors),
+        skipped="0",
+    )
+    suite.extend(cases)
+    root = ET.Element("testsuites", name="pixelmock verify", tests=str(len(cases)))
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}
+
+
+def run(paths: Iterable[str | Path], out: TextIO | None = None, form: str = "text") -> int:
+    """``pixelmock verify``: print the report in format ``form`` (``text``, ``json`` or ``junit``) to
+    ``out`` (default stdout); returns ``Report.exit_status`` (0 fine, 1 drift, 2 unreadable input or
+    nothing checked). Raises ``KeyError`` for an unknown format."""
+    report = verify_paths(paths)
+    print(RENDERERS[form](report), file=out or sys.stdout)
+    return report.exit_status

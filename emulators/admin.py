@@ -1,9 +1,11 @@
 """The control plane: ``/__admin/`` on every emulator app (the name WireMock users know).
 
 Reset the app's state, read and move the virtual clock, read the request journal and the credit ledger,
-read and set balances, add and revoke API keys, add and clear fault rules, list outbound deliveries
-(webhooks, uploads) with their attempts, read and switch the latency profile. Moving the clock runs the
-work that became due (job progress, webhook attempts) before answering. Its contract is
+read the bill (what the requests cost, per provider and model), read and set balances, add and revoke
+API keys, add and clear fault rules, list outbound deliveries (webhooks, uploads) with their attempts,
+read and switch the latency profile, read what the app holds in memory and has evicted
+(``GET /__admin/stats``), read every setting and change those that can change at run time. Moving the
+clock runs the work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
 400 (bad input) or 404 (unknown account). Provider prefixes never serve it, and the journal does not
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -26,8 +29,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pixelmock.contracts.openapi import request_schema, served, validate
 from pixelmock.emulators.runtime import ProviderEmulator, Runtime, read_json, runtime
 from pixelmock.emulators.runtime.accounts import Account, KeyStatus, LedgerLine, account_id
+from pixelmock.emulators.runtime.bill import BillRow
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultError, kinds_of
+from pixelmock.emulators.settings import SERVER_KEY, SettingError, changes, settings_json
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).
@@ -129,6 +134,29 @@ def ledger_json(rt: Runtime, lines: list[LedgerLine]) -> dict[str, Any]:
     return {"lines": [line_json(line) for line in lines], "totals": totals}
 
 
+def bill_json(rows: list[BillRow]) -> dict[str, Any]:
+    """``{"rows": [{"provider", "model", "requests", "images", "cost": {currency: amount}}], "totals":
+    {currency: amount}}``: the bill (``emulators/runtime/bill.py``), amounts as decimal strings, debits
+    minus refunds in each provider's own ledger currency (``USD``, ``credits``)."""
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        for currency, amount in row.cost.items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return {
+        "rows": [
+            {
+                "provider": row.provider,
+                "model": row.model,
+                "requests": row.requests,
+                "images": row.images,
+                "cost": {currency: money(amount) for currency, amount in row.cost.items()},
+            }
+            for row in rows
+        ],
+        "totals": {currency: money(amount) for currency, amount in totals.items()},
+    }
+
+
 # --------------------------------------------------------------------------------------------------------
 # Parsing
 
@@ -155,6 +183,15 @@ def _datetime(text: str, name: str) -> dt.datetime:
     except ValueError:
         _bad(f"{name}: not an ISO 8601 date-time: {text!r}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        _bad(f"{name}: expected true or false, got {raw!r}")
+    return raw == "true"
 
 
 def _int_arg(name: str) -> int | None:
@@ -240,7 +277,8 @@ def advance_clock() -> Response:
 @bp.get("/journal")
 def get_journal() -> Response:
     """Entries oldest first, filtered by ``provider``, ``method``, ``status`` (404 or 4xx), ``path``
-    (substring), ``since`` (virtual time), ``after`` (seq), ``limit`` (most recent)."""
+    (substring), ``since`` (virtual time), ``after`` (seq), ``limit`` (most recent), ``unmatched``
+    (``true``: only the requests no route matched)."""
     args = request.args
     status = args.get("status")
     if status is not None and not STATUS.match(status):
@@ -255,6 +293,7 @@ def get_journal() -> Response:
         since=_datetime(since, "since") if since is not None else None,
         after=_int_arg("after"),
         limit=_int_arg("limit"),
+        unmatched=_bool_arg("unmatched"),
     )
     return jsonify(entries=[e.to_json() for e in entries], count=len(entries), limit=journal.limit)
 
@@ -263,6 +302,12 @@ def get_journal() -> Response:
 def clear_journal() -> Response:
     runtime().journal.clear()
     return Response(status=204)
+
+
+@bp.get("/bill")
+def get_bill() -> Response:
+    """What the requests since the start (or the last reset) cost, per provider and model."""
+    return jsonify(bill_json(runtime().bill.rows()))
 
 
 @bp.get("/ledger")
@@ -391,3 +436,73 @@ def set_latency() -> Response:
     except ValueError as exc:
         _bad(str(exc))
     return jsonify(latency_json(rt))
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """Held and evicted counts and bytes per byte budget and per store namespace (``Runtime.stats``)."""
+    return jsonify(runtime().stats())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inspector page: ``GET /__admin/ui`` and its two files, shipped in ``emulators/ui`` (package data). The page
+# reads this control plane only; it draws every piece of request content as text (``emulators/ui/app.js``).
+
+#: The page's files under ``/__admin/ui/``, with their media types; nothing else is served there.
+UI_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+#: The page loads its own files and images only, and talks to this control plane only.
+UI_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _ui_file(name: str, media_type: str) -> Response:
+    """One of the page's files (read from the installed package), with the page's content policy."""
+    data = resources.files("pixelmock.emulators").joinpath("ui").joinpath(name).read_bytes()
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Security-Policy"] = UI_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/ui")
+def inspector() -> Response:
+    """The inspector page (HTML): journal, jobs and tasks, ledger, webhooks, faults, clock buttons."""
+    return _ui_file("index.html", "text/html")
+
+
+@bp.get("/ui/<name>")
+def inspector_file(name: str) -> Response:
+    """The page's script or style sheet; 404 for any other name."""
+    media_type = UI_FILES.get(name)
+    if media_type is None:
+        raise AdminError(404, f"no inspector file {name!r}")
+    return _ui_file(name, media_type)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Settings
+
+
+def _settings_view() -> Response:
+    return jsonify(settings_json(runtime().config, current_app.extensions.get(SERVER_KEY)))
+
+
+@bp.get("/settings")
+def get_settings() -> Response:
+    """Every setting in force (``pixelmock.emulators.settings.settings_json``)."""
+    return _settings_view()
+
+
+@bp.put("/settings")
+def set_settings() -> Response:
+    """``{name: value}``: change settings that can change at run time; 400 (nothing changed) for an
+    unknown one, one that cannot change at run time, or a bad value."""
+    body = _body("setSettings")
+    try:
+        runtime().configure(changes(body))
+    except (SettingError, ValueError) as exc:
+        _bad(str(exc))
+    return _settings_view()

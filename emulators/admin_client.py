@@ -15,7 +15,8 @@ Importing this module imports the standard library only; httpx is imported when 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     import httpx
     from flask import Flask
 
-__all__ = ["PixelmockAdmin", "PixelmockAdminError"]
+__all__ = ["Bill", "BillRow", "PixelmockAdmin", "PixelmockAdminError"]
 
 
 class PixelmockAdminError(Exception):
@@ -37,6 +38,107 @@ class PixelmockAdminError(Exception):
 
 def _decimal_text(amount: Decimal | int | str) -> str:
     return str(amount) if isinstance(amount, str) else format(Decimal(amount), "f")
+
+
+@dataclass(frozen=True)
+class BillRow:
+    """One provider and model of a ``Bill``: ``requests`` charged (jobs, tasks), ``images`` they asked for
+    and ``cost`` per currency (``"USD"``, ``"credits"``: each provider's own), debits minus refunds."""
+
+    provider: str
+    model: str
+    requests: int = 0
+    images: int = 0
+    cost: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What requests would have cost at the providers, per provider and model (``GET /__admin/bill``; the
+    pytest plugin adds up its tests' bills). Bills add up with ``+``.
+
+    ::
+
+        bill = pixelmock_admin.bill()
+        assert bill.cost("USD", provider="runware") < Decimal("0.50")
+    """
+
+    rows: tuple[BillRow, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Bill:
+        """A bill from ``GET /__admin/bill``'s answer (``{"rows": [...], "totals": {...}}``)."""
+        return cls(
+            tuple(
+                BillRow(
+                    provider=str(row["provider"]),
+                    model=str(row["model"]),
+                    requests=int(row["requests"]),
+                    images=int(row["images"]),
+                    cost={currency: Decimal(str(v)) for currency, v in row["cost"].items()},
+                )
+                for row in data["rows"]
+            )
+        )
+
+    def _chosen(self, provider: str | None, model: str | None) -> list[BillRow]:
+        return [
+            row
+            for row in self.rows
+            if (provider is None or row.provider == provider) and (model is None or row.model == model)
+        ]
+
+    def cost(self, currency: str, *, provider: str | None = None, model: str | None = None) -> Decimal:
+        """The cost in ``currency`` (``"USD"``, ``"credits"``) of the rows of ``provider`` and ``model``
+        (default: all); ``Decimal(0)`` when none moved that currency."""
+        return sum((row.cost.get(currency, Decimal(0)) for row in self._chosen(provider, model)), Decimal(0))
+
+    def requests(self, *, provider: str | None = None, model: str | None = None) -> int:
+        """How many jobs and tasks were charged (of ``provider`` and ``model``, default all)."""
+        return sum(row.requests for row in self._chosen(provider, model))
+
+    def images(self, *, provider: str | None = None, model: str | None = None) -> int:
+        """How many images the charged jobs and tasks asked for (of ``provider`` and ``model``)."""
+        return sum(row.images for row in self._chosen(provider, model))
+
+    def totals(self) -> dict[str, Decimal]:
+        """Currency -> the whole bill's cost in it."""
+        currencies = sorted({currency for row in self.rows for currency in row.cost})
+        return {currency: self.cost(currency) for currency in currencies}
+
+    def __add__(self, other: Bill) -> Bill:
+        merged: dict[tuple[str, str], BillRow] = {}
+        for row in (*self.rows, *other.rows):
+            old = merged.get((row.provider, row.model))
+            if old is None:
+                merged[(row.provider, row.model)] = row
+                continue
+            cost = dict(old.cost)
+            for currency, amount in row.cost.items():
+                cost[currency] = cost.get(currency, Decimal(0)) + amount
+            merged[(row.provider, row.model)] = BillRow(
+                row.provider, row.model, old.requests + row.requests, old.images + row.images, cost
+            )
+        return Bill(tuple(merged[key] for key in sorted(merged)))
+
+    def table(self) -> list[str]:
+        """The bill as aligned text lines: a header, one line per provider and model, the total."""
+        body = [
+            (row.provider, row.model, str(row.requests), str(row.images), _amounts(row.cost.items()))
+            for row in self.rows
+        ]
+        total = ("total", "", str(self.requests()), str(self.images()), _amounts(self.totals().items()))
+        lines = [("provider", "model", "requests", "images", "cost"), *body, total]
+        widths = [max(len(line[i]) for line in lines) for i in range(4)]
+        return [
+            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d:>{widths[3]}}  {e}".rstrip()
+            for a, b, c, d, e in lines
+        ]
+
+
+def _amounts(costs: Iterable[tuple[str, Decimal]]) -> str:
+    shown = [f"{format(amount, 'f')} {currency}" for currency, amount in costs]
+    return ", ".join(shown) or "0"
 
 
 class PixelmockAdmin:
@@ -125,10 +227,12 @@ class PixelmockAdmin:
         since: dt.datetime | str | None = None,
         after: int | None = None,
         limit: int | None = None,
+        unmatched: bool | None = None,
     ) -> list[dict[str, Any]]:
         """Journal entries, oldest first (see ``GET /__admin/journal``): each has ``seq``, ``at``,
         ``provider``, ``method``, ``path``, ``route``, ``status``, ``request``, ``response``, ``notes``
-        (canonical request, cost) and ``ledger``; credentials read ``REDACTED``."""
+        (canonical request, cost), ``ledger`` and ``unmatched`` (no route matched: answered 404 with a
+        near-miss); credentials read ``REDACTED``. ``unmatched=True`` keeps only those."""
         query = {
             "provider": provider,
             "method": method,
@@ -137,9 +241,16 @@ class PixelmockAdmin:
             "since": since.isoformat() if isinstance(since, dt.datetime) else since,
             "after": after,
             "limit": limit,
+            "unmatched": None if unmatched is None else str(unmatched).lower(),
         }
         params = {name: str(value) for name, value in query.items() if value is not None}
         return cast(list[dict[str, Any]], self._call("GET", "/journal", params=params)["entries"])
+
+    def bill(self) -> Bill:
+        """What the requests since the start (or the last reset) would have cost at the providers, per
+        provider and model, from the ledger (``GET /__admin/bill``): debits minus refunds in each
+        provider's own currency (USD; credits at Apiframe)."""
+        return Bill.from_json(self._call("GET", "/bill"))
 
     def clear_journal(self) -> None:
         """Empty the journal."""
@@ -270,3 +381,38 @@ class PixelmockAdmin:
         if speed_factor is not None:
             body["speed_factor"] = speed_factor
         return cast(dict[str, Any], self._call("PUT", "/latency", json=body))
+
+    def stats(self) -> dict[str, Any]:
+        """``{"budgets": {name: {"max_bytes", "count", "bytes", "evicted", "evicted_bytes"}}, "store":
+        {"max_records", "namespaces"}}``: what the app holds in memory and has evicted."""
+        return cast(dict[str, Any], self._call("GET", "/stats"))
+
+    # settings
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting in force, by name (JSON: amounts as decimal strings, sets as sorted lists); the
+        server's (``host``, ``port``...) too when served by ``pixelmock serve``."""
+        return cast(dict[str, Any], self._call("GET", "/settings")["settings"])
+
+    def set_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings that can change at run time (``outbound_hosts=["app"]``,
+        ``options={"apiframe.polls_to_complete": 3}``, ``latency_profile="manual"``...); values as JSON
+        or the strings the flags take; ``Decimal`` amounts and sets are accepted. Returns every setting
+        in force. Raises ``PixelmockAdminError`` (400, nothing changed) for an unknown setting, one that
+        cannot change at run time, or a bad value."""
+        body = {name: _jsonable(value) for name, value in changes.items()}
+        return cast(dict[str, Any], self._call("PUT", "/settings", json=body)["settings"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -7,25 +7,51 @@ and may get an injected fault (emulators/runtime/faults.py); due work (job timer
 runs around every request (``Runtime.bind``).
 Framework-level failures under a provider's prefix (unknown route, wrong method, oversized or malformed
 body, an unexpected exception) are answered with that provider's own error body, never Flask's HTML pages.
+A path under no provider's prefix that no route serves is answered 404 with the mounted prefixes and
+the nearest route (``access_log.unmatched_body``) and journaled as unmatched. Every request is logged
+(``emulators/access_log.py``) and every ledger line billed (``emulators/runtime/bill.py``).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, NotFound
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, served
 from pixelmock.contracts.options import check_values
-from pixelmock.emulators import admin
+from pixelmock.contracts.secrets import scrub_logs
+from pixelmock.emulators import access_log, admin
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.runtime import MalformedBody, ProviderEmulator, Runtime, faults, journal, runtime
+from pixelmock.emulators.runtime import (
+    MalformedBody,
+    ProviderEmulator,
+    Runtime,
+    bill,
+    faults,
+    journal,
+    runtime,
+)
 
 log = logging.getLogger("pixelmock")
+#: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
+SCRUBBED_LOGGERS = (
+    "pixelmock",
+    "pixelmock.access",
+    "pixelmock.outbound",
+    "werkzeug",
+    "gunicorn.access",
+    "gunicorn.error",
+)
+
+#: Paths that are the emulator's own (answered by their own 404), never "unmatched".
+RESERVED = ("/__admin", "/files/", "/__health")
+_UNMATCHED = "pixelmock_unmatched"
 
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
@@ -40,9 +66,13 @@ def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]
 
 def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | None = None) -> Flask:
     """Build the emulator app. ``providers`` limits which providers are mounted (default: all five).
-    Raises ``ValueError`` for a contract option set to a value that is not one of its alternatives."""
+    Raises ``ValueError`` for a contract option set to a value that is not one of its alternatives, or
+    an unknown ``log_level`` / ``log_format``."""
     config = config or EmulatorConfig()
     check_values(config.options)
+    for name in SCRUBBED_LOGGERS:
+        scrub_logs(logging.getLogger(name))
+    access_log.check(config)
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -50,6 +80,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     mounted = load_providers(providers)
     app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:
+        rt.count_against_budgets(provider.budgets)
         app.register_blueprint(provider.blueprint, url_prefix=provider.prefix)
         _serve_contract(app, provider)
 
@@ -102,7 +133,39 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
             return _plain(500, message)
         return provider.error_response(500, "internal", message)
 
+    access_log.install(app, config, owner)
+    bill.install(rt, owner)
+    _answer_unmatched(app, rt, owner, http_error)
     return app
+
+
+def _answer_unmatched(
+    app: Flask,
+    rt: Runtime,
+    owner: Callable[[], ProviderEmulator | None],
+    fallback: Callable[[HTTPException], Response],
+) -> None:
+    """A 404 for a path under no provider's prefix, no route and none of ``RESERVED`` is answered with
+    ``access_log.unmatched_body`` (WireMock's near-miss) and journaled as unmatched; any other 404 goes to
+    ``fallback`` (the provider's own body under its prefix)."""
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Response:
+        path = request.path
+        if request.url_rule is not None or owner() is not None or path.startswith(RESERVED):
+            return fallback(exc)
+        setattr(g, _UNMATCHED, (time.perf_counter(), rt.clock.now()))
+        response = jsonify(access_log.unmatched_body(app, request.method, path))
+        response.status_code = 404
+        return response
+
+    @app.after_request
+    def _journal_unmatched(response: Response) -> Response:
+        arrived = g.pop(_UNMATCHED, None)
+        if arrived is not None:
+            max_body, depth = app.config.get("MAX_CONTENT_LENGTH"), rt.config.max_json_depth
+            journal.record_unmatched(rt.journal, max_body, response, *arrived, max_depth=depth)
+        return response
 
 
 def mounted_providers(app: Flask) -> list[ProviderEmulator]:

@@ -1,138 +1,287 @@
-"""The ``pixelmock`` command.
+"""The ``pixelmock`` command (click).
 
-- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gthread worker: state is
-  in memory, so one process), until Ctrl-C or SIGTERM.
+- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gevent worker: state is
+  in memory, so one process; a held connection costs a greenlet), until Ctrl-C or SIGTERM; exit status 2
+  when the port is taken. Every setting (``pixelmock.emulators.settings``)
+  comes from a flag, a ``PIXELMOCK_<NAME>`` variable or a config file, in that order.
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
-- ``pixelmock verify PATH...``: check cassettes against the contracts (``pixelmock.contracts.verify``).
+- ``pixelmock verify PATH...``: check cassettes against the contracts (``pixelmock.contracts.verify``);
+  ``--format text|json|junit``; exit 0 when all is fine, 1 for drift, 2 for unreadable input or nothing
+  checked.
 
-Only ``serve`` imports Flask and gunicorn; ``cost``, ``verify`` and ``demo`` run where gunicorn cannot.
+Exit status 2 for every usage error (unknown flag, bad value, missing file), with a one-line message and
+no traceback. Only ``serve`` imports Flask and gunicorn; ``cost``, ``verify`` and ``demo`` run where
+gunicorn cannot.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
+import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import click
 
 from pixelmock.contracts.canonical import (
     BACKGROUNDS,
     MODELS,
     OUTPUT_FORMATS,
     QUALITIES,
+    Background,
     CanonicalRequest,
     ImageInput,
+    Model,
+    OutputFormat,
+    Quality,
 )
 from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
-from pixelmock.emulators.config import today_from_env
-from pixelmock.emulators.runtime.latency import PROFILES
-from pixelmock.emulators.server import DEFAULT_THREADS
+from pixelmock.contracts.verify import FORMATS
+from pixelmock.emulators.config import TODAY_ENV, today_from_env
+from pixelmock.emulators.settings import (
+    CONFIG_ENV,
+    SERVER_KEY,
+    Setting,
+    SettingError,
+    load,
+    misspelt,
+    parse_date,
+    settings,
+)
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _parser(spec: Setting) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback reading a setting's flag with the setting's own parser: ``None`` when not given,
+    a repeated flag's values combined (lists joined, maps merged)."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        raw = [] if value is None else list(value) if spec.repeatable else [value]
+        try:
+            parsed = [spec.parse(item) for item in raw]
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+        if not parsed:
+            return None
+        return spec.combine(parsed) if spec.repeatable else parsed[0]
+
+    return parse
+
+
+def setting_options(command: F) -> F:
+    """Add one option per setting (``pixelmock.emulators.settings.settings()``) to ``command``: its flag
+    and aliases, its parser, its help with default and variable. A repeatable one (lists, maps) may be
+    given several times; the values add up."""
+    for spec in reversed(settings()):
+        command = click.option(
+            *spec.flags,
+            spec.name,
+            callback=_parser(spec),
+            multiple=spec.repeatable,
+            default=None,
+            metavar=spec.metavar,
+            help=spec.help(),
+        )(command)
+    return command
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    try:
+        return None if value is None else parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
+)
+@click.version_option(package_name="pixelmock", prog_name="pixelmock", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Contract tests and local emulators for OpenAI's GPT Image models at OpenAI, Cloudflare Workers AI,
+    Apiframe, Runware and GMI Cloud."""
+
+
+class PortTaken(click.ClickException):
+    """``pixelmock serve``'s port is taken: one line, exit status 2."""
+
+    exit_code = 2
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pixelmock`` console script; returns the exit status."""
-    from pixelmock import __version__
+    """Entry point of the ``pixelmock`` console script; returns the exit status (2 for usage errors)."""
+    try:
+        status = cli.main(
+            args=list(sys.argv[1:] if argv is None else argv), prog_name="pixelmock", standalone_mode=False
+        )
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 1
+    return status if isinstance(status, int) else 0
 
-    parser = argparse.ArgumentParser(prog="pixelmock", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"pixelmock {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the emulators until Ctrl-C / SIGTERM")
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    serve.add_argument("--provider", choices=PROVIDERS, action="append", help="serve only this provider")
-    serve.add_argument(
-        "--threads",
-        type=int,
-        default=DEFAULT_THREADS,
-        help=f"worker threads; each open WebSocket holds one (default {DEFAULT_THREADS})",
-    )
-    serve.add_argument(
-        "--date",
-        type=dt.date.fromisoformat,
-        help="start the virtual clock on this date (default: $PIXELMOCK_TODAY, else today)",
-    )
-    serve.add_argument(
-        "--latency",
-        choices=PROFILES,
-        default="instant",
-        help="how long generations take: instant (default), realistic (documented latencies), manual "
-        "(nothing moves until the clock is advanced through /__admin/)",
-    )
-    serve.add_argument(
-        "--speed", type=float, default=1.0, help="divide realistic latencies by this (default 1)"
-    )
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=f"config file (pixelmock.toml, or a pyproject.toml's [tool.pixelmock]) [default: ./pixelmock.toml, "
+    f"else ./pyproject.toml's [tool.pixelmock]; env: {CONFIG_ENV}]",
+)
+@setting_options
+def serve(config_path: Path | None, **flags: Any) -> int:
+    """Run the emulators until Ctrl-C / SIGTERM. Settings: flag > PIXELMOCK_<NAME> > config file >
+    default."""
+    from pixelmock.emulators.app import create_app
+    from pixelmock.emulators.server import PortInUse
+    from pixelmock.emulators.server import serve as run_server
 
-    cost = commands.add_parser("cost", help="price a request at one or more providers")
-    cost.add_argument("--provider", action="append", help="provider name, repeatable, or 'all' (default all)")
-    cost.add_argument(
-        "--model", choices=MODELS, default=DEFAULT_COST_MODEL, help=f"(default {DEFAULT_COST_MODEL})"
-    )
-    cost.add_argument("--prompt", required=True)
-    cost.add_argument("--size", help="WxH in pixels, or auto")
-    cost.add_argument("--quality", choices=QUALITIES)
-    cost.add_argument("--n", type=int, help="number of images")
-    cost.add_argument("--background", choices=BACKGROUNDS)
-    cost.add_argument("--output-format", choices=OUTPUT_FORMATS)
-    cost.add_argument("--input-image", action="append", default=[], help="input image file (repeatable)")
-    cost.add_argument(
-        "--date",
-        type=dt.date.fromisoformat,
-        help="price as of this date (default: $PIXELMOCK_TODAY, else today)",
-    )
-    cost.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    for warning in misspelt(os.environ):
+        click.echo(f"pixelmock: warning: {warning}", err=True)
+    try:
+        server, config = load(flags, os.environ, Path.cwd(), config_path)
+        # Built once here so a bad setting is a usage error before serving; the served app is built by
+        # the factory where it is served (in gunicorn's worker, after gevent's patching).
+        create_app(config, providers=server.provider or None)
+    except (SettingError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
 
-    commands.add_parser("demo", help="start the emulators, exercise every provider, print what came back")
+    def factory() -> Flask:
+        app = create_app(config, providers=server.provider or None)
+        app.extensions[SERVER_KEY] = server
+        return app
 
-    verify = commands.add_parser("verify", help="check cassettes against the contracts (exit 1 on drift)")
-    verify.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or folders of them")
+    try:
+        run_server(
+            factory,
+            server.host,
+            server.port,
+            connections=server.connections,
+            read_timeout=server.read_timeout,
+            port_file=server.port_file,
+        )
+    except PortInUse as exc:
+        raise PortTaken(str(exc)) from None
+    return 0
 
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "cost":
-        return _cost(args)
-    if args.command == "verify":
-        from pixelmock.contracts.verify import run
 
-        return run(args.paths)
+@cli.command()
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    type=click.Choice([*PROVIDERS, "all"]),
+    help="provider, repeatable, or all  [default: all]",
+)
+@click.option("--model", type=click.Choice(MODELS), default=DEFAULT_COST_MODEL)
+@click.option("--prompt", required=True)
+@click.option("--size", help="WxH in pixels, or auto")
+@click.option("--quality", type=click.Choice(QUALITIES))
+@click.option("--n", type=int, help="number of images")
+@click.option("--background", type=click.Choice(BACKGROUNDS))
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS))
+@click.option(
+    "--input-image",
+    "input_images",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="input image file (repeatable)",
+)
+@click.option(
+    "--date",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="price as of this date  [default: $PIXELMOCK_TODAY, else today]",
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def cost(
+    providers: tuple[str, ...],
+    model: str,
+    prompt: str,
+    size: str | None,
+    quality: str | None,
+    n: int | None,
+    background: str | None,
+    output_format: str | None,
+    input_images: tuple[str, ...],
+    date: dt.date | None,
+    as_json: bool,
+) -> int:
+    """Price a request at one or more providers."""
+    try:
+        on = date or today_from_env() or dt.date.today()
+    except ValueError:  # a malformed $PIXELMOCK_TODAY
+        raise click.UsageError(
+            f"{TODAY_ENV}: expected a date YYYY-MM-DD, got {os.environ[TODAY_ENV]!r}"
+        ) from None
+    try:
+        images = tuple(ImageInput.from_path(path) for path in input_images)
+        request = CanonicalRequest(
+            model=cast(Model, model),
+            prompt=prompt,
+            n=n,
+            size=size,
+            quality=cast("Quality | None", quality),
+            background=cast("Background | None", background),
+            output_format=cast("OutputFormat | None", output_format),
+            input_images=images,
+        )
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    chosen = list(PROVIDERS) if not providers or "all" in providers else list(providers)
+    rows = quote_rows(request, chosen, on)
+    click.echo(json.dumps(rows, indent=2) if as_json else render_table(rows))
+    return 0
+
+
+@cli.command()
+def demo() -> int:
+    """Start the emulators, exercise every provider, print what came back."""
     from pixelmock.emulators.demo import run_demo
 
     return run_demo()
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from pixelmock.emulators.app import create_app
-    from pixelmock.emulators.config import EmulatorConfig
-    from pixelmock.emulators.server import serve
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "form", type=click.Choice(FORMATS), default="text", help="report format")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="write the report to this file  [default: stdout]",
+)
+def verify(paths: tuple[Path, ...], form: str, output: Path | None) -> int:
+    """Check cassettes (files or folders) against the contracts: exit 0 when all are fine, 1 for drift, 2
+    for unreadable input or nothing checked."""
+    from pixelmock.contracts.verify import run
 
-    # The ticker moves due work (job progress, webhook retries) for clients that only wait for webhooks.
-    config = EmulatorConfig(latency_profile=args.latency, speed_factor=args.speed, tick_seconds=1.0)
-    if args.date is not None:
-        config.today = args.date
-    app = create_app(config, providers=args.provider)
-    serve(app, args.host, args.port, threads=args.threads)
-    return 0
-
-
-def _providers(names: list[str] | None) -> list[str]:
-    if not names or "all" in names:
-        return list(PROVIDERS)
-    unknown = sorted(set(names) - set(PROVIDERS))
-    if unknown:
-        raise SystemExit(f"pixelmock cost: unknown provider(s) {', '.join(unknown)}; choose from {PROVIDERS}")
-    return names
+    if output is None:
+        return run(paths, sys.stdout, form)
+    try:
+        with output.open("w", encoding="utf-8") as out:
+            return run(paths, out, form)
+    except OSError as exc:
+        raise click.FileError(str(output), exc.strerror) from None
 
 
 def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date) -> list[dict[str, Any]]:
@@ -197,26 +346,6 @@ def _row(quote: Quote, on: dt.date) -> dict[str, Any]:
         "shut_down": None if shut_down is None else shut_down.isoformat(),
         "upper_bound": None,
     }
-
-
-def _cost(args: argparse.Namespace) -> int:
-    request = CanonicalRequest(
-        model=args.model,
-        prompt=args.prompt,
-        n=args.n,
-        size=args.size,
-        quality=args.quality,
-        background=args.background,
-        output_format=args.output_format,
-        input_images=tuple(ImageInput.from_path(path) for path in args.input_image),
-    )
-    on = args.date or today_from_env() or dt.date.today()
-    rows = quote_rows(request, _providers(args.provider), on)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print(render_table(rows))
-    return 0
 
 
 def _amount(priced: dict[str, Any]) -> str:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+#: ``EmulatorConfig.log_level`` values (``off`` logs nothing) and ``log_format`` values.
+LOG_LEVELS = ("debug", "info", "warning", "error", "off")
+LOG_FORMATS = ("text", "json")
 
 #: Environment variable naming the date (``YYYY-MM-DD``) a new emulator's clock starts on by default.
 TODAY_ENV = "PIXELMOCK_TODAY"
@@ -15,6 +21,53 @@ def today_from_env() -> dt.date | None:
     """The date in ``$PIXELMOCK_TODAY``, or ``None`` (the real date). Raises ``ValueError`` if malformed."""
     value = os.environ.get(TODAY_ENV, "").strip()
     return dt.date.fromisoformat(value) if value else None
+
+
+#: The key of a field's ``SettingMeta`` in its dataclass field metadata.
+SETTING = "pixelmock.setting"
+
+
+@dataclass(frozen=True)
+class SettingMeta:
+    """How a configuration field is set from outside (``pixelmock.emulators.settings`` derives the flag,
+    the ``PIXELMOCK_<NAME>`` environment variable, the config file key, the value parser and the README
+    table row from it and the field's name, type and default).
+
+    ``help``: one line, what the setting means. ``runtime``: whether ``PUT /__admin/settings`` may change
+    it on a running app. ``flag``: the flag's name when not ``--<name-with-dashes>``; ``aliases``: older
+    flags that still work. ``choices``: the allowed values of a ``str`` setting (a callable is called when
+    first needed, so the module defining them need not be imported here). ``parse``: a parser for a
+    value whose type alone does not say how to read it (``str`` or the file's value in, value out;
+    raises ``ValueError``). ``minimum`` / ``maximum``: bounds of a number. ``default_text``: the default
+    as documented, when the field's default is computed (e.g. from the environment)."""
+
+    help: str
+    runtime: bool = False
+    flag: str | None = None
+    aliases: tuple[str, ...] = ()
+    choices: Sequence[str] | Callable[[], Sequence[str]] | None = None
+    parse: Callable[[object], Any] | None = None
+    minimum: float = 0
+    maximum: float | None = None
+    default_text: str | None = None
+
+
+def setting(help: str, **kwargs: Any) -> dict[str, SettingMeta]:
+    """Field metadata making a dataclass field a setting: ``field(default=..., metadata=setting(...))``
+    (keywords as in ``SettingMeta``)."""
+    return {SETTING: SettingMeta(help, **kwargs)}
+
+
+def _latency_profiles() -> Sequence[str]:
+    from pixelmock.emulators.runtime.latency import PROFILES
+
+    return PROFILES
+
+
+def _options(value: object) -> dict[str, object]:
+    from pixelmock.emulators.settings import parse_options
+
+    return parse_options(value)
 
 
 @dataclass
@@ -52,32 +105,146 @@ class EmulatorConfig:
     - ``tick_seconds``: run due work (job progress, webhook retries) every this many real seconds in a
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
+    - ``results_max_bytes``: bytes (estimated) the stored results may hold: Runware's task records with
+      their base64 results and the file store's records. Past it the
+      oldest are evicted first (an evicted task or file answers as one that never existed). ``None``: no
+      byte bound (``max_records`` still applies).
+    - ``payloads_max_bytes``: bytes (estimated) GMI Cloud's request records may hold, with the payloads
+      they keep (a rejected request keeps its payload too); oldest evicted first, as above.
+    - ``uploads_max_bytes``: bytes (estimated) the outbound deliveries (webhooks, and uploads with their
+      image bytes) may hold for ``GET /__admin/webhooks``; the oldest settled ones are dropped first, a
+      pending one never.
+    - ``journal_max_bytes``: bytes (estimated) the journal may hold besides ``journal_limit``; oldest
+      entries dropped first. Every budget's figures (held, evicted) are at ``GET /__admin/stats``.
+    - ``log_level``: ``"debug"``, ``"info"`` (default: one access line per request, one per webhook or
+      upload attempt), ``"warning"`` (unmatched requests, failed deliveries), ``"error"`` or ``"off"``.
+      Records go to the ``pixelmock`` logger (``emulators/access_log.py``); the last app built sets it.
+    - ``log_format``: ``"text"`` (default) or ``"json"`` (one object per line) for the stderr handler the
+      app adds when no other handler takes the ``pixelmock`` logger's records (under pytest they go to
+      its log capture instead).
     - ``max_json_depth``: JSON bodies (and Runware WebSocket messages) nested deeper than this many
       arrays/objects get the provider's malformed-JSON answer (``emulators/runtime/bodies.py``); the
       journal shows such a body as ``None``. Real bodies of every provider nest under 10 levels.
+
+    Each field carries its ``setting(...)`` metadata (``SettingMeta``): ``pixelmock serve`` reads it
+    from a flag, a ``PIXELMOCK_<NAME>`` variable or a config file (``pixelmock.emulators.settings``), and
+    ``PUT /__admin/settings`` changes the ones marked ``runtime`` on a running app.
     """
 
-    today: dt.date | None = field(default_factory=today_from_env)
-    starting_balances: dict[str, Decimal] = field(
-        default_factory=lambda: {"credits": Decimal(10_000), "USD": Decimal(100)}
+    today: dt.date | None = field(
+        default_factory=today_from_env,
+        metadata=setting(
+            "date the virtual clock starts on (YYYY-MM-DD)", aliases=("--date",), default_text="the real date"
+        ),
     )
-    invalid_keys: frozenset[str] = frozenset()
-    inactive_keys: frozenset[str] = frozenset()
-    open_accounts: bool = True
-    api_keys: frozenset[str] = frozenset()
-    journal_limit: int = 1000
-    max_records: int = 10_000
-    ledger_limit: int = 10_000
-    max_body_bytes: int = 64 * 1024 * 1024
-    file_ttl_seconds: int | None = None
-    options: dict[str, object] = field(default_factory=dict)
-    latency_profile: str = "instant"
-    speed_factor: float = 1.0
-    outbound_hosts: frozenset[str] = frozenset()
-    outbound_timeout_seconds: float = 10.0
-    webhook_retry_schedule: tuple[float, ...] | None = None
-    tick_seconds: float | None = None
-    max_json_depth: int = 64
+    starting_balances: dict[str, Decimal] = field(
+        default_factory=lambda: {"credits": Decimal(10_000), "USD": Decimal(100)},
+        metadata=setting("what a new account holds per currency (currency=amount,...)", runtime=True),
+    )
+    invalid_keys: frozenset[str] = field(
+        default=frozenset(), metadata=setting("API keys answered with the provider's 401 (comma-separated)")
+    )
+    inactive_keys: frozenset[str] = field(
+        default=frozenset(), metadata=setting("API keys answered with the provider's 403 (comma-separated)")
+    )
+    open_accounts: bool = field(
+        default=True,
+        metadata=setting(
+            "accept any well-formed API key (false: only api_keys and added keys)", runtime=True
+        ),
+    )
+    api_keys: frozenset[str] = field(
+        default=frozenset(), metadata=setting("API keys accepted when accounts are closed (comma-separated)")
+    )
+    journal_limit: int = field(
+        default=1000, metadata=setting("requests the journal keeps, oldest dropped first (0: off)")
+    )
+    max_records: int = field(
+        default=10_000, metadata=setting("records (jobs, tasks, files...) kept per namespace, oldest dropped")
+    )
+    ledger_limit: int = field(default=10_000, metadata=setting("ledger lines kept, oldest dropped first"))
+    max_body_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=setting("larger request bodies get the provider's 'too large' answer (bytes)"),
+    )
+    file_ttl_seconds: int | None = field(
+        default=None,
+        metadata=setting("lifetime of generated image URLs in seconds (none: never expire)", runtime=True),
+    )
+    options: dict[str, object] = field(
+        default_factory=dict,
+        metadata=setting(
+            "provider options name=value,... (e.g. apiframe.polls_to_complete=3; FIDELITY.md lists them)",
+            runtime=True,
+            flag="--option",
+            parse=_options,
+        ),
+    )
+    latency_profile: str = field(
+        default="instant",
+        metadata=setting(
+            "how long generations take: instant, realistic (documented latencies) or manual (the clock "
+            "moves only when advanced)",
+            runtime=True,
+            aliases=("--latency",),
+            choices=_latency_profiles,
+        ),
+    )
+    speed_factor: float = field(
+        default=1.0,
+        metadata=setting("realistic latencies are divided by this", runtime=True, aliases=("--speed",)),
+    )
+    outbound_hosts: frozenset[str] = field(
+        default=frozenset(),
+        metadata=setting(
+            "hosts, addresses or networks webhooks and uploads may reach besides loopback "
+            "(comma-separated; * allows any)",
+            runtime=True,
+        ),
+    )
+    outbound_timeout_seconds: float = field(
+        default=10.0, metadata=setting("real seconds one webhook or upload attempt may take", runtime=True)
+    )
+    webhook_retry_schedule: tuple[float, ...] | None = field(
+        default=None,
+        metadata=setting(
+            "virtual seconds between webhook attempts, comma-separated (none: each provider's own)",
+            runtime=True,
+        ),
+    )
+    tick_seconds: float | None = field(
+        default=None,
+        metadata=setting(
+            "run due work (job progress, webhook retries) every this many real seconds (none: on requests)"
+        ),
+    )
+    results_max_bytes: int | None = field(
+        default=256 * 1024 * 1024,
+        metadata=setting("estimated bytes stored results (Runware tasks, files) may hold, oldest evicted"),
+    )
+    payloads_max_bytes: int | None = field(
+        default=64 * 1024 * 1024,
+        metadata=setting("estimated bytes GMI Cloud's request records may hold, oldest evicted"),
+    )
+    uploads_max_bytes: int | None = field(
+        default=128 * 1024 * 1024,
+        metadata=setting("estimated bytes outbound deliveries may hold, oldest settled evicted"),
+    )
+    journal_max_bytes: int | None = field(
+        default=64 * 1024 * 1024,
+        metadata=setting("estimated bytes the journal may hold, oldest entries dropped"),
+    )
+    log_level: str = field(
+        default="info",
+        metadata=setting("access log level on stderr (info: one line per request)", choices=LOG_LEVELS),
+    )
+    log_format: str = field(
+        default="text", metadata=setting("access log format: text, or json lines", choices=LOG_FORMATS)
+    )
+    max_json_depth: int = field(
+        default=64,
+        metadata=setting("JSON nested deeper than this many arrays/objects is malformed", minimum=1),
+    )
 
     def option(self, name: str, default: object) -> object:
         """A provider option ``<provider>.<option>``, or ``default`` when not set."""

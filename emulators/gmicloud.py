@@ -497,4 +497,5 @@ PROVIDER = ProviderEmulator(
     blueprint=bp,
     error_response=error_response,
     faults=contract_answers(NAME, fault_response),
+    budgets={REQUESTS: "payloads"},  # EmulatorConfig.payloads_max_bytes
 )

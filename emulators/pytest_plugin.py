@@ -22,6 +22,12 @@ server is started once per session, on a free port of 127.0.0.1, and serves the 
   variables (``OPENAI_BASE_URL``, ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys,
   ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL`` and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
 
+The bill of the run: when a session used ``pixelmock_app``, the terminal summary ends with what its
+requests would have cost at the providers, per provider and model (requests, images, USD or credits as
+each provider bills): the sum of each test app's bill (``PixelmockAdmin.bill``), read when the test ends.
+``--no-pixelmock-bill`` leaves it out. The apps' access log goes to pytest's log capture (shown with a
+failing test's output, or live with ``--log-cli-level=INFO``), not to the terminal.
+
 Loading this module (pytest does, in every session of an environment where pixelmock is installed) imports
 pytest and the standard library only; Flask, httpx and the emulators are imported when a fixture is first
 used (``tests/test_plugin.py`` checks it; ``python -m benchmarks.plugin_load`` measures it).
@@ -39,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.admin_client import Bill, PixelmockAdmin
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -72,6 +78,42 @@ SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
 #: Removed by ``pixelmock_env``: the cloudflare SDK prefers these credentials to the API token.
 SDK_CLEARED = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
 _KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys", "outbound_hosts")
+
+
+#: The session's bill (the sum of every finished test app's) and how many apps it adds up.
+_BILL = pytest.StashKey[tuple[Bill, int]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("pixelmock").addoption(
+        "--no-pixelmock-bill",
+        action="store_true",
+        default=False,
+        help="do not print what the session's pixelmock requests would have cost",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The session's bill (see the module docstring), when a test used ``pixelmock_app``."""
+    if _BILL not in config.stash or config.getoption("no_pixelmock_bill"):
+        return
+    bill, apps = config.stash[_BILL]
+    terminalreporter.write_sep("=", "pixelmock bill")
+    tests = "1 test app" if apps == 1 else f"{apps} test apps"
+    if not bill.rows:
+        terminalreporter.write_line(f"{tests}: no request was charged")
+        return
+    terminalreporter.write_line(f"what the requests of {tests} would have cost at the providers (ledger)")
+    for line in bill.table():
+        terminalreporter.write_line(line)
+
+
+def _add_to_bill(config: pytest.Config, app: Flask) -> None:
+    from pixelmock.emulators.admin import bill_json
+
+    bill = Bill.from_json(bill_json(app.extensions["pixelmock"].bill.rows()))
+    total, apps = config.stash.get(_BILL, (Bill(), 0))
+    config.stash[_BILL] = (total + bill, apps + 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -253,11 +295,14 @@ def pixelmock_config(request: pytest.FixtureRequest) -> EmulatorConfig:
 
 
 @pytest.fixture
-def pixelmock_app(request: pytest.FixtureRequest, pixelmock_config: EmulatorConfig) -> Flask:
-    """A fresh emulator app for this test (in process)."""
+def pixelmock_app(request: pytest.FixtureRequest, pixelmock_config: EmulatorConfig) -> Iterator[Flask]:
+    """A fresh emulator app for this test (in process); its bill is added to the session's when the
+    test ends."""
     from pixelmock.emulators.app import create_app
 
-    return create_app(pixelmock_config, providers=_marker_kwargs(request).get("providers"))
+    app = create_app(pixelmock_config, providers=_marker_kwargs(request).get("providers"))
+    yield app
+    _add_to_bill(request.config, app)
 
 
 @pytest.fixture(scope="session")

@@ -1097,4 +1097,5 @@ PROVIDER = ProviderEmulator(
     blueprint=bp,
     error_response=error_response,
     faults=contract_answers(NAME, fault_response),
+    budgets={TASKS: "results"},  # EmulatorConfig.results_max_bytes
 )

@@ -1,4 +1,5 @@
-"""The benchmark commands' in-process parts run (tiny counts; no timing is asserted).
+"""The benchmark commands' in-process parts, and the held-connection benchmark, run (tiny counts; no
+timing is asserted).
 
 The wrk and Prism parts need tools this test does not assume (``apt-get install wrk``, npm); they are
 not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
@@ -9,13 +10,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
     sys.path.append(str(ROOT))
 
+from benchmarks.held import main as held_main  # noqa: E402
 from benchmarks.inprocess import run_inprocess  # noqa: E402
 from benchmarks.mixes import MIXES  # noqa: E402
 from benchmarks.plugin_load import measure  # noqa: E402
+from benchmarks.soak import soak  # noqa: E402
 
 
 def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
@@ -33,3 +38,22 @@ def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
 def test_plugin_load_benchmark_runs_sessions_with_and_without_the_plugin() -> None:
     result = measure(repeats=1)  # each session must pass (check=True), with and without the plugin
     assert result.with_plugin_s > 0 and result.without_plugin_s > 0
+
+
+def test_soak_runs_every_provider_and_reports_the_budgets() -> None:
+    lines: list[str] = []
+    # one_of_each raises when any answer has a status its flow does not expect
+    stats = soak(rounds=2, per_round=1, budget_mib=1, report=lines.append)
+    assert len(lines) == 4 and set(stats["budgets"]) == {"results", "payloads", "uploads", "journal"}
+    assert stats["budgets"]["payloads"]["evicted"] >= 1  # two 1 MB rejected prompts in a 1 MiB budget
+
+
+def test_held_connection_benchmark_holds_and_measures_on_a_real_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert held_main(["--websockets", "8", "--slow", "4", "--requests", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "| WebSockets upgraded (of 8) | 8 in " in out
+    assert "| slow clients connected (of 4) | 4 |" in out
+    assert "| REST runware_url while held: answered, p50 / p99 ms | 5/5, " in out
+    assert "| GET /__admin/ while held: answered | 1/1 |" in out

@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 CASSETTES = sorted(p for p in (REPO / "cassettes").rglob("*") if p.suffix in (".yaml", ".yml"))
 KEY_SHAPES = (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), re.compile(r"\bafk_[A-Za-z0-9]{8,}"))
 TOKEN = re.compile(r"^(?:[A-Fa-f0-9]{24,}|[A-Za-z0-9+/_.=-]{24,})$")
-AUTH_HEADERS = {"authorization", "x-api-key", "api-key", "x-auth-key"}
+AUTH_HEADERS = {
+    "authorization", "x-api-key", "api-key", "x-auth-key", "cf-aig-authorization", "ocp-apim-subscription-key"
+}  # fmt: skip
 KEY_FIELDS = re.compile(r"^(api[_-]?key|apikey|token|secret|password|access[_-]?token)$", re.I)
 
 
@@ -148,3 +150,32 @@ def test_recording_scrubs_cloudflares_global_api_key(tmp_path: Path) -> None:
     [interaction] = yaml.safe_load(text)["interactions"]
     recorded = {name.lower(): values for name, values in interaction["request"]["headers"].items()}
     assert recorded["x-auth-key"] == ["REDACTED"] and recorded["x-auth-email"] == ["REDACTED"]
+
+
+def test_recording_scrubs_an_ai_gateway_token_and_a_webhook_url_token(tmp_path: Path) -> None:
+    """Cloudflare AI Gateway's ``cf-aig-authorization`` (an authenticated gateway) and a token in a
+    webhook URL's query are credentials too: recorded without telling the recorder, neither survives."""
+    gateway, hook = "gw0123456789abcdef0123456789abcdef", "hk0123456789abcdef"
+    app = create_app(providers=["runware"])
+    path = tmp_path / "recorded.yaml"
+    headers = {
+        "Authorization": "Bearer 0123456789abcdef0123456789abcdef",
+        "cf-aig-authorization": f"Bearer {gateway}",
+    }
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": "5f0c1b9e-3f51-4d83-9a40-6f1b5d0c2a11",
+        "model": "openai:4@1",
+        "positivePrompt": "a red fox",
+        "width": 1024,
+        "height": 1024,
+        "webhookURL": f"http://127.0.0.1:9/hook?token={hook}",
+    }
+    with (
+        recording(path, record_mode="all"),
+        httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1:8080") as http,
+    ):
+        assert http.post("/runware/v1", json=[task], headers=headers).status_code == 200
+    text = path.read_text()
+    assert gateway not in text and hook not in text and leaks(text) == []
+    assert "token=REDACTED" in text

@@ -165,3 +165,105 @@ def test_a_multipart_edit_request_is_checked_with_its_fields_typed(tmp_path: Pat
         "$.quality",
         '"ultra"',
     )
+
+
+# -- formats and exit statuses (for CI) ------------------------------------------------------------------
+
+
+def _drifted(tmp_path: Path) -> Path:
+    """A folder with the Apiframe generate-and-poll cassette, its poll answer's status edited to DONE."""
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+    _edit(
+        DOCUMENTED / "apiframe" / "gpt_image_1_5_generate_and_poll.yaml",
+        folder / "poll.yaml",
+        1,
+        lambda b: b.update(status="DONE"),
+    )
+    return folder
+
+
+def test_json_report_lists_the_drift_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _drifted(tmp_path)
+    assert main(["verify", "--format", "json", str(folder)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["cassettes"], report["exit_status"], report["ok"], report["unreadable"]) == (
+        1,
+        1,
+        False,
+        [],
+    )
+    [drift] = report["disagreements"]
+    assert (drift["interaction"], drift["provider"], drift["operation"]) == (1, "apiframe", "getJob")
+    assert (drift["where"], drift["path"], drift["found"]) == ("response", "$.status", '"DONE"')
+
+
+def test_junit_report_has_one_test_case_per_interaction(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    folder = _drifted(tmp_path)
+    out = tmp_path / "verify.xml"
+    assert main(["verify", "--format", "junit", "--output", str(out), str(folder)]) == 1
+    suite = ET.parse(out).getroot().find("testsuite")
+    assert suite is not None
+    interactions = len(yaml.safe_load((folder / "poll.yaml").read_text())["interactions"])
+    cases = suite.findall("testcase")
+    assert len(cases) == interactions == int(suite.get("tests", "0"))
+    assert (suite.get("failures"), suite.get("errors")) == ("1", "0")
+    [failed] = [c for c in cases if c.find("failure") is not None]
+    assert failed.get("classname") == str(folder / "poll.yaml") and failed.get("name", "").startswith(
+        "#1 GET "
+    )
+    failure = failed.find("failure")
+    assert failure is not None and "$.status" in (failure.text or "")
+
+
+def test_the_shipped_cassettes_pass_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    assert main(["verify", "--format", "json", str(DOCUMENTED / "openai")]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    assert main(["verify", "--format", "junit", str(DOCUMENTED / "openai")]) == 0
+    suite = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1]).find("testsuite")
+    assert suite is not None and suite.get("failures") == "0" and len(suite.findall("testcase")) >= 7
+
+
+@pytest.mark.parametrize("form", ["text", "json", "junit"])
+def test_unreadable_input_or_nothing_checked_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["verify", "--format", form, str(empty)]) == 2  # nothing checked
+    assert main(["verify", "--format", form, str(tmp_path / "missing.yaml")]) == 2
+    (tmp_path / "broken.yaml").write_text("interactions: [unclosed\n")
+    drifted = _drifted(tmp_path)
+    assert main(["verify", "--format", form, str(tmp_path / "broken.yaml"), str(drifted)]) == 2
+    out = capsys.readouterr().out
+    if form == "json":
+        last = json.loads(out[out.rindex('{\n  "cassettes"') :])
+        assert [u["cassette"] for u in last["unreadable"]] == [str(tmp_path / "broken.yaml")]
+        assert len(last["disagreements"]) == 1  # the drift is still reported
+    if form == "text":
+        assert "0 cassette(s), 0 interaction(s): nothing checked" in out
+
+
+def test_the_script_exits_with_the_verdict(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = _drifted(tmp_path)
+    for args, status in (
+        ([str(folder)], 1),
+        ([str(tmp_path / "nope")], 2),
+        ([str(DOCUMENTED / "gmicloud")], 0),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "pixelmock.emulators.cli", "verify", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == status, done.stdout + done.stderr

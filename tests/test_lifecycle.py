@@ -12,6 +12,7 @@ import pytest
 from runware_tasks import image_task
 
 from pixelmock.contracts.canonical import MODELS
+from pixelmock.contracts.generated import section
 from pixelmock.contracts.lifecycle import lifecycle, lifecycle_table
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
@@ -45,9 +46,7 @@ def test_resellers_follow_their_upstreams_date_with_its_evidence() -> None:
 
 def test_the_readme_table_is_generated_from_the_data() -> None:
     text = README.read_text(encoding="utf-8")
-    start = text.index("<!-- lifecycle table: generated -->\n") + len("<!-- lifecycle table: generated -->\n")
-    end = text.index("\n<!-- end of lifecycle table -->")
-    assert text[start:end] == lifecycle_table()
+    assert section(text, "lifecycle") == lifecycle_table()
     assert lifecycle_table().count("\n") == 1 + len(MODELS) * len(PROVIDERS)
 
 

@@ -1,5 +1,5 @@
 """Both official Runware SDKs against the emulator as users run it: ``pixelmock serve``'s server (gunicorn,
-one gthread worker: ``pixelmock.emulators.server.serve``) in a subprocess on 127.0.0.1, each SDK pointed at it
+one gevent worker: ``pixelmock.emulators.server.serve``) in a subprocess on 127.0.0.1, each SDK pointed at it
 only by its documented base-URL arguments (research/runware.md §6):
 
 - ``runware-sdk`` 1.x (imported as ``runware``; in the test extra): ``transport="rest"`` with
@@ -53,7 +53,7 @@ from pixelmock.emulators.server import serve
 config = EmulatorConfig(
     invalid_keys=frozenset({{{REVOKED_KEY!r}}}), options={{"runware.processing_polls": 1}}
 )
-serve(create_app(config, ["runware"]), port=int(sys.argv[1]))
+serve(lambda: create_app(config, ["runware"]), port=int(sys.argv[1]))
 """
 PIL_FORMAT = {"JPG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 OUTPUT_KEY = {"URL": "imageURL", "base64Data": "imageBase64Data", "dataURI": "imageDataURI"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, request
@@ -21,12 +21,15 @@ from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.contracts.evidence import TRUSTED
 from pixelmock.contracts.lifecycle import lifecycle
+from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
+from pixelmock.emulators.runtime.bill import BillRecorder
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
+from pixelmock.emulators.runtime.files import NAMESPACE as FILES
 from pixelmock.emulators.runtime.files import FileStore, StoredFile
 from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
 from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
@@ -68,13 +71,15 @@ class ProviderEmulator:
     """What a provider module exports: ``name`` (as in ``pixelmock.contracts.openapi.PROVIDERS``), ``prefix``
     (e.g. ``/openai/v1``), its ``blueprint``, its ``error_response`` and ``faults``: its own answer to
     each injected fault kind it has a documented answer for (``emulators/runtime/faults.py``; usually
-    ``faults.contract_answers`` over its contract's ``x-faults``)."""
+    ``faults.contract_answers`` over its contract's ``x-faults``); ``budgets``: store namespaces whose
+    records count against a byte budget (``Runtime.BUDGETS``), e.g. ``{"runware.tasks": "results"}``."""
 
     name: str
     prefix: str
     blueprint: Blueprint
     error_response: ErrorResponder
     faults: Mapping[str, FaultAnswer] = field(default_factory=dict)
+    budgets: Mapping[str, str] = field(default_factory=dict)
 
 
 class Images:
@@ -88,6 +93,9 @@ class Images:
 class Runtime:
     """Every shared service of one emulator app."""
 
+    #: The store's byte budgets: name -> the ``EmulatorConfig`` field bounding it.
+    BUDGETS: Mapping[str, str] = {"results": "results_max_bytes", "payloads": "payloads_max_bytes"}
+
     def __init__(self, config: EmulatorConfig, store: Store | None = None) -> None:
         self.config = config
         self.clock = Clock(config.today)
@@ -95,7 +103,10 @@ class Runtime:
         self.accounts = Accounts(config, self.clock)
         self.images = Images()
         self.files = FileStore(self.store, self.clock)
-        self.journal = Journal(config.journal_limit)
+        for name in self.BUDGETS:
+            self.store.budget(name, self._budget_bytes(name), ())
+        self.count_against_budgets({FILES: "results"})
+        self.journal = Journal(config.journal_limit, config.journal_max_bytes)
         self.latency = Latency(self.clock, config.latency_profile, config.speed_factor)
         self.scheduler = Scheduler(self.clock)
         self.webhooks = Webhooks(
@@ -104,10 +115,35 @@ class Runtime:
             allowed_hosts=frozenset(config.outbound_hosts),
             timeout_seconds=config.outbound_timeout_seconds,
             retry_schedule=config.webhook_retry_schedule,
+            max_bytes=config.uploads_max_bytes,
         )
         self.faults = Faults()
+        self.bill = BillRecorder(config.ledger_limit)
         self._app: Flask | None = None
         self._ticker: Ticker | None = None
+
+    def _budget_bytes(self, name: str) -> int | None:
+        bound: int | None = getattr(self.config, self.BUDGETS[name])
+        return bound
+
+    def count_against_budgets(self, namespaces: Mapping[str, str]) -> None:
+        """Count each store namespace's records against the named byte budget (``BUDGETS``; a provider's
+        ``ProviderEmulator.budgets``). Raises ``KeyError`` for an unknown budget name."""
+        for ns, name in namespaces.items():
+            self.store.budget(name, self._budget_bytes(name), (ns,))
+
+    def stats(self) -> dict[str, Any]:
+        """What the app holds and has evicted: ``{"budgets": {name: Usage JSON}, "store": {"max_records",
+        "namespaces": {ns: {"count", "evicted"}}}}`` with the budgets ``results`` and ``payloads`` (store),
+        ``uploads`` (outbound deliveries) and ``journal`` (``Usage.to_json``: ``max_bytes``, ``count``,
+        ``bytes``, ``evicted``, ``evicted_bytes``; bytes are estimates)."""
+        store = self.store.stats()
+        budgets = {
+            **store.pop("budgets"),
+            "uploads": self.webhooks.usage().to_json(),
+            "journal": self.journal.usage().to_json(),
+        }
+        return {"budgets": budgets, "store": store}
 
     def bind(self, app: Flask) -> None:
         """Serve ``app``: ticks run in its context, before each request is handled and after its answer
@@ -148,9 +184,25 @@ class Runtime:
         self._ticker = Ticker(seconds, self.tick)
         self._ticker.start()
 
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        """Change settings of the running app (``changes``: field name -> parsed value, those
+        ``SettingMeta.runtime`` marks; ``pixelmock.emulators.settings.changes`` parses them): ``config`` is
+        updated in place, and the services that keep a copy (latency, outbound deliveries) take the new
+        values; ``reset`` keeps them. Raises ``ValueError`` (nothing changed) for options or a latency
+        setting that cannot be used."""
+        updated = replace(self.config, **changes)
+        check_values(updated.options)
+        if {"latency_profile", "speed_factor"} & set(changes):
+            self.latency.configure(updated.latency_profile, updated.speed_factor)
+        for name, value in changes.items():
+            setattr(self.config, name, value)
+        self.webhooks.allowed_hosts = frozenset(self.config.outbound_hosts)
+        self.webhooks.timeout_seconds = self.config.outbound_timeout_seconds
+        self.webhooks.retry_schedule = self.config.webhook_retry_schedule
+
     def reset(self) -> None:
         """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
-        configured, journal empty, clock back to the configured start and latency profile, no timers,
+        configured, journal and bill empty, clock back to the configured start and latency profile, no timers,
         deliveries or fault rules."""
         self.store.clear()
         self.accounts.reset()
@@ -158,6 +210,7 @@ class Runtime:
         self.scheduler.clear()
         self.webhooks.clear()
         self.faults.clear()
+        self.bill.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
 

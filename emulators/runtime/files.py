@@ -13,6 +13,10 @@ A non-loopback host is left as sent: behind a proxy, the port the client reached
 renderer is deterministic, so the bytes served are the same, and a job whose image URL is never fetched
 costs neither the rendering time nor the image's memory (about 50-70 kB per 1024x1024 JPEG kept by
 ``put``; see BENCHMARKS.md).
+
+Files are records of the state store (namespace ``NAMESPACE``): bounded by ``EmulatorConfig.max_records``
+and counted against the ``results`` byte budget (``results_max_bytes``, with Runware's tasks); an evicted
+file answers 404 like an expired one.
 """
 
 from __future__ import annotations

@@ -1,18 +1,22 @@
-"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed.
+"""The request journal: every request under a provider's prefix and its answer, credentials scrubbed;
+also the requests no route and no prefix matched (``unmatched``, ``record_unmatched``).
 
 Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
 the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
 lines the request moved, and what the provider module noted with ``journal_note`` (the canonical
-request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory and
-is read through the control plane (``GET /__admin/journal``).
+request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory, within
+``EmulatorConfig.journal_max_bytes`` (oldest dropped first; ``GET /__admin/stats`` counts them), and is
+read through the control plane (``GET /__admin/journal``).
 
-Scrubbing: header values whose name looks like a credential (``Authorization``, ``X-API-Key``,
-Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email`` / ``X-Auth-User-Service-Key``, AI Gateway's
-``cf-aig-authorization``, cookies) and JSON fields or query parameters named like one at any depth
-(``apiKey``, ``api_key``, ``key``, ``token``, ``password``, ``secret`` and names ending so, e.g.
-Runware's authentication task) become ``REDACTED`` (``Bearer REDACTED`` keeps the scheme); any other
-string still containing a credential found that way has it replaced. Strings longer than
-``MAX_STRING`` characters (base64 images, data URIs) are cut short with their length noted.
+Scrubbing (``pixelmock.contracts.secrets``, shared with the client's cassettes): credential headers
+(``Authorization``, ``X-API-Key``, Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email``, AI Gateway's
+``cf-aig-authorization``, ``Ocp-Apim-Subscription-Key``, cookies, any name with ``auth``/``token``/
+``secret``...), JSON fields, form fields and query parameters named like a credential at any depth
+(``apiKey``, ``secret_key``, ``private_key``, ``auth``, ``credentials``, ``sig``..., e.g. Runware's
+authentication task), and credentials inside any string (a ``webhookURL``'s ``?token=``, URL userinfo,
+``Bearer ...``, ``sk-...``) become ``REDACTED`` (``Bearer REDACTED`` keeps the scheme); any other string
+still containing a credential found that way has it replaced. Strings longer than ``MAX_STRING``
+characters (base64 images, data URIs) are cut short with their length noted.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import datetime as dt
 import itertools
 import json
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -36,7 +39,18 @@ from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from pixelmock.contracts.secrets import (
+    REDACTED,
+    collect,
+    is_credential_field,
+    replace_secrets,
+    scrub_header,
+    scrub_json,
+    scrub_text,
+)
+from pixelmock.emulators import access_log
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
+from pixelmock.emulators.runtime.store import Usage, approx_bytes
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
@@ -50,36 +64,18 @@ __all__ = [
     "journal_message",
     "journal_note",
     "jsonable",
+    "record_unmatched",
+    "request_records",
     "scrub",
 ]
 
 log = logging.getLogger("pixelmock")
-
-REDACTED = "REDACTED"
 #: Strings longer than this (characters) are shortened in the journal.
 MAX_STRING = 512
 _KEEP = 64
-#: Credentials at least this long are also replaced wherever else they appear (echoed in a message...).
-_MIN_SECRET = 8
-
-_CREDENTIAL_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "x-api-key",
-        "api-key",
-        "x-auth-key",
-        "x-auth-email",
-        "x-auth-user-service-key",
-        "cf-aig-authorization",
-        "cookie",
-        "set-cookie",
-    }
-)
-_CREDENTIAL_HEADER = re.compile(r"auth|api[-_]?key|token|secret|password|session", re.I)
-_CREDENTIAL_FIELDS = frozenset({"key", "apikey", "token", "password", "secret", "authorization"})
-_CREDENTIAL_SUFFIXES = ("apikey", "token", "password", "secret")
-_SCHEMES = ("bearer", "basic", "token", "apikey")
+#: Characters of a long string scrubbed before it is cut to ``_KEEP``: a credential that starts in the
+#: kept part is replaced whole before the cut.
+_WINDOW = _KEEP + 256
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 _NOTES = "pixelmock_journal_notes"
@@ -87,70 +83,26 @@ _LEDGER = "pixelmock_journal_ledger"
 _START = "pixelmock_journal_start"
 
 
-def is_credential_field(name: str) -> bool:
-    """Whether a JSON field or query parameter named ``name`` holds a credential (``apiKey``,
-    ``api_key``, ``key``, ``token``, ``password``, ``secret``, ``accessToken``, ``webhookSecret``...)."""
-    folded = name.lower().replace("_", "").replace("-", "")
-    return folded in _CREDENTIAL_FIELDS or folded.endswith(_CREDENTIAL_SUFFIXES)
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header named ``name`` carries a credential (``WWW-Authenticate`` does not)."""
-    folded = name.lower()
-    if folded == "www-authenticate":
-        return False
-    return folded in _CREDENTIAL_HEADERS or bool(_CREDENTIAL_HEADER.search(folded))
-
-
 def _shorten(text: str) -> str:
     return text if len(text) <= MAX_STRING else f"{text[:_KEEP]}…[{len(text)} chars]"
 
 
+def _text(text: str, secrets: set[str] | None) -> str:
+    """A string as the journal keeps it: credentials replaced (``scrub_text``), then shortened."""
+    if len(text) <= MAX_STRING:
+        return scrub_text(text, secrets)
+    return f"{scrub_text(text[:_WINDOW], secrets)[:_KEEP]}…[{len(text)} chars]"
+
+
 def scrub(value: Any, secrets: set[str] | None = None) -> Any:
-    """A copy of a JSON value with credential-named fields ``REDACTED`` (their string values are added
-    to ``secrets``) and long strings shortened."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for name, item in value.items():
-            if is_credential_field(str(name)) and item is not None:
-                _collect(item, secrets)
-                out[name] = REDACTED
-            else:
-                out[name] = scrub(item, secrets)
-        return out
-    if isinstance(value, list):
-        return [scrub(item, secrets) for item in value]
-    if isinstance(value, str):
-        return _shorten(value)
-    return value
-
-
-def _collect(value: Any, secrets: set[str] | None) -> None:
-    if secrets is None:
-        return
-    if isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
-        secrets.add(value.strip())
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, secrets)
-    elif isinstance(value, list):
-        for item in value:
-            _collect(item, secrets)
-
-
-def _scrub_header(name: str, value: str, secrets: set[str]) -> str:
-    if not is_credential_header(name):
-        return _shorten(value)
-    scheme, _, rest = value.strip().partition(" ")
-    if rest and scheme.lower() in _SCHEMES:
-        _collect(rest, secrets)
-        return f"{scheme} {REDACTED}"
-    _collect(value, secrets)
-    return REDACTED
+    """A copy of a JSON value with credentials ``REDACTED`` (``pixelmock.contracts.secrets.scrub_json``:
+    credential-named fields at any depth, credentials inside strings; found ones are added to
+    ``secrets``) and long strings shortened."""
+    return scrub_json(value, secrets, _text)
 
 
 def _headers(items: Iterable[tuple[str, str]], secrets: set[str]) -> dict[str, str]:
-    return {name: _scrub_header(name, value, secrets) for name, value in items}
+    return {name: _shorten(scrub_header(name, value, secrets)) for name, value in items}
 
 
 def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
@@ -158,10 +110,10 @@ def _query(args: MultiDict[str, str], secrets: set[str]) -> dict[str, Any]:
     for name in args:
         values = args.getlist(name)
         if is_credential_field(name):
-            _collect(values, secrets)
+            collect(values, secrets)
             out[name] = REDACTED
         else:
-            out[name] = [_shorten(v) for v in values] if len(values) > 1 else _shorten(values[0])
+            out[name] = [_text(v, secrets) for v in values] if len(values) > 1 else _text(values[0], secrets)
     return out
 
 
@@ -175,24 +127,10 @@ def _finish(
     scrubbed, then every credential collected from the three replaced wherever else it appears."""
     scrubbed = [scrub(_note_json(note), secrets) for note in notes]
     if secrets:
-        request_part, response_part, scrubbed = _replace_secrets(
+        request_part, response_part, scrubbed = replace_secrets(
             [request_part, response_part, scrubbed], secrets
         )
     return request_part, response_part, scrubbed
-
-
-def _replace_secrets(value: Any, secrets: set[str]) -> Any:
-    """Replace every occurrence of a collected credential inside the strings of ``value``."""
-    if isinstance(value, dict):
-        return {name: _replace_secrets(item, secrets) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_replace_secrets(item, secrets) for item in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    return value
 
 
 def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:
@@ -261,7 +199,8 @@ class JournalEntry:
     ``content_type``, ``size`` (bytes), ``body`` (the JSON when the body parses, else ``None``) and, for
     forms, ``form`` and ``files``. ``response``: ``status``, ``content_type``, ``size``, ``headers``,
     ``body`` (JSON or ``None``), ``streamed``. ``notes``: what the provider noted (``canonical``,
-    ``cost``...). ``ledger``: the balance movements this request made."""
+    ``cost``...). ``ledger``: the balance movements this request made. ``unmatched``: no route and no
+    provider prefix matched the path (answered 404 with a near-miss hint; ``provider`` is ``""``)."""
 
     seq: int
     at: dt.datetime
@@ -275,6 +214,7 @@ class JournalEntry:
     response: dict[str, Any]
     notes: tuple[dict[str, Any], ...] = ()
     ledger: tuple[dict[str, Any], ...] = ()
+    unmatched: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control plane serves it (``at`` in ISO 8601)."""
@@ -291,6 +231,7 @@ class JournalEntry:
             "response": self.response,
             "notes": list(self.notes),
             "ledger": list(self.ledger),
+            "unmatched": self.unmatched,
         }
 
 
@@ -305,7 +246,18 @@ class _Pending:
     """An entry recorded with ``Journal.record_lazy``: the fields filters need, and ``build`` giving the
     scrubbed ``request``, ``response`` and ``notes``, called once, when the entry is first read."""
 
-    __slots__ = ("_build", "_entry", "_fields", "at", "method", "path", "provider", "seq", "status")
+    __slots__ = (
+        "_build",
+        "_entry",
+        "_fields",
+        "at",
+        "method",
+        "path",
+        "provider",
+        "seq",
+        "status",
+        "unmatched",
+    )
 
     def __init__(
         self, seq: int, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
@@ -316,6 +268,7 @@ class _Pending:
         self.method: str = fields["method"]
         self.path: str = fields["path"]
         self.status: int = fields["status"]
+        self.unmatched: bool = fields.get("unmatched", False)
         self._fields = fields
         self._build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]] | None = build
         self._entry: JournalEntry | None = None
@@ -350,17 +303,36 @@ def _build_safely(
 
 
 class Journal:
-    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept).
+    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept), holding at most
+    ``max_bytes`` (estimated; ``None``: no byte bound): the oldest entries are dropped first, the newest
+    is always kept. ``usage()`` says what is held and was dropped.
 
     Entries recorded with ``record_lazy`` are scrubbed when first read (``entries``): requests nobody
     reads do not pay for it, and no read path returns anything unscrubbed.
     """
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, max_bytes: int | None = None) -> None:
         self.limit = max(0, limit)
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry | _Pending] = deque(maxlen=self.limit)
+        self._entries: deque[JournalEntry | _Pending] = deque()
+        self._sizes: deque[int] = deque()
+        self._usage = Usage(max_bytes)
         self._seq = itertools.count(1)
+
+    def _keep(self, entry: JournalEntry | _Pending, size: int) -> None:
+        """Append ``entry`` (``size`` bytes) and drop the oldest while over ``limit`` or the byte budget
+        (call with the lock held)."""
+        self._entries.append(entry)
+        self._sizes.append(size)
+        self._usage.hold(size)
+        while len(self._entries) > self.limit or (self._usage.over() and len(self._entries) > 1):
+            self._entries.popleft()
+            self._usage.release(self._sizes.popleft(), evicted=True)
+
+    def usage(self) -> Usage:
+        """A copy of what the journal holds and has dropped (``Usage``: entries and estimated bytes)."""
+        with self._lock:
+            return dataclasses.replace(self._usage)
 
     def __len__(self) -> int:
         with self._lock:
@@ -368,18 +340,25 @@ class Journal:
 
     def record(self, **fields: Any) -> JournalEntry:
         """Append an entry built from ``JournalEntry``'s fields (all but ``seq``); returns it."""
+        size = approx_bytes((fields.get("request"), fields.get("response"), fields.get("notes")))
         with self._lock:
             entry = JournalEntry(seq=next(self._seq), **fields)
-            self._entries.append(entry)
+            if self.limit:
+                self._keep(entry, size)
             return entry
 
     def record_lazy(
-        self, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
+        self,
+        build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]],
+        size: int = 0,
+        **fields: Any,
     ) -> None:
         """Append an entry whose ``request``, ``response`` and ``notes`` are ``build()``'s, computed when the
-        entry is first read; ``fields``: the other fields of ``JournalEntry`` but ``seq``."""
+        entry is first read; ``size``: the bytes the capture holds (estimate); ``fields``: the other
+        fields of ``JournalEntry`` but ``seq``."""
         with self._lock:
-            self._entries.append(_Pending(next(self._seq), build, **fields))
+            if self.limit:
+                self._keep(_Pending(next(self._seq), build, **fields), size)
 
     def entries(
         self,
@@ -391,10 +370,12 @@ class Journal:
         since: dt.datetime | None = None,
         after: int | None = None,
         limit: int | None = None,
+        unmatched: bool | None = None,
     ) -> list[JournalEntry]:
         """Entries oldest first, filtered: ``provider`` name, ``method`` (any case), ``status`` (``404`` or a
         class such as ``"4xx"``), ``path`` (substring of the path), ``since`` (virtual time, inclusive;
-        naive is UTC), ``after`` (``seq`` greater than); ``limit`` keeps the most recent that many."""
+        naive is UTC), ``after`` (``seq`` greater than), ``unmatched`` (only the requests no route
+        matched, or only the others); ``limit`` keeps the most recent that many."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         with self._lock:
@@ -408,6 +389,7 @@ class Journal:
             and (path is None or path in e.path)
             and (since is None or e.at >= since)
             and (after is None or e.seq > after)
+            and (unmatched is None or e.unmatched == unmatched)
         ]
         if limit is not None:
             chosen = chosen[-limit:] if limit > 0 else []
@@ -417,11 +399,17 @@ class Journal:
         """Drop every entry (``seq`` keeps counting)."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._usage = Usage(
+                self._usage.max_bytes, evicted=self._usage.evicted, evicted_bytes=self._usage.evicted_bytes
+            )
 
     def reset(self) -> None:
-        """Drop every entry and count ``seq`` from 1 again."""
+        """Drop every entry and count ``seq`` from 1 again (and the dropped entries from 0)."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._usage = self._usage.cleared()
             self._seq = itertools.count(1)
 
 
@@ -434,6 +422,9 @@ _ENVIRON_PREFIXES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING")
 #: Requests and answers whose bodies are at most this many bytes are scrubbed when the entry is first
 #: read; larger ones (base64 images, uploads) are scrubbed at once, so the journal never holds them whole.
 LAZY_MAX_BYTES = 16 * 1024
+#: Bytes a deferred capture holds besides its bodies and environ strings (dicts, headers, notes), as
+#: ``approx_bytes`` measures a typical one.
+_CAPTURE_OVERHEAD = 2500
 
 
 @dataclasses.dataclass(slots=True, repr=False)
@@ -456,6 +447,12 @@ class _Captured:
 
     def size(self) -> int:
         return len(self.body or b"") + len(self.response_data or b"")
+
+    def footprint(self) -> int:
+        """Estimated bytes held until the entry is built: the bodies, the environ's strings and
+        ``_CAPTURE_OVERHEAD`` for the objects around them (cheaper than ``approx_bytes``)."""
+        text = sum(len(k) + len(v) for k, v in self.environ.items() if isinstance(v, str))
+        return self.size() + text + _CAPTURE_OVERHEAD
 
     def build(self) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
         """The scrubbed request part, response part and notes."""
@@ -543,7 +540,8 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
     entry is recorded, scrubbed at once like any request's: ``method`` ``WEBSOCKET``, the upgrade's path,
     ``status`` 101 (the connection's), ``request.body`` the message's JSON (``None`` when it is not JSON;
     ``size`` in bytes), ``response.frames`` the frames. The notes and ledger lines made while the block
-    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded.
+    runs are this entry's, not the upgrade's. With ``journal_limit`` 0 nothing is recorded. The message
+    gets an access-log line of its own (``access_log.log_message``).
     """
     frames: list[Any] = []
     saved = g.pop(_NOTES, None), g.pop(_LEDGER, None)
@@ -558,6 +556,7 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
         if rt.journal.limit:
             depth = rt.config.max_json_depth
             _record_message(rt.journal, provider, message, frames, notes, ledger, at, started, depth)
+        access_log.log_message(provider, WEBSOCKET, notes, ledger, started)
 
 
 def _record_message(
@@ -609,6 +608,47 @@ def _record_message(
     )
 
 
+def request_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The notes (``journal_note``) and ledger lines (``{"account_id", "currency", "amount", ...}``,
+    amounts as decimal strings) of the current request, or of the WebSocket message being journaled, so
+    far; both empty outside a request. The lists are live: do not change them."""
+    if not has_request_context():
+        return [], []
+    return g.get(_NOTES, []), g.get(_LEDGER, [])
+
+
+def record_unmatched(
+    journal: Journal,
+    max_body: int | None,
+    response: Response,
+    started: float,
+    at: dt.datetime,
+    *,
+    max_depth: int,
+) -> None:
+    """Journal the current request, which no route and no provider prefix matched, with its ``response``
+    (scrubbed at once, like a large request's): ``unmatched`` true, ``provider`` ``""``, ``route``
+    ``None``. ``started``: ``time.perf_counter()`` when it arrived; ``at``: the virtual time then;
+    ``max_depth``: ``EmulatorConfig.max_json_depth`` (a deeper body is shown as ``None``)."""
+    if not journal.limit:
+        return
+    request_part, response_part, notes = _build_safely(_capture(max_body, response, [], max_depth).build)
+    journal.record(
+        at=at,
+        provider="",
+        method=request.method,
+        path=request.path,
+        route=None,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        request=request_part,
+        response=response_part,
+        notes=tuple(notes),
+        ledger=(),
+        unmatched=True,
+    )
+
+
 def _ledger_listener(line: LedgerLine) -> None:
     if has_request_context():
         g.setdefault(_LEDGER, []).append(
@@ -656,7 +696,7 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
             "ledger": tuple(g.get(_LEDGER, [])),
         }
         if captured.form is None and captured.size() <= LAZY_MAX_BYTES:
-            journal.record_lazy(captured.build, **fields)
+            journal.record_lazy(captured.build, captured.footprint(), **fields)
         else:
             request_part, response_part, notes = _build_safely(captured.build)
             journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)

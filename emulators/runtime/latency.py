@@ -99,6 +99,15 @@ class Latency:
         self._apply()
         return self.setting
 
+    def configure(self, profile: str, speed_factor: float) -> Setting:
+        """Change the configured profile (the one ``reset`` returns to) and switch to it. Raises
+        ``ValueError`` (see ``check``)."""
+        with self._lock:
+            self._initial = check(profile, speed_factor)
+            self._setting = self._initial
+        self._apply()
+        return self.setting
+
     def reset(self) -> None:
         """Back to the configured profile (the clock has been reset, running, just before)."""
         with self._lock:

@@ -13,8 +13,10 @@ refused without a connection and recorded as such, so no request can make the em
 ``EmulatorConfig.outbound_hosts`` widens it (host names, IP addresses or networks; ``"*"``: any).
 
 Every attempt (refusals too) is a journal entry (``route`` ``"POST (outbound webhook)"``, ``path`` the
-target URL with credential-named query parameters ``REDACTED``, ``status`` 0 when there was no answer)
-and is listed with its delivery at ``GET /__admin/webhooks``.
+target URL with its credentials ``REDACTED`` (``pixelmock.contracts.secrets``: userinfo, ``?token=``...),
+``status`` 0 when there was no answer) and is listed with its delivery at ``GET /__admin/webhooks``;
+headers and bodies are scrubbed as the journal scrubs a request. Each attempt is also logged on
+``pixelmock.outbound`` (``emulators/access_log.py``: INFO when delivered, WARNING otherwise).
 """
 
 from __future__ import annotations
@@ -23,25 +25,23 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from pixelmock.contracts.data import load
+from pixelmock.contracts.secrets import replace_secrets, scrub_header, scrub_text, scrub_url
+from pixelmock.emulators.access_log import OUTBOUND, emit, loggable
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
-from pixelmock.emulators.runtime.journal import (
-    REDACTED,
-    Journal,
-    is_credential_field,
-    is_credential_header,
-    scrub,
-)
+from pixelmock.emulators.runtime.journal import Journal, scrub
+from pixelmock.emulators.runtime.store import Usage
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
 #: Bytes of an answer body kept in an attempt's record.
@@ -88,7 +88,8 @@ def refusal(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
         return None
     return (
         f"{host} is not a loopback address: pixelmock only calls 127.0.0.0/8, ::1 and localhost "
-        "(EmulatorConfig.outbound_hosts widens this)"
+        "(the outbound_hosts setting widens this: --outbound-hosts, PIXELMOCK_OUTBOUND_HOSTS, "
+        "PUT /__admin/settings or EmulatorConfig.outbound_hosts)"
     )
 
 
@@ -102,19 +103,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-def scrub_url(url: str) -> str:
-    """``url`` with credential-named query parameters (``token``, ``apiKey``...) ``REDACTED``."""
-    try:
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return url
-    if not any(is_credential_field(name) for name, _ in query):
-        return url
-    cleaned = [(name, REDACTED if is_credential_field(name) else value) for name, value in query]
-    return urlunsplit(parts._replace(query=urlencode(cleaned)))
 
 
 @dataclass(frozen=True)
@@ -165,53 +153,101 @@ class Delivery:
     seq: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The delivery as the control plane shows it (URL and headers scrubbed, body as JSON when it
-        is JSON, else its size)."""
+        """The delivery as the control plane shows it (URL, headers and body scrubbed, body as JSON
+        when it is JSON, else its size)."""
         secrets: set[str] = set()
+        url, headers = scrub_url(self.url, secrets), _scrub_headers(self.headers, secrets)
         body: Any
         try:
             body = scrub(json.loads(self.body), secrets)
         except (UnicodeDecodeError, ValueError):
             body = {"bytes": len(self.body)}
-        return {
+        shown = {
             "id": self.id,
             "provider": self.provider,
             "kind": self.kind,
             "method": self.method,
-            "url": scrub_url(self.url),
+            "url": url,
             "group": self.group,
             "event": self.event,
             "status": self.status,
             "created_at": self.created_at.isoformat(),
             "next_attempt_at": self.next_at.isoformat() if self.next_at else None,
             "schedule": list(self.schedule),
-            "headers": _scrub_headers(self.headers),
+            "headers": headers,
             "body": body,
             "attempts": [a.to_json() for a in self.attempts],
         }
+        return replace_secrets(shown, secrets) if secrets else shown
+
+
+#: Bytes a delivery holds besides its body, URL and headers (the record, its attempts), estimated.
+_DELIVERY_OVERHEAD = 1024
+
+
+def _size(delivery: Delivery) -> int:
+    """Estimated bytes a delivery holds: its body, URL, headers and ``_DELIVERY_OVERHEAD``."""
+    headers = sum(len(k) + len(v) for k, v in delivery.headers.items())
+    return len(delivery.body) + len(delivery.url) + headers + _DELIVERY_OVERHEAD
+
+
+def _log_attempt(delivery: Delivery, status: int, error: str | None, duration_ms: float) -> None:
+    """Log one attempt: ``<kind> <METHOD> <url without query> <status> <ms>ms <provider> job=<group>
+    attempt=<n>`` and why it failed (INFO when delivered, WARNING otherwise)."""
+    level = logging.INFO if error is None else logging.WARNING
+    if not OUTBOUND.isEnabledFor(level):
+        return
+    fields = {
+        "kind": delivery.kind,
+        "method": delivery.method,
+        "path": loggable(delivery.url),
+        "status": status,
+        "ms": round(duration_ms, 1),
+        "provider": delivery.provider,
+        "job": delivery.group,
+        "attempt": len(delivery.attempts) + 1,
+        "outcome": error or "delivered",
+    }
+    text = (
+        f"outbound {delivery.kind} {delivery.method} {fields['path']} {status} {fields['ms']}ms "
+        f"{delivery.provider} job={delivery.group or '-'} attempt={fields['attempt']} {fields['outcome']}"
+    )
+    emit(OUTBOUND, level, text, fields)
 
 
 def _due(delivery: Delivery, now: dt.datetime) -> bool:
     return delivery.status == "pending" and delivery.next_at is not None and delivery.next_at <= now
 
 
-def _scrub_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: REDACTED if is_credential_header(name) else value for name, value in headers.items()}
+def _scrub_headers(headers: Mapping[str, str], secrets: set[str] | None = None) -> dict[str, str]:
+    return {name: scrub_header(name, value, secrets) for name, value in headers.items()}
 
 
 @dataclass
 class Webhooks:
-    """The delivery queue of one emulator app (thread-safe)."""
+    """The delivery queue of one emulator app (thread-safe).
+
+    Deliveries (with their bodies: an upload holds the image's bytes) are kept for the control plane
+    within ``max_bytes`` (estimated; ``None``: unbounded): past it the oldest settled deliveries are
+    dropped first. A pending delivery is never dropped (it is the provider's outstanding work), so
+    pending ones alone may exceed the budget. ``usage()`` says what is held and was dropped.
+    """
 
     clock: Clock
     journal: Journal
     allowed_hosts: frozenset[str] = frozenset()
     timeout_seconds: float | None = None
     retry_schedule: tuple[float, ...] | None = None
+    max_bytes: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _deliveries: dict[str, Delivery] = field(default_factory=dict)
     _pending: set[str] = field(default_factory=set)
+    _sizes: dict[str, int] = field(default_factory=dict)
+    _usage: Usage = field(init=False)
     _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self._usage = Usage(self.max_bytes)
 
     def send(
         self,
@@ -253,8 +289,12 @@ class Webhooks:
             )
             self._deliveries[delivery.id] = delivery
             self._pending.add(delivery.id)
+            self._sizes[delivery.id] = size = _size(delivery)
+            self._usage.hold(size)
+            self._trim()
         reason = refusal(url, self.allowed_hosts)
         if reason is not None:
+            _log_attempt(delivery, 0, f"refused: {reason}", 0.0)
             self._settle(delivery, Attempt(now, 0, f"refused: {reason}", 0.0, None), "refused")
         return self.get(delivery.id) or delivery
 
@@ -329,8 +369,9 @@ class Webhooks:
                 if not 200 <= status < 300:
                     error = f"answered {status}"
             except Exception as exc:  # any failure to get an answer is a failed attempt (InvalidURL too)
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                error = scrub_text(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
         duration = round((time.perf_counter() - started) * 1000, 3)
+        _log_attempt(delivery, status, error, duration)
         seq = self._journal(delivery, at, status, error, duration, answer)
         record = Attempt(at, status, error, duration, seq)
         if error is None:
@@ -363,7 +404,24 @@ class Webhooks:
             self._deliveries[delivery_id] = new
             if status != "pending":
                 self._pending.discard(delivery_id)
+                self._trim()
             return new
+
+    def _trim(self) -> None:
+        """Drop the oldest settled deliveries while over the byte budget (call with the lock held)."""
+        if not self._usage.over():
+            return
+        settled = [i for i in self._deliveries if i not in self._pending]
+        for delivery_id in settled:
+            if not self._usage.over():
+                break
+            del self._deliveries[delivery_id]
+            self._usage.release(self._sizes.pop(delivery_id), evicted=True)
+
+    def usage(self) -> Usage:
+        """A copy of what the deliveries hold and have dropped (``Usage``: deliveries, estimated bytes)."""
+        with self._lock:
+            return replace(self._usage)
 
     def _journal(
         self,
@@ -377,31 +435,35 @@ class Webhooks:
         if not self.journal.limit:
             return None
         secrets: set[str] = set()
+        path, headers = scrub_url(delivery.url, secrets), _scrub_headers(delivery.headers, secrets)
         body: Any = None
         with contextlib.suppress(UnicodeDecodeError, ValueError):
             body = scrub(json.loads(delivery.body), secrets)
         response: dict[str, Any] = {"status": status, "error": error, "body": None}
         if answer is not None:
             response["content_type"] = answer.headers.get("content-type")
-            response["headers"] = _scrub_headers(dict(answer.headers))
+            response["headers"] = _scrub_headers(dict(answer.headers), secrets)
             response["size"] = len(answer.content)
             with contextlib.suppress(UnicodeDecodeError, ValueError):
                 response["body"] = scrub(json.loads(answer.content[:MAX_ANSWER]), secrets)
+        request_part: dict[str, Any] = {
+            "headers": headers,
+            "query": {},
+            "content_type": delivery.headers.get("Content-Type"),
+            "size": len(delivery.body),
+            "body": body,
+        }
+        if secrets:
+            path, request_part, response = replace_secrets([path, request_part, response], secrets)
         entry = self.journal.record(
             at=at,
             provider=delivery.provider,
             method=delivery.method,
-            path=scrub_url(delivery.url),
+            path=path,
             route=f"{delivery.method} (outbound {delivery.kind})",
             status=status,
             duration_ms=duration_ms,
-            request={
-                "headers": _scrub_headers(delivery.headers),
-                "query": {},
-                "content_type": delivery.headers.get("Content-Type"),
-                "size": len(delivery.body),
-                "body": body,
-            },
+            request=request_part,
             response=response,
             notes=(
                 {
@@ -423,3 +485,5 @@ class Webhooks:
         with self._lock:
             self._deliveries.clear()
             self._pending.clear()
+            self._sizes.clear()
+            self._usage = self._usage.cleared()

@@ -1,0 +1,294 @@
+"""The inspector page (``GET /__admin/ui``) in a real headless browser.
+
+Debian's ``chromium`` (``/usr/bin/chromium``, or ``$PIXELMOCK_CHROMIUM``) is driven by Playwright with the
+system browser (Playwright never downloads one here). The emulator runs on a real socket of 127.0.0.1
+(``live_url``) with the ``manual`` latency profile, so an Apiframe job moves only when the page's clock
+buttons move the virtual clock. Outside CI the browser tests skip, with the reason, when chromium or
+Playwright is missing; with ``CI=true`` they fail instead (``.ci/run`` installs chromium).
+"""
+
+from __future__ import annotations
+
+import importlib.resources as resources
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from flask import Flask
+
+from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators.pytest_plugin import WebhookReceiver
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page
+
+CHROMIUM = os.environ.get("PIXELMOCK_CHROMIUM", "/usr/bin/chromium")
+#: Flags that keep a headless chromium quiet and offline on a CI machine (Playwright adds --headless).
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 15_000  # how long the page may take to show something (it polls every 1.5 s)
+RUNWARE = {"Authorization": "Bearer inspector-test-key"}
+OPENAI = {"Authorization": "Bearer inspector-test-key"}
+APIFRAME = {"X-API-Key": "inspector-test-key"}
+GMI = {"Authorization": "Bearer inspector-test-key"}
+MARKUP = '<script>window.__pixelmock_xss = 1</script><img src="x" onerror="window.__pixelmock_xss = 2">'
+
+
+@pytest.fixture
+def config() -> EmulatorConfig:
+    return EmulatorConfig(latency_profile="manual")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install '.[test]')"
+    return None
+
+
+@pytest.fixture
+def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
+    """The inspector page of the ``live_url`` emulator, loaded in a fresh headless chromium profile; the
+    test fails on any script error or console error (a blocked resource, a failed call)."""
+    reason = _missing_browser()
+    if reason is not None:
+        if _in_ci():
+            pytest.fail(f"CI=true and the inspector page cannot be tested in a browser: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        try:
+            opened = context.new_page()
+            opened.set_default_timeout(WAIT_MS)
+            opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            opened.on("console", lambda message: _console(message, problems))
+            opened.goto(f"{live_url}/__admin/ui")
+            opened.wait_for_selector("body[data-ready=true]")
+            yield opened
+        finally:
+            context.close()
+    assert problems == []
+
+
+def _console(message: ConsoleMessage, problems: list[str]) -> None:
+    if message.type == "error":
+        problems.append(f"console: {message.text}")
+
+
+def _runware(live_url: str, prompt: str = "a lighthouse, inspected") -> dict[str, Any]:
+    task = {
+        "taskType": "imageInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": "openai:gpt-image@2",
+        "positivePrompt": prompt,
+        "width": 1024,
+        "height": 1024,
+        "numberResults": 1,
+    }
+    answer = httpx.post(f"{live_url}/runware/v1", json=[task], headers=RUNWARE)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["data"][0])
+
+
+def _journal(live_url: str, **query: str) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{live_url}/__admin/journal", params=query).json()["entries"])
+
+
+def _shows(page: Page, providers: list[str]) -> None:
+    """Wait until the journal table lists requests of exactly these providers, top to bottom."""
+    page.wait_for_function(
+        """expected => JSON.stringify([...document.querySelectorAll('#journal tbody .provider')]
+             .map(cell => cell.textContent)) === JSON.stringify(expected)""",
+        arg=providers,
+    )
+
+
+def _row(page: Page, seq: int) -> Any:
+    return page.locator(f"#journal tbody tr[data-seq='{seq}']")
+
+
+# -- served as package data, with a content policy, drawing text only --------------------------------------
+
+
+def test_the_page_and_its_two_files_are_served_with_a_strict_content_policy(app: Flask) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        html = http.get("/__admin/ui")
+        script = http.get("/__admin/ui/app.js")
+        style = http.get("/__admin/ui/style.css")
+        unknown = http.get("/__admin/ui/secrets.js")
+    assert html.status_code == script.status_code == style.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert style.headers["content-type"].startswith("text/css")
+    policy = html.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert (unknown.status_code, set(unknown.json())) == (404, {"error"})
+    # nothing from elsewhere: no CDN, no web font, works offline
+    for text in (html.text, script.text, style.text):
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I)
+    # no markup is ever parsed from data
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(", script.text)
+
+
+def test_the_page_ships_in_the_package() -> None:
+    folder = resources.files("pixelmock.emulators").joinpath("ui")
+    assert all(folder.joinpath(name).is_file() for name in ("index.html", "app.js", "style.css"))
+
+
+# -- in the browser ------------------------------------------------------------------------------------
+
+
+def test_a_generated_image_shows_as_a_thumbnail_with_its_request_cost_and_canonical_request(
+    page: Page, live_url: str
+) -> None:
+    image_url = _runware(live_url)["imageURL"]
+    [entry] = _journal(live_url, provider="runware")
+    [cost] = [note["cost"] for note in entry["notes"] if "cost" in note]
+
+    row = _row(page, entry["seq"])
+    thumbnail = row.locator("img")
+    thumbnail.wait_for()
+    assert thumbnail.get_attribute("src") == httpx.URL(image_url).path
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    assert row.locator(".cost").inner_text() == f"${cost['usd']}"
+
+    row.click()
+    detail = page.locator("#detail")
+    detail.locator("img").first.wait_for()
+    canonical = detail.locator("[data-part=canonical]")
+    assert "a lighthouse, inspected" in canonical.inner_text()
+    assert "gpt-image-2" in canonical.inner_text()
+    native = detail.locator("[data-part=request] pre").inner_text()
+    assert '"positivePrompt": "a lighthouse, inspected"' in native
+
+
+def test_the_journal_filters_are_the_apis(page: Page, live_url: str) -> None:
+    _runware(live_url)
+    gmi = httpx.post(
+        f"{live_url}/gmicloud/api/v1/ie/requestqueue/apikey/requests",
+        json={"model": "gpt-image-2", "payload": {"prompt": "a fox", "size": "1024x1024", "quality": "low"}},
+        headers=GMI,
+    )
+    assert gmi.status_code == 200, gmi.text
+    refused = httpx.post(
+        f"{live_url}/openai/v1/images/generations",
+        json={"model": "gpt-image-2", "prompt": "a fox", "size": "7x7"},
+        headers=OPENAI,
+    )
+    assert refused.status_code == 400
+    _shows(page, ["openai", "gmicloud", "runware"])  # newest first
+
+    page.select_option("#filters select[name=provider]", "gmicloud")
+    _shows(page, ["gmicloud"])
+
+    page.select_option("#filters select[name=provider]", "")
+    page.fill("#filters input[name=status]", "4xx")
+    _shows(page, ["openai"])
+    assert page.locator("#journal tbody .pill").all_inner_texts() == ["400"]
+
+    page.fill("#filters input[name=status]", "")
+    page.fill("#filters input[name=path]", "/runware/")
+    _shows(page, ["runware"])
+
+    page.click("#filters button[type=reset]")
+    _shows(page, ["openai", "gmicloud", "runware"])
+    page.click("#reset")
+    _shows(page, [])
+    assert _journal(live_url) == []
+
+
+def test_the_clock_buttons_complete_an_apiframe_job(
+    page: Page, live_url: str, pixelmock_receiver: WebhookReceiver
+) -> None:
+    submitted = httpx.post(
+        f"{live_url}/apiframe/v2/images/generate",
+        json={
+            "prompt": "a red fox",
+            "model": "gpt-image-2",
+            "webhookUrl": pixelmock_receiver.url,
+            "webhookEvents": ["progress", "completed", "failed"],
+        },
+        headers=APIFRAME,
+    )
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["jobId"]
+    before = page.locator("#clock-now").inner_text()
+
+    page.click(".tabs button[data-tab=jobs]")
+    job = page.locator(f"#jobs tr[data-job='{job_id}']")
+    assert job.locator(".job-state").inner_text() == "QUEUED"
+    assert page.locator("#latency").inner_text() == "manual · clock frozen"
+
+    steps = job.locator(".timeline li")
+    for seen in (2, 3, 4):  # 3 x 5 s: Apiframe's documented average is 15 s
+        page.click("[data-advance='5']")
+        page.wait_for_function(
+            "([id, n]) => document.querySelectorAll(`#jobs tr[data-job='${id}'] .timeline li`).length === n",
+            arg=[job_id, seen],
+        )
+    assert job.locator(".job-state").inner_text() == "COMPLETED"
+    assert steps.locator(".pill").all_inner_texts() == ["QUEUED", "PROCESSING", "PROCESSING", "COMPLETED"]
+    offsets = [re.findall(r"\+\d+ s", text) for text in steps.all_inner_texts()]
+    assert offsets == [["+0 s"], ["+5 s"], ["+10 s"], ["+15 s"]]
+    job.locator("img").wait_for()
+    events = [request.json() for request in pixelmock_receiver.wait_for(3)]
+    assert [(event["status"], event["jobId"]) for event in events][-1] == ("COMPLETED", job_id)
+    after = page.locator("#clock-now").inner_text()
+    assert (_seconds(after) - _seconds(before)) % 86400 == 15
+
+
+def _seconds(clock_text: str) -> int:
+    """Seconds of the day shown by the clock ("2026-11-21 09:30:11 UTC")."""
+    hours, minutes, secs = (int(part) for part in clock_text.split()[1].split(":"))
+    return hours * 3600 + minutes * 60 + secs
+
+
+def test_request_content_is_shown_as_text_never_as_markup(page: Page, live_url: str) -> None:
+    answer = httpx.post(
+        f"{live_url}/openai/v1/images/generations",
+        json={"model": "gpt-image-2", "prompt": MARKUP, "size": "1024x1024", "quality": "low"},
+        headers=OPENAI,
+    )
+    assert answer.status_code == 200, answer.text
+    [entry] = _journal(live_url, provider="openai")
+    row = _row(page, entry["seq"])
+    row.click()
+    canonical = page.locator("#detail [data-part=canonical]")
+    canonical.wait_for()
+    assert MARKUP in canonical.inner_text()
+    assert MARKUP.replace('"', '\\"') in page.locator("#detail [data-part=request] pre").inner_text()
+    assert page.evaluate("window.__pixelmock_xss") is None
+    assert page.locator("script").count() == 1  # the page's own module
+    assert page.locator("img[src='x']").count() == 0
+    # OpenAI answers with base64, which the journal keeps only the start of: a placeholder says so
+    assert row.locator(".thumb-missing").count() == 1
+    assert "not kept" in page.locator("#detail .thumb-missing").inner_text()

@@ -1,0 +1,196 @@
+"""``pixelmock serve``'s serving model on real sockets (``emulators/server.py``): held connections (idle
+Runware WebSockets, slow clients) cost no thread, so every provider and ``/__admin/`` still answer; slow
+clients are cut after ``--read-timeout`` without an answer; idle WebSockets keep Runware's idle timeout;
+``--port 0`` with ``--port-file``; a busy port is exit status 2 at once.
+
+Each test starts ``pixelmock serve`` as a subprocess on 127.0.0.1 and stops it with SIGTERM. No assertion
+depends on the wall clock: waits are bounded only so that a broken server fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.emulators.config import today_from_env
+from pixelmock.emulators.demo import exercise
+
+#: Held connections of each kind: twice the 32 threads that froze the server before issue 13.
+HELD = 64
+#: Upper bound (seconds) on any single wait; reached only when the server is broken.
+PATIENCE = 60
+HANDSHAKE = (
+    b"GET /runware/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+#: A request whose head never ends, and one whose body never ends (40 of its 1,000 bytes sent).
+SLOW_HEAD = b"POST /openai/v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl"
+SLOW_BODY = (
+    b"POST /openai/v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Authorization: Bearer sk-test\r\nContent-Length: 1000\r\n\r\n"
+    b'{"model": "gpt-image-2", "prompt": "a'
+)
+
+
+#: The ``pixelmock`` command with ``fcntl`` unimportable, as on Windows: gunicorn cannot run.
+NO_FCNTL = ["-c", "import sys; sys.modules['fcntl'] = None; from pixelmock.emulators.cli import main; "
+            "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
+CLI = ["-m", "pixelmock.emulators.cli"]
+
+
+@contextlib.contextmanager
+def serving(
+    tmp_path: Path, *args: str, command: list[str] = CLI
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``pixelmock serve --port 0 --port-file F *args``: yields (root URL read from F, process)."""
+    port_file = tmp_path / "port"
+    process = subprocess.Popen(
+        [sys.executable, *command, "serve", "--port", "0", "--port-file", str(port_file), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while not port_file.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{int(port_file.read_text())}", process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert not port_file.exists(), "the port file outlived the server"
+
+
+def _connect(root: str, data: bytes) -> socket.socket:
+    host, port = root.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=PATIENCE)
+    sock.sendall(data)
+    return sock
+
+
+def _websocket(root: str) -> socket.socket:
+    sock = _connect(root, HANDSHAKE)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, "the WebSocket upgrade was refused"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP answer read whole from ``sock``: (head, body); the body's length from Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"the connection ended after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))  # fmt: skip
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head, body
+
+
+def _closed_unanswered(sock: socket.socket) -> bool:
+    """Whether the server ends the connection without sending a byte."""
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_held_connections_leave_every_provider_and_the_admin_api_answering(tmp_path: Path) -> None:
+    with serving(tmp_path, "--read-timeout", "600") as (root, process), contextlib.ExitStack() as held:
+        sockets = [held.enter_context(_websocket(root)) for _ in range(HELD)]
+        slow = [held.enter_context(_connect(root, SLOW_HEAD if k % 2 else SLOW_BODY)) for k in range(HELD)]
+        health = httpx.get(f"{root}/__health", timeout=PATIENCE).json()
+        assert set(health["providers"]) == set(PROVIDERS)
+        with httpx.Client(timeout=PATIENCE) as http:
+            for provider, prefix in health["providers"].items():
+                outcome = exercise(http, root, prefix, provider, "gpt-image-2", today_from_env())
+                assert outcome.ok and outcome.images >= 1, outcome
+            assert http.get(f"{root}/__admin/").status_code == 200
+            journal = http.get(f"{root}/__admin/journal").json()
+            assert journal, "the requests above were not journaled"
+            # Runware's idle timeout still closes the held WebSockets: 120 s of the virtual clock later,
+            # each receives a close frame (opcode 8).
+            assert http.post(f"{root}/__admin/clock/advance", json={"seconds": 121}).status_code == 200
+        for sock in sockets:
+            assert sock.recv(1) == b"\x88"
+        for sock in slow:  # still held, unanswered: the read timeout is far away
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)
+        assert process.poll() is None
+
+
+def test_slow_clients_are_closed_unanswered_after_the_read_timeout(tmp_path: Path) -> None:
+    with serving(tmp_path, "--read-timeout", "0.5", "--provider", "openai") as (root, _):
+        with _connect(root, SLOW_HEAD) as head, _connect(root, SLOW_BODY) as body:
+            assert _closed_unanswered(head)
+            assert _closed_unanswered(body)
+        # A kept-alive connection idle past the timeout is closed the same way, after its answer.
+        with _connect(root, b"GET /__health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") as kept:
+            assert _answer(kept)[0].startswith(b"HTTP/1.1 200")
+            assert _closed_unanswered(kept)
+        # The server still answers a client that sends in time, also one that waits for 100 Continue.
+        assert httpx.get(f"{root}/__health", timeout=PATIENCE).status_code == 200
+        body = b'{"model": "gpt-image-2", "prompt": "a lighthouse", "quality": "ultra"}'
+        head = SLOW_BODY.partition(b"Content-Length")[0] + b"Expect: 100-continue\r\n"
+        with _connect(root, head + b"Content-Length: %d\r\n\r\n" % len(body)) as expecting:
+            answer = expecting.recv(4096)
+            assert answer == b"HTTP/1.1 100 Continue\r\n\r\n"
+            expecting.sendall(body)
+            head, answer = _answer(expecting)
+            assert head.startswith(b"HTTP/1.1 400 "), head  # the answer, not a second 100 Continue
+            assert json.loads(answer)["error"]["code"] == "invalid_value"
+
+
+@pytest.mark.parametrize("command", [CLI, NO_FCNTL], ids=["gunicorn", "werkzeug"])
+def test_port_zero_is_announced_and_written_to_the_port_file(tmp_path: Path, command: list[str]) -> None:
+    with serving(tmp_path, "--provider", "runware", command=command) as (root, process):
+        health = httpx.get(f"{root}/__health", timeout=PATIENCE).json()
+        assert health["providers"] == {"runware": "/runware/v1"}
+    out = process.stdout.read() if process.stdout else ""
+    err = process.stderr.read() if process.stderr else ""
+    assert f"pixelmock listening on {root} " in out
+    assert f"runware     {root}/runware/v1" in out
+    assert not root.endswith(":0")
+    assert process.returncode == 0, err
+    assert ("serving with Werkzeug's threaded server" in err) == (command == NO_FCNTL)
+
+
+@pytest.mark.parametrize("command", [CLI, NO_FCNTL], ids=["gunicorn", "werkzeug"])
+def test_a_busy_port_fails_at_once_with_status_2(command: list[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, *command, "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=PATIENCE,
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"Error: port {port} on 127.0.0.1 is already in use; choose another with --port"
+    ]
+    assert "listening" not in done.stdout  # and no gunicorn retries: the one line above is all
