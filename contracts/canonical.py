@@ -36,6 +36,14 @@ OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
 MODERATIONS: tuple[Moderation, ...] = ("auto", "low")
 INPUT_FIDELITIES: tuple[InputFidelity, ...] = ("low", "high")
 
+#: The pixel budget of an input image (width x height). Images are decoded in full before they are
+#: accepted, so the budget bounds the memory one input costs (at most about 200 MB as RGBA). No provider
+#: documents a pixel limit on input images; 50 megapixels is above what phones and cameras commonly produce
+#: (48 MP) and below Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, 89 MP), which is
+#: process-wide and therefore left as the host application set it. A larger image, or one whose header
+#: declares a larger size (a decompression bomb: a 65-byte PNG declaring 50000x50000), is not an image here.
+MAX_INPUT_PIXELS = 50_000_000
+
 _SIZE = re.compile(r"^([1-9][0-9]{0,5})x([1-9][0-9]{0,5})$")
 _DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+);base64,(.*)$", re.S | re.I)
 
@@ -61,11 +69,49 @@ def format_size(width: int, height: int) -> str:
 
 
 @dataclass(frozen=True)
+class DecodedImage:
+    """What a full decode of image bytes found: ``mime`` (``image/png``...; ``None`` for a format Pillow
+    names no MIME type for), ``width``/``height`` in pixels, and whether it has an alpha channel."""
+
+    mime: str | None
+    width: int
+    height: int
+    alpha: bool
+
+
+def decode_image(data: bytes) -> DecodedImage | None:
+    """Decode image bytes in full, within ``MAX_INPUT_PIXELS``; ``None`` when they are not an image, are
+    truncated or corrupt, or declare more pixels than the budget (checked from the header, before any
+    pixel is decoded). The one parser of input images every provider and the client use."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > MAX_INPUT_PIXELS:
+                return None
+            img.load()
+            alpha = "A" in img.getbands() or "transparency" in img.info
+            return DecodedImage(Image.MIME.get(img.format or ""), width, height, alpha)
+    # DecompressionBombError/-Warning: Pillow's own limit, hit before ours when the header declares more
+    # than twice Image.MAX_IMAGE_PIXELS (or once, where warnings are errors).
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
+        return None
+
+
+@dataclass(frozen=True)
 class ImageInput:
     """An input image (edit source, reference, or mask): bytes, a URL, or a data URI.
 
-    ``width``/``height`` (pixels) are read from the bytes when they decode; for a URL they are unknown
-    unless given, and image-input tokens can then only be estimated (the quote says so).
+    ``width``/``height`` (pixels) are read from the bytes when they decode in full (``decode_image``):
+    ``None`` for bytes that do not (not an image, truncated, a decompression bomb); for a URL they are
+    unknown unless given, and image-input tokens can then only be estimated (the quote says so).
     """
 
     data: bytes | None = None
@@ -76,15 +122,12 @@ class ImageInput:
 
     @classmethod
     def from_bytes(cls, data: bytes, mime: str | None = None) -> ImageInput:
-        """Wrap raw image bytes; format and size are read with Pillow when the bytes decode."""
-        width = height = None
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                mime = mime or Image.MIME.get(img.format or "")
-        except (UnidentifiedImageError, OSError, ValueError):
-            pass
-        return cls(data=data, mime=mime, width=width, height=height)
+        """Wrap raw image bytes; format and size are read with Pillow when the bytes decode in full
+        (``decode_image``), else ``width``/``height`` are ``None``."""
+        decoded = decode_image(data)
+        if decoded is None:
+            return cls(data=data, mime=mime)
+        return cls(data=data, mime=mime or decoded.mime, width=decoded.width, height=decoded.height)
 
     @classmethod
     def from_path(cls, path: str | Path) -> ImageInput:

@@ -7,6 +7,7 @@ with these documents and serve them (with their own URL as server) at ``<prefix>
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from dataclasses import dataclass, field
@@ -163,9 +164,11 @@ def _form_types(schema: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def _coerce(value: str, types: set[str]) -> Any:
-    # A form's text field read with its contract type (n="2" -> 2); unchanged when it does not fit.
+    # A form's text field read with its contract type (n="2" -> 2); unchanged when it does not fit (also
+    # digits beyond Python's int conversion limit, sys.get_int_max_str_digits(): a string, not a 500).
     if "integer" in types and _INTEGER.match(value):
-        return int(value)
+        with contextlib.suppress(ValueError):
+            return int(value)
     if "boolean" in types and value in ("true", "false"):
         return value == "true"
     return value

@@ -82,6 +82,7 @@ from pixelmock.emulators.runtime import (
     spec_for,
 )
 from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.bodies import parse_json
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
 
@@ -688,8 +689,9 @@ def _cursor_encode(job_id: str) -> str:
 
 def _cursor_decode(cursor: str) -> str | None:
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = parse_json(raw, runtime().config.max_json_depth)
+    except (binascii.Error, ValueError):  # BodyRefused is a ValueError
         return None
     job_id = data.get("id") if isinstance(data, dict) else None
     return job_id if isinstance(job_id, str) else None

@@ -163,7 +163,8 @@ def _answer_unmatched(
     def _journal_unmatched(response: Response) -> Response:
         arrived = g.pop(_UNMATCHED, None)
         if arrived is not None:
-            journal.record_unmatched(rt.journal, app.config.get("MAX_CONTENT_LENGTH"), response, *arrived)
+            max_body, depth = app.config.get("MAX_CONTENT_LENGTH"), rt.config.max_json_depth
+            journal.record_unmatched(rt.journal, max_body, response, *arrived, max_depth=depth)
         return response
 
 

@@ -122,6 +122,9 @@ class EmulatorConfig:
     - ``log_format``: ``"text"`` (default) or ``"json"`` (one object per line) for the stderr handler the
       app adds when no other handler takes the ``pixelmock`` logger's records (under pytest they go to
       its log capture instead).
+    - ``max_json_depth``: JSON bodies (and Runware WebSocket messages) nested deeper than this many
+      arrays/objects get the provider's malformed-JSON answer (``emulators/runtime/bodies.py``); the
+      journal shows such a body as ``None``. Real bodies of every provider nest under 10 levels.
 
     Each field carries its ``setting(...)`` metadata (``SettingMeta``): ``pixelmock serve`` reads it
     from a flag, a ``PIXELMOCK_<NAME>`` variable or a config file (``pixelmock.emulators.settings``), and
@@ -237,6 +240,10 @@ class EmulatorConfig:
     )
     log_format: str = field(
         default="text", metadata=setting("access log format: text, or json lines", choices=LOG_FORMATS)
+    )
+    max_json_depth: int = field(
+        default=64,
+        metadata=setting("JSON nested deeper than this many arrays/objects is malformed", minimum=1),
     )
 
     def option(self, name: str, default: object) -> object:

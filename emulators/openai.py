@@ -49,7 +49,15 @@ from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.sizes import SizeRules
-from pixelmock.emulators.runtime import AuthResult, ProviderEmulator, choice, journal_note, runtime, spec_for
+from pixelmock.emulators.runtime import (
+    AuthResult,
+    ProviderEmulator,
+    choice,
+    journal_note,
+    read_json,
+    runtime,
+    spec_for,
+)
 from pixelmock.emulators.runtime.faults import Fault, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
 
@@ -197,14 +205,12 @@ class Parsed:
 
 
 def parse_generation() -> Parsed:
-    """The JSON body of a generations request. Raises ``OpenAIError`` (malformed JSON, wrong type)."""
+    """The JSON body of a generations request (``read_json``). Raises ``OpenAIError`` for another
+    Content-Type, ``MalformedBody`` for a body ``read_json`` refuses (answered by ``error_response`` with
+    the same malformed-JSON body)."""
     if request.mimetype != "application/json":
         raise OpenAIError.named("malformed_json")
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise OpenAIError.named("malformed_json") from exc
-    return Parsed(GENERATE, body)
+    return Parsed(GENERATE, read_json())
 
 
 def parse_edit() -> Parsed:

@@ -45,11 +45,12 @@ the WebSocket, fault rules apply per message (``_fault_answered``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
@@ -92,6 +93,7 @@ from pixelmock.emulators.runtime import (
     spec_for,
 )
 from pixelmock.emulators.runtime.accounts import Account
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_message, journal_note
@@ -536,12 +538,46 @@ def _is_url(value: Any) -> bool:
 
 
 def run_task(task: Any, ctx: TaskContext) -> TaskResult:
-    """Validate and run one task; every failure becomes the task's error (never an exception)."""
+    """Validate and run one task; every failure becomes the task's error (never an exception). An
+    unexpected one (a bug) becomes the catalogue's internal error scoped to the task (status 500), so
+    the array's other tasks keep their answers ("errors are scoped to the specific task that failed",
+    research/runware.md §1.3); a task that fails so is not charged (``image_inference`` refunds it)."""
     try:
         task_type, _, choices = check_task(task)
         return HANDLERS[task_type](task, replace(ctx, choices=choices))
     except _TaskFailed as failed:
         return TaskResult(error=failed.failure)
+    except Exception:
+        log.exception("unexpected error in Runware task %d", ctx.index)
+        return TaskResult(error=_internal_error(task))
+
+
+def _internal_error(task: Any) -> RunwareError:
+    """The catalogue's internal error as one task's error item (with its taskType and taskUUID)."""
+    entry = catalogue()["framework"]["internal"]
+    scope = {key: task[key] for key in ("taskType", "taskUUID") if isinstance(task, dict) and key in task}
+    return RunwareError(500, {"code": entry["code"], "message": entry["message"], **scope})
+
+
+@contextlib.contextmanager
+def _refunded_on_error(
+    rt: Runtime, account: Account, amount: Decimal, task: dict[str, Any], record: TaskRecord
+) -> Iterator[None]:
+    """Charged work on the task of ``record``: should it raise, ``amount`` (USD) goes back to
+    ``account`` and the task's record (``getResponse``) holds the internal error instead of results,
+    then the exception goes on."""
+    try:
+        yield
+    except Exception:
+        if amount:
+            rt.accounts.credit(account, "USD", amount, f"runware refund {record.task_uuid}")
+        failure = _internal_error(task)
+        rt.store.update(
+            TASKS,
+            record.task_uuid,
+            lambda old: replace(old or record, image_uuids=[], finish_at=[], failure=failure, fail_at=None),
+        )
+        raise
 
 
 def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
@@ -599,24 +635,26 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         if failure is None:
             rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
         return TaskResult(error=failed.failure)
-    if failure is not None:
-        _send_webhook(rt, task, {"errors": [failure.body]}, record.fail_at)
-        return TaskResult(items=[dict(common)])
-    seconds = 0.0 if asynchronous else _image_seconds(rt, priced.billed_quality, n)
-    push = None if asynchronous else ctx.on_item
-    items: list[dict[str, Any]] = []
-    for index, image_uuid in enumerate(image_uuids):
-        if seconds > 0:
-            time.sleep(seconds)
-        items.append(_result_item(task, rt, resolved, priced, index, image_uuid))
-        rt.store.update(TASKS, task_uuid, _with_items(record, list(items)))
-        _send_webhook(rt, task, {"data": [items[-1]]}, finish_at[index])
-        _upload(rt, task, resolved, priced, index, finish_at[index])
-        if push is not None:
-            push(items[-1])
-    if asynchronous:
-        return TaskResult(items=[dict(common)])
-    return TaskResult(items=items, delivered=push is not None)
+    charged = Decimal(0) if failure is not None else priced.usd or Decimal(0)
+    with _refunded_on_error(rt, ctx.account, charged, task, record):
+        if failure is not None:
+            _send_webhook(rt, task, {"errors": [failure.body]}, record.fail_at)
+            return TaskResult(items=[dict(common)])
+        seconds = 0.0 if asynchronous else _image_seconds(rt, priced.billed_quality, n)
+        push = None if asynchronous else ctx.on_item
+        items: list[dict[str, Any]] = []
+        for index, image_uuid in enumerate(image_uuids):
+            if seconds > 0:
+                time.sleep(seconds)
+            items.append(_result_item(task, rt, resolved, priced, index, image_uuid))
+            rt.store.update(TASKS, task_uuid, _with_items(record, list(items)))
+            _send_webhook(rt, task, {"data": [items[-1]]}, finish_at[index])
+            _upload(rt, task, resolved, priced, index, finish_at[index])
+            if push is not None:
+                push(items[-1])
+        if asynchronous:
+            return TaskResult(items=[dict(common)])
+        return TaskResult(items=items, delivered=push is not None)
 
 
 @cache
@@ -919,9 +957,10 @@ def websocket(ws: Any) -> None:
 
 
 def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
+    raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        tasks = json.loads(message)
-    except (UnicodeDecodeError, ValueError):
+        tasks = parse_json(raw, rt.config.max_json_depth)
+    except BodyRefused:
         tasks = None
     if not isinstance(tasks, list) or not tasks:
         _send(link, rt, {"errors": [error("invalidPayload").body]})

@@ -6,18 +6,23 @@
   stopped after the test.
 - ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
   transport and the real socket server, so the same behaviour test runs both ways.
+- ``ledger_invariant`` (autouse): after every test, the ledger invariant (``tests/ledger_invariant.py``)
+  is checked on every emulator runtime the test built in this process.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
+from ledger_invariant import check_ledger
 
 from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.runtime import Runtime
 from pixelmock.emulators.server import running
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
@@ -52,3 +57,19 @@ def http(request: pytest.FixtureRequest, app: Flask) -> Iterator[httpx.Client]:
         client = httpx.Client(base_url=request.getfixturevalue("live_url"), timeout=30)
     with client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariant(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Collect the runtimes built during the test; afterwards, check the ledger invariant on each."""
+    built: list[Runtime] = []
+    original = Runtime.__init__
+
+    def tracked(self: Runtime, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(Runtime, "__init__", tracked)
+    yield
+    for rt in built:
+        check_ledger(rt)

@@ -30,14 +30,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import io
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Literal
 
-from PIL import Image, UnidentifiedImageError
-
-from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, decode_image
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import (
@@ -223,13 +220,10 @@ def parse_image(entry: str) -> ImageInput:
 
 
 def image_media_type(data: bytes) -> str | None:
-    """The MIME type Pillow reads from image bytes (``image/png``...), or ``None`` when they do not decode."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.verify()
-            return Image.MIME.get(img.format or "")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
+    """The MIME type Pillow reads from image bytes (``image/png``...), or ``None`` when they do not decode
+    in full within the pixel budget (``pixelmock.contracts.canonical.decode_image``)."""
+    decoded = decode_image(data)
+    return None if decoded is None else decoded.mime
 
 
 def image_entry_ok(entry: str, accepted: tuple[str, ...]) -> bool:

@@ -11,12 +11,12 @@ answers to injected faults.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.contracts.evidence import TRUSTED
@@ -26,6 +26,7 @@ from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
 from pixelmock.emulators.runtime.bill import BillRecorder
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
 from pixelmock.emulators.runtime.files import NAMESPACE as FILES
@@ -54,6 +55,7 @@ __all__ = [
     "choice",
     "journal_note",
     "read_json",
+    "request_body",
     "runtime",
     "shut_down_upstream",
     "spec_for",
@@ -254,14 +256,31 @@ class MalformedBody(Exception):
 
 
 def read_json(require_content_type: bool = False) -> Any:
-    """The request's JSON body. Raises ``MalformedBody`` when it is empty or not JSON, or, with
-    ``require_content_type``, when the Content-Type is not ``application/json``."""
+    """The request's JSON body (``request_body``, parsed by ``bodies.parse_json`` within
+    ``EmulatorConfig.max_json_depth``). Raises ``MalformedBody`` when it is empty, not JSON, nested too
+    deep or not Unicode text, or, with ``require_content_type``, when the Content-Type is not
+    ``application/json``; ``RequestEntityTooLarge`` (the provider's 413) when it exceeds
+    ``max_body_bytes``."""
     if require_content_type and request.mimetype != "application/json":
         raise MalformedBody("unsupported_media_type", f"Unsupported Content-Type {request.mimetype!r}")
-    raw = request.get_data(cache=True)
+    raw = request_body()
     if not raw.strip():
         raise MalformedBody("malformed_json", "The request body is empty")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedBody("malformed_json", f"The request body is not valid JSON: {exc}") from exc
+        return parse_json(raw, runtime().config.max_json_depth)
+    except BodyRefused as exc:
+        raise MalformedBody("malformed_json", str(exc)) from exc
+
+
+def request_body() -> bytes:
+    """The request's body bytes (cached). Raises ``RequestEntityTooLarge`` when it is larger than
+    ``EmulatorConfig.max_body_bytes``, also for a chunked body (no Content-Length), which Werkzeug stops
+    reading at the limit without saying so: such a body is read up to the limit, never further."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    # At the limit without a Content-Length: the server terminates a chunked stream
+    # (``wsgi.input_terminated``), so one more byte to read means the body is larger.
+    chunked = request.content_length is None and bool(request.environ.get("wsgi.input_terminated"))
+    if limit is not None and chunked and len(raw) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return raw

@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_note
 
@@ -265,7 +266,11 @@ def _request_model() -> str | None:
     multipart field ``model``."""
     if request.view_args and isinstance(request.view_args.get("model"), str):
         return cast(str, request.view_args["model"])
-    body = request.get_json(silent=True, cache=True) if request.is_json else None
+    body = None
+    if request.is_json:  # the one defensive parser: a body it refuses names no model
+        depth = current_app.extensions["pixelmock"].config.max_json_depth
+        with contextlib.suppress(BodyRefused):
+            body = parse_json(request.get_data(cache=True), depth)
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         return cast(str, body["model"])
     if isinstance(body, list):

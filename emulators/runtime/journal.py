@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -48,6 +49,7 @@ from pixelmock.contracts.secrets import (
     scrub_text,
 )
 from pixelmock.emulators import access_log
+from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.store import Usage, approx_bytes
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ __all__ = [
     "scrub",
 ]
 
+log = logging.getLogger("pixelmock")
 #: Strings longer than this (characters) are shortened in the journal.
 MAX_STRING = 512
 _KEEP = 64
@@ -277,13 +280,26 @@ class _Pending:
         """The scrubbed entry (built on the first call; the unscrubbed capture is dropped then)."""
         entry, build = self._entry, self._build
         if entry is None and build is not None:
-            request_part, response_part, notes = build()
+            request_part, response_part, notes = _build_safely(build)
             entry = JournalEntry(
                 seq=self.seq, request=request_part, response=response_part, notes=tuple(notes), **self._fields
             )
             self._entry, self._build = entry, None
         # Another reader may have built it between the two reads above.
         return entry if entry is not None else cast(JournalEntry, self._entry)
+
+
+def _build_safely(
+    build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]],
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """``build()``, or, should it fail on what a request contained, an entry saying so: reading the
+    journal never fails because of a request (the failure is logged, no unscrubbed content kept)."""
+    try:
+        return build()
+    except Exception as exc:  # whatever a request held, the journal stays readable
+        log.exception("journal entry could not be recorded")
+        unrecorded = {"unrecorded": f"{type(exc).__name__} while recording this entry"}
+        return dict(unrecorded), dict(unrecorded), []
 
 
 class Journal:
@@ -427,6 +443,7 @@ class _Captured:
     response_streamed: bool
     response_data: bytes | None
     notes: list[dict[str, Any]]
+    max_depth: int
 
     def size(self) -> int:
         return len(self.body or b"") + len(self.response_data or b"")
@@ -456,8 +473,8 @@ class _Captured:
             raw = self.body
             request_part["size"] = len(raw) if raw else view.content_length
             if raw.strip():
-                with contextlib.suppress(UnicodeDecodeError, ValueError):
-                    request_part["body"] = scrub(json.loads(raw), secrets)
+                with contextlib.suppress(BodyRefused):
+                    request_part["body"] = scrub(parse_json(raw, self.max_depth), secrets)
         content_type = next((v for k, v in self.response_headers if k.lower() == "content-type"), None)
         mimetype = (content_type or "").split(";", 1)[0].strip().lower()
         response_part: dict[str, Any] = {
@@ -471,12 +488,14 @@ class _Captured:
         if self.response_data is not None:
             response_part["size"] = len(self.response_data)
             if mimetype == "application/json" or mimetype.endswith("+json"):
-                with contextlib.suppress(UnicodeDecodeError, ValueError):
-                    response_part["body"] = scrub(json.loads(self.response_data), secrets)
+                with contextlib.suppress(BodyRefused):
+                    response_part["body"] = scrub(parse_json(self.response_data, self.max_depth), secrets)
         return _finish(request_part, response_part, self.notes, secrets)
 
 
-def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any]]) -> _Captured:
+def _capture(
+    max_body: int | None, response: Response, notes: list[dict[str, Any]], max_depth: int
+) -> _Captured:
     """The current request and ``response``, by reference (cheap: nothing is parsed or copied)."""
     req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
     body: bytes | None = None
@@ -505,6 +524,7 @@ def _capture(max_body: int | None, response: Response, notes: list[dict[str, Any
         response_streamed=response.is_streamed,
         response_data=None if opaque else response.get_data(),
         notes=notes,
+        max_depth=max_depth,
     )
 
 
@@ -534,7 +554,8 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
             if value is not None:
                 setattr(g, name, value)
         if rt.journal.limit:
-            _record_message(rt.journal, provider, message, frames, notes, ledger, at, started)
+            depth = rt.config.max_json_depth
+            _record_message(rt.journal, provider, message, frames, notes, ledger, at, started, depth)
         access_log.log_message(provider, WEBSOCKET, notes, ledger, started)
 
 
@@ -547,11 +568,12 @@ def _record_message(
     ledger: list[dict[str, Any]],
     at: dt.datetime,
     started: float,
+    max_depth: int,
 ) -> None:
-    raw = message.encode() if isinstance(message, str) else message
+    raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        body: Any = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+        body: Any = parse_json(raw, max_depth)
+    except BodyRefused:
         body = None
     secrets: set[str] = set()
     request_part = {
@@ -596,14 +618,21 @@ def request_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def record_unmatched(
-    journal: Journal, max_body: int | None, response: Response, started: float, at: dt.datetime
+    journal: Journal,
+    max_body: int | None,
+    response: Response,
+    started: float,
+    at: dt.datetime,
+    *,
+    max_depth: int,
 ) -> None:
     """Journal the current request, which no route and no provider prefix matched, with its ``response``
     (scrubbed at once, like a large request's): ``unmatched`` true, ``provider`` ``""``, ``route``
-    ``None``. ``started``: ``time.perf_counter()`` when it arrived; ``at``: the virtual time then."""
+    ``None``. ``started``: ``time.perf_counter()`` when it arrived; ``at``: the virtual time then;
+    ``max_depth``: ``EmulatorConfig.max_json_depth`` (a deeper body is shown as ``None``)."""
     if not journal.limit:
         return
-    request_part, response_part, notes = _capture(max_body, response, []).build()
+    request_part, response_part, notes = _build_safely(_capture(max_body, response, [], max_depth).build)
     journal.record(
         at=at,
         provider="",
@@ -651,7 +680,9 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
         provider = owner() if started is not None else None
         if provider is None:
             return response
-        captured = _capture(app.config.get("MAX_CONTENT_LENGTH"), response, g.get(_NOTES, []))
+        captured = _capture(
+            app.config.get("MAX_CONTENT_LENGTH"), response, g.get(_NOTES, []), rt.config.max_json_depth
+        )
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
         fields = {
@@ -667,6 +698,6 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
         if captured.form is None and captured.size() <= LAZY_MAX_BYTES:
             journal.record_lazy(captured.build, captured.footprint(), **fields)
         else:
-            request_part, response_part, notes = captured.build()
+            request_part, response_part, notes = _build_safely(captured.build)
             journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
         return response

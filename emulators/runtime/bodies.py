@@ -1,0 +1,66 @@
+"""The one defensive JSON parser of everything a client sends: request bodies (``read_json``), Runware
+WebSocket messages, Apiframe cursors, and the journal's view of a request.
+
+``parse_json`` never raises anything but ``BodyRefused`` (a ``ValueError``): not JSON (Python's ``NaN`` and
+``Infinity`` included, which JavaScript's ``JSON.parse`` refuses too), not UTF-8, nested
+deeper than a limit (``EmulatorConfig.max_json_depth``; Python's own parser gives up at about 1,000
+levels with a ``RecursionError``), or holding a lone UTF-16 surrogate (``"\\ud800"`` escaped: text
+that is not Unicode, which RFC 8259 §8.2 leaves to the receiver and strict parsers refuse; a reported
+OpenAI answer is its malformed-JSON 400, anomalyco/opencode#14630). Each provider answers a refusal
+with its own malformed-JSON body (``error_response(400, "malformed_json", ...)``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["BodyRefused", "parse_json"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class BodyRefused(ValueError):
+    """A body ``parse_json`` refuses; ``reason`` is ``syntax``, ``depth`` or ``text``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_json(raw: bytes | str, max_depth: int) -> Any:
+    """The JSON value of ``raw`` (UTF-8 bytes or text), at most ``max_depth`` arrays/objects deep, every
+    string and key valid Unicode. Raises ``BodyRefused``."""
+    try:
+        value = json.loads(raw, parse_constant=_not_json)
+    except RecursionError as exc:
+        raise BodyRefused("depth", f"The JSON is nested deeper than {max_depth} levels") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BodyRefused("syntax", f"The request body is not valid JSON: {exc}") from exc
+    _check(value, max_depth)
+    return value
+
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's extension, not JSON (RFC 8259 §6)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _check(value: Any, max_depth: int) -> None:
+    """Walk ``value`` without recursion: depth and lone surrogates."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            # isascii() is O(1) in CPython: base64 images and most text skip the search.
+            if not node.isascii() and _SURROGATE.search(node):
+                raise BodyRefused("text", "The JSON holds a lone UTF-16 surrogate (not Unicode text)")
+        elif isinstance(node, dict | list):
+            if depth >= max_depth:
+                raise BodyRefused("depth", f"The JSON is nested deeper than {max_depth} levels")
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node)
+                stack.extend((item, depth + 1) for item in node.values())
+            else:
+                stack.extend((item, depth + 1) for item in node)
