@@ -87,13 +87,14 @@ from pixelmock.emulators.runtime import (
     ProviderEmulator,
     Runtime,
     choice,
+    parse_client_json,
     read_json,
     runtime,
     shut_down_upstream,
     spec_for,
 )
 from pixelmock.emulators.runtime.accounts import Account
-from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
+from pixelmock.emulators.runtime.bodies import BodyRefused
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_message, journal_note
@@ -959,7 +960,7 @@ def websocket(ws: Any) -> None:
 def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
     raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        tasks = parse_json(raw, rt.config.max_json_depth)
+        tasks = parse_client_json(raw, NAME)
     except BodyRefused:
         tasks = None
     if not isinstance(tasks, list) or not tasks:

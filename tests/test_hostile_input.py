@@ -30,6 +30,7 @@ from runware_tasks import image_task
 from websockets.sync.client import connect
 
 from pixelmock.contracts.canonical import MAX_INPUT_PIXELS, ImageInput, decode_image
+from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators import runware as runware_module
 from pixelmock.emulators.runtime import Journal, Runtime
@@ -180,6 +181,21 @@ def test_lone_surrogate_is_refused_and_not_charged(
     assert shaped(response.json())
     assert _rt(app).accounts.lines() == []  # GMI answered 200 and charged nothing
     _journal_readable(client)
+
+
+@pytest.mark.parametrize(("path", "headers"), JSON_ROUTES)
+def test_lone_surrogate_replaced_when_the_option_says_so(path: str, headers: dict[str, str]) -> None:
+    """The other alternative of ``<provider>.lone_surrogate``: U+FFFD in its place, the request goes on and
+    is charged like any other, and the journal says the answer rested on the option."""
+    app = create_app(EmulatorConfig(options={f"{p}.lone_surrogate": "replace" for p in PROVIDERS}))
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = _post_json_text(http, path, SURROGATE_BODIES[path], headers)
+        assert response.status_code in (200, 202), response.text[:300]
+        assert _rt(app).accounts.lines() != []
+        [entry] = _journal_readable(http)
+    option = next(n["choice"] for n in entry["notes"] if "choice" in n)
+    assert option["option"].endswith(".lone_surrogate") and option["value"] == "replace"
+    assert "\ufffd" in json.dumps(entry["request"]["body"], ensure_ascii=False)
 
 
 def test_valid_surrogate_pairs_are_text(client: httpx.Client) -> None:

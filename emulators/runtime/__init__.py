@@ -21,6 +21,7 @@ from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.contracts.evidence import TRUSTED
 from pixelmock.contracts.lifecycle import lifecycle
+from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
@@ -54,6 +55,7 @@ __all__ = [
     "StoredFile",
     "choice",
     "journal_note",
+    "parse_client_json",
     "read_json",
     "request_body",
     "runtime",
@@ -267,9 +269,23 @@ def read_json(require_content_type: bool = False) -> Any:
     if not raw.strip():
         raise MalformedBody("malformed_json", "The request body is empty")
     try:
-        return parse_json(raw, runtime().config.max_json_depth)
+        return parse_client_json(raw, request.blueprint if request.blueprint in PROVIDERS else None)
     except BodyRefused as exc:
         raise MalformedBody("malformed_json", str(exc)) from exc
+
+
+def parse_client_json(raw: bytes | str, provider: str | None) -> Any:
+    """A body or message a client sent to ``provider``, parsed by ``bodies.parse_json`` within
+    ``EmulatorConfig.max_json_depth``; a lone UTF-16 surrogate is refused or replaced as the provider's
+    option ``<provider>.lone_surrogate`` says (journaled by ``choice``, only when one is found), and
+    refused for the control plane (``provider`` ``None``). Raises ``BodyRefused``."""
+    depth = runtime().config.max_json_depth
+    try:
+        return parse_json(raw, depth)
+    except BodyRefused as exc:
+        if exc.reason != "text" or provider is None or choice(f"{provider}.lone_surrogate") != "replace":
+            raise
+        return parse_json(raw, depth, "replace")
 
 
 def request_body() -> bytes:

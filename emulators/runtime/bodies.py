@@ -29,16 +29,19 @@ class BodyRefused(ValueError):
         self.reason = reason
 
 
-def parse_json(raw: bytes | str, max_depth: int) -> Any:
-    """The JSON value of ``raw`` (UTF-8 bytes or text), at most ``max_depth`` arrays/objects deep, every
-    string and key valid Unicode. Raises ``BodyRefused``."""
+def parse_json(raw: bytes | str, max_depth: int, lone_surrogates: str = "refuse") -> Any:
+    """The JSON value of ``raw`` (UTF-8 bytes or text), at most ``max_depth`` arrays/objects deep.
+    ``lone_surrogates``: ``refuse`` (a string or key holding a lone UTF-16 surrogate is refused) or
+    ``replace`` (each becomes U+FFFD, as a server that re-encodes the text as UTF-8 makes it; the
+    ``<provider>.lone_surrogate`` contract option). Raises ``BodyRefused``."""
     try:
         value = json.loads(raw, parse_constant=_not_json)
     except RecursionError as exc:
         raise BodyRefused("depth", f"The JSON is nested deeper than {max_depth} levels") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyRefused("syntax", f"The request body is not valid JSON: {exc}") from exc
-    _check(value, max_depth)
+    if _check(value, max_depth, refuse=lone_surrogates == "refuse"):
+        return _mend(value)
     return value
 
 
@@ -47,15 +50,19 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _check(value: Any, max_depth: int) -> None:
-    """Walk ``value`` without recursion: depth and lone surrogates."""
+def _check(value: Any, max_depth: int, refuse: bool = True) -> bool:
+    """Walk ``value`` without recursion: depth, and lone surrogates (refused, or only found: the result
+    says whether there was one)."""
+    found = False
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
             # isascii() is O(1) in CPython: base64 images and most text skip the search.
             if not node.isascii() and _SURROGATE.search(node):
-                raise BodyRefused("text", "The JSON holds a lone UTF-16 surrogate (not Unicode text)")
+                if refuse:
+                    raise BodyRefused("text", "The JSON holds a lone UTF-16 surrogate (not Unicode text)")
+                found = True
         elif isinstance(node, dict | list):
             if depth >= max_depth:
                 raise BodyRefused("depth", f"The JSON is nested deeper than {max_depth} levels")
@@ -64,3 +71,16 @@ def _check(value: Any, max_depth: int) -> None:
                 stack.extend((item, depth + 1) for item in node.values())
             else:
                 stack.extend((item, depth + 1) for item in node)
+    return found
+
+
+def _mend(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD (``json.loads`` has already joined the
+    valid pairs, so any surrogate left is lone). Recursive: called within the checked depth only."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_mend(key): _mend(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mend(item) for item in value]
+    return value

@@ -473,8 +473,9 @@ class _Captured:
             raw = self.body
             request_part["size"] = len(raw) if raw else view.content_length
             if raw.strip():
+                # A lone surrogate shows as U+FFFD: the entry stays JSON whatever the request held.
                 with contextlib.suppress(BodyRefused):
-                    request_part["body"] = scrub(parse_json(raw, self.max_depth), secrets)
+                    request_part["body"] = scrub(parse_json(raw, self.max_depth, "replace"), secrets)
         content_type = next((v for k, v in self.response_headers if k.lower() == "content-type"), None)
         mimetype = (content_type or "").split(";", 1)[0].strip().lower()
         response_part: dict[str, Any] = {
@@ -572,7 +573,7 @@ def _record_message(
 ) -> None:
     raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
     try:
-        body: Any = parse_json(raw, max_depth)
+        body: Any = parse_json(raw, max_depth, "replace")
     except BodyRefused:
         body = None
     secrets: set[str] = set()
