@@ -5,53 +5,20 @@ provider (a second pixelmock on 127.0.0.1), then ``pixelmock verify --drift`` ov
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
+from served import CLI, PATIENCE, pixelmock_process
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.proxy import VIOLATIONS_HEADER
 from pixelmock.emulators.replay import REPLAYED_HEADER
 from pixelmock.emulators.server import running
 
-CLI = [sys.executable, "-m", "pixelmock.emulators.cli"]
 KEY = "sk-proj-end-to-end-secret-0123456789"
-PATIENCE = 60.0
 REQUEST = {"model": "gpt-image-2", "prompt": "a lighthouse at dusk", "quality": "low", "size": "1024x1024"}
-
-
-@contextmanager
-def command(args: list[str], port_file: Path) -> Iterator[str]:
-    """Run ``pixelmock ARGS --port 0 --port-file PORT_FILE`` until the ``with`` block ends; yields its
-    root URL, read from the port file."""
-    process = subprocess.Popen(
-        [*CLI, *args, "--port", "0", "--port-file", str(port_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + PATIENCE
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if process.poll() is not None or time.monotonic() > deadline:
-                out, err = process.communicate(timeout=5)
-                pytest.fail(f"pixelmock {args[0]} did not start: {out}{err}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{int(port_file.read_text())}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 def test_proxy_records_verify_finds_no_drift_and_serve_replays(tmp_path: Path) -> None:
@@ -59,7 +26,7 @@ def test_proxy_records_verify_finds_no_drift_and_serve_replays(tmp_path: Path) -
     headers = {"Authorization": f"Bearer {KEY}"}
     with running(create_app(EmulatorConfig(), providers=["openai"])) as upstream:
         args = ["proxy", "--provider", "openai", "--upstream", f"openai={upstream}/openai/v1"]
-        with command([*args, "--record", str(record)], tmp_path / "proxy.port") as proxy:
+        with pixelmock_process(tmp_path / "proxy.port", *args, "--record", str(record)) as (proxy, _):
             good = httpx.post(
                 f"{proxy}/openai/v1/images/generations", json=REQUEST, headers=headers, timeout=30
             )
@@ -82,14 +49,16 @@ def test_proxy_records_verify_finds_no_drift_and_serve_replays(tmp_path: Path) -
 
     # the stand-in provider is pixelmock itself: the emulators answer every recorded request alike
     drift = subprocess.run(
-        [*CLI, "verify", "--drift", "--format", "json", str(record)], capture_output=True, text=True
+        [sys.executable, *CLI, "verify", "--drift", "--format", "json", str(record)],
+        capture_output=True,
+        text=True,
     )
     report = json.loads(drift.stdout)
     assert drift.returncode == 0, drift.stdout + drift.stderr
     assert report["interactions"] == 2 and report["disagreements"] == []
 
     args = ["serve", "--provider", "openai", "--replay", str(record)]
-    with command(args, tmp_path / "serve.port") as served:
+    with pixelmock_process(tmp_path / "serve.port", *args) as (served, _):
         replayed = httpx.post(f"{served}/openai/v1/images/generations", json=REQUEST, headers=headers)
         fresh = httpx.post(
             f"{served}/openai/v1/images/generations", json={**REQUEST, "prompt": "a fox"}, headers=headers
@@ -101,7 +70,7 @@ def test_proxy_records_verify_finds_no_drift_and_serve_replays(tmp_path: Path) -
 
 def test_proxy_usage_errors_exit_2(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*CLI, "proxy", "--upstream", "openai=ftp://example"],
+        [sys.executable, *CLI, "proxy", "--upstream", "openai=ftp://example"],
         capture_output=True,
         text=True,
         timeout=PATIENCE,

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 import pytest
+from served import CLI, PATIENCE, pixelmock_process
 
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators.config import today_from_env
@@ -29,7 +28,6 @@ from pixelmock.emulators.demo import exercise
 #: Held connections of each kind: twice the 32 threads that froze the server before issue 13.
 HELD = 64
 #: Upper bound (seconds) on any single wait; reached only when the server is broken.
-PATIENCE = 60
 HANDSHAKE = (
     b"GET /runware/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -46,35 +44,13 @@ SLOW_BODY = (
 #: The ``pixelmock`` command with ``fcntl`` unimportable, as on Windows: gunicorn cannot run.
 NO_FCNTL = ["-c", "import sys; sys.modules['fcntl'] = None; from pixelmock.emulators.cli import main; "
             "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
-CLI = ["-m", "pixelmock.emulators.cli"]
 
 
-@contextlib.contextmanager
 def serving(
-    tmp_path: Path, *args: str, command: list[str] = CLI
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``pixelmock serve --port 0 --port-file F *args``: yields (root URL read from F, process)."""
-    port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [sys.executable, *command, "serve", "--port", "0", "--port-file", str(port_file), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + PATIENCE
-        while not port_file.exists():
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{int(port_file.read_text())}", process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=PATIENCE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert not port_file.exists(), "the port file outlived the server"
+    tmp_path: Path, *args: str, command: Sequence[str] = CLI
+) -> contextlib.AbstractContextManager[tuple[str, subprocess.Popen[str]]]:
+    """``pixelmock serve *args`` on a free port: yields (root URL, process)."""
+    return pixelmock_process(tmp_path / "port", "serve", *args, command=command)
 
 
 def _connect(root: str, data: bytes) -> socket.socket:
