@@ -471,7 +471,7 @@ async function loadClock() {
     $("#clock-now").textContent = clock.now.replace("T", " ").replace(/\.\d+/, "").replace("+00:00", " UTC");
     $("#clock-now").setAttribute("datetime", clock.now);
     const offset = clock.offset_seconds;
-    $("#clock-offset").textContent = Math.abs(offset) < 0.5 ? "" : `${offset > 0 ? "+" : "−"}${formatSpan(Math.abs(offset))}`;
+    $("#clock-offset").textContent = Math.abs(offset) < 0.5 ? "" : `${offset > 0 ? "+" : "−"}${formatSpan(Math.abs(offset))} from real time`;
   }
   if (fresh("latency", latencyText)) {
     const latency = JSON.parse(latencyText);
