@@ -7,9 +7,10 @@ per connection (gunicorn ``gthread``, 32 threads, before issue 13) 32 idle WebSo
 left every provider and ``/__admin/`` without an answer. gunicorn's gevent worker serves each connection
 in a greenlet, and flask-sock/simple-websocket run their WebSockets on it: with 1,000 idle WebSockets
 and 100 slow clients held, REST answers keep a p99 under 100 ms (the gthread worker answered nothing),
-at about 45 kB per held connection. The CPU time per request is the gthread worker's; on a machine
-shared with other work the one-threaded worker gets a smaller share of the cores (BENCHMARKS.md, "Held
-connections", with the throughput before and after). One process, because state lives in memory.
+at about 45 kB per held connection. On a quiet machine it serves 1.2-1.5x the gthread worker's requests
+on the cheap mixes; image rendering runs on gevent's native thread pool (``runtime/images.py``) so PNG
+encoding keeps both cores busy (BENCHMARKS.md, "Held connections", with the throughput before and after).
+One process, because state lives in memory.
 
 gevent patches the standard library (``threading``, ``socket``, ``time.sleep``) in the worker, after
 gunicorn forks it. Everything the app creates must come after that patch: a ``threading.Lock`` made

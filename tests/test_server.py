@@ -10,6 +10,7 @@ depends on the wall clock: waits are bounded only so that a broken server fails 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import socket
 import subprocess
@@ -170,3 +171,23 @@ def test_a_busy_port_fails_at_once_with_status_2(command: list[str]) -> None:
         f"Error: port {port} on 127.0.0.1 is already in use; choose another with --port"
     ]
     assert "listening" not in done.stdout  # and no gunicorn retries: the one line above is all
+
+
+def test_renders_run_on_native_threads_under_gevent_and_give_the_same_bytes() -> None:
+    """Under gevent's patching (``pixelmock serve``'s worker) a render runs on gevent's native thread pool,
+    so Pillow's encoding (GIL released) does not stop the event loop; the bytes are the same."""
+    script = (
+        "import gevent.monkey; gevent.monkey.patch_all()\n"
+        "import hashlib, sys\n"
+        "from pixelmock.emulators.runtime import images\n"
+        "spec = images.ImageSpec('openai', 'gpt-image-2', 256, 256, 'png', prompt='a fox')\n"
+        "assert images._native_threads() is not None\n"
+        "print(hashlib.sha256(images.render(spec)).hexdigest())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=PATIENCE)
+    assert done.returncode == 0, done.stderr
+    from pixelmock.emulators.runtime import images
+
+    spec = images.ImageSpec("openai", "gpt-image-2", 256, 256, "png", prompt="a fox")
+    assert images._native_threads() is None  # no gevent here: rendered in the calling thread
+    assert done.stdout.strip() == hashlib.sha256(images.render(spec)).hexdigest()

@@ -13,9 +13,11 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import io
+import sys
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -91,9 +93,30 @@ def _lines(spec: ImageSpec) -> list[str]:
     return head + textwrap.wrap(spec.prompt[:160], width=40)[:4]
 
 
-@lru_cache(maxsize=64)
 def render(spec: ImageSpec) -> bytes:
-    """Encode the image for ``spec``. Raises ``KeyError`` for an unknown output format."""
+    """Encode the image for ``spec``. Raises ``KeyError`` for an unknown output format.
+
+    Under gevent (``pixelmock serve``'s worker) the drawing and encoding run on gevent's pool of native
+    threads: Pillow releases the GIL while it encodes, so renders use every core while the event loop
+    goes on answering other requests (BENCHMARKS.md, "Held connections": openai_png_b64)."""
+    pool = _native_threads()
+    if pool is None:
+        return _render(spec)
+    return bytes(pool.apply(_render, (spec,)))
+
+
+def _native_threads() -> Any:
+    """gevent's thread pool when gevent has patched ``threading`` in this process, else ``None``."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return None
+    from gevent import get_hub
+
+    return get_hub().threadpool
+
+
+@lru_cache(maxsize=64)
+def _render(spec: ImageSpec) -> bytes:
     encoder = PIL_FORMATS[spec.output_format]
     transparent = spec.background == "transparent" and spec.output_format != "jpeg"
     mode = "RGBA" if transparent else "RGB"
