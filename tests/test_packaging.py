@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as metadata
 import importlib.resources as resources
+import json
 import os
 import signal
 import subprocess
@@ -190,3 +191,70 @@ def test_serve_falls_back_to_werkzeug_where_gunicorn_cannot_run() -> None:
     assert process.returncode == 0, out + err
     assert "serving with Werkzeug's threaded server" in err
     assert f"listening on http://127.0.0.1:{port}" in out
+
+
+def _declared_closure() -> set[str]:
+    """Normalized names of the distributions ``pip install pixelmock`` (no extras) brings: pixelmock's
+    requirements and theirs (with the extras asked for), markers evaluated here, transitively."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo: list[tuple[str, frozenset[str]]] = [(DISTRIBUTION.metadata["Name"], frozenset())]
+    while todo:
+        name, extras = todo.pop()
+        if (canonicalize_name(name), extras) in seen:
+            continue
+        seen.add((canonicalize_name(name), extras))
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue  # required but not installed here: the import check below says what is missing
+        environments = [{"extra": extra} for extra in extras] or [{"extra": ""}]
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or any(req.marker.evaluate(env) for env in environments):
+                todo.append((req.name, frozenset(req.extras)))
+    return {name for name, _ in seen}
+
+
+#: Imports only modules of the distributions in ``CLOSURE`` (plus the standard library and whatever no
+#: distribution provides, such as setuptools' editable-install hook), then imports what ``pixelmock
+#: serve`` runs: gunicorn's gevent worker, gevent's patching, the app.
+ONLY_DECLARED = textwrap.dedent(
+    """
+    import importlib.abc, importlib.metadata, json, sys
+    allowed = set(json.loads(sys.argv[1]))
+    owners = importlib.metadata.packages_distributions()
+    class OnlyDeclared(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            top = name.partition(".")[0]
+            dists = {d.lower().replace("_", "-").replace(".", "-") for d in owners.get(top, [])}
+            if dists and not dists & allowed:
+                raise ImportError(f"{name} comes from {sorted(dists)}, which pixelmock does not require")
+            return None
+    sys.meta_path.insert(0, OnlyDeclared())
+    import gunicorn.app.base, gunicorn.workers.ggevent, gevent.monkey
+    from pixelmock.emulators.app import create_app
+    from pixelmock.emulators.server import serve
+    create_app()
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn and gevent are not installed on Windows")
+def test_what_serve_imports_is_all_declared() -> None:
+    """``pip install pixelmock`` alone must bring every module ``pixelmock serve`` imports: gunicorn 27's
+    gevent worker imports ``packaging``, which only its ``gevent`` extra declares (a plain install then
+    fell back to Werkzeug, seen in the README's demo). The test environment has more installed (pytest
+    brings ``packaging``), so the check refuses the modules of every distribution outside the closure."""
+    closure = sorted(_declared_closure())
+    assert "gunicorn" in closure and "gevent" in closure
+    done = subprocess.run(
+        [sys.executable, "-c", ONLY_DECLARED, json.dumps(closure)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
