@@ -210,6 +210,8 @@ def run_demo() -> int:
         "127.0.0.1",
         "--port",
         str(port),
+        "--log-level",  # the table below says what happened; the access log would bury it
+        "warning",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     outcomes = []
