@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.resources as resources
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from flask import Flask
+from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig
 from pixelmock.emulators.pytest_plugin import WebhookReceiver
@@ -105,15 +105,7 @@ def _console(message: ConsoleMessage, problems: list[str]) -> None:
 
 
 def _runware(live_url: str, prompt: str = "a lighthouse, inspected") -> dict[str, Any]:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:gpt-image@2",
-        "positivePrompt": prompt,
-        "width": 1024,
-        "height": 1024,
-        "numberResults": 1,
-    }
+    task = image_task(model="openai:gpt-image@2", positivePrompt=prompt, numberResults=1)
     answer = httpx.post(f"{live_url}/runware/v1", json=[task], headers=RUNWARE)
     assert answer.status_code == 200, answer.text
     return dict(answer.json()["data"][0])

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
@@ -101,15 +102,7 @@ def test_an_evicted_apiframe_job_answers_apiframes_own_not_found() -> None:
 
 
 def _runware_url(client: Any, prompt: str) -> str:
-    task = {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:4@1",
-        "positivePrompt": prompt,
-        "width": 1024,
-        "height": 1024,
-        "outputType": "URL",
-    }
+    task = image_task(positivePrompt=prompt, outputType="URL")
     response = client.post(RUNWARE, json=[task], headers={"Authorization": "Bearer rw_limits"})
     assert response.status_code == 200, response.get_data(as_text=True)
     return str(response.get_json()["data"][0]["imageURL"])
