@@ -7,6 +7,7 @@ virtual clock the test set.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -183,7 +184,7 @@ def test_an_openai_generation_notes_the_quote_that_priced_it(http: httpx.Client)
     response = http.post(f"{OPENAI}/images/generations", json=body, headers={"Authorization": "Bearer sk-j"})
     assert response.status_code == 200
     [entry] = _journal(http, provider="openai")
-    [note] = entry["notes"]
+    [note] = [n for n in entry["notes"] if "canonical" in n]
     assert note["canonical"]["size"] == "1024x1024"
     assert note["cost"]["provider"] == "openai"
     assert "resolved" not in note["cost"]  # the canonical view is noted once
@@ -194,6 +195,9 @@ def test_an_openai_generation_notes_the_quote_that_priced_it(http: httpx.Client)
     # The response's base64 image is shortened, not kept whole.
     b64 = entry["response"]["body"]["data"][0]["b64_json"]
     assert b64.endswith("chars]") and len(b64) < 100
+    # ... and the image is noted as a file the inspector page can show: the same bytes
+    [image] = [n["image"] for n in entry["notes"] if "image" in n]
+    assert http.get(image).content == base64.b64decode(response.json()["data"][0]["b64_json"])
     assert entry["response"]["size"] == len(response.content)
 
 

@@ -14,8 +14,9 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, has_request_context, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import ClosingIterator
 
@@ -87,8 +88,16 @@ class ProviderEmulator:
 class Images:
     """The deterministic renderer (``pixelmock.emulators.runtime.images.render``), as a runtime service."""
 
+    def __init__(self, files: FileStore) -> None:
+        self._files = files
+
     def render(self, spec: ImageSpec) -> bytes:
-        """Encoded image bytes for ``spec`` (exact size and format)."""
+        """Encoded image bytes for ``spec`` (exact size and format), for an answer that carries the bytes
+        (base64, an upload). Inside a request the journal entry notes ``{"image": "/files/<id>.<ext>"}``:
+        the same image kept as its spec in the file store (rendered again when read), so the inspector
+        page can show what the journal keeps only the start of. The provider's answer never names it."""
+        if has_request_context():
+            journal_note(image=urlsplit(self._files.put_image(spec).url).path)
         return render(spec)
 
 
@@ -103,8 +112,8 @@ class Runtime:
         self.clock = Clock(config.today)
         self.store: Store = store or MemoryStore(config.max_records)
         self.accounts = Accounts(config, self.clock)
-        self.images = Images()
         self.files = FileStore(self.store, self.clock)
+        self.images = Images(self.files)
         for name in self.BUDGETS:
             self.store.budget(name, self._budget_bytes(name), ())
         self.count_against_budgets({FILES: "results"})

@@ -158,6 +158,16 @@ function imagesOf(value, found = []) {
   return distinct(found);
 }
 
+// An entry's images: those its answer names and, for base64 the journal kept only the start of, the
+// copies the emulator noted (notes [{image: "/files/<id>.<ext>"}], the same bytes, drawn from this origin).
+function entryImages(entry) {
+  const noted = (entry.notes || [])
+    .filter((note) => typeof note.image === "string" && note.image.startsWith("/files/"))
+    .map((note) => ({ src: note.image }));
+  const answered = imagesOf(entry.response);
+  return noted.length ? distinct([...answered.filter((image) => !image.missing), ...noted]) : answered;
+}
+
 // Images without repeats of the same file (a GMI answer names it as result and as thumbnail).
 function distinct(images) {
   const sources = new Set();
@@ -218,7 +228,7 @@ async function loadRequests() {
         h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
       h("td", {}, statusPill(entry.status)),
       h("td", { class: "num cost" }, costOf(entry)),
-      h("td", {}, thumbs(imagesOf(entry.response), "small")),
+      h("td", {}, thumbs(entryImages(entry), "small")),
     );
     return row;
   });
@@ -276,7 +286,7 @@ function drawDetail() {
   const cost = notes.find((note) => note.cost);
   const other = notes.map((note) => Object.fromEntries(Object.entries(note).filter(([key]) => key !== "canonical" && key !== "cost")))
     .filter((note) => Object.keys(note).length);
-  const images = imagesOf(entry.response);
+  const images = entryImages(entry);
   const request = entry.request || {};
   const response = entry.response || {};
   const parts = [
