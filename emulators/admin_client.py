@@ -400,19 +400,7 @@ class PixelmockAdmin:
         or the strings the flags take; ``Decimal`` amounts and sets are accepted. Returns every setting
         in force. Raises ``PixelmockAdminError`` (400, nothing changed) for an unknown setting, one that
         cannot change at run time, or a bad value."""
-        body = {name: _jsonable(value) for name, value in changes.items()}
+        from pixelmock.emulators.settings import to_json  # not at import: the plugin loads this module
+
+        body = {name: to_json(value) for name, value in changes.items()}
         return cast(dict[str, Any], self._call("PUT", "/settings", json=body)["settings"])
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted(_jsonable(v) for v in value)
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

@@ -446,7 +446,7 @@ def to_json(value: object) -> object:
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, frozenset):
+    if isinstance(value, set | frozenset):
         return sorted(to_json(v) for v in value)  # type: ignore[type-var]
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
