@@ -73,6 +73,7 @@ _SMALL_ANSWER = 4096
 #: Longer paths get no similarity search (difflib's cost grows with the product of the lengths).
 _NEAR_MAX = 1024
 _START = "pixelmock_access_start"
+_NEAR = "pixelmock_near_miss"
 _ADMIN = "/__admin"
 
 
@@ -221,12 +222,23 @@ def _routes(adapter: Any, path: str, method: str) -> bool:
     return True
 
 
-def unmatched_body(app: Flask, method: str, path: str) -> dict[str, Any]:
-    """The 404 body for a path under no provider's prefix and no route: ``error``, ``did_you_mean`` (a
-    path or ``null``), ``hint`` (a sentence) and ``providers`` (name -> mounted prefix)."""
-    nearest = near_miss(app, method, path)
+def request_near_miss(app: Flask) -> str | None:
+    """``near_miss`` of the current request, computed once per request: the unmatched answer's body and
+    its access line both need it."""
+    if _NEAR not in g:
+        setattr(g, _NEAR, near_miss(app, request.method, request.path))
+    nearest: str | None = g.get(_NEAR)
+    return nearest
+
+
+def unmatched_body(app: Flask) -> dict[str, Any]:
+    """The 404 body for the current request, whose path is under no provider's prefix and no route:
+    ``error``, ``did_you_mean`` (a path or ``null``), ``hint`` (a sentence) and ``providers`` (name ->
+    mounted prefix)."""
+    method = request.method
+    nearest = request_near_miss(app)
     providers = {p.name: p.prefix for p in app.extensions.get("pixelmock.providers", [])}
-    shown = loggable(path)
+    shown = loggable(request.path)
     hint = f"did you mean {nearest}?" if nearest else "no route is near it"
     return {
         "error": f"pixelmock has no route for {method} {shown}: {hint} Providers are mounted under "
@@ -298,7 +310,7 @@ def log_request(app: Flask, provider: ProviderEmulator | None, response: Respons
     hint = None
     if response.status_code == 404 and req.url_rule is None and not admin:
         level = logging.INFO if provider is not None else logging.WARNING
-        nearest = near_miss(app, req.method, path)
+        nearest = request_near_miss(app)
         hint = f"did you mean {nearest}?" if nearest else None
     if not ACCESS.isEnabledFor(level):
         return

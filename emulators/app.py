@@ -155,7 +155,7 @@ def _answer_unmatched(
         if request.url_rule is not None or owner() is not None or path.startswith(RESERVED):
             return fallback(exc)
         setattr(g, _UNMATCHED, (time.perf_counter(), rt.clock.now()))
-        response = jsonify(access_log.unmatched_body(app, request.method, path))
+        response = jsonify(access_log.unmatched_body(app))
         response.status_code = 404
         return response
 
