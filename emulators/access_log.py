@@ -88,7 +88,8 @@ def check(config: EmulatorConfig) -> None:
 
 def loggable(url: str) -> str:
     """What the log shows of a path or URL: scheme, host, port and path only (no user info, query or
-    fragment, which may carry credentials). The one place to put a credential scrubber."""
+    fragment, which may carry credentials). What is left still passes the ``LogScrubber`` every
+    pixelmock logger carries (``pixelmock.contracts.secrets``, installed by ``create_app``)."""
     try:
         parts = urlsplit(url)
         netloc = parts.netloc.rpartition("@")[2]
