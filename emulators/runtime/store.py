@@ -1,7 +1,19 @@
-"""The state store: namespaced key/value records behind one small interface, thread-safe.
+"""The state store: every piece of runtime state behind one small interface, thread-safe.
 
-The in-memory store is the default; another implementation (shared between processes) only has to
-provide the same methods.
+Four kinds of state, each with its own primitives:
+
+- **records**: namespaced key/value (``put``, ``get``, ``values``, ``update``, ``delete``), bounded by
+  count and by byte budgets (below); ``update_logged`` replaces a record and appends to a log in one
+  atomic step (a balance and its ledger line);
+- **counters**: ``incr`` (sequence numbers, the n-th call of a fault rule);
+- **logs**: append-only, capped by length and bytes (``bound_log``, ``append``, ``read_log``,
+  ``trim_log``, ``log_usage``): the journal, the ledger;
+- **due queues**: keys due at a moment (``schedule``, ``unschedule``, ``next_due``, ``claim_due``):
+  timers and outbound deliveries; ``claim_due`` hands each due key to exactly one caller.
+
+The in-memory store (``MemoryStore``) is the default; a shared store (Redis: ``redis_store.py``) provides
+the same methods to several processes and hosts. ``shared`` tells the services which they run on: on a
+shared store nothing may be kept only in a process's memory, and every value written is serialized.
 
 Memory is bounded two ways: by count (``max_records`` per namespace) and by bytes (``budget``: the
 records of some namespaces, such as Runware's tasks with their base64 results, counted against a byte
@@ -12,10 +24,12 @@ evicted. An evicted record answers as one that never existed (the provider's own
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import sys
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 
@@ -49,6 +63,49 @@ class Store(Protocol):
     def stats(self) -> dict[str, Any]:
         """``{"max_records", "namespaces": {ns: {"count", "evicted"}}, "budgets": {name: Usage JSON}}``:
         records held and evicted by count per namespace, and bytes per budget (``Usage.to_json``)."""
+
+    #: Whether several processes share this store (values are serialized; nothing is process-local).
+    shared: bool
+
+    def update_logged(
+        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+    ) -> tuple[Any, list[int]]:
+        """Atomically replace a record by ``fn(old)[0]`` and append the entries ``fn(old)[1]`` to ``log``
+        (one step: no reader sees one without the other); returns the new record and the entries' seqs."""
+
+    def incr(self, ns: str, key: str, by: int = 1) -> int:
+        """Atomically add ``by`` to the counter ``key`` of ``ns`` (0 when absent); returns the new value."""
+
+    def bound_log(self, log: str, max_len: int | None, max_bytes: int | None = None) -> None:
+        """Keep at most ``max_len`` entries (0: keep none) and ``max_bytes`` bytes in ``log`` (``None``:
+        no bound); past either the oldest entries are dropped first, the newest is always kept (when
+        ``max_len`` is not 0)."""
+
+    def append(self, log: str, entry: Any, size: int | None = None) -> int:
+        """Append ``entry`` to ``log``; returns its seq (1, 2, ... since the last ``clear``, counted even
+        when the log keeps nothing). ``size``: the entry's bytes (default: the store's own measure)."""
+
+    def read_log(self, log: str, after: int = 0) -> list[tuple[int, Any]]:
+        """The entries kept with a seq greater than ``after``, oldest first, as ``(seq, entry)``."""
+
+    def trim_log(self, log: str) -> None:
+        """Drop every entry of ``log`` (seqs keep counting; the dropped are not counted as evicted)."""
+
+    def log_usage(self, log: str) -> Usage:
+        """What ``log`` holds and has dropped to stay within its bounds (a copy)."""
+
+    def schedule(self, queue: str, key: str, at: float) -> None:
+        """Make ``key`` due at ``at`` (POSIX seconds on the virtual clock); replaces an earlier moment."""
+
+    def unschedule(self, queue: str, key: str) -> None:
+        """Remove ``key`` from ``queue`` (no error when absent)."""
+
+    def next_due(self, queue: str) -> float | None:
+        """The earliest moment in ``queue`` (``None`` when empty)."""
+
+    def claim_due(self, queue: str, now: float) -> list[str]:
+        """Remove and return the keys due at or before ``now``, earliest first. Each key is returned to
+        exactly one caller, whichever process asks."""
 
 
 @dataclasses.dataclass
@@ -113,6 +170,45 @@ def approx_bytes(value: Any) -> int:
 
 
 @dataclasses.dataclass
+class _Log:
+    """A capped log: ``entries`` as ``(seq, entry, size)``, oldest first."""
+
+    usage: Usage = dataclasses.field(default_factory=lambda: Usage(None))
+    max_len: int | None = None
+    entries: deque[tuple[int, Any, int]] = dataclasses.field(default_factory=deque)
+    seq: int = 0
+
+    def keep(self, entry: Any, size: int) -> int:
+        self.seq += 1
+        if self.max_len != 0:
+            self.entries.append((self.seq, entry, size))
+            self.usage.hold(size)
+            self.shrink()
+        return self.seq
+
+    def shrink(self) -> None:
+        """Drop the oldest entries while over a bound (the newest stays)."""
+        while (self.max_len is not None and len(self.entries) > self.max_len) or (
+            self.usage.over() and len(self.entries) > 1
+        ):
+            self.usage.release(self.entries.popleft()[2], evicted=True)
+
+
+@dataclasses.dataclass
+class _Queue:
+    """Due keys: ``at`` per key, and a heap of ``(at, order, key)`` whose stale items are skipped."""
+
+    at: dict[str, float] = dataclasses.field(default_factory=dict)
+    heap: list[tuple[float, int, str]] = dataclasses.field(default_factory=list)
+
+    def head(self) -> tuple[float, int, str] | None:
+        """The earliest live item (stale ones dropped on the way)."""
+        while self.heap and self.at.get(self.heap[0][2]) != self.heap[0][0]:
+            heapq.heappop(self.heap)
+        return self.heap[0] if self.heap else None
+
+
+@dataclasses.dataclass
 class _Budget:
     usage: Usage
     #: ``(ns, key)`` -> bytes, oldest inserted first.
@@ -139,6 +235,12 @@ class MemoryStore:
         self._dropped: dict[str, int] = {}
         self._budgets: dict[str, _Budget] = {}
         self._budget_of: dict[str, _Budget] = {}
+        self._counters: dict[tuple[str, str], int] = {}
+        self._logs: dict[str, _Log] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._order = itertools.count()
+
+    shared = False
 
     def _make_room(self, ns: str, table: dict[str, Any], key: str) -> None:
         """Drop the oldest records so that inserting ``key`` keeps the table within the bound."""
@@ -203,14 +305,99 @@ class MemoryStore:
             if self._tables.get(ns, {}).pop(key, None) is not None:
                 self._forget(ns, key)
 
+    def update_logged(
+        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+    ) -> tuple[Any, list[int]]:
+        with self._lock:
+            table = self._tables.setdefault(ns, {})
+            new, entries = fn(table.get(key))
+            self._make_room(ns, table, key)
+            table[key] = new
+            self._count(ns, key, new)
+            target = self._log(log)
+            return new, [target.keep(entry, self._measure(entry)) for entry in entries]
+
     def clear(self) -> None:
-        """Drop every record (admin reset); the eviction counts start again from 0."""
+        """Drop every record, counter, log entry and due key (admin reset); eviction counts and log seqs
+        start again from 0 (bounds are kept)."""
         with self._lock:
             self._tables.clear()
             self._dropped.clear()
             for budget in self._budgets.values():
                 budget.usage = budget.usage.cleared()
                 budget.sizes.clear()
+            self._counters.clear()
+            for name, old in self._logs.items():
+                self._logs[name] = _Log(old.usage.cleared(), old.max_len)
+            self._queues.clear()
+
+    def incr(self, ns: str, key: str, by: int = 1) -> int:
+        with self._lock:
+            value = self._counters[(ns, key)] = self._counters.get((ns, key), 0) + by
+            return value
+
+    def _log(self, log: str) -> _Log:
+        found = self._logs.get(log)
+        if found is None:
+            found = self._logs[log] = _Log()
+        return found
+
+    def bound_log(self, log: str, max_len: int | None, max_bytes: int | None = None) -> None:
+        with self._lock:
+            target = self._log(log)
+            target.max_len = None if max_len is None else max(0, max_len)
+            target.usage.max_bytes = max_bytes
+            target.shrink()
+
+    def append(self, log: str, entry: Any, size: int | None = None) -> int:
+        with self._lock:
+            return self._log(log).keep(entry, self._measure(entry) if size is None else size)
+
+    def read_log(self, log: str, after: int = 0) -> list[tuple[int, Any]]:
+        with self._lock:
+            found = self._logs.get(log)
+            return [] if found is None else [(seq, entry) for seq, entry, _ in found.entries if seq > after]
+
+    def trim_log(self, log: str) -> None:
+        with self._lock:
+            target = self._log(log)
+            target.entries.clear()
+            usage = target.usage
+            target.usage = Usage(usage.max_bytes, evicted=usage.evicted, evicted_bytes=usage.evicted_bytes)
+
+    def log_usage(self, log: str) -> Usage:
+        with self._lock:
+            return dataclasses.replace(self._log(log).usage)
+
+    def schedule(self, queue: str, key: str, at: float) -> None:
+        with self._lock:
+            target = self._queues.setdefault(queue, _Queue())
+            target.at[key] = at
+            heapq.heappush(target.heap, (at, next(self._order), key))
+
+    def unschedule(self, queue: str, key: str) -> None:
+        with self._lock:
+            target = self._queues.get(queue)
+            if target is not None:
+                target.at.pop(key, None)
+
+    def next_due(self, queue: str) -> float | None:
+        target = self._queues.get(queue)
+        if target is None or not target.at:  # no lock when nothing waits: ``due`` checks are per request
+            return None
+        with self._lock:
+            head = target.head()
+            return None if head is None else head[0]
+
+    def claim_due(self, queue: str, now: float) -> list[str]:
+        with self._lock:
+            target = self._queues.get(queue)
+            claimed: list[str] = []
+            while target is not None and (head := target.head()) is not None and head[0] <= now:
+                heapq.heappop(target.heap)
+                del target.at[head[2]]
+                claimed.append(head[2])
+            return claimed
 
     def budget(self, name: str, max_bytes: int | None, namespaces: Iterable[str]) -> None:
         if max_bytes is not None and max_bytes < 1:
