@@ -37,6 +37,7 @@ from pixelmock.emulators.runtime import (
     journal,
     runtime,
 )
+from pixelmock.emulators.runtime.store import Store
 
 log = logging.getLogger("pixelmock")
 #: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
@@ -64,9 +65,13 @@ def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]
     ]
 
 
-def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | None = None) -> Flask:
-    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five).
-    Raises ``ValueError`` for a contract option set to a value that is not one of its alternatives, or
+def create_app(
+    config: EmulatorConfig | None = None, providers: Iterable[str] | None = None, store: Store | None = None
+) -> Flask:
+    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five);
+    ``store`` is where its runtime keeps state (default: ``runtime.store.open_store(config.store)``):
+    apps given one store answer as one emulator (the workers of ``pixelmock serve``). Raises
+    ``ValueError`` for a contract option set to a value that is not one of its alternatives, or
     an unknown ``log_level`` / ``log_format``."""
     config = config or EmulatorConfig()
     check_values(config.options)
@@ -76,7 +81,7 @@ def create_app(config: EmulatorConfig | None = None, providers: Iterable[str] | 
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["pixelmock"] = rt = Runtime(config)
+    app.extensions["pixelmock"] = rt = Runtime(config, store)
     mounted = load_providers(providers)
     app.extensions["pixelmock.providers"] = mounted
     for provider in mounted:

@@ -87,6 +87,9 @@ class EmulatorConfig:
       sessions...; oldest inserted dropped first, so memory stays bounded). An evicted job or file answers
       as one that never existed (the provider's own not-found).
     - ``ledger_limit``: how many ledger lines are kept (oldest dropped first; balances are unaffected).
+    - ``store``: where the runtime keeps its state (``runtime.store.open_store``): ``None`` for this
+      process's memory (the default), or a Redis URL (``redis://host:port/db``) that several workers and
+      hosts share.
     - ``max_body_bytes``: larger request bodies get the provider's "too large" answer.
     - ``file_ttl_seconds``: default lifetime of generated image URLs (``None``: they never expire).
     - ``options``: provider-specific switches named ``<provider>.<option>`` (each provider module
@@ -163,6 +166,13 @@ class EmulatorConfig:
         default=10_000, metadata=setting("records (jobs, tasks, files...) kept per namespace, oldest dropped")
     )
     ledger_limit: int = field(default=10_000, metadata=setting("ledger lines kept, oldest dropped first"))
+    store: str | None = field(
+        default=None,
+        metadata=setting(
+            "where state is kept: empty for this process's memory, or redis://host:port/db to share it "
+            "between workers and hosts"
+        ),
+    )
     max_body_bytes: int = field(
         default=64 * 1024 * 1024,
         metadata=setting("larger request bodies get the provider's 'too large' answer (bytes)"),

@@ -2,6 +2,7 @@
 
 - ``app``: a fresh emulator app per test. A test module may set ``EMULATED_PROVIDERS = ["openai"]`` to
   mount only some providers (default: all five).
+- ``twin_apps``: two apps sharing one store, as the workers (or hosts) of one emulator.
 - ``live_url``: root URL (``http://127.0.0.1:<port>``) of a real threaded socket server running ``app``;
   stopped after the test.
 - ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
@@ -23,6 +24,7 @@ from ledger_invariant import check_ledger
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
+from pixelmock.emulators.runtime.store import open_store
 from pixelmock.emulators.server import running
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
@@ -41,6 +43,15 @@ def config() -> EmulatorConfig:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, config: EmulatorConfig) -> Flask:
     return create_app(config, providers=getattr(request.module, "EMULATED_PROVIDERS", None))
+
+
+@pytest.fixture
+def twin_apps(request: pytest.FixtureRequest, config: EmulatorConfig) -> tuple[Flask, Flask]:
+    """Two apps sharing one store (``open_store(config.store)``): two workers, or two hosts, of one
+    emulator. Whatever one answers, the other must know."""
+    store = open_store(config.store, config.max_records)
+    providers = getattr(request.module, "EMULATED_PROVIDERS", None)
+    return create_app(config, providers, store), create_app(config, providers, store)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
 from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
 from pixelmock.emulators.runtime.latency import Latency
 from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick
-from pixelmock.emulators.runtime.store import MemoryStore, Store
+from pixelmock.emulators.runtime.store import Store, open_store
 from pixelmock.emulators.runtime.webhooks import Webhooks
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Runtime:
     def __init__(self, config: EmulatorConfig, store: Store | None = None) -> None:
         self.config = config
         self.clock = Clock(config.today)
-        self.store: Store = store or MemoryStore(config.max_records)
+        self.store: Store = store or open_store(config.store, config.max_records)
         self.accounts = Accounts(config, self.clock)
         self.files = FileStore(self.store, self.clock)
         self.images = Images(self.files)

@@ -419,3 +419,12 @@ class MemoryStore:
                 },
                 "budgets": {name: budget.usage.to_json() for name, budget in self._budgets.items()},
             }
+
+
+def open_store(url: str | None, max_records: int | None = None) -> Store:
+    """The store ``url`` names: ``None`` or ``""`` for a new ``MemoryStore``; ``redis://``, ``rediss://``
+    or ``unix://`` for a ``RedisStore`` (``redis_store.py``). ``max_records`` bounds every namespace.
+    Raises ``ValueError`` for another scheme, or a store that cannot be reached."""
+    if not url:
+        return MemoryStore(max_records)
+    raise ValueError(f"unsupported store {url!r}: expected a redis:// URL or none (this process's memory)")
