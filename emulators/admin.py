@@ -256,6 +256,7 @@ def set_clock() -> Response:
         clock.set_date(day)
     else:
         clock.set_now(_in_range(_datetime(str(body["now"]), "now")))
+    runtime().control.changed()
     runtime().tick(wait=True)
     return jsonify(clock_json(clock))
 
@@ -270,6 +271,7 @@ def advance_clock() -> Response:
     except OverflowError:
         _bad("the clock cannot go that far")
     clock.advance(seconds)
+    runtime().control.changed()
     runtime().tick(wait=True)
     return jsonify(clock_json(clock))
 
@@ -435,6 +437,7 @@ def set_latency() -> Response:
         rt.latency.set(str(body["profile"]), body.get("speed_factor"))
     except ValueError as exc:
         _bad(str(exc))
+    rt.control.changed()
     return jsonify(latency_json(rt))
 
 

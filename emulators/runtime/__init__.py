@@ -30,6 +30,7 @@ from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
 from pixelmock.emulators.runtime.bill import BillRecorder
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.control import Control
 from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
 from pixelmock.emulators.runtime.files import NAMESPACE as FILES
 from pixelmock.emulators.runtime.files import FileStore, StoredFile
@@ -111,6 +112,7 @@ class Runtime:
         self.config = config
         self.clock = Clock(config.today)
         self.store: Store = store or open_store(config.store, config.max_records)
+        self.control = Control(self.store, self.clock)
         self.accounts = Accounts(config, self.clock)
         self.files = FileStore(self.store, self.clock)
         self.images = Images(self.files)
@@ -164,6 +166,7 @@ class Runtime:
         inner = app.wsgi_app
 
         def ticking(environ: Any, start_response: Any) -> Any:
+            self.control.sync()
             self.start_ticker()
             if self.due():
                 self.tick()
@@ -187,12 +190,16 @@ class Runtime:
         steps = [self.scheduler.run_due, self.webhooks.run_due]
         return run_tick(self._app, steps, self.scheduler.tick_lock, wait)
 
+    def _tick_in_background(self) -> bool:
+        self.control.sync()
+        return self.tick()
+
     def start_ticker(self) -> None:
         """Start the background ticker once, when ``config.tick_seconds`` is set."""
         seconds = self.config.tick_seconds
         if seconds is None or self._ticker is not None:
             return
-        self._ticker = Ticker(seconds, self.tick)
+        self._ticker = Ticker(seconds, self._tick_in_background)
         self._ticker.start()
 
     def configure(self, changes: Mapping[str, Any]) -> None:
@@ -214,7 +221,7 @@ class Runtime:
     def reset(self) -> None:
         """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
         configured, journal and bill empty, clock back to the configured start and latency profile, no timers,
-        deliveries or fault rules."""
+        deliveries or fault rules; published to every worker sharing the store (``control``)."""
         self.store.clear()
         self.accounts.reset()
         self.journal.reset()
@@ -224,6 +231,7 @@ class Runtime:
         self.bill.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
+        self.control.changed()
 
 
 def runtime() -> Runtime:

@@ -84,6 +84,18 @@ class Clock:
             else:
                 self._offset = moment - real
 
+    def setting(self) -> tuple[float, dt.datetime | None]:
+        """What sets the clock, to share it (``restore``): seconds ahead of real time and, when frozen,
+        the moment it stands at (else ``None``)."""
+        with self._lock:
+            return self._offset.total_seconds(), self._frozen
+
+    def restore(self, offset: float, frozen: dt.datetime | None) -> None:
+        """Set the clock as ``setting`` gave it (another worker's clock)."""
+        with self._lock:
+            self._offset = dt.timedelta(seconds=offset)
+            self._frozen = frozen
+
     def reset(self, start: dt.date | None = None) -> None:
         """Back to the state of ``Clock(start)``: running, real time or today shifted to ``start``."""
         with self._lock:
