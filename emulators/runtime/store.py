@@ -421,10 +421,22 @@ class MemoryStore:
             }
 
 
+#: URL schemes of a Redis (or Valkey) server, as redis-py reads them.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
 def open_store(url: str | None, max_records: int | None = None) -> Store:
     """The store ``url`` names: ``None`` or ``""`` for a new ``MemoryStore``; ``redis://``, ``rediss://``
     or ``unix://`` for a ``RedisStore`` (``redis_store.py``). ``max_records`` bounds every namespace.
     Raises ``ValueError`` for another scheme, or a store that cannot be reached."""
     if not url:
         return MemoryStore(max_records)
-    raise ValueError(f"unsupported store {url!r}: expected a redis:// URL or none (this process's memory)")
+    if url.split("://", 1)[0].lower() in REDIS_SCHEMES:
+        from pixelmock.emulators.runtime.redis_store import open_redis  # redis-py only when used
+
+        return open_redis(url, max_records)
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    raise ValueError(
+        f"unsupported store {scheme!r}: expected a redis://, rediss:// or unix:// URL, or none (this "
+        "process's memory)"
+    )
