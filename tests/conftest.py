@@ -3,10 +3,16 @@
 - ``app``: a fresh emulator app per test. A test module may set ``EMULATED_PROVIDERS = ["openai"]`` to
   mount only some providers (default: all five).
 - ``twin_apps``: two apps sharing one store, as the workers (or hosts) of one emulator.
+- ``store_kind``: ``app`` and ``twin_apps`` are parametrized over the state stores, ``"memory"`` (the
+  config's own store) and ``"redis"`` (a real ``redis-server``, ``redis_url``, under a key prefix of its
+  own per test), independently of ``config``: every test built on them runs on both.
+- ``redis_url``: ``redis://127.0.0.1:<port>/0`` of a ``redis-server`` started for the session
+  (``tests/redis_server.py``: fails under ``CI=true`` when it is not installed, skips elsewhere).
 - ``live_url``: root URL (``http://127.0.0.1:<port>``) of a real threaded socket server running ``app``;
   stopped after the test.
 - ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
-  transport and the real socket server, so the same behaviour test runs both ways.
+  transport and the real socket server, so the same behaviour test runs both ways (the socket server
+  on the memory store only: the transport does not touch the store).
 - ``ledger_invariant`` (autouse): after every test, the ledger invariant (``tests/ledger_invariant.py``)
   is checked on every emulator runtime the test built in this process.
 """
@@ -14,17 +20,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
 from ledger_invariant import check_ledger
+from redis_server import redis_server, require_redis_server
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.store import open_store
+from pixelmock.emulators.runtime.redis_store import RedisStore
+from pixelmock.emulators.runtime.store import Store, open_store
 from pixelmock.emulators.server import running
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
@@ -40,18 +49,67 @@ def config() -> EmulatorConfig:
     return EmulatorConfig()
 
 
-@pytest.fixture
-def app(request: pytest.FixtureRequest, config: EmulatorConfig) -> Flask:
-    return create_app(config, providers=getattr(request.module, "EMULATED_PROVIDERS", None))
+#: The state stores ``app`` and ``twin_apps`` run on.
+STORES = ["memory", "redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real ``redis-server`` on a free port of 127.0.0.1 for the whole session (stopped at its end)."""
+    with redis_server(require_redis_server()) as url:
+        yield url
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store ``app`` and ``twin_apps`` run on (not a ``config`` field, so modules overriding
+    ``config`` keep it)."""
+    return str(request.param)
 
 
 @pytest.fixture
-def twin_apps(request: pytest.FixtureRequest, config: EmulatorConfig) -> tuple[Flask, Flask]:
-    """Two apps sharing one store (``open_store(config.store)``): two workers, or two hosts, of one
-    emulator. Whatever one answers, the other must know."""
-    store = open_store(config.store, config.max_records)
+def open_test_store(
+    request: pytest.FixtureRequest, store_kind: str, config: EmulatorConfig
+) -> Iterator[Callable[[], Store]]:
+    """``() -> Store``: on ``"memory"``, the config's own store (``open_store(config.store)``, a new one
+    each call); on ``"redis"``, a new connection to the session's ``redis-server`` under this test's own
+    key prefix (each call: another worker of the same emulator; closed after the test)."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    opened: list[RedisStore] = []
+
+    def make() -> Store:
+        if store_kind == "memory":
+            return open_store(config.store, config.max_records)
+        store = open_store(f"{request.getfixturevalue('redis_url')}?prefix={prefix}", config.max_records)
+        assert isinstance(store, RedisStore)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.client.close()
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest, config: EmulatorConfig, open_test_store: Callable[[], Store]
+) -> Flask:
+    return create_app(config, getattr(request.module, "EMULATED_PROVIDERS", None), open_test_store())
+
+
+@pytest.fixture
+def twin_apps(
+    request: pytest.FixtureRequest,
+    config: EmulatorConfig,
+    store_kind: str,
+    open_test_store: Callable[[], Store],
+) -> tuple[Flask, Flask]:
+    """Two apps sharing one store: two workers, or two hosts, of one emulator. Whatever one answers, the
+    other must know. On Redis each has its own connection (as two processes would)."""
     providers = getattr(request.module, "EMULATED_PROVIDERS", None)
-    return create_app(config, providers, store), create_app(config, providers, store)
+    first = open_test_store()
+    second = first if store_kind == "memory" else open_test_store()
+    return create_app(config, providers, first), create_app(config, providers, second)
 
 
 @pytest.fixture
@@ -68,6 +126,33 @@ def http(request: pytest.FixtureRequest, app: Flask) -> Iterator[httpx.Client]:
         client = httpx.Client(base_url=request.getfixturevalue("live_url"), timeout=30)
     with client:
         yield client
+
+
+#: Runware WebSocket sessions keep their live connection and lock in the store, so they cannot be written
+#: to a shared store until they are ported to it (issue 15, helper journal-faults-ws): on Redis their
+#: tests are expected to fail until then. Remove this with that port.
+SESSIONS_NOT_SHARED = pytest.mark.xfail(
+    reason="Runware WebSocket sessions are not on the shared store yet (runware_ws.Session)", strict=False
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the ``http`` fixture's socket transport on the Redis store: it is the same server code
+    as the in-process transport, already run on Redis, and the memory store covers the transport. Mark
+    the WebSocket session tests on Redis (``SESSIONS_NOT_SHARED``)."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        redundant = params.get("store_kind") == "redis" and params.get("http") == "socket"
+        (dropped if redundant else keep).append(item)
+        websocket = item.path.name == "test_runware_ws.py" or "websocket" in item.name
+        if params.get("store_kind") == "redis" and websocket:
+            item.add_marker(SESSIONS_NOT_SHARED)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -157,7 +157,7 @@ class Codec:
         unknown = set(values) - {f.name for f in fields}
         if unknown:
             raise CodecError(f"{obj['c']} has no field {sorted(unknown)[0]!r}")
-        instance = object.__new__(cls)
+        instance: Any = object.__new__(cls)
         for f in fields:
             if f.name in values:
                 value = values[f.name]

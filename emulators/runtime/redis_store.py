@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 import redis
 from redis.commands.core import Script
@@ -438,11 +438,14 @@ def open_redis(url: str, max_records: int | None = None) -> RedisStore:
     ``unix:///path.sock?db=N``; redis-py's URL options), under the key prefix of its query parameter
     ``prefix`` (default ``pixelmock``). Raises ``ValueError`` when the URL is invalid or the server does
     not answer a ping (the message never shows a password)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    base, _, raw_query = url.partition("?")  # not urlunsplit: it turns unix:///path into unix:/path
+    query = parse_qsl(raw_query, keep_blank_values=True)
     prefix = next((v for k, v in reversed(query) if k == "prefix"), DEFAULT_PREFIX)
-    rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "prefix"])))
-    shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+    rest = f"{base}?{rest}" if rest else base
+    scheme, _, location = base.partition("://")
+    netloc, slash, path = location.partition("/")
+    shown = f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"  # without user and password
     try:
         client = redis.Redis.from_url(rest, socket_connect_timeout=5, socket_timeout=30)
         client.ping()

@@ -1,0 +1,91 @@
+"""A real ``redis-server`` for the tests: on a free port of 127.0.0.1, in a temporary directory, without
+persistence, stopped when done.
+
+Where ``redis-server`` is not installed the tests that need it fail under ``CI=true`` (CI installs
+Debian's package: ``.ci/run``) and are skipped with that reason elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+#: Where Debian's package installs it; else whatever ``PATH`` finds.
+CANDIDATES = ("/usr/bin/redis-server",)
+MISSING = "redis-server is not installed (Debian: apt-get install redis-server); the Redis store is untested"
+
+
+def find_redis_server() -> str | None:
+    """The ``redis-server`` executable, or ``None``."""
+    for path in CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    return shutil.which("redis-server")
+
+
+def require_redis_server() -> str:
+    """The executable; when missing, fails the test under ``CI=true`` and skips it otherwise."""
+    found = find_redis_server()
+    if found is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def redis_server(executable: str, attempts: int = 3) -> Iterator[str]:
+    """Run ``executable`` until the block ends; yields its URL (``redis://127.0.0.1:<port>/0``). Raises
+    ``RuntimeError`` when it does not start (its output in the message)."""
+    with tempfile.TemporaryDirectory(prefix="pixelmock-redis-") as workdir:
+        for _ in range(attempts):  # a free port may be taken by someone else before the server binds it
+            port = _free_port()
+            command = [executable, "--bind", "127.0.0.1", "--port", str(port), "--dir", workdir]
+            command += ["--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"]
+            log = open(os.path.join(workdir, "redis.log"), "w+b")  # noqa: SIM115 (closed below)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                url = f"redis://127.0.0.1:{port}/0"
+                if _wait_ready(url, process):
+                    yield url
+                    return
+            finally:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+                log.close()
+        raise RuntimeError(f"redis-server did not start:\n{output}")
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 10.0) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                return bool(client.ping())
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.02)
+        return False
+    finally:
+        client.close()
