@@ -6,8 +6,8 @@
 - ``store_kind``: ``app`` and ``twin_apps`` are parametrized over the state stores, ``"memory"`` (the
   config's own store) and ``"redis"`` (a real ``redis-server``, ``redis_url``, under a key prefix of its
   own per test), independently of ``config``: every test built on them runs on both.
-- ``redis_url``: ``redis://127.0.0.1:<port>/0`` of a ``redis-server`` started for the session
-  (``tests/redis_server.py``: fails under ``CI=true`` when it is not installed, skips elsewhere).
+- ``redis_instance``: a ``redis-server`` started for the session (``tests/redis_server.py``: fails under
+  ``CI=true`` when it is not installed, skips elsewhere); ``redis_url``: its ``redis://127.0.0.1:<port>/0``.
 - ``live_url``: root URL (``http://127.0.0.1:<port>``) of a real threaded socket server running ``app``;
   stopped after the test.
 - ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
@@ -28,7 +28,7 @@ import httpx
 import pytest
 from flask import Flask
 from ledger_invariant import check_ledger
-from redis_server import redis_server, require_redis_server
+from redis_server import RedisServer, redis_server, require_redis_server
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
@@ -54,10 +54,17 @@ STORES = ["memory", "redis"]
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real ``redis-server`` on a free port of 127.0.0.1 for the whole session (stopped at its end)."""
-    with redis_server(require_redis_server()) as url:
-        yield url
+def redis_instance() -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a free port of 127.0.0.1 and a Unix socket, for the whole session
+    (stopped at its end)."""
+    with redis_server(require_redis_server()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_instance: RedisServer) -> str:
+    """``redis://127.0.0.1:<port>/0`` of the session's ``redis-server``."""
+    return redis_instance.url
 
 
 @pytest.fixture(params=STORES)

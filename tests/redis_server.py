@@ -8,6 +8,7 @@ Debian's package: ``.ci/run``) and are skipped with that reason elsewhere.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -42,6 +43,15 @@ def require_redis_server() -> str:
     return found
 
 
+@dataclasses.dataclass(frozen=True)
+class RedisServer:
+    """A running server's URLs: ``url`` (``redis://127.0.0.1:<port>/0``) and ``unix_url``
+    (``unix://<temp dir>/redis.sock?db=0``)."""
+
+    url: str
+    unix_url: str
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -49,20 +59,22 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def redis_server(executable: str, attempts: int = 3) -> Iterator[str]:
-    """Run ``executable`` until the block ends; yields its URL (``redis://127.0.0.1:<port>/0``). Raises
-    ``RuntimeError`` when it does not start (its output in the message)."""
+def redis_server(executable: str, attempts: int = 3) -> Iterator[RedisServer]:
+    """Run ``executable`` until the block ends; yields its addresses. Raises ``RuntimeError`` when it
+    does not start (its output in the message)."""
     with tempfile.TemporaryDirectory(prefix="pixelmock-redis-") as workdir:
         for _ in range(attempts):  # a free port may be taken by someone else before the server binds it
             port = _free_port()
             command = [executable, "--bind", "127.0.0.1", "--port", str(port), "--dir", workdir]
+            socket_path = os.path.join(workdir, "redis.sock")
+            command += ["--unixsocket", socket_path, "--unixsocketperm", "700"]
             command += ["--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"]
             log = open(os.path.join(workdir, "redis.log"), "w+b")  # noqa: SIM115 (closed below)
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             try:
                 url = f"redis://127.0.0.1:{port}/0"
                 if _wait_ready(url, process):
-                    yield url
+                    yield RedisServer(url, f"unix://{socket_path}?db=0")
                     return
             finally:
                 process.terminate()

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis_server import RedisServer
 
 from pixelmock.emulators.runtime.codec import CODEC
 from pixelmock.emulators.runtime.redis_store import RedisStore
@@ -223,6 +226,15 @@ def test_redis_values_are_copies_and_every_view_of_one_prefix_is_one_store(redis
     other.clear()
 
 
+def test_open_store_reaches_redis_over_a_unix_socket(redis_instance: RedisServer) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    over_socket = open_store(f"{redis_instance.unix_url}&prefix={prefix}")
+    over_tcp = open_store(f"{redis_instance.url}?prefix={prefix}")
+    over_socket.put("a", "k", b"bytes")
+    assert over_tcp.get("a", "k") == b"bytes"
+    over_socket.clear()
+
+
 def test_open_store_names_what_it_cannot_open(redis_url: str) -> None:
     with pytest.raises(ValueError, match="unsupported store 'postgres'"):
         open_store("postgres://user:secret@db/x")
@@ -284,3 +296,64 @@ def test_races_across_processes_lose_no_update_and_claim_each_due_key_once(redis
     everything = [key for keys in claimed for key in keys] + late
     assert sorted(everything) == sorted(f"w{w}-{i}" for w in range(workers) for i in range(rounds))
     store.clear()
+
+
+# ------------------------------------------------------------------------------ same answers, any order
+
+_names = st.sampled_from(["a", "b", "c"])
+_small = st.integers(0, 3) | st.text(max_size=30) | st.tuples(st.integers(), st.text(max_size=5))
+_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), _names, _names, _small),
+        st.tuples(st.just("get"), _names, _names),
+        st.tuples(st.just("values"), _names),
+        st.tuples(st.just("update"), _names, _names, _small),
+        st.tuples(st.just("update_logged"), _names, _names, st.lists(_small, max_size=3)),
+        st.tuples(st.just("delete"), _names, _names),
+        st.tuples(st.just("incr"), _names, st.integers(-3, 3)),
+        st.tuples(st.just("append"), _names, _small),
+        st.tuples(st.just("read_log"), _names, st.integers(0, 8)),
+        st.tuples(
+            st.just("bound_log"), _names, st.none() | st.integers(0, 4), st.none() | st.integers(1, 60)
+        ),
+        st.tuples(st.just("trim_log"), _names),
+        st.tuples(st.just("schedule"), _names, st.integers(0, 3)),
+        st.tuples(st.just("claim_due"), st.integers(0, 3)),
+        st.tuples(
+            st.just("clear"),
+        ),
+    ),
+    min_size=20,
+    max_size=60,
+)
+
+
+def _apply(store: Store, operation: tuple[Any, ...]) -> Any:
+    name, *args = operation
+    if name == "update":
+        return store.update(args[0], args[1], lambda old: [old, args[2]])
+    if name == "update_logged":
+        return store.update_logged(args[0], args[1], lambda old: ([old], args[2]), "log")
+    if name == "incr":
+        return store.incr("counters", args[0], args[1])
+    if name in ("schedule", "claim_due"):
+        return getattr(store, name)("q", *args)
+    if name == "log_usage":
+        return store.log_usage(args[0])
+    return getattr(store, name)(*args)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=_operations)
+def test_both_stores_answer_any_sequence_of_operations_alike(redis_url: str, operations: list[Any]) -> None:
+    memory = MemoryStore(max_records=3, measure=_size)
+    shared = open_store(f"{redis_url}?prefix=test-{uuid.uuid4().hex}", 3)
+    try:
+        for store in (memory, shared):
+            store.budget("results", 80, ["a", "b"])
+        for operation in operations:
+            assert _apply(memory, operation) == _apply(shared, operation), operation
+        assert memory.stats() == shared.stats()
+        assert [memory.log_usage(n) for n in "abc"] == [shared.log_usage(n) for n in "abc"]
+    finally:
+        shared.clear()
