@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_server import RedisServer
@@ -357,3 +358,14 @@ def test_both_stores_answer_any_sequence_of_operations_alike(redis_url: str, ope
         assert [memory.log_usage(n) for n in "abc"] == [shared.log_usage(n) for n in "abc"]
     finally:
         shared.clear()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_without_redis_server_ci_fails_and_elsewhere_skips_visibly(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setattr(redis_server, "CANDIDATES", ())
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="redis-server is not installed"):
+        redis_server.require_redis_server()
