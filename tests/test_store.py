@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis_server
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_server import RedisServer
@@ -369,3 +370,14 @@ def test_without_redis_server_ci_fails_and_elsewhere_skips_visibly(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="redis-server is not installed"):
         redis_server.require_redis_server()
+
+
+def test_twin_apps_share_one_store_and_app_runs_on_the_kind_asked(
+    twin_apps: tuple[Flask, Flask], app: Flask, store_kind: str
+) -> None:
+    first, second = (a.extensions["pixelmock"].store for a in twin_apps)
+    first.put("shared", "k", ("written", "by", "A"))
+    assert second.get("shared", "k") == ("written", "by", "A")
+    assert (
+        first.shared is second.shared is app.extensions["pixelmock"].store.shared is (store_kind == "redis")
+    )
