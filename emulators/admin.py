@@ -437,7 +437,6 @@ def set_latency() -> Response:
         rt.latency.set(str(body["profile"]), body.get("speed_factor"))
     except ValueError as exc:
         _bad(str(exc))
-    rt.control.changed()
     return jsonify(latency_json(rt))
 
 

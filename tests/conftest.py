@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -51,7 +52,8 @@ def twin_apps(request: pytest.FixtureRequest, config: EmulatorConfig) -> tuple[F
     emulator. Whatever one answers, the other must know."""
     store = open_store(config.store, config.max_records)
     providers = getattr(request.module, "EMULATED_PROVIDERS", None)
-    return create_app(config, providers, store), create_app(config, providers, store)
+    # Each app its own copy of the config, as each process of ``pixelmock serve`` reads its own.
+    return create_app(replace(config), providers, store), create_app(replace(config), providers, store)
 
 
 @pytest.fixture
