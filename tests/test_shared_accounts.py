@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from ledger_invariant import check_ledger
 
+from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin_client import PixelmockAdmin
 from pixelmock.emulators.runtime import Runtime
 from pixelmock.emulators.runtime.accounts import account_id
@@ -198,6 +200,26 @@ def test_settings_changed_on_one_app_are_in_force_on_the_other_and_survive_a_res
     assert admin_a.settings()["starting_balances"] == {"credits": "12", "USD": "3"}
     assert admin_a.latency() == {"profile": "manual", "speed_factor": 1.0, "clock_frozen": True}
     assert _submit(a) == 401  # the key added before the reset is gone, accounts still closed
+
+
+def test_a_worker_started_later_on_the_store_answers_as_the_others(
+    config: EmulatorConfig,
+    twin_apps: tuple[Flask, Flask],
+    admins: tuple[PixelmockAdmin, PixelmockAdmin],
+) -> None:
+    a, _ = twin_apps
+    admin_a = admins[0]
+    admin_a.set_settings(starting_balances="credits=12,USD=3")
+    admin_a.set_latency("realistic", 20)
+    admin_a.revoke_key("afk_revoked", "inactive")
+    assert _submit(a) == 202
+    # A restarted process, or another host: its own config as read at start, the same store.
+    late = PixelmockAdmin.for_app(create_app(replace(config), EMULATED_PROVIDERS, _rt(a).store))
+    assert late.settings()["starting_balances"] == {"credits": "12", "USD": "3"}
+    assert late.latency() == {"profile": "realistic", "speed_factor": 20.0, "clock_frozen": False}
+    assert late.account("afk_revoked")["status"] == "inactive"
+    assert late.balance(KEY, "credits") == admin_a.balance(KEY, "credits") < 12
+    assert late.ledger() == admin_a.ledger() and late.bill() == admin_a.bill()
 
 
 # -- races ------------------------------------------------------------------------------------------------
