@@ -95,9 +95,9 @@ def clock_json(clock: Clock) -> dict[str, Any]:
 
 
 def account_json(rt: Runtime, account: Account) -> dict[str, Any]:
-    """``{"id", "status", "balances"}``: balances as decimal strings per currency."""
-    snapshot = rt.accounts.get(account.id) or account
-    balances = {currency: money(rt.accounts.balance(snapshot, currency)) for currency in snapshot.balances}
+    """``{"id", "status", "balances"}``: balances (as they are now) as decimal strings per currency."""
+    current = rt.accounts.get(account.id) or account
+    balances = {currency: money(amount) for currency, amount in current.balances.items()}
     return {"id": account.id, "status": rt.accounts.key_status(account.id), "balances": balances}
 
 
@@ -124,7 +124,7 @@ def ledger_json(rt: Runtime, lines: list[LedgerLine]) -> dict[str, Any]:
     for ident, currencies in sums.items():
         account = rt.accounts.get(ident)
         for currency, (debited, credited) in currencies.items():
-            balance = rt.accounts.balance(account, currency) if account is not None else Decimal(0)
+            balance = account.balances.get(currency, Decimal(0)) if account is not None else Decimal(0)
             totals.setdefault(ident, {})[currency] = {
                 "debited": money(debited),
                 "credited": money(credited),
@@ -437,7 +437,6 @@ def set_latency() -> Response:
         rt.latency.set(str(body["profile"]), body.get("speed_factor"))
     except ValueError as exc:
         _bad(str(exc))
-    rt.control.changed()
     return jsonify(latency_json(rt))
 
 

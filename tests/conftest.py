@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -116,7 +117,8 @@ def twin_apps(
     providers = getattr(request.module, "EMULATED_PROVIDERS", None)
     first = open_test_store()
     second = first if store_kind == "memory" else open_test_store()
-    return create_app(config, providers, first), create_app(config, providers, second)
+    # Each app its own copy of the config, as each process of ``pixelmock serve`` reads its own.
+    return create_app(replace(config), providers, first), create_app(replace(config), providers, second)
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ _COST_FIELDS = {"USD": "usd", "credits": "credits"}
 
 
 def check_ledger(rt: Runtime) -> None:
-    """Raise ``AssertionError`` naming the first broken part of the invariant in ``rt``."""
+    """Raise ``AssertionError`` naming the first broken part of the invariant in ``rt`` (synced first to
+    the settings other workers sharing its store may have changed, as its next request would be)."""
+    rt.sync()
     lines = rt.accounts.lines()
     if not lines:
         return

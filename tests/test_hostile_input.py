@@ -16,6 +16,7 @@ import json
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators import runware as runware_module
 from pixelmock.emulators.runtime import Journal, Runtime
+from pixelmock.emulators.runtime.accounts import NAMESPACE as ACCOUNTS
 from pixelmock.emulators.runtime.accounts import Accounts
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
@@ -376,7 +378,8 @@ def test_ledger_invariant_catches_a_balance_moved_outside_the_ledger(
     account = _rt(app).accounts.snapshot()[0]
     live = _rt(app).accounts.get(account.id)
     assert live is not None
-    live.balances["USD"] -= Decimal("1")
+    short = replace(live, balances={**live.balances, "USD": live.balances["USD"] - Decimal("1")})
+    _rt(app).store.put(ACCOUNTS, account.id, short)
     with pytest.raises(AssertionError, match="start - debits \\+ refunds"):
         check_ledger(_rt(app))
     _rt(app).reset()

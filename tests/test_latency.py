@@ -17,8 +17,9 @@ from flask import Flask
 from pixelmock.contracts.data import load
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.runtime import Runtime
 from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.latency import Latency, documented_queue_seconds, documented_seconds
+from pixelmock.emulators.runtime.latency import documented_queue_seconds, documented_seconds
 
 APIFRAME = {"X-API-Key": "afk_latency"}
 BEARER = {"Authorization": "Bearer latency-key"}
@@ -70,8 +71,8 @@ def test_every_provider_has_a_sourced_latency() -> None:
 
 
 def test_profiles_scale_durations() -> None:
-    clock = Clock()
-    latency = Latency(clock)
+    rt = Runtime(EmulatorConfig())
+    clock, latency = rt.clock, rt.latency
     assert latency.job_seconds("apiframe", "high") == 0 and latency.sync_seconds("openai", "low") == 0
     latency.set("realistic", 100)
     assert latency.job_seconds("apiframe", "high") == pytest.approx(0.15)

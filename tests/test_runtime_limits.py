@@ -23,8 +23,6 @@ from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.accounts import Accounts
-from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import JournalEntry
 from pixelmock.emulators.runtime.store import MemoryStore
@@ -125,7 +123,7 @@ def test_an_evicted_image_url_answers_like_an_unknown_file() -> None:
 
 def test_the_ledger_keeps_the_last_ledger_limit_lines_and_every_balance() -> None:
     assert EmulatorConfig().ledger_limit == 10_000
-    accounts = Accounts(EmulatorConfig(ledger_limit=2), Clock(None))
+    accounts = Runtime(EmulatorConfig(ledger_limit=2)).accounts
     account = accounts.for_key("sk-ledger-limits")
     start = accounts.balance(account, "USD")
     for memo in ("one", "two", "three"):

@@ -147,7 +147,7 @@ def test_a_special_token_spelled_in_the_prompt_is_ordinary_text(client: httpx.Cl
 
 def test_documented_invalid_key_body(app: Flask) -> None:
     interaction = _cassette("invalid-api-key")
-    runtime_of(app).accounts._invalid.add(_account_id("REDACTED"))
+    runtime_of(app).accounts.set_key_status("REDACTED", "invalid")
     response = app.test_client().post(
         BASE, data=interaction["request"]["body"], headers={"Content-Type": "application/json"}
     )
@@ -167,12 +167,6 @@ def test_documented_ping(http: httpx.Client) -> None:
 def runtime_of(app: Flask) -> Any:
     with app.app_context():
         return runtime()
-
-
-def _account_id(key: str) -> str:
-    from pixelmock.emulators.runtime.accounts import account_id
-
-    return account_id(key)
 
 
 # -- authentication -----------------------------------------------------------------------------------------

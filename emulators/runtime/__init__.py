@@ -37,6 +37,7 @@ from pixelmock.emulators.runtime.files import FileStore, StoredFile
 from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
 from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
 from pixelmock.emulators.runtime.latency import Latency
+from pixelmock.emulators.runtime.latency import check as check_latency
 from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick
 from pixelmock.emulators.runtime.store import Store, open_store
 from pixelmock.emulators.runtime.webhooks import Webhooks
@@ -102,6 +103,10 @@ class Images:
         return render(spec)
 
 
+#: Where the settings changed at run time are kept (namespace, key): ``{name: value}``.
+SETTINGS = ("runtime", "settings")
+
+
 class Runtime:
     """Every shared service of one emulator app."""
 
@@ -113,14 +118,14 @@ class Runtime:
         self.clock = Clock(config.today)
         self.store: Store = store or open_store(config.store, config.max_records)
         self.control = Control(self.store, self.clock)
-        self.accounts = Accounts(config, self.clock)
+        self.accounts = Accounts(config, self.clock, self.store, self.control)
         self.files = FileStore(self.store, self.clock)
         self.images = Images(self.files)
         for name in self.BUDGETS:
             self.store.budget(name, self._budget_bytes(name), ())
         self.count_against_budgets({FILES: "results"})
         self.journal = Journal(config.journal_limit, config.journal_max_bytes)
-        self.latency = Latency(self.clock, config.latency_profile, config.speed_factor)
+        self.latency = Latency(config, self.clock, self.store, self.control)
         self.scheduler = Scheduler(self.clock)
         self.webhooks = Webhooks(
             self.clock,
@@ -131,7 +136,9 @@ class Runtime:
             max_bytes=config.uploads_max_bytes,
         )
         self.faults = Faults()
-        self.bill = BillRecorder(config.ledger_limit)
+        self.bill = BillRecorder(self.store)
+        #: The control generation whose shared settings (``SETTINGS``) this worker last applied.
+        self._settings_generation = ""
         self._app: Flask | None = None
         self._ticker: Ticker | None = None
 
@@ -166,7 +173,7 @@ class Runtime:
         inner = app.wsgi_app
 
         def ticking(environ: Any, start_response: Any) -> Any:
-            self.control.sync()
+            self.sync()
             self.start_ticker()
             if self.due():
                 self.tick()
@@ -191,8 +198,18 @@ class Runtime:
         return run_tick(self._app, steps, self.scheduler.tick_lock, wait)
 
     def _tick_in_background(self) -> bool:
-        self.control.sync()
+        self.sync()
         return self.tick()
+
+    def sync(self) -> None:
+        """Take the shared control-plane state (``control.sync``: the clock) and, when its generation is
+        new to this worker, the settings changed through any worker (``configure``)."""
+        generation = self.control.sync()
+        if generation != self._settings_generation:
+            self._settings_generation = generation
+            changed: Mapping[str, Any] | None = self.store.get(*SETTINGS)
+            if changed:
+                self._apply_settings(changed)
 
     def start_ticker(self) -> None:
         """Start the background ticker once, when ``config.tick_seconds`` is set."""
@@ -203,15 +220,25 @@ class Runtime:
         self._ticker.start()
 
     def configure(self, changes: Mapping[str, Any]) -> None:
-        """Change settings of the running app (``changes``: field name -> parsed value, those
-        ``SettingMeta.runtime`` marks; ``pixelmock.emulators.settings.changes`` parses them): ``config`` is
-        updated in place, and the services that keep a copy (latency, outbound deliveries) take the new
-        values; ``reset`` keeps them. Raises ``ValueError`` (nothing changed) for options or a latency
-        setting that cannot be used."""
+        """Change settings of the running emulator (``changes``: field name -> parsed value, those
+        ``SettingMeta.runtime`` marks; ``pixelmock.emulators.settings.changes`` parses them), for every
+        worker sharing the store: the changes are kept in the store (``SETTINGS``) and published
+        (``control.changed``); each worker updates its ``config`` in place and the services that keep a
+        copy (outbound deliveries) take the new values (``sync``). A change of the latency profile
+        switches to it; ``reset`` keeps them all. Raises ``ValueError`` (nothing changed) for options or a
+        latency setting that cannot be used."""
         updated = replace(self.config, **changes)
         check_values(updated.options)
-        if {"latency_profile", "speed_factor"} & set(changes):
-            self.latency.configure(updated.latency_profile, updated.speed_factor)
+        latency = {"latency_profile", "speed_factor"} & set(changes)
+        if latency:
+            check_latency(updated.latency_profile, updated.speed_factor)
+        self.store.update(*SETTINGS, lambda old: {**(old or {}), **changes})
+        self._apply_settings(changes)
+        if latency:
+            self.latency.reset()
+        self.control.changed()
+
+    def _apply_settings(self, changes: Mapping[str, Any]) -> None:
         for name, value in changes.items():
             setattr(self.config, name, value)
         self.webhooks.allowed_hosts = frozenset(self.config.outbound_hosts)
@@ -219,16 +246,19 @@ class Runtime:
         self.webhooks.retry_schedule = self.config.webhook_retry_schedule
 
     def reset(self) -> None:
-        """Back to a fresh app's state: store (jobs, tasks, files) emptied, accounts, keys and ledger as
-        configured, journal and bill empty, clock back to the configured start and latency profile, no timers,
-        deliveries or fault rules; published to every worker sharing the store (``control``)."""
+        """Back to a fresh emulator's state, for every worker sharing the store: store (jobs, tasks,
+        files, accounts, ledger, bill) emptied, key statuses as configured, journal empty, clock back to
+        the configured start and latency profile, no timers, deliveries or fault rules; the settings
+        changed through ``configure`` are kept. Published to every worker (``control``)."""
+        changed = self.store.get(*SETTINGS)
         self.store.clear()
+        if changed:
+            self.store.put(*SETTINGS, changed)
         self.accounts.reset()
         self.journal.reset()
         self.scheduler.clear()
         self.webhooks.clear()
         self.faults.clear()
-        self.bill.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
         self.control.changed()

@@ -8,16 +8,20 @@ task's debit goes to its own model). A debit counts its note's job or task once 
 a poll), goes where the line it answers went: matched by account and by the job or task id its memo ends
 with. Lines that belong to no request (balances set through the control plane) are not billed.
 
-The recorder keeps totals only (no per-request list), so it is bounded whatever the traffic; a reset of
-the app (``Runtime.reset``) clears it with the ledger. Read it through ``GET /__admin/bill``.
+The recorder keeps totals only (no per-request list), so it is bounded whatever the traffic: one record
+per provider and model (``NAMESPACE``), updated atomically by whichever worker bills a line, and the
+job and task ids remembered for later refunds (``REFERENCES``, bounded by the store's ``max_records``,
+oldest forgotten first). Both are in the state store, so ``GET /__admin/bill`` through any worker shows
+the whole emulator's bill; a reset (``Runtime.reset``) empties it with the ledger.
+
+Consistency across workers: every row is updated atomically (no line is lost or counted twice); a read
+sees every line billed before it started.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +32,7 @@ from pixelmock.emulators.runtime.journal import request_records
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
     from pixelmock.emulators.runtime.accounts import LedgerLine
+    from pixelmock.emulators.runtime.store import Store
 
 __all__ = ["BillRecorder", "BillRow", "install"]
 
@@ -35,9 +40,12 @@ __all__ = ["BillRecorder", "BillRow", "install"]
 _COUNTED = "pixelmock_bill_counted"
 #: Model of a line moved in a provider's request that noted no canonical request.
 NO_MODEL = "(no model)"
+#: Store namespaces: the rows (keyed ``provider/model``) and the job or task ids they were billed to
+#: (keyed ``account_id job_id``, valued ``(provider, model)``).
+NAMESPACE, REFERENCES = "bill", "bill.references"
 
 
-@dataclass
+@dataclass(frozen=True)
 class BillRow:
     """One provider and model: ``requests`` charged (jobs, tasks), ``images`` they asked for (``n``)
     and ``cost`` per ledger currency (``"USD"``, ``"credits"``): debits minus refunds, as ``Decimal``."""
@@ -50,14 +58,10 @@ class BillRow:
 
 
 class BillRecorder:
-    """Totals per (provider, model), thread-safe. ``references``: how many job/task ids are remembered
-    to attribute later refunds (oldest forgotten first)."""
+    """Totals per (provider, model), kept in ``store`` (shared by every worker of one emulator)."""
 
-    def __init__(self, references: int = 10_000) -> None:
-        self._lock = threading.Lock()
-        self._rows: dict[tuple[str, str], BillRow] = {}
-        self._references: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
-        self._limit = max(1, references)
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def record(
         self, line: LedgerLine, provider: str | None, note: dict[str, Any] | None, first: bool
@@ -65,38 +69,34 @@ class BillRecorder:
         """Attribute one ledger line. ``provider``: the provider of the request it was moved in (``None``
         outside a provider's request); ``note``: the last note with a canonical request in that request;
         ``first``: whether this is the first line of that note (a debit then counts the request)."""
-        reference = (line.account_id, line.memo.rsplit(" ", 1)[-1])
-        with self._lock:
-            key = self._references.get(reference)
-            if provider is not None and note is not None:
-                key = (provider, _model(note))
-            elif key is None and provider is not None:
-                key = (provider, NO_MODEL)
-            if key is None:
-                return
-            self._references[reference] = key
-            self._references.move_to_end(reference)
-            while len(self._references) > self._limit:
-                self._references.popitem(last=False)
-            row = self._rows.setdefault(key, BillRow(*key))
-            row.cost[line.currency] = row.cost.get(line.currency, Decimal(0)) - line.amount
-            if first and note is not None and line.amount <= 0:
-                row.requests += 1
-                row.images += _images(note)
+        reference = f"{line.account_id} {line.memo.rsplit(' ', 1)[-1]}"
+        if provider is not None and note is not None:
+            key = (provider, _model(note))
+            self._store.put(REFERENCES, reference, key)
+        else:
+            found: tuple[str, str] | None = self._store.get(REFERENCES, reference)
+            if found is None:
+                if provider is None:
+                    return
+                found = (provider, NO_MODEL)
+                self._store.put(REFERENCES, reference, found)
+            key = (found[0], found[1])
+        counted = first and note is not None and line.amount <= 0
+        images = _images(note) if counted and note is not None else 0
+
+        def add(old: BillRow | None) -> BillRow:
+            row = old if old is not None else BillRow(*key)
+            cost = {**row.cost, line.currency: row.cost.get(line.currency, Decimal(0)) - line.amount}
+            return replace(row, requests=row.requests + int(counted), images=row.images + images, cost=cost)
+
+        self._store.update(NAMESPACE, "/".join(key), add)
 
     def rows(self) -> list[BillRow]:
         """Copies of the rows, by provider then model."""
-        with self._lock:
-            return [
-                BillRow(r.provider, r.model, r.requests, r.images, dict(r.cost))
-                for _, r in sorted(self._rows.items())
-            ]
-
-    def clear(self) -> None:
-        """Forget everything (the app's reset)."""
-        with self._lock:
-            self._rows.clear()
-            self._references.clear()
+        return [
+            BillRow(r.provider, r.model, r.requests, r.images, dict(r.cost))
+            for r in sorted(self._store.values(NAMESPACE), key=lambda r: (r.provider, r.model))
+        ]
 
 
 def _model(note: dict[str, Any]) -> str:

@@ -8,24 +8,34 @@ Profiles (``EmulatorConfig.latency_profile``, or ``PUT /__admin/latency``):
   virtual time (``Latency.job_seconds``).
 - ``manual``: the virtual clock is frozen; async jobs need the provider's latency (speed factor ignored)
   and move only when a test advances the clock; synchronous answers come at once.
+
+The configured profile is ``config.latency_profile`` and ``config.speed_factor`` (run-time settings,
+shared by ``Runtime.configure``); a profile switched through the control plane is a record of the state
+store (``NAMESPACE``, ``KEY``) that every worker reads, cached per control generation (``control.py``).
+Consistency across workers: a switch is seen by every worker from its first request after the switch
+was answered; the clock's freeze travels with the control record.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from pixelmock.contracts.data import load
+from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.control import Control
+from pixelmock.emulators.runtime.store import Store
 
 Profile = Literal["instant", "realistic", "manual"]
 PROFILES: tuple[Profile, ...] = ("instant", "realistic", "manual")
 #: Largest speed factor accepted (and smallest: its inverse is not accepted; factors are >= MIN_SPEED).
 MAX_SPEED = 1_000_000.0
 MIN_SPEED = 0.001
+#: Where the profile switched through the control plane is kept (absent: the configured one).
+NAMESPACE, KEY = "runtime", "latency"
 
 
 @dataclass(frozen=True)
@@ -75,47 +85,53 @@ def documented_queue_seconds(provider: str) -> float:
 
 
 class Latency:
-    """The latency profile of one emulator app (thread-safe)."""
+    """The latency profile of one emulator: the configured one (``config``) unless switched through the
+    control plane (a record of ``store``, read again when ``control``'s generation changes)."""
 
-    def __init__(self, clock: Clock, profile: str = "instant", speed_factor: float = 1.0) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Clock, store: Store, control: Control) -> None:
+        self._config = config
         self._clock = clock
-        self._lock = threading.Lock()
-        self._initial = check(profile, speed_factor)
-        self._setting = self._initial
-        self._apply()
+        self._store = store
+        self._control = control
+        #: ``(generation, switched setting or None)`` as last read.
+        self._switched: tuple[str, Setting | None] | None = None
+        self._apply(self.setting)
+
+    def configured(self) -> Setting:
+        """The configured profile (``config.latency_profile``, ``config.speed_factor``). Raises
+        ``ValueError`` when they are not a valid setting (see ``check``)."""
+        return check(self._config.latency_profile, self._config.speed_factor)
 
     @property
     def setting(self) -> Setting:
         """The profile in force."""
-        with self._lock:
-            return self._setting
+        generation = self._control.generation
+        cached = self._switched
+        if cached is None or cached[0] != generation:
+            cached = self._switched = (generation, self._store.get(NAMESPACE, KEY))
+        return cached[1] or self.configured()
 
     def set(self, profile: str, speed_factor: float | None = None) -> Setting:
-        """Switch profile (``speed_factor`` unchanged when ``None``). The clock freezes for ``manual`` and
-        runs again, from the time it shows, otherwise. Raises ``ValueError`` (see ``check``)."""
-        with self._lock:
-            factor = self._setting.speed_factor if speed_factor is None else speed_factor
-            self._setting = check(profile, factor)
-        self._apply()
-        return self.setting
-
-    def configure(self, profile: str, speed_factor: float) -> Setting:
-        """Change the configured profile (the one ``reset`` returns to) and switch to it. Raises
-        ``ValueError`` (see ``check``)."""
-        with self._lock:
-            self._initial = check(profile, speed_factor)
-            self._setting = self._initial
-        self._apply()
-        return self.setting
+        """Switch profile for every worker (``speed_factor`` unchanged when ``None``). The clock freezes
+        for ``manual`` and runs again, from the time it shows, otherwise; published through ``control``.
+        Raises ``ValueError`` (see ``check``)."""
+        factor = self.setting.speed_factor if speed_factor is None else speed_factor
+        setting = check(profile, factor)
+        self._store.put(NAMESPACE, KEY, setting)
+        self._apply(setting)
+        self._control.changed()
+        return setting
 
     def reset(self) -> None:
-        """Back to the configured profile (the clock has been reset, running, just before)."""
-        with self._lock:
-            self._setting = self._initial
-        self._apply()
+        """Back to the configured profile (after a reset of the store or a change of the configured
+        profile): the switched one is dropped, the clock frozen for ``manual``, running otherwise. The
+        caller publishes the change (``control.changed``)."""
+        self._store.delete(NAMESPACE, KEY)
+        self._apply(self.configured())
 
-    def _apply(self) -> None:
-        if self.setting.profile == "manual":
+    def _apply(self, setting: Setting) -> None:
+        self._switched = None
+        if setting.profile == "manual":
             self._clock.freeze()
         else:
             self._clock.thaw()
