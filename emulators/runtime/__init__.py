@@ -119,7 +119,7 @@ class Runtime:
         for name in self.BUDGETS:
             self.store.budget(name, self._budget_bytes(name), ())
         self.count_against_budgets({FILES: "results"})
-        self.journal = Journal(config.journal_limit, config.journal_max_bytes)
+        self.journal = Journal(config.journal_limit, config.journal_max_bytes, self.store)
         self.latency = Latency(self.clock, config.latency_profile, config.speed_factor)
         self.scheduler = Scheduler(self.clock)
         self.webhooks = Webhooks(
@@ -224,7 +224,6 @@ class Runtime:
         deliveries or fault rules; published to every worker sharing the store (``control``)."""
         self.store.clear()
         self.accounts.reset()
-        self.journal.reset()
         self.scheduler.clear()
         self.webhooks.clear()
         self.faults.clear()
