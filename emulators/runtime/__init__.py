@@ -130,7 +130,7 @@ class Runtime:
             retry_schedule=config.webhook_retry_schedule,
             max_bytes=config.uploads_max_bytes,
         )
-        self.faults = Faults()
+        self.faults = Faults(self.store, self.control)
         self.bill = BillRecorder(config.ledger_limit)
         self._app: Flask | None = None
         self._ticker: Ticker | None = None
@@ -226,7 +226,6 @@ class Runtime:
         self.accounts.reset()
         self.scheduler.clear()
         self.webhooks.clear()
-        self.faults.clear()
         self.bill.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
