@@ -398,7 +398,8 @@ class Journal:
 #: The WSGI environ keys ``Request.headers`` and ``Request.args`` are read from.
 _ENVIRON_PREFIXES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING")
 #: Requests and answers whose bodies are at most this many bytes are scrubbed when the entry is first
-#: read; larger ones (base64 images, uploads) are scrubbed at once, so the journal never holds them whole.
+#: read (on a store that is not shared; ``Journal.record_lazy``); larger ones (base64 images, uploads) are
+#: scrubbed at once, so the journal never holds them whole.
 LAZY_MAX_BYTES = 16 * 1024
 #: Bytes a deferred capture holds besides its bodies and environ strings (dicts, headers, notes), as
 #: ``approx_bytes`` measures a typical one.
