@@ -4,9 +4,9 @@ numbered in order; a fault rule added through one fires on the other, its nth ca
 across both; a WebSocket session opened on one resumes on the other, which receives what was buffered,
 each frame once, in order.
 
-Every test also runs on ``SerializingStore``: a memory store that says it is shared and pickles the
-values of these services on the way in and out, as a store shared between processes serializes them (a
-copy each time, nothing held by reference, no closure or connection storable).
+The tests of the WebSocket bookkeeping and of journal scrubbing also run on ``SerializingStore``: a
+memory store that says it is shared and pickles the values of these services on the way in and out, as a
+store shared between processes serializes them (a copy each time, no closure or connection storable).
 """
 
 from __future__ import annotations
@@ -77,16 +77,6 @@ class SerializingStore(MemoryStore):
         return [(seq, self._copy(e)) for seq, e in found] if log == LOG else found
 
 
-@pytest.fixture(params=["twin_apps", "serializing"])
-def twins(request: pytest.FixtureRequest, config: EmulatorConfig) -> tuple[Flask, Flask]:
-    """Two apps on one store: the suite's ``twin_apps``, or two on a ``SerializingStore``."""
-    if request.param == "twin_apps":
-        pair: tuple[Flask, Flask] = request.getfixturevalue("twin_apps")
-        return pair
-    store = SerializingStore(config.max_records)
-    return create_app(config, EMULATED_PROVIDERS, store), create_app(config, EMULATED_PROVIDERS, store)
-
-
 def _client(app: Flask) -> httpx.Client:
     return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
 
@@ -103,8 +93,8 @@ def _ping(client: httpx.Client, n: int) -> httpx.Response:
 # -- the journal --------------------------------------------------------------------------------------------
 
 
-def test_requests_through_both_apps_are_one_journal_numbered_in_order(twins: tuple[Flask, Flask]) -> None:
-    a, b = (_client(app) for app in twins)
+def test_requests_through_both_apps_are_one_journal_numbered_in_order(twin_apps: tuple[Flask, Flask]) -> None:
+    a, b = (_client(app) for app in twin_apps)
     for n in range(6):
         assert _ping((a, b)[n % 2], n).status_code == 200
     seen = [c.get("/__admin/journal").json()["entries"] for c in (a, b)]
@@ -118,7 +108,7 @@ def test_requests_through_both_apps_are_one_journal_numbered_in_order(twins: tup
     assert b.get("/__admin/journal").json()["entries"] == []
     _ping(b, 6)
     assert [e["seq"] for e in a.get("/__admin/journal").json()["entries"]] == [7]
-    assert _rt(twins[0]).journal.usage() == _rt(twins[1]).journal.usage()
+    assert _rt(twin_apps[0]).journal.usage() == _rt(twin_apps[1]).journal.usage()
 
     assert b.post("/__admin/reset").status_code in (200, 204)  # a reset numbers from 1 again, for both
     _ping(a, 7)
@@ -139,9 +129,9 @@ def test_on_a_shared_store_entries_are_scrubbed_when_recorded(config: EmulatorCo
 
 
 def test_a_rule_added_through_one_app_fires_on_the_other_counted_across_both(
-    twins: tuple[Flask, Flask],
+    twin_apps: tuple[Flask, Flask],
 ) -> None:
-    a, b = (_client(app) for app in twins)
+    a, b = (_client(app) for app in twin_apps)
     rule = PixelmockAdmin(a).add_fault("server_error", provider="runware", nth=2, times=2)
     statuses = [_ping((b, a)[n % 2], n).status_code for n in range(5)]  # B, A, B, A, B
     assert statuses == [200, 500, 500, 200, 200]
@@ -161,8 +151,10 @@ def test_a_rule_added_through_one_app_fires_on_the_other_counted_across_both(
     assert _ping(a, 1).status_code == 200 and PixelmockAdmin(a).faults() == []
 
 
-def test_a_seeded_probability_rule_fires_the_same_calls_on_one_app_or_two(twins: tuple[Flask, Flask]) -> None:
-    a, b = (_client(app) for app in twins)
+def test_a_seeded_probability_rule_fires_the_same_calls_on_one_app_or_two(
+    twin_apps: tuple[Flask, Flask],
+) -> None:
+    a, b = (_client(app) for app in twin_apps)
     PixelmockAdmin(a).add_fault("unavailable", provider="runware", probability=0.4, seed=7)
     alternating = [_ping((a, b)[n % 2], n).status_code for n in range(30)]
 
@@ -254,9 +246,9 @@ def config() -> EmulatorConfig:
 
 
 @pytest.fixture
-def served(twins: tuple[Flask, Flask]) -> Iterator[tuple[str, str]]:
+def served(twin_apps: tuple[Flask, Flask]) -> Iterator[tuple[str, str]]:
     with ExitStack() as stack:
-        yield stack.enter_context(running(twins[0])), stack.enter_context(running(twins[1]))
+        yield stack.enter_context(running(twin_apps[0])), stack.enter_context(running(twin_apps[1]))
 
 
 def _ws(url: str) -> Any:
