@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import quote as quote_url
 from urllib.parse import urlparse
 
-from flask import Blueprint, Response, has_request_context, jsonify, request
+from flask import Blueprint, Response, current_app, has_request_context, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 
 from pixelmock.contracts.canonical import CanonicalRequest
@@ -98,7 +98,7 @@ from pixelmock.emulators.runtime.bodies import BodyRefused
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers, message_fault
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_message, journal_note
-from pixelmock.emulators.runware_ws import Connection, Frame, Session, open_session
+from pixelmock.emulators.runware_ws import Connection, Frame, Sessions
 
 log = logging.getLogger("pixelmock")
 
@@ -917,12 +917,36 @@ def websocket_contract() -> dict[str, Any]:
 
 @dataclass
 class _Link:
-    """One WebSocket connection's state: its connection, then its session and account once
-    authenticated."""
+    """One WebSocket connection's state: its connection, then its session (uuid) and account once
+    authenticated, and this app's ``Sessions``."""
 
     connection: Connection
-    session: Session | None = None
+    sessions: Sessions
+    session: str | None = None
     account: Account | None = None
+
+    def deliver(self, frame: Frame) -> None:
+        """A frame for the link's session (``session`` is set): sent, or buffered if the client is away."""
+        assert self.session is not None
+        self.sessions.deliver(self.session, frame, self.connection)
+
+    def flush(self) -> None:
+        """Send what other workers buffered for the link's session while this connection holds it."""
+        if self.session is not None:
+            self.sessions.flush(self.session, self.connection)
+
+
+#: Where each app keeps its ``Sessions`` (``app.extensions``).
+_SESSIONS_KEY = "pixelmock.runware.sessions"
+
+
+def _sessions(rt: Runtime) -> Sessions:
+    """This app's WebSocket sessions (made on first use)."""
+    found: Sessions | None = current_app.extensions.get(_SESSIONS_KEY)
+    if found is None:
+        keep = float(websocket_contract()["resume_buffer_seconds"])
+        found = current_app.extensions.setdefault(_SESSIONS_KEY, Sessions(rt.store, rt.clock, keep))
+    return found
 
 
 def websocket(ws: Any) -> None:
@@ -930,31 +954,34 @@ def websocket(ws: Any) -> None:
 
     Every message is a task array. An authentication task first authenticates the connection (reply
     ``{"data": [{"taskType": "authentication", "connectionSessionUUID": ...}]}``; with the
-    ``connectionSessionUUID`` of an earlier connection it resumes that session and receives its buffered
-    frames); every other task runs through ``run_task`` as on REST, its items and errors going out as
-    ``{"data": [...]}`` / ``{"errors": [...]}`` frames through the session (buffered while the client is
-    away). Idle connections are closed after ``idle_timeout_seconds`` of the virtual clock; a refused
-    first authentication closes the connection after its error frame. An unexpected failure while
-    handling a message is answered with the catalogue's internal error frame, never a broken connection.
+    ``connectionSessionUUID`` of an earlier connection, made to this worker or to another sharing the
+    store, it resumes that session and receives its buffered frames); every other task runs through
+    ``run_task`` as on REST, its items and errors going out as ``{"data": [...]}`` / ``{"errors": [...]}``
+    frames through the session (buffered while the client is away). Each message first syncs the shared
+    control record (``Control.sync``: clock, fault rules), as a request does. Idle connections are closed
+    after ``idle_timeout_seconds`` of the virtual clock; a refused first authentication closes the
+    connection after its error frame. An unexpected failure while handling a message is answered with
+    the catalogue's internal error frame, never a broken connection.
     """
     rt = runtime()
     contract = websocket_contract()
     idle = float(contract["idle_timeout_seconds"])
     code = int(contract["idle_close"]["code"])
     reason = str(contract["idle_close"]["reason"]).format(seconds=contract["idle_timeout_seconds"])
-    link = _Link(Connection(ws, rt.clock))
+    link = _Link(Connection(ws, rt.clock), _sessions(rt))
+    link.sessions.connect(link.connection)
     try:
-        while (message := link.connection.receive(idle, code, reason)) is not None:
+        while (message := link.connection.receive(idle, code, reason, link.flush)) is not None:
+            rt.control.sync()
             with journal_message(rt, NAME, message) as frames, link.connection.logging_into(frames):
                 try:
                     _on_message(message, link, rt)
                 except Exception:
                     log.exception("unexpected error on the Runware WebSocket")
                     internal = catalogue()["framework"]["internal"]
-                    _send(link, rt, {"errors": [{"code": internal["code"], "message": internal["message"]}]})
+                    _send(link, {"errors": [{"code": internal["code"], "message": internal["message"]}]})
     finally:
-        if link.session is not None:
-            link.session.detach(link.connection, rt.clock)
+        link.sessions.disconnect(link.connection, link.session)
 
 
 def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
@@ -964,7 +991,7 @@ def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
     except BodyRefused:
         tasks = None
     if not isinstance(tasks, list) or not tasks:
-        _send(link, rt, {"errors": [error("invalidPayload").body]})
+        _send(link, {"errors": [error("invalidPayload").body]})
         return
     first = tasks[0]
     offset = 0
@@ -973,31 +1000,31 @@ def _on_message(message: str | bytes, link: _Link, rt: Runtime) -> None:
             return
         offset = 1
     elif link.session is None:
-        _send(link, rt, {"errors": [_ws_auth_error("missingApiKey").body]})
+        _send(link, {"errors": [_ws_auth_error("missingApiKey").body]})
         return
-    session, account = link.session, link.account
-    assert session is not None and account is not None
+    account = link.account
+    assert link.session is not None and account is not None
     if len(tasks) == offset:
         return
     model = next((t["model"] for t in tasks if isinstance(t, dict) and isinstance(t.get("model"), str)), None)
     with message_fault(rt.faults, PROVIDER, RUN, model) as fault:
-        if fault is not None and _fault_answered(fault, link, session, rt):
+        if fault is not None and _fault_answered(fault, link):
             return
 
         def push(item: dict[str, Any]) -> None:
-            session.deliver({"data": [item]}, rt.clock)
+            link.deliver({"data": [item]})
 
         for index, task in enumerate(tasks[offset:], start=offset):
             result = run_task(task, TaskContext(rt, account, index, on_item=push))
             if result.error is not None:
-                session.deliver({"errors": [result.error.body]}, rt.clock)
+                link.deliver({"errors": [result.error.body]})
             elif result.items and not result.delivered:
-                session.deliver({"data": result.items}, rt.clock)
+                link.deliver({"data": result.items})
         if fault is not None and fault.kind == "drop":
             link.connection.drop()  # drop with after=true: the tasks ran, their answers are lost
 
 
-def _fault_answered(fault: Fault, link: _Link, session: Session, rt: Runtime) -> bool:
+def _fault_answered(fault: Fault, link: _Link) -> bool:
     """Apply a fault fired on a WebSocket message before its tasks run; whether it answered the message
     (the tasks are then not run). ``slow`` waits, then the tasks run; ``drop`` ends the connection
     without a close frame (after the tasks with ``after=true``); ``malformed`` cuts the first frame
@@ -1019,7 +1046,7 @@ def _fault_answered(fault: Fault, link: _Link, session: Session, rt: Runtime) ->
     if answer is None or answer.respond is None:
         return False
     body = answer.respond(fault).get_json()
-    session.deliver({"errors": body["errors"]}, rt.clock)
+    link.deliver({"errors": body["errors"]})
     return True
 
 
@@ -1032,33 +1059,31 @@ def _authenticate_ws(task: dict[str, Any], link: _Link, rt: Runtime) -> bool:
     if account is None:
         code = str((failure or error("invalidApiKey")).body["code"])
         refusal = _ws_auth_error(code)
-        _send(link, rt, {"errors": [refusal.body]})
+        _send(link, {"errors": [refusal.body]})
         if link.session is None:
             close = websocket_contract()["authentication"]["refused_close"]
             link.connection.close(int(close["code"]), str(refusal.body["message"]))
         return False
     invalid = authentication_task_error(task)
     if invalid is not None:
-        _send(link, rt, {"errors": [invalid.body]})
+        _send(link, {"errors": [invalid.body]})
         return False
     resume = task.get("connectionSessionUUID")
     current = link.session
-    if current is not None and current.account_id == account.id and resume in (None, current.uuid):
+    same_account = link.account is not None and link.account.id == account.id
+    if current is not None and same_account and resume in (None, current):
         link.connection.send(_auth_reply(current))
         return True
     if current is not None:
-        current.detach(link.connection, rt.clock)
-    keep = float(websocket_contract()["resume_buffer_seconds"])
-    session, _ = open_session(
-        rt.store, rt.clock, account.id, keep, resume if isinstance(resume, str) else None
-    )
-    link.session, link.account = session, account
-    session.attach(link.connection, _auth_reply(session), rt.clock)
+        link.sessions.detach(current, link.connection)
+    wanted = resume if isinstance(resume, str) else None
+    link.session = link.sessions.authenticate(link.connection, account.id, _auth_reply, wanted)
+    link.account = account
     return True
 
 
-def _auth_reply(session: Session) -> Frame:
-    return {"data": [{"taskType": "authentication", "connectionSessionUUID": session.uuid}]}
+def _auth_reply(session: str) -> Frame:
+    return {"data": [{"taskType": "authentication", "connectionSessionUUID": session}]}
 
 
 def _ws_auth_error(code: str) -> RunwareError:
@@ -1067,11 +1092,11 @@ def _ws_auth_error(code: str) -> RunwareError:
     return error(code, taskType="authentication", **extra)
 
 
-def _send(link: _Link, rt: Runtime, frame: Frame) -> None:
+def _send(link: _Link, frame: Frame) -> None:
     """A frame for this connection: through the session once authenticated (buffered if the client is
     gone), straight to the connection before."""
     if link.session is not None:
-        link.session.deliver(frame, rt.clock)
+        link.deliver(frame)
     else:
         link.connection.send(frame)
 

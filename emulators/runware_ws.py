@@ -11,8 +11,14 @@ Protocol-free: what a frame means (authentication, ping, tasks) and what to answ
   with that session's UUID within ``resume_buffer_seconds`` (120) of the drop receives them, in order,
   right after the authentication reply.
 
-Sessions are records of the runtime store (namespace ``SESSIONS``), so a store reset drops them. A session
-holds its live connection, so sessions are process-local like the sockets themselves.
+Sessions are records of the runtime store (namespace ``SESSIONS``: uuid, account, the id of the
+connection holding it, ``detached_at``, the buffered frames), so a store reset drops them and a session
+opened on one worker (or host) sharing the store resumes on another. Live connections stay in the
+process that accepted them (``Sessions``, one per app). A frame produced for a session whose connection
+is held by another worker, or by none, is appended to the record's buffer; the holding connection
+sends what is buffered before its next frame and at least every ``POLL_SECONDS`` while it waits
+(``Sessions.flush``), and a resume takes the buffer whole: each frame is sent once, in the order it was
+buffered.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ import datetime as dt
 import json
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
@@ -41,10 +47,12 @@ Frame = dict[str, Any]
 
 
 class Connection:
-    """One WebSocket connection (a ``simple_websocket`` server socket, as flask-sock hands it over) and
-    the virtual time of its last exchanged message. ``send`` is thread-safe."""
+    """One WebSocket connection (a ``simple_websocket`` server socket, as flask-sock hands it over), its
+    ``id`` (unique across workers) and the virtual time of its last exchanged message. ``send`` is
+    thread-safe."""
 
     def __init__(self, ws: Any, clock: Clock) -> None:
+        self.id = new_uuid().hex
         self._ws = ws
         self._clock = clock
         self._lock = threading.Lock()
@@ -79,10 +87,17 @@ class Connection:
             with self._lock:
                 self._log = None
 
-    def receive(self, idle_seconds: float, close_code: int, close_reason: str) -> str | bytes | None:
+    def receive(
+        self,
+        idle_seconds: float,
+        close_code: int,
+        close_reason: str,
+        waiting: Callable[[], None] | None = None,
+    ) -> str | bytes | None:
         """The next message, or ``None`` once the connection is closed: by the client, or here after
         ``idle_seconds`` of the virtual clock without a message either way (closing with
-        ``close_code``/``close_reason``)."""
+        ``close_code``/``close_reason``). ``waiting()`` runs every ``POLL_SECONDS`` without a message
+        (it may send: what other workers buffered for the connection's session)."""
         while True:
             try:
                 message: str | bytes | None = self._ws.receive(timeout=POLL_SECONDS)
@@ -94,6 +109,8 @@ class Connection:
                 return message
             if not self._ws.connected:
                 return None
+            if waiting is not None:
+                waiting()
             if (self._clock.now() - self.last_exchange).total_seconds() >= idle_seconds:
                 self.close(close_code, close_reason)
                 return None
@@ -125,74 +142,170 @@ class Connection:
                 self._ws.sock.shutdown(socket.SHUT_WR)
 
 
-@dataclass(eq=False)
+#: ``Session.account_id`` of a record written back by a change that found the session gone (a reset, an
+#: expiry): it is deleted at once and never resumed.
+_GONE = ""
+_GONE_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: Locks (per process) ordering the sends of one session: a session uses ``hash(uuid) % _STRIPES``.
+_STRIPES = 64
+
+
+@dataclass(frozen=True)
 class Session:
-    """An authenticated WebSocket session: its ``uuid`` (the ``connectionSessionUUID``), the account it
-    belongs to, its current connection (``None`` while the client is away, since ``detached_at``) and the
-    frames waiting for a resume."""
+    """An authenticated WebSocket session, as the store keeps it: its ``uuid`` (the
+    ``connectionSessionUUID``), the account it belongs to, the ``holder`` (``Connection.id`` of the
+    connection it is attached to, on whichever worker; ``None`` while the client is away, since
+    ``detached_at``) and the frames waiting to be sent (``buffer``, oldest first)."""
 
     uuid: str
     account_id: str
-    connection: Connection | None = None
+    holder: str | None = None
     detached_at: dt.datetime | None = None
-    buffer: list[Frame] = field(default_factory=list)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    buffer: tuple[Frame, ...] = ()
 
-    def deliver(self, frame: Frame, clock: Clock) -> None:
-        """Send ``frame`` to the session's connection, or buffer it when there is none or the send
-        fails (the connection is then taken as gone, from now)."""
-        with self.lock:
-            if self.connection is not None and self.connection.send(frame):
+    def expired(self, now: dt.datetime, keep_seconds: float) -> bool:
+        """Detached for longer than ``keep_seconds`` at ``now`` (virtual clock): no longer resumable."""
+        return (
+            self.holder is None
+            and self.detached_at is not None
+            and (now - self.detached_at).total_seconds() > keep_seconds
+        )
+
+
+class Sessions:
+    """One app's side of the WebSocket sessions: the records in ``store`` (every worker's), this process's
+    live connections (``connect``/``disconnect``), and the clock ``detached_at`` and expiry are read on.
+    A session is resumable for ``keep_seconds`` after its connection was lost."""
+
+    def __init__(self, store: Store, clock: Clock, keep_seconds: float) -> None:
+        self._store = store
+        self._clock = clock
+        self.keep_seconds = keep_seconds
+        self._connections: dict[str, Connection] = {}
+        self._locks = tuple(threading.RLock() for _ in range(_STRIPES))
+
+    def _lock(self, uuid: str) -> threading.RLock:
+        return self._locks[hash(uuid) % _STRIPES]
+
+    def connect(self, connection: Connection) -> None:
+        """A connection accepted by this process: frames for a session it holds are sent to it."""
+        self._connections[connection.id] = connection
+
+    def disconnect(self, connection: Connection, session: str | None) -> None:
+        """The connection ended: its session (``session``: uuid, if authenticated) buffers from now on,
+        unless another connection already took it over."""
+        if session is not None:
+            self.detach(session, connection)
+        self._connections.pop(connection.id, None)
+
+    def _change(self, uuid: str, fn: Callable[[Session], Session]) -> Session | None:
+        """Atomically replace the record of ``uuid`` by ``fn(record)``; ``None`` (nothing changed) when it
+        is gone: dropped by a reset or an expiry meanwhile."""
+
+        def change(old: Session | None) -> Session:
+            return fn(old) if old is not None and old.account_id != _GONE else _gone(uuid)
+
+        new: Session = self._store.update(SESSIONS, uuid, change)
+        if new.account_id == _GONE:
+            self._store.delete(SESSIONS, uuid)
+            return None
+        return new
+
+    def authenticate(
+        self, connection: Connection, account_id: str, greeting: Callable[[str], Frame], resume: str | None
+    ) -> str:
+        """Attach ``connection`` to the session ``resume`` names when it exists, belongs to ``account_id``
+        and has not expired (taking it over from any earlier connection, on any worker), else to a new
+        one; send ``greeting(uuid)`` (the authentication reply), then every buffered frame in order.
+        Returns the session's uuid. Expired sessions are dropped first."""
+        now = self._clock.now()
+        for stale in self._store.values(SESSIONS):
+            if stale.expired(now, self.keep_seconds):
+                self._store.delete(SESSIONS, stale.uuid)
+        found: Session | None = self._store.get(SESSIONS, resume) if resume else None
+        if resume and found is not None and found.account_id == account_id:
+            taken: list[Frame] = []
+
+            def take_over(old: Session) -> Session:
+                taken[:] = old.buffer
+                return replace(old, holder=connection.id, detached_at=None, buffer=())
+
+            with self._lock(resume):
+                if self._change(resume, take_over) is not None:
+                    self._send_all(resume, connection, [greeting(resume), *taken], first_buffered=1)
+                    return resume
+        session = Session(str(new_uuid()), account_id, holder=connection.id)
+        self._store.put(SESSIONS, session.uuid, session)
+        self._send_all(session.uuid, connection, [greeting(session.uuid)], first_buffered=1)
+        return session.uuid
+
+    def deliver(self, uuid: str, frame: Frame, via: Connection) -> None:
+        """Send ``frame`` for the session ``uuid``: to its connection when this process holds it (after
+        what is buffered), else into the buffer (the holder on another worker, or a resume, sends it).
+        A failed send detaches the session from now and buffers the frames not sent. ``via``: the
+        connection that produced the frame, which answers when a reset dropped the session."""
+        with self._lock(uuid):
+            record: Session | None = self._store.get(SESSIONS, uuid)
+            if record is None:
+                via.send(frame)
                 return
-            if self.connection is not None:
-                self.connection, self.detached_at = None, clock.now()
-            self.buffer.append(frame)
+            connection = self._connections.get(record.holder) if record.holder is not None else None
+            if connection is None:
+                self._change(uuid, lambda old: replace(old, buffer=(*old.buffer, frame)))
+                return
+            pending = self._take(uuid, connection) if record.buffer else []
+            self._send_all(uuid, connection, [*pending, frame])
 
-    def attach(self, connection: Connection, greeting: Frame, clock: Clock) -> None:
-        """Make ``connection`` the session's (taking it over from any earlier one), send ``greeting``
-        (the authentication reply), then every buffered frame in order."""
-        with self.lock:
-            self.connection, self.detached_at = connection, None
-            pending, self.buffer = [greeting, *self.buffer], []
-            for index, frame in enumerate(pending):
-                if not connection.send(frame):
-                    self.connection, self.detached_at = None, clock.now()
-                    self.buffer = [f for f in pending[index:] if f is not greeting]
-                    return
+    def flush(self, uuid: str, connection: Connection) -> None:
+        """Send ``connection`` what was buffered for the session ``uuid`` while it holds it (frames that
+        other workers produced); cheap when nothing is buffered."""
+        record: Session | None = self._store.get(SESSIONS, uuid)
+        if record is None or not record.buffer or record.holder != connection.id:
+            return
+        with self._lock(uuid):
+            self._send_all(uuid, connection, self._take(uuid, connection))
 
-    def detach(self, connection: Connection, clock: Clock) -> None:
-        """The connection ended: buffer from now on (unless another connection already took over)."""
-        with self.lock:
-            if self.connection is connection:
-                self.connection, self.detached_at = None, clock.now()
+    def detach(self, uuid: str, connection: Connection) -> None:
+        """``connection`` no longer serves the session ``uuid``: it buffers from now on (unless another
+        connection already took over)."""
+        self._lose(uuid, connection, ())
 
-    def expired(self, clock: Clock, keep_seconds: float) -> bool:
-        """Detached for longer than ``keep_seconds`` (virtual clock): no longer resumable."""
-        with self.lock:
-            return (
-                self.connection is None
-                and self.detached_at is not None
-                and (clock.now() - self.detached_at).total_seconds() > keep_seconds
-            )
+    def _take(self, uuid: str, connection: Connection) -> list[Frame]:
+        """Empty the buffer of the session ``uuid`` if ``connection`` holds it; the frames it held."""
+        taken: list[Frame] = []
+
+        def take(old: Session) -> Session:
+            held = old.holder == connection.id
+            taken[:] = old.buffer if held else ()
+            return replace(old, buffer=()) if held else old
+
+        self._change(uuid, take)
+        return taken
+
+    def _send_all(
+        self, uuid: str, connection: Connection, frames: Sequence[Frame], first_buffered: int = 0
+    ) -> None:
+        """Send ``frames`` in order; at the first that fails the connection is taken as gone, from now: the
+        session is detached (if it still holds it) and the frames not sent, from ``first_buffered`` on,
+        go back to the front of the buffer (they are older than what is there)."""
+        for index, frame in enumerate(frames):
+            if not connection.send(frame):
+                self._lose(uuid, connection, tuple(frames[max(index, first_buffered) :]))
+                return
+
+    def _lose(self, uuid: str, connection: Connection, unsent: tuple[Frame, ...]) -> None:
+        """``connection`` no longer serves the session ``uuid``: detached from now if it still held it, and
+        ``unsent`` put at the front of the buffer."""
+        now = self._clock.now()
+
+        def lost(old: Session) -> Session:
+            if old.holder != connection.id:
+                return replace(old, buffer=(*unsent, *old.buffer)) if unsent else old
+            return replace(old, holder=None, detached_at=now, buffer=(*unsent, *old.buffer))
+
+        with self._lock(uuid):
+            self._change(uuid, lost)
 
 
-def open_session(
-    store: Store,
-    clock: Clock,
-    account_id: str,
-    keep_seconds: float,
-    resume: str | None = None,
-) -> tuple[Session, bool]:
-    """The session for a successful authentication and whether it is a resume: the session ``resume``
-    names when it exists, belongs to ``account_id`` and has not expired; otherwise a new one. Expired
-    sessions are dropped first."""
-    for stale in store.values(SESSIONS):
-        if stale.expired(clock, keep_seconds):
-            store.delete(SESSIONS, stale.uuid)
-    if resume:
-        found: Session | None = store.get(SESSIONS, resume)
-        if found is not None and found.account_id == account_id:
-            return found, True
-    session = Session(str(new_uuid()), account_id)
-    store.put(SESSIONS, session.uuid, session)
-    return session, False
+def _gone(uuid: str) -> Session:
+    return Session(uuid, _GONE, None, _GONE_AT)

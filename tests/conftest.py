@@ -137,18 +137,9 @@ def http(request: pytest.FixtureRequest, app: Flask) -> Iterator[httpx.Client]:
         yield client
 
 
-#: Runware WebSocket sessions keep their live connection and lock in the store, so they cannot be written
-#: to a shared store until they are ported to it (issue 15, helper journal-faults-ws): on Redis their
-#: tests are expected to fail until then. Remove this with that port.
-SESSIONS_NOT_SHARED = pytest.mark.xfail(
-    reason="Runware WebSocket sessions are not on the shared store yet (runware_ws.Session)", strict=False
-)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the ``http`` fixture's socket transport on the Redis store: it is the same server code
-    as the in-process transport, already run on Redis, and the memory store covers the transport. Mark
-    the WebSocket session tests on Redis (``SESSIONS_NOT_SHARED``)."""
+    as the in-process transport, already run on Redis, and the memory store covers the transport."""
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
@@ -156,9 +147,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = callspec.params if callspec is not None else {}
         redundant = params.get("store_kind") == "redis" and params.get("http") == "socket"
         (dropped if redundant else keep).append(item)
-        websocket = item.path.name == "test_runware_ws.py" or "websocket" in item.name
-        if params.get("store_kind") == "redis" and websocket:
-            item.add_marker(SESSIONS_NOT_SHARED)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

@@ -25,6 +25,7 @@ from PIL import Image
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import journal_note
 from pixelmock.emulators.runtime.journal import REDACTED, Journal, is_credential_field, scrub
+from pixelmock.emulators.runtime.store import MemoryStore
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 RUNWARE = "/runware/v1"
@@ -319,7 +320,8 @@ def test_journal_limit_zero_turns_it_off() -> None:
 
 
 def test_journal_unit_filters_by_status_class_and_time() -> None:
-    journal = Journal(10)
+    store = MemoryStore()
+    journal = Journal(10, store=store)
     base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for i, status in enumerate((200, 404, 503)):
         journal.record(
@@ -335,7 +337,7 @@ def test_journal_unit_filters_by_status_class_and_time() -> None:
         )
     assert [e.status for e in journal.entries(status="5xx")] == [503]
     assert [e.status for e in journal.entries(since=dt.datetime(2026, 1, 1, 0, 1))] == [404, 503]
-    journal.reset()
+    store.clear()  # the emulator's reset
     assert len(journal) == 0
 
 

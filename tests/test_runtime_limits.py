@@ -24,7 +24,7 @@ from runware_tasks import image_task
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
 from pixelmock.emulators.runtime.ids import new_uuid
-from pixelmock.emulators.runtime.journal import JournalEntry
+from pixelmock.emulators.runtime.journal import LOG, JournalEntry
 from pixelmock.emulators.runtime.store import MemoryStore
 
 ROOT = Path(__file__).parent.parent
@@ -144,9 +144,9 @@ def test_journal_scrubs_when_first_read_and_never_returns_a_credential() -> None
     )
     assert response.status_code == 200
     journal = _rt(app).journal
-    [pending] = list(journal._entries)
+    [(_, pending)] = journal.store.read_log(LOG)
     assert not isinstance(pending, JournalEntry)  # recorded, not yet scrubbed
-    assert SECRET not in repr(pending) and SECRET not in repr(list(journal._entries))
+    assert SECRET not in repr(pending) and SECRET not in repr(journal.store.read_log(LOG))
 
     [entry] = journal.entries()
     text = json.dumps(entry.to_json())
@@ -169,7 +169,7 @@ def test_journal_scrubs_large_answers_at_once() -> None:
         f"{OPENAI}/images/generations", json=body, headers={"Authorization": f"Bearer {SECRET}"}
     )
     assert response.status_code == 200
-    [entry] = list(_rt(app).journal._entries)
+    [(_, entry)] = _rt(app).journal.store.read_log(LOG)
     assert isinstance(entry, JournalEntry)  # the base64 image is not kept whole until a read
     assert entry.request["headers"]["Authorization"] == "Bearer REDACTED"
     assert entry.response["body"]["data"][0]["b64_json"].endswith("chars]")

@@ -124,7 +124,7 @@ class Runtime:
         for name in self.BUDGETS:
             self.store.budget(name, self._budget_bytes(name), ())
         self.count_against_budgets({FILES: "results"})
-        self.journal = Journal(config.journal_limit, config.journal_max_bytes)
+        self.journal = Journal(config.journal_limit, config.journal_max_bytes, self.store)
         self.latency = Latency(config, self.clock, self.store, self.control)
         self.scheduler = Scheduler(self.clock)
         self.webhooks = Webhooks(
@@ -135,7 +135,7 @@ class Runtime:
             retry_schedule=config.webhook_retry_schedule,
             max_bytes=config.uploads_max_bytes,
         )
-        self.faults = Faults()
+        self.faults = Faults(self.store, self.control)
         self.bill = BillRecorder(self.store)
         #: The control generation whose shared settings (``SETTINGS``) this worker last applied.
         self._settings_generation = ""
@@ -255,10 +255,8 @@ class Runtime:
         if changed:
             self.store.put(*SETTINGS, changed)
         self.accounts.reset()
-        self.journal.reset()
         self.scheduler.clear()
         self.webhooks.clear()
-        self.faults.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
         self.control.changed()

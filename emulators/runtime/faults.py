@@ -6,7 +6,10 @@ A fault is chosen for a request under a provider's prefix in two ways:
   provider's contract), ``model`` (native id, or canonical ``gpt-image-1.5`` / ``gpt-image-2``), and
   fired on the ``nth`` matching call (``times`` calls from there), on each matching call with a seeded
   ``probability``, or on every matching call (``times`` caps it). Every matching rule counts the call;
-  the first that fires wins.
+  the first that fires wins. Rules and their counts are shared by every worker on one store
+  (``Faults``): the n-th call is the emulator's n-th, whichever worker answers it, and a ``probability``
+  rule decides its n-th call by ``random.Random(f"{seed}:{n}")`` (``FaultRule.draw``), so a seed fires
+  the same calls on one worker or many.
 - one request: the header ``X-Pixelmock-Fault: <kind>`` (parameters after ``;``, e.g.
   ``rate_limit; retry_after=3``). A kind the provider cannot answer for that route is a 400 from
   pixelmock, never ignored.
@@ -36,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -46,8 +49,10 @@ from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
+from pixelmock.emulators.runtime.control import Control
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_note
+from pixelmock.emulators.runtime.store import Store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -286,11 +291,17 @@ def _request_model() -> str | None:
 # --------------------------------------------------------------------------------------------------------
 # Rules
 
+#: Store namespaces: the rules (records), their matching calls and fired faults (counters by rule id).
+RULES, CALLS, FIRED = "faults.rules", "faults.calls", "faults.fired"
+#: The counter numbering rules in the order they are added (namespace, key).
+COUNTERS, ORDER = "faults", "order"
 
-@dataclass
+
+@dataclass(frozen=True)
 class FaultRule:
-    """A stored rule (see the module docstring). ``calls``: matching calls seen; ``fired``: faults
-    produced."""
+    """A stored rule (see the module docstring): a record of the store, the same for every worker.
+    ``order``: rules are tried in the order they were added. Its counts (matching calls, faults fired)
+    are counters of the store (``Faults.rules``)."""
 
     id: str
     kind: str
@@ -302,28 +313,30 @@ class FaultRule:
     probability: float | None = None
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)
-    calls: int = 0
-    fired: int = 0
-    _rng: random.Random = field(default_factory=random.Random, repr=False)
+    order: int = 0
 
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def draw(self, call: int) -> float:
+        """The random draw of the ``call``-th matching call (1, 2, ...) of a ``probability`` rule, in
+        [0, 1): ``random.Random(f"{seed}:{call}").random()``, a function of the seed and the call's number
+        alone, so the same calls fire whichever worker answers them."""
+        return random.Random(f"{self.seed}:{call}").random()
 
-    def fires(self) -> bool:
-        """Count one matching call; whether the rule fires on it."""
-        self.calls += 1
+    def fires(self, call: int, claim: Callable[[], int]) -> bool:
+        """Whether the rule fires on its ``call``-th matching call. ``claim()`` counts one fault fired and
+        returns how many have been, this one included; it is asked only when the rule would fire but for
+        a ``times`` cap, so that the cap holds however many workers count at once."""
         if self.nth is not None:
-            fire = self.nth <= self.calls < self.nth + (self.times or 1)
-        elif self.probability is not None:
-            fire = self._rng.random() < self.probability and (self.times is None or self.fired < self.times)
+            candidate = self.nth <= call < self.nth + (self.times or 1)
         else:
-            fire = self.times is None or self.fired < self.times
-        if fire:
-            self.fired += 1
-        return fire
+            candidate = self.probability is None or self.draw(call) < self.probability
+        if not candidate:
+            return False
+        fired = claim()
+        return self.nth is not None or self.times is None or fired <= self.times
 
-    def to_json(self) -> dict[str, Any]:
-        """The rule as the control plane shows it."""
+    def to_json(self, calls: int = 0, fired: int = 0) -> dict[str, Any]:
+        """The rule as the control plane shows it, with its counts: ``calls`` (matching calls seen) and
+        ``fired`` (faults produced)."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -335,8 +348,8 @@ class FaultRule:
             "probability": self.probability,
             "seed": self.seed,
             "params": dict(self.params),
-            "calls": self.calls,
-            "fired": self.fired,
+            "calls": calls,
+            "fired": fired,
         }
 
 
@@ -369,17 +382,42 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Faults:
-    """The fault rules of one emulator app (thread-safe)."""
+    """The fault rules of one emulator, shared by every app on ``store`` (thread-safe).
 
-    def __init__(self) -> None:
+    Rules are records of the store (``RULES``); each app keeps a copy, loaded again when the control
+    plane's generation (``control``) is not the one it was loaded at: adding, removing or clearing rules
+    publishes a change (``Control.changed``), so every worker tries the same rules from its next request.
+    A rule's matching calls and fired faults are counters of the store (``CALLS``, ``FIRED``), counted
+    atomically whichever worker answers: its ``nth`` call and ``times`` cap are the emulator's, and a
+    ``probability`` rule draws from its seed and the call's number (``FaultRule.draw``), so the same calls
+    fire on one worker or many.
+    """
+
+    def __init__(self, store: Store, control: Control) -> None:
+        self._store = store
+        self._control = control
         self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
+        self._rules: tuple[FaultRule, ...] = ()
+        self._loaded: str | None = None
+
+    def _current(self) -> tuple[FaultRule, ...]:
+        """The rules, loaded again from the store when the control generation changed (cheap otherwise)."""
+        generation = self._control.generation
+        if generation != self._loaded:
+            with self._lock:
+                loaded: list[FaultRule] = self._store.values(RULES)
+                self._rules = tuple(sorted(loaded, key=lambda r: r.order))
+                self._loaded = generation
+        return self._rules
+
+    def _publish(self) -> None:
+        self._control.changed()
 
     def add(self, providers: Iterable[ProviderEmulator], **fields: Any) -> FaultRule:
         """Store a rule built from ``fields`` (``kind``, ``provider``, ``operation``, ``model``, ``nth``,
-        ``times``, ``probability``, ``seed``, ``params``). ``providers``: the mounted ones. Raises
-        ``FaultError`` for a kind a provider has no answer for, an operation its contract lacks or the
-        kind does not apply to, and bad parameters."""
+        ``times``, ``probability``, ``seed``, ``params``) and publish it to every worker. ``providers``: the
+        mounted ones. Raises ``FaultError`` for a kind a provider has no answer for, an operation its
+        contract lacks or the kind does not apply to, and bad parameters."""
         mounted = {p.name: p for p in providers}
         kind = str(fields.get("kind"))
         if kind not in KINDS:
@@ -418,31 +456,40 @@ class Faults:
             probability=fields.get("probability"),
             seed=int(fields.get("seed") or 0),
             params=check_params(kind, fields.get("params") or {}),
+            order=self._store.incr(COUNTERS, ORDER),
         )
-        with self._lock:
-            self._rules.append(rule)
+        self._store.put(RULES, rule.id, rule)
+        self._publish()
         return rule
 
     def __len__(self) -> int:
-        """The number of rules (read without the lock: a list's length is read atomically)."""
-        return len(self._rules)
+        """The number of rules (the per-request check: no store access unless the generation changed)."""
+        return len(self._current())
+
+    def _counts(self, rule: FaultRule) -> tuple[int, int]:
+        """``(calls, fired)`` of ``rule``: matching calls seen and faults produced (a ``times`` cap counts
+        no more than it lets fire)."""
+        calls = self._store.incr(CALLS, rule.id, 0)
+        fired = self._store.incr(FIRED, rule.id, 0)
+        return calls, fired if rule.times is None else min(fired, rule.times)
 
     def rules(self) -> list[dict[str, Any]]:
-        """Every rule's JSON view, in the order they are tried."""
-        with self._lock:
-            return [r.to_json() for r in self._rules]
+        """Every rule's JSON view (``FaultRule.to_json`` with its counts), in the order they are tried."""
+        return [rule.to_json(*self._counts(rule)) for rule in self._current()]
 
     def remove(self, rule_id: str) -> bool:
-        """Drop a rule; whether it existed."""
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) < before
+        """Drop a rule, for every worker; whether it existed."""
+        if self._store.get(RULES, rule_id) is None:
+            return False
+        self._store.delete(RULES, rule_id)
+        self._publish()
+        return True
 
     def clear(self) -> None:
-        """Drop every rule."""
-        with self._lock:
-            self._rules.clear()
+        """Drop every rule, for every worker."""
+        for rule in self._store.values(RULES):
+            self._store.delete(RULES, rule.id)
+        self._publish()
 
     def choose(
         self,
@@ -451,10 +498,10 @@ class Faults:
         model_of: Callable[[], str | None] = _request_model,
     ) -> Fault | None:
         """The fault a rule fires for the current request (or message), counting the call on every
-        matching rule. ``model_of()`` gives the native model id a rule's ``model`` is matched against
-        (default: the one the current request names), called at most once."""
-        with self._lock:
-            rules = list(self._rules)
+        matching rule (store counters, shared by every worker). ``model_of()`` gives the native model id a
+        rule's ``model`` is matched against (default: the one the current request names), called at most
+        once."""
+        rules = self._current()
         if not rules:
             return None
         model: list[str | None] = []
@@ -465,21 +512,21 @@ class Faults:
             return model[0]
 
         chosen: Fault | None = None
-        with self._lock:
-            for rule in rules:
-                answer = _answer(provider, rule.kind)
-                if answer is None or (rule.provider is not None and rule.provider != provider.name):
-                    continue
-                if rule.operation is not None and rule.operation != operation:
-                    continue
-                if answer.operations is not None and operation not in answer.operations:
-                    continue
-                if rule.model is not None and not model_matches(provider.name, rule.model, request_model()):
-                    continue
-                if rule.fires() and chosen is None:
-                    params = {**answer.defaults, **rule.params}
-                    native = model[0] if model else None
-                    chosen = Fault(rule.kind, provider.name, operation, native, params, rule.id)
+        for rule in rules:
+            answer = _answer(provider, rule.kind)
+            if answer is None or (rule.provider is not None and rule.provider != provider.name):
+                continue
+            if rule.operation is not None and rule.operation != operation:
+                continue
+            if answer.operations is not None and operation not in answer.operations:
+                continue
+            if rule.model is not None and not model_matches(provider.name, rule.model, request_model()):
+                continue
+            call = self._store.incr(CALLS, rule.id)
+            if rule.fires(call, partial(self._store.incr, FIRED, rule.id)) and chosen is None:
+                params = {**answer.defaults, **rule.params}
+                native = model[0] if model else None
+                chosen = Fault(rule.kind, provider.name, operation, native, params, rule.id)
         return chosen
 
 

@@ -4,9 +4,11 @@ also the requests no route and no prefix matched (``unmatched``, ``record_unmatc
 Each ``JournalEntry`` holds the provider, the route (method and Flask URL rule), the status, the time on
 the virtual clock, the request (headers, query, JSON body or size), a summary of the answer, the ledger
 lines the request moved, and what the provider module noted with ``journal_note`` (the canonical
-request and its cost). The journal keeps the last ``EmulatorConfig.journal_limit`` entries in memory, within
-``EmulatorConfig.journal_max_bytes`` (oldest dropped first; ``GET /__admin/stats`` counts them), and is
-read through the control plane (``GET /__admin/journal``).
+request and its cost). The journal is the store's capped log ``journal`` (``LOG``): it keeps the last
+``EmulatorConfig.journal_limit`` entries within ``EmulatorConfig.journal_max_bytes`` (oldest dropped
+first; ``GET /__admin/stats`` counts them), and is read through the control plane (``GET
+/__admin/journal``). Every app sharing one store (the workers and hosts of one emulator) writes to that
+one log: ``seq`` is the store's, so entries of all workers are numbered in the order they were recorded.
 
 Scrubbing (``pixelmock.contracts.secrets``, shared with the client's cassettes): credential headers
 (``Authorization``, ``X-API-Key``, Cloudflare's ``X-Auth-Key`` / ``X-Auth-Email``, AI Gateway's
@@ -24,12 +26,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import itertools
 import json
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from enum import Enum
@@ -50,13 +49,14 @@ from pixelmock.contracts.secrets import (
 )
 from pixelmock.emulators import access_log
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
-from pixelmock.emulators.runtime.store import Usage, approx_bytes
+from pixelmock.emulators.runtime.store import MemoryStore, Store, Usage
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
     from pixelmock.emulators.runtime.accounts import LedgerLine
 
 __all__ = [
+    "LOG",
     "REDACTED",
     "Journal",
     "JournalEntry",
@@ -78,6 +78,8 @@ _KEEP = 64
 _WINDOW = _KEEP + 256
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
+#: The store log the journal is.
+LOG = "journal"
 _NOTES = "pixelmock_journal_notes"
 _LEDGER = "pixelmock_journal_ledger"
 _START = "pixelmock_journal_start"
@@ -193,14 +195,15 @@ _COST_SKIP = frozenset({"resolved"})
 
 @dataclasses.dataclass(frozen=True)
 class JournalEntry:
-    """One request and its answer. ``seq`` counts from 1 (per app, restarted by a reset); ``at`` is the
-    virtual clock when the request arrived (aware UTC); ``route`` is ``"<METHOD> <url rule>"`` (``None``
-    when no route matched); ``duration_ms`` is real time. ``request``: ``headers``, ``query``,
-    ``content_type``, ``size`` (bytes), ``body`` (the JSON when the body parses, else ``None``) and, for
-    forms, ``form`` and ``files``. ``response``: ``status``, ``content_type``, ``size``, ``headers``,
-    ``body`` (JSON or ``None``), ``streamed``. ``notes``: what the provider noted (``canonical``,
-    ``cost``...). ``ledger``: the balance movements this request made. ``unmatched``: no route and no
-    provider prefix matched the path (answered 404 with a near-miss hint; ``provider`` is ``""``)."""
+    """One request and its answer. ``seq`` counts from 1 (per store: every app sharing it; restarted by a
+    reset); ``at`` is the virtual clock when the request arrived (aware UTC); ``route`` is ``"<METHOD>
+    <url rule>"`` (``None`` when no route matched); ``duration_ms`` is real time. ``request``:
+    ``headers``, ``query``, ``content_type``, ``size`` (bytes), ``body`` (the JSON when the body parses,
+    else ``None``) and, for forms, ``form`` and ``files``. ``response``: ``status``, ``content_type``,
+    ``size``, ``headers``, ``body`` (JSON or ``None``), ``streamed``. ``notes``: what the provider noted
+    (``canonical``, ``cost``...). ``ledger``: the balance movements this request made. ``unmatched``: no
+    route and no provider prefix matched the path (answered 404 with a near-miss hint; ``provider`` is
+    ``""``)."""
 
     seq: int
     at: dt.datetime
@@ -243,8 +246,9 @@ def _status_matches(status: int, wanted: int | str) -> bool:
 
 
 class _Pending:
-    """An entry recorded with ``Journal.record_lazy``: the fields filters need, and ``build`` giving the
-    scrubbed ``request``, ``response`` and ``notes``, called once, when the entry is first read."""
+    """An entry recorded with ``Journal.record_lazy`` on a store that is not shared: the fields filters
+    need, and ``build`` giving the scrubbed ``request``, ``response`` and ``notes``, called once, when the
+    entry is first read. Its ``seq`` is the log's (``entry``)."""
 
     __slots__ = (
         "_build",
@@ -254,15 +258,13 @@ class _Pending:
         "method",
         "path",
         "provider",
-        "seq",
         "status",
         "unmatched",
     )
 
     def __init__(
-        self, seq: int, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
+        self, build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]], **fields: Any
     ) -> None:
-        self.seq = seq
         self.at: dt.datetime = fields["at"]
         self.provider: str = fields["provider"]
         self.method: str = fields["method"]
@@ -274,15 +276,16 @@ class _Pending:
         self._entry: JournalEntry | None = None
 
     def __repr__(self) -> str:
-        return f"<pending journal entry {self.seq}: {self.method} {self.path} {self.status}>"
+        return f"<pending journal entry: {self.method} {self.path} {self.status}>"
 
-    def entry(self) -> JournalEntry:
-        """The scrubbed entry (built on the first call; the unscrubbed capture is dropped then)."""
+    def entry(self, seq: int) -> JournalEntry:
+        """The scrubbed entry numbered ``seq`` (built on the first call; the unscrubbed capture is dropped
+        then)."""
         entry, build = self._entry, self._build
         if entry is None and build is not None:
             request_part, response_part, notes = _build_safely(build)
             entry = JournalEntry(
-                seq=self.seq, request=request_part, response=response_part, notes=tuple(notes), **self._fields
+                seq=seq, request=request_part, response=response_part, notes=tuple(notes), **self._fields
             )
             self._entry, self._build = entry, None
         # Another reader may have built it between the two reads above.
@@ -303,49 +306,33 @@ def _build_safely(
 
 
 class Journal:
-    """The last ``limit`` entries, thread-safe (``limit`` 0: nothing is kept), holding at most
-    ``max_bytes`` (estimated; ``None``: no byte bound): the oldest entries are dropped first, the newest
-    is always kept. ``usage()`` says what is held and was dropped.
+    """The journal: the capped log ``LOG`` of ``store`` (default: a store of its own in memory), holding
+    the last ``limit`` entries (0: nothing is kept) within ``max_bytes`` (the store's measure; ``None``:
+    no byte bound): the oldest entries are dropped first, the newest is always kept. ``usage()`` says what
+    is held and was dropped. Thread-safe, and shared by every app on the same store.
 
-    Entries recorded with ``record_lazy`` are scrubbed when first read (``entries``): requests nobody
-    reads do not pay for it, and no read path returns anything unscrubbed.
+    On a store that is not shared, entries recorded with ``record_lazy`` are scrubbed when first read
+    (``entries``): requests nobody reads do not pay for it, and no read path returns anything unscrubbed.
+    On a shared store every entry is scrubbed when recorded (what is written there is serialized).
     """
 
-    def __init__(self, limit: int = 1000, max_bytes: int | None = None) -> None:
+    def __init__(self, limit: int = 1000, max_bytes: int | None = None, store: Store | None = None) -> None:
         self.limit = max(0, limit)
-        self._lock = threading.Lock()
-        self._entries: deque[JournalEntry | _Pending] = deque()
-        self._sizes: deque[int] = deque()
-        self._usage = Usage(max_bytes)
-        self._seq = itertools.count(1)
-
-    def _keep(self, entry: JournalEntry | _Pending, size: int) -> None:
-        """Append ``entry`` (``size`` bytes) and drop the oldest while over ``limit`` or the byte budget
-        (call with the lock held)."""
-        self._entries.append(entry)
-        self._sizes.append(size)
-        self._usage.hold(size)
-        while len(self._entries) > self.limit or (self._usage.over() and len(self._entries) > 1):
-            self._entries.popleft()
-            self._usage.release(self._sizes.popleft(), evicted=True)
+        self.store: Store = store if store is not None else MemoryStore()
+        self.store.bound_log(LOG, self.limit, max_bytes)
 
     def usage(self) -> Usage:
-        """A copy of what the journal holds and has dropped (``Usage``: entries and estimated bytes)."""
-        with self._lock:
-            return dataclasses.replace(self._usage)
+        """A copy of what the journal holds and has dropped (``Usage``: entries and bytes)."""
+        return self.store.log_usage(LOG)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return self.usage().count
 
     def record(self, **fields: Any) -> JournalEntry:
-        """Append an entry built from ``JournalEntry``'s fields (all but ``seq``); returns it."""
-        size = approx_bytes((fields.get("request"), fields.get("response"), fields.get("notes")))
-        with self._lock:
-            entry = JournalEntry(seq=next(self._seq), **fields)
-            if self.limit:
-                self._keep(entry, size)
-            return entry
+        """Append an entry built from ``JournalEntry``'s fields (all but ``seq``); returns it, with its
+        ``seq``."""
+        entry = JournalEntry(seq=0, **fields)
+        return dataclasses.replace(entry, seq=self.store.append(LOG, entry))
 
     def record_lazy(
         self,
@@ -353,12 +340,16 @@ class Journal:
         size: int = 0,
         **fields: Any,
     ) -> None:
-        """Append an entry whose ``request``, ``response`` and ``notes`` are ``build()``'s, computed when the
-        entry is first read; ``size``: the bytes the capture holds (estimate); ``fields``: the other
-        fields of ``JournalEntry`` but ``seq``."""
-        with self._lock:
-            if self.limit:
-                self._keep(_Pending(next(self._seq), build, **fields), size)
+        """Append an entry whose ``request``, ``response`` and ``notes`` are ``build()``'s: computed when the
+        entry is first read on a store that is not shared (``size``: the bytes the capture holds, an
+        estimate), now on a shared one; ``fields``: the other fields of ``JournalEntry`` but ``seq``."""
+        if not self.limit:
+            return
+        if self.store.shared:
+            request_part, response_part, notes = _build_safely(build)
+            self.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
+        else:
+            self.store.append(LOG, _Pending(build, **fields), size)
 
     def entries(
         self,
@@ -378,39 +369,26 @@ class Journal:
         matched, or only the others); ``limit`` keeps the most recent that many."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
-        with self._lock:
-            entries = list(self._entries)
         chosen = [
-            e
-            for e in entries
+            (seq, e)
+            for seq, e in self.store.read_log(LOG, after or 0)
             if (provider is None or e.provider == provider)
             and (method is None or e.method == method.upper())
             and (status is None or _status_matches(e.status, status))
             and (path is None or path in e.path)
             and (since is None or e.at >= since)
-            and (after is None or e.seq > after)
             and (unmatched is None or e.unmatched == unmatched)
         ]
         if limit is not None:
             chosen = chosen[-limit:] if limit > 0 else []
-        return [e.entry() if isinstance(e, _Pending) else e for e in chosen]
+        return [
+            e.entry(seq) if isinstance(e, _Pending) else dataclasses.replace(e, seq=seq) for seq, e in chosen
+        ]
 
     def clear(self) -> None:
-        """Drop every entry (``seq`` keeps counting)."""
-        with self._lock:
-            self._entries.clear()
-            self._sizes.clear()
-            self._usage = Usage(
-                self._usage.max_bytes, evicted=self._usage.evicted, evicted_bytes=self._usage.evicted_bytes
-            )
-
-    def reset(self) -> None:
-        """Drop every entry and count ``seq`` from 1 again (and the dropped entries from 0)."""
-        with self._lock:
-            self._entries.clear()
-            self._sizes.clear()
-            self._usage = self._usage.cleared()
-            self._seq = itertools.count(1)
+        """Drop every entry (``seq`` keeps counting; ``Store.clear``, the emulator's reset, counts it from
+        1 again)."""
+        self.store.trim_log(LOG)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -420,7 +398,8 @@ class Journal:
 #: The WSGI environ keys ``Request.headers`` and ``Request.args`` are read from.
 _ENVIRON_PREFIXES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING")
 #: Requests and answers whose bodies are at most this many bytes are scrubbed when the entry is first
-#: read; larger ones (base64 images, uploads) are scrubbed at once, so the journal never holds them whole.
+#: read (on a store that is not shared; ``Journal.record_lazy``); larger ones (base64 images, uploads) are
+#: scrubbed at once, so the journal never holds them whole.
 LAZY_MAX_BYTES = 16 * 1024
 #: Bytes a deferred capture holds besides its bodies and environ strings (dicts, headers, notes), as
 #: ``approx_bytes`` measures a typical one.
