@@ -307,15 +307,14 @@ class Webhooks:
             _log_attempt(delivery, 0, error, 0.0)
             seq = self._journal(delivery, now, 0, error, 0.0, None)
             return self._settle(delivery, Attempt(now, 0, error, 0.0, seq), "refused", owed=False)
+        self._count(group, None, "pending")  # counted first: its group is never seen settled too early
         self.store.put(PENDING, delivery.id, delivery)
-        self._count(group, None, "pending")
-        self._schedule(delivery)
+        self._schedule(delivery, due or now)
         return delivery
 
-    def _schedule(self, delivery: Delivery) -> None:
-        """Make the delivery's next attempt a timer (due at its ``next_at``)."""
-        assert delivery.next_at is not None
-        self.scheduler.at(delivery.next_at, f"{delivery.kind} {delivery.id}", ATTEMPT, delivery.id)
+    def _schedule(self, delivery: Delivery, at: dt.datetime) -> None:
+        """Make the delivery's next attempt a timer due at ``at``."""
+        self.scheduler.at(at, f"{delivery.kind} {delivery.id}", ATTEMPT, delivery.id)
 
     def get(self, delivery_id: str) -> Delivery | None:
         """A delivery by id (``None``: unknown, or dropped)."""
@@ -403,7 +402,7 @@ class Webhooks:
         next_at = self.clock.now() + dt.timedelta(seconds=delivery.schedule[retries])
         retried = replace(delivery, next_at=next_at, attempts=(*delivery.attempts, record))
         self.store.put(PENDING, delivery_id, retried)
-        self._schedule(retried)
+        self._schedule(retried, next_at)
         return retried
 
     def _timeout(self) -> float:
