@@ -85,12 +85,15 @@ from pixelmock.emulators.runtime.accounts import Account
 from pixelmock.emulators.runtime.bodies import parse_json
 from pixelmock.emulators.runtime.faults import Fault, active, contract_answers
 from pixelmock.emulators.runtime.ids import new_uuid
+from pixelmock.emulators.runtime.scheduler import timer_handler
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
 JOBS = "apiframe.jobs"
 IDEMPOTENCY = "apiframe.idempotency"
 RATE = "apiframe.rate"
+#: The timer handler that moves a webhook job on (``runtime/scheduler.py``).
+JOB_TIMER = "apiframe.job"
 TEAM = "pixelmock"
 PLAN = "pro"  # the plan of every emulated team (the spec's example value)
 
@@ -545,10 +548,12 @@ def _schedule(job: Job) -> None:
     offsets = {job.queue_seconds, job.seconds, *(float(share) * job.seconds for share in shares)}
     for offset in sorted(offsets):
         moment = job.created_at + dt.timedelta(seconds=offset)
-        runtime().scheduler.at(moment, f"apiframe job {job.id}", lambda: _timer(job.id))
+        runtime().scheduler.at(moment, f"apiframe job {job.id}", JOB_TIMER, job.id)
 
 
+@timer_handler(JOB_TIMER)
 def _timer(job_id: str) -> None:
+    """A webhook job's timer: move it on without a poll (in whichever worker claimed the timer)."""
     step(job_id, poll=False)
 
 

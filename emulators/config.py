@@ -114,9 +114,9 @@ class EmulatorConfig:
       byte bound (``max_records`` still applies).
     - ``payloads_max_bytes``: bytes (estimated) GMI Cloud's request records may hold, with the payloads
       they keep (a rejected request keeps its payload too); oldest evicted first, as above.
-    - ``uploads_max_bytes``: bytes (estimated) the outbound deliveries (webhooks, and uploads with their
-      image bytes) may hold for ``GET /__admin/webhooks``; the oldest settled ones are dropped first, a
-      pending one never.
+    - ``uploads_max_bytes``: bytes (estimated) the settled outbound deliveries (webhooks, and uploads
+      with their image bytes) may hold for ``GET /__admin/webhooks``; the oldest are dropped first. A
+      pending one is not counted against it and never dropped (``max_records`` still applies).
     - ``journal_max_bytes``: bytes (estimated) the journal may hold besides ``journal_limit``; oldest
       entries dropped first. Every budget's figures (held, evicted) are at ``GET /__admin/stats``.
     - ``log_level``: ``"debug"``, ``"info"`` (default: one access line per request, one per webhook or
@@ -238,7 +238,7 @@ class EmulatorConfig:
     )
     uploads_max_bytes: int | None = field(
         default=128 * 1024 * 1024,
-        metadata=setting("estimated bytes outbound deliveries may hold, oldest settled evicted"),
+        metadata=setting("estimated bytes settled outbound deliveries may hold, oldest evicted"),
     )
     journal_max_bytes: int | None = field(
         default=64 * 1024 * 1024,

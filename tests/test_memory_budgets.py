@@ -18,6 +18,7 @@ from runware_tasks import image_task
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.journal import Journal
+from pixelmock.emulators.runtime.scheduler import Scheduler
 from pixelmock.emulators.runtime.store import MemoryStore, approx_bytes
 from pixelmock.emulators.runtime.webhooks import Webhooks
 
@@ -117,16 +118,19 @@ def test_the_journal_keeps_within_its_bytes_and_keeps_the_newest() -> None:
 
 
 def test_settled_deliveries_are_dropped_past_the_budget_and_pending_ones_never() -> None:
-    clock = Clock(dt.date(2026, 11, 21))
-    webhooks = Webhooks(clock, Journal(limit=0), max_bytes=6_000)
+    store, clock = MemoryStore(), Clock(dt.date(2026, 11, 21))
+    webhooks = Webhooks(store, clock, Journal(limit=0), Scheduler(store, clock), max_bytes=6_000)
     later = clock.now() + dt.timedelta(hours=1)
     pending = [webhooks.send("runware", "http://127.0.0.1:9/hook", b"p" * 2_000, due=later) for _ in range(4)]
-    refused = [webhooks.send("runware", "http://192.0.2.1/hook", b"r" * 2_000) for _ in range(3)]
+    refused = [webhooks.send("runware", "http://192.0.2.1/hook", b"r" * 2_000).id for _ in range(5)]
     kept = {d.id for d in webhooks.deliveries()}
     assert {d.id for d in pending} <= kept  # pending ones exceed the budget alone, and stay
-    assert not kept & {d.id for d in refused}
+    settled = [i for i in refused if i in kept]
+    assert 0 < len(settled) < len(refused) and settled == refused[-len(settled) :]  # the oldest dropped
+    assert store.stats()["budgets"]["uploads"]["bytes"] <= 6_000
     usage = webhooks.usage()
-    assert usage.evicted == 3 and usage.count == 4 and usage.bytes > 6_000
+    assert usage.evicted == len(refused) - len(settled) and usage.count == 4 + len(settled)
+    assert usage.bytes > 6_000
 
 
 # --------------------------------------------------------------------------------------- over HTTP

@@ -38,9 +38,9 @@ from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
 from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
 from pixelmock.emulators.runtime.latency import Latency
 from pixelmock.emulators.runtime.latency import check as check_latency
-from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick
+from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick, timer_handler
 from pixelmock.emulators.runtime.store import Store, open_store
-from pixelmock.emulators.runtime.webhooks import Webhooks
+from pixelmock.emulators.runtime.webhooks import ATTEMPT, Webhooks
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -126,10 +126,12 @@ class Runtime:
         self.count_against_budgets({FILES: "results"})
         self.journal = Journal(config.journal_limit, config.journal_max_bytes, self.store)
         self.latency = Latency(config, self.clock, self.store, self.control)
-        self.scheduler = Scheduler(self.clock)
+        self.scheduler = Scheduler(self.store, self.clock)
         self.webhooks = Webhooks(
+            self.store,
             self.clock,
             self.journal,
+            self.scheduler,
             allowed_hosts=frozenset(config.outbound_hosts),
             timeout_seconds=config.outbound_timeout_seconds,
             retry_schedule=config.webhook_retry_schedule,
@@ -186,16 +188,17 @@ class Runtime:
             self.tick()
 
     def due(self) -> bool:
-        """Whether a timer or a delivery is due now (cheap; no lock held across the check)."""
-        return self.scheduler.due() or self.webhooks.due()
+        """Whether a timer (job timers, delivery attempts) is due now (cheap: one read of the store's due
+        queue; no lock held across the check)."""
+        return self.scheduler.due()
 
     def tick(self, wait: bool = False) -> bool:
-        """Run due work now: timers (``scheduler``), then webhook deliveries, outside any request. With
-        ``wait`` false, skipped (``False``) when another tick is running."""
+        """Run due work now (``scheduler``: timers and webhook and upload attempts, each claimed by one app
+        of those sharing the store), outside any request. With ``wait`` false, skipped (``False``) when
+        another tick of this app is running."""
         if self._app is None:
             return False
-        steps = [self.scheduler.run_due, self.webhooks.run_due]
-        return run_tick(self._app, steps, self.scheduler.tick_lock, wait)
+        return run_tick(self._app, [self.scheduler.run_due], self.scheduler.tick_lock, wait)
 
     def _tick_in_background(self) -> bool:
         self.sync()
@@ -255,8 +258,6 @@ class Runtime:
         if changed:
             self.store.put(*SETTINGS, changed)
         self.accounts.reset()
-        self.scheduler.clear()
-        self.webhooks.clear()
         self.clock.reset(self.config.today)
         self.latency.reset()
         self.control.changed()
@@ -265,6 +266,12 @@ class Runtime:
 def runtime() -> Runtime:
     """The current app's runtime (inside an app or request context)."""
     return cast(Runtime, current_app.extensions["pixelmock"])
+
+
+@timer_handler(ATTEMPT)
+def _attempt_delivery(delivery_id: str) -> None:
+    """A delivery's due attempt (``Webhooks.attempt``), made by the app that claimed it."""
+    runtime().webhooks.attempt(delivery_id)
 
 
 def shut_down_upstream(provider: str, model: str) -> dt.date | None:

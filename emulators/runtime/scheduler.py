@@ -1,30 +1,40 @@
-"""Work due on the virtual clock: timers set by provider flows, run when the emulator "ticks".
+"""Work due on the virtual clock: timers set by provider flows and outbound delivery attempts, run when
+the emulator "ticks".
 
 The emulator ticks when a request arrives (before it is handled and after its answer is sent), when the
 clock is moved or read through the control plane, and, with ``EmulatorConfig.tick_seconds``, every so
-many real seconds in a background thread. A tick runs every due timer (e.g. an Apiframe job with a
-webhook moving on without being polled), then every due webhook delivery (``webhooks.py``).
+many real seconds in a background thread. A tick runs every due timer: an Apiframe job with a webhook
+moving on without being polled, a webhook or upload attempt (``webhooks.py``).
+
+A timer is named work, not a closure, so that every worker sharing the store can run it: a handler name
+registered by the module that defines it (``timer_handler``, at import) and JSON-able arguments. The
+timer lives in the store's due queue ``QUEUE`` (its member is the timer itself, JSON: a sequence number,
+the name shown in logs, the handler, its arguments, the root URL of its stand-in request), so it is
+never evicted like a record, and ``claim_due`` hands each due timer to exactly one worker, whichever
+ticks first. Consistency: each timer runs at most once, in one worker, at its first tick at or after its
+moment; a worker that stops between claiming a timer and running it loses that timer.
 
 Ticks run outside any request (an empty ``contextvars`` context with only the app context pushed), so
 what a timer does (ledger lines, journal entries) is never attributed to the request that happened to
 trigger the tick (a timer set during a request runs in a stand-in request for its host, never
-journaled). One tick runs at a time; a request that arrives during a tick does not wait for it.
+journaled). One tick runs at a time in a worker; a request that arrives during a tick does not wait for
+it.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import heapq
-import itertools
+import json
 import logging
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app, has_request_context, request
+
+from pixelmock.emulators.runtime.store import Store
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -33,73 +43,88 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pixelmock")
 
-#: A timer's work: called with no arguments inside the app context.
-Work = Callable[[], None]
+#: The store's due queue of timers.
+QUEUE = "timers"
+#: What a timer runs: called with the timer's arguments inside the app context.
+Handler = Callable[..., None]
+H = TypeVar("H", bound=Handler)
+
+#: Handler name -> handler, for the whole process (``timer_handler``).
+_HANDLERS: dict[str, Handler] = {}
 
 
-@dataclass(order=True)
-class _Timer:
-    at: dt.datetime
-    seq: int
-    key: str = field(compare=False)
-    work: Work = field(compare=False)
-    root: str | None = field(compare=False, default=None)
+def timer_handler(name: str) -> Callable[[H], H]:
+    """Register the decorated function as the handler of timers named ``name`` (e.g. ``"apiframe.job"``),
+    for every app of the process; the module defining it registers it when imported. Raises
+    ``ValueError`` when another function already has the name."""
+
+    def register(fn: H) -> H:
+        known = _HANDLERS.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"timer handler {name!r} is already {known.__module__}.{known.__qualname__}")
+        _HANDLERS[name] = fn
+        return fn
+
+    return register
 
 
 class Scheduler:
-    """Timers on the virtual clock (thread-safe). ``at(moment, key, work)`` runs ``work()`` at the first
-    tick at or after ``moment``; ``key`` names the timer in logs (e.g. ``apiframe job <id>``). Work set
-    during a request runs in a stand-in request for the same host (``request.host_url``), so the URLs
-    it builds (generated images) point at the server the client used; nothing it does is journaled."""
+    """Timers on the virtual clock, kept in ``store``'s due queue ``QUEUE`` (thread-safe; shared by every
+    app on the store). ``at(moment, key, handler, *args)`` runs the registered ``handler(*args)`` once,
+    in one app, at the first tick at or after ``moment``. Timers set during a request run in a stand-in
+    request for the same host (``request.host_url``), so the URLs they build (generated images) point
+    at the server the client used; nothing they do is journaled."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
         self._clock = clock
-        self._lock = threading.Lock()
-        self._timers: list[_Timer] = []
-        self._seq = itertools.count()
         self.tick_lock = threading.Lock()
 
-    def at(self, moment: dt.datetime, key: str, work: Work) -> None:
-        """Run ``work`` at the first tick at or after ``moment`` (virtual time)."""
+    def at(self, moment: dt.datetime, key: str, handler: str, *args: Any) -> None:
+        """Run ``handler(*args)`` at the first tick at or after ``moment`` (virtual time); ``key`` names the
+        timer in logs (e.g. ``apiframe job <id>``); ``args``: JSON values (they come back as JSON gives
+        them: a tuple as a list). Raises ``KeyError`` for a handler no module registered, ``TypeError``
+        for arguments JSON cannot carry."""
+        if handler not in _HANDLERS:
+            raise KeyError(f"no timer handler {handler!r}")
         root = request.host_url if has_request_context() else None
-        with self._lock:
-            heapq.heappush(self._timers, _Timer(moment, next(self._seq), key, work, root))
+        # The sequence orders timers due at the same moment as they were set (a store may order ties
+        # by member: the zero-padded number comes first).
+        seq = self._store.incr(QUEUE, "seq")
+        member = json.dumps([f"{seq:012d}", key, handler, list(args), root], separators=(",", ":"))
+        self._store.schedule(QUEUE, member, moment.timestamp())
 
     def due(self) -> bool:
-        """Whether a timer is due now (no lock when no timer is waiting)."""
-        if not self._timers:
-            return False
-        with self._lock:
-            return bool(self._timers) and self._timers[0].at <= self._clock.now()
-
-    def pending(self) -> int:
-        """How many timers are waiting."""
-        with self._lock:
-            return len(self._timers)
+        """Whether a timer is due now (one ``next_due`` read of the store; no clock read when none waits)."""
+        head = self._store.next_due(QUEUE)
+        return head is not None and head <= self._clock.now().timestamp()
 
     def run_due(self) -> int:
-        """Run every timer due now (also those a timer sets for now); returns how many ran. A timer that
-        raises is logged and dropped."""
+        """Claim and run every timer due now (also those a timer sets for now); returns how many ran. A
+        timer whose handler raises, or is not registered in this process, is logged and dropped."""
         ran = 0
-        while True:
-            with self._lock:
-                if not self._timers or self._timers[0].at > self._clock.now():
-                    return ran
-                timer = heapq.heappop(self._timers)
-            try:
-                if timer.root is not None:
-                    with current_app.test_request_context("/", base_url=timer.root):
-                        timer.work()
-                else:
-                    timer.work()
-            except Exception:
-                log.exception("timer %s failed", timer.key)
-            ran += 1
+        while claimed := self._store.claim_due(QUEUE, self._clock.now().timestamp()):
+            for member in claimed:
+                _run(member)
+                ran += 1
+        return ran
 
-    def clear(self) -> None:
-        """Drop every timer (the control plane's reset)."""
-        with self._lock:
-            self._timers.clear()
+
+def _run(member: str) -> None:
+    """Run one claimed timer (its queue member) in the current app."""
+    _, key, name, args, root = json.loads(member)
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        log.error("timer %s dropped: no handler %r in this process", key, name)
+        return
+    try:
+        if root is not None:
+            with current_app.test_request_context("/", base_url=root):
+                handler(*args)
+        else:
+            handler(*args)
+    except Exception:
+        log.exception("timer %s failed", key)
 
 
 def run_tick(app: Flask, steps: Sequence[Callable[[], object]], lock: threading.Lock, wait: bool) -> bool:

@@ -1,8 +1,9 @@
 """Outbound delivery: webhooks (Apiframe, Runware) and uploads (Runware's ``uploadEndpoint``), with retries.
 
-A provider flow calls ``Webhooks.send(...)``: the delivery is queued, due at once (or at ``due``), and
-attempted at the next tick (``scheduler.py``: when a request arrives or has been answered, when the
-clock is moved through the control plane). An attempt is a real HTTP request (httpx, no proxies from
+A provider flow calls ``Webhooks.send(...)``: the delivery is kept in the state store and its attempt is
+a timer (``scheduler.py``), due at once (or at ``due``), made at the next tick (when a request arrives or
+has been answered, when the clock is moved through the control plane) by exactly one of the apps sharing
+the store. An attempt is a real HTTP request (httpx, no proxies from
 the environment, redirects not followed, ``EmulatorConfig.outbound_timeout_seconds``); a 2xx answer
 delivers it, anything else schedules the next attempt after the provider's retry schedule
 (``contracts/data/webhooks.yaml``, or ``EmulatorConfig.webhook_retry_schedule``) on the virtual clock;
@@ -17,6 +18,11 @@ target URL with its credentials ``REDACTED`` (``pixelmock.contracts.secrets``: u
 ``status`` 0 when there was no answer) and is listed with its delivery at ``GET /__admin/webhooks``;
 headers and bodies are scrubbed as the journal scrubs a request. Each attempt is also logged on
 ``pixelmock.outbound`` (``emulators/access_log.py``: INFO when delivered, WARNING otherwise).
+
+Consistency across the apps (workers, hosts) sharing a store: each attempt is made at most once, by one
+app, at its first tick at or after its moment (an app that stops during an attempt loses that attempt);
+a retry is scheduled only after the attempt before it was recorded; ``GET /__admin/webhooks`` on any app
+lists every delivery with the attempts recorded so far.
 """
 
 from __future__ import annotations
@@ -26,10 +32,9 @@ import datetime as dt
 import ipaddress
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -41,9 +46,19 @@ from pixelmock.emulators.access_log import OUTBOUND, emit, loggable
 from pixelmock.emulators.runtime.clock import Clock
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import Journal, scrub
-from pixelmock.emulators.runtime.store import Usage
+from pixelmock.emulators.runtime.scheduler import Scheduler
+from pixelmock.emulators.runtime.store import Store, Usage
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
+#: Store namespaces: deliveries still owed (never dropped for bytes), settled ones (counted against the
+#: byte budget ``BUDGET``), and each group's count of deliveries by outcome.
+PENDING, SETTLED, GROUPS = "webhooks.pending", "webhooks.settled", "webhooks.groups"
+#: The store's counters of this service (``seq``: the order deliveries were made in).
+COUNTERS = "webhooks"
+#: The store's byte budget of settled deliveries (``EmulatorConfig.uploads_max_bytes``).
+BUDGET = "uploads"
+#: The timer handler of a delivery's due attempt (registered by the runtime: ``Webhooks.attempt``).
+ATTEMPT = "webhooks.attempt"
 #: Bytes of an answer body kept in an attempt's record.
 MAX_ANSWER = 2048
 
@@ -215,39 +230,40 @@ def _log_attempt(delivery: Delivery, status: int, error: str | None, duration_ms
     emit(OUTBOUND, level, text, fields)
 
 
-def _due(delivery: Delivery, now: dt.datetime) -> bool:
-    return delivery.status == "pending" and delivery.next_at is not None and delivery.next_at <= now
-
-
 def _scrub_headers(headers: Mapping[str, str], secrets: set[str] | None = None) -> dict[str, str]:
     return {name: scrub_header(name, value, secrets) for name, value in headers.items()}
 
 
+def _bucket(status: DeliveryStatus) -> str:
+    """The group count a delivery in ``status`` is counted in: ``pending``, ``delivered`` or ``failed``."""
+    return "failed" if status == "refused" else status
+
+
 @dataclass
 class Webhooks:
-    """The delivery queue of one emulator app (thread-safe).
+    """The outbound deliveries of one emulator, kept in ``store`` (thread-safe; every app on the store
+    shares them). Each due attempt is a timer of ``scheduler`` (handler ``ATTEMPT``, registered by the
+    runtime to call ``attempt``): the store hands it to exactly one app, whichever ticks first.
 
-    Deliveries (with their bodies: an upload holds the image's bytes) are kept for the control plane
-    within ``max_bytes`` (estimated; ``None``: unbounded): past it the oldest settled deliveries are
-    dropped first. A pending delivery is never dropped (it is the provider's outstanding work), so
-    pending ones alone may exceed the budget. ``usage()`` says what is held and was dropped.
+    Records: a pending delivery in ``PENDING``, never dropped for bytes (it is the provider's outstanding
+    work; like every namespace it is bounded by ``max_records``); once settled it moves to ``SETTLED``,
+    counted against the store's byte budget ``uploads`` (``max_bytes``, estimated; ``None``: unbounded):
+    past it the oldest settled deliveries are dropped first. ``GROUPS`` counts each group's deliveries
+    by outcome (``group_status``). Sequence numbers come from the store's counter, so the listing is in
+    the order deliveries were made across apps. ``usage()`` says what is held and was dropped.
     """
 
+    store: Store
     clock: Clock
     journal: Journal
+    scheduler: Scheduler
     allowed_hosts: frozenset[str] = frozenset()
     timeout_seconds: float | None = None
     retry_schedule: tuple[float, ...] | None = None
     max_bytes: int | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _deliveries: dict[str, Delivery] = field(default_factory=dict)
-    _pending: set[str] = field(default_factory=set)
-    _sizes: dict[str, int] = field(default_factory=dict)
-    _usage: Usage = field(init=False)
-    _seq: int = 0
 
     def __post_init__(self) -> None:
-        self._usage = Usage(self.max_bytes)
+        self.store.budget(BUDGET, self.max_bytes, (SETTLED,))
 
     def send(
         self,
@@ -270,48 +286,51 @@ class Webhooks:
         if schedule is None or kind != "webhook":
             schedule = tuple(float(s) for s in facts.get("retry_schedule_seconds", ()))
         now = self.clock.now()
-        with self._lock:
-            self._seq += 1
-            delivery = Delivery(
-                id="whd_" + new_uuid().hex[:16],
-                provider=provider,
-                kind=kind,
-                method=str(facts.get("method", "POST")),
-                url=url,
-                headers=dict(headers or {}),
-                body=body,
-                group=group,
-                event=event,
-                schedule=schedule,
-                created_at=now,
-                next_at=due or now,
-                seq=self._seq,
-            )
-            self._deliveries[delivery.id] = delivery
-            self._pending.add(delivery.id)
-            self._sizes[delivery.id] = size = _size(delivery)
-            self._usage.hold(size)
-            self._trim()
+        delivery = Delivery(
+            id="whd_" + new_uuid().hex[:16],
+            provider=provider,
+            kind=kind,
+            method=str(facts.get("method", "POST")),
+            url=url,
+            headers=dict(headers or {}),
+            body=body,
+            group=group,
+            event=event,
+            schedule=schedule,
+            created_at=now,
+            next_at=due or now,
+            seq=self.store.incr(COUNTERS, "seq"),
+        )
         reason = refusal(url, self.allowed_hosts)
         if reason is not None:
-            _log_attempt(delivery, 0, f"refused: {reason}", 0.0)
-            self._settle(delivery, Attempt(now, 0, f"refused: {reason}", 0.0, None), "refused")
-        return self.get(delivery.id) or delivery
+            error = f"refused: {reason}"
+            _log_attempt(delivery, 0, error, 0.0)
+            seq = self._journal(delivery, now, 0, error, 0.0, None)
+            return self._settle(delivery, Attempt(now, 0, error, 0.0, seq), "refused", owed=False)
+        self._count(group, None, "pending")  # counted first: its group is never seen settled too early
+        self.store.put(PENDING, delivery.id, delivery)
+        self._schedule(delivery, due or now)
+        return delivery
+
+    def _schedule(self, delivery: Delivery, at: dt.datetime) -> None:
+        """Make the delivery's next attempt a timer due at ``at``."""
+        self.scheduler.at(at, f"{delivery.kind} {delivery.id}", ATTEMPT, delivery.id)
 
     def get(self, delivery_id: str) -> Delivery | None:
-        """A delivery by id."""
-        with self._lock:
-            return self._deliveries.get(delivery_id)
+        """A delivery by id (``None``: unknown, or dropped)."""
+        # Pending first: a delivery being settled is written to SETTLED before it leaves PENDING.
+        found: Delivery | None = self.store.get(PENDING, delivery_id) or self.store.get(SETTLED, delivery_id)
+        return found
 
     def deliveries(
         self, *, provider: str | None = None, group: str | None = None, status: str | None = None
     ) -> list[Delivery]:
         """Deliveries, oldest first, filtered by provider, group and status."""
-        with self._lock:
-            chosen = sorted(self._deliveries.values(), key=lambda d: d.seq)
+        found: dict[str, Delivery] = {d.id: d for d in self.store.values(PENDING)}
+        found.update((d.id, d) for d in self.store.values(SETTLED))  # settled meanwhile: the newer record
         return [
             d
-            for d in chosen
+            for d in sorted(found.values(), key=lambda d: d.seq)
             if (provider is None or d.provider == provider)
             and (group is None or d.group == group)
             and (status is None or d.status == status)
@@ -319,38 +338,35 @@ class Webhooks:
 
     def group_status(self, group: str) -> DeliveryStatus | None:
         """One word for a group's deliveries: ``failed`` if any failed or was refused, ``pending`` if any
-        is pending, ``delivered`` when all were, ``None`` when there are none."""
-        found = self.deliveries(group=group)
-        if not found:
+        is pending, ``delivered`` when all were, ``None`` when there are none. One store read."""
+        counts: dict[str, int] | None = self.store.get(GROUPS, group)
+        if not counts:
             return None
-        if any(d.status in ("failed", "refused") for d in found):
+        if counts.get("failed"):
             return "failed"
-        if any(d.status == "pending" for d in found):
+        if counts.get("pending"):
             return "pending"
-        return "delivered"
+        return "delivered" if counts.get("delivered") else None
 
-    def due(self) -> bool:
-        """Whether a pending delivery is due now (no clock read or lock when nothing is pending)."""
-        if not self._pending:
-            return False
-        now = self.clock.now()
-        with self._lock:
-            return any(_due(self._deliveries[i], now) for i in self._pending)
+    def _count(self, group: str | None, left: DeliveryStatus | None, joined: DeliveryStatus) -> None:
+        """Move one delivery of ``group`` from the count of ``left`` (``None``: a new one) to ``joined``."""
+        if group is None:
+            return
 
-    def run_due(self) -> int:
-        """Attempt every pending delivery that is due (oldest first); returns how many were attempted."""
-        now = self.clock.now()
-        with self._lock:
-            due = sorted(
-                (d for d in map(self._deliveries.__getitem__, self._pending) if _due(d, now)),
-                key=lambda d: (d.next_at or now, d.seq),
-            )
-        for delivery in due:
-            self.attempt(delivery.id)
-        return len(due)
+        def move(old: dict[str, int] | None) -> dict[str, int]:
+            counts = dict(old or {})
+            if left is not None:
+                counts[_bucket(left)] = counts.get(_bucket(left), 0) - 1
+            counts[_bucket(joined)] = counts.get(_bucket(joined), 0) + 1
+            return counts
+
+        self.store.update(GROUPS, group, move)
 
     def attempt(self, delivery_id: str) -> Delivery | None:
-        """Make one attempt now (real HTTP), record and journal it, and settle or reschedule."""
+        """Make one attempt now (real HTTP), record and journal it, and settle it or schedule the next
+        after the delivery's retry schedule (virtual seconds). Called for a claimed due attempt (the
+        handler of ``ATTEMPT`` timers): one app makes it. Returns the delivery as recorded, ``None`` when
+        it is unknown (or the store was reset during the attempt)."""
         delivery = self.get(delivery_id)
         if delivery is None or delivery.status != "pending":
             return delivery
@@ -374,6 +390,8 @@ class Webhooks:
         _log_attempt(delivery, status, error, duration)
         seq = self._journal(delivery, at, status, error, duration, answer)
         record = Attempt(at, status, error, duration, seq)
+        if self.store.get(PENDING, delivery_id) is None:  # reset (or evicted) during the attempt
+            return None
         if error is None:
             return self._settle(delivery, record, "delivered")
         if reason is not None:
@@ -382,46 +400,36 @@ class Webhooks:
         if retries >= len(delivery.schedule):
             return self._settle(delivery, record, "failed")
         next_at = self.clock.now() + dt.timedelta(seconds=delivery.schedule[retries])
-        return self._update(delivery.id, record, "pending", next_at)
+        retried = replace(delivery, next_at=next_at, attempts=(*delivery.attempts, record))
+        self.store.put(PENDING, delivery_id, retried)
+        self._schedule(retried, next_at)
+        return retried
 
     def _timeout(self) -> float:
         if self.timeout_seconds is not None:
             return self.timeout_seconds
         return float(load("webhooks")["outbound"]["attempt_timeout_seconds"])
 
-    def _settle(self, delivery: Delivery, record: Attempt, status: DeliveryStatus) -> Delivery:
-        if record.journal_seq is None and status == "refused":
-            seq = self._journal(delivery, record.at, 0, record.error, 0.0, None)
-            record = replace(record, journal_seq=seq)
-        return self._update(delivery.id, record, status, None)
-
-    def _update(
-        self, delivery_id: str, record: Attempt, status: DeliveryStatus, next_at: dt.datetime | None
+    def _settle(
+        self, delivery: Delivery, record: Attempt, status: DeliveryStatus, *, owed: bool = True
     ) -> Delivery:
-        with self._lock:
-            old = self._deliveries[delivery_id]
-            new = replace(old, status=status, next_at=next_at, attempts=(*old.attempts, record))
-            self._deliveries[delivery_id] = new
-            if status != "pending":
-                self._pending.discard(delivery_id)
-                self._trim()
-            return new
-
-    def _trim(self) -> None:
-        """Drop the oldest settled deliveries while over the byte budget (call with the lock held)."""
-        if not self._usage.over():
-            return
-        settled = [i for i in self._deliveries if i not in self._pending]
-        for delivery_id in settled:
-            if not self._usage.over():
-                break
-            del self._deliveries[delivery_id]
-            self._usage.release(self._sizes.pop(delivery_id), evicted=True)
+        """Record the last attempt of ``delivery`` and move it to ``SETTLED`` (``owed``: it was pending;
+        false for one refused when sent). It is written there before it leaves ``PENDING``, so a reader
+        always finds it."""
+        settled = replace(delivery, status=status, next_at=None, attempts=(*delivery.attempts, record))
+        self.store.put(SETTLED, delivery.id, settled)
+        if owed:
+            self.store.delete(PENDING, delivery.id)
+        self._count(delivery.group, "pending" if owed else None, status)
+        return settled
 
     def usage(self) -> Usage:
-        """A copy of what the deliveries hold and have dropped (``Usage``: deliveries, estimated bytes)."""
-        with self._lock:
-            return replace(self._usage)
+        """What the deliveries hold and have dropped (``Usage``: deliveries, estimated bytes): the settled
+        ones' byte budget (``uploads``) and the pending ones (``_size``), which it never drops."""
+        usage = Usage(**self.store.stats()["budgets"][BUDGET])
+        for delivery in self.store.values(PENDING):
+            usage.hold(_size(delivery))
+        return usage
 
     def _journal(
         self,
@@ -479,11 +487,3 @@ class Webhooks:
             ledger=(),
         )
         return entry.seq
-
-    def clear(self) -> None:
-        """Forget every delivery (the control plane's reset)."""
-        with self._lock:
-            self._deliveries.clear()
-            self._pending.clear()
-            self._sizes.clear()
-            self._usage = self._usage.cleared()
