@@ -972,7 +972,7 @@ def websocket(ws: Any) -> None:
     link.sessions.connect(link.connection)
     try:
         while (message := link.connection.receive(idle, code, reason, link.flush)) is not None:
-            rt.control.sync()
+            rt.sync()
             with journal_message(rt, NAME, message) as frames, link.connection.logging_into(frames):
                 try:
                     _on_message(message, link, rt)
