@@ -7,9 +7,12 @@ so no reader ever sees half of it, whichever process wrote it:
 
 - records: a hash per namespace (``{prefix}:r:{ns}``), the insertion order in a sorted set
   (``{prefix}:o:{ns}``, scored by a store-wide sequence) and a version per record (``{prefix}:v:{ns}``,
-  the sequence number of its last write). ``update`` reads a record and its version, runs ``fn`` here
-  and writes only if the version is unchanged (compare-and-set in the script), else reads again and
-  retries: ``fn`` may run more than once and must not have side effects. ``get`` is one ``HGET``;
+  the sequence number of its last write). ``update`` runs ``fn`` here on the record as this process
+  last wrote or read it (a new key: absent) and writes only if its version is unchanged
+  (compare-and-set in the script); otherwise the script answers the stored record and version and
+  ``fn`` runs again on them: one round trip when this process holds the latest version, two when
+  another wrote since. ``fn`` may run more than once and must not have side effects. ``get`` is one
+  ``HGET``;
 - byte budgets: a record's size is its serialized length; sizes and insertion order per budget
   (``{prefix}:bs:{name}``, ``{prefix}:bo:{name}``), usage in ``{prefix}:bu:{name}``;
 - counters: ``HINCRBY`` on ``{prefix}:c:{ns}``;
@@ -29,6 +32,8 @@ prefix, so the store needs a single Redis (or Valkey) server, not a cluster.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
@@ -133,11 +138,15 @@ end
 """
 
 # ARGV: prefix, ns, key, value, max_records (0: none), expected version ('*': any, '': absent), log
-# ('': none), then (entry, size) pairs. Returns {0} when the version differs, else {1, seq...}.
+# ('': none), then (entry, size) pairs. Returns {0, value, version} (what is stored) when the version
+# differs, else {1, version, log seq...}.
 _PUT = r"""
 local ns, k, value, maxr, expected, log = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local rk, vk, ok = key('r', ns), key('v', ns), key('o', ns)
-if expected ~= '*' and (redis.call('HGET', vk, k) or '') ~= expected then return {0} end
+if expected ~= '*' then
+  local version = redis.call('HGET', vk, k) or ''
+  if version ~= expected then return {0, redis.call('HGET', rk, k) or false, version} end
+end
 local seq = redis.call('INCR', p .. ':seq')
 if redis.call('HEXISTS', rk, k) == 0 then
   if maxr > 0 then
@@ -156,7 +165,7 @@ end
 redis.call('HSET', rk, k, value)
 redis.call('HSET', vk, k, seq)
 count(ns, k, #value, seq)
-local result = {1}
+local result = {1, seq}
 if log ~= '' then
   for i = 8, #ARGV, 2 do result[#result + 1] = append(log, ARGV[i], tonumber(ARGV[i + 1])) end
 end
@@ -305,6 +314,7 @@ class RedisStore:
         self.prefix = prefix
         self.max_records = max_records
         self._codec = codec
+        self._known = _Versions()
 
         def script(body: str) -> Script:
             return client.register_script(_PRELUDE + body)
@@ -324,7 +334,9 @@ class RedisStore:
     # ------------------------------------------------------------------------------------------ records
 
     def put(self, ns: str, key: str, value: Any) -> None:
-        self._run(self._put, ns, key, self._codec.dumps(value), self.max_records or 0, "*", "")
+        raw = self._codec.dumps(value)
+        done = self._run(self._put, ns, key, raw, self.max_records or 0, "*", "")
+        self._known.remember((ns, key), raw, done[1])
 
     def get(self, ns: str, key: str) -> Any | None:
         raw = self.client.hget(self._key("r", ns), key)
@@ -348,10 +360,21 @@ class RedisStore:
     def _write(
         self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
     ) -> tuple[Any, list[int]]:
-        """Compare-and-set: ``fn`` on the record read, written if its version is still the one read."""
+        """Compare-and-set: ``fn`` on the record as this process last wrote or read it (``_known``; a new
+        key is guessed absent), written if its version is still that one; else the script answers what is
+        stored, and ``fn`` runs again on that. One round trip when the guess holds. Should ``fn`` raise on
+        a guess, it runs again on the record read; its exception propagates only from what is stored."""
+        guess = self._known.get((ns, key))
+        raw, version, verified = (None, b"", False) if guess is None else (*guess, False)
         while True:
-            raw, version = self._run(self._read, ns, key)
-            new, entries = fn(None if raw is None else self._codec.loads(raw))
+            try:
+                new, entries = fn(None if raw is None else self._codec.loads(raw))
+            except Exception:
+                if verified:
+                    raise
+                raw, version = self._run(self._read, ns, key)
+                verified = True
+                continue
             logged: list[Any] = []
             for entry in entries:
                 payload = self._codec.dumps(entry)
@@ -359,14 +382,18 @@ class RedisStore:
             value = self._codec.dumps(new)
             done = self._run(self._put, ns, key, value, self.max_records or 0, version or b"", log, *logged)
             if done[0] == 1:
-                return new, [int(seq) for seq in done[1:]]
+                self._known.remember((ns, key), value, done[1])
+                return new, [int(seq) for seq in done[2:]]
+            raw, version, verified = done[1], done[2], True
 
     def delete(self, ns: str, key: str) -> None:
+        self._known.forget((ns, key))
         self._run(self._delete, ns, key)
 
     def clear(self) -> None:
         """Drop every record, counter, log entry and due key of this prefix (admin reset); eviction counts
         and log seqs start again from 0 (bounds are kept)."""
+        self._known.clear()
         self._run(self._clear)
 
     def budget(self, name: str, max_bytes: int | None, namespaces: Iterable[str]) -> None:
@@ -431,6 +458,45 @@ class RedisStore:
 
     def claim_due(self, queue: str, now: float) -> list[str]:
         return [key.decode() for key in self._run(self._claim, queue, repr(float(now)))]
+
+
+class _Versions:
+    """What this process last wrote or read of the records it updates: ``(ns, key)`` -> ``(serialized
+    value, version)``, the guess ``RedisStore.update`` tries first. At most ``limit`` records, each at
+    most ``max_bytes`` serialized (larger ones are not kept: a miss only costs a round trip), most
+    recently used kept. Thread-safe. A stale guess is safe: the version check refuses it."""
+
+    def __init__(self, limit: int = 4096, max_bytes: int = 16 * 1024) -> None:
+        self._limit = limit
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._known: OrderedDict[tuple[str, str], tuple[bytes, bytes]] = OrderedDict()
+
+    def get(self, record: tuple[str, str]) -> tuple[bytes, bytes] | None:
+        with self._lock:
+            found = self._known.get(record)
+            if found is not None:
+                self._known.move_to_end(record)
+            return found
+
+    def remember(self, record: tuple[str, str], raw: bytes | str, version: bytes | int) -> None:
+        with self._lock:
+            if len(raw) > self._max_bytes:
+                self._known.pop(record, None)
+                return
+            data = raw.encode() if isinstance(raw, str) else raw
+            self._known[record] = (data, str(version).encode() if isinstance(version, int) else version)
+            self._known.move_to_end(record)
+            while len(self._known) > self._limit:
+                self._known.popitem(last=False)
+
+    def forget(self, record: tuple[str, str]) -> None:
+        with self._lock:
+            self._known.pop(record, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
 
 
 def open_redis(url: str, max_records: int | None = None) -> RedisStore:
