@@ -102,7 +102,7 @@ def test_a_timer_set_on_one_app_runs_once_when_the_other_ticks(twin_apps: tuple[
     PixelmockAdmin.for_app(a).deliver()  # A publishes the shared clock
     rt = _runtime(a)
     rt.scheduler.at(rt.clock.now(), "test timer", "tests.shared_outbound.note", "once")
-    _runtime(b).control.sync()
+    _runtime(b).sync()
     assert _runtime(b).due()
     PixelmockAdmin.for_app(b).deliver()
     assert ran_timers == [("once", b)]

@@ -30,6 +30,8 @@ from pixelmock.emulators.runtime.accounts import Accounts, AuthResult
 from pixelmock.emulators.runtime.bill import BillRecorder
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
 from pixelmock.emulators.runtime.clock import Clock
+from pixelmock.emulators.runtime.control import KEY as CONTROL_KEY
+from pixelmock.emulators.runtime.control import NAMESPACE as CONTROL_NS
 from pixelmock.emulators.runtime.control import Control
 from pixelmock.emulators.runtime.faults import FaultAnswer, Faults
 from pixelmock.emulators.runtime.files import NAMESPACE as FILES
@@ -38,6 +40,7 @@ from pixelmock.emulators.runtime.images import ImageSpec, render, spec_for
 from pixelmock.emulators.runtime.journal import Journal, JournalEntry, journal_note
 from pixelmock.emulators.runtime.latency import Latency
 from pixelmock.emulators.runtime.latency import check as check_latency
+from pixelmock.emulators.runtime.scheduler import QUEUE as TIMERS
 from pixelmock.emulators.runtime.scheduler import Scheduler, Ticker, run_tick, timer_handler
 from pixelmock.emulators.runtime.store import Store, open_store
 from pixelmock.emulators.runtime.webhooks import ATTEMPT, Webhooks
@@ -188,8 +191,8 @@ class Runtime:
             self.tick()
 
     def due(self) -> bool:
-        """Whether a timer (job timers, delivery attempts) is due now (cheap: one read of the store's due
-        queue; no lock held across the check)."""
+        """Whether a timer (job timers, delivery attempts) is due now, as of the last ``sync`` and the
+        timers this app set since (``Scheduler.due``: no store read, no lock)."""
         return self.scheduler.due()
 
     def tick(self, wait: bool = False) -> bool:
@@ -205,9 +208,12 @@ class Runtime:
         return self.tick()
 
     def sync(self) -> None:
-        """Take the shared control-plane state (``control.sync``: the clock) and, when its generation is
-        new to this worker, the settings changed through any worker (``configure``)."""
-        generation = self.control.sync()
+        """Take the shared control-plane state (``control.apply``: the clock) and the earliest due timer
+        (``scheduler.expect``), in one store read, and, when the generation is new to this worker, the
+        settings changed through any worker (``configure``)."""
+        state, head = self.store.peek(CONTROL_NS, CONTROL_KEY, TIMERS)
+        generation = self.control.apply(state)
+        self.scheduler.expect(head)
         if generation != self._settings_generation:
             self._settings_generation = generation
             changed: Mapping[str, Any] | None = self.store.get(*SETTINGS)

@@ -47,7 +47,11 @@ class Control:
     def sync(self) -> str:
         """Read the shared record and set this worker's clock from it; returns the generation. With no
         record yet (a fresh store, or one just reset), publishes this worker's clock as the first."""
-        state: ControlState | None = self._store.get(NAMESPACE, KEY)
+        return self.apply(self._store.get(NAMESPACE, KEY))
+
+    def apply(self, state: ControlState | None) -> str:
+        """``sync`` with the shared record already read (``None``: there is none); returns the
+        generation."""
         if state is None:
             return self.changed()
         if state.generation != self.generation:

@@ -456,6 +456,13 @@ class RedisStore:
         head = self.client.zrange(self._key("q", queue), 0, 0, withscores=True)
         return float(head[0][1]) if head else None
 
+    def peek(self, ns: str, key: str, queue: str) -> tuple[Any | None, float | None]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self._key("r", ns), key)
+        pipe.zrange(self._key("q", queue), 0, 0, withscores=True)
+        raw, head = pipe.execute()
+        return (None if raw is None else self._codec.loads(raw)), (float(head[0][1]) if head else None)
+
     def claim_due(self, queue: str, now: float) -> list[str]:
         return [key.decode() for key in self._run(self._claim, queue, repr(float(now)))]
 

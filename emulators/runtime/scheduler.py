@@ -79,6 +79,10 @@ class Scheduler:
         self._store = store
         self._clock = clock
         self.tick_lock = threading.Lock()
+        #: The earliest due moment this app knows of (POSIX seconds; ``None``: none): read with the
+        #: control record at each request (``expect``), lowered by the timers it sets, read again after
+        #: it ran the due ones.
+        self._head: float | None = None
 
     def at(self, moment: dt.datetime, key: str, handler: str, *args: Any) -> None:
         """Run ``handler(*args)`` at the first tick at or after ``moment`` (virtual time); ``key`` names the
@@ -93,10 +97,18 @@ class Scheduler:
         seq = self._store.incr(QUEUE, "seq")
         member = json.dumps([f"{seq:012d}", key, handler, list(args), root], separators=(",", ":"))
         self._store.schedule(QUEUE, member, moment.timestamp())
+        at, head = moment.timestamp(), self._head
+        self._head = at if head is None else min(head, at)
+
+    def expect(self, head: float | None) -> None:
+        """Take the queue's earliest moment as read from the store (``Store.next_due`` or ``peek``)."""
+        self._head = head
 
     def due(self) -> bool:
-        """Whether a timer is due now (one ``next_due`` read of the store; no clock read when none waits)."""
-        head = self._store.next_due(QUEUE)
+        """Whether a timer is due now, as far as this app knows: the earliest moment read at the start of
+        the request (``expect``) or set by it since (no store read; no clock read when none waits).
+        Timers another app sets meanwhile are seen at the next request, or by any app's tick."""
+        head = self._head
         return head is not None and head <= self._clock.now().timestamp()
 
     def run_due(self) -> int:
@@ -107,6 +119,7 @@ class Scheduler:
             for member in claimed:
                 _run(member)
                 ran += 1
+        self._head = self._store.next_due(QUEUE)
         return ran
 
 

@@ -107,6 +107,10 @@ class Store(Protocol):
         """Remove and return the keys due at or before ``now``, earliest first. Each key is returned to
         exactly one caller, whichever process asks."""
 
+    def peek(self, ns: str, key: str, queue: str) -> tuple[Any | None, float | None]:
+        """A record (``get``) and the earliest moment of a due queue (``next_due``), read together: one
+        round trip on a shared store (what every request reads first)."""
+
 
 @dataclasses.dataclass
 class Usage:
@@ -388,6 +392,9 @@ class MemoryStore:
         with self._lock:
             head = target.head()
             return None if head is None else head[0]
+
+    def peek(self, ns: str, key: str, queue: str) -> tuple[Any | None, float | None]:
+        return self.get(ns, key), self.next_due(queue)
 
     def claim_due(self, queue: str, now: float) -> list[str]:
         with self._lock:
