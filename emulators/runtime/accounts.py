@@ -21,6 +21,8 @@ after the change was answered (``control.py``).
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -35,6 +37,8 @@ AuthStatus = Literal["ok", "missing", "invalid", "inactive"]
 #: What the control plane can make of a key: accepted, answered 401, answered 403.
 KeyStatus = Literal["active", "invalid", "inactive"]
 KEY_STATUSES: tuple[KeyStatus, ...] = ("active", "invalid", "inactive")
+#: How many accounts a worker remembers having seen in the store (``Accounts._ensure``).
+_SEEN = 10_000
 #: Memo of the ledger line written when the control plane sets a balance.
 BALANCE_SET_MEMO = "pixelmock admin: balance set"
 #: The store namespace of the accounts (keyed by account id) and the log of the ledger lines.
@@ -126,6 +130,10 @@ class Accounts:
         self._configured = KeyStatuses.configured(config)
         #: ``(generation, statuses set through the control plane or None)`` as last read.
         self._keys: tuple[str, KeyStatuses | None] | None = None
+        #: ``(generation, {id: account})``: the accounts this worker has seen in the store since that
+        #: control generation (a reset is a new one), as it last saw them; at most ``_SEEN`` of them.
+        self._seen: tuple[str, OrderedDict[str, Account]] = ("", OrderedDict())
+        self._seen_lock = threading.Lock()
         self._listeners: list[Callable[[LedgerLine], None]] = []
         self.reset()
 
@@ -157,13 +165,25 @@ class Accounts:
         return Account(ident, dict(self._config.starting_balances))
 
     def _ensure(self, ident: str) -> Account:
-        found: Account | None = self._store.get(NAMESPACE, ident)
-        if found is not None:
-            return found
-        created: Account = self._store.update(
-            NAMESPACE, ident, lambda old: old if old is not None else self._new(ident)
-        )
-        return created
+        """The account ``ident``, created with the starting balances if the store has none. An account this
+        worker has already seen since the last control-plane change is answered without reading the store,
+        as it last saw it (read balances with ``balance``): should another worker's writes have evicted it
+        since, its next balance move creates it again, as a store read would have."""
+        with self._seen_lock:
+            if self._seen[0] != self._control.generation:
+                self._seen = (self._control.generation, OrderedDict())
+            seen = self._seen[1]
+            found = seen.get(ident)
+        if found is None:
+            found = self._store.get(NAMESPACE, ident)
+        if found is None:
+            found = self._store.update(NAMESPACE, ident, lambda old: old or self._new(ident))
+        with self._seen_lock:
+            seen[ident] = found
+            seen.move_to_end(ident)
+            while len(seen) > _SEEN:
+                seen.popitem(last=False)
+        return found
 
     def key_status(self, ident: str) -> KeyStatus:
         """How a key is answered, by its account id (``account_id(key)``)."""
