@@ -30,6 +30,9 @@ from websockets.sync.client import ClientConnection, connect
 from pixelmock.emulators.admin_client import PixelmockAdmin
 from pixelmock.emulators.pytest_plugin import WebhookReceiver
 
+# Until the Redis store (branch redis-store, with conftest's ``redis_url``) is merged; a no-op after.
+pytest.importorskip("pixelmock.emulators.runtime.redis_store")
+
 #: The load of the issue's acceptance: 32 clients at once, 500 Apiframe jobs each, split across the hosts.
 CLIENTS, JOBS_PER_CLIENT = 32, 500
 #: Accounts the clients share (8 clients race on each), with a balance that runs out mid-way.
@@ -43,56 +46,12 @@ SERVE = ("--option", f"runware.image_seconds={IMAGE_SECONDS}", "--ledger-limit",
          "--max-records", "40000", "--journal-limit", "100")  # fmt: skip
 JOB = {"prompt": "a lighthouse", "model": "gpt-image-2", "gptImage2Params": {"quality": "low"}}
 
-_databases = count(1)
+_stores = count(1)
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``redis-server`` on a free port of 127.0.0.1 for this module, stopped after it."""
-    import shutil
-    import signal
-    import subprocess
-
-    from pixelmock.emulators.server import free_port
-
-    binary = shutil.which("redis-server")
-    assert binary is not None, "redis-server is needed (apt-get install redis-server)"
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        client = redis.Redis(port=port)
-        deadline = time.monotonic() + PATIENCE
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=PATIENCE)
+def _store(redis_url: str) -> str:
+    """The session's ``redis-server`` (conftest's ``redis_url``) under a key prefix of this test's own."""
+    return f"{redis_url}?prefix=pixelmock-multihost-{next(_stores)}"
 
 
 @dataclass
@@ -130,9 +89,8 @@ class Hosts:
 
 @pytest.fixture
 def hosts(redis_url: str, tmp_path: Path) -> Iterator[Hosts]:
-    """Two hosts on a database of their own (``redis_url`` with another db number)."""
-    store = f"{redis_url.rsplit('/', 1)[0]}/{next(_databases)}"
-    running = Hosts(tmp_path, store)
+    """Two hosts on a store of their own (``_store``)."""
+    running = Hosts(tmp_path, _store(redis_url))
     try:
         running.start(0)
         running.start(1)
@@ -189,7 +147,7 @@ def test_every_webhook_is_delivered_once_whichever_host_ticks(hosts: Hosts) -> N
     for i in (0, 1):
         deliveries = hosts.admin(i).webhooks(provider="apiframe")
         assert sorted(d["group"] for d in deliveries) == sorted(made)
-        assert {(d["status"], d["attempts"]) for d in deliveries} == {("delivered", 1)}
+        assert {(d["status"], len(d["attempts"])) for d in deliveries} == {("delivered", 1)}
 
 
 def _ws(root: str) -> contextlib.AbstractContextManager[ClientConnection]:
@@ -246,7 +204,11 @@ def test_concurrent_clients_on_both_hosts_leave_every_ledger_exact(hosts: Hosts)
         with httpx.Client(timeout=PATIENCE) as http:
             for n in range(JOBS_PER_CLIENT):
                 root = hosts.roots[(c + n) % 2]
-                answer = _submit(http, root, key)
+                try:
+                    answer = _submit(http, root, key)
+                except httpx.HTTPError as exc:
+                    failures.append(f"client {c} job {n} on {root}: {exc!r}")
+                    return
                 if answer.status_code == 202:
                     with lock:
                         charged[key].append((root, answer.json()["jobId"]))
@@ -305,9 +267,11 @@ def test_a_restarted_host_continues_and_a_reset_on_one_host_resets_both(hosts: H
 def test_several_workers_on_one_port_act_as_one_emulator(redis_url: str, tmp_path: Path) -> None:
     """``pixelmock serve --workers 2 --store redis://...``: jobs made and polled over new connections
     (each may land on either worker) are always found, COMPLETED, and charged once."""
-    store = f"{redis_url.rsplit('/', 1)[0]}/{next(_databases)}"
     port_file = tmp_path / "port"
-    with pixelmock_process(port_file, "serve", "--workers", "2", "--store", store) as (root, process):
+    with pixelmock_process(port_file, "serve", "--workers", "2", "--store", _store(redis_url)) as (
+        root,
+        process,
+    ):
         workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         assert len(workers) == 2
         made: list[str] = []
