@@ -42,8 +42,10 @@ KEYS = tuple(f"afk_multihost_{n}" for n in range(4))
 BALANCE = 6_000
 #: Runware images take this long (virtual seconds), so a WebSocket can drop while its task runs.
 IMAGE_SECONDS = 0.5
+#: ``--log-level warning``: no access line per request, which would fill the unread pipes of
+#: ``pixelmock_process`` (64 kB: some 600 requests) and stop the server writing to them.
 SERVE = ("--option", f"runware.image_seconds={IMAGE_SECONDS}", "--ledger-limit", "40000",
-         "--max-records", "40000", "--journal-limit", "100")  # fmt: skip
+         "--max-records", "40000", "--journal-limit", "100", "--log-level", "warning")  # fmt: skip
 JOB = {"prompt": "a lighthouse", "model": "gpt-image-2", "gptImage2Params": {"quality": "low"}}
 
 _stores = count(1)
@@ -268,10 +270,8 @@ def test_several_workers_on_one_port_act_as_one_emulator(redis_url: str, tmp_pat
     """``pixelmock serve --workers 2 --store redis://...``: jobs made and polled over new connections
     (each may land on either worker) are always found, COMPLETED, and charged once."""
     port_file = tmp_path / "port"
-    with pixelmock_process(port_file, "serve", "--workers", "2", "--store", _store(redis_url)) as (
-        root,
-        process,
-    ):
+    serve = ("serve", "--workers", "2", "--store", _store(redis_url), "--log-level", "warning")
+    with pixelmock_process(port_file, *serve) as (root, process):
         workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         assert len(workers) == 2
         made: list[str] = []
