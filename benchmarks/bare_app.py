@@ -2,10 +2,10 @@
 
 Every POST reads and parses its JSON body (as any JSON handler must) and every request gets one fixed
 JSON answer; nothing is validated, priced or rendered. Served by ``pixelmock.emulators.server.serve``
-(gunicorn, one gevent worker), so it follows ``pixelmock serve``'s production
-settings exactly.
+(gunicorn, gevent workers: one unless ``--workers`` says more), so it follows ``pixelmock serve``'s
+production settings exactly.
 
-``python -m benchmarks.bare_app --port 8090``
+``python -m benchmarks.bare_app --port 8090 [--workers 2]``
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (stateless: any number)")
     args = parser.parse_args()
-    serve(create_bare_app, "127.0.0.1", args.port)
+    serve(create_bare_app, "127.0.0.1", args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -70,14 +70,16 @@ class TargetResult:
 
 @dataclass
 class MemoryResult:
-    """A fresh ``pixelmock serve`` given ``jobs`` Runware URL jobs: worker RSS before/after (KiB), PSS of
-    master + worker after (KiB), and the jobs' rate."""
+    """A fresh ``pixelmock serve`` given ``jobs`` Runware URL jobs: worker RSS before/after (KiB, added
+    up over the workers, and each worker's after), PSS of master + workers after (KiB), and the jobs'
+    rate."""
 
     jobs: int
     seconds: float
     rss_idle_kib: int
     rss_after_kib: int
     pss_total_after_kib: int
+    rss_workers_after_kib: list[int] = field(default_factory=list)
 
 
 class Runner:
@@ -104,8 +106,8 @@ class Runner:
         for i in range(self.args.starts):
             for target in targets:
                 with Server(target, PROBE.provider) as server:
-                    results[target.kind].starts_s.append(server.wait_ready(PROBE))
-            shown = ", ".join(f"{t.label} {results[t.kind].starts_s[-1]:.3f} s" for t in targets)
+                    results[target.label].starts_s.append(server.wait_ready(PROBE))
+            shown = ", ".join(f"{t.label} {results[t.label].starts_s[-1]:.3f} s" for t in targets)
             self.log(f"start {i + 1}: first 200 after {shown}")
 
     def measure_load(self, targets: list[Target], results: dict[str, TargetResult]) -> None:
@@ -118,37 +120,37 @@ class Runner:
             for target in targets:
                 for provider in sorted({m.provider for m in MIXES}) if target.per_provider else ["all"]:
                     server = Server(target, PROBE.provider if provider == "all" else provider)
-                    servers[target.kind, provider] = server
+                    servers[target.label, provider] = server
                     server.wait_ready(PROBE if provider == "all" else _first_mix(provider))
             for mix in MIXES:
-                runs: dict[str, list[LoadResult]] = {t.kind: [] for t in targets}
+                runs: dict[str, list[LoadResult]] = {t.label: [] for t in targets}
                 for target in targets:
-                    server = servers[target.kind, mix.provider if target.per_provider else "all"]
+                    server = servers[target.label, mix.provider if target.per_provider else "all"]
                     with httpx.Client(base_url=server.url, timeout=30) as client:
-                        results[target.kind].checks[mix.name] = check(client, target, mix, self.next_run())
+                        results[target.label].checks[mix.name] = check(client, target, mix, self.next_run())
                     self._wrk(target, server, mix, self.args.warmup)
                 for _ in range(self.args.rounds):
                     for target in targets:
-                        server = servers[target.kind, mix.provider if target.per_provider else "all"]
-                        runs[target.kind].append(self._wrk(target, server, mix, self.args.duration))
+                        server = servers[target.label, mix.provider if target.per_provider else "all"]
+                        runs[target.label].append(self._wrk(target, server, mix, self.args.duration))
                 for target in targets:
-                    got = sorted(runs[target.kind], key=lambda r: r.rps)[len(runs[target.kind]) // 2]
-                    got.unexpected = sum(r.unexpected for r in runs[target.kind])
-                    results[target.kind].load[mix.name] = got
-                    rounds = " / ".join(f"{r.rps:,.0f}" for r in runs[target.kind])
+                    got = sorted(runs[target.label], key=lambda r: r.rps)[len(runs[target.label]) // 2]
+                    got.unexpected = sum(r.unexpected for r in runs[target.label])
+                    results[target.label].load[mix.name] = got
+                    rounds = " / ".join(f"{r.rps:,.0f}" for r in runs[target.label])
                     self.log(
                         f"{target.label} {mix.name}: req/s {rounds} -> {got.rps:,.0f}, p50 {got.p50_ms:.1f}"
                         f" ms, p99 {got.p99_ms:.1f} ms, statuses {got.statuses}, unexpected {got.unexpected}"
                     )
                 if PIXELMOCK in targets and mix is LATENCY_MIX:
-                    server = servers["pixelmock", "all"]
+                    server = servers[PIXELMOCK.label, "all"]
                     c1 = self._wrk(PIXELMOCK, server, mix, self.args.latency_duration, connections=1)
-                    results["pixelmock"].latency_c1 = c1
+                    results[PIXELMOCK.label].latency_c1 = c1
                     self.log(
                         f"pixelmock {mix.name} at 1 connection: p50 {c1.p50_ms:.1f} ms, p99 {c1.p99_ms:.1f}"
                     )
-            for (kind, _), server in servers.items():
-                results[kind].rss_after_load_kib = max(results[kind].rss_after_load_kib, server.rss_kib())
+            for (label, _), server in servers.items():
+                results[label].rss_after_load_kib = max(results[label].rss_after_load_kib, server.rss_kib())
         finally:
             for server in servers.values():
                 server.stop()
@@ -162,10 +164,12 @@ class Runner:
 
     # -- memory -------------------------------------------------------------------------------------------
 
-    def measure_memory(self) -> MemoryResult:
+    def measure_memory(self, target: Target = PIXELMOCK) -> MemoryResult:
+        """A fresh ``target`` given ``--jobs`` Runware URL jobs from 4 client threads (at most
+        ``--jobs-budget`` seconds). Raises ``TargetError`` when a job is not answered 200."""
         jobs, threads = self.args.jobs, 4
         run = self.next_run()
-        with Server(PIXELMOCK, PROBE.provider) as server:
+        with Server(target, PROBE.provider) as server:
             server.wait_ready(PROBE)
             idle = server.rss_kib()
             done = [0] * threads
@@ -177,7 +181,7 @@ class Runner:
                     for n in range(k, jobs, threads):
                         if failures or time.perf_counter() > deadline:
                             return
-                        answer = send_first(client, PIXELMOCK, PROBE, run, n)
+                        answer = send_first(client, target, PROBE, run, n)
                         if answer.status_code != 200:
                             failures.append(f"job {n}: {answer.status_code} {answer.text[:200]}")
                             return
@@ -192,10 +196,11 @@ class Runner:
             seconds = time.perf_counter() - start
             if failures:
                 raise TargetError(failures[0])
-            result = MemoryResult(sum(done), seconds, idle, server.rss_kib(), server.total_pss_kib())
+            workers = server.worker_rss_kib()
+            result = MemoryResult(sum(done), seconds, idle, sum(workers), server.total_pss_kib(), workers)
         self.log(
-            f"memory: {result.jobs:,} jobs in {seconds:.1f} s; worker RSS {idle / 1024:.0f} -> "
-            f"{result.rss_after_kib / 1024:.0f} MiB"
+            f"memory, {target.label}: {result.jobs:,} jobs in {seconds:.1f} s; worker RSS {idle / 1024:.0f} "
+            f"-> {result.rss_after_kib / 1024:.0f} MiB"
         )
         return result
 
@@ -204,12 +209,12 @@ class Runner:
     def run(self) -> dict[str, Any]:
         self.log("in-process figures")
         inproc = run_inprocess(budget_s=self.args.inprocess_budget)
-        results = {t.kind: TargetResult(t.label) for t in (PIXELMOCK, PRISM, BARE)}
+        results = {t.label: TargetResult(t.label) for t in (PIXELMOCK, PRISM, BARE)}
         targets = [PIXELMOCK, BARE]
         if self.prism is not None:
             targets.insert(1, PRISM)
         else:
-            results["prism"].skipped = "skipped (--no-prism)" if self.args.no_prism else "not installed"
+            results[PRISM.label].skipped = "skipped (--no-prism)" if self.args.no_prism else "not installed"
             if not self.args.no_prism:
                 self.log("Prism not found: npm install --prefix benchmarks/.prism @stoplight/prism-cli")
         self.measure_starts(targets, results)
@@ -217,7 +222,7 @@ class Runner:
             self.measure_load(targets, results)
         else:
             for target in targets:
-                results[target.kind].skipped = (
+                results[target.label].skipped = (
                     "load runs skipped (--no-load)"
                     if self.args.no_load
                     else "load runs skipped: wrk not found (apt-get install wrk)"
@@ -227,7 +232,7 @@ class Runner:
         memory = self.measure_memory() if self.args.jobs > 0 else None
         return {
             "inprocess": inproc,
-            "targets": [results["pixelmock"], results["prism"], results["bare"]],
+            "targets": [results[t.label] for t in (PIXELMOCK, PRISM, BARE)],
             "memory": memory,
             "elapsed_s": time.perf_counter() - self.t0,
         }

@@ -1,10 +1,12 @@
 """The targets: how each is started on 127.0.0.1, when it is ready, how it is checked and stopped.
 
-- ``pixelmock``: ``pixelmock serve --port N`` (its production settings: gunicorn, one gevent worker),
-  all five providers on one port under their prefixes.
+- ``pixelmock``: ``pixelmock serve --port N`` (its production settings: gunicorn gevent workers, one
+  unless the target says more, state in memory unless it names a ``--store``), all five providers on one
+  port under their prefixes.
 - ``prism``: ``prism mock`` of ``contracts/openapi/<provider>.yaml`` from ``benchmarks/.prism/`` (one
   process per provider document; Prism serves the document's paths at its root).
-- ``bare``: ``benchmarks.bare_app`` (a fixed JSON answer) on the same server as ``pixelmock serve``.
+- ``bare``: ``benchmarks.bare_app`` (a fixed JSON answer) on the same server as ``pixelmock serve``, with
+  as many worker processes.
 
 Each process is started in a session of its own and stopped by its process id (SIGTERM to the group it
 leads, SIGKILL if still there after 10 s).
@@ -50,10 +52,14 @@ class TargetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """``kind`` is pixelmock, prism or bare; ``label`` is what the table shows."""
+    """``kind`` is pixelmock, prism or bare; ``label`` is what the table shows (and names the target's
+    results, so it is unique in a run); ``workers``: processes serving the port (pixelmock and bare);
+    ``store``: pixelmock's ``--store`` (``None``: its memory)."""
 
     kind: str
     label: str
+    workers: int = 1
+    store: str | None = None
 
     @property
     def per_provider(self) -> bool:
@@ -75,9 +81,12 @@ class Target:
         if self.kind == "pixelmock":
             script = Path(sys.executable).with_name("pixelmock")
             head = [str(script)] if script.exists() else [sys.executable, "-m", "pixelmock.emulators.cli"]
-            return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
+            store = ["--store", self.store] if self.store else []
+            serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]
+            return [*head, *serve, *store]
         if self.kind == "bare":
-            return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port)]
+            return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port), "--workers",
+                    str(self.workers)]  # fmt: skip
         spec = ROOT / "contracts" / "openapi" / f"{provider}.yaml"
         return [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error", str(spec)]
 
@@ -142,13 +151,17 @@ class Server:
         raise TargetError(f"{self.target.label} not ready after {timeout:.0f} s")
 
     def serving_pids(self) -> list[int]:
-        """The process that answers requests: gunicorn's worker (the child), else the process itself."""
+        """The processes that answer requests: gunicorn's workers (the children), else the process itself."""
         children = _children(self.pid)
         return children or [self.pid]
 
     def rss_kib(self) -> int:
-        """Resident memory (VmRSS, KiB) of the serving process (gunicorn: its worker)."""
-        return sum(_status_kib(pid, "VmRSS") for pid in self.serving_pids())
+        """Resident memory (VmRSS, KiB) of the serving processes (gunicorn: its workers), added up."""
+        return sum(self.worker_rss_kib())
+
+    def worker_rss_kib(self) -> list[int]:
+        """Resident memory (VmRSS, KiB) of each serving process (gunicorn: each worker)."""
+        return [_status_kib(pid, "VmRSS") for pid in self.serving_pids()]
 
     def total_pss_kib(self) -> int:
         """Proportional set size (KiB) of the whole process tree (gunicorn: master and worker)."""

@@ -1,9 +1,10 @@
 """The ``pixelmock`` command (click).
 
-- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (one gevent worker: state is
-  in memory, so one process; a held connection costs a greenlet), until Ctrl-C or SIGTERM; exit status 2
-  when the port is taken. Every setting (``pixelmock.emulators.settings``)
-  comes from a flag, a ``PIXELMOCK_<NAME>`` variable or a config file, in that order.
+- ``pixelmock serve``: every provider's emulator on one port, on gunicorn (gevent workers: a held
+  connection costs a greenlet; one worker, or ``--workers N`` sharing ``--store redis://...``), until
+  Ctrl-C or SIGTERM; exit status 2 when the port is taken or N > 1 workers have no shared store. Every
+  setting (``pixelmock.emulators.settings``) comes from a flag, a ``PIXELMOCK_<NAME>`` variable or a
+  config file, in that order.
 - ``pixelmock cost``: price one request at one provider or all of them, side by side.
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
@@ -54,6 +55,7 @@ from pixelmock.emulators.settings import (
     SERVER_KEY,
     Setting,
     SettingError,
+    check_workers,
     load,
     misspelt,
     parse_date,
@@ -119,8 +121,9 @@ def cli() -> None:
     Apiframe, Runware and GMI Cloud."""
 
 
-class PortTaken(click.ClickException):
-    """``pixelmock serve``'s port is taken: one line, exit status 2."""
+class CannotServe(click.ClickException):
+    """``pixelmock serve`` (or ``proxy``) cannot start: its port is taken, or its workers cannot serve as
+    one emulator. One line, exit status 2."""
 
     exit_code = 2
 
@@ -154,7 +157,7 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     """Run the emulators until Ctrl-C / SIGTERM. Settings: flag > PIXELMOCK_<NAME> > config file >
     default."""
     from pixelmock.emulators.app import create_app
-    from pixelmock.emulators.server import PortInUse
+    from pixelmock.emulators.server import PortInUse, WorkersUnsupported
     from pixelmock.emulators.server import serve as run_server
 
     for warning in misspelt(os.environ):
@@ -163,6 +166,10 @@ def serve(config_path: Path | None, **flags: Any) -> int:
         server, config = load(flags, os.environ, Path.cwd(), config_path)
     except (SettingError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        check_workers(server, config)
+    except SettingError as exc:
+        raise CannotServe(str(exc)) from None
 
     def factory() -> Flask:
         app = create_app(config, providers=server.provider or None)
@@ -174,8 +181,9 @@ def serve(config_path: Path | None, **flags: Any) -> int:
         return app
 
     try:
-        # Built once here so a bad setting is a usage error before serving; the served app is built by
-        # the factory where it is served (in gunicorn's worker, after gevent's patching).
+        # Built once here so a bad setting (or a store that does not answer) is a usage error before
+        # serving, then dropped; each served app is built by the factory where it is served (in each
+        # gunicorn worker, after its fork and gevent's patching), with store connections of its own.
         factory()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -187,9 +195,10 @@ def serve(config_path: Path | None, **flags: Any) -> int:
             connections=server.connections,
             read_timeout=server.read_timeout,
             port_file=server.port_file,
+            workers=server.workers,
         )
-    except PortInUse as exc:
-        raise PortTaken(str(exc)) from None
+    except (PortInUse, WorkersUnsupported) as exc:
+        raise CannotServe(str(exc)) from None
     return 0
 
 
@@ -322,7 +331,7 @@ def proxy(
     try:
         run_proxy(table, host, port, record_dir, errors, fetch_images, providers or None, port_file)
     except PortInUse as exc:
-        raise PortTaken(str(exc)) from None
+        raise CannotServe(str(exc)) from None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     return 0

@@ -10,7 +10,15 @@ and 100 slow clients held, REST answers keep a p99 under 100 ms (the gthread wor
 at about 45 kB per held connection. On a quiet machine it serves 1.2-1.5x the gthread worker's requests
 on the cheap mixes; image rendering runs on gevent's native thread pool (``runtime/images.py``) so PNG
 encoding keeps both cores busy (BENCHMARKS.md, "Held connections", with the throughput before and after).
-One process, because state lives in memory.
+
+Workers. ``workers`` (``pixelmock serve --workers N``) gunicorn processes accept on the one listening
+socket; the kernel hands each connection to one of them. They act as one emulator only on a shared store
+(``--store redis://...``: ``runtime/store.py``), which ``pixelmock serve`` checks
+(``settings.check_workers``); ``serve`` itself serves any app, e.g. the stateless benchmark baseline.
+gunicorn's master never builds the app: each worker builds its own after the fork (``preload_app`` off),
+so every store connection a worker uses was opened in that worker, after gevent's patching, and none is
+shared across a fork (redis-py's connections are sockets: two processes writing to one would mix their
+replies). The announcement and the port file come from the first worker once it is ready.
 
 gevent patches the standard library (``threading``, ``socket``, ``time.sleep``) in the worker, after
 gunicorn forks it. Everything the app creates must come after that patch: a ``threading.Lock`` made
@@ -29,9 +37,10 @@ closing the connection (its 408 goes to its log, not to the client). WebSockets 
 upgraded, a connection is Runware's, with its own idle timeout (``emulators/runware_ws.py``).
 
 Gunicorn needs ``fcntl`` (POSIX only): on Windows, or wherever gunicorn or gevent fails to import,
-``serve`` says so and runs Werkzeug's threaded server instead (one thread per connection, no read
-deadline), which flask-sock also supports. Both handle SIGINT/SIGTERM. Flask, gunicorn and gevent are
-imported only when an app is served: ``pixelmock cost``, ``verify`` and ``demo`` never import them.
+``serve`` says so and runs Werkzeug's threaded server instead (one process, one thread per connection,
+no read deadline; ``workers`` > 1 is refused there), which flask-sock also supports. Both handle
+SIGINT/SIGTERM. Flask, gunicorn and gevent are imported only when an app is served: ``pixelmock cost``,
+``verify`` and ``demo`` never import them.
 """
 
 from __future__ import annotations
@@ -70,6 +79,11 @@ BACKLOG = 2048
 _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
 
 
+class WorkersUnsupported(RuntimeError):
+    """``serve(workers=N)`` with N > 1 where gunicorn cannot run: Werkzeug's fallback serves from one
+    process. ``pixelmock serve`` prints its message and exits with status 2."""
+
+
 class PortInUse(OSError):
     """The address ``host``:``port`` is taken by another socket (``EADDRINUSE``), found when binding,
     before anything is served. ``pixelmock serve`` prints its message and exits with status 2."""
@@ -105,25 +119,33 @@ def serve(
     connections: int = DEFAULT_CONNECTIONS,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     port_file: str | os.PathLike[str] | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve the app ``factory()`` builds on ``host``:``port`` until SIGINT/SIGTERM. Port 0 picks a free
     port. Once the app answers, prints every provider's base URL (with the real port) and, with
     ``port_file``, writes the port there (decimal digits and a newline, written whole: a script may poll
     for the file); the file is removed when the server stops.
 
-    ``connections`` (open at once) and ``read_timeout`` (seconds for a request's head, and again for its
-    body; a slower client's connection is closed unanswered) apply to gunicorn; Werkzeug's fallback
-    starts one thread per connection and has no read deadline.
+    ``connections`` (open at once, per worker), ``read_timeout`` (seconds for a request's head, and again
+    for its body; a slower client's connection is closed unanswered) and ``workers`` (processes, each
+    calling ``factory`` after its fork) apply to gunicorn; Werkzeug's fallback starts one thread per
+    connection in this one process and has no read deadline.
 
-    Raises :class:`PortInUse` at once when the port is taken (gunicorn would retry for 5 s), and
-    ``OSError`` for other bind failures (an address not on this host)."""
+    Raises :class:`PortInUse` at once when the port is taken (gunicorn would retry for 5 s),
+    ``OSError`` for other bind failures (an address not on this host), and
+    :class:`WorkersUnsupported` when ``workers`` > 1 and gunicorn cannot run."""
     listener = _listen(host, port)
+    serving_pid = os.getpid()  # gunicorn's workers leave this function too, when they exit
     root = f"http://{_url_host(host)}:{listener.getsockname()[1]}"
     try:
         try:
             from gunicorn.app.base import BaseApplication
             from gunicorn.workers.ggevent import GeventWorker
         except (ImportError, RuntimeError) as exc:  # no fcntl (Windows), no gunicorn, no usable gevent
+            if workers > 1:
+                raise WorkersUnsupported(
+                    f"{workers} workers need gunicorn, which cannot run here ({exc}); serve with --workers 1"
+                ) from None
             print(
                 f"pixelmock: gunicorn cannot run here ({exc}); serving with Werkzeug's threaded server",
                 file=sys.stderr,
@@ -135,11 +157,15 @@ def serve(
         fd = listener.detach()  # gunicorn takes the bound socket over (``fd://``) and closes this fd
         built: list[Flask] = []
 
+        def announce_once(worker: Any) -> None:
+            if worker.age == 1:  # gunicorn numbers the workers it spawns from 1: the first, once ready
+                _announce(built[0], root, port_file)
+
         class Gunicorn(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
                 options = {
                     "bind": f"fd://{fd}",
-                    "workers": 1,
+                    "workers": workers,
                     "worker_class": _worker_class(GeventWorker, read_timeout),
                     "worker_connections": connections,
                     "keepalive": max(1, math.ceil(read_timeout)),  # on; the worker applies read_timeout
@@ -148,7 +174,7 @@ def serve(
                     "accesslog": None,
                     "errorlog": "-",
                     "loglevel": "warning",
-                    "post_worker_init": lambda worker: _announce(built[0], root, port_file),
+                    "post_worker_init": announce_once,
                 }
                 if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: one shared path
                     options["control_socket_disable"] = True
@@ -162,7 +188,7 @@ def serve(
         Gunicorn().run()
     finally:
         listener.close()
-        if port_file is not None:
+        if port_file is not None and os.getpid() == serving_pid:
             Path(port_file).unlink(missing_ok=True)
 
 

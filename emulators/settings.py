@@ -51,6 +51,7 @@ __all__ = [
     "Setting",
     "SettingError",
     "changes",
+    "check_workers",
     "config_file",
     "load",
     "misspelt",
@@ -95,7 +96,9 @@ class ServerSettings:
     - ``host``, ``port``: the address to bind.
     - ``provider``: serve only these providers (empty: all five).
     - ``connections``: connections served at once, WebSockets included (gunicorn's gevent worker; a held
-      connection costs a greenlet, not a thread).
+      connection costs a greenlet, not a thread), per worker.
+    - ``workers``: gunicorn worker processes. More than one needs a shared ``EmulatorConfig.store``
+      (``check_workers``): each worker would otherwise keep its own jobs, balances and journal.
     - ``read_timeout``: seconds a client has to send a request's head, and again its body, before its
       connection is closed unanswered (pixelmock's choice: no provider documents its own).
     - ``port_file``: write the port to this file once serving (for ``--port 0``); removed on exit.
@@ -110,7 +113,15 @@ class ServerSettings:
     )
     connections: int = field(
         default=DEFAULT_CONNECTIONS,
-        metadata=setting("connections served at once, WebSockets included", minimum=1),
+        metadata=setting("connections served at once, WebSockets included (per worker)", minimum=1),
+    )
+    workers: int = field(
+        default=1,
+        metadata=setting(
+            "worker processes serving the port (gunicorn); more than 1 needs a shared store (--store "
+            "redis://...)",
+            minimum=1,
+        ),
     )
     read_timeout: float = field(
         default=DEFAULT_READ_TIMEOUT,
@@ -550,6 +561,18 @@ def load(
     server = {s.name: values[s.name] for s in settings() if s.owner is ServerSettings and s.name in values}
     emulator = {s.name: values[s.name] for s in settings() if s.owner is EmulatorConfig and s.name in values}
     return ServerSettings(**server), EmulatorConfig(**emulator)  # type: ignore[arg-type]
+
+
+def check_workers(server: ServerSettings, config: EmulatorConfig) -> None:
+    """Refuse ``server.workers`` > 1 on this process's memory (``config.store`` empty): every worker
+    would keep its own jobs, balances and journal, and a client would see whichever worker answered.
+    Raises ``SettingError`` saying why and what to pass."""
+    if server.workers > 1 and not config.store:
+        raise SettingError(
+            f"{server.workers} workers need a shared store: in this process's memory each worker would keep "
+            "its own jobs, balances and journal; pass --store redis://host:port/db (or PIXELMOCK_STORE, "
+            "or store in the config file), or serve with --workers 1"
+        )
 
 
 # -- views ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from benchmarks.held import main as held_main  # noqa: E402
 from benchmarks.inprocess import run_inprocess  # noqa: E402
 from benchmarks.mixes import MIXES  # noqa: E402
 from benchmarks.plugin_load import measure  # noqa: E402
+from benchmarks.scale import main as scale_main  # noqa: E402
 from benchmarks.soak import soak  # noqa: E402
 
 
@@ -57,3 +58,20 @@ def test_held_connection_benchmark_holds_and_measures_on_a_real_server(
     assert "| slow clients connected (of 4) | 4 |" in out
     assert "| REST runware_url while held: answered, p50 / p99 ms | 5/5, " in out
     assert "| GET /__admin/ while held: answered | 1/1 |" in out
+
+
+def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_memory(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m benchmarks.scale`` without its wrk and Prism parts: its own redis-server, 20 jobs on 1
+    worker in memory and on 2 workers sharing Redis (each job answered 200, or it raises), the tables."""
+    pytest.importorskip("pixelmock.emulators.runtime.redis_store")  # until the Redis store is merged
+    assert scale_main(["--no-load", "--no-prism", "--jobs", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "| pixelmock 1 worker, memory | 20 (" in out
+    row = next(line for line in out.splitlines() if line.startswith("| pixelmock 2 workers, Redis | 20 ("))
+    per_worker, in_redis = row.split(" | ")[2], row.split(" | ")[4]
+    assert per_worker.count("+") == 1  # two workers, each measured
+    before, after = (float(x) for x in in_redis.split(" (")[0].split(" -> "))
+    assert after > before  # the jobs are in Redis
+    assert "load runs skipped (--no-load)" in out

@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -191,3 +194,92 @@ def test_renders_run_on_native_threads_under_gevent_and_give_the_same_bytes() ->
     spec = images.ImageSpec("openai", "gpt-image-2", 256, 256, "png", prompt="a fox")
     assert images._native_threads() is None  # no gevent here: rendered in the calling thread
     assert done.stdout.strip() == hashlib.sha256(images.render(spec)).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "how", ["flag", "environment", "config file"], ids=["flag", "environment", "config-file"]
+)
+def test_several_workers_without_a_shared_store_are_refused_at_once(tmp_path: Path, how: str) -> None:
+    """Each worker would keep its own jobs, balances and journal: refused before anything is served, in
+    one line that says why and what to pass, however the setting was given."""
+    args, env = ["serve", "--port", "0"], {k: v for k, v in os.environ.items() if k != "PIXELMOCK_STORE"}
+    if how == "flag":
+        args += ["--workers", "2"]
+    elif how == "environment":
+        env["PIXELMOCK_WORKERS"] = "2"
+    else:
+        (tmp_path / "pixelmock.toml").write_text("workers = 2\n")
+    done = subprocess.run(
+        [sys.executable, *CLI, *args], capture_output=True, text=True, timeout=PATIENCE, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Error: 2 workers need a shared store: ")
+    assert "each worker would keep its own jobs, balances and journal" in line
+    assert "--store redis://host:port/db" in line
+    assert "listening" not in done.stdout
+
+
+def test_werkzeug_fallback_refuses_several_workers() -> None:
+    """Where gunicorn cannot run, one process serves: ``serve(workers=2)`` says so instead of serving."""
+    script = (
+        "import sys; sys.modules['fcntl'] = None\n"
+        "from flask import Flask\n"
+        "from pixelmock.emulators.server import WorkersUnsupported, serve\n"
+        "try:\n"
+        "    serve(lambda: Flask('stateless'), port=0, workers=2)\n"
+        "except WorkersUnsupported as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(2)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=PATIENCE)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.startswith("2 workers need gunicorn, which cannot run here (")
+    assert done.stdout.rstrip().endswith("serve with --workers 1")
+    assert "listening" not in done.stdout + done.stderr
+
+
+def test_one_stateless_app_is_served_by_several_workers(tmp_path: Path) -> None:
+    """``serve(workers=2)`` forks two gunicorn workers on one port, each building its own app after the
+    fork; the first worker announces once, and the port file goes when the master stops."""
+    port_file = tmp_path / "port"
+    script = (
+        "import os, sys\n"
+        "from flask import Flask\n"
+        "from pixelmock.emulators.server import serve\n"
+        "def factory():\n"
+        "    app = Flask('stateless')\n"
+        "    app.extensions['pixelmock.providers'] = []\n"
+        "    app.add_url_rule('/pid', 'pid', lambda: str(os.getpid()))\n"
+        "    return app\n"
+        f"serve(factory, port=0, port_file={str(port_file)!r}, workers=2)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        root = f"http://127.0.0.1:{int(port_file.read_text())}"
+        workers = _children(process.pid)
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = _children(process.pid)
+        assert len(workers) == 2
+        answered: set[int] = set()
+        while answered != set(workers) and time.monotonic() < deadline:  # a new connection each time
+            answered.add(int(httpx.get(f"{root}/pid", timeout=PATIENCE).text))
+        assert answered == set(workers)  # both workers answer on the one port; the master never does
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=PATIENCE)
+    assert process.returncode == 0
+    assert out.count("pixelmock listening on ") == 1
+    assert not port_file.exists()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []

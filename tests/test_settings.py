@@ -294,7 +294,9 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
         connections: int,
         read_timeout: float,
         port_file: Path | None,
+        workers: int,
     ) -> None:
+        assert workers == 1  # more need a shared store: refused before serving (test_server.py)
         calls.append((factory(), host, port, connections))
 
     monkeypatch.setattr(server, "serve", record)
@@ -345,6 +347,8 @@ def test_serve_takes_every_setting_from_flags_env_and_file(
         (["serve", "--config", "missing.toml"], "'missing.toml' does not exist"),
         (["serve", "--no-such-flag"], "--no-such-flag"),
         (["serve", "--speed", "0"], "speed_factor must be between"),
+        (["serve", "--workers", "2"], "2 workers need a shared store"),
+        (["serve", "--workers", "0"], "Invalid value for '--workers': expected a number >= 1, got '0'"),
         (["cost", "--prompt", "a", "--date", "soon"], "Invalid value for '--date'"),
         (["cost", "--prompt", "a", "--input-image", "missing.png"], "'missing.png' does not exist"),
         (["cost", "--prompt", "a", "--provider", "midjourney"], "Invalid value for '--provider'"),
