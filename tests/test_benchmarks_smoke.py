@@ -65,7 +65,6 @@ def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_me
 ) -> None:
     """``python -m benchmarks.scale`` without its wrk and Prism parts: its own redis-server, 20 jobs on 1
     worker in memory and on 2 workers sharing Redis (each job answered 200, or it raises), the tables."""
-    pytest.importorskip("pixelmock.emulators.runtime.redis_store")  # until the Redis store is merged
     assert scale_main(["--no-load", "--no-prism", "--jobs", "20"]) == 0
     out = capsys.readouterr().out
     assert "| pixelmock 1 worker, memory | 20 (" in out

@@ -31,9 +31,6 @@ from pixelmock.emulators.admin_client import PixelmockAdmin
 from pixelmock.emulators.pytest_plugin import WebhookReceiver
 from pixelmock.emulators.runtime.accounts import BALANCE_SET_MEMO
 
-# Until the Redis store (branch redis-store, with conftest's ``redis_url``) is merged; a no-op after.
-pytest.importorskip("pixelmock.emulators.runtime.redis_store")
-
 #: The load of the issue's acceptance: 32 clients at once, 500 Apiframe jobs each, split across the hosts.
 CLIENTS, JOBS_PER_CLIENT = 32, 500
 #: Accounts the clients share (8 clients race on each), with a balance that runs out mid-way.
