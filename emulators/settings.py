@@ -39,6 +39,7 @@ from typing import Any
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import options as contract_options
+from pixelmock.contracts.secrets import scrub_url
 from pixelmock.emulators.config import SETTING, EmulatorConfig, SettingMeta, setting
 from pixelmock.emulators.server import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
 
@@ -581,12 +582,14 @@ def check_workers(server: ServerSettings, config: EmulatorConfig) -> None:
 def settings_json(config: EmulatorConfig, server: ServerSettings | None = None) -> dict[str, Any]:
     """``{"settings": {name: value}, "runtime": [names]}``: every ``EmulatorConfig`` setting (and the
     ``ServerSettings`` ones when given) as JSON (``to_json``), and those ``PUT /__admin/settings`` may
-    change."""
+    change. The store's URL is shown with its credentials ``REDACTED`` (``secrets.scrub_url``)."""
     values: dict[str, object] = {}
     for spec in settings():
         source: object = server if spec.owner is ServerSettings else config
         if source is not None:
             values[spec.name] = to_json(getattr(source, spec.name))
+    if isinstance(values.get("store"), str):
+        values["store"] = scrub_url(str(values["store"]))
     return {"settings": values, "runtime": [s.name for s in settings() if s.runtime]}
 
 

@@ -38,6 +38,7 @@ from pixelmock.emulators.settings import (
     misspelt,
     read_config_file,
     settings,
+    settings_json,
     settings_of,
     settings_table,
     shown,
@@ -404,6 +405,12 @@ def test_get_settings_shows_every_setting_in_force() -> None:
     assert body["settings"]["journal_limit"] == 7 and body["settings"]["outbound_hosts"] == ["a", "b"]
     assert body["settings"]["starting_balances"] == {"credits": "10000", "USD": "100"}
     assert set(body["runtime"]) == {s.name for s in settings() if s.runtime}
+
+
+def test_the_store_url_is_shown_without_its_password() -> None:
+    answer = settings_json(EmulatorConfig(store="redis://:s3cret-pw@127.0.0.1:6379/0?prefix=ci"))
+    assert answer["settings"]["store"] == "redis://REDACTED@127.0.0.1:6379/0?prefix=ci"
+    assert "s3cret-pw" not in str(answer)
 
 
 def test_put_settings_allows_a_compose_style_webhook_host() -> None:
