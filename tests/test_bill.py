@@ -10,10 +10,15 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from runware_tasks import image_task
 
 from pixelmock.contracts.openapi import inlined, validate
 from pixelmock.emulators.admin_client import Bill, BillRow, PixelmockAdmin
+from pixelmock.emulators.runtime.accounts import LedgerLine
+from pixelmock.emulators.runtime.bill import BillRecorder
+from pixelmock.emulators.runtime.store import MemoryStore
 
 pytest_plugins = ["pytester"]
 
@@ -220,3 +225,24 @@ def test_the_access_log_stays_out_of_the_terminal(pytester: pytest.Pytester) -> 
     assert not any("/v2/images/generate" in line for line in result.stdout.lines + result.stderr.lines)
     live = pytester.runpytest(*_plugin_args(), "--log-cli-level=INFO")
     live.stdout.fnmatch_lines(["*POST /apiframe/v2/images/generate 202 *apiframe job=* cost=18 credits*"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.decimals(min_value=-1000, max_value=1000, allow_nan=False, allow_infinity=False, places=7),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_row_costs_exactly_the_sum_of_its_lines_whatever_their_exponents(amounts: list[Decimal]) -> None:
+    """The bill counts each line's cost as an integer mantissa at its own decimal exponent (store counters,
+    no read-modify-write): the row must still hold the exact sum, refunds included."""
+    recorder = BillRecorder(MemoryStore())
+    note = {"canonical": None}
+    for n, amount in enumerate(amounts):
+        line = LedgerLine("acct_x", "USD", amount.normalize(), Decimal(0), f"job {n}", "2026-11-21T00:00:00")
+        recorder.record(line, "runware", note, first=True)
+    (row,) = recorder.rows()
+    assert row.cost == {"USD": -sum(amounts, Decimal(0))}
+    assert row.requests == sum(1 for a in amounts if a <= 0)

@@ -22,7 +22,7 @@ from redis_server import RedisServer
 
 from pixelmock.emulators.runtime.codec import CODEC
 from pixelmock.emulators.runtime.redis_store import RedisStore
-from pixelmock.emulators.runtime.store import MemoryStore, Store, Usage, open_store
+from pixelmock.emulators.runtime.store import Incr, MemoryStore, Put, Store, Usage, open_store
 
 MakeStore = Callable[..., Store]
 
@@ -129,6 +129,25 @@ def test_counters(make_store: MakeStore) -> None:
         1,
     ]
     assert store.incr("other", "r1", -2) == -2
+
+
+def test_write_many_puts_and_adds_in_order_and_counters_lists_them(make_store: MakeStore) -> None:
+    store = make_store()
+    store.incr("bill", "a", 2)
+    store.write_many([Put("refs", "k", ("p", "m")), Incr("bill", "a", 5), Incr("bill", "b", -3)])
+    store.write_many([Put("refs", "k", ("p", "n"))])
+    assert store.get("refs", "k") == ("p", "n")
+    assert store.counters("bill") == {"a": 7, "b": -3} and store.counters("other") == {}
+    assert store.update("refs", "k", lambda old: old[1]) == "n"  # an update after write_many sees it
+
+
+def test_write_many_loads_the_scripts_again_when_the_server_lost_them(redis_url: str) -> None:
+    store = open_store(f"{redis_url}?prefix=test-{uuid.uuid4().hex}")
+    assert isinstance(store, RedisStore)
+    store.client.script_flush()  # as after a restart of Redis
+    store.write_many([Put("refs", "k", 1), Incr("bill", "a", 1)])
+    assert store.get("refs", "k") == 1 and store.counters("bill") == {"a": 1}
+    store.clear()
 
 
 # ----------------------------------------------------------------------------------------------- logs

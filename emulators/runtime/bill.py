@@ -8,14 +8,16 @@ task's debit goes to its own model). A debit counts its note's job or task once 
 a poll), goes where the line it answers went: matched by account and by the job or task id its memo ends
 with. Lines that belong to no request (balances set through the control plane) are not billed.
 
-The recorder keeps totals only (no per-request list), so it is bounded whatever the traffic: one record
-per provider and model (``NAMESPACE``), updated atomically by whichever worker bills a line, and the
-job and task ids remembered for later refunds (``REFERENCES``, bounded by the store's ``max_records``,
-oldest forgotten first). Both are in the state store, so ``GET /__admin/bill`` through any worker shows
-the whole emulator's bill; a reset (``Runtime.reset``) empties it with the ledger.
+The recorder keeps totals only (no per-request list), so it is bounded whatever the traffic: store
+counters per provider and model (``NAMESPACE``: requests, images, and each currency's cost as integer
+mantissas per decimal exponent, so sums stay exact with no read-modify-write), added by whichever worker
+bills a line in one ``write_many`` with the job or task id remembered for later refunds
+(``REFERENCES``, bounded by the store's ``max_records``, oldest forgotten first). Both are in the state
+store, so ``GET /__admin/bill`` through any worker shows the whole emulator's bill; a reset
+(``Runtime.reset``) empties it with the ledger.
 
-Consistency across workers: every row is updated atomically (no line is lost or counted twice); a read
-sees every line billed before it started.
+Consistency across workers: every counter is added to atomically (no line is lost or counted twice); a
+read sees every line billed before it started.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from flask import g, has_request_context
 
 from pixelmock.emulators.runtime.journal import request_records
+from pixelmock.emulators.runtime.store import Incr, Put, Write
 
 if TYPE_CHECKING:
     from pixelmock.emulators.runtime import ProviderEmulator, Runtime
@@ -40,9 +43,12 @@ __all__ = ["BillRecorder", "BillRow", "install"]
 _COUNTED = "pixelmock_bill_counted"
 #: Model of a line moved in a provider's request that noted no canonical request.
 NO_MODEL = "(no model)"
-#: Store namespaces: the rows (keyed ``provider/model``) and the job or task ids they were billed to
-#: (keyed ``account_id job_id``, valued ``(provider, model)``).
+#: Store namespaces: the rows' counters (keyed as ``_SEP`` says) and the job or task ids they were billed
+#: to (records keyed ``account_id job_id``, valued ``(provider, model)``).
 NAMESPACE, REFERENCES = "bill", "bill.references"
+#: Separates the parts of a counter's key in ``NAMESPACE``: provider, model, part (``cost``, ``requests``,
+#: ``images``) and, for a cost, its currency and the exponent its mantissa is counted at.
+_SEP = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -70,33 +76,47 @@ class BillRecorder:
         outside a provider's request); ``note``: the last note with a canonical request in that request;
         ``first``: whether this is the first line of that note (a debit then counts the request)."""
         reference = f"{line.account_id} {line.memo.rsplit(' ', 1)[-1]}"
+        writes: list[Write] = []
         if provider is not None and note is not None:
             key = (provider, _model(note))
-            self._store.put(REFERENCES, reference, key)
+            writes.append(Put(REFERENCES, reference, key))
         else:
             found: tuple[str, str] | None = self._store.get(REFERENCES, reference)
             if found is None:
                 if provider is None:
                     return
                 found = (provider, NO_MODEL)
-                self._store.put(REFERENCES, reference, found)
+                writes.append(Put(REFERENCES, reference, found))
             key = (found[0], found[1])
-        counted = first and note is not None and line.amount <= 0
-        images = _images(note) if counted and note is not None else 0
-
-        def add(old: BillRow | None) -> BillRow:
-            row = old if old is not None else BillRow(*key)
-            cost = {**row.cost, line.currency: row.cost.get(line.currency, Decimal(0)) - line.amount}
-            return replace(row, requests=row.requests + int(counted), images=row.images + images, cost=cost)
-
-        self._store.update(NAMESPACE, "/".join(key), add)
+        row = _SEP.join(key)
+        sign, digits, exponent = (-line.amount).as_tuple()
+        mantissa = int("".join(map(str, digits))) * (-1 if sign else 1)
+        writes.append(Incr(NAMESPACE, _SEP.join((row, "cost", line.currency, str(exponent))), mantissa))
+        if first and note is not None and line.amount <= 0:
+            writes.append(Incr(NAMESPACE, _SEP.join((row, "requests", "", "")), 1))
+            writes.append(Incr(NAMESPACE, _SEP.join((row, "images", "", "")), _images(note)))
+        self._store.write_many(writes)
 
     def rows(self) -> list[BillRow]:
-        """Copies of the rows, by provider then model."""
-        return [
-            BillRow(r.provider, r.model, r.requests, r.images, dict(r.cost))
-            for r in sorted(self._store.values(NAMESPACE), key=lambda r: (r.provider, r.model))
-        ]
+        """The rows, by provider then model."""
+        totals: dict[tuple[str, str], BillRow] = {}
+        for name, value in self._store.counters(NAMESPACE).items():
+            provider, model, part, currency, exponent = name.split(_SEP)
+            row = totals.get((provider, model)) or BillRow(provider, model)
+            if part == "cost":
+                amount = _decimal(value, int(exponent))
+                row = replace(row, cost={**row.cost, currency: row.cost.get(currency, Decimal(0)) + amount})
+            elif part == "requests":
+                row = replace(row, requests=row.requests + value)
+            else:
+                row = replace(row, images=row.images + value)
+            totals[(provider, model)] = row
+        return [totals[key] for key in sorted(totals)]
+
+
+def _decimal(mantissa: int, exponent: int) -> Decimal:
+    """``mantissa`` x 10^``exponent``, exactly."""
+    return Decimal((int(mantissa < 0), tuple(int(d) for d in str(abs(mantissa))), exponent))
 
 
 def _model(note: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ import redis
 from redis.commands.core import Script
 
 from pixelmock.emulators.runtime.codec import CODEC, Codec
-from pixelmock.emulators.runtime.store import Usage
+from pixelmock.emulators.runtime.store import Put, Usage, Write
 
 DEFAULT_PREFIX = "pixelmock"
 #: A key prefix: letters, digits and ``_.-`` (no ``:``, the separator of the key layout).
@@ -419,6 +419,39 @@ class RedisStore:
 
     def incr(self, ns: str, key: str, by: int = 1) -> int:
         return int(self._run(self._incr, ns, key, by))
+
+    def counters(self, ns: str) -> dict[str, int]:
+        return {key.decode(): int(value) for key, value in self.client.hgetall(self._key("c", ns)).items()}
+
+    def write_many(self, writes: Sequence[Write]) -> None:
+        raws: list[bytes | None] = []
+        commands: list[tuple[Script, list[Any]]] = []
+        for write in writes:
+            if isinstance(write, Put):
+                raw = self._codec.dumps(write.value)
+                commands.append((self._put, [write.ns, write.key, raw, self.max_records or 0, "*", ""]))
+                raws.append(raw)
+            else:
+                commands.append((self._incr, [write.ns, write.key, write.by]))
+                raws.append(None)
+        try:
+            answers = self._pipelined(commands)
+        except redis.exceptions.NoScriptError:  # the server lost its scripts (restarted, SCRIPT FLUSH)
+            for script, _ in commands:
+                self.client.script_load(script.script)
+            answers = self._pipelined(commands)
+        for write, raw, answer in zip(writes, raws, answers, strict=True):
+            if isinstance(write, Put) and raw is not None:
+                self._known.remember((write.ns, write.key), raw, answer[1])
+
+    def _pipelined(self, commands: Sequence[tuple[Script, list[Any]]]) -> list[Any]:
+        """Run scripts by their SHA in one pipeline (redis-py's ``Script`` would first ask the server
+        whether it has them: a round trip more)."""
+        pipe = self.client.pipeline(transaction=False)
+        for script, args in commands:
+            pipe.evalsha(script.sha, 0, self.prefix, *args)
+        answers: list[Any] = pipe.execute()
+        return answers
 
     # --------------------------------------------------------------------------------------------- logs
 

@@ -33,6 +33,27 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 
+@dataclasses.dataclass(frozen=True)
+class Put:
+    """A write for ``Store.write_many``: ``put(ns, key, value)``."""
+
+    ns: str
+    key: str
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Incr:
+    """A write for ``Store.write_many``: ``incr(ns, key, by)`` (its new value not returned)."""
+
+    ns: str
+    key: str
+    by: int = 1
+
+
+Write = Put | Incr
+
+
 class Store(Protocol):
     """Namespaced records: ``ns`` is a table name (``"apiframe.jobs"``), ``key`` a record id."""
 
@@ -75,6 +96,13 @@ class Store(Protocol):
 
     def incr(self, ns: str, key: str, by: int = 1) -> int:
         """Atomically add ``by`` to the counter ``key`` of ``ns`` (0 when absent); returns the new value."""
+
+    def counters(self, ns: str) -> dict[str, int]:
+        """Every counter of ``ns`` (``incr``), by key."""
+
+    def write_many(self, writes: Sequence[Write]) -> None:
+        """Make ``writes`` in order (``Put``, ``Incr``), in one round trip on a shared store. Each is atomic
+        on its own, not all together; none answers its result."""
 
     def bound_log(self, log: str, max_len: int | None, max_bytes: int | None = None) -> None:
         """Keep at most ``max_len`` entries (0: keep none) and ``max_bytes`` bytes in ``log`` (``None``:
@@ -339,6 +367,18 @@ class MemoryStore:
         with self._lock:
             value = self._counters[(ns, key)] = self._counters.get((ns, key), 0) + by
             return value
+
+    def counters(self, ns: str) -> dict[str, int]:
+        with self._lock:
+            return {key: value for (space, key), value in self._counters.items() if space == ns}
+
+    def write_many(self, writes: Sequence[Write]) -> None:
+        with self._lock:
+            for write in writes:
+                if isinstance(write, Put):
+                    self.put(write.ns, write.key, write.value)
+                else:
+                    self.incr(write.ns, write.key, write.by)
 
     def _log(self, log: str) -> _Log:
         found = self._logs.get(log)
