@@ -421,7 +421,8 @@ class RedisStore:
         return int(self._run(self._incr, ns, key, by))
 
     def counters(self, ns: str) -> dict[str, int]:
-        return {key.decode(): int(value) for key, value in self.client.hgetall(self._key("c", ns)).items()}
+        found = cast(dict[bytes, bytes], self.client.hgetall(self._key("c", ns)))
+        return {key.decode(): int(value) for key, value in found.items()}
 
     def write_many(self, writes: Sequence[Write]) -> None:
         raws: list[bytes | None] = []
@@ -440,9 +441,9 @@ class RedisStore:
             for script, _ in commands:
                 self.client.script_load(script.script)
             answers = self._pipelined(commands)
-        for write, raw, answer in zip(writes, raws, answers, strict=True):
-            if isinstance(write, Put) and raw is not None:
-                self._known.remember((write.ns, write.key), raw, answer[1])
+        for write, written, answer in zip(writes, raws, answers, strict=True):
+            if isinstance(write, Put) and written is not None:
+                self._known.remember((write.ns, write.key), written, answer[1])
 
     def _pipelined(self, commands: Sequence[tuple[Script, list[Any]]]) -> list[Any]:
         """Run scripts by their SHA in one pipeline (redis-py's ``Script`` would first ask the server
