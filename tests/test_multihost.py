@@ -82,9 +82,9 @@ class Hosts:
         return self.stack.enter_context(contextlib.closing(PixelmockAdmin.for_url(self.roots[i], PATIENCE)))
 
     def close(self) -> None:
+        self.stack.close()  # the admin clients' kept-alive connections first: a server waits for them
         for host in self._running:
             host.close()
-        self.stack.close()
 
 
 @pytest.fixture
