@@ -222,10 +222,22 @@ def _worker_class(base: type, read_timeout: float) -> type:
     plus one byte) within ``read_timeout`` seconds before the app is called; a client that misses the
     deadline has its connection closed unanswered."""
     import io
+    import warnings
 
     import gevent
+    import gevent.monkey
 
     class Worker(base):  # type: ignore[misc]
+        def patch(self) -> None:
+            with warnings.catch_warnings():
+                # gevent warns because redis.asyncio (imported with redis when the master opened the
+                # store, never used here) holds names from ssl; the sync client pixelmock uses reads ssl's
+                # attributes when it connects (ssl.create_default_context), so it gets the patched ones.
+                warnings.filterwarnings(
+                    "ignore", "Monkey-patching ssl after ssl", gevent.monkey.MonkeyPatchWarning
+                )
+                super().patch()
+
         def timeout_ctx(self) -> Any:  # the deadline of a request's head (and of a kept-alive wait)
             return gevent.Timeout(read_timeout, False)
 
