@@ -377,22 +377,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark command shares: wrk rounds, the memory run, what to skip."""
+    parser.add_argument("--duration", type=int, default=2, help="seconds per measured wrk round (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per target and mix (3)")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per target and mix (1)")
+    parser.add_argument("--jobs", type=int, default=10_000, help="Runware jobs for the memory figures")
+    parser.add_argument("--jobs-budget", type=float, default=90, help="time cap of each memory run (s)")
+    parser.add_argument("--no-load", action="store_true", help="skip the wrk runs")
+    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns 0 (the table reports missed targets, it does not fail on them)."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Measure pixelmock serve, Prism and a bare Flask app on 127.0.0.1; print one table.",
     )
-    parser.add_argument("--duration", type=int, default=2, help="seconds per measured wrk round (2)")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per target and mix (3)")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per target and mix (1)")
+    add_run_arguments(parser)
     parser.add_argument("--latency-duration", type=int, default=5, help="seconds at 1 connection (5)")
     parser.add_argument("--starts", type=int, default=5, help="starts per target for start-up time (5)")
-    parser.add_argument("--jobs", type=int, default=10_000, help="Runware jobs for the memory figure")
-    parser.add_argument("--jobs-budget", type=float, default=90, help="time cap of the memory run (s)")
     parser.add_argument("--inprocess-budget", type=float, default=1.5, help="seconds per in-process loop")
-    parser.add_argument("--no-load", action="store_true", help="skip the wrk runs")
-    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
     args = parser.parse_args(argv)
     runner = Runner(args)

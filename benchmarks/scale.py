@@ -36,7 +36,7 @@ from typing import Any
 
 from benchmarks.load import LoadResult
 from benchmarks.mixes import MIXES
-from benchmarks.run import MB, MemoryResult, Runner, TargetResult, load_average, machine
+from benchmarks.run import MB, MemoryResult, Runner, TargetResult, add_run_arguments, load_average, machine
 from benchmarks.targets import PRISM, Target, TargetError
 from pixelmock.emulators.server import free_port
 
@@ -272,13 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="pixelmock on 1 worker in memory, 1 and 2 workers on Redis, the bare app at 1 and 2 "
         "processes, and Prism, side by side on 127.0.0.1; print the tables.",
     )
-    parser.add_argument("--duration", type=int, default=2, help="seconds per measured wrk round (2)")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per target and mix (3)")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per target and mix (1)")
-    parser.add_argument("--jobs", type=int, default=10_000, help="Runware jobs for the memory figures")
-    parser.add_argument("--jobs-budget", type=float, default=90, help="time cap of each memory run (s)")
-    parser.add_argument("--no-load", action="store_true", help="skip the wrk runs")
-    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     header = machine()
     print(f"pixelmock scale-out benchmarks: {header}", flush=True)

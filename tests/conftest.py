@@ -29,11 +29,10 @@ import httpx
 import pytest
 from flask import Flask
 from ledger_invariant import check_ledger
-from redis_server import RedisServer, redis_server, require_redis_server
+from redis_server import RedisServer, redis_server, redis_stores, require_redis_server
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.redis_store import RedisStore
 from pixelmock.emulators.runtime.store import Store, open_store
 from pixelmock.emulators.server import running
 
@@ -83,19 +82,11 @@ def open_test_store(
     each call); on ``"redis"``, a new connection to the session's ``redis-server`` under this test's own
     key prefix (each call: another worker of the same emulator; closed after the test)."""
     prefix = f"test-{uuid.uuid4().hex}"
-    opened: list[RedisStore] = []
-
-    def make() -> Store:
-        if store_kind == "memory":
-            return open_store(config.store, config.max_records)
-        store = open_store(f"{request.getfixturevalue('redis_url')}?prefix={prefix}", config.max_records)
-        assert isinstance(store, RedisStore)
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.client.close()
+    if store_kind == "memory":
+        yield lambda: open_store(config.store, config.max_records)
+        return
+    with redis_stores(request.getfixturevalue("redis_url")) as open_redis:
+        yield lambda: open_redis(prefix, config.max_records)
 
 
 @pytest.fixture

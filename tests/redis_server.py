@@ -15,10 +15,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+
+from pixelmock.emulators.runtime.redis_store import RedisStore
+from pixelmock.emulators.runtime.store import open_store
 
 #: Where Debian's package installs it; else whatever ``PATH`` finds.
 CANDIDATES = ("/usr/bin/redis-server",)
@@ -101,3 +104,22 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 10.
         return False
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def redis_stores(url: str) -> Iterator[Callable[[str, int | None], RedisStore]]:
+    """``(prefix, max_records) -> RedisStore``: new connections to the Redis at ``url`` (each one another
+    process's view of the store under ``prefix``), all closed when the block ends."""
+    opened: list[RedisStore] = []
+
+    def open_one(prefix: str, max_records: int | None) -> RedisStore:
+        store = open_store(f"{url}?prefix={prefix}", max_records)
+        assert isinstance(store, RedisStore)
+        opened.append(store)
+        return store
+
+    try:
+        yield open_one
+    finally:
+        for store in opened:
+            store.client.close()

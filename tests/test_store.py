@@ -18,7 +18,7 @@ import redis_server
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis_server import RedisServer
+from redis_server import RedisServer, redis_stores
 
 from pixelmock.emulators.runtime.codec import CODEC
 from pixelmock.emulators.runtime.redis_store import RedisStore
@@ -35,21 +35,12 @@ def _size(value: Any) -> int:
 def make_store(request: pytest.FixtureRequest) -> Iterator[MakeStore]:
     """``(max_records=None, prefix=None) -> Store``: a new store of the kind; on Redis, under the prefix
     (default: one of this test's own), so two calls with one prefix are two processes' views."""
-    opened: list[RedisStore] = []
     own = f"test-{uuid.uuid4().hex}"
-
-    def make(max_records: int | None = None, prefix: str | None = None) -> Store:
-        if request.param == "memory":
-            return MemoryStore(max_records, measure=_size)
-        url = request.getfixturevalue("redis_url")
-        store = open_store(f"{url}?prefix={prefix or own}", max_records)
-        assert isinstance(store, RedisStore)
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.client.close()
+    if request.param == "memory":
+        yield lambda max_records=None, prefix=None: MemoryStore(max_records, measure=_size)
+        return
+    with redis_stores(request.getfixturevalue("redis_url")) as open_redis:
+        yield lambda max_records=None, prefix=None: open_redis(prefix or own, max_records)
 
 
 # -------------------------------------------------------------------------------------------- records
