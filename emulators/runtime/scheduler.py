@@ -8,7 +8,7 @@ moving on without being polled, a webhook or upload attempt (``webhooks.py``).
 
 A timer is named work, not a closure, so that every worker sharing the store can run it: a handler name
 registered by the module that defines it (``timer_handler``, at import) and JSON-able arguments. The
-timer lives in the store's due queue ``QUEUE`` (its member is the timer itself, JSON: a sequence number,
+timer lives in the store's due queue ``QUEUE`` (its member is the timer itself, JSON: a token of its own,
 the name shown in logs, the handler, its arguments, the root URL of its stand-in request), so it is
 never evicted like a record, and ``claim_due`` hands each due timer to exactly one worker, whichever
 ticks first. Consistency: each timer runs at most once, in one worker, at its first tick at or after its
@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -92,10 +93,9 @@ class Scheduler:
         if handler not in _HANDLERS:
             raise KeyError(f"no timer handler {handler!r}")
         root = request.host_url if has_request_context() else None
-        # The sequence orders timers due at the same moment as they were set (a store may order ties
-        # by member: the zero-padded number comes first).
-        seq = self._store.incr(QUEUE, "seq")
-        member = json.dumps([f"{seq:012d}", key, handler, list(args), root], separators=(",", ":"))
+        # A token of its own makes each timer a member of its own (two timers with the same work stay two);
+        # timers due at the same moment run in the order they were set (``Store.claim_due``).
+        member = json.dumps([uuid.uuid4().hex, key, handler, list(args), root], separators=(",", ":"))
         self._store.schedule(QUEUE, member, moment.timestamp())
         at, head = moment.timestamp(), self._head
         self._head = at if head is None else min(head, at)

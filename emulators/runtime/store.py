@@ -132,8 +132,9 @@ class Store(Protocol):
         """The earliest moment in ``queue`` (``None`` when empty)."""
 
     def claim_due(self, queue: str, now: float) -> list[str]:
-        """Remove and return the keys due at or before ``now``, earliest first. Each key is returned to
-        exactly one caller, whichever process asks."""
+        """Remove and return the keys due at or before ``now``, earliest first, keys due at the same moment
+        in the order they were scheduled. Each key is returned to exactly one caller, whichever process
+        asks."""
 
     def peek(self, ns: str, key: str, queue: str) -> tuple[Any | None, float | None]:
         """A record (``get``) and the earliest moment of a due queue (``next_due``), read together: one
