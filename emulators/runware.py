@@ -958,8 +958,8 @@ def websocket(ws: Any) -> None:
     store, it resumes that session and receives its buffered frames); every other task runs through
     ``run_task`` as on REST, its items and errors going out as ``{"data": [...]}`` / ``{"errors": [...]}``
     frames through the session (buffered while the client is away). Each message first syncs the shared
-    control record (``Control.sync``: clock, fault rules), as a request does. Idle connections are closed
-    after ``idle_timeout_seconds`` of the virtual clock; a refused first authentication closes the
+    control record (``Runtime.sync``: clock, settings, fault rules), as a request does. Idle connections
+    are closed after ``idle_timeout_seconds`` of the virtual clock; a refused first authentication closes the
     connection after its error frame. An unexpected failure while handling a message is answered with
     the catalogue's internal error frame, never a broken connection.
     """

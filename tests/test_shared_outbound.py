@@ -67,7 +67,7 @@ def _runtime(app: Flask) -> Runtime:
 def _advance(app: Flask, seconds: float) -> None:
     """Move the shared virtual clock through ``app`` without running the due work."""
     rt = _runtime(app)
-    rt.control.sync()
+    rt.sync()
     rt.clock.advance(seconds)
     rt.control.changed()
 

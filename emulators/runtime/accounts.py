@@ -30,7 +30,7 @@ from typing import Literal
 
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.control import Control
+from pixelmock.emulators.runtime.control import Cached, Control
 from pixelmock.emulators.runtime.store import Store
 
 AuthStatus = Literal["ok", "missing", "invalid", "inactive"]
@@ -128,11 +128,11 @@ class Accounts:
         self._store = store
         self._control = control
         self._configured = KeyStatuses.configured(config)
-        #: ``(generation, statuses set through the control plane or None)`` as last read.
-        self._keys: tuple[str, KeyStatuses | None] | None = None
-        #: ``(generation, {id: account})``: the accounts this worker has seen in the store since that
-        #: control generation (a reset is a new one), as it last saw them; at most ``_SEEN`` of them.
-        self._seen: tuple[str, OrderedDict[str, Account]] = ("", OrderedDict())
+        #: The statuses set through the control plane (``None``: none, the configured ones apply).
+        self._keys: Cached[KeyStatuses | None] = Cached(control, lambda: store.get(*KEYS))
+        #: ``{id: account}``: the accounts this worker has seen in the store since the last control-plane
+        #: change (a reset is one), as it last saw them; at most ``_SEEN`` of them.
+        self._seen: Cached[OrderedDict[str, Account]] = Cached(control, OrderedDict)
         self._seen_lock = threading.Lock()
         self._listeners: list[Callable[[LedgerLine], None]] = []
         self.reset()
@@ -141,7 +141,7 @@ class Accounts:
         """Back to the configured state after the store was cleared: no accounts, an empty ledger (bounded
         by ``config.ledger_limit``), key statuses from the config."""
         self._store.bound_log(LEDGER, max(0, self._config.ledger_limit))
-        self._keys = None
+        self._keys.drop()
 
     def authenticate(self, provider: str, credential: str | None) -> AuthResult:
         """Check a credential as sent (the key itself, without ``Bearer``). ``provider`` is recorded for
@@ -155,11 +155,7 @@ class Accounts:
         return AuthResult("ok", self._ensure(ident))
 
     def _statuses(self) -> KeyStatuses:
-        generation = self._control.generation
-        cached = self._keys
-        if cached is None or cached[0] != generation:
-            cached = self._keys = (generation, self._store.get(*KEYS))
-        return cached[1] or self._configured
+        return self._keys.get() or self._configured
 
     def _new(self, ident: str) -> Account:
         return Account(ident, dict(self._config.starting_balances))
@@ -170,9 +166,7 @@ class Accounts:
         as it last saw it (read balances with ``balance``): should another worker's writes have evicted it
         since, its next balance move creates it again, as a store read would have."""
         with self._seen_lock:
-            if self._seen[0] != self._control.generation:
-                self._seen = (self._control.generation, OrderedDict())
-            seen = self._seen[1]
+            seen = self._seen.get()
             found = seen.get(ident)
         if found is None:
             found = self._store.get(NAMESPACE, ident)
@@ -198,7 +192,7 @@ class Accounts:
         ident = account_id(credential)
         configured = self._configured
         self._store.update(*KEYS, lambda old: (old or configured).with_status(ident, status))
-        self._keys = None
+        self._keys.drop()
         self._control.changed()
         return self._ensure(ident)
 

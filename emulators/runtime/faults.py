@@ -35,7 +35,6 @@ import errno
 import random
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document
 from pixelmock.emulators.runtime.bodies import BodyRefused, parse_json
-from pixelmock.emulators.runtime.control import Control
+from pixelmock.emulators.runtime.control import Cached, Control
 from pixelmock.emulators.runtime.ids import new_uuid
 from pixelmock.emulators.runtime.journal import journal_note
 from pixelmock.emulators.runtime.store import Store
@@ -396,19 +395,12 @@ class Faults:
     def __init__(self, store: Store, control: Control) -> None:
         self._store = store
         self._control = control
-        self._lock = threading.Lock()
-        self._rules: tuple[FaultRule, ...] = ()
-        self._loaded: str | None = None
+        #: The rules in the order they were added, loaded again when the control generation changed.
+        self._rules: Cached[tuple[FaultRule, ...]] = Cached(control, self._load)
 
-    def _current(self) -> tuple[FaultRule, ...]:
-        """The rules, loaded again from the store when the control generation changed (cheap otherwise)."""
-        generation = self._control.generation
-        if generation != self._loaded:
-            with self._lock:
-                loaded: list[FaultRule] = self._store.values(RULES)
-                self._rules = tuple(sorted(loaded, key=lambda r: r.order))
-                self._loaded = generation
-        return self._rules
+    def _load(self) -> tuple[FaultRule, ...]:
+        loaded: list[FaultRule] = self._store.values(RULES)
+        return tuple(sorted(loaded, key=lambda r: r.order))
 
     def _publish(self) -> None:
         self._control.changed()
@@ -464,7 +456,7 @@ class Faults:
 
     def __len__(self) -> int:
         """The number of rules (the per-request check: no store access unless the generation changed)."""
-        return len(self._current())
+        return len(self._rules.get())
 
     def _counts(self, rule: FaultRule) -> tuple[int, int]:
         """``(calls, fired)`` of ``rule``: matching calls seen and faults produced (a ``times`` cap counts
@@ -475,7 +467,7 @@ class Faults:
 
     def rules(self) -> list[dict[str, Any]]:
         """Every rule's JSON view (``FaultRule.to_json`` with its counts), in the order they are tried."""
-        return [rule.to_json(*self._counts(rule)) for rule in self._current()]
+        return [rule.to_json(*self._counts(rule)) for rule in self._rules.get()]
 
     def remove(self, rule_id: str) -> bool:
         """Drop a rule, for every worker; whether it existed."""
@@ -501,7 +493,7 @@ class Faults:
         matching rule (store counters, shared by every worker). ``model_of()`` gives the native model id a
         rule's ``model`` is matched against (default: the one the current request names), called at most
         once."""
-        rules = self._current()
+        rules = self._rules.get()
         if not rules:
             return None
         model: list[str | None] = []

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pixelmock.contracts.data import load
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.control import Control
+from pixelmock.emulators.runtime.control import Cached, Control
 from pixelmock.emulators.runtime.store import Store
 
 Profile = Literal["instant", "realistic", "manual"]
@@ -93,8 +93,8 @@ class Latency:
         self._clock = clock
         self._store = store
         self._control = control
-        #: ``(generation, switched setting or None)`` as last read.
-        self._switched: tuple[str, Setting | None] | None = None
+        #: The profile switched to through the control plane (``None``: none, the configured one applies).
+        self._switched: Cached[Setting | None] = Cached(control, lambda: store.get(NAMESPACE, KEY))
         self._apply(self.setting)
 
     def configured(self) -> Setting:
@@ -105,11 +105,7 @@ class Latency:
     @property
     def setting(self) -> Setting:
         """The profile in force."""
-        generation = self._control.generation
-        cached = self._switched
-        if cached is None or cached[0] != generation:
-            cached = self._switched = (generation, self._store.get(NAMESPACE, KEY))
-        return cached[1] or self.configured()
+        return self._switched.get() or self.configured()
 
     def set(self, profile: str, speed_factor: float | None = None) -> Setting:
         """Switch profile for every worker (``speed_factor`` unchanged when ``None``). The clock freezes
@@ -130,7 +126,7 @@ class Latency:
         self._apply(self.configured())
 
     def _apply(self, setting: Setting) -> None:
-        self._switched = None
+        self._switched.drop()
         if setting.profile == "manual":
             self._clock.freeze()
         else:
