@@ -1,7 +1,7 @@
 """The framework baseline: a bare Flask app on the same server as ``pixelmock serve``.
 
 Every POST reads and parses its JSON body (as any JSON handler must) and every request gets one fixed
-JSON answer; nothing is validated, priced or rendered. Served by ``pixelmock.emulators.server.serve``
+JSON answer; nothing is validated, priced or rendered. Served by ``pixelmock.emulators.tools.server.serve``
 (gunicorn, gevent workers: one unless ``--workers`` says more), so it follows ``pixelmock serve``'s
 production settings exactly.
 
@@ -22,7 +22,7 @@ BODY: dict[str, Any] = {"id": "bare", "jobId": "bare", "status": "ok"}
 def create_bare_app() -> Flask:
     """A Flask app answering ``BODY`` (HTTP 200) to any GET or POST on any path."""
     app = Flask("pixelmock-bare")
-    app.extensions["pixelmock.providers"] = []  # what emulators.server.serve lists when ready
+    app.extensions["pixelmock.providers"] = []  # what emulators.tools.server.serve lists when ready
 
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
     @app.route("/<path:path>", methods=["GET", "POST"])
@@ -36,7 +36,7 @@ def create_bare_app() -> Flask:
 
 def main() -> None:
     """Serve the bare app on 127.0.0.1 until SIGTERM."""
-    from pixelmock.emulators.server import serve
+    from pixelmock.emulators.tools.server import serve
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8090)

@@ -27,7 +27,7 @@ from pixelmock.contracts.dialects import get_dialect, runware
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import quote
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime.images import ImageSpec, render
+from pixelmock.emulators.core.images import ImageSpec, render
 
 
 @dataclass

@@ -45,7 +45,7 @@ def measure(repeats: int = 21) -> PluginLoad:
         timings: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(repeats):
             for plugin in (True, False):
-                command = [*base, "-p", "pixelmock.emulators.pytest_plugin"] if plugin else base
+                command = [*base, "-p", "pixelmock.emulators.tools.pytest_plugin"] if plugin else base
                 start = time.perf_counter()
                 subprocess.run(command, cwd=folder, env=env, check=True, capture_output=True)
                 timings[plugin].append(time.perf_counter() - start)

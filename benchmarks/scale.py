@@ -38,7 +38,7 @@ from benchmarks.load import LoadResult
 from benchmarks.mixes import MIXES
 from benchmarks.run import MB, MemoryResult, Runner, TargetResult, add_run_arguments, load_average, machine
 from benchmarks.targets import PRISM, Target, TargetError
-from pixelmock.emulators.server import free_port
+from pixelmock.emulators.tools.server import free_port
 
 #: The mixes that generate an image (the scale-out target is about them; ``invalid`` is shown too).
 GENERATION = ("runware_url", "apiframe_poll", "openai_png_b64")

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from pixelmock.emulators.runtime.codec import CODEC
-from pixelmock.emulators.runtime.images import ImageSpec
-from pixelmock.emulators.runtime.store import Store, open_store
+from pixelmock.emulators.core.images import ImageSpec
+from pixelmock.emulators.core.store import Store, open_store
+from pixelmock.emulators.core.store.codec import CODEC
 
 RECORD = {
     "id": "job-0000",

@@ -32,7 +32,7 @@ from PIL import Image
 
 from benchmarks.bare_app import BODY
 from benchmarks.mixes import Mix, fill, job_regex
-from pixelmock.emulators.server import free_port
+from pixelmock.emulators.tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
@@ -80,7 +80,9 @@ class Target:
         """The argv that serves this target on 127.0.0.1:``port``."""
         if self.kind == "pixelmock":
             script = Path(sys.executable).with_name("pixelmock")
-            head = [str(script)] if script.exists() else [sys.executable, "-m", "pixelmock.emulators.cli"]
+            head = (
+                [str(script)] if script.exists() else [sys.executable, "-m", "pixelmock.emulators.tools.cli"]
+            )
             store = ["--store", self.store] if self.store else []
             serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]
             return [*head, *serve, *store]

@@ -2,19 +2,18 @@
 
 Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
 ``/files/<id>.<ext>`` (generated images), ``/__health`` and the control plane ``/__admin/``
-(emulators/admin.py). Every request under a provider's prefix is journaled (emulators/runtime/journal.py)
-and may get an injected fault (emulators/runtime/faults.py); due work (job timers, webhook deliveries)
+(emulators/admin/routes.py). Every request under a provider's prefix is journaled (emulators/core/journal.py)
+and may get an injected fault (emulators/core/faults.py); due work (job timers, webhook deliveries)
 runs around every request (``Runtime.bind``).
 Framework-level failures under a provider's prefix (unknown route, wrong method, oversized or malformed
 body, an unexpected exception) are answered with that provider's own error body, never Flask's HTML pages.
 A path under no provider's prefix that no route serves is answered 404 with the mounted prefixes and
 the nearest route (``access_log.unmatched_body``) and journaled as unmatched. Every request is logged
-(``emulators/access_log.py``) and every ledger line billed (``emulators/runtime/bill.py``).
+(``emulators/web/access_log.py``) and every ledger line billed (``emulators/core/bill.py``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -23,21 +22,16 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from pixelmock import __version__
-from pixelmock.contracts.openapi import PROVIDERS, served
+from pixelmock.contracts.openapi import served
 from pixelmock.contracts.options import check_values
 from pixelmock.contracts.secrets import scrub_logs
-from pixelmock.emulators import access_log, admin
+from pixelmock.emulators.admin import routes as admin
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.runtime import (
-    MalformedBody,
-    ProviderEmulator,
-    Runtime,
-    bill,
-    faults,
-    journal,
-    runtime,
-)
-from pixelmock.emulators.runtime.store import Store
+from pixelmock.emulators.core import bill, faults, journal
+from pixelmock.emulators.core.runtime import MalformedBody, ProviderEmulator, Runtime, runtime
+from pixelmock.emulators.core.store import Store
+from pixelmock.emulators.providers import load_providers
+from pixelmock.emulators.web import access_log
 
 log = logging.getLogger("pixelmock")
 #: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
@@ -55,14 +49,6 @@ RESERVED = ("/__admin", "/files/", "/__health")
 _UNMATCHED = "pixelmock_unmatched"
 
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
-
-
-def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]:
-    """The ``PROVIDER`` objects of the named provider modules (default: all of ``PROVIDERS``)."""
-    return [
-        importlib.import_module(f"{__package__}.{name}").PROVIDER
-        for name in (PROVIDERS if names is None else names)
-    ]
 
 
 def create_app(

@@ -32,9 +32,9 @@ from ledger_invariant import check_ledger
 from redis_server import RedisServer, redis_server, redis_stores, require_redis_server
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.store import Store, open_store
-from pixelmock.emulators.server import running
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.core.store import Store, open_store
+from pixelmock.emulators.tools.server import running
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
 #: unless a test sets another: the suite must not change verdict when a model's shutdown date passes

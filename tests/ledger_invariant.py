@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.accounts import BALANCE_SET_MEMO
+from pixelmock.emulators.core.accounts import BALANCE_SET_MEMO
+from pixelmock.emulators.core.runtime import Runtime
 
 _COST_FIELDS = {"USD": "usd", "credits": "credits"}
 

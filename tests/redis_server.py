@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from pixelmock.emulators.runtime.redis_store import RedisStore
-from pixelmock.emulators.runtime.store import open_store
+from pixelmock.emulators.core.store import open_store
+from pixelmock.emulators.core.store.redis import RedisStore
 
 #: Where Debian's package installs it; else whatever ``PATH`` finds.
 CANDIDATES = ("/usr/bin/redis-server",)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: The ``pixelmock`` command, as ``python -m``.
-CLI = ("-m", "pixelmock.emulators.cli")
+CLI = ("-m", "pixelmock.emulators.tools.cli")
 #: Seconds a command may take to start, and to stop.
 PATIENCE = 60.0
 

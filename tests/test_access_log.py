@@ -19,8 +19,8 @@ from runware_tasks import image_task
 from websockets.sync.client import connect
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin, PixelmockAdminError
-from pixelmock.emulators.pytest_plugin import PixelmockServer, WebhookReceiver
+from pixelmock.emulators.admin.client import PixelmockAdmin, PixelmockAdminError
+from pixelmock.emulators.tools.pytest_plugin import PixelmockServer, WebhookReceiver
 
 APIFRAME = {"X-API-Key": "afk_access_log_key"}
 JOB = {"model": "gpt-image-2", "prompt": "a lighthouse", "gptImage2Params": {"quality": "medium"}}

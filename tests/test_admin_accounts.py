@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime.accounts import BALANCE_SET_MEMO, account_id
+from pixelmock.emulators.core.accounts import BALANCE_SET_MEMO, account_id
 
 KEY = "afk_accounts_0001"
 HIGH = {"model": "gpt-image-1.5", "prompt": "a lighthouse", "gptImageParams": {"quality": "high"}}

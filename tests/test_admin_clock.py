@@ -1,7 +1,7 @@
 """The virtual clock through the control plane: read, advance, set; jobs and lifecycles follow it.
 
 The Apiframe app here needs two polls and 30 virtual seconds per job (``apiframe.polls_to_complete`` /
-``apiframe.seconds_to_complete``, emulators/apiframe.py); images are kept 24 h (the contract's
+``apiframe.seconds_to_complete``, emulators/providers/apiframe.py); images are kept 24 h (the contract's
 ``x-retention-seconds``). gpt-image-1.5 shuts down at OpenAI on 2026-12-01 (contracts/data/models.yaml).
 """
 

@@ -17,7 +17,7 @@ import httpx
 import yaml
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime.accounts import account_id
+from pixelmock.emulators.core.accounts import account_id
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 APIFRAME_KEY = "afk_ledger_0001"

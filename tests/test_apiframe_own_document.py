@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.generation import GenerationMode
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.server import running
+from pixelmock.emulators.tools.server import running
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "apiframe-v2-openapi.json"
 if not REFERENCE.exists():

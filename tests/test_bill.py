@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from runware_tasks import image_task
 
 from pixelmock.contracts.openapi import inlined, validate
-from pixelmock.emulators.admin_client import Bill, BillRow, PixelmockAdmin
-from pixelmock.emulators.runtime.accounts import LedgerLine
-from pixelmock.emulators.runtime.bill import BillRecorder
-from pixelmock.emulators.runtime.store import MemoryStore
+from pixelmock.emulators.admin.client import Bill, BillRow, PixelmockAdmin
+from pixelmock.emulators.core.accounts import LedgerLine
+from pixelmock.emulators.core.bill import BillRecorder
+from pixelmock.emulators.core.store import MemoryStore
 
 pytest_plugins = ["pytester"]
 
@@ -183,7 +183,7 @@ _SESSION = """
 def _plugin_args() -> list[str]:
     from importlib.metadata import entry_points
 
-    plugin = "pixelmock.emulators.pytest_plugin"
+    plugin = "pixelmock.emulators.tools.pytest_plugin"
     installed = any(ep.value == plugin for ep in entry_points(group="pytest11"))
     return ["-p", "no:cacheprovider"] + ([] if installed else ["-p", plugin])
 

@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from pixelmock.contracts.verify import verify_paths
-from pixelmock.emulators.cli import main
+from pixelmock.emulators.tools.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTED = REPO / "cassettes" / "documented"
@@ -261,7 +261,7 @@ def test_the_script_exits_with_the_verdict(tmp_path: Path) -> None:
         ([str(DOCUMENTED / "gmicloud")], 0),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "pixelmock.emulators.cli", "verify", *args],
+            [sys.executable, "-m", "pixelmock.emulators.tools.cli", "verify", *args],
             capture_output=True,
             text=True,
             timeout=120,

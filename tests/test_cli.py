@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from pixelmock.contracts.openapi import PROVIDERS
-from pixelmock.emulators.cli import main
-from pixelmock.emulators.server import free_port
+from pixelmock.emulators.tools.cli import main
+from pixelmock.emulators.tools.server import free_port
 
 
 def test_cost_json_lists_every_provider_with_the_documented_fields(
@@ -123,7 +123,7 @@ def test_cost_table_is_printed_for_people(capsys: pytest.CaptureFixture[str]) ->
 def test_serve_prints_base_urls_answers_and_stops_on_sigterm() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pixelmock.emulators.tools.cli", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -146,7 +146,10 @@ def test_serve_prints_base_urls_answers_and_stops_on_sigterm() -> None:
 
 def test_demo_exercises_every_provider_and_succeeds() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pixelmock.emulators.tools.cli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FAILED" not in done.stdout

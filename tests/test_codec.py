@@ -1,4 +1,4 @@
-"""The shared store's codec (``emulators/runtime/codec.py``): every type a runtime value may be built from
+"""The shared store's codec (``emulators/core/store/codec.py``): every type a runtime value may be built from
 round-trips exactly (type and value), and data naming a class outside the allowed modules is refused
 without importing anything.
 
@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pixelmock.emulators.runtime.codec import CODEC, Codec, CodecError
-from pixelmock.emulators.runtime.files import StoredFile
-from pixelmock.emulators.runtime.images import ImageSpec
-from pixelmock.emulators.runtime.store import Usage
+from pixelmock.emulators.core.files import StoredFile
+from pixelmock.emulators.core.images import ImageSpec
+from pixelmock.emulators.core.store import Usage
+from pixelmock.emulators.core.store.codec import CODEC, Codec, CodecError
 
 #: A codec that allows this module's classes (the store's own allows only ``pixelmock.`` modules).
 LOCAL = Codec(allowed=("pixelmock.", __name__))
@@ -137,10 +137,10 @@ def test_classes_outside_the_allowed_modules_are_refused_when_written() -> None:
         "os:system",
         "subprocess:Popen",
         "pixelmockx.evil:Thing",  # shares the prefix's letters, not the package
-        "pixelmock.emulators.runtime.store:MemoryStore",  # allowed module, but not a dataclass
-        "pixelmock.emulators.runtime.store:dataclasses.dataclass",  # not defined there
-        "pixelmock.emulators.runtime.missing:Thing",
-        "pixelmock.emulators.runtime.store:<locals>.Thing",
+        "pixelmock.emulators.core.store:MemoryStore",  # allowed module, but not a dataclass
+        "pixelmock.emulators.core.store:dataclasses.dataclass",  # not defined there
+        "pixelmock.emulators.core.runtime.missing:Thing",
+        "pixelmock.emulators.core.store:<locals>.Thing",
     ],
 )
 def test_data_naming_a_class_outside_the_allow_list_is_refused_without_importing_it(name: str) -> None:
@@ -158,9 +158,9 @@ def test_data_naming_a_class_outside_the_allow_list_is_refused_without_importing
         b'{"$t": "pickle", "v": "gASV"}',
         b'{"$t": "bytes", "v": "not base64!"}',
         b'{"$t": "set", "v": [[1]]}',
-        b'{"$t": "dataclass", "c": "pixelmock.emulators.runtime.store:Usage", "v": {"nope": 1}}',
-        b'{"$t": "dataclass", "c": "pixelmock.emulators.runtime.images:ImageSpec", "v": {}}',
-        b'{"$t": "enum", "c": "pixelmock.emulators.runtime.store:Usage", "v": 1}',
+        b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store:Usage", "v": {"nope": 1}}',
+        b'{"$t": "dataclass", "c": "pixelmock.emulators.core.images:ImageSpec", "v": {}}',
+        b'{"$t": "enum", "c": "pixelmock.emulators.core.store:Usage", "v": 1}',
     ],
 )
 def test_malformed_or_foreign_data_is_a_codec_error(data: bytes) -> None:
@@ -169,7 +169,7 @@ def test_malformed_or_foreign_data_is_a_codec_error(data: bytes) -> None:
 
 
 def test_a_missing_field_with_a_default_takes_it() -> None:
-    data = b'{"$t": "dataclass", "c": "pixelmock.emulators.runtime.store:Usage", "v": {"max_bytes": 5}}'
+    data = b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store:Usage", "v": {"max_bytes": 5}}'
     assert CODEC.loads(data) == Usage(5)
 
 

@@ -19,8 +19,8 @@ from pixelmock.client import ImageClient, PollPolicy, Provider
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.openapi import PROVIDERS, document
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin, PixelmockAdminError
-from pixelmock.emulators.runtime.faults import GENERIC_KINDS, FaultError, parse_header
+from pixelmock.emulators.admin.client import PixelmockAdmin, PixelmockAdminError
+from pixelmock.emulators.core.faults import GENERIC_KINDS, FaultError, parse_header
 
 KEY = "faults-test-key"
 BEARER = {"Authorization": f"Bearer {KEY}"}

@@ -12,7 +12,7 @@ from pixelmock.contracts.evidence import RUNGS, TRUSTED
 from pixelmock.contracts.fidelity import facts, fidelity_markdown
 from pixelmock.contracts.options import options
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.admin.client import PixelmockAdmin
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = "/cloudflare/client/v4/accounts/acct/ai/run"

@@ -24,8 +24,8 @@ from vcr.serializers import yamlserializer
 
 from pixelmock.contracts.openapi import inlined, validate
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.runtime import Runtime
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.runtime import Runtime
 
 EMULATED_PROVIDERS = ["gmicloud"]
 

@@ -33,10 +33,10 @@ from websockets.sync.client import connect
 from pixelmock.contracts.canonical import MAX_INPUT_PIXELS, ImageInput, decode_image
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators import runware as runware_module
-from pixelmock.emulators.runtime import Journal, Runtime
-from pixelmock.emulators.runtime.accounts import NAMESPACE as ACCOUNTS
-from pixelmock.emulators.runtime.accounts import Accounts
+from pixelmock.emulators.core.accounts import NAMESPACE as ACCOUNTS
+from pixelmock.emulators.core.accounts import Accounts
+from pixelmock.emulators.core.runtime import Journal, Runtime
+from pixelmock.emulators.providers import runware as runware_module
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
 CF = {"Authorization": "Bearer cf-hostile-token"}

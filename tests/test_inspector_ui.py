@@ -23,7 +23,7 @@ from flask import Flask
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig
-from pixelmock.emulators.pytest_plugin import WebhookReceiver
+from pixelmock.emulators.tools.pytest_plugin import WebhookReceiver
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
@@ -153,7 +153,7 @@ def test_the_page_and_its_two_files_are_served_with_a_strict_content_policy(app:
 
 
 def test_the_page_ships_in_the_package() -> None:
-    folder = resources.files("pixelmock.emulators").joinpath("ui")
+    folder = resources.files("pixelmock.emulators.admin").joinpath("ui")
     assert all(folder.joinpath(name).is_file() for name in ("index.html", "app.js", "style.css"))
 
 

@@ -23,9 +23,9 @@ from flask import Flask, Response
 from PIL import Image
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime import journal_note
-from pixelmock.emulators.runtime.journal import REDACTED, Journal, is_credential_field, scrub
-from pixelmock.emulators.runtime.store import MemoryStore
+from pixelmock.emulators.core.journal import REDACTED, Journal, is_credential_field, scrub
+from pixelmock.emulators.core.runtime import journal_note
+from pixelmock.emulators.core.store import MemoryStore
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 RUNWARE = "/runware/v1"

@@ -16,10 +16,10 @@ from flask import Flask
 
 from pixelmock.contracts.data import load
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.latency import documented_queue_seconds, documented_seconds
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.clock import Clock
+from pixelmock.emulators.core.latency import documented_queue_seconds, documented_seconds
+from pixelmock.emulators.core.runtime import Runtime
 
 APIFRAME = {"X-API-Key": "afk_latency"}
 BEARER = {"Authorization": "Bearer latency-key"}

@@ -16,7 +16,7 @@ from pixelmock.contracts.generated import section
 from pixelmock.contracts.lifecycle import lifecycle, lifecycle_table
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
+from pixelmock.emulators.admin.client import PixelmockAdmin
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SHUTDOWN = dt.date(2026, 12, 1)  # developers.openai.com/api/docs/deprecations (notice 2026-06-02)

@@ -16,11 +16,11 @@ from flask import Flask
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.journal import Journal
-from pixelmock.emulators.runtime.scheduler import Scheduler
-from pixelmock.emulators.runtime.store import MemoryStore, approx_bytes
-from pixelmock.emulators.runtime.webhooks import Webhooks
+from pixelmock.emulators.core.clock import Clock
+from pixelmock.emulators.core.journal import Journal
+from pixelmock.emulators.core.scheduler import Scheduler
+from pixelmock.emulators.core.store import MemoryStore, approx_bytes
+from pixelmock.emulators.core.webhooks import Webhooks
 
 GMI = "/gmicloud/api/v1/ie/requestqueue/apikey"
 GMI_KEY = {"Authorization": "Bearer gmi-budget-key"}

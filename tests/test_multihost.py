@@ -27,9 +27,9 @@ import pytest
 from served import PATIENCE, pixelmock_process
 from websockets.sync.client import ClientConnection, connect
 
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.pytest_plugin import WebhookReceiver
-from pixelmock.emulators.runtime.accounts import BALANCE_SET_MEMO
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.accounts import BALANCE_SET_MEMO
+from pixelmock.emulators.tools.pytest_plugin import WebhookReceiver
 
 #: The load of the issue's acceptance: 32 clients at once, 500 Apiframe jobs each, split across the hosts.
 CLIENTS, JOBS_PER_CLIENT = 32, 500

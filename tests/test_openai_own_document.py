@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, assume, settings
 from schemathesis.generation import GenerationMode
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.server import running
+from pixelmock.emulators.tools.server import running
 
 SUBSET = json.loads((Path(__file__).parent / "reference" / "openai-create-image-request.json").read_text())
 EXAMPLES = int(os.environ.get("PIXELMOCK_EXAMPLES", "6")) * 5

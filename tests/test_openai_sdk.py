@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.server import running
+from pixelmock.emulators.tools.server import running
 
 
 @pytest.fixture(scope="module")

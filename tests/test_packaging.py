@@ -25,20 +25,20 @@ import httpx
 import pytest
 
 import pixelmock
-from pixelmock.emulators.server import free_port
+from pixelmock.emulators.tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The installed distribution, read from site-packages (not a ``pixelmock.egg-info`` a build left in the
 #: repository, which ``python -m pytest`` would find first).
 DISTRIBUTION = next(metadata.distributions(name="pixelmock", path=[sysconfig.get_paths()["purelib"]]))
 
-#: Runs ``pixelmock.emulators.cli.main`` with ``fcntl`` unimportable (as on Windows); fails if gunicorn
+#: Runs ``pixelmock.emulators.tools.cli.main`` with ``fcntl`` unimportable (as on Windows); fails if gunicorn
 #: was imported, unless the command is ``serve``.
 NO_FCNTL = textwrap.dedent(
     """
     import sys
     sys.modules["fcntl"] = None
-    from pixelmock.emulators.cli import main
+    from pixelmock.emulators.tools.cli import main
     try:
         status = main(sys.argv[1:])
     except SystemExit as exc:
@@ -236,7 +236,7 @@ ONLY_DECLARED = textwrap.dedent(
     sys.meta_path.insert(0, OnlyDeclared())
     import gunicorn.app.base, gunicorn.workers.ggevent, gevent.monkey
     from pixelmock.emulators.app import create_app
-    from pixelmock.emulators.server import serve
+    from pixelmock.emulators.tools.server import serve
     create_app()
     """
 )

@@ -1,6 +1,6 @@
 """The pytest plugin, used the way a user would: tests written only from the README section, run by
 ``pytester`` in a fresh pytest session with the plugin loaded (through its ``pytest11`` entry point when
-pixelmock is installed with it, else with ``-p pixelmock.emulators.pytest_plugin``).
+pixelmock is installed with it, else with ``-p pixelmock.emulators.tools.pytest_plugin``).
 The example test is taken from README.md's "Testing with pytest" section itself.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "pixelmock.emulators.pytest_plugin"
+PLUGIN = "pixelmock.emulators.tools.pytest_plugin"
 README = Path(__file__).parent.parent / "README.md"
 HEADING = "## Testing with pytest"
 
@@ -110,7 +110,7 @@ def test_fixtures_are_isolated_between_tests_and_configurable(
             assert [e["status"] for e in pixelmock_admin.journal()] == [200]
 
         def test_admin_errors_raise(pixelmock_admin):
-            from pixelmock.emulators.admin_client import PixelmockAdminError
+            from pixelmock.emulators.admin.client import PixelmockAdminError
             with pytest.raises(PixelmockAdminError) as info:
                 pixelmock_admin.advance(-5)
             assert info.value.status == 400
@@ -140,19 +140,19 @@ def test_loading_the_plugin_imports_only_pytest_the_standard_library_and_pixelmo
     """Every pytest session of an environment with pixelmock installed loads the plugin: Flask, httpx and
     the contracts wait until a fixture is used (``python -m benchmarks.plugin_load`` measures the cost)."""
     code = (
-        "import sys, pytest; before = set(sys.modules); import pixelmock.emulators.pytest_plugin; "
+        "import sys, pytest; before = set(sys.modules); import pixelmock.emulators.tools.pytest_plugin; "
         "print('\\n'.join(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = out.split()
-    assert "pixelmock.emulators.pytest_plugin" in loaded
+    assert "pixelmock.emulators.tools.pytest_plugin" in loaded
     foreign = [
         name
         for name in loaded
         if name.partition(".")[0] not in sys.stdlib_module_names
         and name.partition(".")[0] not in {"pytest", "_pytest", "pluggy"}
         and name not in {"pixelmock", "pixelmock.emulators", "pixelmock.emulators.config"}
-        and name not in {"pixelmock.emulators.admin_client", "pixelmock.emulators.pytest_plugin"}
+        and name not in {"pixelmock.emulators.admin.client", "pixelmock.emulators.tools.pytest_plugin"}
     ]
     assert foreign == []
     assert "flask" not in loaded

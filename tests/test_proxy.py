@@ -29,10 +29,10 @@ from simple_websocket import Client as WebSocketClient  # type: ignore[import-un
 from pixelmock.contracts.openapi import PROVIDERS, real_base_url
 from pixelmock.contracts.verify import Disagreement, verify_paths
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.app import load_providers
-from pixelmock.emulators.drift import body_shape, drift_paths, shape_differences
-from pixelmock.emulators.drift import run as run_drift
-from pixelmock.emulators.proxy import (
+from pixelmock.emulators.providers import load_providers
+from pixelmock.emulators.tools.drift import body_shape, drift_paths, shape_differences
+from pixelmock.emulators.tools.drift import run as run_drift
+from pixelmock.emulators.tools.proxy import (
     ANSWERED_BY_HEADER,
     VIOLATIONS_HEADER,
     announce,
@@ -43,8 +43,8 @@ from pixelmock.emulators.proxy import (
     violations_json,
     websocket_upstreams,
 )
-from pixelmock.emulators.replay import REPLAYED_HEADER, replaying
-from pixelmock.emulators.server import running
+from pixelmock.emulators.tools.replay import REPLAYED_HEADER, replaying
+from pixelmock.emulators.tools.server import running
 
 KEY = "sk-proxy-test-0123456789abcdef"
 BEARER = {"Authorization": f"Bearer {KEY}"}

@@ -13,9 +13,9 @@ import httpx
 from served import CLI, PATIENCE, pixelmock_process
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.proxy import VIOLATIONS_HEADER
-from pixelmock.emulators.replay import REPLAYED_HEADER
-from pixelmock.emulators.server import running
+from pixelmock.emulators.tools.proxy import VIOLATIONS_HEADER
+from pixelmock.emulators.tools.replay import REPLAYED_HEADER
+from pixelmock.emulators.tools.server import running
 
 KEY = "sk-proj-end-to-end-secret-0123456789"
 REQUEST = {"model": "gpt-image-2", "prompt": "a lighthouse at dusk", "quality": "low", "size": "1024x1024"}

@@ -8,8 +8,8 @@ import io
 from flask import Flask
 from PIL import Image
 
-from pixelmock.emulators.runtime import ImageSpec, runtime
-from pixelmock.emulators.runtime.images import render
+from pixelmock.emulators.core.images import render
+from pixelmock.emulators.core.runtime import ImageSpec, runtime
 
 SPEC = ImageSpec("runware", "openai:4@1", 1536, 1024, "webp", "transparent", "high", "a sticker sheet", 3)
 

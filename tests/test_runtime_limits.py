@@ -22,10 +22,10 @@ from flask import Flask
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.ids import new_uuid
-from pixelmock.emulators.runtime.journal import LOG, JournalEntry
-from pixelmock.emulators.runtime.store import MemoryStore
+from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.journal import LOG, JournalEntry
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.core.store import MemoryStore
 
 ROOT = Path(__file__).parent.parent
 APIFRAME = "/apiframe"

@@ -1,6 +1,6 @@
 """Both official Runware SDKs against the emulator as users run it: ``pixelmock serve``'s server (gunicorn,
-one gevent worker: ``pixelmock.emulators.server.serve``) in a subprocess on 127.0.0.1, each SDK pointed at it
-only by its documented base-URL arguments (research/runware.md §6):
+one gevent worker: ``pixelmock.emulators.tools.server.serve``) in a subprocess on 127.0.0.1, each SDK
+pointed at it only by its documented base-URL arguments (research/runware.md §6):
 
 - ``runware-sdk`` 1.x (imported as ``runware``; in the test extra): ``transport="rest"`` with
   ``http_base_url=`` and ``transport="websocket"`` with ``ws_base_url=``, sync and async delivery (the
@@ -39,7 +39,7 @@ import yaml
 from PIL import Image
 from runware import Runware, RunwareError
 
-from pixelmock.emulators.server import free_port
+from pixelmock.emulators.tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes" / "documented" / "runware"
@@ -49,7 +49,7 @@ REVOKED_KEY = "revoked-key"
 SERVER = f"""
 import sys
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.server import serve
+from pixelmock.emulators.tools.server import serve
 config = EmulatorConfig(
     invalid_keys=frozenset({{{REVOKED_KEY!r}}}), options={{"runware.processing_polls": 1}}
 )

@@ -32,10 +32,11 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
 from pixelmock.contracts.openapi import document, operation
-from pixelmock.emulators import EmulatorConfig, runware
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.runtime import runtime
-from pixelmock.emulators.runtime.accounts import account_id
+from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.accounts import account_id
+from pixelmock.emulators.core.runtime import runtime
+from pixelmock.emulators.providers import runware
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"

@@ -32,7 +32,7 @@ from pixelmock.contracts.secrets import (
     scrub_url,
 )
 from pixelmock.emulators import create_app
-from pixelmock.emulators.runtime.webhooks import Delivery
+from pixelmock.emulators.core.webhooks import Delivery
 
 OPENAI = "/openai/v1/images/generations"
 GATEWAY_HEADERS = ["cf-aig-authorization", "Ocp-Apim-Subscription-Key", "X-API-Key", "X-Auth-Key", "Cookie"]

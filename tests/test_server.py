@@ -1,4 +1,4 @@
-"""``pixelmock serve``'s serving model on real sockets (``emulators/server.py``): held connections (idle
+"""``pixelmock serve``'s serving model on real sockets (``emulators/tools/server.py``): held connections (idle
 Runware WebSockets, slow clients) cost no thread, so every provider and ``/__admin/`` still answer; slow
 clients are cut after ``--read-timeout`` without an answer; idle WebSockets keep Runware's idle timeout;
 ``--port 0`` with ``--port-file``; a busy port is exit status 2 at once.
@@ -27,7 +27,7 @@ from served import CLI, PATIENCE, pixelmock_process
 
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators.config import today_from_env
-from pixelmock.emulators.demo import exercise
+from pixelmock.emulators.tools.demo import exercise
 
 #: Held connections of each kind: twice the 32 threads that froze the server before issue 13.
 HELD = 64
@@ -46,7 +46,7 @@ SLOW_BODY = (
 
 
 #: The ``pixelmock`` command with ``fcntl`` unimportable, as on Windows: gunicorn cannot run.
-NO_FCNTL = ["-c", "import sys; sys.modules['fcntl'] = None; from pixelmock.emulators.cli import main; "
+NO_FCNTL = ["-c", "import sys; sys.modules['fcntl'] = None; from pixelmock.emulators.tools.cli import main; "
             "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
 
 
@@ -182,14 +182,14 @@ def test_renders_run_on_native_threads_under_gevent_and_give_the_same_bytes() ->
     script = (
         "import gevent.monkey; gevent.monkey.patch_all()\n"
         "import hashlib, sys\n"
-        "from pixelmock.emulators.runtime import images\n"
+        "from pixelmock.emulators.core.runtime import images\n"
         "spec = images.ImageSpec('openai', 'gpt-image-2', 256, 256, 'png', prompt='a fox')\n"
         "assert images._native_threads() is not None\n"
         "print(hashlib.sha256(images.render(spec)).hexdigest())\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=PATIENCE)
     assert done.returncode == 0, done.stderr
-    from pixelmock.emulators.runtime import images
+    from pixelmock.emulators.core import images
 
     spec = images.ImageSpec("openai", "gpt-image-2", 256, 256, "png", prompt="a fox")
     assert images._native_threads() is None  # no gevent here: rendered in the calling thread
@@ -225,7 +225,7 @@ def test_werkzeug_fallback_refuses_several_workers() -> None:
     script = (
         "import sys; sys.modules['fcntl'] = None\n"
         "from flask import Flask\n"
-        "from pixelmock.emulators.server import WorkersUnsupported, serve\n"
+        "from pixelmock.emulators.tools.server import WorkersUnsupported, serve\n"
         "try:\n"
         "    serve(lambda: Flask('stateless'), port=0, workers=2)\n"
         "except WorkersUnsupported as exc:\n"
@@ -246,7 +246,7 @@ def test_one_stateless_app_is_served_by_several_workers(tmp_path: Path) -> None:
     script = (
         "import os, sys\n"
         "from flask import Flask\n"
-        "from pixelmock.emulators.server import serve\n"
+        "from pixelmock.emulators.tools.server import serve\n"
         "def factory():\n"
         "    app = Flask('stateless')\n"
         "    app.extensions['pixelmock.providers'] = []\n"

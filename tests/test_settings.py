@@ -23,13 +23,9 @@ from flask import Flask
 
 from pixelmock.contracts.generated import section
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin, PixelmockAdminError
-from pixelmock.emulators.cli import main
+from pixelmock.emulators.admin.client import PixelmockAdmin, PixelmockAdminError
 from pixelmock.emulators.config import SETTING, setting
-from pixelmock.emulators.runtime import runtime
-from pixelmock.emulators.runtime.webhooks import refusal
-from pixelmock.emulators.server import free_port
-from pixelmock.emulators.settings import (
+from pixelmock.emulators.config.settings import (
     ServerSettings,
     Setting,
     SettingError,
@@ -44,6 +40,10 @@ from pixelmock.emulators.settings import (
     shown,
     to_json,
 )
+from pixelmock.emulators.core.runtime import runtime
+from pixelmock.emulators.core.webhooks import refusal
+from pixelmock.emulators.tools.cli import main
+from pixelmock.emulators.tools.server import free_port
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NO_ENV: dict[str, str] = {}
@@ -115,7 +115,7 @@ def test_the_table_command_writes_the_readme_section(tmp_path: Path) -> None:
         "intro\n<!-- settings table: generated -->\nstale\n<!-- end of settings table -->\nend\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pixelmock.emulators.settings", "--write", str(readme)],
+        [sys.executable, "-m", "pixelmock.emulators.config.settings", "--write", str(readme)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -283,7 +283,7 @@ def test_a_misspelt_variable_is_named_and_others_pass() -> None:
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask, str, int, int]]:
     """``pixelmock serve`` in process: what it would serve, instead of serving it."""
-    import pixelmock.emulators.server as server
+    import pixelmock.emulators.tools.server as server
 
     calls: list[tuple[Flask, str, int, int]] = []
 
@@ -370,7 +370,7 @@ def test_usage_errors_exit_2_with_one_line(
 def test_the_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
     env = {"PATH": "", "PIXELMOCK_PORT": "eighty", "PYTHONPATH": ""}
     done = subprocess.run(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "serve"],
+        [sys.executable, "-m", "pixelmock.emulators.tools.cli", "serve"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -482,7 +482,7 @@ def test_a_served_emulator_reports_its_settings_and_takes_changes(tmp_path: Path
     (tmp_path / "pixelmock.toml").write_text(f"port = {port}\nprovider = 'apiframe'\njournal_limit = 12\n")
     env = {**os.environ, "PIXELMOCK_OUTBOUND_HOSTS": "app", "PIXELMOCK_JOURNAL_LIMIT": "13"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pixelmock.emulators.cli", "serve", "--connections", "4"],
+        [sys.executable, "-m", "pixelmock.emulators.tools.cli", "serve", "--connections", "4"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

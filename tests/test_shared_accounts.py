@@ -18,9 +18,9 @@ from flask import Flask
 from ledger_invariant import check_ledger
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.accounts import account_id
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.accounts import account_id
+from pixelmock.emulators.core.runtime import Runtime
 
 EMULATED_PROVIDERS = ["apiframe", "gmicloud"]
 

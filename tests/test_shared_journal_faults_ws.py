@@ -26,14 +26,14 @@ from runware_tasks import image_task
 from websockets.sync.client import ClientConnection, connect
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.clock import Clock
-from pixelmock.emulators.runtime.faults import RULES
-from pixelmock.emulators.runtime.journal import LOG, JournalEntry
-from pixelmock.emulators.runtime.store import MemoryStore
-from pixelmock.emulators.runware_ws import SESSIONS, Connection, Frame, Sessions
-from pixelmock.emulators.server import running
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.clock import Clock
+from pixelmock.emulators.core.faults import RULES
+from pixelmock.emulators.core.journal import LOG, JournalEntry
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.core.store import MemoryStore
+from pixelmock.emulators.providers.runware.sessions import SESSIONS, Connection, Frame, Sessions
+from pixelmock.emulators.tools.server import running
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"

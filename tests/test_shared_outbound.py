@@ -22,10 +22,10 @@ from flask import Flask, current_app
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.pytest_plugin import WebhookReceiver
-from pixelmock.emulators.runtime import Runtime
-from pixelmock.emulators.runtime.scheduler import timer_handler
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.core.scheduler import timer_handler
+from pixelmock.emulators.tools.pytest_plugin import WebhookReceiver
 
 EMULATED_PROVIDERS = ["apiframe", "runware"]
 APIFRAME = {"X-API-Key": "afk_shared_outbound_key"}

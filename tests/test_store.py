@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_server import RedisServer, redis_stores
 
-from pixelmock.emulators.runtime.codec import CODEC
-from pixelmock.emulators.runtime.redis_store import RedisStore
-from pixelmock.emulators.runtime.store import Incr, MemoryStore, Put, Store, Usage, open_store
+from pixelmock.emulators.core.store import Incr, MemoryStore, Put, Store, Usage, open_store
+from pixelmock.emulators.core.store.codec import CODEC
+from pixelmock.emulators.core.store.redis import RedisStore
 
 MakeStore = Callable[..., Store]
 

@@ -19,9 +19,9 @@ from PIL import Image
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.admin_client import PixelmockAdmin
-from pixelmock.emulators.pytest_plugin import PixelmockServer, WebhookReceiver
-from pixelmock.emulators.runtime.webhooks import refusal, scrub_url
+from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.core.webhooks import refusal, scrub_url
+from pixelmock.emulators.tools.pytest_plugin import PixelmockServer, WebhookReceiver
 
 API_KEY = "afk_webhook_test_key"
 APIFRAME = {"X-API-Key": API_KEY}

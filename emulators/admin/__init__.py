@@ -1,0 +1,1 @@
+"""The control plane: ``/__admin/`` routes, its client and the inspector page (``ui/``)."""

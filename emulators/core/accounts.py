@@ -1,0 +1,276 @@
+"""Accounts, API keys and balances, kept in the state store (shared by every worker of one emulator).
+
+Accounts are open by default: any non-empty credential is a key of its own account, created on first
+use with the configured starting balances. Keys listed as invalid or inactive (config, or through the
+control plane) get the provider's 401 / 403; with ``open_accounts`` off, only keys added as active (config
+``api_keys`` or the control plane) are accepted. Every debit, credit and balance set is a ledger line.
+Raw keys are never stored: an account is named by a hash of its key.
+
+In the store: each account is a record of ``NAMESPACE`` (created once, whichever worker asks first; the
+store's ``max_records`` bounds them like every namespace: a forgotten account starts again with the
+starting balances), the ledger is the capped log ``LEDGER`` (``config.ledger_limit`` lines), and the key
+statuses changed through the control plane are one record (``KEYS``; absent: the config's lists). A
+balance moves with its ledger line in one atomic step (``Store.update_logged``), so no race takes a
+balance below zero and every line's ``balance_after`` is exact.
+
+Consistency across workers: balances and the ledger are linearizable per account (a debit never takes a
+balance below zero); key statuses are control-plane state, seen by every worker from its first request
+after the change was answered (``control.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Literal
+
+from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.core.clock import Clock
+from pixelmock.emulators.core.control import Cached, Control
+from pixelmock.emulators.core.store import Store
+
+AuthStatus = Literal["ok", "missing", "invalid", "inactive"]
+#: What the control plane can make of a key: accepted, answered 401, answered 403.
+KeyStatus = Literal["active", "invalid", "inactive"]
+KEY_STATUSES: tuple[KeyStatus, ...] = ("active", "invalid", "inactive")
+#: How many accounts a worker remembers having seen in the store (``Accounts._ensure``).
+_SEEN = 10_000
+#: Memo of the ledger line written when the control plane sets a balance.
+BALANCE_SET_MEMO = "pixelmock admin: balance set"
+#: The store namespace of the accounts (keyed by account id) and the log of the ledger lines.
+NAMESPACE, LEDGER = "accounts", "ledger"
+#: Where the key statuses set through the control plane are kept (namespace, key).
+KEYS = ("accounts.keys", "statuses")
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account: ``id`` (``acct_`` + 12 hex of the key's SHA-256) and balances per currency
+    (``"credits"``, ``"USD"``) when it was read (``Accounts.balance`` reads the current one). Never
+    changed in place (it may be the store's own record)."""
+
+    id: str
+    balances: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Outcome of ``Accounts.authenticate``: ``status`` and, when ``ok``, the ``account``."""
+
+    status: AuthStatus
+    account: Account | None = None
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One balance movement: positive ``amount`` is a credit, negative a debit (in ``currency`` units)."""
+
+    account_id: str
+    currency: str
+    amount: Decimal
+    balance_after: Decimal
+    memo: str
+    at: str
+
+
+@dataclass(frozen=True)
+class KeyStatuses:
+    """Account ids of the keys made ``active``, ``invalid`` (401) and ``inactive`` (403); each id is in
+    at most one set."""
+
+    active: frozenset[str] = frozenset()
+    invalid: frozenset[str] = frozenset()
+    inactive: frozenset[str] = frozenset()
+
+    @classmethod
+    def configured(cls, config: EmulatorConfig) -> KeyStatuses:
+        """The statuses of ``config.api_keys``, ``invalid_keys`` and ``inactive_keys``."""
+
+        def ids(keys: Iterable[str]) -> frozenset[str]:
+            return frozenset(account_id(k) for k in keys)
+
+        return cls(ids(config.api_keys), ids(config.invalid_keys), ids(config.inactive_keys))
+
+    def of(self, ident: str, open_accounts: bool) -> KeyStatus:
+        """How the key of account ``ident`` is answered (``open_accounts``: unknown keys are active)."""
+        if ident in self.invalid:
+            return "invalid"
+        if ident in self.inactive:
+            return "inactive"
+        return "active" if ident in self.active or open_accounts else "invalid"
+
+    def with_status(self, ident: str, status: KeyStatus) -> KeyStatuses:
+        """A copy with ``ident`` in the set of ``status`` only."""
+        sets = {name: getattr(self, name) - {ident} for name in KEY_STATUSES}
+        sets[status] = sets[status] | {ident}
+        return KeyStatuses(**sets)
+
+
+def account_id(credential: str) -> str:
+    """The account id for a key (never the key itself)."""
+    return "acct_" + hashlib.sha256(credential.encode()).hexdigest()[:12]
+
+
+class Accounts:
+    """Accounts, keys and the ledger of one emulator, in ``store`` (thread- and process-safe).
+
+    ``control``: the shared control record; the key statuses are cached per control generation.
+    Ledger listeners (``subscribe``) belong to this process: they are called in the worker that moved
+    the balance."""
+
+    def __init__(self, config: EmulatorConfig, clock: Clock, store: Store, control: Control) -> None:
+        self._config = config
+        self._clock = clock
+        self._store = store
+        self._control = control
+        self._configured = KeyStatuses.configured(config)
+        #: The statuses set through the control plane (``None``: none, the configured ones apply).
+        self._keys: Cached[KeyStatuses | None] = Cached(control, lambda: store.get(*KEYS))
+        #: ``{id: account}``: the accounts this worker has seen in the store since the last control-plane
+        #: change (a reset is one), as it last saw them; at most ``_SEEN`` of them.
+        self._seen: Cached[OrderedDict[str, Account]] = Cached(control, OrderedDict)
+        self._seen_lock = threading.Lock()
+        self._listeners: list[Callable[[LedgerLine], None]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the configured state after the store was cleared: no accounts, an empty ledger (bounded
+        by ``config.ledger_limit``), key statuses from the config."""
+        self._store.bound_log(LEDGER, max(0, self._config.ledger_limit))
+        self._keys.drop()
+
+    def authenticate(self, provider: str, credential: str | None) -> AuthResult:
+        """Check a credential as sent (the key itself, without ``Bearer``). ``provider`` is recorded for
+        providers whose accounts differ; accounts are per key."""
+        if not credential or not credential.strip():
+            return AuthResult("missing")
+        ident = account_id(credential)
+        status = self.key_status(ident)
+        if status != "active":
+            return AuthResult(status)
+        return AuthResult("ok", self._ensure(ident))
+
+    def _statuses(self) -> KeyStatuses:
+        return self._keys.get() or self._configured
+
+    def _new(self, ident: str) -> Account:
+        return Account(ident, dict(self._config.starting_balances))
+
+    def _ensure(self, ident: str) -> Account:
+        """The account ``ident``, created with the starting balances if the store has none. An account this
+        worker has already seen since the last control-plane change is answered without reading the store,
+        as it last saw it (read balances with ``balance``): should another worker's writes have evicted it
+        since, its next balance move creates it again, as a store read would have."""
+        with self._seen_lock:
+            seen = self._seen.get()
+            found = seen.get(ident)
+        if found is None:
+            found = self._store.get(NAMESPACE, ident)
+        if found is None:
+            found = self._store.update(NAMESPACE, ident, lambda old: old or self._new(ident))
+        with self._seen_lock:
+            seen[ident] = found
+            seen.move_to_end(ident)
+            while len(seen) > _SEEN:
+                seen.popitem(last=False)
+        return found
+
+    def key_status(self, ident: str) -> KeyStatus:
+        """How a key is answered, by its account id (``account_id(key)``)."""
+        return self._statuses().of(ident, self._config.open_accounts)
+
+    def set_key_status(self, credential: str, status: KeyStatus) -> Account:
+        """Add (``active``) or revoke (``invalid``: 401, ``inactive``: 403) a key, for every worker
+        (published through ``control``); returns its account (created with the starting balances if
+        new). Raises ``ValueError`` for another status."""
+        if status not in KEY_STATUSES:
+            raise ValueError(f"unknown key status {status!r}; expected one of {KEY_STATUSES}")
+        ident = account_id(credential)
+        configured = self._configured
+        self._store.update(*KEYS, lambda old: (old or configured).with_status(ident, status))
+        self._keys.drop()
+        self._control.changed()
+        return self._ensure(ident)
+
+    def for_key(self, credential: str) -> Account:
+        """The account of a key whatever its status, created with the starting balances if new."""
+        return self._ensure(account_id(credential))
+
+    def get(self, ident: str) -> Account | None:
+        """The account with id ``ident`` if it exists (as it is now)."""
+        found: Account | None = self._store.get(NAMESPACE, ident)
+        return found
+
+    def snapshot(self) -> list[Account]:
+        """Copies of every account, in creation order."""
+        return [Account(a.id, dict(a.balances)) for a in self._store.values(NAMESPACE)]
+
+    def lines(self) -> list[LedgerLine]:
+        """The ledger lines kept (the last ``config.ledger_limit``), oldest first."""
+        return [line for _, line in self._store.read_log(LEDGER)]
+
+    def subscribe(self, listener: Callable[[LedgerLine], None]) -> None:
+        """Call ``listener(line)`` for every ledger line this process writes, once the balance moved
+        (keep it cheap: the request waits for it)."""
+        self._listeners.append(listener)
+
+    def set_balance(
+        self, account: Account, currency: str, amount: Decimal | int, memo: str = BALANCE_SET_MEMO
+    ) -> LedgerLine | None:
+        """Make the balance exactly ``amount``; the difference is one ledger line (``None`` when there is
+        none)."""
+        target = Decimal(amount)
+
+        def difference(current: Account) -> Decimal | None:
+            change = target - current.balances.get(currency, Decimal(0))
+            return None if change == 0 and currency in current.balances else change
+
+        return self._move(account.id, currency, difference, memo)
+
+    def balance(self, account: Account, currency: str) -> Decimal:
+        """Current balance in ``currency`` (read from the store; the starting balance for an account the
+        store no longer holds)."""
+        current = self.get(account.id) or self._new(account.id)
+        return current.balances.get(currency, Decimal(0))
+
+    def debit(self, account: Account, currency: str, amount: Decimal | int, memo: str) -> bool:
+        """Take ``amount`` if the balance covers it; ``False`` (and no change) when it does not."""
+        taken = Decimal(amount)
+
+        def covered(current: Account) -> Decimal | None:
+            return -taken if current.balances.get(currency, Decimal(0)) >= taken else None
+
+        return self._move(account.id, currency, covered, memo) is not None
+
+    def credit(self, account: Account, currency: str, amount: Decimal | int, memo: str) -> None:
+        """Add ``amount`` (refunds, top-ups)."""
+        added = Decimal(amount)
+        self._move(account.id, currency, lambda _: added, memo)
+
+    def _move(
+        self, ident: str, currency: str, change: Callable[[Account], Decimal | None], memo: str
+    ) -> LedgerLine | None:
+        """Move the balance of ``ident`` in ``currency`` by ``change(account as it is)`` (``None``: no
+        move) and write its ledger line, in one atomic step; then tell the listeners."""
+        moved: list[LedgerLine] = []
+
+        def step(old: Account | None) -> tuple[Account, list[LedgerLine]]:
+            moved.clear()  # a shared store may run the step again on a conflict
+            current = old if old is not None else self._new(ident)
+            amount = change(current)
+            if amount is None:
+                return current, []
+            after = current.balances.get(currency, Decimal(0)) + amount
+            line = LedgerLine(ident, currency, amount, after, memo, self._clock.now().isoformat())
+            moved.append(line)
+            return replace(current, balances={**current.balances, currency: after}), [line]
+
+        self._store.update_logged(NAMESPACE, ident, step, LEDGER)
+        for line in moved:
+            for listener in tuple(self._listeners):
+                listener(line)
+        return moved[0] if moved else None

@@ -1,0 +1,501 @@
+"""GMI Cloud request queue emulator (``/gmicloud/api/v1/ie/requestqueue/apikey``) for GPT Image.
+
+Contract: ``contracts/openapi/gmicloud.yaml``. Routes (relative to the prefix):
+
+- ``POST /requests`` ``{"model", "payload"}``: GPT Image models are synchronous at GMI, so the answer is
+  200 with the finished request record (``status: "success"``, ``outcome.media_urls: [{id, url}]``),
+  pre-charged in USD from ``pixelmock.contracts.pricing.quote``. A payload the upstream would reject answers
+  400 ``{"error", "request_id"}`` and keeps a ``failed`` record (``outcome.error``); a bad envelope answers
+  400 ``{"error"}``; an unknown model slug 404; a short balance 402 (emulator choice, see the contract).
+- ``GET /requests/<request_id>``: the record (404 for another account's or an unknown id).
+- ``GET /requests`` (``model_id``, ``limit``, ``offset``): ``{"requests", "total", "has_more"}``, newest
+  first.
+- ``DELETE /requests/<request_id>``: best-effort cancel (undocumented; third-party probe).
+
+Auth is ``Authorization: Bearer <key>``; every key problem is a 401 ``{"error"}``.
+
+Under the ``realistic`` latency profile the POST really takes the documented latency, and the record it
+creates can be read meanwhile: ``queued`` for the queue time, then ``processing``, then ``success`` (or
+``failed``). Injected faults (``emulators/core/faults.py``, contract ``x-faults``): 429 with
+``Retry-After``, 500 ``Backend error``; on submission ``content_policy`` (400 with the failed record's
+id, not charged), ``insufficient_credits`` (402 with the real cost) and ``stuck`` (200 with a charged
+record that stays ``queued`` forever, a failure mode seen live).
+
+Options (``EmulatorConfig.options``):
+
+- ``gmicloud.rate_limit``: requests per account per 60 s of virtual time (default ``None``: unlimited);
+  over it, 429 ``{"error"}`` with ``Retry-After`` (seconds). GMI publishes no limits.
+- Contract options (``x-options``, read with ``runtime.choice``): ``gmicloud.gpt_image_2_sizes``
+  (``presets``: the documented enum; ``flexible``: also sizes within ``x-size-rules``, not charged since
+  GMI publishes no price for them), ``gmicloud.gpt_image_2_edit_data_uri`` (``gpt-image-2-edit`` takes a
+  data URI as ``image``), ``gmicloud.absent_quality_billing`` (``documented_default``: an absent quality
+  is billed as medium; ``top_tier``: like ``auto``).
+
+Model slugs: ``gpt-image-1.5``, ``gpt-image-2``, and GMI's documented ``gpt-image-2-generate`` (text to
+image) and ``gpt-image-2-edit`` (``image`` required: bare base64 or a public URL, which is not fetched),
+which run as gpt-image-2; the record keeps the slug sent.
+
+Error texts come from the contract's ``Error.x-messages``; status names from ``RequestStatus``. GMI's
+rejection text is generic, so a 400 also carries an ``X-Pixelmock-Detail`` header (emulator-only) naming
+the violated field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import time
+import uuid
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.gmicloud import (
+    DIALECT,
+    SUBMIT,
+    GmiCloudDialect,
+    image_forms,
+    violations,
+)
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema
+from pixelmock.contracts.pricing import Quote
+from pixelmock.emulators.core.accounts import Account
+from pixelmock.emulators.core.faults import Fault, active, contract_answers
+from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.runtime import (
+    ProviderEmulator,
+    choice,
+    journal_note,
+    read_json,
+    runtime,
+    shut_down_upstream,
+    spec_for,
+)
+
+NAME = "gmicloud"
+PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
+REQUESTS = "gmicloud.requests"
+RATE = "gmicloud.rate"
+RATE_WINDOW_SECONDS = 60
+CURRENCY = "USD"
+OPTION_SIZES = "gmicloud.gpt_image_2_sizes"
+OPTION_DATA_URI = "gmicloud.gpt_image_2_edit_data_uri"
+OPTION_ABSENT_QUALITY = "gmicloud.absent_quality_billing"
+#: The dialect by whether sizes within ``x-size-rules`` are accepted (option ``gmicloud.gpt_image_2_sizes``).
+_DIALECTS = {False: DIALECT, True: GmiCloudDialect(flexible_sizes=True)}
+
+bp = Blueprint(NAME, __name__)
+
+
+# -- facts read from the contract -----------------------------------------------------------------------
+
+
+@cache
+def _messages() -> dict[str, dict[str, Any]]:
+    block = document(NAME)["components"]["schemas"]["Error"]["x-messages"]
+    return {key: value for key, value in block.items() if not key.startswith("x-")}
+
+
+def _text(key: str, **values: Any) -> str:
+    return str(_messages()[key]["text"]).format(**values)
+
+
+@cache
+def _terminal() -> frozenset[str]:
+    return frozenset(inlined(NAME)["components"]["schemas"]["RequestStatus"]["x-terminal"])
+
+
+@cache
+def _statuses() -> tuple[str, ...]:
+    return tuple(inlined(NAME)["components"]["schemas"]["RequestStatus"]["enum"])
+
+
+def _status(name: str) -> str:
+    """A status name, checked against the contract's enum (so a typo here fails loudly in tests)."""
+    if name not in _statuses():
+        raise KeyError(name)
+    return name
+
+
+# -- responses -------------------------------------------------------------------------------------------
+
+
+#: Short texts for the framework-level failures whose Werkzeug descriptions are long (choice: GMI's
+#: texts for these are unknown; the body shape ``{"error"}`` is GMI's).
+_FRAMEWORK_TEXTS = {
+    "not_found": "not found",
+    "method_not_allowed": "method not allowed",
+    "too_large": "request body too large",
+}
+
+
+def error_response(status: int, kind: str, message: str) -> Response:
+    """GMI's error body ``{"error": <message>}`` for framework-level failures (any ``kind``)."""
+    response = jsonify(error=_FRAMEWORK_TEXTS.get(kind, message))
+    response.status_code = status
+    return response
+
+
+def _error(status: int, message: str, request_id: str | None = None, **headers: str) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if request_id is not None:
+        body["request_id"] = request_id
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+class Rejection(Exception):
+    """A request answered with a GMI error; ``response`` is ready to send."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+# -- auth and rate limiting -----------------------------------------------------------------------------
+
+
+def _credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _authenticate() -> Account:
+    """The caller's account. Raises ``Rejection`` (401) for a missing, invalid or inactive key."""
+    result = runtime().accounts.authenticate(NAME, _credential())
+    if result.status == "ok" and result.account is not None:
+        return result.account
+    key = {"missing": "missing_key", "invalid": "invalid_key"}.get(result.status, "inactive_key")
+    status = int(_messages()[key].get("status", 401))
+    raise Rejection(_error(status, _text(key)))
+
+
+def _rate_limit(account: Account) -> None:
+    """Count the request; raises ``Rejection`` (429 with ``Retry-After``) over ``gmicloud.rate_limit``."""
+    rt = runtime()
+    limit = rt.config.option(f"{NAME}.rate_limit", None)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return
+    now = rt.clock.now().timestamp()
+    verdict: dict[str, float] = {}
+
+    def count(old: list[float] | None) -> list[float]:
+        recent = [t for t in (old or []) if now - t < RATE_WINDOW_SECONDS]
+        if len(recent) >= limit:
+            verdict["retry"] = RATE_WINDOW_SECONDS - (now - recent[0])
+            return recent
+        return [*recent, now]
+
+    rt.store.update(RATE, account.id, count)
+    if "retry" in verdict:
+        retry_after = str(max(1, math.ceil(verdict["retry"])))
+        raise Rejection(_error(429, _text("rate_limited"), Retry_After=retry_after))
+
+
+def _caller() -> Account:
+    account = _authenticate()
+    _rate_limit(account)
+    return account
+
+
+# -- records ---------------------------------------------------------------------------------------------
+
+
+def _ids(account: Account) -> tuple[str, str]:
+    """Stable ``(org_id, user_id)`` of an emulated account (UUIDs derived from the account id)."""
+    org = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:org:{account.id}")
+    user = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:user:{account.id}")
+    return str(org), str(user)
+
+
+def _record(
+    account: Account, model: str, payload: Any, status: str, outcome: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A request record in the contract's key order, timestamps in Unix seconds on the virtual clock."""
+    now = runtime().clock.timestamp()
+    org_id, user_id = _ids(account)
+    return {
+        "request_id": str(new_uuid()),
+        "org_id": org_id,
+        "user_id": user_id,
+        "model": model,
+        "status": _status(status),
+        "is_public": False,
+        "payload": payload,
+        "outcome": outcome,
+        "created_at": now,
+        "updated_at": now,
+        "queued_at": now,
+    }
+
+
+def _save(account: Account, record: dict[str, Any]) -> None:
+    runtime().store.put(REQUESTS, record["request_id"], {"account": account.id, "record": dict(record)})
+
+
+def _find(account: Account, request_id: str) -> dict[str, Any]:
+    """The caller's record. Raises ``Rejection`` (404) for an unknown id or another account's request."""
+    entry = runtime().store.get(REQUESTS, request_id)
+    if entry is None or entry["account"] != account.id:
+        raise Rejection(_error(404, _text("request_not_found", request_id=request_id)))
+    record: dict[str, Any] = entry["record"]
+    return record
+
+
+# -- submission ------------------------------------------------------------------------------------------
+
+
+def _envelope(body: Any) -> tuple[str, dict[str, Any]]:
+    """``(model, schema branch)`` of a submit body. Raises ``Rejection``: 400 for a malformed envelope,
+    404 for a model slug GMI does not serve here."""
+    schema = request_schema(NAME, SUBMIT)
+    if not isinstance(body, dict):
+        raise Rejection(_error(400, "request body must be a JSON object"))
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise Rejection(_error(400, "model is required and must be a string"))
+    branch = model_branch(NAME, schema, model)
+    if branch is None or shut_down_upstream(NAME, str(branch.get("x-canonical-model", model))) is not None:
+        status = int(schema.get("x-unknown-model", {}).get("status", 404))
+        raise Rejection(_error(status, _text("model_not_found", model=model)))
+    return model, branch
+
+
+def _violation(body: dict[str, Any], flexible_sizes: bool) -> str | None:
+    """Why the payload breaks the contract (``None`` when it does not). Raises ``Rejection`` (400, no
+    record) when the envelope itself is wrong: extra keys, or a missing / non-object payload."""
+    for violation in violations(body, flexible_sizes):
+        envelope = violation.path == () or (violation.path == ("payload",) and violation.keyword == "type")
+        if envelope:
+            raise Rejection(_error(400, f"invalid request: {violation.message}"))
+        return f"{violation.param}: {violation.message}"
+    return None
+
+
+def _decode_image(text: str) -> ImageInput | None:
+    """Bare base64 of an image Pillow can read (the documented form), else ``None``."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    image = ImageInput.from_bytes(data)
+    return image if image.width is not None else None
+
+
+def _read_image(text: str, branch: dict[str, Any]) -> tuple[bool, ImageInput | None]:
+    """``(accepted, decoded image)`` of the payload's ``image`` in one of the forms the slug takes: bare
+    base64 (decoded); a public http(s) URL where ``x-image-forms`` lists ``url`` (not fetched: no image);
+    a data URI on ``gpt-image-2-edit`` as the option ``gmicloud.gpt_image_2_edit_data_uri`` says."""
+    forms = image_forms(branch["properties"]["payload"]["properties"].get("image"))
+    if "url" in forms and text.startswith(("http://", "https://")):
+        return True, None
+    # The live tests that saw data URIs accepted were on the URL-taking slug (gpt-image-2-edit).
+    if text.startswith("data:") and "url" in forms and choice(OPTION_DATA_URI):
+        try:
+            parsed = ImageInput.from_string(text)
+        except ValueError:
+            return False, None
+        return parsed.width is not None, parsed
+    decoded = _decode_image(text)
+    return decoded is not None, decoded
+
+
+def _image_problem(payload: dict[str, Any], branch: dict[str, Any]) -> str | None:
+    """What the schema cannot check: image and mask decode; the mask has the image's size."""
+    accepted, image = _read_image(payload["image"], branch) if "image" in payload else (True, None)
+    if not accepted:
+        return "payload.image: not an image in a form this model takes"
+    if "mask" in payload:
+        mask = _decode_image(payload["mask"])
+        if mask is None:
+            return "payload.mask: not a base64-encoded image"
+        if image is not None and (mask.width, mask.height) != (image.width, image.height):
+            sizes = f"{mask.width}x{mask.height} vs {image.width}x{image.height}"
+            return f"payload.mask: the mask must have the size of the image ({sizes})"
+    return None
+
+
+def _reject(account: Account, model: str, payload: Any, detail: str) -> Response:
+    """The synchronous failure: a ``failed`` record is kept, the POST answers 400 with its id."""
+    return _fail(account, _record(account, model, payload, "queued", None), "rejected", detail)
+
+
+def _fail(account: Account, record: dict[str, Any], key: str, detail: str | None = None) -> Response:
+    """Mark ``record`` ``failed`` with the ``x-messages`` entry ``key`` (``outcome.error``), keep it, and
+    answer 400 ``{"error", "request_id"}``."""
+    message = _messages()[key]
+    error = {"code": 400, "message": str(message["text"]), "status": str(message["outcome_status"])}
+    record.update(status=_status("failed"), outcome={"error": error}, updated_at=runtime().clock.timestamp())
+    _save(account, record)
+    response = _error(400, str(message["text"]), record["request_id"])
+    if detail is not None:
+        response.headers["X-Pixelmock-Detail"] = detail.encode("ascii", "replace").decode("ascii")[:500]
+    return response
+
+
+def _walk(account: Account, record: dict[str, Any], quality: str | None) -> None:
+    """Under the ``realistic`` latency profile, take the documented latency (real time) with the record
+    readable meanwhile: ``queued`` for the queue time, then ``processing``. No-op otherwise."""
+    rt = runtime()
+    total = rt.latency.sync_seconds(NAME, quality)
+    if total <= 0:
+        return
+    queue = min(total, rt.latency.queue_seconds(NAME))
+    _save(account, record)
+    time.sleep(queue)
+    record.update(status=_status("processing"), updated_at=rt.clock.timestamp())
+    _save(account, record)
+    time.sleep(total - queue)
+
+
+def _quote(dialect: GmiCloudDialect, resolved: CanonicalRequest, payload: dict[str, Any]) -> Quote | None:
+    """The labelled quote of the dialect (``GmiCloudDialect.quote``) on the virtual clock's date, or
+    ``None`` where no price is in force (no charge is then taken, and the journal says so). An absent
+    quality is billed as the option ``gmicloud.absent_quality_billing`` says."""
+    billed = resolved
+    if "quality" not in payload and choice(OPTION_ABSENT_QUALITY) == "top_tier":
+        billed = resolved.with_(quality="auto")
+    try:
+        return dialect.quote(billed, runtime().clock.today())
+    except (LookupError, ValueError):
+        journal_note(unpriced=f"GMI publishes no price for {resolved.model} {resolved.size}: not charged")
+        return None
+
+
+def _render(resolved: CanonicalRequest, billed_quality: str) -> list[dict[str, str]]:
+    """Render and store ``n`` images; ``[{"id": "0", "url": ...}, ...]``."""
+    rt = runtime()
+    media = []
+    for index in range(resolved.n or 1):
+        spec = spec_for(NAME, resolved, index, quality=billed_quality)
+        stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
+        media.append({"id": str(index), "url": stored.url})
+    return media
+
+
+def submit(account: Account, body: Any) -> Response:
+    """Run one ``POST /requests`` for an authenticated caller (see the module docstring)."""
+    rt = runtime()
+    model, branch = _envelope(body)
+    payload = body.get("payload")
+    sized = "x-size-rules" in branch["properties"]["payload"]["properties"]["size"]
+    dialect = _DIALECTS[sized and choice(OPTION_SIZES) == "flexible"]
+    problem = _violation(body, dialect.flexible_sizes) or _image_problem(payload, branch)
+    if problem is not None:
+        return _reject(account, model, payload, problem)
+    try:
+        resolved = dialect.resolve(dialect.from_native(NativeRequest(NAME, SUBMIT, body)))
+    except (UnsupportedValue, ValueError) as exc:
+        return _reject(account, model, payload, str(exc))
+    priced = _quote(dialect, resolved, payload)
+    journal_note(canonical=resolved, cost=priced)
+    quality = priced.billed_quality if priced is not None else resolved.quality or "auto"
+    record = _record(account, model, payload, "queued", None)
+    if active("content_policy") is not None:  # refused upstream: not charged, like other rejections
+        _walk(account, record, quality)
+        return _fail(account, record, "content_policy")
+    cost = priced.usd if priced is not None and priced.usd is not None else Decimal(0)
+    memo = f"gmicloud request {record['request_id']} ({model})"
+    short = active("insufficient_credits") is not None
+    if short or (cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo)):
+        balance = rt.accounts.balance(account, CURRENCY)
+        text = _text("insufficient_balance", cost=cost, balance=balance)
+        raise Rejection(_error(int(_messages()["insufficient_balance"]["status"]), text))
+    if active("stuck") is not None:
+        _save(account, record)
+        return jsonify(record)
+    _walk(account, record, quality)
+    media = _render(resolved, quality)
+    record.update(
+        status=_status("success"),
+        outcome={"media_urls": media, "thumbnail_image_url": media[0]["url"]},
+        updated_at=rt.clock.timestamp(),
+    )
+    _save(account, record)
+    return jsonify(record)
+
+
+# -- routes ----------------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(Rejection)
+def _rejected(exc: Rejection) -> Response:
+    return exc.response
+
+
+@bp.post("/requests")
+def submit_request() -> Response:
+    account = _caller()
+    return submit(account, read_json(require_content_type=True))
+
+
+@bp.get("/requests")
+def list_requests() -> Response:
+    account = _caller()
+    model_id = request.args.get("model_id")
+    limit = _int_arg("limit", minimum=1)
+    offset = _int_arg("offset", minimum=0) or 0
+    mine = [e["record"] for e in runtime().store.values(REQUESTS) if e["account"] == account.id]
+    matching = [r for r in reversed(mine) if model_id is None or r["model"] == model_id]
+    page = matching[offset:] if limit is None else matching[offset : offset + limit]
+    return jsonify(requests=page, total=len(matching), has_more=offset + len(page) < len(matching))
+
+
+@bp.get("/requests/<request_id>")
+def get_request(request_id: str) -> Response:
+    return jsonify(_find(_caller(), request_id))
+
+
+@bp.delete("/requests/<request_id>")
+def cancel_request(request_id: str) -> Response:
+    account = _caller()
+    _find(account, request_id)
+    now = runtime().clock.timestamp()
+
+    def cancel(entry: Any) -> Any:
+        record = entry["record"]
+        if record["status"] in _terminal():
+            return entry
+        return {**entry, "record": {**record, "status": _status("cancelled"), "updated_at": now}}
+
+    return jsonify(runtime().store.update(REQUESTS, request_id, cancel)["record"])
+
+
+def _int_arg(name: str, minimum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise Rejection(_error(400, f"invalid query parameter {name}: {raw!r} (an integer >= {minimum})"))
+    return value
+
+
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """GMI's answer to an injected fault: ``{"error": <x-messages text>}`` with the entry's status."""
+    return _error(int(entry["status"]), _text(str(entry["message"])))
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+    budgets={REQUESTS: "payloads"},  # EmulatorConfig.payloads_max_bytes
+)

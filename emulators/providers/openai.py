@@ -1,0 +1,667 @@
+"""OpenAI Images API emulator: ``POST /openai/v1/images/generations`` and ``POST /openai/v1/images/edits``.
+
+Behaviour, all read from ``contracts/openapi/openai.yaml`` (the contract) and the runtime:
+
+- Bearer authentication (open accounts; configured invalid keys get 401 ``invalid_api_key``, inactive keys
+  401 ``account_deactivated``), checked before the body is read, as OpenAI does.
+- Every request is validated against the contract per model; every rejection is OpenAI's error envelope
+  ``{"error": {"message", "type", "param", "code"}}`` with the status and text the contract records
+  (``x-openai-errors``), never a 500.
+- Models: unknown ids, and ids OpenAI shut down (``x-shut-down-models``, and gpt-image-1.5 from models.yaml
+  ``lifecycle.openai_shutdown`` on the virtual clock), answer the recorded 400 ``invalid_value`` "The model
+  'X' does not exist." (type ``image_generation_user_error``, param ``model``). Snapshot ids are accepted.
+- A success renders ``n`` real images of the resolved size and format and answers ``ImagesResponse``
+  (``created``, resolved ``background``/``quality``/``size``, ``data[].b64_json``, ``usage``). Usage and the
+  USD debited from the account's ledger come from ``pixelmock.contracts.pricing.quote`` on the resolved
+  request; an account that cannot cover it gets 429 ``insufficient_quota``.
+- ``stream=true`` answers server-sent events: ``partial_images`` partial events, then one completed event,
+  per image (``image_generation.*`` or ``image_edit.*``).
+
+Injected faults (``emulators/core/faults.py``) are answered as the contract's ``x-faults`` says
+(rate limit, 500, 503, insufficient quota, moderation block); under the ``realistic`` latency profile a
+success waits the documented latency first.
+
+Options (``EmulatorConfig.options``): ``openai.gpt_image_2_max_edge_inclusive`` (default from the contract:
+true, the SDK's 3840 px limit; false: openai/codex's "< 3840 px") and
+``openai.gpt_image_2_transparent_preview`` (default false: gpt-image-2 rejects transparent backgrounds).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from flask import Blueprint, Response, request
+from PIL import Image
+
+from pixelmock.contracts.canonical import MODELS, CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.data import model_facts
+from pixelmock.contracts.dialects import NativeRequest
+from pixelmock.contracts.dialects.openai import DIALECT, EDIT, GENERATE, branch, canonical_model, size_rules
+from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
+from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
+from pixelmock.contracts.pricing import Billing, Quote, quote
+from pixelmock.contracts.sizes import SizeRules
+from pixelmock.emulators.core.faults import Fault, contract_answers
+from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.runtime import (
+    AuthResult,
+    ProviderEmulator,
+    choice,
+    journal_note,
+    read_json,
+    runtime,
+    spec_for,
+)
+
+NAME = "openai"
+PREFIX = "/openai/v1"
+#: The real API's path prefix, used in "Invalid URL (POST /v1/...)" messages.
+REAL_PREFIX = "/v1"
+FILE_FIELDS = ("image", "image[]", "mask")
+OPTION_MAX_EDGE = "openai.gpt_image_2_max_edge_inclusive"
+OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
+OPTION_AUTO = "openai.auto_resolution"
+OPTION_EDIT_MODEL = "openai.edit_default_model"
+
+bp = Blueprint("openai", __name__)
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def _errors() -> dict[str, Any]:
+    return cast(dict[str, Any], inlined(NAME)["x-openai-errors"])
+
+
+class OpenAIError(Exception):
+    """An answer in OpenAI's error envelope: HTTP ``status`` and the four fields of ``error``."""
+
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        code: str | None,
+        param: str | None,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.type, self.code, self.param, self.message = status, type_, code, param, message
+        self.headers = headers or {}
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any], param: str | None = None, **fields: Any) -> OpenAIError:
+        """Build from a contract entry (``status``, ``type``, ``code``, ``message`` template, optional
+        ``param`` and ``headers`` templates); ``param`` is used when the entry does not fix one."""
+        param = entry.get("param", param)
+        message = str(entry["message"]).format(param=param, **fields)
+        headers = {
+            name: str(value).format(**fields)
+            for name, value in entry.get("headers", {}).items()
+            if not name.startswith("x-source") and not name.startswith("x-choice")
+        }
+        return cls(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message, headers)
+
+    @classmethod
+    def named(cls, name: str, param: str | None = None, **fields: Any) -> OpenAIError:
+        """The contract's ``x-openai-errors.<name>`` entry."""
+        return cls.from_entry(_errors()[name], param, **fields)
+
+    def response(self) -> Response:
+        """The Flask response."""
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        response = _json_response(body, self.status)
+        response.headers.update(self.headers)
+        return response
+
+
+def _json_response(body: Any, status: int = 200) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers["x-request-id"] = "req_" + new_uuid().hex
+    response.headers["openai-version"] = "2020-10-01"
+    return response
+
+
+@bp.errorhandler(OpenAIError)
+def _openai_error(exc: OpenAIError) -> Response:
+    return exc.response()
+
+
+def error_response(status: int, kind: str, message: str) -> Response:
+    """OpenAI's body for framework-level failures under ``/openai/v1`` (see ``ProviderEmulator``)."""
+    path = REAL_PREFIX + request.path.removeprefix(PREFIX)
+    if kind == "not_found":
+        return OpenAIError.named("not_found", method=request.method, path=path).response()
+    if kind == "method_not_allowed":
+        return OpenAIError.named("method_not_allowed").response()
+    if kind == "too_large":
+        return OpenAIError.named("too_large", limit=runtime().config.max_body_bytes).response()
+    if kind == "unsupported_media_type" and request.path.endswith("/images/edits"):
+        return OpenAIError.named("not_multipart", content_type=request.mimetype or "none").response()
+    if kind in ("malformed_json", "unsupported_media_type"):
+        return OpenAIError.named("malformed_json").response()
+    return OpenAIError.named("internal").response()
+
+
+# ---------------------------------------------------------------------------------------------- auth
+def mask_key(key: str) -> str:
+    """How the 401 message shows a key. A key that is not in OpenAI's ``sk-`` form is shown as sent (a
+    recorded answer shows "bad apiKey" verbatim); an ``sk-`` key is masked, its first 3 and last 4
+    characters around asterisks (reported; the exact rule is unknown)."""
+    if not key.startswith("sk-"):
+        return key
+    if len(key) <= 8:
+        return key[:3] + "*" * max(len(key) - 3, 1)
+    return key[:3] + "*" * (len(key) - 7) + key[-4:]
+
+
+def authenticate() -> AuthResult:
+    """Check ``Authorization: Bearer <key>``. Raises ``OpenAIError`` (401) for a missing, invalid or
+    deactivated key."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise OpenAIError.named("auth_missing")
+    result = runtime().accounts.authenticate(NAME, key)
+    if result.status == "invalid":
+        raise OpenAIError.named("auth_invalid", masked_key=mask_key(key))
+    if result.status == "inactive":
+        raise OpenAIError.named("auth_inactive")
+    if result.status != "ok" or result.account is None:
+        raise OpenAIError.named("auth_missing")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+@dataclass
+class Upload:
+    """One file part: multipart field name, the index among parts of that name, MIME type, bytes."""
+
+    field: str
+    index: int
+    mime: str
+    data: bytes
+
+    @property
+    def param(self) -> str:
+        """How errors name the part: ``image``, ``image[0]``, ``mask``."""
+        return f"image[{self.index}]" if self.field == "image[]" else self.field
+
+
+@dataclass
+class Parsed:
+    """A request as the contract sees it: ``instance`` (typed fields; file parts as placeholders)."""
+
+    operation_id: str
+    instance: Any
+    uploads: list[Upload] = field(default_factory=list)
+
+
+def parse_generation() -> Parsed:
+    """The JSON body of a generations request (``read_json``). Raises ``OpenAIError`` for another
+    Content-Type, ``MalformedBody`` for a body ``read_json`` refuses (answered by ``error_response`` with
+    the same malformed-JSON body)."""
+    if request.mimetype != "application/json":
+        raise OpenAIError.named("malformed_json")
+    return Parsed(GENERATE, read_json())
+
+
+def parse_edit() -> Parsed:
+    """The multipart body of an edits request: text fields typed as the contract says, files as uploads.
+    Raises ``OpenAIError`` when the body is not multipart/form-data."""
+    if request.mimetype != "multipart/form-data":
+        raise OpenAIError.named("not_multipart", content_type=request.mimetype or "none")
+    for name in FILE_FIELDS:
+        if name in request.form:  # a text part (no filename) where a file is expected
+            param = "image[0]" if name == "image[]" else name
+            raise OpenAIError.from_entry(_errors()["file_not_image"], param)
+    fields = [(name, value) for name in request.form for value in request.form.getlist(name)]
+    uploads: list[Upload] = []
+    files: list[tuple[str, str | None]] = []
+    for name in request.files:
+        for index, part in enumerate(request.files.getlist(name)):
+            uploads.append(Upload(name, index, part.mimetype or "application/octet-stream", part.read()))
+            files.append((name, part.filename))
+    instance = form_instance(request_schema(NAME, EDIT, "multipart/form-data"), fields, files)
+    return Parsed(EDIT, instance, uploads)
+
+
+# ---------------------------------------------------------------------------------------------- validation
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "a boolean",
+    "number": "a number",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+
+
+def _got(value: Any) -> str:
+    """OpenAI's name for the JSON type of ``value`` ("a string", "an integer", ...)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _quoted(values: Iterable[Any], last: str) -> str:
+    """``'a', 'b', and 'c'`` (``last`` = "and" or "or")."""
+    items = [f"'{v}'" for v in values if v is not None]
+    if len(items) <= 2:
+        return f" {last} ".join(items)
+    return ", ".join(items[:-1]) + f", {last} " + items[-1]
+
+
+def _value(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _public_param(param: str) -> str:
+    return "image" if param.split(".")[0] == "image[]" else param
+
+
+def violation_error(model_branch: dict[str, Any], violation: Violation, model: str) -> OpenAIError:
+    """OpenAI's answer to one contract violation: the branch's override for ``<param>.<keyword>`` if there
+    is one, else the generic entry for the keyword (``x-openai-errors.validation``)."""
+    overrides = model_branch.get("x-openai-errors", {})
+    key = f"{violation.param}.{violation.keyword}"
+    param = _public_param(violation.param)
+    fields: dict[str, Any] = {"model": model, "value": _value(violation.value), "limit": violation.limit}
+    if key in overrides:
+        return OpenAIError.from_entry(overrides[key], param, **fields)
+    generic = _errors()["validation"]
+    entry = generic.get(violation.keyword, generic["default"])
+    prop = model_branch.get("properties", {}).get(str(violation.path[0]) if violation.path else "", {})
+    if violation.keyword == "type":
+        enum = [v for v in prop.get("enum", ()) if v is not None]
+        declared = prop.get("type", "object")
+        first = next(t for t in ([declared] if isinstance(declared, str) else declared) if t != "null")
+        fields["expected"] = f"one of {_quoted(enum, 'or')}" if enum else _TYPE_NAMES.get(first, first)
+        fields["got"] = _got(violation.value)
+    if violation.keyword in ("maxLength", "minLength", "maxItems", "minItems"):
+        fields["length"] = len(violation.value) if isinstance(violation.value, str | list) else 0
+    fields["allowed_and"] = _quoted(violation.allowed, "and")
+    return OpenAIError.from_entry(entry, param, **fields)
+
+
+def _shutdown_date(native_model: str) -> dt.date | None:
+    retired = inlined(NAME)["x-shut-down-models"]
+    if native_model in retired:
+        return dt.date.fromisoformat(str(retired[native_model]))
+    canonical = canonical_model(native_model)
+    found = None if canonical is None else model_lifecycle(NAME, canonical)
+    return None if found is None else found.shutdown
+
+
+def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
+    """The native model id and its branch. Raises ``OpenAIError`` (400): body not an object, model missing
+    or not a string, unknown or shut down on the virtual clock's date (OpenAI answers both alike)."""
+    body = parsed.instance
+    if not isinstance(body, dict):
+        raise OpenAIError.named("body_not_object", got=_got(body))
+    if body.get("model") is None and parsed.operation_id == EDIT:
+        default = str(choice(OPTION_EDIT_MODEL))
+        if default != "required":
+            body["model"] = default  # validated and answered as if sent
+    if "model" not in body or body["model"] is None:
+        raise OpenAIError.from_entry(_errors()["validation"]["required"], "model")
+    model = body["model"]
+    if not isinstance(model, str):
+        raise OpenAIError.named("model_invalid_type", got=_got(model))
+    shutdown = _shutdown_date(model)
+    found = branch(parsed.operation_id, model)
+    if found is None or (shutdown is not None and runtime().clock.today() >= shutdown):
+        raise OpenAIError.named("model_not_found", model=model)
+    return model, found
+
+
+def _transparent_preview() -> bool:
+    return bool(choice(OPTION_TRANSPARENT))
+
+
+def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> None:
+    """Schema rules, required files, image count and gpt-image-2's size rules. Raises ``OpenAIError``."""
+    body = cast(dict[str, Any], parsed.instance)
+    preview = _transparent_preview()
+    violations = [
+        v
+        for v in validate(NAME, model_branch, body)
+        if not (preview and v.param == "background" and v.keyword == "not")
+    ]
+    if violations:
+        # Among the violations of the most relevant field, a plain range/type error wins over a
+        # cross-field rule (n=101 with png is "above maximum", not "png needs 100").
+        overrides = model_branch.get("x-openai-errors", {})
+        same = [v for v in violations if v.param == violations[0].param]
+        first = min(same, key=lambda v: f"{v.param}.{v.keyword}" in overrides)
+        raise violation_error(model_branch, first, model)
+    one_of = model_branch.get("x-required-one-of")
+    if one_of and not any(name in body for name in one_of):
+        raise OpenAIError.from_entry(_errors()["validation"]["required"], str(one_of[0]))
+    limit = model_branch.get("x-max-input-images")
+    count = sum(1 for upload in parsed.uploads if upload.field in ("image", "image[]"))
+    if limit is not None and count > int(limit):
+        entry = _errors()["validation"]["maxItems"]
+        raise OpenAIError.from_entry(entry, "image", limit=limit, length=count)
+    _check_size(model_branch, body.get("size"))
+
+
+def _check_size(model_branch: dict[str, Any], size: Any) -> None:
+    prop = model_branch["properties"]["size"]
+    block = prop.get("x-size-rules")
+    if block is None or size in (None, "auto"):
+        return
+    messages = prop["x-size-rule-errors"]
+    dims = parse_size(str(size))
+    if dims is None:
+        message = messages["format"].format(value=size)
+        raise OpenAIError(400, "invalid_request_error", "invalid_value", "size", message)
+    canonical = str(model_branch["x-canonical-model"])
+    inclusive = bool(choice(OPTION_MAX_EDGE))
+    rules = size_rules(canonical, max_edge_inclusive=inclusive)
+    assert rules is not None
+    for rule in ("multiple_of", "max_edge", "max_ratio", "min_pixels", "max_pixels"):
+        limit = getattr(rules, rule)
+        if limit is None:
+            continue
+        single = SizeRules(**{rule: limit, "max_edge_inclusive": rules.max_edge_inclusive})
+        if not single.allows(*dims):
+            bound = "at most" if rules.max_edge_inclusive else "less than"
+            message = messages[rule].format(value=size, limit=f"{limit:g}", bound=bound)
+            raise OpenAIError(400, "invalid_request_error", "invalid_value", "size", message)
+
+
+def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str, ImageInput]]:
+    """File parts as ``(field, image)``: MIME type, byte limit, decodability, and the mask's size against
+    the first image (``x-file-rules``). Raises ``OpenAIError``."""
+    rules = model_branch.get("x-file-rules", {})
+    errors = _errors()
+    files: list[tuple[str, ImageInput]] = []
+    for upload in parsed.uploads:
+        rule = rules.get(upload.field)
+        if rule is None:
+            continue
+        allowed = rule["mime_types"]
+        if upload.mime not in allowed:
+            listed = _quoted(allowed, "and")
+            raise OpenAIError.named(
+                "unsupported_file_mimetype", upload.param, mime=upload.mime, allowed_and=listed
+            )
+        limit = int(rule["max_bytes"])
+        if len(upload.data) > limit:
+            raise OpenAIError.named("file_too_large", upload.param, length=len(upload.data), limit=limit)
+        image = ImageInput.from_bytes(upload.data, upload.mime)
+        if image.width is None or image.height is None:
+            raise OpenAIError.from_entry(errors["file_not_image"], upload.param)
+        files.append((upload.field, image))
+    # The mask applies to the first image (``image`` parts before ``image[]`` parts).
+    files.sort(key=lambda item: FILE_FIELDS.index(item[0]))
+    inputs = [image for name, image in files if name != "mask"]
+    mask = next((image for name, image in files if name == "mask"), None)
+    if mask is not None and not _has_alpha(mask):
+        raise OpenAIError.named("mask_no_alpha")
+    if mask is not None and inputs and (mask.width, mask.height) != (inputs[0].width, inputs[0].height):
+        raise OpenAIError.named("mask_dimensions")
+    return files
+
+
+def _has_alpha(image: ImageInput) -> bool:
+    """Whether a (decodable) image has an alpha channel: an alpha band, or a palette or grey image with a
+    transparent colour. Reads the header only."""
+    with Image.open(io.BytesIO(image.data or b"")) as opened:
+        return "A" in opened.getbands() or "transparency" in opened.info
+
+
+# ---------------------------------------------------------------------------------------------- the job
+@dataclass(frozen=True)
+class Job:
+    """A validated request: the resolved canonical request, its quote, and the fields echoed back."""
+
+    operation_id: str
+    resolved: CanonicalRequest
+    quote: Quote
+    stream: bool
+    partial_images: int
+    safety_identifier: str | None
+
+    @property
+    def background(self) -> str:
+        """The background reported and rendered (``auto`` renders opaque: a choice)."""
+        return "transparent" if self.resolved.background == "transparent" else "opaque"
+
+    @property
+    def event_prefix(self) -> str:
+        """``image_generation`` or ``image_edit``."""
+        return "image_edit" if self.operation_id == EDIT else "image_generation"
+
+
+def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
+    """Canonical request (dialect), defaults resolved, priced on the virtual clock's date."""
+    body = {k: v for k, v in cast(dict[str, Any], parsed.instance).items() if k not in FILE_FIELDS}
+    canonical = DIALECT.from_native(NativeRequest(NAME, parsed.operation_id, body, tuple(files)))
+    transparent = canonical.background == "transparent"
+    try:
+        if transparent and _transparent_preview():
+            resolved = DIALECT.resolve(canonical.with_(background=None)).with_(background="transparent")
+        else:
+            resolved = DIALECT.resolve(canonical)
+    except UnsupportedValue as exc:  # a rule the schema does not carry; never a 500
+        raise OpenAIError(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
+    stream = bool(body.get("stream"))
+    partials = int(body.get("partial_images") or 0) if stream else 0
+    billing = Billing(auto=choice(OPTION_AUTO), partial_images=partials)
+    priced = quote(NAME, resolved, runtime().clock.today(), billing)
+    journal_note(canonical=resolved, cost=priced)
+    identifier = body.get("safety_identifier") or body.get("user") or None
+    return Job(
+        operation_id=parsed.operation_id,
+        resolved=resolved,
+        quote=priced,
+        stream=stream,
+        partial_images=partials,
+        safety_identifier=str(identifier) if identifier else None,
+    )
+
+
+def charge(account: Any, job: Job) -> None:
+    """Debit the quote (USD) from the account's ledger. Raises ``OpenAIError`` 429 when it cannot pay."""
+    amount = job.quote.usd or Decimal(0)
+    memo = f"openai {job.operation_id} {job.resolved.model} n={job.resolved.n}"
+    if not runtime().accounts.debit(account, "USD", amount, memo):
+        raise OpenAIError.named("insufficient_quota")
+
+
+def render(job: Job, index: int, partial: int | None = None) -> str:
+    """Base64 of image ``index`` (or of one of its partial images) at the billed size and quality."""
+    quality = job.quote.billed_quality if partial is None else f"partial {partial + 1}"
+    spec = spec_for(NAME, job.resolved.with_(background=job.background), index,
+                    size=job.quote.billed_size, quality=quality)  # fmt: skip
+    return base64.b64encode(runtime().images.render(spec)).decode("ascii")
+
+
+def usage(job: Job) -> dict[str, Any]:
+    """The ``usage`` block: the quote's token breakdown (image output = all n images)."""
+    tokens = job.quote.tokens
+    inputs = tokens.text_input + tokens.image_input
+    return {
+        "input_tokens": inputs,
+        "input_tokens_details": {"text_tokens": tokens.text_input, "image_tokens": tokens.image_input},
+        "output_tokens": tokens.image_output,
+        "output_tokens_details": {"image_tokens": tokens.image_output, "text_tokens": 0},
+        "total_tokens": inputs + tokens.image_output,
+    }
+
+
+def images_response(job: Job) -> Response:
+    """The non-streaming ``ImagesResponse``."""
+    r = job.resolved
+    body: dict[str, Any] = {
+        "created": runtime().clock.timestamp(),
+        "background": job.background,
+        "output_format": r.output_format,
+        "quality": job.quote.billed_quality,
+        "size": job.quote.billed_size,
+        "data": [{"b64_json": render(job, i)} for i in range(r.n or 1)],
+        "usage": usage(job),
+    }
+    if job.safety_identifier:
+        body["safety_identifier"] = job.safety_identifier
+    return _json_response(body)
+
+
+def stream_response(job: Job) -> Response:
+    """Server-sent events: per image, ``partial_images`` partial events then a completed event. Input
+    tokens are reported on the first completed event, output tokens per image (a choice: n > 1 with
+    streaming is undocumented)."""
+    r = job.resolved
+    n = r.n or 1
+    total = usage(job)
+    common = {
+        "background": job.background,
+        "output_format": r.output_format,
+        "quality": job.quote.billed_quality,
+        "size": job.quote.billed_size,
+    }
+    chunks: list[str] = []
+    for index in range(n):
+        for partial in range(job.partial_images):
+            partial_event: dict[str, Any] = {
+                "type": f"{job.event_prefix}.partial_image",
+                "b64_json": render(job, index, partial),
+                "created_at": runtime().clock.timestamp(),
+                **common,
+                "partial_image_index": partial,
+            }
+            chunks.append(_sse(partial_event))
+        inputs = total["input_tokens_details"] if index == 0 else {"text_tokens": 0, "image_tokens": 0}
+        output = job.quote.tokens.image_output // n
+        input_total = inputs["text_tokens"] + inputs["image_tokens"]
+        event: dict[str, Any] = {
+            "type": f"{job.event_prefix}.completed",
+            "b64_json": render(job, index),
+            "created_at": runtime().clock.timestamp(),
+            **common,
+            "usage": {
+                "input_tokens": input_total,
+                "input_tokens_details": inputs,
+                "output_tokens": output,
+                "total_tokens": input_total + output,
+            },
+        }
+        if job.safety_identifier:
+            event["safety_identifier"] = job.safety_identifier
+        chunks.append(_sse(event))
+    response = Response("".join(chunks), mimetype="text/event-stream")
+    response.headers["x-request-id"] = "req_" + new_uuid().hex
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+
+def handle(parsed: Parsed, auth: AuthResult) -> Response:
+    """Validate, price, charge, render, answer."""
+    model, model_branch = check_model(parsed)
+    check_contract(parsed, model, model_branch)
+    files = check_files(parsed, model_branch)
+    job = resolve_job(parsed, files)
+    charge(auth.account, job)
+    runtime().latency.wait(NAME, job.quote.billed_quality)
+    return stream_response(job) if job.stream else images_response(job)
+
+
+# ---------------------------------------------------------------------------------------------- routes
+@bp.post("/images/generations")
+def create_image() -> Response:
+    """``createImage``."""
+    auth = authenticate()
+    return handle(parse_generation(), auth)
+
+
+@bp.post("/images/edits")
+def create_image_edit() -> Response:
+    """``createImageEdit``."""
+    auth = authenticate()
+    return handle(parse_edit(), auth)
+
+
+def _model_objects() -> dict[str, dict[str, Any]]:
+    """Every GPT Image model id pixelmock emulates (canonical ids and snapshots) that is not shut down at
+    OpenAI on the virtual clock's date, as OpenAI's ``Model`` object."""
+    owned_by = inlined(NAME)["components"]["schemas"]["Model"]["x-owned-by"]["value"]
+    today = runtime().clock.today()
+    found: dict[str, dict[str, Any]] = {}
+    for canonical in MODELS:
+        lifecycle = model_lifecycle(NAME, canonical)
+        assert lifecycle is not None  # OpenAI sells every canonical model
+        if lifecycle.shut_down_on(today):
+            continue
+        created = int(dt.datetime.combine(lifecycle.released, dt.time(), dt.UTC).timestamp())
+        shutdown = None if lifecycle.shutdown is None else lifecycle.shutdown.isoformat()
+        for model_id in (canonical, *model_facts(canonical).get("snapshots", [])):
+            found[model_id] = {
+                "id": model_id,
+                "object": "model",
+                "created": created,
+                "owned_by": owned_by,
+                "shutdown_date": shutdown,
+            }
+    return found
+
+
+@bp.get("/models")
+def list_models() -> Response:
+    """``listModels``: the emulated GPT Image models still served on the virtual date."""
+    authenticate()
+    return _json_response({"object": "list", "data": list(_model_objects().values())})
+
+
+@bp.get("/models/<path:model>")
+def retrieve_model(model: str) -> Response:
+    """``retrieveModel``; 404 ``model_not_found`` for an unknown or shut-down model."""
+    authenticate()
+    found = _model_objects().get(model)
+    if found is None:
+        raise OpenAIError.named("model_not_found_models", model=model)
+    return _json_response(found)
+
+
+def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
+    """OpenAI's answer to an injected fault: the ``x-openai-errors`` entry ``entry["error"]`` (or the
+    inline entry), its message filled with the model, ``retry_after`` and a request id."""
+    spec = _errors()[entry["error"]] if "error" in entry else entry
+    fields = {
+        "model": fault.model or "gpt-image",
+        "retry_after": fault.param("retry_after", 0),
+        "request_id": "req_" + new_uuid().hex,
+    }
+    return OpenAIError.from_entry(spec, **fields).response()
+
+
+PROVIDER = ProviderEmulator(
+    name=NAME,
+    prefix=PREFIX,
+    blueprint=bp,
+    error_response=error_response,
+    faults=contract_answers(NAME, fault_response),
+)

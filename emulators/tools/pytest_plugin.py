@@ -1,0 +1,383 @@
+"""pixelmock's pytest plugin: the emulators, their control plane and SDK wiring as fixtures.
+
+Installed with pixelmock through the ``pytest11`` entry point (or load it with
+``-p pixelmock.emulators.tools.pytest_plugin``). Every fixture is function-scoped and every test gets a fresh
+emulator app, so no state (jobs, balances, clock, journal) leaks from one test to the next. The socket
+server is started once per session, on a free port of 127.0.0.1, and serves the current test's app.
+
+- ``pixelmock_config``: the ``EmulatorConfig`` of the test's app; ``@pytest.mark.pixelmock(**fields)``
+  sets its fields (``today="2026-12-02"``, ``options={"apiframe.polls_to_complete": 3}``...), or
+  override the fixture.
+- ``pixelmock_app``: the Flask app, in process (``@pytest.mark.pixelmock(providers=["openai"])`` mounts
+  only some providers).
+- ``pixelmock_server``: a ``PixelmockServer`` (``url``, ``base_url(provider)``, ``base_urls``) serving
+  ``pixelmock_app`` on a real socket.
+- ``pixelmock_admin``: a ``PixelmockAdmin`` (``pixelmock.emulators.admin.client``), the control plane
+  of ``pixelmock_app``: reset, clock, journal, ledger, balances, keys, fault rules, webhook deliveries,
+  latency profile.
+- ``pixelmock_receiver``: a ``WebhookReceiver`` on a free port of 127.0.0.1 that records every request
+  the emulator sends it (webhooks, uploads) and can answer failures first; stopped after the test.
+- ``pixelmock_api_key``: the API key ``pixelmock_env`` exports (``"pixelmock-test-key"``).
+- ``pixelmock_env``: points the official SDKs at ``pixelmock_server`` through their environment
+  variables (``OPENAI_BASE_URL``, ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys,
+  ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL`` and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
+
+The bill of the run: when a session used ``pixelmock_app``, the terminal summary ends with what its
+requests would have cost at the providers, per provider and model (requests, images, USD or credits as
+each provider bills): the sum of each test app's bill (``PixelmockAdmin.bill``), read when the test ends.
+``--no-pixelmock-bill`` leaves it out. The apps' access log goes to pytest's log capture (shown with a
+failing test's output, or live with ``--log-cli-level=INFO``), not to the terminal.
+
+Loading this module (pytest does, in every session of an environment where pixelmock is installed) imports
+pytest and the standard library only; Flask, httpx and the emulators are imported when a fixture is first
+used (``tests/test_plugin.py`` checks it; ``python -m benchmarks.plugin_load`` measures it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pixelmock.emulators.admin.client import Bill, PixelmockAdmin
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask
+
+    from pixelmock.emulators.config import EmulatorConfig
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "SDK_ENVIRONMENT",
+    "PixelmockServer",
+    "ReceivedRequest",
+    "WebhookReceiver",
+]
+
+#: The key ``pixelmock_api_key`` gives (any key is accepted by default).
+DEFAULT_API_KEY = "pixelmock-test-key"
+
+#: provider -> (base URL variable, API key variable) its official SDK reads; ``None`` where it reads none.
+#: openai 3.54 and cloudflare 5.9 (research/openai_cloudflare.md §4.3, §5.4); runware-sdk 1.8 reads only
+#: its key (research/runware.md §6.2); genblaze-gmicloud reads GMI_BASE_URL, and GMI's docs call the key
+#: GMI_API_KEY (research/apiframe_gmi.md §B.8); Apiframe's SDKs read no variables (§A.13).
+SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
+    "cloudflare": ("CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_TOKEN"),
+    "apiframe": (None, None),
+    "runware": (None, "RUNWARE_API_KEY"),
+    "gmicloud": ("GMI_BASE_URL", "GMI_API_KEY"),
+}
+#: Removed by ``pixelmock_env``: the cloudflare SDK prefers these credentials to the API token.
+SDK_CLEARED = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
+_KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys", "outbound_hosts")
+
+
+#: The session's bill (the sum of every finished test app's) and how many apps it adds up.
+_BILL = pytest.StashKey[tuple[Bill, int]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("pixelmock").addoption(
+        "--no-pixelmock-bill",
+        action="store_true",
+        default=False,
+        help="do not print what the session's pixelmock requests would have cost",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The session's bill (see the module docstring), when a test used ``pixelmock_app``."""
+    if _BILL not in config.stash or config.getoption("no_pixelmock_bill"):
+        return
+    bill, apps = config.stash[_BILL]
+    terminalreporter.write_sep("=", "pixelmock bill")
+    tests = "1 test app" if apps == 1 else f"{apps} test apps"
+    if not bill.rows:
+        terminalreporter.write_line(f"{tests}: no request was charged")
+        return
+    terminalreporter.write_line(f"what the requests of {tests} would have cost at the providers (ledger)")
+    for line in bill.table():
+        terminalreporter.write_line(line)
+
+
+def _add_to_bill(config: pytest.Config, app: Flask) -> None:
+    from pixelmock.emulators.admin.routes import bill_json
+
+    bill = Bill.from_json(bill_json(app.extensions["pixelmock"].bill.rows()))
+    total, apps = config.stash.get(_BILL, (Bill(), 0))
+    config.stash[_BILL] = (total + bill, apps + 1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pixelmock(providers=None, **config): settings of the test's pixelmock emulator app "
+        "(providers to mount; EmulatorConfig fields such as today, options, starting_balances)",
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# A webhook receiver
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request a ``WebhookReceiver`` got: ``method``, ``path`` (with the query), ``headers`` (names
+    as sent), the raw ``body`` and the ``status`` it was answered with."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        import json
+
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, by case-insensitive name."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 (a free port) that records every request and answers 200, or first
+    the statuses queued with ``fail_next``. ``url`` is its root; any path is accepted."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[ReceivedRequest] = []
+        self._failures: list[int] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._lock:
+                    status = receiver._failures.pop(0) if receiver._failures else 200
+                    receiver.requests.append(
+                        ReceivedRequest(self.command, self.path, dict(self.headers.items()), body, status)
+                    )
+                    receiver._arrived.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = do_GET = _record
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def fail_next(self, count: int = 1, status: int = 500) -> None:
+        """Answer the next ``count`` requests with ``status`` (then 200 again)."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedRequest]:
+        """Wait (real time) until ``count`` requests have arrived; returns them all. Raises
+        ``TimeoutError`` when they do not arrive in time."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise TimeoutError(f"{len(self.requests)} of {count} requests arrived in {timeout} s")
+            return list(self.requests)
+
+    def close(self) -> None:
+        """Stop the server."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The socket server
+
+
+@dataclass(frozen=True)
+class PixelmockServer:
+    """A running emulator: ``url`` is its root (``http://127.0.0.1:<port>``), ``app`` the Flask app it
+    serves, ``base_urls`` each mounted provider's base URL (``{"openai": ".../openai/v1", ...}``)."""
+
+    url: str
+    app: Flask
+    base_urls: dict[str, str] = field(default_factory=dict)
+
+    def base_url(self, provider: str) -> str:
+        """The base URL of ``provider`` (raises ``KeyError`` if it is not mounted)."""
+        return self.base_urls[provider]
+
+
+class _Listener:
+    """One threaded Werkzeug server for the session; it serves whatever app is current (503 otherwise)."""
+
+    def __init__(self) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                pass
+
+        self.app: WSGIApplication | None = None
+        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=Quiet)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="pixelmock-server",
+        )
+        self._thread.start()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        app = self.app
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"error": "no pixelmock app is being served (no test is using pixelmock_server)"}']
+        return app(environ, start_response)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Fixtures
+
+
+def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("pixelmock")
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture
+def pixelmock_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    """The test app's ``EmulatorConfig``: defaults, with the fields given to ``@pytest.mark.pixelmock``
+    (``today`` may be an ISO date string; key lists may be any iterable)."""
+    from pixelmock.emulators.config import EmulatorConfig
+
+    fields = _marker_kwargs(request)
+    fields.pop("providers", None)
+    if isinstance(fields.get("today"), str):
+        fields["today"] = dt.date.fromisoformat(fields["today"])
+    for name in _KEY_SETS:
+        if name in fields:
+            fields[name] = frozenset(fields[name])
+    if fields.get("webhook_retry_schedule") is not None:
+        fields["webhook_retry_schedule"] = tuple(fields["webhook_retry_schedule"])
+    if "starting_balances" in fields:
+        fields["starting_balances"] = {c: Decimal(str(v)) for c, v in fields["starting_balances"].items()}
+    try:
+        return EmulatorConfig(**fields)
+    except TypeError as exc:
+        raise pytest.UsageError(f"@pytest.mark.pixelmock: {exc}") from exc
+
+
+@pytest.fixture
+def pixelmock_app(request: pytest.FixtureRequest, pixelmock_config: EmulatorConfig) -> Iterator[Flask]:
+    """A fresh emulator app for this test (in process); its bill is added to the session's when the
+    test ends."""
+    from pixelmock.emulators.app import create_app
+
+    app = create_app(pixelmock_config, providers=_marker_kwargs(request).get("providers"))
+    yield app
+    _add_to_bill(request.config, app)
+
+
+@pytest.fixture(scope="session")
+def _pixelmock_listener() -> Iterator[_Listener]:
+    listener = _Listener()
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def pixelmock_server(_pixelmock_listener: _Listener, pixelmock_app: Flask) -> Iterator[PixelmockServer]:
+    """``pixelmock_app`` on a real socket of 127.0.0.1 (the session's port)."""
+    from pixelmock.emulators.tools.server import base_urls
+
+    root = _pixelmock_listener.url
+    urls = base_urls(pixelmock_app, root)
+    _pixelmock_listener.app = pixelmock_app
+    try:
+        yield PixelmockServer(url=root, app=pixelmock_app, base_urls=urls)
+    finally:
+        _pixelmock_listener.app = None
+
+
+@pytest.fixture
+def pixelmock_admin(pixelmock_app: Flask) -> Iterator[PixelmockAdmin]:
+    """The control plane of ``pixelmock_app`` (in process; the same state the server serves)."""
+    admin = PixelmockAdmin.for_app(pixelmock_app)
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def pixelmock_receiver() -> Iterator[WebhookReceiver]:
+    """A ``WebhookReceiver`` on 127.0.0.1 for this test: point ``webhookUrl`` / ``webhookURL`` /
+    ``uploadEndpoint`` at ``pixelmock_receiver.url``; stopped after the test."""
+    receiver = WebhookReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+
+
+@pytest.fixture
+def pixelmock_api_key() -> str:
+    """The API key ``pixelmock_env`` exports (override the fixture to change it)."""
+    return DEFAULT_API_KEY
+
+
+@pytest.fixture
+def pixelmock_env(
+    monkeypatch: pytest.MonkeyPatch, pixelmock_server: PixelmockServer, pixelmock_api_key: str
+) -> dict[str, str]:
+    """Point the official SDKs at ``pixelmock_server`` for this test; returns the variables set.
+
+    For each mounted provider: its SDK's base-URL and key variables (``SDK_ENVIRONMENT``) and
+    ``PIXELMOCK_<PROVIDER>_BASE_URL``; also ``PIXELMOCK_URL`` (the root). Cloudflare's email/key
+    variables are removed (the SDK would prefer them to the token) and 127.0.0.1 is added to ``NO_PROXY``.
+    """
+    values = {"PIXELMOCK_URL": pixelmock_server.url}
+    for provider, url in pixelmock_server.base_urls.items():
+        values[f"PIXELMOCK_{provider.upper()}_BASE_URL"] = url
+        base_var, key_var = SDK_ENVIRONMENT.get(provider, (None, None))
+        if base_var:
+            values[base_var] = url
+        if key_var:
+            values[key_var] = pixelmock_api_key
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in SDK_CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(name, "")
+        monkeypatch.setenv(name, ",".join(x for x in (current, "127.0.0.1", "localhost") if x))
+    return values

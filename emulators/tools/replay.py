@@ -1,0 +1,262 @@
+"""``pixelmock serve --replay DIR``: answer recorded requests from cassettes, everything else from the
+emulators, so a recorded session (``pixelmock proxy --record``) is a fixture any client can use.
+
+``replaying(app, directory, mode)`` wraps an app built by ``create_app`` (WSGI middleware). A request
+under a provider's prefix is matched to the interactions of every cassette under ``directory`` whose
+URI lies under that provider's real base URL (its contract's ``servers[0]``) on method, path under the
+base URL, query (order aside) and, for JSON bodies, the body with credential fields scrubbed (as the
+cassette holds it); other bodies (multipart) are not compared. Interactions matching the same request are
+answered in recorded order, and the last one again once they are used up (a job polled more often than
+recorded stays in its last state). A replayed answer carries ``X-Pixelmock-Replayed: <cassette>#<index>``.
+
+Files the recording fetched (``x-fetched`` interactions: images answers named by URL) are served at
+``/__replay/files/<token>``, and replayed answers name them there instead of their recorded URL, so a
+client downloading the images stays offline.
+
+Record modes, as vcrpy's (https://vcrpy.readthedocs.io/en/latest/usage.html#record-modes):
+``none`` replays and never writes; ``once`` records (the emulators' answers to every request, as
+cassettes under ``directory``) only when ``directory`` holds no cassette yet, else behaves as ``none``;
+``new_episodes`` replays what matches and records every other exchange. Unmatched requests are always
+answered by the emulators (unlike vcrpy's ``none``, which raises).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Request, Response
+
+from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.secrets import scrub_json
+from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
+from pixelmock.emulators.app import mounted_providers
+from pixelmock.emulators.config.settings import RECORD_MODES
+from pixelmock.emulators.tools.cassettes import (
+    CassetteWriter,
+    Exchange,
+    body_bytes,
+    header_pairs,
+    interactions,
+    read_interactions,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask
+
+#: Where the files a recording fetched are served.
+FILES_PREFIX = "/__replay/files/"
+REPLAYED_HEADER = "X-Pixelmock-Replayed"
+#: Headers describing the recorded transfer rather than the answer; recomputed when replaying.
+_TRANSFER = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
+
+Key = tuple[str, str, str, str, str]
+
+
+def request_key(provider: str, method: str, path: str, query: str, body: bytes) -> Key:
+    """What a request is matched on: ``(provider, METHOD, path under the base URL, sorted query, body)``;
+    ``body`` is the JSON with credential fields scrubbed, keys sorted, or ``""`` for any other body."""
+    pairs = sorted(parse_qsl(query, keep_blank_values=True))
+    try:
+        text = json.dumps(scrub_json(json.loads(body)), sort_keys=True) if body.strip() else ""
+    except (UnicodeDecodeError, ValueError):
+        text = ""
+    return provider, method.upper(), path.rstrip("/") or "/", json.dumps(pairs), text
+
+
+def file_token(url: str) -> str:
+    """The name under ``/__replay/files/`` of a fetched file's URL."""
+    return hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Recorded:
+    cassette: str
+    index: int
+    interaction: dict[str, Any]
+
+
+@dataclass
+class Cassettes:
+    """Every interaction under a folder, indexed for replay (``load``)."""
+
+    answers: dict[Key, list[_Recorded]] = field(default_factory=dict)
+    used: dict[Key, int] = field(default_factory=dict)
+    files: dict[str, tuple[list[tuple[str, str]], bytes]] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Cassettes:
+        """Read every cassette under ``directory`` (a missing folder holds none)."""
+        found = cls()
+        if not Path(directory).is_dir():
+            return found
+        for path, index, interaction in read_interactions(directory):
+            found.add(str(path), index, interaction)
+        return found
+
+    def add(self, cassette: str, index: int, interaction: dict[str, Any]) -> None:
+        """Index one interaction: a fetched file by its URL's token, a provider's exchange by its key;
+        anything else (a WebSocket session, a foreign URI) is counted but not replayed."""
+        with self.lock:
+            self.count += 1
+            request = interaction.get("request") or {}
+            response = interaction.get("response") or {}
+            uri = str(request.get("uri", ""))
+            if interaction.get(FETCHED_KEY):
+                token = file_token(uri)
+                self.urls[uri] = token
+                self.files[token] = (header_pairs(response.get("headers")), body_bytes(response.get("body")))
+                return
+            where = split_uri(uri)
+            if where is None or interaction.get(WEBSOCKET_KEY):
+                return
+            method = str(request.get("method", ""))
+            key = request_key(where[0], method, where[1], where[2], body_bytes(request.get("body")))
+            self.answers.setdefault(key, []).append(_Recorded(cassette, index, interaction))
+
+    def next(self, key: Key) -> _Recorded | None:
+        """The next recorded answer to ``key`` (the last one again once used up), or ``None``."""
+        recorded = self.answers.get(key)
+        if not recorded:
+            return None
+        with self.lock:
+            position = self.used.get(key, 0)
+            self.used[key] = position + 1
+        return recorded[min(position, len(recorded) - 1)]
+
+
+class Replaying:
+    """The WSGI middleware ``replaying`` installs (see the module docs)."""
+
+    def __init__(
+        self, inner: WSGIApplication, prefixes: dict[str, str], directory: str | Path, mode: str
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"record mode {mode!r} is not one of {list(RECORD_MODES)}")
+        self.inner = inner
+        self.prefixes = prefixes
+        self.cassettes = Cassettes.load(directory)
+        records = mode == "new_episodes" or (mode == "once" and self.cassettes.count == 0)
+        self.writer = CassetteWriter(directory) if records else None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(FILES_PREFIX):
+            return self._file(path[len(FILES_PREFIX) :], environ, start_response)
+        provider = next(
+            (
+                name
+                for name, prefix in self.prefixes.items()
+                if path == prefix or path.startswith(prefix + "/")
+            ),
+            None,
+        )
+        if provider is None:
+            return self.inner(environ, start_response)
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        rest = path[len(self.prefixes[provider]) :]
+        query = str(environ.get("QUERY_STRING", ""))
+        found = self.cassettes.next(request_key(provider, request.method, rest, query, body))
+        if found is not None:
+            return self._replay(found, request.host_url.rstrip("/"), environ, start_response)
+        if self.writer is None:
+            return self.inner(environ, start_response)
+        return self._record(provider, rest, query, request, body, environ, start_response)
+
+    def _replay(
+        self, found: _Recorded, root: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        response = found.interaction.get("response") or {}
+        data = body_bytes(response.get("body"))
+        if self.cassettes.urls:
+            data = _rewrite(data, {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()})
+        headers = Headers(
+            [(k, v) for k, v in header_pairs(response.get("headers")) if k.lower() not in _TRANSFER]
+        )
+        headers[REPLAYED_HEADER] = f"{Path(found.cassette).name}#{found.index}"
+        status = int((response.get("status") or {}).get("code", 200))
+        return Response(data, status=status, headers=headers)(environ, start_response)
+
+    def _file(self, token: str, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        stored = self.cassettes.files.get(token)
+        if stored is None:
+            return Response("Not Found", status=404, mimetype="text/plain")(environ, start_response)
+        headers = Headers([(k, v) for k, v in stored[0] if k.lower() not in _TRANSFER])
+        return Response(stored[1], headers=headers)(environ, start_response)
+
+    def _record(
+        self,
+        provider: str,
+        rest: str,
+        query: str,
+        request: Request,
+        body: bytes,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """Answer from the emulator and write the exchange as a cassette."""
+        captured: dict[str, Any] = {}
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        chunks = self.inner(environ, capture)
+        try:
+            data = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        code, _, reason = str(captured.get("status", "500")).partition(" ")
+        uri = real_base_url(provider).rstrip("/") + rest + (f"?{query}" if query else "")
+        found = match(request.method, uri)
+        exchange = Exchange(
+            request.method,
+            uri,
+            tuple((k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length")),
+            body,
+            int(code),
+            reason,
+            tuple(captured.get("headers", [])),
+            data,
+        )
+        assert self.writer is not None
+        path = self.writer.write(provider, found[1] if found else "undocumented", [exchange])
+        self.cassettes.add(str(path), 0, interactions([exchange])[0])  # replayed from now on, as in vcrpy
+        return [data]
+
+
+def _rewrite(data: bytes, urls: dict[str, str]) -> bytes:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    for old in sorted(urls, key=len, reverse=True):
+        text = text.replace(old, urls[old])
+    return text.encode("utf-8")
+
+
+def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
+    """Make ``app`` (built by ``create_app``) answer from the cassettes under ``directory`` first (see the
+    module docs); returns ``app``. Raises ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
+    prefixes = {p.name: p.prefix for p in mounted_providers(app)}
+    app.wsgi_app = Replaying(app.wsgi_app, prefixes, directory, mode)  # type: ignore[method-assign]
+    return app
