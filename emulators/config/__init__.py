@@ -7,8 +7,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
+from pixelmock.emulators.config.options import parse_options
+
+#: ``EmulatorConfig.latency_profile`` values (``pixelmock.emulators.core.latency``).
+Profile = Literal["instant", "realistic", "manual"]
+PROFILES: tuple[Profile, ...] = ("instant", "realistic", "manual")
 #: ``EmulatorConfig.log_level`` values (``off`` logs nothing) and ``log_format`` values.
 LOG_LEVELS = ("debug", "info", "warning", "error", "off")
 LOG_FORMATS = ("text", "json")
@@ -56,18 +61,6 @@ def setting(help: str, **kwargs: Any) -> dict[str, SettingMeta]:
     """Field metadata making a dataclass field a setting: ``field(default=..., metadata=setting(...))``
     (keywords as in ``SettingMeta``)."""
     return {SETTING: SettingMeta(help, **kwargs)}
-
-
-def _latency_profiles() -> Sequence[str]:
-    from pixelmock.emulators.core.latency import PROFILES
-
-    return PROFILES
-
-
-def _options(value: object) -> dict[str, object]:
-    from pixelmock.emulators.config.settings import parse_options
-
-    return parse_options(value)
 
 
 @dataclass
@@ -188,7 +181,7 @@ class EmulatorConfig:
             "provider options name=value,... (e.g. apiframe.polls_to_complete=3; FIDELITY.md lists them)",
             runtime=True,
             flag="--option",
-            parse=_options,
+            parse=parse_options,
         ),
     )
     latency_profile: str = field(
@@ -198,7 +191,7 @@ class EmulatorConfig:
             "moves only when advanced)",
             runtime=True,
             aliases=("--latency",),
-            choices=_latency_profiles,
+            choices=PROFILES,
         ),
     )
     speed_factor: float = field(

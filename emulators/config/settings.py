@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import math
 import tomllib
 import types
@@ -37,11 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from pixelmock.contracts.openapi import PROVIDERS
-from pixelmock.contracts.options import check_values
-from pixelmock.contracts.options import options as contract_options
 from pixelmock.contracts.secrets import scrub_url
 from pixelmock.emulators.config import SETTING, EmulatorConfig, SettingMeta, setting
-from pixelmock.emulators.tools.server import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
+from pixelmock.emulators.config.options import parse_options, read_pairs
 
 __all__ = [
     "CONFIG_ENV",
@@ -65,6 +62,16 @@ __all__ = [
     "settings_of",
     "settings_table",
 ]
+
+#: Connections ``pixelmock serve`` holds at once on gunicorn (gunicorn's ``worker_connections``): past
+#: it, new ones wait in the listen backlog. A held connection costs about 45 kB (BENCHMARKS.md).
+DEFAULT_CONNECTIONS = 10_000
+
+#: Seconds a client has to send a request's head, and again its body, before its connection is closed
+#: unanswered (pixelmock's choice; ``pixelmock.emulators.tools.server``). nginx's client_header_timeout and
+#: client_body_timeout default to 60 s, between two reads; here it bounds each whole part.
+DEFAULT_READ_TIMEOUT = 60.0
+
 
 #: Prefix of every setting's environment variable.
 ENV_PREFIX = "PIXELMOCK_"
@@ -294,29 +301,6 @@ def _amount(value: object) -> Decimal:
     return amount
 
 
-def _pairs(value: object, what: str) -> dict[str, object]:
-    """``name=value,...`` or a table (nested tables flattened with dots: TOML's dotted keys)."""
-    if isinstance(value, Mapping):
-        flat: dict[str, object] = {}
-        for key, item in value.items():
-            if isinstance(item, Mapping):
-                flat.update({f"{key}.{k}": v for k, v in _pairs(item, what).items()})
-            else:
-                flat[str(key)] = item
-        return flat
-    if not isinstance(value, str):
-        raise ValueError(f"expected {what}, got {value!r}")
-    pairs: dict[str, object] = {}
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"expected {what}, got {item!r}")
-        pairs[name.strip()] = raw.strip()
-    return pairs
-
-
 def _parse(tp: Any, value: object, spec: Setting) -> Any:
     inner, optional = _unwrapped(tp)
     kind = typing.get_origin(inner) or inner
@@ -354,7 +338,7 @@ def _parse(tp: Any, value: object, spec: Setting) -> Any:
             raise ValueError(f"expected a comma-separated list, got {value!r}")
         return tuple(_parse(item, v, spec) for v in raw)
     if kind is dict and typing.get_args(inner) == (str, Decimal):
-        pairs = _pairs(value, "name=amount pairs, comma-separated")
+        pairs = read_pairs(value, "name=amount pairs, comma-separated")
         return {name: _amount(amount) for name, amount in pairs.items()}
     raise TypeError(f"{spec.owner.__name__}.{spec.name}: no parser for {tp!r}; give setting(parse=...)")
 
@@ -372,39 +356,6 @@ def _choice(value: str, spec: Setting) -> str:
     if allowed is not None and value not in allowed:
         raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
     return value
-
-
-def _option_value(name: str, raw: object) -> object:
-    """A string from a flag or variable read as the option's alternative it names (``true`` -> True for a
-    boolean option); for an option no contract declares, a JSON scalar (``3``, ``true``) or the string."""
-    if not isinstance(raw, str):
-        return raw
-    spec = contract_options().get(name)
-    if spec is not None:
-        word = raw.lower()
-        return next((alt for alt in spec.alternatives if word in (str(alt).lower(), json.dumps(alt))), raw)
-    try:
-        scalar = json.loads(raw)
-    except ValueError:
-        return raw
-    return scalar if isinstance(scalar, int | float | bool) else raw
-
-
-def parse_options(value: object) -> dict[str, object]:
-    """``EmulatorConfig.options`` from ``<provider>.<option>=value,...`` or a table: each name must start
-    with a provider's name, and a contract option's value must be one of its alternatives
-    (``pixelmock.contracts.options.check_values``). Raises ``ValueError``."""
-    pairs = _pairs(value, "<provider>.<option>=value pairs, comma-separated")
-    parsed: dict[str, object] = {}
-    for name, raw in pairs.items():
-        provider, dot, rest = name.partition(".")
-        if not dot or not rest or provider not in PROVIDERS:
-            raise ValueError(
-                f"option {name!r}: expected <provider>.<option> with one of {', '.join(PROVIDERS)}"
-            )
-        parsed[name] = _option_value(name, raw)
-    check_values(parsed)
-    return parsed
 
 
 def settings_of(owner: type) -> tuple[Setting, ...]:

@@ -21,16 +21,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pixelmock.contracts.data import load
-from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.config import PROFILES, EmulatorConfig, Profile
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.control import Cached, Control
 from pixelmock.emulators.core.store import Store
 
-Profile = Literal["instant", "realistic", "manual"]
-PROFILES: tuple[Profile, ...] = ("instant", "realistic", "manual")
 #: Largest speed factor accepted (and smallest: its inverse is not accepted; factors are >= MIN_SPEED).
 MAX_SPEED = 1_000_000.0
 MIN_SPEED = 0.001

@@ -58,20 +58,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from pixelmock.emulators.config.settings import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
+
 if TYPE_CHECKING:
     from flask import Flask
 
 #: Builds the app to serve; called once, in the process (and after the patching) that serves it.
 AppFactory = Callable[[], "Flask"]
-
-#: Connections ``pixelmock serve`` holds at once on gunicorn (gunicorn's ``worker_connections``): past
-#: it, new ones wait in the listen backlog. A held connection costs about 45 kB (BENCHMARKS.md).
-DEFAULT_CONNECTIONS = 10_000
-
-#: Seconds a client has to send a request's head, and again its body, before its connection is closed
-#: unanswered (pixelmock's choice; see the module docstring). nginx's client_header_timeout and
-#: client_body_timeout default to 60 s, between two reads; here it bounds each whole part.
-DEFAULT_READ_TIMEOUT = 60.0
 
 #: Listen backlog (gunicorn's default): connections waiting to be accepted.
 BACKLOG = 2048
