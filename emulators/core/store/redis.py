@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlencode
 import redis
 from redis.commands.core import Script
 
-from pixelmock.emulators.core.store import Put, Usage, Write
+from pixelmock.emulators.core.store.base import Put, Usage, Write
 from pixelmock.emulators.core.store.codec import CODEC, Codec
 
 DEFAULT_PREFIX = "pixelmock"
