@@ -2,9 +2,10 @@
 
 Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
 ``/files/<id>.<ext>`` (generated images), ``/__health`` and the control plane ``/__admin/``
-(emulators/admin/routes.py). Every request under a provider's prefix is journaled (emulators/core/journal.py)
-and may get an injected fault (emulators/core/faults.py); due work (job timers, webhook deliveries)
-runs around every request (``Runtime.bind``).
+(emulators/admin/routes.py). Every request is one ``Exchange`` (emulators/web/exchange.py); under a
+provider's prefix it is journaled (emulators/web/journal.py) and may get an injected fault
+(emulators/web/faults.py); due work (job timers, webhook deliveries) runs around every request
+(emulators/web/ticks.py).
 Framework-level failures under a provider's prefix (unknown route, wrong method, oversized or malformed
 body, an unexpected exception) are answered with that provider's own error body, never Flask's HTML pages.
 A path under no provider's prefix that no route serves is answered 404 with the mounted prefixes and
@@ -15,10 +16,9 @@ the nearest route (``access_log.unmatched_body``) and journaled as unmatched. Ev
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from pixelmock import __version__
@@ -27,11 +27,14 @@ from pixelmock.contracts.options import check_values
 from pixelmock.contracts.secrets import scrub_logs
 from pixelmock.emulators.admin import routes as admin
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.core import bill, faults, journal
-from pixelmock.emulators.core.runtime import MalformedBody, ProviderEmulator, Runtime, runtime
+from pixelmock.emulators.core import logs
+from pixelmock.emulators.core.exchange import current
+from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.store import Store
 from pixelmock.emulators.providers import load_providers
-from pixelmock.emulators.web import access_log
+from pixelmock.emulators.web import access_log, exchange, faults, journal, ticks
+from pixelmock.emulators.web.context import MalformedBody, runtime
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 log = logging.getLogger("pixelmock")
 #: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
@@ -46,7 +49,6 @@ SCRUBBED_LOGGERS = (
 
 #: Paths that are the emulator's own (answered by their own 404), never "unmatched".
 RESERVED = ("/__admin", "/files/", "/__health")
-_UNMATCHED = "pixelmock_unmatched"
 
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
@@ -63,7 +65,7 @@ def create_app(
     check_values(config.options)
     for name in SCRUBBED_LOGGERS:
         scrub_logs(logging.getLogger(name))
-    access_log.check(config)
+    logs.check(config)
     app = Flask("pixelmock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -88,16 +90,17 @@ def create_app(
 
     def owner() -> ProviderEmulator | None:
         path = request.path
-        return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
+        return next((p for p in mounted if p.owns(path)), None)
 
     def prefix_of() -> str:
         provider = owner()
         return provider.prefix if provider is not None else ""
 
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
-    journal.install(app, rt, owner)
+    exchange.install(app, rt, owner)
+    journal.install(app, rt)
     faults.install(app, rt.faults, owner, prefix_of)
-    rt.bind(app)
+    ticks.bind(app, rt)
 
     @app.errorhandler(MalformedBody)
     def malformed(exc: MalformedBody) -> Response:
@@ -124,8 +127,7 @@ def create_app(
             return _plain(500, message)
         return provider.error_response(500, "internal", message)
 
-    access_log.install(app, config, owner)
-    bill.install(rt, owner)
+    access_log.install(app, config)
     _answer_unmatched(app, rt, owner, http_error)
     return app
 
@@ -145,17 +147,19 @@ def _answer_unmatched(
         path = request.path
         if request.url_rule is not None or owner() is not None or path.startswith(RESERVED):
             return fallback(exc)
-        setattr(g, _UNMATCHED, (time.perf_counter(), rt.clock.now()))
+        arrived = current()
+        if arrived is not None:
+            arrived.unmatched = True
         response = jsonify(access_log.unmatched_body(app))
         response.status_code = 404
         return response
 
     @app.after_request
     def _journal_unmatched(response: Response) -> Response:
-        arrived = g.pop(_UNMATCHED, None)
-        if arrived is not None:
+        arrived = current()
+        if arrived is not None and arrived.unmatched:
             max_body, depth = app.config.get("MAX_CONTENT_LENGTH"), rt.config.max_json_depth
-            journal.record_unmatched(rt.journal, max_body, response, *arrived, max_depth=depth)
+            journal.record_unmatched(rt.journal, max_body, response, max_depth=depth)
         return response
 
 

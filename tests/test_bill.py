@@ -4,6 +4,7 @@ known requests, and the pytest plugin's session summary, run by ``pytester`` as 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -239,10 +240,10 @@ def test_a_row_costs_exactly_the_sum_of_its_lines_whatever_their_exponents(amoun
     """The bill counts each line's cost as an integer mantissa at its own decimal exponent (store counters,
     no read-modify-write): the row must still hold the exact sum, refunds included."""
     recorder = BillRecorder(MemoryStore())
-    note = {"canonical": None}
     for n, amount in enumerate(amounts):
-        line = LedgerLine("acct_x", "USD", amount.normalize(), Decimal(0), f"job {n}", "2026-11-21T00:00:00")
-        recorder.record(line, "runware", note, first=True)
+        images = 1 if amount <= 0 else 0  # a debit counts its task, a refund none
+        line = LedgerLine("acct_x", "USD", amount.normalize(), Decimal(0), f"task {n}", "2026-11-21T00:00:00")
+        recorder.record(replace(line, provider="runware", job_id=f"task {n}", images=images))
     (row,) = recorder.rows()
     assert row.cost == {"USD": -sum(amounts, Decimal(0))}
     assert row.requests == sum(1 for a in amounts if a <= 0)

@@ -35,7 +35,8 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.core.accounts import NAMESPACE as ACCOUNTS
 from pixelmock.emulators.core.accounts import Accounts
-from pixelmock.emulators.core.runtime import Journal, Runtime
+from pixelmock.emulators.core.journal import Journal
+from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers import runware as runware_module
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
@@ -356,8 +357,10 @@ def test_ledger_invariant_catches_a_debit_that_is_no_reported_cost(
 ) -> None:
     original = Accounts.debit
 
-    def overcharging(self: Accounts, account: Any, currency: str, amount: Any, memo: str) -> bool:
-        return original(self, account, currency, Decimal(amount) + Decimal("0.01"), memo)
+    def overcharging(
+        self: Accounts, account: Any, currency: str, amount: Any, memo: str, charge: Any = None
+    ) -> bool:
+        return original(self, account, currency, Decimal(amount) + Decimal("0.01"), memo, charge)
 
     monkeypatch.setattr(Accounts, "debit", overcharging)
     assert (

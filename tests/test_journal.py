@@ -22,9 +22,10 @@ import yaml
 from flask import Flask, Response
 from PIL import Image
 
+from pixelmock.contracts.secrets import is_credential_field
 from pixelmock.emulators import EmulatorConfig, create_app
-from pixelmock.emulators.core.journal import REDACTED, Journal, is_credential_field, scrub
-from pixelmock.emulators.core.runtime import journal_note
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.journal import REDACTED, Journal, scrub
 from pixelmock.emulators.core.store import MemoryStore
 
 CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"

@@ -8,16 +8,20 @@ import io
 from flask import Flask
 from PIL import Image
 
-from pixelmock.emulators.core.images import render
-from pixelmock.emulators.core.runtime import ImageSpec, runtime
+from pixelmock.emulators.core.exchange import Exchange, opened
+from pixelmock.emulators.core.images import ImageSpec, render
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.web.context import runtime
 
 SPEC = ImageSpec("runware", "openai:4@1", 1536, 1024, "webp", "transparent", "high", "a sticker sheet", 3)
 
 
 def test_lazy_file_serves_the_same_bytes_as_an_eager_one(app: Flask) -> None:
-    with app.test_request_context("/", base_url="http://127.0.0.1:8080"):
-        lazy = runtime().files.put_image(SPEC)
-        eager = runtime().files.put(render(SPEC), SPEC.output_format)
+    rt: Runtime = app.extensions["pixelmock"]
+    origin = "http://127.0.0.1:8080/"
+    with opened(Exchange("GET", "/", rt.clock.now(), origin_of=lambda: origin)):
+        lazy = rt.files.put_image(SPEC)
+        eager = rt.files.put(render(SPEC), SPEC.output_format)
     assert lazy.url.startswith("http://127.0.0.1:8080/files/") and lazy.url.endswith(".webp")
     client = app.test_client()
     served = client.get(lazy.url.removeprefix("http://127.0.0.1:8080"))

@@ -25,7 +25,7 @@ from runware_tasks import image_task
 from pixelmock.contracts.openapi import operation
 from pixelmock.contracts.tokens import prompt_tokens
 from pixelmock.emulators import EmulatorConfig
-from pixelmock.emulators.core.runtime import runtime
+from pixelmock.emulators.web.context import runtime
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"

@@ -35,8 +35,8 @@ from pixelmock.contracts.openapi import document, operation
 from pixelmock.emulators import EmulatorConfig
 from pixelmock.emulators.admin.client import PixelmockAdmin
 from pixelmock.emulators.core.accounts import account_id
-from pixelmock.emulators.core.runtime import runtime
 from pixelmock.emulators.providers import runware
+from pixelmock.emulators.web.context import runtime
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"

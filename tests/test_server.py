@@ -182,7 +182,7 @@ def test_renders_run_on_native_threads_under_gevent_and_give_the_same_bytes() ->
     script = (
         "import gevent.monkey; gevent.monkey.patch_all()\n"
         "import hashlib, sys\n"
-        "from pixelmock.emulators.core.runtime import images\n"
+        "from pixelmock.emulators.core import images\n"
         "spec = images.ImageSpec('openai', 'gpt-image-2', 256, 256, 'png', prompt='a fox')\n"
         "assert images._native_threads() is not None\n"
         "print(hashlib.sha256(images.render(spec)).hexdigest())\n"

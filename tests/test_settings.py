@@ -40,10 +40,10 @@ from pixelmock.emulators.config.settings import (
     shown,
     to_json,
 )
-from pixelmock.emulators.core.runtime import runtime
 from pixelmock.emulators.core.webhooks import refusal
 from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
+from pixelmock.emulators.web.context import runtime
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NO_ENV: dict[str, str] = {}

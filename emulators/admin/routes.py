@@ -32,7 +32,9 @@ from pixelmock.emulators.core.accounts import Account, KeyStatus, LedgerLine, ac
 from pixelmock.emulators.core.bill import BillRow
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.faults import FaultError, kinds_of
-from pixelmock.emulators.core.runtime import ProviderEmulator, Runtime, read_json, runtime
+from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.web.context import read_json, runtime
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 PREFIX = "/__admin"
 #: Name of the control plane's OpenAPI document (``contracts/openapi/admin.yaml``).

@@ -1,15 +1,12 @@
 """Provider options as users write them (``EmulatorConfig.options``): ``<provider>.<option>=value,...``
 from a flag, a variable or a config table, read into the values the contracts' options take
-(``pixelmock.contracts.options``)."""
+(``pixelmock.contracts.options``). The contracts are imported when first used: the pytest plugin
+imports the configuration at every session start."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-
-from pixelmock.contracts.openapi import PROVIDERS
-from pixelmock.contracts.options import check_values
-from pixelmock.contracts.options import options as contract_options
 
 __all__ = ["parse_options", "read_pairs"]
 
@@ -42,6 +39,8 @@ def _option_value(name: str, raw: object) -> object:
     boolean option); for an option no contract declares, a JSON scalar (``3``, ``true``) or the string."""
     if not isinstance(raw, str):
         return raw
+    from pixelmock.contracts.options import options as contract_options  # contracts load when used
+
     spec = contract_options().get(name)
     if spec is not None:
         word = raw.lower()
@@ -57,6 +56,9 @@ def parse_options(value: object) -> dict[str, object]:
     """``EmulatorConfig.options`` from ``<provider>.<option>=value,...`` or a table: each name must start
     with a provider's name, and a contract option's value must be one of its alternatives
     (``pixelmock.contracts.options.check_values``). Raises ``ValueError``."""
+    from pixelmock.contracts.openapi import PROVIDERS  # contracts load when used
+    from pixelmock.contracts.options import check_values
+
     pairs = read_pairs(value, "<provider>.<option>=value pairs, comma-separated")
     parsed: dict[str, object] = {}
     for name, raw in pairs.items():

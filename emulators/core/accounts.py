@@ -26,12 +26,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.control import Cached, Control
 from pixelmock.emulators.core.store import Store
+
+if TYPE_CHECKING:
+    from pixelmock.contracts.canonical import CanonicalRequest
 
 AuthStatus = Literal["ok", "missing", "invalid", "inactive"]
 #: What the control plane can make of a key: accepted, answered 401, answered 403.
@@ -66,8 +69,31 @@ class AuthResult:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """What a balance movement pays for (or refunds): the ``provider`` whose request or job moved it, the
+    canonical ``model`` (``None``: none was resolved), the ``job_id`` (job, task or request id; ``None``:
+    none) and the ``images`` it asked for (``n``, on the debit that counts the request; 0 otherwise)."""
+
+    provider: str
+    model: str | None = None
+    job_id: str | None = None
+    images: int = 0
+
+    @classmethod
+    def of(cls, provider: str, canonical: CanonicalRequest, job_id: str | None = None) -> Charge:
+        """The charge of a debit for ``canonical`` (its ``model``; its ``n`` images, 1 when unset)."""
+        return cls(provider, canonical.model, job_id, canonical.n if isinstance(canonical.n, int) else 1)
+
+    def refund(self) -> Charge:
+        """The same charge for a refund: no images (it counts no request)."""
+        return replace(self, images=0)
+
+
+@dataclass(frozen=True)
 class LedgerLine:
-    """One balance movement: positive ``amount`` is a credit, negative a debit (in ``currency`` units)."""
+    """One balance movement: positive ``amount`` is a credit, negative a debit (in ``currency`` units);
+    ``provider``, ``model``, ``job_id`` and ``images`` say what it paid for (``Charge``; ``provider``
+    ``None``: a movement of the control plane, such as a balance set)."""
 
     account_id: str
     currency: str
@@ -75,6 +101,10 @@ class LedgerLine:
     balance_after: Decimal
     memo: str
     at: str
+    provider: str | None = None
+    model: str | None = None
+    job_id: str | None = None
+    images: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,22 +267,32 @@ class Accounts:
         current = self.get(account.id) or self._new(account.id)
         return current.balances.get(currency, Decimal(0))
 
-    def debit(self, account: Account, currency: str, amount: Decimal | int, memo: str) -> bool:
-        """Take ``amount`` if the balance covers it; ``False`` (and no change) when it does not."""
+    def debit(
+        self, account: Account, currency: str, amount: Decimal | int, memo: str, charge: Charge | None = None
+    ) -> bool:
+        """Take ``amount`` if the balance covers it, for ``charge``; ``False`` (and no change) when it does
+        not."""
         taken = Decimal(amount)
 
         def covered(current: Account) -> Decimal | None:
             return -taken if current.balances.get(currency, Decimal(0)) >= taken else None
 
-        return self._move(account.id, currency, covered, memo) is not None
+        return self._move(account.id, currency, covered, memo, charge) is not None
 
-    def credit(self, account: Account, currency: str, amount: Decimal | int, memo: str) -> None:
-        """Add ``amount`` (refunds, top-ups)."""
+    def credit(
+        self, account: Account, currency: str, amount: Decimal | int, memo: str, charge: Charge | None = None
+    ) -> None:
+        """Add ``amount`` (refunds, top-ups), for ``charge`` (a refund's: the debit's, with no images)."""
         added = Decimal(amount)
-        self._move(account.id, currency, lambda _: added, memo)
+        self._move(account.id, currency, lambda _: added, memo, charge)
 
     def _move(
-        self, ident: str, currency: str, change: Callable[[Account], Decimal | None], memo: str
+        self,
+        ident: str,
+        currency: str,
+        change: Callable[[Account], Decimal | None],
+        memo: str,
+        charge: Charge | None = None,
     ) -> LedgerLine | None:
         """Move the balance of ``ident`` in ``currency`` by ``change(account as it is)`` (``None``: no
         move) and write its ledger line, in one atomic step; then tell the listeners."""
@@ -266,6 +306,14 @@ class Accounts:
                 return current, []
             after = current.balances.get(currency, Decimal(0)) + amount
             line = LedgerLine(ident, currency, amount, after, memo, self._clock.now().isoformat())
+            if charge is not None:
+                line = replace(
+                    line,
+                    provider=charge.provider,
+                    model=charge.model,
+                    job_id=charge.job_id,
+                    images=charge.images,
+                )
             moved.append(line)
             return replace(current, balances={**current.balances, currency: after}), [line]
 

@@ -17,7 +17,7 @@ A fault is chosen for a request under a provider's prefix in two ways:
 Kinds the runtime answers the same way for every provider: ``slow`` (wait ``seconds`` real seconds,
 then answer normally), ``drop`` (close the connection without an answer; ``after=true``: after the
 request was processed) and ``malformed`` (the answer's body cut in half). Every other kind is answered
-by the provider module through ``ProviderEmulator.faults``: a mapping kind -> ``FaultAnswer``, built from
+by the provider module through ``Target.faults``: a mapping kind -> ``FaultAnswer``, built from
 the ``x-faults`` block of its contract (``contract_answers``). An answer either responds at once (a 429
 with ``Retry-After``, a 503...) or is a flow fault: the provider's own flow reads it with ``active`` and
 acts (an Apiframe job that fails with a refund, a GMI request left queued). A rule for a kind the
@@ -30,33 +30,23 @@ noted on the message's own journal entry.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import random
 import re
-import socket
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any, cast
-
-from flask import Flask, Response, current_app, g, jsonify, request
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document
-from pixelmock.emulators.core.bodies import BodyRefused, parse_json
 from pixelmock.emulators.core.control import Cached, Control
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.journal import journal_note
 from pixelmock.emulators.core.store import Store
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from pixelmock.emulators.core.runtime import ProviderEmulator
+    from werkzeug.wrappers import Response
 
 __all__ = [
     "GENERIC_KINDS",
@@ -67,10 +57,14 @@ __all__ = [
     "FaultError",
     "FaultRule",
     "Faults",
-    "active",
+    "Target",
+    "answer_of",
+    "check_params",
     "contract_answers",
-    "install",
-    "message_fault",
+    "kinds_of",
+    "model_matches",
+    "operation_of",
+    "parse_header",
 ]
 
 #: The one-off request header.
@@ -95,8 +89,6 @@ PARAMS: dict[str, tuple[tuple[str, ...], type, float, float]] = {
     "seconds": (("slow",), float, 0, 300),
     "after": (("drop",), bool, 0, 1),
 }
-_G = "pixelmock_fault"
-_DROP = "pixelmock.fault.drop"
 
 
 class FaultError(ValueError):
@@ -130,7 +122,7 @@ class Fault:
 
 
 #: ``fn(fault) -> Response``: the provider's own answer to a fault.
-Responder = Callable[[Fault], Response]
+Responder = Callable[[Fault], "Response"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +137,17 @@ class FaultAnswer:
     operations: frozenset[str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Target(Protocol):
+    """What faults are chosen for: a provider's ``name`` and its ``faults`` (kind -> ``FaultAnswer``), as a
+    ``Target`` has them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def faults(self) -> Mapping[str, FaultAnswer]: ...
 
 
 def contract_answers(
@@ -178,34 +181,6 @@ def contract_answers(
             defaults=dict(entry.get("defaults", {})),
         )
     return answers
-
-
-def active(kind: str) -> Fault | None:
-    """The flow fault of ``kind`` chosen for the current request, if any (for the provider's flow)."""
-    fault = cast("Fault | None", g.get(_G))
-    return fault if fault is not None and fault.kind == kind else None
-
-
-@contextlib.contextmanager
-def message_fault(
-    faults: Faults, provider: ProviderEmulator, operation: str, model: str | None
-) -> Iterator[Fault | None]:
-    """The fault the rules fire for one message of a long-lived connection (a WebSocket frame), chosen as
-    for a request of ``operation`` naming ``model`` (native id), or ``None``. While the ``with`` block
-    runs, the fault is ``active()`` for the provider's flow; it is noted (``fault``) in the current journal
-    entry (the message's, under ``journal_message``). Must run in the upgrade request's context. The
-    one-off header does not apply to messages: rules only."""
-    fault = faults.choose(provider, operation, lambda: model) if len(faults) else None
-    if fault is None:
-        yield None
-        return
-    journal_note(fault=fault.to_json())
-    previous = g.get(_G)
-    setattr(g, _G, fault)
-    try:
-        yield fault
-    finally:
-        setattr(g, _G, previous)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -263,28 +238,6 @@ def model_matches(provider: str, wanted: str, native: str | None) -> bool:
         return False
     base = _native_ids(provider, wanted)
     return base is not None and (native == base or native.startswith(base + "-"))
-
-
-def _request_model() -> str | None:
-    """The native model id the request names: route variable, JSON ``model``, a task's ``model``,
-    multipart field ``model``."""
-    if request.view_args and isinstance(request.view_args.get("model"), str):
-        return cast(str, request.view_args["model"])
-    body = None
-    if request.is_json:  # the one defensive parser: a body it refuses names no model
-        depth = current_app.extensions["pixelmock"].config.max_json_depth
-        with contextlib.suppress(BodyRefused):
-            body = parse_json(request.get_data(cache=True), depth)
-    if isinstance(body, dict) and isinstance(body.get("model"), str):
-        return cast(str, body["model"])
-    if isinstance(body, list):
-        for task in body:
-            if isinstance(task, dict) and isinstance(task.get("model"), str):
-                return cast(str, task["model"])
-    if request.mimetype == "multipart/form-data":
-        value = request.form.get("model")
-        return value if value else None
-    return None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -352,7 +305,7 @@ class FaultRule:
         }
 
 
-def _answer(provider: ProviderEmulator, kind: str) -> FaultAnswer | None:
+def answer_of(provider: Target, kind: str) -> FaultAnswer | None:
     if kind in GENERIC_KINDS:
         return FaultAnswer()
     return provider.faults.get(kind)
@@ -405,7 +358,7 @@ class Faults:
     def _publish(self) -> None:
         self._control.changed()
 
-    def add(self, providers: Iterable[ProviderEmulator], **fields: Any) -> FaultRule:
+    def add(self, providers: Iterable[Target], **fields: Any) -> FaultRule:
         """Store a rule built from ``fields`` (``kind``, ``provider``, ``operation``, ``model``, ``nth``,
         ``times``, ``probability``, ``seed``, ``params``) and publish it to every worker. ``providers``: the
         mounted ones. Raises ``FaultError`` for a kind a provider has no answer for, an operation its
@@ -421,7 +374,7 @@ class Faults:
         if operation is not None and name is None:
             raise FaultError("operation needs provider (operationIds are per provider contract)")
         targets = [mounted[name]] if name is not None else list(mounted.values())
-        lacking = [p.name for p in targets if _answer(p, kind) is None]
+        lacking = [p.name for p in targets if answer_of(p, kind) is None]
         if lacking:
             raise FaultError(
                 f"{', '.join(lacking)} has no documented answer for {kind!r} "
@@ -432,7 +385,7 @@ class Faults:
             if operation not in operation_ids(name):
                 known = ", ".join(sorted(operation_ids(name)))
                 raise FaultError(f"{name} has no operation {operation!r} (it has: {known})")
-            answer = _answer(mounted[name], kind)
+            answer = answer_of(mounted[name], kind)
             if answer is not None and answer.operations is not None and operation not in answer.operations:
                 raise FaultError(f"{kind} at {name} applies to {', '.join(sorted(answer.operations))} only")
         if fields.get("nth") is not None and fields.get("probability") is not None:
@@ -485,14 +438,14 @@ class Faults:
 
     def choose(
         self,
-        provider: ProviderEmulator,
+        provider: Target,
         operation: str | None,
-        model_of: Callable[[], str | None] = _request_model,
+        model_of: Callable[[], str | None],
     ) -> Fault | None:
-        """The fault a rule fires for the current request (or message), counting the call on every
-        matching rule (store counters, shared by every worker). ``model_of()`` gives the native model id a
-        rule's ``model`` is matched against (default: the one the current request names), called at most
-        once."""
+        """The fault a rule fires for a request (or message) to ``provider`` of ``operation``, counting the
+        call on every matching rule (store counters, shared by every worker). ``model_of()`` gives the
+        native model id a rule's ``model`` is matched against (the one the request names), called at
+        most once."""
         rules = self._rules.get()
         if not rules:
             return None
@@ -505,7 +458,7 @@ class Faults:
 
         chosen: Fault | None = None
         for rule in rules:
-            answer = _answer(provider, rule.kind)
+            answer = answer_of(provider, rule.kind)
             if answer is None or (rule.provider is not None and rule.provider != provider.name):
                 continue
             if rule.operation is not None and rule.operation != operation:
@@ -522,7 +475,7 @@ class Faults:
         return chosen
 
 
-def kinds_of(provider: ProviderEmulator) -> set[str]:
+def kinds_of(provider: Target) -> set[str]:
     """Every kind ``provider`` answers (its own and the generic ones)."""
     return {*provider.faults, *GENERIC_KINDS}
 
@@ -548,117 +501,3 @@ def parse_header(value: str) -> tuple[str, dict[str, Any]]:
                 raise FaultError(f"{HEADER}: {name.strip()}: not a number: {raw.strip()!r}") from exc
         params[name.strip()] = value_
     return kind, params
-
-
-# --------------------------------------------------------------------------------------------------------
-# Flask hooks and the dropping middleware
-
-
-def _header_fault(provider: ProviderEmulator, operation: str | None, value: str) -> Fault:
-    kind, params = parse_header(value)
-    if kind not in KINDS:
-        raise FaultError(f"unknown fault kind {kind!r}; kinds are {', '.join(KINDS)}")
-    answer = _answer(provider, kind)
-    if answer is None:
-        raise FaultError(f"{provider.name} has no documented answer for {kind!r}")
-    if answer.operations is not None and operation not in answer.operations:
-        raise FaultError(f"{kind} at {provider.name} applies to {', '.join(sorted(answer.operations))} only")
-    params = {**answer.defaults, **check_params(kind, params)}
-    return Fault(kind, provider.name, operation, _request_model(), params, None)
-
-
-def _pixelmock_error(message: str) -> Response:
-    response = jsonify(error=f"pixelmock: {message}")
-    response.status_code = 400
-    return response
-
-
-def _with_headers(response: Response, answer: FaultAnswer, fault: Fault) -> Response:
-    for name, template in answer.headers.items():
-        response.headers[name] = template.format_map(dict(fault.params))
-    return response
-
-
-def install(
-    app: Flask, faults: Faults, owner: Callable[[], ProviderEmulator | None], prefix_of: Callable[[], str]
-) -> None:
-    """Register the hooks that choose and apply faults on ``app`` (after the journal's, so a faulted
-    request is journaled with what was sent) and wrap ``app.wsgi_app`` for dropped connections.
-    ``prefix_of()`` is the current request's provider prefix."""
-
-    @app.before_request
-    def _fault_before() -> Response | None:
-        provider = owner()
-        if provider is None or request.headers.get("Upgrade", "").lower() == "websocket":
-            return None
-        header = request.headers.get(HEADER)
-        if header is None and len(faults) == 0:
-            return None  # the common case: nothing can fire, no need to find the operation
-        operation = operation_of(provider.name, request.method, request.path[len(prefix_of()) :])
-        try:
-            fault = (
-                _header_fault(provider, operation, header)
-                if header is not None
-                else faults.choose(provider, operation)
-            )
-        except FaultError as exc:
-            return _pixelmock_error(str(exc))
-        if fault is None:
-            return None
-        setattr(g, _G, fault)
-        journal_note(fault=fault.to_json())
-        if fault.kind == "slow":
-            time.sleep(fault.slow_seconds())
-            return None
-        if fault.kind == "drop" and not fault.param("after", False):
-            request.environ[_DROP] = True
-            return Response(status=0)
-        answer = _answer(provider, fault.kind)
-        if answer is None or answer.respond is None:
-            return None  # generic after-the-fact kinds, or a flow fault the provider applies
-        return _with_headers(answer.respond(fault), answer, fault)
-
-    @app.after_request
-    def _fault_after(response: Response) -> Response:
-        fault = cast("Fault | None", g.get(_G))
-        if fault is None:
-            return response
-        if fault.kind == "malformed" and not response.is_streamed:
-            data = response.get_data()
-            response.set_data(data[: max(1, len(data) // 2)] if data else b"{")
-        elif fault.kind == "drop" and fault.param("after", False):
-            request.environ[_DROP] = True
-            return Response(status=0)
-        return response
-
-    app.wsgi_app = _DroppingMiddleware(app.wsgi_app)  # type: ignore[method-assign]
-
-
-class _DroppingMiddleware:
-    """Closes the connection, without a status line, for requests a ``drop`` fault fired on."""
-
-    def __init__(self, wsgi_app: WSGIApplication) -> None:
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        def deferred(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if environ.get(_DROP):
-                return lambda data: None
-            return start_response(status, headers, exc_info)
-
-        result = self.wsgi_app(environ, deferred)
-        if not environ.get(_DROP):
-            return result
-        return _dropped(environ, result)
-
-
-def _dropped(environ: WSGIEnvironment, result: Iterable[bytes]) -> Iterator[bytes]:
-    close = getattr(result, "close", None)
-    if close is not None:
-        close()
-    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError(errno.ECONNRESET, "pixelmock fault: connection dropped without an answer")
-    yield b""  # pragma: no cover (makes this a generator)

@@ -23,21 +23,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
-
-from flask import has_request_context, request
 
 from pixelmock.emulators.core.clock import Clock
+from pixelmock.emulators.core.exchange import LOCAL_ORIGIN, current
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import MIME_TYPES, ImageSpec, render
 from pixelmock.emulators.core.store import Store
-from pixelmock.emulators.core.webhooks import is_loopback
 
 NAMESPACE = "files"
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-DEFAULT_PORTS = {"http": 80, "https": 443}
-#: WSGI environ keys under which Werkzeug's and gunicorn's servers hand over the connection's socket.
-SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 
 
 @dataclass(frozen=True)
@@ -60,14 +54,15 @@ class StoredFile:
 
 
 class FileStore:
-    """Keeps generated files in the ``Store`` and builds their URLs from the current request's host."""
+    """Keeps generated files in the ``Store`` and builds their URLs from the current exchange's origin
+    (``Exchange.origin``: the request's host, see the module docstring)."""
 
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
     def put(self, data: bytes, output_format: str, ttl_seconds: int | None = None) -> StoredFile:
-        """Store image bytes; inside a request the URL uses the request's host (``http://host/files/..``)."""
+        """Store image bytes; inside an exchange the URL uses its origin (``http://host/files/..``)."""
         return self._put(data, output_format, ttl_seconds)
 
     def put_image(self, spec: ImageSpec, ttl_seconds: int | None = None) -> StoredFile:
@@ -78,7 +73,8 @@ class FileStore:
     def _put(self, content: bytes | ImageSpec, output_format: str, ttl_seconds: int | None) -> StoredFile:
         file_id = str(new_uuid())
         ext = EXTENSIONS[output_format]
-        root = url_root() if has_request_context() else "http://127.0.0.1/"
+        exchange = current()
+        root = exchange.origin if exchange is not None else LOCAL_ORIGIN
         expires = self._clock.now() + dt.timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
         stored = StoredFile(
             id=file_id,
@@ -97,33 +93,3 @@ class FileStore:
         if stored is None or (stored.expires_at is not None and stored.expires_at <= self._clock.now()):
             return None
         return stored
-
-
-def url_root() -> str:
-    """``scheme://host[:port]/`` of the current request (needs a request context): as
-    ``request.host_url`` gives it for an ASCII host, without its IRI decoding (~20 us), except that a
-    loopback ``Host`` without a port gets the port of the connection's socket when that is not the
-    scheme's default (see the module docstring)."""
-    host = request.host
-    if _has_port(host) or not is_loopback(host):
-        return f"{request.scheme}://{host}/"
-    port = _local_port(request.environ)
-    if port is None or port == DEFAULT_PORTS.get(request.scheme):
-        return f"{request.scheme}://{host}/"
-    return f"{request.scheme}://{host}:{port}/"
-
-
-def _has_port(host: str) -> bool:
-    return ":" in host.rsplit("]", 1)[-1]  # an IPv6 literal is bracketed: [::1]:8080
-
-
-def _local_port(environ: dict[str, Any]) -> int | None:
-    """The local port of the request's connection, from the socket the WSGI server exposes."""
-    for key in SOCKET_KEYS:
-        sock = environ.get(key)
-        if sock is not None:
-            try:
-                return int(sock.getsockname()[1])
-            except (OSError, AttributeError, IndexError, TypeError, ValueError):
-                return None
-    return None

@@ -14,32 +14,28 @@ never evicted like a record, and ``claim_due`` hands each due timer to exactly o
 ticks first. Consistency: each timer runs at most once, in one worker, at its first tick at or after its
 moment; a worker that stops between claiming a timer and running it loses that timer.
 
-Ticks run outside any request (an empty ``contextvars`` context with only the app context pushed), so
-what a timer does (ledger lines, journal entries) is never attributed to the request that happened to
-trigger the tick (a timer set during a request runs in a stand-in request for its host, never
-journaled). One tick runs at a time in a worker; a request that arrives during a tick does not wait for
-it.
+Ticks run outside any request (an empty ``contextvars`` context with only the app context pushed:
+``pixelmock.emulators.web.ticks``), so what a timer does (ledger lines, journal entries) is never
+attributed to the request that happened to trigger the tick (a timer set during a request runs in a
+stand-in exchange for its origin, never journaled). One tick runs at a time in a worker; a request
+that arrives during a tick does not wait for it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import json
 import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import current_app, has_request_context, request
-
+from pixelmock.emulators.core.exchange import Exchange, current, opened
 from pixelmock.emulators.core.store import Store
 
 if TYPE_CHECKING:
-    from flask import Flask
-
     from pixelmock.emulators.core.clock import Clock
 
 log = logging.getLogger("pixelmock")
@@ -73,7 +69,7 @@ class Scheduler:
     """Timers on the virtual clock, kept in ``store``'s due queue ``QUEUE`` (thread-safe; shared by every
     app on the store). ``at(moment, key, handler, *args)`` runs the registered ``handler(*args)`` once,
     in one app, at the first tick at or after ``moment``. Timers set during a request run in a stand-in
-    request for the same host (``request.host_url``), so the URLs they build (generated images) point
+    exchange for the same origin (``Exchange.origin``), so the URLs they build (generated images) point
     at the server the client used; nothing they do is journaled."""
 
     def __init__(self, store: Store, clock: Clock) -> None:
@@ -92,7 +88,8 @@ class Scheduler:
         for arguments JSON cannot carry."""
         if handler not in _HANDLERS:
             raise KeyError(f"no timer handler {handler!r}")
-        root = request.host_url if has_request_context() else None
+        exchange = current()
+        root = exchange.origin if exchange is not None else None
         # A token of its own makes each timer a member of its own (two timers with the same work stay two);
         # timers due at the same moment run in the order they were set (``Store.claim_due``).
         member = json.dumps([uuid.uuid4().hex, key, handler, list(args), root], separators=(",", ":"))
@@ -117,14 +114,15 @@ class Scheduler:
         ran = 0
         while claimed := self._store.claim_due(QUEUE, self._clock.now().timestamp()):
             for member in claimed:
-                _run(member)
+                _run(member, self._clock)
                 ran += 1
         self._head = self._store.next_due(QUEUE)
         return ran
 
 
-def _run(member: str) -> None:
-    """Run one claimed timer (its queue member) in the current app."""
+def _run(member: str, clock: Clock) -> None:
+    """Run one claimed timer (its queue member) in the current app: set during a request, in a stand-in
+    exchange for that request's origin (never journaled)."""
     _, key, name, args, root = json.loads(member)
     handler = _HANDLERS.get(name)
     if handler is None:
@@ -132,33 +130,13 @@ def _run(member: str) -> None:
         return
     try:
         if root is not None:
-            with current_app.test_request_context("/", base_url=root):
+            stand_in = Exchange("GET", "/", clock.now(), origin_of=lambda: str(root), journaled=False)
+            with opened(stand_in):
                 handler(*args)
         else:
             handler(*args)
     except Exception:
         log.exception("timer %s failed", key)
-
-
-def run_tick(app: Flask, steps: Sequence[Callable[[], object]], lock: threading.Lock, wait: bool) -> bool:
-    """Run ``steps`` in order, in ``app``'s context and outside any request. With ``wait`` false, returns
-    ``False`` at once when another tick is running; with ``wait``, waits for it (up to 60 s)."""
-    if not lock.acquire(blocking=wait, timeout=60 if wait else -1):
-        return False
-    try:
-
-        def body() -> None:
-            with app.app_context():
-                for step in steps:
-                    try:
-                        step()
-                    except Exception:  # due work never breaks the request that triggered it
-                        log.exception("tick step %s failed", getattr(step, "__qualname__", step))
-
-        contextvars.Context().run(body)
-        return True
-    finally:
-        lock.release()
 
 
 class Ticker:

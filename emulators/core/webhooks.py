@@ -45,9 +45,9 @@ from pixelmock.contracts.secrets import replace_secrets, scrub_header, scrub_tex
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.journal import Journal, scrub
+from pixelmock.emulators.core.logs import OUTBOUND, emit, loggable
 from pixelmock.emulators.core.scheduler import Scheduler
 from pixelmock.emulators.core.store import Store, Usage
-from pixelmock.emulators.web.access_log import OUTBOUND, emit, loggable
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
 #: Store namespaces: deliveries still owed (never dropped for bytes), settled ones (counted against the

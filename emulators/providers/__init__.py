@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Iterable
 
 from pixelmock.contracts.openapi import PROVIDERS
-from pixelmock.emulators.core.runtime import ProviderEmulator
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 
 def load_providers(names: Iterable[str] | None = None) -> list[ProviderEmulator]:

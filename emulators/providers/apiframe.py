@@ -72,20 +72,16 @@ from pixelmock.contracts.dialects.apiframe import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, inlined, operation, validate
 from pixelmock.contracts.pricing import quote
-from pixelmock.emulators.core.accounts import Account
+from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.bodies import parse_json
-from pixelmock.emulators.core.faults import Fault, active, contract_answers
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.runtime import (
-    ProviderEmulator,
-    choice,
-    journal_note,
-    read_json,
-    runtime,
-    shut_down_upstream,
-    spec_for,
-)
+from pixelmock.emulators.core.images import spec_for
 from pixelmock.emulators.core.scheduler import timer_handler
+from pixelmock.emulators.web.context import choice, read_json, runtime, shut_down_upstream
+from pixelmock.emulators.web.faults import active
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
@@ -512,7 +508,9 @@ def submit(
         if original is not None:
             stored: Job | None = rt.store.get(JOBS, original)
             return original, stored.status if stored else QUEUED
-    if not rt.accounts.debit(account, "credits", credits, f"apiframe job {job_id}"):
+    if not rt.accounts.debit(
+        account, "credits", credits, f"apiframe job {job_id}", Charge.of(NAME, resolved, job_id)
+    ):
         if idempotency_key is not None:
             rt.store.delete(IDEMPOTENCY, f"{account.id}:{idempotency_key}")
         _insufficient(credits, int(rt.accounts.balance(account, "credits")))
@@ -608,7 +606,8 @@ def step(job_id: str, poll: bool) -> Job | None:
         if ended[-1] and job.status == FAILED:
             account = rt.accounts.get(job.account_id)
             if account is not None:
-                rt.accounts.credit(account, "credits", charged, f"apiframe refund {job_id}")
+                refund = Charge.of(NAME, job.resolved, job_id).refund()
+                rt.accounts.credit(account, "credits", charged, f"apiframe refund {job_id}", refund)
     if job.webhook:
         job = _notify(job_id)
     return job

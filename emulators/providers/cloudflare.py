@@ -67,17 +67,13 @@ from pixelmock.contracts.openapi import (
     request_schema,
     validate,
 )
-from pixelmock.emulators.core.accounts import Account
+from pixelmock.emulators.core.accounts import Account, Charge
+from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.runtime import (
-    ProviderEmulator,
-    choice,
-    journal_note,
-    read_json,
-    runtime,
-    spec_for,
-)
+from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.web.context import choice, read_json, runtime
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
@@ -333,7 +329,7 @@ def run_model(
     journal_note(canonical=resolved, cost=priced)
     usd = priced.usd if priced.usd is not None else 0
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
-    if not rt.accounts.debit(account, CURRENCY, usd, memo):
+    if not rt.accounts.debit(account, CURRENCY, usd, memo, Charge.of(NAME, resolved)):
         raise CloudflareError("insufficient_balance")
     rt.latency.wait(NAME, priced.billed_quality)
     size = priced.billed_size

@@ -65,18 +65,14 @@ from pixelmock.contracts.dialects.gmicloud import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema
 from pixelmock.contracts.pricing import Quote
-from pixelmock.emulators.core.accounts import Account
-from pixelmock.emulators.core.faults import Fault, active, contract_answers
+from pixelmock.emulators.core.accounts import Account, Charge
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.runtime import (
-    ProviderEmulator,
-    choice,
-    journal_note,
-    read_json,
-    runtime,
-    shut_down_upstream,
-    spec_for,
-)
+from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.web.context import choice, read_json, runtime, shut_down_upstream
+from pixelmock.emulators.web.faults import active
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
@@ -409,7 +405,8 @@ def submit(account: Account, body: Any) -> Response:
     cost = priced.usd if priced is not None and priced.usd is not None else Decimal(0)
     memo = f"gmicloud request {record['request_id']} ({model})"
     short = active("insufficient_credits") is not None
-    if short or (cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo)):
+    charge = Charge.of(NAME, resolved, str(record["request_id"]))
+    if short or (cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo, charge)):
         balance = rt.accounts.balance(account, CURRENCY)
         text = _text("insufficient_balance", cost=cost, balance=balance)
         raise Rejection(_error(int(_messages()["insufficient_balance"]["status"]), text))

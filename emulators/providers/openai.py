@@ -49,17 +49,13 @@ from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.sizes import SizeRules
+from pixelmock.emulators.core.accounts import AuthResult, Charge
+from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.runtime import (
-    AuthResult,
-    ProviderEmulator,
-    choice,
-    journal_note,
-    read_json,
-    runtime,
-    spec_for,
-)
+from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.web.context import choice, read_json, runtime
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "openai"
 PREFIX = "/openai/v1"
@@ -485,7 +481,7 @@ def charge(account: Any, job: Job) -> None:
     """Debit the quote (USD) from the account's ledger. Raises ``OpenAIError`` 429 when it cannot pay."""
     amount = job.quote.usd or Decimal(0)
     memo = f"openai {job.operation_id} {job.resolved.model} n={job.resolved.n}"
-    if not runtime().accounts.debit(account, "USD", amount, memo):
+    if not runtime().accounts.debit(account, "USD", amount, memo, Charge.of(NAME, job.resolved)):
         raise OpenAIError.named("insufficient_quota")
 
 

@@ -68,10 +68,13 @@ from pixelmock.contracts.verify import (
 from pixelmock.emulators.admin import routes as admin
 from pixelmock.emulators.app import create_app
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.core import journal
-from pixelmock.emulators.core.runtime import ProviderEmulator, Runtime, journal_note, runtime
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.tools.cassettes import CassetteWriter, Exchange
+from pixelmock.emulators.web import exchange, journal
+from pixelmock.emulators.web.context import runtime
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 log = logging.getLogger("pixelmock.proxy")
 
@@ -530,10 +533,11 @@ def create_proxy(
 
     def owner() -> ProviderEmulator | None:
         path = request.path
-        return next((p for p in mounted if path == p.prefix or path.startswith(p.prefix + "/")), None)
+        return next((p for p in mounted if p.owns(path)), None)
 
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
-    journal.install(app, rt, owner)
+    exchange.install(app, rt, owner)
+    journal.install(app, rt)
     return app
 
 

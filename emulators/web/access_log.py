@@ -20,51 +20,24 @@ string or body is ever logged: every logged path or URL goes through ``loggable`
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import json
 import logging
-import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
-from pixelmock.emulators.config import LOG_FORMATS, LOG_LEVELS
+from pixelmock.emulators.core.exchange import Exchange, current
+from pixelmock.emulators.core.logs import ACCESS, configure, emit, loggable
 
 if TYPE_CHECKING:
     from pixelmock.emulators.config import EmulatorConfig
-    from pixelmock.emulators.core.runtime import ProviderEmulator
+    from pixelmock.emulators.core.accounts import LedgerLine
 
-__all__ = [
-    "LEVELS",
-    "JsonFormatter",
-    "TextFormatter",
-    "check",
-    "configure",
-    "emit",
-    "install",
-    "loggable",
-    "near_miss",
-]
+__all__ = ["install", "log_message", "log_request", "near_miss", "unmatched_body"]
 
-ACCESS = logging.getLogger("pixelmock.access")
-OUTBOUND = logging.getLogger("pixelmock.outbound")
-ROOT = logging.getLogger("pixelmock")
-#: ``EmulatorConfig.log_level`` names (``config.LOG_LEVELS``) -> ``logging`` levels; ``off`` logs nothing.
-LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "off": logging.CRITICAL + 10,
-}
-#: The fields a record may carry (``extra=``) that the JSON format writes out.
-FIELDS = ("method", "path", "status", "ms", "provider", "job", "cost", "hint", "kind", "attempt", "outcome")
 #: Response keys read (small JSON answers only) for the id of a job just created.
 _ID_KEYS = ("taskUUID", "jobId", "job_id", "request_id", "id")
 #: Note keys and route arguments naming a job or task.
@@ -72,113 +45,7 @@ _ID_NOTES = ("taskUUID", "job_id", "request_id")
 _SMALL_ANSWER = 4096
 #: Longer paths get no similarity search (difflib's cost grows with the product of the lengths).
 _NEAR_MAX = 1024
-_START = "pixelmock_access_start"
-_NEAR = "pixelmock_near_miss"
 _ADMIN = "/__admin"
-
-
-def check(config: EmulatorConfig) -> None:
-    """Raises ``ValueError`` when ``config.log_level`` or ``config.log_format`` is not one of
-    ``config.LOG_LEVELS`` / ``config.LOG_FORMATS``."""
-    if config.log_level not in LOG_LEVELS:
-        raise ValueError(f"log_level {config.log_level!r}: expected one of {', '.join(LOG_LEVELS)}")
-    if config.log_format not in LOG_FORMATS:
-        raise ValueError(f"log_format {config.log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
-
-
-def loggable(url: str) -> str:
-    """What the log shows of a path or URL: scheme, host, port and path only (no user info, query or
-    fragment, which may carry credentials). What is left still passes the ``LogScrubber`` every
-    pixelmock logger carries (``pixelmock.contracts.secrets``, installed by ``create_app``)."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0]
-
-
-def emit(logger: logging.Logger, level: int, text: str, fields: dict[str, Any]) -> None:
-    """Log ``text`` with ``fields`` (the record's attributes, see ``FIELDS``) at ``level``, when enabled.
-    The record is made directly: ``Logger.log`` would walk the stack for the caller on every request."""
-    if logger.isEnabledFor(level):
-        logger.handle(logger.makeRecord(logger.name, level, "(pixelmock)", 0, text, (), None, extra=fields))
-
-
-# --------------------------------------------------------------------------------------------------------
-# Formatting
-
-
-def _time(record: logging.LogRecord) -> str:
-    moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class TextFormatter(logging.Formatter):
-    """``<UTC time> <LEVEL> <message>`` and the traceback when there is one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = f"{_time(record)} {record.levelname} {record.getMessage()}"
-        if record.exc_info:
-            line = f"{line}\n{self.formatException(record.exc_info)}"
-        return line
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``time``, ``level``, ``logger``, ``message``, the record's ``FIELDS``
-    that are set and ``exception`` (the traceback text) when there is one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": _time(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in FIELDS:
-            value = record.__dict__.get(name)
-            if value is not None:
-                data[name] = value
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, separators=(",", ":"), default=str)
-
-
-class _Handler(logging.StreamHandler[TextIO]):
-    """pixelmock's own stderr handler (told apart from any other by its class). Writes to the
-    ``sys.stderr`` of the moment, so a stream swapped later (a test's capture) gets the lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
-
-
-def _handled_elsewhere(logger: logging.Logger) -> bool:
-    """Whether a handler other than ours, on ``logger`` or a parent it propagates to, takes records of
-    its level (``flask.logging.has_level_handler``'s rule)."""
-    level = logger.getEffectiveLevel()
-    current: logging.Logger | None = logger
-    while current is not None:
-        if any(not isinstance(h, _Handler) and h.level <= level for h in current.handlers):
-            return True
-        if not current.propagate:
-            return False
-        current = current.parent
-    return False
-
-
-def configure(level: str = "info", fmt: str = "text") -> None:
-    """Set the ``pixelmock`` logger to ``level`` and, unless another handler takes its records, write them
-    to stderr in ``fmt`` (``text`` or ``json``). Idempotent: one stderr handler at most."""
-    ROOT.setLevel(LEVELS[level])
-    ours = [h for h in ROOT.handlers if isinstance(h, _Handler)]
-    for handler in ours:
-        ROOT.removeHandler(handler)
-    if _handled_elsewhere(ROOT):
-        return
-    handler = ours[0] if ours else _Handler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    ROOT.addHandler(handler)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -224,12 +91,15 @@ def _routes(adapter: Any, path: str, method: str) -> bool:
 
 
 def request_near_miss(app: Flask) -> str | None:
-    """``near_miss`` of the current request, computed once per request: the unmatched answer's body and
+    """``near_miss`` of the current request, computed once per exchange: the unmatched answer's body and
     its access line both need it."""
-    if _NEAR not in g:
-        setattr(g, _NEAR, near_miss(app, request.method, request.path))
-    nearest: str | None = g.get(_NEAR)
-    return nearest
+    exchange = current()
+    if exchange is None:
+        return near_miss(app, request.method, request.path)
+    if not exchange.near_miss_known:
+        exchange.near_miss = near_miss(app, request.method, request.path)
+        exchange.near_miss_known = True
+    return exchange.near_miss
 
 
 def unmatched_body(app: Flask) -> dict[str, Any]:
@@ -254,11 +124,11 @@ def unmatched_body(app: Flask) -> dict[str, Any]:
 # The access line
 
 
-def _cost(ledger: Iterable[dict[str, Any]]) -> dict[str, str]:
+def _cost(ledger: Iterable[LedgerLine]) -> dict[str, str]:
     """Money the request moved, per currency, debits positive (a refund is negative)."""
     sums: dict[str, Decimal] = {}
     for line in ledger:
-        sums[line["currency"]] = sums.get(line["currency"], Decimal(0)) - Decimal(str(line["amount"]))
+        sums[line.currency] = sums.get(line.currency, Decimal(0)) - line.amount
     return {currency: format(amount, "f") for currency, amount in sums.items()}
 
 
@@ -302,7 +172,7 @@ def _line(fields: dict[str, Any]) -> str:
     return text
 
 
-def log_request(app: Flask, provider: ProviderEmulator | None, response: Response, started: float) -> None:
+def log_request(app: Flask, exchange: Exchange, response: Response) -> None:
     """Log the current request's access line (see the module docstring)."""
     req: Request = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
     path = req.path
@@ -310,60 +180,50 @@ def log_request(app: Flask, provider: ProviderEmulator | None, response: Respons
     level = logging.DEBUG if admin else logging.INFO
     hint = None
     if response.status_code == 404 and req.url_rule is None and not admin:
-        level = logging.INFO if provider is not None else logging.WARNING
+        level = logging.INFO if exchange.provider is not None else logging.WARNING
         nearest = request_near_miss(app)
         hint = f"did you mean {nearest}?" if nearest else None
     if not ACCESS.isEnabledFor(level):
         return
-    # Imported here: the journal and the webhooks import this module.
-    from pixelmock.emulators.core.journal import request_records
-
-    notes, ledger = request_records()
     fields = {
         "method": req.method,
         "path": loggable(path),
         "status": response.status_code,
-        "ms": round((time.perf_counter() - started) * 1000, 1),
-        "provider": provider.name if provider is not None else None,
-        "job": _job(req, notes, response) if provider is not None else None,
-        "cost": _cost(ledger) or None,
+        "ms": exchange.elapsed_ms(1),
+        "provider": exchange.provider,
+        "job": _job(req, exchange.notes, response) if exchange.provider is not None else None,
+        "cost": _cost(exchange.ledger) or None,
         "hint": hint,
     }
     emit(ACCESS, level, _line(fields), fields)
 
 
-def log_message(
-    provider: str, method: str, notes: list[dict[str, Any]], ledger: list[dict[str, Any]], started: float
-) -> None:
+def log_message(exchange: Exchange) -> None:
     """Log one message received on a WebSocket (``journal_message``): ``method`` (``WEBSOCKET``), the
     upgrade's path, status 101, the task the message noted and the money it moved."""
     if not ACCESS.isEnabledFor(logging.INFO):
         return
     fields = {
-        "method": method,
-        "path": loggable(request.path),
+        "method": exchange.method,
+        "path": loggable(exchange.path),
         "status": 101,
-        "ms": round((time.perf_counter() - started) * 1000, 1),
-        "provider": provider,
-        "job": _noted_job(notes),
-        "cost": _cost(ledger) or None,
+        "ms": exchange.elapsed_ms(1),
+        "provider": exchange.provider,
+        "job": _noted_job(exchange.notes),
+        "cost": _cost(exchange.ledger) or None,
         "hint": None,
     }
     emit(ACCESS, logging.INFO, _line(fields), fields)
 
 
-def install(app: Flask, config: EmulatorConfig, owner: Callable[[], ProviderEmulator | None]) -> None:
-    """Log every request ``app`` answers (``before_request``/``after_request`` hooks), after
-    ``configure``-ing the logger from ``config``."""
+def install(app: Flask, config: EmulatorConfig) -> None:
+    """Log every request ``app`` answers (an ``after_request`` hook reading the current ``Exchange``),
+    after ``configure``-ing the logger from ``config``."""
     configure(config.log_level, config.log_format)
-
-    @app.before_request
-    def _access_start() -> None:
-        setattr(g, _START, time.perf_counter())
 
     @app.after_request
     def _access_line(response: Response) -> Response:
-        started = g.get(_START)
-        if started is not None:
-            log_request(app, owner(), response, started)
+        exchange = current()
+        if exchange is not None:
+            log_request(app, exchange, response)
         return response

@@ -82,23 +82,18 @@ from pixelmock.contracts.dialects.runware import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, discriminator_values, document, validate
 from pixelmock.contracts.pricing import Quote, quote
-from pixelmock.emulators.core.accounts import Account
+from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.bodies import BodyRefused
-from pixelmock.emulators.core.faults import Fault, active, contract_answers, message_fault
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.core.journal import journal_message, journal_note
-from pixelmock.emulators.core.runtime import (
-    ImageSpec,
-    ProviderEmulator,
-    Runtime,
-    choice,
-    parse_client_json,
-    read_json,
-    runtime,
-    shut_down_upstream,
-    spec_for,
-)
+from pixelmock.emulators.core.images import ImageSpec, spec_for
+from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers.runware.sessions import Connection, Frame, Sessions
+from pixelmock.emulators.web.context import choice, parse_client_json, read_json, runtime, shut_down_upstream
+from pixelmock.emulators.web.faults import active, message_fault
+from pixelmock.emulators.web.journal import journal_message
+from pixelmock.emulators.web.provider import ProviderEmulator
 
 log = logging.getLogger("pixelmock")
 
@@ -562,7 +557,7 @@ def _internal_error(task: Any) -> RunwareError:
 
 @contextlib.contextmanager
 def _refunded_on_error(
-    rt: Runtime, account: Account, amount: Decimal, task: dict[str, Any], record: TaskRecord
+    rt: Runtime, account: Account, amount: Decimal, task: dict[str, Any], record: TaskRecord, charge: Charge
 ) -> Iterator[None]:
     """Charged work on the task of ``record``: should it raise, ``amount`` (USD) goes back to
     ``account`` and the task's record (``getResponse``) holds the internal error instead of results,
@@ -571,7 +566,7 @@ def _refunded_on_error(
         yield
     except Exception:
         if amount:
-            rt.accounts.credit(account, "USD", amount, f"runware refund {record.task_uuid}")
+            rt.accounts.credit(account, "USD", amount, f"runware refund {record.task_uuid}", charge.refund())
         failure = _internal_error(task)
         rt.store.update(
             TASKS,
@@ -610,8 +605,9 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     failure = _flow_failure(common)
     if failure is not None and (not asynchronous or failure.body["code"] == "insufficientCredits"):
         return TaskResult(error=failure)  # not charged
+    charge = Charge.of(NAME, resolved, task_uuid)
     if failure is None and not rt.accounts.debit(
-        ctx.account, "USD", priced.usd or Decimal(0), f"runware imageInference {task_uuid}"
+        ctx.account, "USD", priced.usd or Decimal(0), f"runware imageInference {task_uuid}", charge
     ):
         return TaskResult(error=error("insufficientCredits", parameter=None, **common))
     polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
@@ -634,10 +630,13 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         rt.store.update(TASKS, task_uuid, claim)
     except _TaskFailed as failed:
         if failure is None:
-            rt.accounts.credit(ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}")
+            refund = charge.refund()
+            rt.accounts.credit(
+                ctx.account, "USD", priced.usd or Decimal(0), f"runware refund {task_uuid}", refund
+            )
         return TaskResult(error=failed.failure)
     charged = Decimal(0) if failure is not None else priced.usd or Decimal(0)
-    with _refunded_on_error(rt, ctx.account, charged, task, record):
+    with _refunded_on_error(rt, ctx.account, charged, task, record, charge):
         if failure is not None:
             _send_webhook(rt, task, {"errors": [failure.body]}, record.fail_at)
             return TaskResult(items=[dict(common)])
