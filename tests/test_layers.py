@@ -115,9 +115,9 @@ def _violations() -> Iterator[str]:
         third_party = not edge.target.startswith("pixelmock")
         if source_top == "contracts" and third_party and edge.target in ("flask", "werkzeug", "httpx"):
             yield f"contracts import no web framework or HTTP client: {edge}"
-        if source_layer in ("core", "config") and third_party:
-            if edge.target == "flask" or (edge.target == "werkzeug" and not edge.typing):
-                yield f"{source_layer} reads no request state (Flask, Werkzeug only for types): {edge}"
+        web_framework = edge.target == "flask" or (edge.target == "werkzeug" and not edge.typing)
+        if source_layer in ("core", "config") and web_framework:
+            yield f"{source_layer} reads no request state (Flask, Werkzeug only for types): {edge}"
         if third_party:
             continue
         target_top, target_layer = _area(edge.target)

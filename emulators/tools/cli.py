@@ -48,7 +48,6 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.contracts.pricing import UPPER_BOUND, Quote
-from pixelmock.contracts.verify import FORMATS
 from pixelmock.emulators.config import TODAY_ENV, today_from_env
 from pixelmock.emulators.config.settings import (
     CONFIG_ENV,
@@ -61,6 +60,7 @@ from pixelmock.emulators.config.settings import (
     parse_date,
     settings,
 )
+from pixelmock.emulators.tools.verify import FORMATS
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -358,7 +358,7 @@ def verify(paths: tuple[Path, ...], form: str, output: Path | None, drift: bool)
     if drift:  # the drift report runs the emulators: only then is Flask imported
         from pixelmock.emulators.tools.drift import run
     else:
-        from pixelmock.contracts.verify import run  # type: ignore[assignment]
+        from pixelmock.emulators.tools.verify import run  # type: ignore[assignment]
 
     if output is None:
         return run(paths, sys.stdout, form)

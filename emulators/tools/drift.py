@@ -38,13 +38,13 @@ from pixelmock.contracts.verify import (
     Report,
     cassette_files,
     match,
-    print_report,
     split_uri,
     verify_paths,
 )
 from pixelmock.emulators.app import create_app, mounted_providers
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.tools.cassettes import body_bytes, header_pairs
+from pixelmock.emulators.tools.verify import print_report
 
 _COST = re.compile(r"cost|usage|credit|price", re.I)
 _ID = re.compile(r"(id|uuid)$", re.I)
