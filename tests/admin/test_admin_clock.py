@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from paths import DOCUMENTED
 
 from pixelmock.emulators import EmulatorConfig
 
 APIFRAME = "/apiframe"
 KEY = {"X-API-Key": "afk_clock"}
 BODY = json.loads(
-    yaml.safe_load(
-        (
-            Path(__file__).parent.parent
-            / "cassettes/documented/apiframe/gpt_image_1_5_generate_and_poll.yaml"
-        ).read_text()
-    )["interactions"][0]["request"]["body"]
+    yaml.safe_load((DOCUMENTED / "apiframe/gpt_image_1_5_generate_and_poll.yaml").read_text())[
+        "interactions"
+    ][0]["request"]["body"]
 )
 
 

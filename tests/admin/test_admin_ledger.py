@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from paths import DOCUMENTED as CASSETTES
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.core.accounts import account_id
 
-CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 APIFRAME_KEY = "afk_ledger_0001"
 RUNWARE_KEY = "rw_ledger_0001"
 

@@ -8,20 +8,19 @@ not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
     sys.path.append(str(ROOT))
 
-from benchmarks.held import main as held_main  # noqa: E402
-from benchmarks.inprocess import run_inprocess  # noqa: E402
-from benchmarks.mixes import MIXES  # noqa: E402
-from benchmarks.plugin_load import measure  # noqa: E402
-from benchmarks.scale import main as scale_main  # noqa: E402
-from benchmarks.soak import soak  # noqa: E402
+from benchmarks.held import main as held_main
+from benchmarks.inprocess import run_inprocess
+from benchmarks.mixes import MIXES
+from benchmarks.plugin_load import measure
+from benchmarks.scale import main as scale_main
+from benchmarks.soak import soak
 
 
 def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import vcr
 import yaml
-from cassette_paths import CASSETTES as CASSETTE_ROOT
-from cassette_paths import KINDS
+from paths import CASSETTES as CASSETTE_ROOT
+from paths import KINDS
 
 from pixelmock.client import (
     AuthenticationError,

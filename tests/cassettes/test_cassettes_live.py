@@ -15,10 +15,10 @@ Keys: ``OPENAI_API_KEY``, ``CLOUDFLARE_API_TOKEN`` with ``CLOUDFLARE_ACCOUNT_ID`
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from test_dialects import OFFERED
+from dialect_cases import OFFERED
+from paths import RECORDED
 
 from pixelmock.client import ImageClient, Provider
 from pixelmock.client.recording import recording
@@ -26,7 +26,7 @@ from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.dialects import get_dialect
 
 LIVE = os.environ.get("PIXELMOCK_RECORD_LIVE") == "1"
-ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "recorded" / "live"
+ROOT = RECORDED / "live"
 KEY_VARIABLES = {
     "openai": "OPENAI_API_KEY",
     "cloudflare": "CLOUDFLARE_API_TOKEN",

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from paths import RECORDED as ROOT
 
 from pixelmock.client import (
     AuthenticationError,
@@ -39,7 +40,6 @@ from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.app import mounted_providers
 
 RECORD = os.environ.get("PIXELMOCK_RECORD_CASSETTES") == "1"
-ROOT = Path(__file__).resolve().parent.parent / "cassettes" / "recorded"
 EMULATOR = "http://127.0.0.1:8080"  # pixelmock serve's default address, so image URLs read naturally
 KEYS = {
     "openai": "sk-pixelmock-9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c",

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from paths import ROOT as REPO
 
 from pixelmock.client import ImageClient, Provider
 from pixelmock.client.recording import recording
@@ -24,7 +25,6 @@ from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.emulators import create_app
 from pixelmock.emulators.app import mounted_providers
 
-REPO = Path(__file__).resolve().parent.parent
 CASSETTES = sorted(p for p in (REPO / "cassettes").rglob("*") if p.suffix in (".yaml", ".yml"))
 KEY_SHAPES = (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), re.compile(r"\bafk_[A-Za-z0-9]{8,}"))
 TOKEN = re.compile(r"^(?:[A-Fa-f0-9]{24,}|[A-Za-z0-9+/_.=-]{24,})$")

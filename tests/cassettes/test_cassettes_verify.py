@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from paths import ROOT as REPO
 from PIL import Image
 
 from pixelmock.contracts.verify import verify_paths
 from pixelmock.emulators.tools.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
 DOCUMENTED = REPO / "cassettes" / "documented"
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from dialect_cases import OFFERED
 from flask import Flask
 from PIL import Image
-from test_dialects import OFFERED
 
 from pixelmock.client import (
     AsyncImageClient,

@@ -1,7 +1,8 @@
 """Properties of the reference client against the emulators, over hypothesis-drawn canonical requests.
 
 Requests are drawn per provider and model from the dialect's capabilities (``text_requests`` of
-test_dialects, plus input images and, for Runware, its delivery and output types). For each one:
+tests/support/dialect_cases.py, plus input images and, for Runware, its delivery and output types). For
+each one:
 
 - every HTTP request the client sends validates against the provider's OpenAPI document, and every answer
   the emulator gives validates against the operation's response schema (``pixelmock.contracts.verify``, the
@@ -21,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+from dialect_cases import OFFERED, _png, _unsupported_cases, text_requests
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_dialects import OFFERED, _png, _unsupported_cases, text_requests
 
 from pixelmock.client import ImageClient, PollPolicy, Provider, ValidationError
 from pixelmock.client.base import flow_for, prepared

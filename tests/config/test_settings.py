@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask
+from paths import README
 
 from pixelmock.contracts.generated import section
 from pixelmock.emulators import EmulatorConfig, create_app
@@ -45,7 +46,6 @@ from pixelmock.emulators.core.webhooks import refusal
 from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 NO_ENV: dict[str, str] = {}
 
 

@@ -3,10 +3,9 @@ alternatives, FIDELITY.md is generated from them, and the journal says when an a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
+from paths import ROOT
 
 from pixelmock.contracts.evidence import RUNGS, TRUSTED
 from pixelmock.contracts.fidelity import facts, fidelity_markdown
@@ -14,7 +13,6 @@ from pixelmock.contracts.options import options
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN = "/cloudflare/client/v4/accounts/acct/ai/run"
 AUTH = {"Authorization": "Bearer test-token"}
 BODY = {"model": "openai/gpt-image-1.5", "input": {"prompt": "a red fox"}}

@@ -5,10 +5,10 @@ table kept in step with the data."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import httpx
 import pytest
+from paths import README
 from runware_tasks import image_task
 
 from pixelmock.contracts.canonical import MODELS
@@ -18,7 +18,6 @@ from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 SHUTDOWN = dt.date(2026, 12, 1)  # developers.openai.com/api/docs/deprecations (notice 2026-06-02)
 
 

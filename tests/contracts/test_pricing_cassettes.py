@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from paths import DOCUMENTED
 
 from pixelmock.contracts.dialects import NativeRequest, get_dialect
 from pixelmock.contracts.pricing import quote
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+CASSETTES = DOCUMENTED / "runware"
 
 
 def _examples() -> list[tuple[str, dict[str, Any], Decimal]]:

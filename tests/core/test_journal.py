@@ -13,13 +13,13 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 from flask import Flask, Response
+from paths import DOCUMENTED as CASSETTES
 from PIL import Image
 
 from pixelmock.emulators import EmulatorConfig, create_app
@@ -27,7 +27,6 @@ from pixelmock.emulators.core.journal import REDACTED, Journal, is_credential_fi
 from pixelmock.emulators.core.runtime import journal_note
 from pixelmock.emulators.core.store import MemoryStore
 
-CASSETTES = Path(__file__).parent.parent / "cassettes" / "documented"
 RUNWARE = "/runware/v1"
 APIFRAME = "/apiframe"
 OPENAI = "/openai/v1"

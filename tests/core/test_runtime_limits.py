@@ -14,11 +14,11 @@ import sys
 import textwrap
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from paths import ROOT
 from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
@@ -27,7 +27,6 @@ from pixelmock.emulators.core.journal import LOG, JournalEntry
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.store import MemoryStore
 
-ROOT = Path(__file__).parent.parent
 APIFRAME = "/apiframe"
 RUNWARE = "/runware/v1"
 OPENAI = "/openai/v1"

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from paths import ROOT
 
 import pixelmock
 from pixelmock.emulators.tools.server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 #: The installed distribution, read from site-packages (not a ``pixelmock.egg-info`` a build left in the
 #: repository, which ``python -m pytest`` would find first).
 DISTRIBUTION = next(metadata.distributions(name="pixelmock", path=[sysconfig.get_paths()["purelib"]]))

@@ -1,12 +1,22 @@
-"""Where the provider cassettes are: ``cassettes/documented/<provider>/`` holds only published examples and
-recordings of real answers; ``cassettes/reconstructed/<provider>/`` holds exchanges rebuilt from reports
-with inferred parts (each file's header says which). Tests that replay the providers' examples read both."""
+"""Where things are in the repository, for a test at any depth of ``tests/``: ``ROOT`` (the repository, the
+package ``pixelmock`` once installed), its ``README``, and the cassettes.
+
+The provider cassettes: ``cassettes/documented/<provider>/`` holds only published examples and recordings
+of real answers; ``cassettes/reconstructed/<provider>/`` holds exchanges rebuilt from reports with inferred
+parts (each file's header says which). Tests that replay the providers' examples read both.
+``cassettes/recorded/<provider>/`` holds the interactions recorded from the emulators
+(``tests/cassettes/test_cassettes_recorded.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+#: The repository root (this file is ``tests/support/paths.py``).
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+CASSETTES = ROOT / "cassettes"
+DOCUMENTED = CASSETTES / "documented"
+RECORDED = CASSETTES / "recorded"
 KINDS = ("documented", "reconstructed")
 
 

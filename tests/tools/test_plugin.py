@@ -11,14 +11,13 @@ import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
+from paths import README
 
 pytest_plugins = ["pytester"]
 
 PLUGIN = "pixelmock.emulators.tools.pytest_plugin"
-README = Path(__file__).parent.parent / "README.md"
 HEADING = "## Testing with pytest"
 
 

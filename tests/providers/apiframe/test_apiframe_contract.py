@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from openapi_spec_validator import validate as validate_spec
+from paths import DOCUMENTED
 
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.dialects.apiframe import DIALECT
 from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema, validate
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "apiframe"
+CASSETTES = DOCUMENTED / "apiframe"
 SEED_BODY = {
     "prompt": "A whimsical watercolor painting of a fox reading a book in a sunlit forest clearing",
     "model": "gpt-image-1.5",

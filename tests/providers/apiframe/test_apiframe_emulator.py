@@ -11,20 +11,20 @@ import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 from flask import Flask
+from paths import DOCUMENTED
 from PIL import Image
 
 from pixelmock.contracts.openapi import inlined, validate
 from pixelmock.emulators import EmulatorConfig, create_app
 
 EMULATED_PROVIDERS = ["apiframe"]
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "apiframe"
+CASSETTES = DOCUMENTED / "apiframe"
 REAL_BASE = "https://api.apiframe.ai"
 KEY = "afk_pixelmock_test_key"
 AUTH = {"X-API-Key": KEY}

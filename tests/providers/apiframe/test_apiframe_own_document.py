@@ -16,19 +16,19 @@ from __future__ import annotations
 import json
 import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from paths import ROOT
 from schemathesis.generation import GenerationMode
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.tools.server import running
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "apiframe-v2-openapi.json"
+REFERENCE = ROOT.parent / "shared" / "reference" / "apiframe-v2-openapi.json"
 if not REFERENCE.exists():
     pytest.skip(f"Apiframe's own API document is not at {REFERENCE}", allow_module_level=True)
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
+from paths import DOCUMENTED
 
 from pixelmock.contracts.evidence import RUNGS
 from pixelmock.contracts.openapi import (
@@ -26,7 +27,7 @@ from pixelmock.contracts.openapi import (
 from pixelmock.contracts.options import options
 
 PROVIDER = "cloudflare"
-CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
+CASSETTES = sorted((DOCUMENTED / "cloudflare").glob("*.yaml"))
 SEEDS_15 = "seeds/000_1f2b8520b0606fdd.txt"
 SEEDS_2 = "seeds/001_bf69e76bf5d812f8.txt"
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import DOCUMENTED
 from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
@@ -22,7 +23,7 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import inlined, request_schema, validate
 
 PROVIDER = "cloudflare"
-CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
+CASSETTES = sorted((DOCUMENTED / "cloudflare").glob("*.yaml"))
 MILLION = Decimal(1_000_000)
 SCHEMAS = inlined(PROVIDER)["components"]["schemas"]
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
+from paths import DOCUMENTED
 from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest
@@ -32,7 +33,7 @@ PREFIX = "/cloudflare/client/v4"
 REAL_BASE = "https://api.cloudflare.com/client/v4"
 RUN = f"{PREFIX}/accounts/acct/ai/run"
 AUTH = {"Authorization": "Bearer test-token"}
-CASSETTES = sorted((Path(__file__).parent.parent / "cassettes" / "documented" / "cloudflare").glob("*.yaml"))
+CASSETTES = sorted((DOCUMENTED / "cloudflare").glob("*.yaml"))
 SCHEMAS = inlined("cloudflare")["components"]["schemas"]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MILLION = Decimal(1_000_000)

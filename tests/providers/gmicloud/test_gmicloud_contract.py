@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cassette_paths import cassette, provider_cassettes
 from openapi_spec_validator import validate as validate_spec
+from paths import cassette, provider_cassettes
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cassette_paths import provider_cassettes
 from flask import Flask
+from paths import provider_cassettes
 from PIL import Image
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer

@@ -7,13 +7,13 @@ as literals), the documented example requests (cassettes/documented/openai), and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cassette_paths import cassette as cassette_path
 from openapi_spec_validator import validate as validate_spec
+from paths import DOCUMENTED
+from paths import cassette as cassette_path
 
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.openapi import (
@@ -25,7 +25,7 @@ from pixelmock.contracts.openapi import (
     validate,
 )
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "openai"
+CASSETTES = DOCUMENTED / "openai"
 GENERATE_MODELS = ("gpt-image-1.5", "gpt-image-1.5-2025-12-16", "gpt-image-2", "gpt-image-2-2026-04-21")
 
 

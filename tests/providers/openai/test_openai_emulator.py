@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cassette_paths import cassette, provider_cassettes
 from flask import Flask
+from paths import cassette, provider_cassettes
 from PIL import Image
 
 from pixelmock.emulators import EmulatorConfig

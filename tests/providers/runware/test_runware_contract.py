@@ -5,18 +5,18 @@ research/runware.md (figures typed here from those pages, not read back from the
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
+from paths import DOCUMENTED
 
 from pixelmock.contracts.dialects.runware import branch, task_type_schema
 from pixelmock.contracts.openapi import document, inlined, operation, request_schema, validate
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+CASSETTES = DOCUMENTED / "runware"
 
 
 def _interactions() -> list[tuple[str, dict[str, Any]]]:

@@ -7,13 +7,13 @@ import io
 import json
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from paths import DOCUMENTED
 from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
@@ -22,7 +22,7 @@ from pixelmock.contracts.dialects.runware import DIALECT, TRANSPORT_FIELDS, Runw
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import request_schema, validate
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+CASSETTES = DOCUMENTED / "runware"
 #: Published costs of the seed's text-to-image examples (seeds/003): taskUUID -> USD.
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": Decimal("0.19961"),

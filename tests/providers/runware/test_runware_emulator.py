@@ -11,7 +11,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ import pytest
 import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
+from paths import DOCUMENTED
 from PIL import Image
 from runware_tasks import image_task
 
@@ -30,7 +30,7 @@ from pixelmock.emulators.core.runtime import runtime
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
 KEY = {"Authorization": "Bearer test-key"}
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+CASSETTES = DOCUMENTED / "runware"
 #: Published costs of seeds/003's text-to-image examples, by taskUUID (USD).
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": 0.19961,

@@ -36,12 +36,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from paths import ROOT
 from PIL import Image
 from runware import Runware, RunwareError
 
 from pixelmock.emulators.tools.server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes" / "documented" / "runware"
 REVOKED_KEY = "revoked-key"
 #: Serve exactly as ``pixelmock serve --provider runware`` does, with one revoked key and one

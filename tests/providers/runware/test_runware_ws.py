@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +25,7 @@ import simple_websocket  # type: ignore[import-untyped]
 import yaml
 from flask import Flask
 from jsonschema import Draft202012Validator
+from paths import DOCUMENTED
 from PIL import Image
 from runware_tasks import image_task
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
@@ -40,7 +40,7 @@ from pixelmock.emulators.providers import runware
 
 EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
+CASSETTES = DOCUMENTED / "runware"
 SEED_EXAMPLES = sorted(p.stem for p in CASSETTES.glob("openai-4-1-*.yaml"))
 #: The documented WebSocket authentication error (runware.ai/docs/platform/authentication, research §2).
 DOCUMENTED_WS_INVALID_KEY = {
