@@ -1,6 +1,6 @@
 """Recording against the live providers with your own keys. Never runs unless asked (and never in CI):
 
-    PIXELMOCK_RECORD_LIVE=1 OPENAI_API_KEY=sk-... pytest tests/test_cassettes_live.py
+    PIXELMOCK_RECORD_LIVE=1 OPENAI_API_KEY=sk-... pytest tests/cassettes/test_cassettes_live.py
 
 Each provider whose key is set gets one cheap request per model it sells (low quality, 1024x1024, one
 image), recorded to ``cassettes/recorded/live/<provider>/generate-<model>.yaml`` through

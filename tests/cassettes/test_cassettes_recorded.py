@@ -1,9 +1,9 @@
 """cassettes/recorded/<provider>/: interactions recorded from the emulators by this module, committed as
 examples of each provider's flow as the reference client drives it.
 
-- ``PIXELMOCK_RECORD_CASSETTES=1 pytest tests/test_cassettes_recorded.py`` records them again: each
-  scenario runs against an in-process emulator through ``pixelmock.client.recording`` (credentials scrubbed,
-  the emulator's base URL rewritten to the provider's real one), overwriting the files.
+- ``PIXELMOCK_RECORD_CASSETTES=1 pytest tests/cassettes/test_cassettes_recorded.py`` records them again:
+  each scenario runs against an in-process emulator through ``pixelmock.client.recording`` (credentials
+  scrubbed, the emulator's base URL rewritten to the provider's real one), overwriting the files.
 - Otherwise each cassette is replayed (vcrpy, method + path, nothing recorded) with the client pointed at
   the real base URL, and the same assertions run on what the client reads; every interaction must be
   used. ``pixelmock verify`` checks these cassettes against the contracts (test_cassettes_verify.py).

@@ -1,9 +1,9 @@
 """OpenAI's own API document as the oracle: the GPT Image requests it describes are accepted.
 
-``tests/reference/openai-create-image-request.json`` keeps only ``CreateImageRequest`` (and the
-``PartialImages`` it refers to) from OpenAI's OpenAPI document (openai/openai-openapi ``openapi.json``,
-commit f85dbe2, MIT License: ``tests/reference/LICENSE-openai-openapi``). schemathesis draws positive
-requests from it and the emulator must answer each with 200.
+``tests/providers/openai/reference/openai-create-image-request.json`` keeps only ``CreateImageRequest``
+(and the ``PartialImages`` it refers to) from OpenAI's OpenAPI document (openai/openai-openapi
+``openapi.json``, commit f85dbe2, MIT License: ``tests/providers/openai/reference/LICENSE-openai-openapi``).
+schemathesis draws positive requests from it and the emulator must answer each with 200.
 
 The document's schema is looser than its own prose, which states per-model rules in descriptions. The
 GPT Image view below applies exactly those prose rules, each quoted, and nothing of pixelmock's:
