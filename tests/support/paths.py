@@ -1,11 +1,10 @@
-"""Where things are in the repository, for a test at any depth of ``tests/``: ``ROOT`` (the repository, the
-package ``pixelmock`` once installed), its ``README``, and the cassettes.
+"""Where the provider cassettes are: ``cassettes/documented/<provider>/`` holds only published examples and
+recordings of real answers; ``cassettes/reconstructed/<provider>/`` holds exchanges rebuilt from reports
+with inferred parts (each file's header says which). Tests that replay the providers' examples read both.
 
-The provider cassettes: ``cassettes/documented/<provider>/`` holds only published examples and recordings
-of real answers; ``cassettes/reconstructed/<provider>/`` holds exchanges rebuilt from reports with inferred
-parts (each file's header says which). Tests that replay the providers' examples read both.
-``cassettes/recorded/<provider>/`` holds the interactions recorded from the emulators
-(``tests/cassettes/test_cassettes_recorded.py``)."""
+And where the rest of the repository is, for a test at any depth of ``tests/``: ``ROOT`` (the repository,
+the package ``pixelmock`` once installed), its ``README``, ``cassettes/recorded/`` (the interactions
+recorded from the emulators by ``tests/cassettes/test_cassettes_recorded.py``)."""
 
 from __future__ import annotations
 
@@ -15,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 CASSETTES = ROOT / "cassettes"
+KINDS = ("documented", "reconstructed")
 DOCUMENTED = CASSETTES / "documented"
 RECORDED = CASSETTES / "recorded"
-KINDS = ("documented", "reconstructed")
 
 
 def provider_cassettes(provider: str, pattern: str = "*.yaml") -> list[Path]:
