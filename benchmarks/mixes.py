@@ -12,7 +12,8 @@ and optionally a follow-up request built from the first answer (Apiframe: submit
   cannot tell which request an answer belongs to);
 - ``%JOB%``: in the follow-up only, the job id matched in the first answer by ``job_pattern``.
 
-``mix.lua`` implements the same substitution; ``tests/test_benchmarks_smoke.py`` runs the Python side.
+``mix.lua`` implements the same substitution; ``tests/benchmarks/test_benchmarks_smoke.py`` runs the
+Python side.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ and without it, alternating, and prints the medians and their difference. Other 
 (hypothesis' and schemathesis' take about 2 s in the test environment) are switched off in both runs
 (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``; the plugin is then loaded with ``-p``), so the difference is
 pixelmock's alone. The target is at most 0.1 s (issue: a package users can install beside their own
-code); the test suite only checks that loading the plugin imports no Flask (tests/test_plugin.py), never
-the time.
+code); the test suite only checks that loading the plugin imports no Flask (tests/tools/test_plugin.py),
+never the time.
 """
 
 from __future__ import annotations

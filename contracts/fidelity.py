@@ -116,7 +116,7 @@ def fidelity_markdown() -> str:
         "# Fidelity: how far each behaviour can be trusted",
         "",
         "Generated from the contracts by `python -m pixelmock.contracts.fidelity`; do not edit by hand",
-        "(`tests/test_fidelity.py` keeps it in step).",
+        "(`tests/contracts/test_fidelity.py` keeps it in step).",
         "",
         f"Rungs, highest first: {rungs} (`pixelmock/contracts/evidence.py` says what each means). A",
         "behaviour on `documented`, `sdk` or `recorded` is the provider's own answer; one below is",

@@ -273,8 +273,8 @@ class _Checker:
     """The validators of one schema. ``fast`` (jsonschema-rs, compiled) answers whether an instance is
     valid; ``explainer`` (python-jsonschema, built on first use) lists the errors of an invalid one, which
     the providers' error bodies are made from. ``fast`` checks formats as strictly or more strictly, so an
-    instance it accepts has no errors for ``explainer`` either (``tests/test_validation.py`` checks the
-    two agree); where it is stricter, ``explainer`` has the last word and the list is empty."""
+    instance it accepts has no errors for ``explainer`` either (``tests/contracts/test_validation.py``
+    checks the two agree); where it is stricter, ``explainer`` has the last word and the list is empty."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema

@@ -6,15 +6,17 @@
 - ``store_kind``: ``app`` and ``twin_apps`` are parametrized over the state stores, ``"memory"`` (the
   config's own store) and ``"redis"`` (a real ``redis-server``, ``redis_url``, under a key prefix of its
   own per test), independently of ``config``: every test built on them runs on both.
-- ``redis_instance``: a ``redis-server`` started for the session (``tests/redis_server.py``: fails under
-  ``CI=true`` when it is not installed, skips elsewhere); ``redis_url``: its ``redis://127.0.0.1:<port>/0``.
+- ``redis_instance``: a ``redis-server`` started for the session (``tests/support/redis_server.py``: fails
+  under ``CI=true`` when it is not installed, skips elsewhere); ``redis_url``: its
+  ``redis://127.0.0.1:<port>/0``.
 - ``live_url``: root URL (``http://127.0.0.1:<port>``) of a real threaded socket server running ``app``;
   stopped after the test.
 - ``http``: an ``httpx.Client`` whose base URL is the emulator root, parametrized over the in-process WSGI
   transport and the real socket server, so the same behaviour test runs both ways (the socket server
   on the memory store only: the transport does not touch the store).
-- ``ledger_invariant`` (autouse): after every test, the ledger invariant (``tests/ledger_invariant.py``)
-  is checked on every emulator runtime the test built in this process.
+- ``ledger_invariant`` (autouse): after every test, the ledger invariant
+  (``tests/support/ledger_invariant.py``) is checked on every emulator runtime the test built in this
+  process.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ failing test's output, or live with ``--log-cli-level=INFO``), not to the termin
 
 Loading this module (pytest does, in every session of an environment where pixelmock is installed) imports
 pytest and the standard library only; Flask, httpx and the emulators are imported when a fixture is first
-used (``tests/test_plugin.py`` checks it; ``python -m benchmarks.plugin_load`` measures it).
+used (``tests/tools/test_plugin.py`` checks it; ``python -m benchmarks.plugin_load`` measures it).
 """
 
 from __future__ import annotations

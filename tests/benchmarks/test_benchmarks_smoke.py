@@ -1,0 +1,75 @@
+"""The benchmark commands' in-process parts, and the held-connection benchmark, run (tiny counts; no
+timing is asserted).
+
+The wrk and Prism parts need tools this test does not assume (``apt-get install wrk``, npm); they are
+not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from paths import ROOT
+
+if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
+    sys.path.append(str(ROOT))
+
+from benchmarks.held import main as held_main
+from benchmarks.inprocess import run_inprocess
+from benchmarks.mixes import MIXES
+from benchmarks.plugin_load import measure
+from benchmarks.scale import main as scale_main
+from benchmarks.soak import soak
+
+
+def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
+    # mix_rate raises when any answer has a status the mix does not expect (e.g. a 500 or a 402).
+    result = run_inprocess(max_calls=2, budget_s=5, repeats=1)
+    assert set(result.mixes) == {mix.name for mix in MIXES}
+    assert all(rate.calls >= 2 for rate in result.mixes.values())
+    assert result.runware_repeated_prompt.calls >= 2 and result.quotes.calls >= 1
+    assert set(result.render_ms) == {"png", "jpeg", "webp"}
+    assert set(result.pillow_png_ms) == {"default", "level1"}
+    assert set(result.validate_us) == {"contracts.openapi.validate", "python-jsonschema"}
+    assert all(us > 0 for us in result.validate_us.values())
+
+
+def test_plugin_load_benchmark_runs_sessions_with_and_without_the_plugin() -> None:
+    result = measure(repeats=1)  # each session must pass (check=True), with and without the plugin
+    assert result.with_plugin_s > 0 and result.without_plugin_s > 0
+
+
+def test_soak_runs_every_provider_and_reports_the_budgets() -> None:
+    lines: list[str] = []
+    # one_of_each raises when any answer has a status its flow does not expect
+    stats = soak(rounds=2, per_round=1, budget_mib=1, report=lines.append)
+    assert len(lines) == 4 and set(stats["budgets"]) == {"results", "payloads", "uploads", "journal"}
+    assert stats["budgets"]["payloads"]["evicted"] >= 1  # two 1 MB rejected prompts in a 1 MiB budget
+
+
+def test_held_connection_benchmark_holds_and_measures_on_a_real_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert held_main(["--websockets", "8", "--slow", "4", "--requests", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "| WebSockets upgraded (of 8) | 8 in " in out
+    assert "| slow clients connected (of 4) | 4 |" in out
+    assert "| REST runware_url while held: answered, p50 / p99 ms | 5/5, " in out
+    assert "| GET /__admin/ while held: answered | 1/1 |" in out
+
+
+def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_memory(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m benchmarks.scale`` without its wrk and Prism parts: its own redis-server, 20 jobs on 1
+    worker in memory and on 2 workers sharing Redis (each job answered 200, or it raises), the tables."""
+    assert scale_main(["--no-load", "--no-prism", "--jobs", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "| pixelmock 1 worker, memory | 20 (" in out
+    row = next(line for line in out.splitlines() if line.startswith("| pixelmock 2 workers, Redis | 20 ("))
+    per_worker, in_redis = row.split(" | ")[2], row.split(" | ")[4]
+    assert per_worker.count("+") == 1  # two workers, each measured
+    before, after = (float(x) for x in in_redis.split(" (")[0].split(" -> "))
+    assert after > before  # the jobs are in Redis
+    assert "load runs skipped (--no-load)" in out
