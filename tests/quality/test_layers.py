@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT
+
 PACKAGES = ("contracts", "emulators", "client")
 #: The layers of ``pixelmock.emulators``, lowest first; modules of one rank may import each other.
 RANKS = {"config": 0, "core": 1, "web": 2, "providers": 3, "admin": 3, "app": 4, "tools": 5}
