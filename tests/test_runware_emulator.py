@@ -31,7 +31,7 @@ EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
 KEY = {"Authorization": "Bearer test-key"}
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "documented" / "runware"
-#: Published costs of seeds/003's text-to-image examples, by taskUUID (USD).
+#: Published costs of the openai:4@1 page's text-to-image examples, by taskUUID (USD).
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": 0.19961,
     "68b17b80-5386-418f-933a-4884f5ce6b51": 0.13392,
@@ -410,11 +410,11 @@ class TestTransparentJpgRejected:
         assert _post(client, [ok]).status_code == 200
 
 
-# -- openai:gpt-image@2: settings blocks, dimensions, top-level referenceImages (fidelity-audit-2.md §4)
+# -- openai:gpt-image@2: settings blocks, dimensions, top-level referenceImages ---------------------------
 
-#: The real unsupportedParameter body's message (Runware/sdk-python#145, research/runware.md §1.3).
+#: The real unsupportedParameter body's message (https://github.com/Runware/sdk-python/issues/145).
 UNSUPPORTED = "Unsupported use of '{}' parameter. This parameter is not supported for the selected model."
-#: The image URL of the seed's documented image-to-image example (seeds/003).
+#: The image URL of the openai:4@1 page's documented image-to-image example.
 REFERENCE_URL = "https://assets.runware.ai/assets/inputs/2c91d5eb-995a-4a87-a20b-1270e1b1891e.jpg"
 
 
