@@ -99,7 +99,7 @@ def test_defaults_are_the_documented_ones(model: str) -> None:
         1,
     )
     if model == "gpt-image-1.5":
-        assert (resolved.input_fidelity, resolved.moderation) == ("low", "auto")  # seed default; no knob
+        assert (resolved.input_fidelity, resolved.moderation) == ("low", "auto")  # page default; no knob
     else:
         assert (resolved.input_fidelity, resolved.moderation) == ("high", "auto")  # "no knob"; docs default
 

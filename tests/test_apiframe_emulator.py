@@ -120,10 +120,10 @@ def test_seed_example_replays_to_a_completed_job_with_a_real_image(http: httpx.C
         "gpt-image-1.5",
         100,
     )
-    assert job["creditCost"] == documented["creditCost"] == 24  # seed credit table: high = 24 per image
+    assert job["creditCost"] == documented["creditCost"] == 24  # page credit table: high = 24 per image
     assert job["error"] is None and job["expired"] is False and job["completedAt"] is not None
     assert job["createdAt"].endswith("Z") and len(job["createdAt"]) == len(documented["createdAt"])
-    [url] = job["result"]["images"]  # one URL per image, as in the seed's example result
+    [url] = job["result"]["images"]  # one URL per image, as in the page's example result
     image = _image(http, url)
     assert image.format == "PNG"
     assert image.size == (1536, 1024)  # aspect_ratio 3:2 (pixel size inferred: OpenAI's 3:2 size)

@@ -142,7 +142,7 @@ def test_capabilities_are_the_documented_ones() -> None:
     two = DIALECT.capabilities("gpt-image-2")
     assert two.native_model == "openai/gpt-image-2"
     assert two.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
-    assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (seed page)
+    assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (catalog page)
     assert (two.max_n, two.max_input_images, two.mask, two.flexible_sizes) == (1, 16, False, False)
     # The catalog page's Parameters: the published sizes; `auto` is the upstream default, sent by leaving
     # size out.

@@ -1,7 +1,7 @@
 """GMI Cloud emulator over HTTP (in-process WSGI and a real socket, via the ``http`` fixture).
 
 Oracles: the documented cassettes (replayed verbatim, host changed), the contract's response schemas,
-the seed's defaults, GMI's published gpt-image-2 prices and the image bytes themselves (Pillow).
+the quickstart's defaults, GMI's published gpt-image-2 prices and the image bytes themselves (Pillow).
 """
 
 from __future__ import annotations

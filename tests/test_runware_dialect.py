@@ -1,4 +1,4 @@
-"""The Runware dialect against its oracles: the contract (contracts/openapi/runware.yaml), the seed's four
+"""The Runware dialect against its oracles: the contract (contracts/openapi/runware.yaml), the page's four
 documented examples (cassettes/documented/runware) and their published costs."""
 
 from __future__ import annotations

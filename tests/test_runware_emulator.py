@@ -389,7 +389,7 @@ def test_number_results_gives_one_item_per_image(client: httpx.Client) -> None:
 def test_transparent_png_has_alpha_and_transparent_jpg_is_flattened(client: httpx.Client) -> None:
     png = image_task(outputFormat="PNG", providerSettings={"openai": {"background": "transparent"}})
     assert _image(client, _post(client, [png]).json()["data"][0]).mode == "RGBA"
-    # The seed's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
+    # The model page's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
     jpg = image_task(providerSettings={"openai": {"background": "transparent"}})
     image = _image(client, _post(client, [jpg]).json()["data"][0])
     assert (image.format, image.mode) == ("JPEG", "RGB")

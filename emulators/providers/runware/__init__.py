@@ -18,7 +18,7 @@ with an authentication task, each finished image of a sync imageInference task i
 frame (``TaskContext.on_item``), and sessions survive drops (``emulators/providers/runware/sessions.py``).
 
 Emulator options (``EmulatorConfig.options``):
-- ``runware.transparent_jpg``: ``"flatten"`` (default; the seed's sticker-sheet example) or ``"reject"``
+- ``runware.transparent_jpg``: ``"flatten"`` (default; the model page's sticker-sheet example) or ``"reject"``
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
 - ``runware.gpt_image_2_parameters``: ``"providerSettings"`` (default; the docs page), ``"settings"``
   (runware-sdk 1.8.0's schema) or ``"both"``: the settings block openai:gpt-image@2 takes; the other
