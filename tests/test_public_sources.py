@@ -1,6 +1,7 @@
 """Every citation names a source a user can open: a public page (URL and date read), a repository file at
-a commit, a package release, or a file shipped here. The project's working notes (``research/...``) and
-the provider documents it started from (``seeds/...``) are not shipped, so no shipped file may cite them.
+a commit, a package release, or a file shipped here. The project's working notes (its research folder)
+and the provider documents it started from (its seeds folder) are not shipped, so no shipped file may cite
+them by path.
 """
 
 from __future__ import annotations
