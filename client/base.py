@@ -91,7 +91,7 @@ class RetryPolicy:
     repeat (GETs, Runware's getResponse, Apiframe submissions carrying an Idempotency-Key). Backoff is
     full jitter: uniform in ``[0, min(backoff_max, backoff_base * 2**n)]`` seconds. Defaults follow the
     providers' SDKs: 2 retries (openai-python, cloudflare-python, Apiframe's Node SDK), 0.25 s base and
-    8 s cap (Apiframe Node SDK; research/apiframe_gmi.md §A.13).
+    8 s cap (Apiframe Node SDK, apiframe-ai/apiframe-nodejs-sdk@9f9b464:src/http.ts).
     """
 
     max_retries: int = 2
@@ -109,7 +109,8 @@ class PollPolicy:
     """How a pending job is polled: first wait ``initial`` seconds, multiply by ``factor`` after each poll
     up to ``maximum``; give up (``RequestTimeoutError`` with the job id) once the waits would exceed
     ``timeout`` seconds. A poll answer's ``Retry-After`` lengthens the next wait. Defaults: Apiframe's Node
-    SDK ``jobs.waitFor`` (2 s, x1.5, 5 s cap, 600 s budget; research/apiframe_gmi.md §A.13).
+    SDK ``jobs.waitFor`` (2 s, x1.5, 5 s cap, 600 s budget; apiframe-ai/apiframe-nodejs-sdk@9f9b464:
+    src/resources/jobs.ts).
     ``max_polls`` also bounds the number of polls (``None``: only the time budget does).
     """
 
@@ -121,7 +122,7 @@ class PollPolicy:
 
 
 #: Default HTTP timeouts in seconds: GPT Image answers synchronously at OpenAI, Cloudflare and GMI and can
-#: take minutes (GMI's own clients wait 120 s: research/apiframe_gmi.md §B.8).
+#: take minutes (GMI's own clients wait 120 s: genblaze-gmicloud==0.3.5:genblaze_gmicloud/_base.py).
 DEFAULT_TIMEOUT = httpx.Timeout(180.0, connect=10.0)
 
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 #: Substrings that mark a refusal by a safety system, case-insensitive: OpenAI's ``moderation_blocked``
-#: code and "rejected by the safety system" text (research/openai_cloudflare.md §1.7, passed through by
-#: Runware as providerBadRequest, research/runware.md §1.5), "content policy violation" in Apiframe's failed
-#: jobs (research/apiframe_gmi.md §A.9) and genblaze's GMI markers ("content_policy", "safety", "policy
-#: violation"; research/apiframe_gmi.md §B.6).
+#: code and "rejected by the safety system" text (third-party captures of OpenAI's 400, passed through by
+#: Runware as providerBadRequest), "content policy violation" in Apiframe's failed jobs
+#: (https://docs-v2.apiframe.ai/docs/jobs/get) and genblaze's GMI markers ("content_policy", "safety", "policy
+#: violation"; genblaze-gmicloud==0.3.5:genblaze_gmicloud/_errors.py).
 CONTENT_POLICY_MARKERS = (
     "moderation_blocked",
     "content_policy",

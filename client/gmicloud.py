@@ -7,7 +7,7 @@ or ``failed`` with ``outcome.error``. A record that is not terminal yet is polle
 
 Errors are ``{"error": str}``, with ``request_id`` when a failed record was kept (a rejected generation,
 400). The submission is never resent after a lost answer: GMI pre-charges at creation
-(research/apiframe_gmi.md §B.6, §B.7).
+(reported by third-party GMI clients, 2026-09).
 """
 
 from __future__ import annotations

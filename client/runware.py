@@ -12,7 +12,7 @@ each result item reports its ``cost`` (USD, 5 decimals); the reported cost is th
 
 Errors are ``{"errors": [{"code", "message", "parameter", ...}]}``, also inside a 200 for a task that
 failed. Codes are classified by the status the contract's ``x-errors`` gives them, then by the categories
-of Runware's own SDK (research/runware.md §1.5), then by the HTTP status.
+of Runware's own SDK (runware-sdk==1.8.0:runware/errors.py), then by the HTTP status.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from pixelmock.contracts.openapi import document, inlined
 PROVIDER = "runware"
 #: Result item fields that hold the image, by ``outputType`` (contract ``ImageInferenceResult``).
 IMAGE_FIELDS = ("imageURL", "imageBase64Data", "imageDataURI")
-#: Safety refusal codes of Runware's SDK (runware-sdk 1.8.0 ``errors.py``; research/runware.md §1.5).
+#: Safety refusal codes of Runware's SDK (runware-sdk==1.8.0:runware/errors.py).
 SAFETY_CODES = frozenset(
     {
         "contentPolicyViolation",

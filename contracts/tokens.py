@@ -50,7 +50,7 @@ def prompt_tokens(text: str) -> int:
 def text_input_tokens(model: str, prompt: str, input_image_count: int = 0) -> int:
     """Billed text input tokens: o200k prompt tokens + the fixed overhead + the per-edit-image extra.
 
-    Source: models.yaml ``text_overhead_tokens`` (inferred from seeds/003) and
+    Source: models.yaml ``text_overhead_tokens`` (inferred from Runware's published openai:4@1 costs) and
     ``edit_text_tokens_per_image`` (third-party).
     """
     facts = model_facts(model)

@@ -13,7 +13,7 @@ Shape of the native request (``operation_id="submitRequest"``)::
      "image": "<base64>", "mask": "<base64>"}}
 
 ``to_native`` always writes every payload field the model documents, resolved: GMI is reported to bill an
-absent ``quality`` at the top tier (research/apiframe_gmi.md §B.7), so sending the documented default
+absent ``quality`` at the top tier (third-party live tests, 2026-09), so sending the documented default
 explicitly keeps what is billed equal to what is quoted.
 
 Model slugs: ``gpt-image-1.5`` and ``gpt-image-2`` equal the canonical ids; GMI also documents
@@ -139,8 +139,8 @@ def violations(body: Any, flexible_sizes: bool = False) -> list[Violation]:
 
 class GmiCloudDialect(Dialect):
     """GMI Cloud's request-queue dialect for gpt-image-1.5 and gpt-image-2 (see the module docstring for
-    slugs and ``flexible_sizes``). Sources: seeds/004_ce248181afd351d1.txt, research/apiframe_gmi.md
-    part B."""
+    slugs and ``flexible_sizes``). Sources: https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5
+    and the other GMI quickstarts (read 2026-11-21)."""
 
     provider: ClassVar[str] = PROVIDER
 

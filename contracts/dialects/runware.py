@@ -255,7 +255,7 @@ def reference_image(value: str) -> ImageInput:
 
 class RunwareDialect(Dialect):
     """Runware's REST dialect for ``openai:4@1`` (gpt-image-1.5) and ``openai:gpt-image@2`` (gpt-image-2).
-    Sources: seeds/003_c0aaf04073cb2fb9.txt, research/runware.md §1, §4."""
+    Sources: https://runware.ai/docs/models/openai-gpt-image-1-5 and /openai-gpt-image-2 (read 2026-11-21)."""
 
     provider: ClassVar[str] = PROVIDER
 

@@ -455,7 +455,7 @@ def _idempotent_replay(account: Account, key: str, digest: str, job_id: str) -> 
 def credit_cost(resolved: CanonicalRequest) -> int:
     """Credits of a job: the cost engine's quote of the resolved request on the virtual clock's date.
 
-    Apiframe's credits depend on quality and number of images only (seeds/002), so when the engine's
+    Apiframe's credits depend on quality and number of images only (its GPT Image pages), so when the engine's
     token breakdown fails on the input images (contracts/tokens.py cannot yet price gpt-image-1.5
     high-fidelity inputs), the quote is taken without them: same credits, never a 500.
     """

@@ -65,9 +65,9 @@ __all__ = [
 DEFAULT_API_KEY = "pixelmock-test-key"
 
 #: provider -> (base URL variable, API key variable) its official SDK reads; ``None`` where it reads none.
-#: openai 3.54 and cloudflare 5.9 (research/openai_cloudflare.md §4.3, §5.4); runware-sdk 1.8 reads only
-#: its key (research/runware.md §6.2); genblaze-gmicloud reads GMI_BASE_URL, and GMI's docs call the key
-#: GMI_API_KEY (research/apiframe_gmi.md §B.8); Apiframe's SDKs read no variables (§A.13).
+#: openai 3.54 and cloudflare 5.9 (openai==3.54.0:openai/_client.py, cloudflare==5.9.0:cloudflare/_client.py);
+#: runware-sdk 1.8 reads only its key (runware-sdk==1.8.0:runware/config.py); genblaze-gmicloud reads
+#: GMI_BASE_URL, and GMI's docs call the key GMI_API_KEY; Apiframe's SDKs read no variables.
 SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
     "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
     "cloudflare": ("CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_TOKEN"),

@@ -1,8 +1,8 @@
 """The credit ledger through the control plane: every debit adds up to what the provider reported.
 
 Oracles: Apiframe's published credit table (gpt-image-1.5 high x 1 = 24 credits, the documented
-cassette's ``creditCost``, seeds/002) and Runware's published per-image cost of the documented example
-"Retro-Futurist Metro Poster" (0.19984 USD, seeds/003), plus the costs the emulators report on the wire.
+cassette's ``creditCost``) and Runware's published per-image cost of the documented example
+"Retro-Futurist Metro Poster" (0.19984 USD), plus the costs the emulators report on the wire.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def openai_generations_response_example(path: Path, images: ImageClient) -> None
     assert (image.format, image.width, image.height, image.b64) == ("png", 1024, 1024, "iVBORw0KGgo...")
     assert result.reported_cost is not None
     assert result.reported_cost.tokens == TokenBreakdown(text_input=50, image_input=0, image_output=4160)
-    # 50 text tokens at $5/M and 4160 image tokens at $32/M (research/openai_cloudflare.md §2.1).
+    # 50 text tokens at $5/M and 4160 image tokens at $32/M (contracts/data/models.yaml).
     assert result.reported_cost.usd == Decimal("0.00025") + Decimal("0.13312")
     assert result.quote is not None and result.quote.tokens.image_output == 4160  # the published usage
 
@@ -171,7 +171,7 @@ def apiframe_gpt_image_1_5_generate_and_poll(path: Path, images: ImageClient) ->
     [image] = result.images
     assert image.url == f"https://cdn2.apiframe.ai/images/{APIFRAME_JOB}-1.png"
     assert (image.format, image.width, image.height) == ("png", 1536, 1024)  # 3:2
-    # 24 credits: the page's credit table, high quality x 1 image (seeds/002).
+    # 24 credits: the page's credit table, high quality x 1 image.
     assert result.reported_cost is not None and result.reported_cost.credits == 24
     assert result.quote is not None and result.quote.credits == 24
 
@@ -206,7 +206,7 @@ def apiframe_job_states_documented(path: Path, images: ImageClient) -> None:
 
 # -- Runware -------------------------------------------------------------------------------------------
 
-RUNWARE_COSTS = {  # seeds/003_c0aaf04073cb2fb9.txt, the four published responses
+RUNWARE_COSTS = {  # runware.ai/docs/models/openai-gpt-image-1-5, the four published responses
     "openai-4-1-bioluminescent-art-nouveau-portrait.yaml": "0.20312",
     "openai-4-1-luminescent-botanical-observatory-interior.yaml": "0.19961",
     "openai-4-1-retro-futurist-metro-poster.yaml": "0.19984",

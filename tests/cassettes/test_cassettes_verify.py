@@ -2,7 +2,8 @@
 message naming provider, interaction, JSON path, expectation and finding.
 
 The edits contradict facts the contracts take from the providers' documents: Runware's ``taskUUID`` is a
-UUID (seeds/003), Apiframe's job statuses are QUEUED|PROCESSING|COMPLETED|FAILED|CANCELLED (its v2
+UUID (runware.ai/docs/models/openai-gpt-image-1-5), Apiframe's job statuses are
+QUEUED|PROCESSING|COMPLETED|FAILED|CANCELLED (its v2
 spec), OpenAI's images answer carries ``usage`` (openai-python ``ImagesResponse``).
 """
 

@@ -124,7 +124,7 @@ async def test_async_client_generates_over_a_socket(
 
 # -- polling flows -------------------------------------------------------------------------------------
 
-#: Apiframe's Node SDK polls after 2 s, then x1.5 up to 5 s (research/apiframe_gmi.md §A.13): PollPolicy().
+#: Apiframe's Node SDK polls after 2 s, then x1.5 up to 5 s (its jobs.waitFor): PollPolicy().
 SDK_WAITS = [2.0, 3.0, 4.5, 5.0]
 
 
@@ -233,7 +233,7 @@ def test_a_short_balance_is_insufficient_credits(provider: str) -> None:
     app = create_app(EmulatorConfig(starting_balances={"credits": Decimal(1), "USD": Decimal("0.001")}))
     error = _fails(app, provider)
     assert isinstance(error, InsufficientCreditsError), error
-    if provider == "apiframe":  # 402 with the credits the job needs: low x 2 images = 8 (seeds/002)
+    if provider == "apiframe":  # 402 with the credits the job needs: low x 2 images = 8 (the credit table)
         assert (error.required, error.available) == (8, 1)
 
 

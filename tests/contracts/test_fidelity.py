@@ -54,7 +54,7 @@ def test_the_journal_notes_an_answer_that_rested_on_a_choice() -> None:
 
 
 def test_the_journal_is_silent_on_a_trusted_default() -> None:
-    # The published gpt-image-1.5 schema is the documented one (seeds/000).
+    # The published gpt-image-1.5 schema is the documented one (the catalog page).
     assert options()["cloudflare.gpt_image_15_schema"].evidence in TRUSTED
     assert _cloudflare_15_choices(create_app(EmulatorConfig())) == []
 

@@ -2,14 +2,14 @@
 
 Oracles used here, each published by a provider or OpenAI:
 - Apiframe's credit tables and worked examples: gpt-image-1.5 low 4, medium 9, auto/high 24 and "3 images
-  at medium = 3 x 9 = 27 credits" (seeds/002, at every date); gpt-image-2 low 4, medium 9, auto/high 23
+  at medium = 3 x 9 = 27 credits" (apiframe.ai/docs, at every date); gpt-image-2 low 4, medium 9, auto/high 23
   and "medium x 4 = 36" (docs-v2.apiframe.ai/docs/images/gpt-image-2).
 - gpt-image-2 output tokens published by OpenAI for 1024x1024 high (7024) and 1536x1024 high (5488)
-  (livestream thread community.openai.com/t/1379464, research/openai_cloudflare.md §8).
+  (livestream thread community.openai.com/t/1379464, read 2026-11-21).
 - The 512-px tile rule's observed figure: a 1024x1024 input bills 194 image tokens
   (community.openai.com/t/1281361).
 - GMI's gpt-image-2 per-image prices (1024x1024 low $0.010, 1536x1024 high $0.440;
-  research/apiframe_gmi.md §B.7).
+  GMI model detail as read by a third-party client, 2026-09).
 Runware's published per-request costs are checked against the documented cassettes in
 test_pricing_cassettes.py.
 """
@@ -43,8 +43,8 @@ def test_apiframe_worked_examples() -> None:
     )
 
 
-#: Apiframe's published gpt-image-1.5 credits per image (seeds/002 and apiframe.ai/docs): low 4, medium 9,
-#: auto 24, high 24.
+#: Apiframe's published gpt-image-1.5 credits per image (apiframe.ai/docs/images/gpt-image/gpt-image-1-5):
+#: low 4, medium 9, auto 24, high 24.
 APIFRAME_GPT_IMAGE_15_CREDITS = {"low": 4, "medium": 9, "auto": 24, "high": 24}
 
 
@@ -63,7 +63,7 @@ APIFRAME_GPT_IMAGE_15_CREDITS = {"low": 4, "medium": 9, "auto": 24, "high": 24}
 def test_apiframe_gpt_image_15_documented_credits_apply_at_every_date(
     on: dt.date, quality: str, credits: int
 ) -> None:
-    # The date the current page was read (2026-11-21) is no price change (fidelity-audit-2.md §3.1).
+    # The date the current page was read (2026-11-21) is no price change (pixelmock's choice).
     for n in (1, 3):
         assert quote("apiframe", _req(quality=quality, n=n, size="1024x1024"), on).credits == credits * n
 
@@ -80,7 +80,7 @@ def test_apiframe_gpt_image_2_documented_credits_apply_at_every_date(on: dt.date
 
 @pytest.mark.parametrize("on", [dt.date(2026, 5, 1), dt.date(2026, 8, 31), dt.date(2026, 12, 2)])
 def test_gmi_gpt_image_2_prices_apply_before_the_date_they_were_read(on: dt.date) -> None:
-    # research/apiframe_gmi.md §B.7: 1024x1024 medium $0.060, read in 2026-09 (a read date, not a change).
+    # Reported GMI table: 1024x1024 medium $0.060, read in 2026-09 (a read date, not a change).
     assert quote("gmicloud", _req("gpt-image-2", quality="medium", size="1024x1024"), on).usd == Decimal(
         "0.060"
     )
@@ -220,7 +220,7 @@ def test_gpt_image_2_inputs_are_billed_at_high_fidelity_as_a_labelled_estimate()
 
 def test_a_runware_quote_with_reference_images_says_that_part_is_an_estimate() -> None:
     # Runware publishes no rule for reference images; its documented image-to-image costs differ from
-    # OpenAI's image-input token sum (seeds/003; research/fidelity-audit-2.md §4.2)
+    # OpenAI's image-input token sum (runware.ai/docs/models/openai-gpt-image-1-5 and /openai-gpt-image-2)
     image = ImageInput(width=1024, height=1024)
     with_refs = quote("runware", _req(size="1024x1024", quality="low", input_images=(image,)), TODAY)
     without = quote("runware", _req(size="1024x1024", quality="low"), TODAY)

@@ -1,4 +1,4 @@
-"""Runware's published per-request costs (seeds/003, transcribed in cassettes/documented/runware) are the
+"""Runware's published per-request costs (transcribed in cassettes/documented/runware) are the
 oracle for the token pass-through rule: each text-to-image example's ``cost`` is reproduced exactly.
 
 The one image-to-image example depends on the reference image's size, which the page does not give; the

@@ -1,5 +1,5 @@
 """Fault injection: rules (provider, operation, model, nth call, seeded probability) and the one-off
-X-Pixelmock-Fault header make each provider answer in its own words (statuses and codes as the research
+X-Pixelmock-Fault header make each provider answer in its own words (statuses and codes as the public sources
 documents them, checked here independently of the contracts' x-faults), flow faults go through the
 provider's flow (a failed Apiframe job with its refund, a GMI request left queued, a Runware task that
 times out), and the reference client sees a 429 and then succeeds."""
@@ -52,28 +52,28 @@ REQUESTS: dict[str, tuple[str, str, Any, dict[str, str]]] = {
     "gmicloud": ("POST", f"{GMI}/requests", {"model": "gpt-image-2", "payload": {"prompt": "a fox"}}, BEARER),
 }
 
-#: What each provider answers, from the research notes (not from the contracts under test):
+#: What each provider answers, from the public sources (not from the contracts under test):
 #: (provider, kind) -> (status, a check of the body, Retry-After sent).
 ANSWERS: dict[tuple[str, str], tuple[int, Any, bool]] = {
-    # research/openai_cloudflare.md §1.7 and the standard OpenAI bodies
+    # the standard OpenAI error bodies (third-party captures)
     ("openai", "rate_limit"): (429, lambda b: b["error"]["code"] == "rate_limit_exceeded", True),
     ("openai", "server_error"): (500, lambda b: b["error"]["type"] == "server_error", False),
     ("openai", "unavailable"): (503, lambda b: b["error"]["type"] == "server_error", False),
     ("openai", "insufficient_credits"): (429, lambda b: b["error"]["code"] == "insufficient_quota", False),
     ("openai", "content_policy"): (400, lambda b: b["error"]["code"] == "moderation_blocked", False),
-    # research/openai_cloudflare.md §3.6: 3040 (429), 3007 (408), 2021 (402)
+    # developers.cloudflare.com/workers-ai/platform/errors/: 3040 (429), 3007 (408); 2021 (402) reported
     ("cloudflare", "rate_limit"): (429, lambda b: b["errors"][0]["code"] == 3040, False),
     ("cloudflare", "server_error"): (500, lambda b: b["success"] is False, False),
     ("cloudflare", "provider_timeout"): (408, lambda b: b["errors"][0]["code"] == 3007, False),
     ("cloudflare", "insufficient_credits"): (402, lambda b: b["errors"][0]["code"] == 2021, False),
-    # research/apiframe_gmi.md §A.9: {"error": string}, 429 with Retry-After
+    # Apiframe's v2 spec (apiframe-nodejs-sdk openapi.json): {"error": string}, 429 with Retry-After
     ("apiframe", "rate_limit"): (429, lambda b: set(b) == {"error"}, True),
     ("apiframe", "server_error"): (500, lambda b: set(b) == {"error"}, False),
     ("apiframe", "unavailable"): (503, lambda b: set(b) == {"error"}, False),
-    # research/apiframe_gmi.md §B.6: {"error"}, Retry-After honoured by clients, 500 "Backend error"
+    # genblaze-gmicloud 0.3.5: {"error"}, Retry-After honoured by clients, 500 "Backend error"
     ("gmicloud", "rate_limit"): (429, lambda b: set(b) == {"error"}, True),
     ("gmicloud", "server_error"): (500, lambda b: b["error"].startswith("Backend error"), False),
-    # research/runware.md §1.4: 429 / 503 / 504 under load, errors envelope
+    # runware.ai/docs/platform/rate-limits: 429 / 503 / 504 under load, errors envelope
     ("runware", "rate_limit"): (429, lambda b: b["errors"][0]["code"] == "rateLimitExceeded", False),
     ("runware", "server_error"): (500, lambda b: "code" in b["errors"][0], False),
     ("runware", "unavailable"): (503, lambda b: "code" in b["errors"][0], False),
@@ -247,7 +247,7 @@ def test_a_dropped_connection_gets_no_answer_and_after_processing_the_work_is_do
         admin.add_fault("drop", provider="gmicloud", operation="submitRequest", nth=1, after=True)
         with pytest.raises(httpx.TransportError):
             _send(client, "gmicloud")
-        # The request was created and charged although its answer never came (research §B.6).
+        # The request was created and charged although its answer never came (third-party live tests).
         listed = client.get(f"{GMI}/requests", headers=BEARER).json()
         assert listed["total"] == 1 and listed["requests"][0]["status"] == "success"
         assert admin.balance(KEY, "USD") < Decimal(100)
@@ -275,7 +275,7 @@ def test_apiframe_content_policy_fails_the_job_with_the_documented_message_and_r
     jobs = [client.get(f"/apiframe/v2/jobs/{i}", headers=APIFRAME_KEY).json() for i in ids]
     assert [j["status"] for j in jobs] == ["COMPLETED", "FAILED", "COMPLETED"]
     failed = jobs[1]
-    # research/apiframe_gmi.md §A.7: the documented FAILED example
+    # docs-v2.apiframe.ai/docs/jobs/get: the documented FAILED example
     assert failed["error"] == "Provider returned an error: content policy violation"
     assert (failed["creditCost"], failed["progress"], failed["result"]) == (0, 0, None)
     ledger = admin.ledger(key=KEY)
@@ -291,7 +291,7 @@ def test_apiframe_insufficient_credits_quotes_the_real_cost_and_takes_nothing(ap
     answer = _send(client, "apiframe", {"X-Pixelmock-Fault": "insufficient_credits"})
     assert answer.status_code == 402
     body = answer.json()
-    assert body["error"] == "Insufficient credits"  # research/apiframe_gmi.md §A.9
+    assert body["error"] == "Insufficient credits"  # the v2 spec's InsufficientCredits
     assert body["creditsAvailable"] == 10_000 and body["creditsRequired"] > 0
     assert PixelmockAdmin.for_app(app).ledger(key=KEY)["lines"] == []
 
@@ -305,7 +305,7 @@ def test_gmi_content_policy_keeps_a_failed_record_and_charges_nothing(
     body = answer.json()
     record = client.get(f"{GMI}/requests/{body['request_id']}", headers=BEARER).json()
     assert record["status"] == "failed" and record["outcome"]["error"]["code"] == 400
-    # genblaze recognises a refusal by these markers (research/apiframe_gmi.md §B.6)
+    # genblaze recognises a refusal by these markers (genblaze_gmicloud/_errors.py)
     assert "content_policy" in body["error"] and "safety" in body["error"]
     assert admin.ledger(key=KEY)["lines"] == []
 
@@ -320,7 +320,7 @@ def test_a_stuck_gmi_request_is_charged_and_stays_queued(app: Flask, admin: Pixe
     admin.advance(86_400)
     again = client.get(f"{GMI}/requests/{record['request_id']}", headers=BEARER).json()
     assert again["status"] == "queued"
-    assert len(admin.ledger(key=KEY)["lines"]) == 1  # pre-charged at creation (research §B.7)
+    assert len(admin.ledger(key=KEY)["lines"]) == 1  # pre-charged at creation (reported)
     assert _send(client, "gmicloud").json()["status"] == "success"
 
 
@@ -339,7 +339,7 @@ def test_runware_task_faults_are_scoped_to_tasks_and_not_charged(app: Flask, adm
     )
     assert poll.status_code == 200
     [failed] = poll.json()["errors"]
-    # research/runware.md §3.2: the documented getResponse error item
+    # runware.ai/docs/platform/task-polling: the documented getResponse error item
     assert (failed["code"], failed["status"], failed["taskUUID"]) == (
         "timeoutProvider",
         "error",

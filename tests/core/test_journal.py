@@ -1,7 +1,7 @@
 """The request journal, read through the control plane (``GET /__admin/journal``).
 
 Oracles: the requests the test itself sent (their keys must not come back), the providers' published
-figures (Apiframe's 24 credits for gpt-image-1.5 high x 1, seeds/002 via the documented cassette), and the
+figures (Apiframe's 24 credits for gpt-image-1.5 high x 1, via the documented cassette), and the
 virtual clock the test set.
 """
 
@@ -175,7 +175,7 @@ def test_an_apiframe_submit_is_recorded_with_its_canonical_view_cost_and_ledger(
     assert note["canonical"]["model"] == "gpt-image-1.5"
     assert note["canonical"]["quality"] == "high"
     assert note["canonical"]["output_format"] == "png"
-    assert note["cost"] == {"credits": 24}  # seeds/002: gpt-image-1.5 high, 1 image
+    assert note["cost"] == {"credits": 24}  # Apiframe's credit table: gpt-image-1.5 high, 1 image
     [line] = entry["ledger"]
     assert (line["currency"], line["amount"]) == ("credits", "-24")
 

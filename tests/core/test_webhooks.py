@@ -3,7 +3,7 @@
 uploadEndpoint gets the raw image; nothing outside loopback is ever called unless the config says so.
 
 Signatures are checked with the scheme Apiframe documents (docs-v2.apiframe.ai/docs/webhooks and the
-Node SDK, research/apiframe_gmi.md §A.11), written out here rather than taken from the emulator."""
+Node SDK's src/webhooks.ts), written out here rather than taken from the emulator."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def test_cost_json_lists_every_provider_with_the_documented_fields(
     rows = json.loads(capsys.readouterr().out)
     assert [row["provider"] for row in rows] == list(PROVIDERS)
     by_provider = {row["provider"]: row for row in rows}
-    # Cloudflare's published gpt-image-1.5 sizes (seeds/000) have no 1536x1024: an error row, not a crash.
+    # Cloudflare's published gpt-image-1.5 sizes (catalog page) have no 1536x1024: an error row, not a crash.
     assert "size" in by_provider.pop("cloudflare")["error"]
     for row in by_provider.values():
         assert set(row) >= {"provider", "model", "usd", "credits", "tokens", "resolved"}

@@ -3,8 +3,8 @@ a WebSocket upgrade on the same path speaks the WebSocket API (``wss://ws-api.ru
 
 Contract: ``contracts/openapi/runware.yaml`` (request schemas per task type and per model, the error
 catalogue ``x-errors``, size rules, the WebSocket protocol ``x-websocket``); dialect:
-``pixelmock.contracts.dialects.runware``. Sources: the openai:4@1 model page (seeds/003_c0aaf04073cb2fb9.txt)
-and research/runware.md §1 (REST, errors), §2 (WebSocket), §3 (async, getResponse), §4 (models).
+``pixelmock.contracts.dialects.runware``. Sources: https://runware.ai/docs/models/openai-gpt-image-1-5
+and Runware's platform docs (authentication, errors, task-polling, webhooks; read 2026-11-21).
 
 Flow of one request: parse the JSON array, authenticate (an ``authentication`` task first in the array,
 else ``Authorization: Bearer``), then run each task on its own: an error is scoped to its task and the
@@ -18,7 +18,7 @@ with an authentication task, each finished image of a sync imageInference task i
 frame (``TaskContext.on_item``), and sessions survive drops (``emulators/providers/runware/sessions.py``).
 
 Emulator options (``EmulatorConfig.options``):
-- ``runware.transparent_jpg``: ``"flatten"`` (default; the seed's sticker-sheet example) or ``"reject"``
+- ``runware.transparent_jpg``: ``"flatten"`` (default; the model page's sticker-sheet example) or ``"reject"``
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
 - ``runware.gpt_image_2_parameters``: ``"providerSettings"`` (default; the docs page), ``"settings"``
   (runware-sdk 1.8.0's schema) or ``"both"``: the settings block openai:gpt-image@2 takes; the other
@@ -537,7 +537,8 @@ def run_task(task: Any, ctx: TaskContext) -> TaskResult:
     """Validate and run one task; every failure becomes the task's error (never an exception). An
     unexpected one (a bug) becomes the catalogue's internal error scoped to the task (status 500), so
     the array's other tasks keep their answers ("errors are scoped to the specific task that failed",
-    research/runware.md §1.3); a task that fails so is not charged (``image_inference`` refunds it)."""
+    https://runware.ai/docs/platform/errors); a task that fails so is not charged (``image_inference``
+    refunds it)."""
     try:
         task_type, _, choices = check_task(task)
         return HANDLERS[task_type](task, replace(ctx, choices=choices))
@@ -774,7 +775,7 @@ def get_response(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     A processing item is ``{taskType, taskUUID, imageUUID, status}``: the imageUUID (assigned when the
     task was accepted, the same one the finished item will carry) is what keeps both SDKs polling
     promptly. The old ``runware`` SDK only counts poll items that carry an imageUUID and otherwise waits
-    ``RUNWARE_VIDEO_INITIAL_TIMEOUT`` (30 s) per poll (research/runware.md §3.2); ``runware-sdk`` keys
+    ``RUNWARE_VIDEO_INITIAL_TIMEOUT`` (30 s) per poll (runware==0.5.24:runware/utils.py); ``runware-sdk`` keys
     in-flight items by imageUUID and counts only ``success`` ones as results.
     """
     task_uuid = str(task["taskUUID"])

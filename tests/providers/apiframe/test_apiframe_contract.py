@@ -1,8 +1,9 @@
 """Apiframe v2 contract (contracts/openapi/apiframe.yaml) against Apiframe's published facts.
 
-Oracles: the GPT Image 1.5 page (seeds/002_5464f2d1d1b8f879.txt: parameter table, credit table, worked
-example, curl example), the GPT Image 2 page and Apiframe's own v2 spec as summarised in
-research/apiframe_gmi.md §A (figures transcribed below), and the documented cassettes.
+Oracles: the GPT Image 1.5 page (https://apiframe.ai/docs/images/gpt-image/gpt-image-1-5: parameter table,
+credit table, worked example, curl example), the GPT Image 2 page and Apiframe's own v2 spec
+(apiframe-ai/apiframe-nodejs-sdk@9f9b464:openapi.json; figures transcribed below; read 2026-11), and the
+documented cassettes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ SEED_BODY = {
     "gptImageParams": {"quality": "high", "aspect_ratio": "3:2", "output_format": "png"},
 }
 
-# seeds/002 "Model-specific parameters": values and (default) of each gptImageParams field.
+# The GPT Image 1.5 page's "Model-specific parameters": values and (default) of each gptImageParams field.
 SEED_PARAMS_15 = {
     "quality": ({"auto", "low", "medium", "high"}, "auto"),
     "aspect_ratio": ({"1:1", "3:2", "2:3"}, "1:1"),
@@ -35,7 +36,7 @@ SEED_PARAMS_15 = {
     "background": ({"auto", "transparent", "opaque"}, "auto"),
     "input_fidelity": ({"low", "high"}, "low"),
 }
-# research §A.6 (docs-v2 GPT Image 2 page): values and documented default (None: not stated).
+# https://docs-v2.apiframe.ai/docs/images/gpt-image-2: values and documented default (None: not stated).
 DOCS_PARAMS_2 = {
     "quality": ({"low", "medium", "high", "auto"}, "auto"),
     "aspect_ratio": ({"1:1", "3:2", "2:3"}, None),
@@ -170,13 +171,13 @@ def test_documented_job_examples_fit_except_the_recorded_webhook_status_drift() 
         body = json.loads(interaction["response"]["body"]["string"])
         found[body["status"]] = [(v.param, v.value) for v in validate("apiframe", schema, body)]
     # The older docs say webhookStatus "sent"; the newer spec (which the contract follows) says
-    # pending|delivered|failed|null (research/apiframe_gmi.md §A.7 conflict 2).
+    # pending|delivered|failed|null (apiframe-ai/apiframe-nodejs-sdk@9f9b464:openapi.json, schema Job).
     assert found == {"QUEUED": [], "PROCESSING": [], "FAILED": [("webhookStatus", "sent")]}
 
 
-# Credit figures: seeds/002 (current gpt-image-1.5 table and "3 × 9 = 27"), docs-v2 GPT Image 2 page
+# Credit figures: apiframe.ai/docs (current gpt-image-1.5 table and "3 × 9 = 27"), docs-v2 GPT Image 2 page
 # (4/9/23/23, "medium × 4 = 36"). They apply at every date: the older docs-v2 GPT Image 1.5 page's
-# 2/5/14/14 carries no date and is kept as a note, not as a price in force (fidelity-audit-2 §3.1).
+# 2/5/14/14 carries no date and is kept as a note, not as a price in force (pixelmock's choice).
 CURRENT = dt.date(2026, 11, 21)
 OLDER = dt.date(2026, 1, 1)
 

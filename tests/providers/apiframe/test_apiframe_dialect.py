@@ -1,7 +1,8 @@
 """Apiframe dialect: canonical <-> ``POST /v2/images/generate`` bodies.
 
 The oracles are the contract (every native body must validate against it) and Apiframe's published
-parameter tables (seeds/002 for gpt-image-1.5, research/apiframe_gmi.md §A.6 for gpt-image-2).
+parameter tables (https://apiframe.ai/docs/images/gpt-image/gpt-image-1-5 for gpt-image-1.5,
+https://docs-v2.apiframe.ai/docs/images/gpt-image-2 for gpt-image-2; read 2026-11).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def test_the_registry_returns_this_dialect() -> None:
 @pytest.mark.parametrize("model", MODELS)
 def test_defaults_are_the_documented_ones(model: str) -> None:
     resolved = DIALECT.resolve(CanonicalRequest(model=model, prompt="a fox"))  # type: ignore[arg-type]
-    # seeds/002: quality auto, aspect 1:1 (-> 1024x1024, inferred), webp, background auto, 1 image.
+    # The model pages: quality auto, aspect 1:1 (-> 1024x1024, inferred), webp, background auto, 1 image.
     assert (resolved.quality, resolved.size, resolved.output_format, resolved.background, resolved.n) == (
         "auto",
         "1024x1024",
@@ -98,7 +99,7 @@ def test_defaults_are_the_documented_ones(model: str) -> None:
         1,
     )
     if model == "gpt-image-1.5":
-        assert (resolved.input_fidelity, resolved.moderation) == ("low", "auto")  # seed default; no knob
+        assert (resolved.input_fidelity, resolved.moderation) == ("low", "auto")  # page default; no knob
     else:
         assert (resolved.input_fidelity, resolved.moderation) == ("high", "auto")  # "no knob"; docs default
 

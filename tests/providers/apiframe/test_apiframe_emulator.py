@@ -120,10 +120,10 @@ def test_seed_example_replays_to_a_completed_job_with_a_real_image(http: httpx.C
         "gpt-image-1.5",
         100,
     )
-    assert job["creditCost"] == documented["creditCost"] == 24  # seed credit table: high = 24 per image
+    assert job["creditCost"] == documented["creditCost"] == 24  # page credit table: high = 24 per image
     assert job["error"] is None and job["expired"] is False and job["completedAt"] is not None
     assert job["createdAt"].endswith("Z") and len(job["createdAt"]) == len(documented["createdAt"])
-    [url] = job["result"]["images"]  # one URL per image, as in the seed's example result
+    [url] = job["result"]["images"]  # one URL per image, as in the page's example result
     image = _image(http, url)
     assert image.format == "PNG"
     assert image.size == (1536, 1024)  # aspect_ratio 3:2 (pixel size inferred: OpenAI's 3:2 size)
@@ -335,7 +335,7 @@ def test_idempotency_key_longer_than_255_is_rejected(client: httpx.Client) -> No
             (1024, 1024),
             "WEBP",
             3,
-            27,  # seeds/002 worked example: 3 x 9
+            27,  # the gpt-image-1.5 page's worked example: 3 x 9
         ),
         (
             {
@@ -384,7 +384,7 @@ def test_edit_jobs_cost_the_same_credits(client: httpx.Client) -> None:
         client,
         _submit(client, {"prompt": "make it blue", "model": "gpt-image-1.5", "gptImageParams": params}),
     )
-    assert (job["status"], job["creditCost"]) == ("COMPLETED", 4)  # seeds/002: low = 4 credits per image
+    assert (job["status"], job["creditCost"]) == ("COMPLETED", 4)  # the credit table: low = 4 per image
 
 
 def test_transparent_background_has_alpha(client: httpx.Client) -> None:
@@ -511,8 +511,8 @@ def test_me_shows_the_team_balance(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("today", ["2026-06-01", "2026-11-20", "2026-12-02"])
 def test_seed_example_costs_the_documented_credits_on_any_pinned_date(today: str) -> None:
-    # seeds/002: gpt-image-1.5 high costs 24 credits per image. A clock pinned before the date the page was
-    # read (2026-11-21) must not charge an older, undated table (research/fidelity-audit-2.md §3.1).
+    # apiframe.ai/docs: gpt-image-1.5 high costs 24 credits per image. A clock pinned before the date the page
+    # was read (2026-11-21) must not charge an older, undated table (nothing shows it was ever charged).
     # after OpenAI's shutdown Apiframe is taken to refuse the model (an option): serve it to see the price
     serve = {"apiframe.after_upstream_shutdown": "serve"}
     config = EmulatorConfig(today=dt.date.fromisoformat(today), options=serve)

@@ -28,8 +28,8 @@ from pixelmock.contracts.options import options
 
 PROVIDER = "cloudflare"
 CASSETTES = sorted((DOCUMENTED / "cloudflare").glob("*.yaml"))
-SEEDS_15 = "seeds/000_1f2b8520b0606fdd.txt"
-SEEDS_2 = "seeds/001_bf69e76bf5d812f8.txt"
+PAGE_15 = "https://developers.cloudflare.com/ai/models/openai/gpt-image-1.5/"
+PAGE_2 = "https://developers.cloudflare.com/ai/models/openai/gpt-image-2/"
 
 
 def load_cassette(path: Path) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def test_real_base_url_and_auth() -> None:
 
 def test_operations_are_the_universal_and_classic_routes() -> None:
     assert operation(PROVIDER, "aiRun")[:2] == ("POST", "/accounts/{account_id}/ai/run")
-    # The classic route keeps the model's slash literal (research/openai_cloudflare.md §3.1, §4.1).
+    # The classic route keeps the model's slash literal (rest-api.mdx, cloudflare-python#2718).
     assert operation(PROVIDER, "runGptImage15")[1] == "/accounts/{account_id}/ai/run/openai/gpt-image-1.5"
     assert operation(PROVIDER, "runGptImage2")[1] == "/accounts/{account_id}/ai/run/openai/gpt-image-2"
 
@@ -112,7 +112,7 @@ def test_evidence_labels_are_known() -> None:
 
 
 def test_gpt_image_2_input_is_the_published_schema() -> None:
-    # research/openai_cloudflare.md §3.3 (schema-input.json) and the seed page's Parameters.
+    # The catalog page's schema-input.json and its Parameters.
     schema = request_schema(PROVIDER, "runGptImage2")
     assert schema["required"] == ["prompt"]
     assert schema["additionalProperties"] is False
@@ -126,7 +126,7 @@ def test_gpt_image_2_input_is_the_published_schema() -> None:
 
 
 def test_gpt_image_15_input_is_the_published_schema() -> None:
-    # seeds/000 Parameters: images[] (max 16), prompt (required), quality, size, style; nothing else.
+    # The catalog page's Parameters: images[] (max 16), prompt (required), quality, size, style; nothing else.
     schema = request_schema(PROVIDER, "runGptImage15")
     assert schema["required"] == ["prompt"]
     assert schema["additionalProperties"] is False
@@ -186,7 +186,7 @@ def test_cassettes_cover_every_example_of_both_pages() -> None:
     assert len([s for s in stems if s.startswith("gpt-image-2-")]) == 6
     for path in CASSETTES:
         header = path.read_text(encoding="utf-8").splitlines()[0]
-        assert header.startswith("# Source: ") and (SEEDS_15 in header or SEEDS_2 in header)
+        assert header.startswith("# Source: ") and (PAGE_15 in header or PAGE_2 in header)
         request = load_cassette(path)["request"]
         assert request["headers"]["Authorization"] == ["Bearer REDACTED"]
 

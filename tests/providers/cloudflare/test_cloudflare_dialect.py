@@ -143,9 +143,10 @@ def test_capabilities_are_the_documented_ones() -> None:
     two = DIALECT.capabilities("gpt-image-2")
     assert two.native_model == "openai/gpt-image-2"
     assert two.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
-    assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (seed page)
+    assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (catalog page)
     assert (two.max_n, two.max_input_images, two.mask, two.flexible_sizes) == (1, 16, False, False)
-    # seeds/000 Parameters: the published sizes; `auto` is the upstream default, sent by leaving size out.
+    # The catalog page's Parameters: the published sizes; `auto` is the upstream default, sent by leaving
+    # size out.
     one_five = DIALECT.capabilities("gpt-image-1.5")
     assert one_five.sizes == ("256x256", "512x512", "1024x1024", "1792x1024", "1024x1792", "auto")
     assert one_five.qualities == ("low", "medium", "high", "auto")
@@ -181,7 +182,7 @@ def test_effective_schema_is_openais_gpt_image_15_field_set() -> None:
     ],
 )
 def test_published_gpt_image_15_fields_round_trip(size: str | None, style: str | None) -> None:
-    # The page's own examples: size 1792x1024, style vivid / natural (earlier page version, research §3.3).
+    # The page's own examples: size 1792x1024, style vivid / natural (earlier page version, public copies).
     native_input: dict[str, Any] = {"prompt": "A quiet Japanese garden"}
     if size is not None:
         native_input["size"] = size
@@ -263,7 +264,7 @@ def test_from_native_rejects_what_it_does_not_understand(body: dict[str, Any]) -
 # --- cost: the published unit prices and OpenAI's token table ------------------------------------------
 # Cloudflare catalog "Unit pricing" (USD per 1M tokens): input 5; output image 32 (1.5) / 30 (2).
 # OpenAI's gpt-image-1.5 output-token table: low 1024x1024 272, medium 1024x1536 1584, high 1536x1024 6208,
-# high 1024x1024 4160 (research/openai_cloudflare.md §2.1, §2.2, §3.8).
+# high 1024x1024 4160 (contracts/data/models.yaml, contracts/data/pricing.yaml).
 
 
 @pytest.mark.parametrize(
@@ -290,7 +291,8 @@ def test_published_sizes_openai_cannot_render_are_quoted_as_an_estimate(
     size: str, billed: str, tokens: int
 ) -> None:
     # OpenAI's gpt-image-1.5 table has no 1792x1024 or 512x512 (high: 1536x1024 6208, 1024x1536 6240,
-    # 1024x1024 4160 tokens; research §2.2); the quote bills the same-orientation size and says so.
+    # 1024x1024 4160 tokens; contracts/data/models.yaml); the quote bills the same-orientation size and says
+    # so.
     request = CanonicalRequest(
         model="gpt-image-1.5", prompt="A golden retriever puppy", size=size, quality="high"
     )

@@ -187,7 +187,7 @@ INVALID_INPUTS = [
         "Length of '/images' must be <= 16",
     ),
     ({"model": "openai/gpt-image-2", "input": "x"}, "Type mismatch of '/', 'string' not in 'object'"),
-    # Outside the published gpt-image-1.5 schema (seeds/000 Parameters).
+    # Outside the published gpt-image-1.5 schema (the catalog page's Parameters).
     (
         {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1536x1024"}},
         "'/size' must be one of '256x256, 512x512, 1024x1024, 1792x1024, 1024x1792'",
@@ -431,7 +431,7 @@ def test_request_too_large_is_413() -> None:
 
 
 # Examples of an earlier version of the gpt-image-1.5 catalog page, each documented with "Response 200"
-# (research/openai_cloudflare.md §3.3): "Custom Size", "Vivid Style", "Natural Style".
+# (public copies of 2026): "Custom Size", "Vivid Style", "Natural Style".
 EARLIER_PAGE_EXAMPLES = [
     {"prompt": "A panoramic view of the northern lights over a snowy mountain range", "size": "1792x1024"},
     {"prompt": "A neon-lit cyberpunk cityscape at night", "style": "vivid", "quality": "high"},
@@ -448,7 +448,7 @@ def test_published_gpt_image_15_examples_succeed(http: httpx.Client, example: di
 
 def test_published_size_is_billed_as_the_upstream_size(app: Flask, http: httpx.Client) -> None:
     # 1792x1024 high: OpenAI's table has no 1792x1024; the same-orientation 1536x1024 high is 6208 tokens
-    # at $32 / 1M (research §2.2, §3.8), an estimate the quote notes.
+    # at $32 / 1M (contracts/data/models.yaml, contracts/data/pricing.yaml), an estimate the quote notes.
     prompt = "A panoramic view of the northern lights"
     before = balance(app, "test-token")
     body = {
@@ -583,7 +583,7 @@ def test_official_sdk(live_url: str) -> None:
     assert isinstance(universal, dict)
     image_url = universal["result"]["result"]["image"]
     assert urlsplit(image_url).netloc == urlsplit(live_url).netloc
-    # cloudflare 5.x percent-encodes the model's slash (research/openai_cloudflare.md §4.1).
+    # cloudflare 5.x percent-encodes the model's slash (https://github.com/cloudflare/cloudflare-python/issues/2718).
     with pytest.raises(cloudflare.BadRequestError) as info:
         client.ai.run("openai/gpt-image-1.5", account_id="x", prompt="a cat")
     assert info.value.body["errors"][0]["code"] == 7000  # type: ignore[index]

@@ -1,7 +1,8 @@
 """GMI Cloud contract (contracts/openapi/gmicloud.yaml) against its oracles.
 
-Oracles: the seed's gpt-image-1.5 parameter table (seeds/004_ce248181afd351d1.txt) and the gpt-image-2
-rows of research/apiframe_gmi.md §B.3, typed in below from those sources; the documented cassettes in
+Oracles: the gpt-image-1.5 parameter table (https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5)
+and the gpt-image-2 rows of https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-2 (read 2026-11-21),
+typed in below from those sources; the documented cassettes in
 cassettes/documented/gmicloud (requests must validate, responses must match the response schemas).
 """
 
@@ -22,7 +23,8 @@ from pixelmock.contracts.openapi import document, inlined, operation, real_base_
 PROVIDER = "gmicloud"
 REAL_BASE = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
 
-# seeds/004_ce248181afd351d1.txt, "Request Parameters" (field: (enum or range, default)).
+# https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5, "Request Parameters"
+# (field: (enum or range, default)).
 SEED_GPT_IMAGE_15: dict[str, tuple[Any, Any]] = {
     "size": (["1024x1024", "1024x1536", "1536x1024"], "1024x1024"),
     "quality": (["low", "medium", "high", "auto"], "medium"),
@@ -33,7 +35,7 @@ SEED_GPT_IMAGE_15: dict[str, tuple[Any, Any]] = {
 }
 SEED_GPT_IMAGE_15_FIELDS = {"prompt", *SEED_GPT_IMAGE_15, "image", "mask"}
 
-# research/apiframe_gmi.md §B.3 "Sibling models on GMI", row gpt-image-2 (GMI-2 docs).
+# https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-2 (read 2026-11-21).
 DOC_GPT_IMAGE_2: dict[str, tuple[Any, Any]] = {
     "size": (["1024x1024", "1024x1536", "1536x1024"], "1024x1024"),
     "quality": (["low", "medium", "high", "auto"], "medium"),
@@ -89,7 +91,7 @@ def test_operations(operation_id: str, method: str, path: str) -> None:
 def test_models_are_discriminated_by_slug() -> None:
     schema = request_schema(PROVIDER, "submitRequest")
     assert schema["discriminator"]["propertyName"] == "model"
-    # GMI documents four slugs: gpt-image-1.5, gpt-image-2 and gpt-image-2-generate / -edit (research §B.3).
+    # GMI documents four slugs: gpt-image-1.5, gpt-image-2 and gpt-image-2-generate / -edit (its quickstarts).
     assert set(schema["discriminator"]["mapping"]) == {
         "gpt-image-1.5",
         "gpt-image-2",
@@ -138,7 +140,7 @@ def test_document_examples_validate() -> None:
 
 def test_status_enum_covers_the_sdk_and_the_docs_table() -> None:
     statuses = set(inlined(PROVIDER)["components"]["schemas"]["RequestStatus"]["enum"])
-    # docs table (seed): queued, success, failed; gmicloud SDK RequestStatus adds the rest (§B.4).
+    # docs table (quickstart): queued, success, failed; gmicloud SDK RequestStatus adds the rest.
     assert {"queued", "success", "failed"} <= statuses
     assert statuses == {"created", "queued", "dispatched", "processing", "success", "failed", "cancelled"}
 

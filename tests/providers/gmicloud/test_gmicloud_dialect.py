@@ -1,8 +1,8 @@
 """GMI Cloud dialect: defaults, round trips, refusals and quotes.
 
-Oracles: the OpenAPI contract (validation), the seed's defaults table (seeds/004_ce248181afd351d1.txt),
-GMI's published gpt-image-2 prices (research/apiframe_gmi.md §B.7) and OpenAI's published gpt-image-1.5
-output-token table and $32/M output price (research/openai_cloudflare.md §2.1-§2.2), typed in below.
+Oracles: the OpenAPI contract (validation), the defaults table of https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5,
+GMI's gpt-image-2 prices as a third-party client read them (2026-09) and OpenAI's published gpt-image-1.5
+output-token table and $32/M output price (contracts/data/models.yaml sources), typed in below.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_resolve_is_idempotent(request: CanonicalRequest) -> None:
 
 def test_resolve_fills_the_seed_defaults_for_gpt_image_15() -> None:
     resolved = DIALECT.resolve(CanonicalRequest(model="gpt-image-1.5", prompt="a fox"))
-    # seeds/004: size 1024x1024, quality medium, n 1, png, compression 100, background auto.
+    # The quickstart's table: size 1024x1024, quality medium, n 1, png, compression 100, background auto.
     assert (resolved.size, resolved.quality, resolved.n) == ("1024x1024", "medium", 1)
     assert (resolved.output_format, resolved.output_compression, resolved.background) == ("png", 100, "auto")
 
@@ -106,7 +106,7 @@ def test_resolve_fills_the_documented_defaults_for_gpt_image_2() -> None:
 
 
 def test_to_native_writes_quality_explicitly() -> None:
-    # GMI reportedly bills an absent quality at the top tier (research §B.7): always send it.
+    # GMI reportedly bills an absent quality at the top tier (third-party live tests): always send it.
     body = DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a fox")).body
     assert body == {
         "model": "gpt-image-2",
@@ -232,7 +232,7 @@ def test_values_equal_to_what_gmi_does_anyway_are_accepted(model: str, fields: d
     assert _valid(native.body)
 
 
-# GMI gpt-image-2 USD per image (research/apiframe_gmi.md §B.7, GMI model detail via T-GMI-IMG).
+# GMI gpt-image-2 USD per image (GMI model detail as read by a third-party client, 2026-09).
 GPT_IMAGE_2_PRICES = {
     ("low", "1024x1024"): "0.010",
     ("medium", "1024x1024"): "0.060",
@@ -256,14 +256,14 @@ def test_default_quality_is_quoted_as_medium_not_top_tier() -> None:
 
 
 def test_auto_quality_is_billed_as_high() -> None:
-    # research §B.7: quality "auto" was billed at the top tier.
+    # Reported by a third-party client: quality "auto" was billed at the top tier.
     request = CanonicalRequest(model="gpt-image-2", prompt="a fox", quality="auto")
     assert DIALECT.quote(request).usd == Decimal("0.220")
 
 
 def test_gpt_image_15_quote_is_openai_output_token_price() -> None:
     # No GMI price is published for gpt-image-1.5; the data file's choice is OpenAI's list price per image:
-    # 1056 output tokens (medium 1024x1024) x $32 / 1M = $0.033792 (research/openai_cloudflare.md §2.1-2.2).
+    # 1056 output tokens (medium 1024x1024) x $32 / 1M = $0.033792 (contracts/data/models.yaml).
     assert DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt="a fox")).usd == Decimal("0.033792")
     high = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", quality="high", size="1024x1536", n=2)
     assert DIALECT.quote(high).usd == Decimal(6240 * 32 * 2) / 1_000_000
@@ -324,7 +324,7 @@ def test_quotes_label_what_rests_on_third_party_evidence() -> None:
     medium = DIALECT.quote(CanonicalRequest(model="gpt-image-2", prompt="a fox"))
     assert [n for n in medium.notes if n.startswith("estimate")] == [
         "estimate: GMI's gpt-image-2 price rests on reported evidence (GMI model detail pricing_details as "
-        "read by a third-party client (image_models.py, 2026-09); research/apiframe_gmi.md §B.7)"
+        "read by a third-party client (image_models.py, 2026-09; public copy, repository not identified))"
     ]
     auto = DIALECT.quote(CanonicalRequest(model="gpt-image-2", prompt="a fox", quality="auto"))
     assert any(n.startswith("estimate: quality auto billed as high rests on reported") for n in auto.notes)

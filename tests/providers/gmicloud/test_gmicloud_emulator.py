@@ -1,7 +1,7 @@
 """GMI Cloud emulator over HTTP (in-process WSGI and a real socket, via the ``http`` fixture).
 
 Oracles: the documented cassettes (replayed verbatim, host changed), the contract's response schemas,
-the seed's defaults, GMI's published gpt-image-2 prices and the image bytes themselves (Pillow).
+the quickstart's defaults, GMI's published gpt-image-2 prices and the image bytes themselves (Pillow).
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def test_rejected_generation_is_400_with_a_failed_record(
 
 
 def test_empty_payload_probe_is_400(wsgi: httpx.Client) -> None:
-    # genblaze's liveness probe (research §B.8): {"model": slug, "payload": {}} -> 400 for a live slug.
+    # genblaze's liveness probe (genblaze_gmicloud/_probe.py): {"model": slug, "payload": {}} -> 400 if live.
     response = wsgi.post(f"{PREFIX}/requests", json={"model": "gpt-image-2", "payload": {}}, headers=KEY)
     assert response.status_code == 400 and response.json()["error"] == REJECTED
 
@@ -357,10 +357,10 @@ def test_cancel_leaves_a_terminal_request_as_it_is(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("payload", "usd"),
     [
-        ({}, "0.060"),  # default quality medium, 1024x1024 (research §B.7 price table)
+        ({}, "0.060"),  # default quality medium, 1024x1024 (the reported price table)
         ({"quality": "low", "size": "1024x1536"}, "0.020"),
         ({"quality": "high", "size": "1536x1024", "n": 2}, "0.880"),  # 0.440 x 2
-        ({"quality": "auto"}, "0.220"),  # auto billed at the top tier (research §B.7)
+        ({"quality": "auto"}, "0.220"),  # auto billed at the top tier (reported)
     ],
 )
 def test_gpt_image_2_is_precharged_the_published_price(
@@ -409,7 +409,7 @@ def test_rate_limit_answers_429_with_retry_after(wsgi: httpx.Client, app: Flask)
     assert wsgi.get(f"{PREFIX}/requests", headers=KEY).status_code == 200
 
 
-# -- documented slugs, wider sizes and image forms (research/apiframe_gmi.md §B.3) --------------------------
+# -- documented slugs, wider sizes and image forms (docs.gmicloud.ai quickstarts; reported live tests) -----
 
 
 def _balance(app: Flask) -> Decimal:
@@ -433,7 +433,7 @@ def test_generate_slug_runs_as_gpt_image_2_at_its_published_price(http: httpx.Cl
     assert (record["model"], record["status"]) == ("gpt-image-2-generate", "success")
     for item in record["outcome"]["media_urls"]:
         assert _image(http, item["url"]).size == (1536, 1024)
-    assert _balance(app) == Decimal(100) - 2 * Decimal("0.020")  # low 1536x1024, research §B.7
+    assert _balance(app) == Decimal(100) - 2 * Decimal("0.020")  # low 1536x1024, reported price table
 
 
 @pytest.mark.parametrize("image", [_b64_png(64, 64), "https://example.com/photo.png"])
@@ -475,7 +475,7 @@ DATA_URI = "data:image/png;base64," + _b64_png(32, 32)
 
 
 def test_edit_slug_takes_a_data_uri_by_default_and_says_so(wsgi: httpx.Client, app: Flask) -> None:
-    # A third party's live tests (research §B.3, reported): the journal says the answer rested on it.
+    # A third party's live tests (2026-09, reported): the journal says the answer rested on it.
     assert _submit(wsgi, "gpt-image-2-edit", image=DATA_URI).status_code == 200
     choices = [note["choice"] for note in _notes(app) if "choice" in note]
     assert {"option": "gmicloud.gpt_image_2_edit_data_uri", "value": True, "evidence": "reported"} in choices
@@ -495,7 +495,7 @@ FLEXIBLE = EmulatorConfig(options={"gmicloud.gpt_image_2_sizes": "flexible"})
 @pytest.mark.parametrize("config", [FLEXIBLE], indirect=True)
 @pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-2-generate"])
 def test_flexible_sizes_render_and_are_not_charged(wsgi: httpx.Client, app: Flask, model: str) -> None:
-    # Live tests saw 2048x2048 accepted (research §B.3); GMI publishes no price for it.
+    # Live tests saw 2048x2048 accepted (third party, 2026-09); GMI publishes no price for it.
     response = _submit(wsgi, model, size="2048x2048", quality="low")
     assert response.status_code == 200, response.headers.get("X-Pixelmock-Detail")
     record = _conforms(response, "/requests", "post")
@@ -512,7 +512,7 @@ def test_flexible_sizes_render_and_are_not_charged(wsgi: httpx.Client, app: Flas
 @pytest.mark.parametrize(
     ("model", "size"),
     [
-        ("gpt-image-2", "auto"),  # never auto (research §B.3)
+        ("gpt-image-2", "auto"),  # never auto (third-party live tests)
         ("gpt-image-2", "1000x1000"),  # not multiples of 16
         ("gpt-image-2", "3856x1280"),  # longest edge over 3840
         ("gpt-image-2", "3840x1024"),  # ratio over 3

@@ -1,6 +1,6 @@
 """The OpenAI contract (contracts/openapi/openai.yaml) against the published facts.
 
-Oracles: the facts as OpenAI and its SDK publish them (research/openai_cloudflare.md §1.2-§1.7, restated here
+Oracles: the facts as OpenAI and its SDK publish them (openai-python 3.54.0, captured errors; restated here
 as literals), the documented example requests (cassettes/documented/openai), and contracts/data/models.yaml.
 """
 
@@ -75,7 +75,7 @@ def _snapshots(model: str) -> list[str]:
 
 @pytest.mark.parametrize("model", GENERATE_MODELS)
 def test_published_limits_and_defaults(model: str) -> None:
-    """§1.2: prompt <= 32000 chars, n 1-10, output_compression 0-100 (default 100), defaults auto/png."""
+    """SDK: prompt <= 32000 chars, n 1-10, output_compression 0-100 (default 100), defaults auto/png."""
     props = _branch("createImage", model)["properties"]
     assert props["prompt"]["maxLength"] == 32000
     assert (props["n"]["minimum"], props["n"]["maximum"]) == (1, 10)
@@ -90,7 +90,7 @@ def test_published_limits_and_defaults(model: str) -> None:
 
 
 def test_gpt_image_1_5_sizes_and_edit_fields() -> None:
-    """§1.4 matrix: fixed sizes + auto; input_fidelity low/high, default low (edits only)."""
+    """codex image-api.md matrix: fixed sizes + auto; input_fidelity low/high, default low (edits only)."""
     sizes = _branch("createImage", "gpt-image-1.5")["properties"]["size"]["enum"]
     assert sizes == ["1024x1024", "1024x1536", "1536x1024", "auto", None]
     edit = _branch("createImageEdit", "gpt-image-1.5")
@@ -102,7 +102,7 @@ def test_gpt_image_1_5_sizes_and_edit_fields() -> None:
 
 
 def test_gpt_image_2_size_rules_are_the_published_numbers() -> None:
-    """§1.5: edges divisible by 16, ratio <= 3:1, 655,360-8,294,400 pixels, 3840 edge (SDK reading)."""
+    """SDK/codex rules: edges divisible by 16, ratio <= 3:1, 655,360-8,294,400 pixels, 3840 edge (SDK)."""
     rules = _branch("createImage", "gpt-image-2")["properties"]["size"]["x-size-rules"]
     assert {k: v for k, v in rules.items() if not k.startswith("x-")} == {
         "multiple_of": 16,

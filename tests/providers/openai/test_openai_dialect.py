@@ -40,7 +40,7 @@ def _schema(operation_id: str) -> dict[str, Any]:
 
 @st.composite
 def flexible_sizes(draw: st.DrawFn) -> str:
-    """WxH sizes inside gpt-image-2's published rules (§1.5): /16, ratio <= 3, 655,360-8,294,400 px."""
+    """WxH sizes inside gpt-image-2's published rules (SDK, codex): /16, ratio <= 3, 655,360-8,294,400 px."""
     width = draw(st.integers(16, 240)) * 16
     height = draw(st.integers(16, 240)) * 16
     long_edge, short_edge = max(width, height), min(width, height)
@@ -96,8 +96,8 @@ def test_native_requests_validate_and_round_trip(model: str, edit: bool, data: s
 
 @pytest.mark.parametrize("model", MODELS)
 def test_defaults_are_openais(model: str) -> None:
-    """§1.2: size auto, quality auto, background auto, png, compression 100, moderation auto, n 1;
-    §1.3: input_fidelity low on gpt-image-1.5 edits."""
+    """SDK defaults: size auto, quality auto, background auto, png, compression 100, moderation auto, n 1;
+    SDK: input_fidelity low on gpt-image-1.5 edits."""
     resolved = DIALECT.resolve(CanonicalRequest(model=model, prompt="a fox"))  # type: ignore[arg-type]
     assert (resolved.n, resolved.size, resolved.quality, resolved.background) == (1, "auto", "auto", "auto")
     assert (resolved.output_format, resolved.output_compression, resolved.moderation) == ("png", 100, "auto")
@@ -106,7 +106,7 @@ def test_defaults_are_openais(model: str) -> None:
 
 
 def test_published_capability_matrix() -> None:
-    """§1.4: per-model enums as OpenAI documents them."""
+    """codex image-api.md: per-model enums as OpenAI documents them."""
     old, new = DIALECT.capabilities("gpt-image-1.5"), DIALECT.capabilities("gpt-image-2")
     assert set(old.sizes) == {"1024x1024", "1536x1024", "1024x1536", "auto"} and not old.flexible_sizes
     assert new.flexible_sizes and "auto" in new.sizes
@@ -120,7 +120,7 @@ def test_published_capability_matrix() -> None:
 
 
 def test_single_image_goes_as_image_and_several_as_image_brackets() -> None:
-    """§5.2: the SDK sends one image as `image` and a list as repeated `image[]` parts."""
+    """openai-python: the SDK sends one image as `image` and a list as repeated `image[]` parts."""
     one = DIALECT.to_native(CanonicalRequest(model="gpt-image-1.5", prompt="x", input_images=(PNG,)))
     two = DIALECT.to_native(
         CanonicalRequest(model="gpt-image-1.5", prompt="x", input_images=(PNG, PNG), mask=PNG)

@@ -1,7 +1,7 @@
 """The OpenAI emulator over HTTP (in-process WSGI and a real socket, via the ``http`` fixture).
 
 Oracles: the documented examples (cassettes/documented/openai, replayed verbatim with the host changed),
-OpenAI's published token table and prices (research/openai_cloudflare.md §2.1-§2.3), and the decoded bytes
+OpenAI's published token table and prices (the sources of contracts/data/models.yaml), and the decoded bytes
 of every returned image.
 """
 
@@ -25,7 +25,7 @@ from PIL import Image
 from pixelmock.emulators import EmulatorConfig
 
 EMULATED_PROVIDERS = ["openai"]
-TODAY = dt.date(2026, 11, 21)  # the research date: gpt-image-1.5 is still served (shutdown 2026-12-01)
+TODAY = dt.date(2026, 11, 21)  # the sources' read date: gpt-image-1.5 is still served (shutdown 2026-12-01)
 REAL_BASE = "https://api.openai.com/v1"
 AUTH = {"Authorization": "Bearer sk-test-0123456789"}
 GEN = "/openai/v1/images/generations"
@@ -179,7 +179,7 @@ def test_auto_is_resolved_in_the_response(wsgi: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("size", "quality", "tokens"),
-    # OpenAI's published output-token table for gpt-image-1/1.5 (research §2.2)
+    # OpenAI's published output-token table for gpt-image-1/1.5 (community.openai.com/t/1371851)
     [
         ("1024x1024", "low", 272),
         ("1024x1536", "medium", 1584),
@@ -200,7 +200,7 @@ def test_usage_output_tokens_follow_the_published_table(
 
 
 def test_cost_debited_from_the_ledger_uses_the_published_prices(app: Flask, wsgi: httpx.Client) -> None:
-    """gpt-image-1.5: text $5/M, image output $32/M (research §2.1)."""
+    """gpt-image-1.5: text $5/M, image output $32/M (contracts/data/models.yaml)."""
     rt = app.extensions["pixelmock"]
     with app.app_context():
         account = rt.accounts.authenticate("openai", "sk-test-0123456789").account
@@ -513,7 +513,8 @@ def test_an_edit_without_model_takes_the_documented_default(
 
 
 def test_edit_with_one_image_bills_the_published_input_tokens(http: httpx.Client) -> None:
-    """A 1024x1024 input costs 194 image tokens at low fidelity (65 + 129 x 1 tile; observed, §2.3)."""
+    """A 1024x1024 input costs 194 image tokens at low fidelity (65 + 129 x 1 tile; observed:
+    community.openai.com/t/1281361)."""
     response = _edit(
         http,
         {"model": "gpt-image-1.5", "prompt": "make it blue", "n": "2", "size": "1024x1536", "quality": "low"},
@@ -536,7 +537,7 @@ def test_edit_with_repeated_image_parts_and_a_mask(http: httpx.Client) -> None:
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["usage"]["input_tokens_details"]["image_tokens"] == 3 * 323  # 1024x1536 -> 323 (§2.3)
+    assert body["usage"]["input_tokens_details"]["image_tokens"] == 3 * 323  # 1024x1536 -> 323 (512-px tiles)
     assert _decode(body["data"][0]["b64_json"]).format == "WEBP"
 
 
@@ -606,7 +607,7 @@ def test_edit_rejections(
     response = _edit(wsgi, fields, parts)
     error = _error(response)
     assert (response.status_code, error["code"], error["param"]) == (400, code, param)
-    # The messages third parties quote from the live API (research/fidelity-audit-2.md §1.3)
+    # The messages third parties quote from the live API (client fixtures of the upstream 400)
     quoted = {
         "mask-size": "Invalid mask image format - mask size does not match image size",
         "rgb-mask": "Invalid mask image format - mask image missing alpha channel",

@@ -1,4 +1,4 @@
-"""The official ``openai`` SDK pointed at the emulator over a real socket (research §5.4: base_url + "/v1").
+"""The official ``openai`` SDK pointed at the emulator over a real socket (openai's base_url + "/v1").
 
 The SDK is the oracle for the wire format: what it sends must be accepted, what the emulator answers must
 parse into its types, and rejections must surface as its exceptions with ``.code`` and ``.param``.
@@ -75,7 +75,7 @@ def test_edit_with_one_image(client: openai.OpenAI) -> None:
         model="gpt-image-1.5", image=("in.png", _png(), "image/png"), prompt="make it blue", size="1024x1024"
     )
     assert result.data is not None and _image(result.data[0].b64_json).size == (1024, 1024)
-    assert result.usage is not None and result.usage.input_tokens_details.image_tokens == 194  # §2.3
+    assert result.usage is not None and result.usage.input_tokens_details.image_tokens == 194  # 512-px tiles
 
 
 def test_edit_with_a_list_of_images_and_a_mask(client: openai.OpenAI) -> None:
@@ -97,7 +97,7 @@ def test_edit_with_a_list_of_images_and_a_mask(client: openai.OpenAI) -> None:
 
 
 def test_edit_input_fidelity_on_gpt_image_1_5(client: openai.OpenAI) -> None:
-    """openai/codex: "High input_fidelity can materially increase input token usage" (vs 194 at low, §2.3)."""
+    """openai/codex: "High input_fidelity can materially increase input token usage" (vs 194 at low)."""
     result = client.images.edit(
         model="gpt-image-1.5",
         image=[("a.png", _png(), "image/png")],
@@ -139,7 +139,7 @@ def test_bad_request_surfaces_code_and_param(client: openai.OpenAI) -> None:
 
 
 def test_raw_bytes_go_as_octet_stream_and_are_rejected(client: openai.OpenAI) -> None:
-    """§5.2: bytes without a filename/MIME are sent as application/octet-stream, which OpenAI rejects."""
+    """The SDK: bytes without a filename/MIME are sent as application/octet-stream, which OpenAI rejects."""
     with pytest.raises(openai.BadRequestError) as info:
         client.images.edit(model="gpt-image-1.5", image=_png(64, 64), prompt="x")
     assert (info.value.code, info.value.param) == ("unsupported_file_mimetype", "image")

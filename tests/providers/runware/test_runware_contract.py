@@ -1,6 +1,6 @@
-"""Runware's OpenAPI contract against its oracles: the openai:4@1 model page (seeds/003, transcribed in
+"""Runware's OpenAPI contract against its oracles: the openai:4@1 model page (transcribed in
 cassettes/documented/runware), the GPT Image 2 page and the errors page as summarised in
-research/runware.md (figures typed here from those pages, not read back from the document)."""
+runware.ai/docs (read 2026-11-21; figures typed here from those pages, not read back from the document)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Runware dialect against its oracles: the contract (contracts/openapi/runware.yaml), the seed's four
+"""The Runware dialect against its oracles: the contract (contracts/openapi/runware.yaml), the page's four
 documented examples (cassettes/documented/runware) and their published costs."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import request_schema, validate
 
 CASSETTES = DOCUMENTED / "runware"
-#: Published costs of the seed's text-to-image examples (seeds/003): taskUUID -> USD.
+#: Published costs of the openai:4@1 page's text-to-image examples (cassettes/documented/runware):
+#: taskUUID -> USD.
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": Decimal("0.19961"),
     "68b17b80-5386-418f-933a-4884f5ce6b51": Decimal("0.13392"),
@@ -105,7 +106,8 @@ def test_auto_size_leaves_width_and_height_out() -> None:
 
 
 def test_gpt_image_2_needs_width_and_height_by_default() -> None:
-    # The GPT Image 2 docs page marks width and height "Required: true" (research/fidelity-audit-2.md §4.4).
+    # The GPT Image 2 docs page marks width and height "Required: true"
+    # (runware.ai/docs/models/openai-gpt-image-2).
     with pytest.raises(UnsupportedValue) as info:
         DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox"))
     assert (info.value.provider, info.value.field) == ("runware", "size")
@@ -264,7 +266,7 @@ TRANSPORT = st.fixed_dictionaries(
 
 def _documented_gpt2_size(width: int, height: int) -> bool:
     # GPT Image 2 on Runware: 480-3840 per edge in steps of 16 (Runware page); OpenAI's ratio <= 3 and
-    # 655,360 <= pixels <= 8,294,400 (research/openai_cloudflare.md §1).
+    # 655,360 <= pixels <= 8,294,400 (openai/codex image-api.md).
     long, short = max(width, height), min(width, height)
     return long <= 3 * short and 655_360 <= width * height <= 8_294_400
 

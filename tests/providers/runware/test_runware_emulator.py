@@ -31,7 +31,7 @@ EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
 KEY = {"Authorization": "Bearer test-key"}
 CASSETTES = DOCUMENTED / "runware"
-#: Published costs of seeds/003's text-to-image examples, by taskUUID (USD).
+#: Published costs of the openai:4@1 page's text-to-image examples, by taskUUID (USD).
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": 0.19961,
     "68b17b80-5386-418f-933a-4884f5ce6b51": 0.13392,
@@ -389,7 +389,7 @@ def test_number_results_gives_one_item_per_image(client: httpx.Client) -> None:
 def test_transparent_png_has_alpha_and_transparent_jpg_is_flattened(client: httpx.Client) -> None:
     png = image_task(outputFormat="PNG", providerSettings={"openai": {"background": "transparent"}})
     assert _image(client, _post(client, [png]).json()["data"][0]).mode == "RGBA"
-    # The seed's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
+    # The model page's sticker-sheet example: transparent without outputFormat (JPG) succeeds with a .jpg.
     jpg = image_task(providerSettings={"openai": {"background": "transparent"}})
     image = _image(client, _post(client, [jpg]).json()["data"][0])
     assert (image.format, image.mode) == ("JPEG", "RGB")
@@ -410,11 +410,11 @@ class TestTransparentJpgRejected:
         assert _post(client, [ok]).status_code == 200
 
 
-# -- openai:gpt-image@2: settings blocks, dimensions, top-level referenceImages (fidelity-audit-2.md §4)
+# -- openai:gpt-image@2: settings blocks, dimensions, top-level referenceImages ---------------------------
 
-#: The real unsupportedParameter body's message (Runware/sdk-python#145, research/runware.md §1.3).
+#: The real unsupportedParameter body's message (https://github.com/Runware/sdk-python/issues/145).
 UNSUPPORTED = "Unsupported use of '{}' parameter. This parameter is not supported for the selected model."
-#: The image URL of the seed's documented image-to-image example (seeds/003).
+#: The image URL of the openai:4@1 page's documented image-to-image example.
 REFERENCE_URL = "https://assets.runware.ai/assets/inputs/2c91d5eb-995a-4a87-a20b-1270e1b1891e.jpg"
 
 

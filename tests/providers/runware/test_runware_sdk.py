@@ -1,6 +1,6 @@
 """Both official Runware SDKs against the emulator as users run it: ``pixelmock serve``'s server (gunicorn,
 one gevent worker: ``pixelmock.emulators.tools.server.serve``) in a subprocess on 127.0.0.1, each SDK
-pointed at it only by its documented base-URL arguments (research/runware.md §6):
+pointed at it only by its documented base-URL arguments (runware-sdk==1.8.0:runware/types/sdk.py):
 
 - ``runware-sdk`` 1.x (imported as ``runware``; in the test extra): ``transport="rest"`` with
   ``http_base_url=`` and ``transport="websocket"`` with ``ws_base_url=``, sync and async delivery (the
@@ -11,7 +11,7 @@ pointed at it only by its documented base-URL arguments (research/runware.md §6
 
 The SDKs are the oracles for the wire format: what they send must be accepted, what the emulator answers
 must parse into their results, and rejections must surface as their own exceptions. They stay off the
-network: taskType is passed explicitly and validation is off (research §6.2). The published cost of a
+network: taskType is passed explicitly and validation is off (runware-sdk 1.8.0). The published cost of a
 documented example is the cost oracle.
 """
 
@@ -57,7 +57,7 @@ serve(lambda: create_app(config, ["runware"]), port=int(sys.argv[1]))
 """
 PIL_FORMAT = {"JPG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 OUTPUT_KEY = {"URL": "imageURL", "base64Data": "imageBase64Data", "dataURI": "imageDataURI"}
-#: A documented example (seeds/003) and its published cost with includeCost (USD).
+#: A documented example (cassettes/documented/runware) and its published cost with includeCost (USD).
 PUBLISHED = ("openai-4-1-retro-futurist-metro-poster", 0.19984)
 
 #: (model, width, height, outputType, outputFormat, numberResults, providerSettings.openai)
@@ -397,7 +397,7 @@ def test_legacy_sdk_async_then_get_response_polls_promptly(legacy_run: dict[str,
     assert [image["status"] for image in polled["result"]] == ["success", "success"]
     assert {image["taskUUID"] for image in polled["result"]} == {acknowledged["result"]["taskUUID"]}
     # One `processing` answer, then success after the SDK's 1 s polling delay. Without an imageUUID on
-    # processing items this SDK waits RUNWARE_VIDEO_INITIAL_TIMEOUT (30 s) per poll (research §3.2).
+    # processing items this SDK waits RUNWARE_VIDEO_INITIAL_TIMEOUT (30 s) per poll (runware/utils.py).
     assert polled["seconds"] < 10
 
 

@@ -1,5 +1,6 @@
 """Runware's WebSocket API (an upgrade on /runware/v1) with a plain WebSocket client over a real socket,
-against its oracles: the documented handshake, keepalive and error bodies (research/runware.md §2), the
+against its oracles: the documented handshake, keepalive and error bodies
+(runware.ai/docs/platform/authentication), the
 documented REST examples sent as WebSocket messages, the contract's response schema, and the REST route
 of the same app (one task implementation: same items, images, costs, ledger and errors).
 
@@ -42,7 +43,7 @@ EMULATED_PROVIDERS = ["runware"]
 BASE = "/runware/v1"
 CASSETTES = DOCUMENTED / "runware"
 SEED_EXAMPLES = sorted(p.stem for p in CASSETTES.glob("openai-4-1-*.yaml"))
-#: The documented WebSocket authentication error (runware.ai/docs/platform/authentication, research §2).
+#: The documented WebSocket authentication error (runware.ai/docs/platform/authentication).
 DOCUMENTED_WS_INVALID_KEY = {
     "errors": [
         {
@@ -54,7 +55,7 @@ DOCUMENTED_WS_INVALID_KEY = {
         }
     ]
 }
-#: Published costs of seeds/003's text-to-image examples, by taskUUID (USD).
+#: Published costs of the openai:4@1 page's text-to-image examples, by taskUUID (USD).
 PUBLISHED_COSTS = {
     "3d582d50-3e2b-47b2-bd02-839f962a7b38": 0.19961,
     "68b17b80-5386-418f-933a-4884f5ce6b51": 0.13392,
