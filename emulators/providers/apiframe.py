@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NoReturn, cast
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, request
 
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.data import load
@@ -86,6 +86,7 @@ from pixelmock.emulators.core.runtime import (
     spec_for,
 )
 from pixelmock.emulators.core.scheduler import timer_handler
+from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
@@ -97,7 +98,7 @@ JOB_TIMER = "apiframe.job"
 TEAM = "pixelmock"
 PLAN = "pro"  # the plan of every emulated team (the spec's example value)
 
-bp = Blueprint(NAME, __name__)
+bp = provider_blueprint(NAME, __name__)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -135,30 +136,10 @@ _SPECIAL_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:", "file:")
 # Errors
 
 
-class ApiframeError(Exception):
-    """An answer in Apiframe's error shape: ``status``, JSON ``body``, extra ``headers``."""
-
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        super().__init__(body.get("error"))
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-def _abort(status: int, error: str, **fields: Any) -> NoReturn:
-    raise ApiframeError(status, {"error": error, **fields})
-
-
-@bp.errorhandler(ApiframeError)
-def _apiframe_error(exc: ApiframeError) -> Response:
-    return _json(exc.body, exc.status, exc.headers)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
+def error(status: int, text: str, headers: dict[str, str] | None = None, **fields: Any) -> ProviderError:
+    """An answer in Apiframe's error envelope: ``{"error": text, **fields}`` with HTTP ``status`` and extra
+    ``headers``."""
+    return ProviderError(status, {"error": text, **fields}, headers)
 
 
 def error_response(status: int, kind: str, message: str) -> Response:
@@ -166,8 +147,8 @@ def error_response(status: int, kind: str, message: str) -> Response:
     table: dict[str, Any] = inlined(NAME)["x-framework-errors"]
     entry = table.get(kind)
     if entry is None or (kind == "internal" and status < 500):
-        return _json({"error": message}, status if 400 <= status < 600 else 500)
-    return _json({"error": entry["error"]}, int(entry["status"]))
+        return error(status if 400 <= status < 600 else 500, message).response()
+    return error(int(entry["status"]), entry["error"]).response()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -264,7 +245,7 @@ def _details(pairs: Iterator[tuple[str, str]] | list[tuple[str, str]]) -> dict[s
 
 
 def _invalid(details: dict[str, list[str]]) -> NoReturn:
-    _abort(400, str(_response_ext("ValidationFailed", "x-error")), details=details)
+    raise error(400, str(_response_ext("ValidationFailed", "x-error")), details=details)
 
 
 def validate_generate(body: Any) -> None:
@@ -321,9 +302,9 @@ def authenticate() -> tuple[Account, str]:
     key = request.headers.get("X-API-Key")
     result = runtime().accounts.authenticate(NAME, key)
     if result.status in ("missing", "invalid"):
-        _abort(401, _response_ext("Unauthorized", "x-errors")[result.status])
+        raise error(401, _response_ext("Unauthorized", "x-errors")[result.status])
     if result.status == "inactive" or result.account is None:
-        _abort(403, _response_ext("Forbidden", "x-errors")["inactive"])
+        raise error(403, _response_ext("Forbidden", "x-errors")["inactive"])
     _rate_limit(result.account)
     return result.account, cast(str, key)
 
@@ -345,8 +326,8 @@ def _rate_limit(account: Account) -> None:
     recent = runtime().store.update(RATE, account.id, window)
     if not admitted[-1]:
         retry = max(1, math.ceil(60 - (now - min(recent))))
-        error = str(_response_ext("RateLimited", "x-error"))
-        raise ApiframeError(429, {"error": error}, {"Retry-After": str(retry)})
+        text = str(_response_ext("RateLimited", "x-error"))
+        raise error(429, text, {"Retry-After": str(retry)})
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -452,7 +433,7 @@ def _idempotent_replay(account: Account, key: str, digest: str, job_id: str) -> 
     if record["job_id"] == job_id:
         return None
     if record["digest"] != digest:
-        _abort(409, str(_response_ext("IdempotencyConflict", "x-error")))
+        raise error(409, str(_response_ext("IdempotencyConflict", "x-error")))
     return cast(str, record["job_id"])
 
 
@@ -487,14 +468,14 @@ def _timing(resolved: CanonicalRequest) -> tuple[float, float]:
 
 
 def _insufficient(credits: int, available: int) -> NoReturn:
-    error = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
-    _abort(402, str(error), creditsRequired=credits, creditsAvailable=available)
+    text = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
+    raise error(402, str(text), creditsRequired=credits, creditsAvailable=available)
 
 
 def submit(
     account: Account, body: dict[str, Any], idempotency_key: str | None, api_key: str | None = None
 ) -> tuple[str, str]:
-    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ApiframeError``. ``api_key``
+    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ProviderError``. ``api_key``
     keys the webhook signature (only its SHA-256 is kept)."""
     rt = runtime()
     resolved, failure = _resolve(body)
@@ -619,7 +600,7 @@ def poll(account: Account, job_id: str) -> Job:
     job_id = job_id.lower()
     job: Job | None = runtime().store.get(JOBS, job_id)
     if job is None or job.account_id != account.id:
-        _abort(404, str(_response_ext("JobNotFound", "x-error")))
+        raise error(404, str(_response_ext("JobNotFound", "x-error")))
     return cast(Job, step(job_id, poll=True))
 
 
@@ -760,34 +741,34 @@ def generate_route() -> Response:
     body = read_json(require_content_type=True)
     validate_generate(body)
     job_id, status = submit(account, body, key, api_key)
-    return _json({"jobId": job_id, "status": status}, 202)
+    return json_response({"jobId": job_id, "status": status}, 202)
 
 
 @bp.get("/v2/jobs/<job_id>")
 def job_route(job_id: str) -> Response:
     account, _ = authenticate()
     if not UUID.match(job_id):
-        _abort(400, str(_response_ext("InvalidJobId", "x-error")))
-    return _json(job_json(poll(account, job_id)))
+        raise error(400, str(_response_ext("InvalidJobId", "x-error")))
+    return json_response(job_json(poll(account, job_id)))
 
 
 @bp.get("/v2/jobs")
 def jobs_route() -> Response:
     account, _ = authenticate()
-    return _json(list_jobs(account, _query("listJobs")))
+    return json_response(list_jobs(account, _query("listJobs")))
 
 
 @bp.get("/v2/me")
 def me_route() -> Response:
     account, key = authenticate()
-    return _json(me(account, key))
+    return json_response(me(account, key))
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     """Apiframe's answer to an injected fault: ``{"error"}`` with the entry's status (the text of its
     shared ``response`` when the entry has none)."""
     text = entry.get("error") or _response_ext(str(entry["response"]), "x-error")
-    return _json({"error": str(text)}, int(entry["status"]))
+    return error(int(entry["status"]), str(text)).response()
 
 
 PROVIDER = ProviderEmulator(

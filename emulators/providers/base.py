@@ -1,0 +1,83 @@
+"""What every provider module answers with: JSON answers, and the exception carrying an error answer.
+
+Each provider module (``openai``, ``cloudflare``, ``apiframe``, ``gmicloud``, ``runware``) uses the same
+names for the same jobs:
+
+- ``json_response(body, status, headers)``: a JSON answer (this module);
+- ``ProviderError(status, body, headers)``: an error answer raised below a route and answered by the
+  blueprint (``provider_blueprint``) with ``ProviderError.response()`` (this module);
+- ``error(...)``: the provider's own builder of an error in its envelope, from its contract's catalogue
+  (a ``ProviderError``; Runware's task-scoped ``RunwareError``);
+- ``authenticate()``: the caller's account from the provider's credential, or its error raised;
+- ``error_response(status, kind, message)`` and ``fault_response(entry, fault)``: its answers to
+  framework-level failures and to injected faults (``pixelmock.emulators.core.runtime.ProviderEmulator``).
+
+A provider module imports this one, ``pixelmock.emulators.core``, ``.web``, ``.config`` and
+``pixelmock.contracts``, never another provider module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+__all__ = ["ProviderError", "json_response", "provider_blueprint"]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None, *, compact: bool = True
+) -> Response:
+    """``body`` as an ``application/json`` answer with HTTP ``status``; ``headers`` are set after
+    Content-Type and Content-Length, in their order (one replaces a header of the same name).
+
+    ``compact``: serialized by the app's JSON provider (Flask's ``jsonify``: ``,`` and ``:`` without
+    spaces, a trailing newline, key order kept since ``create_app`` turns ``sort_keys`` off), as the
+    Apiframe, GMI Cloud and Runware emulators answer; ``False``: by ``json.dumps`` with its default
+    separators (``", "``, ``": "``) and no newline, as the OpenAI and Cloudflare emulators answer. Needs an
+    app context when ``compact``."""
+    if compact:
+        response = jsonify(body)
+        response.status_code = status
+    else:
+        response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
+class ProviderError(Exception):
+    """An answer in the provider's error envelope, raised anywhere below a route of a blueprint made by
+    ``provider_blueprint``, which answers it with ``response()``: HTTP ``status``, the JSON ``body``,
+    extra ``headers`` and how it is serialized (``compact``, as ``json_response`` says)."""
+
+    def __init__(
+        self,
+        status: int,
+        body: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
+        *,
+        compact: bool = True,
+    ) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+        self.compact = compact
+
+    def response(self) -> Response:
+        """The Flask response (``json_response``)."""
+        return json_response(self.body, self.status, self.headers, compact=self.compact)
+
+
+def _answer(exc: ProviderError) -> Response:
+    return exc.response()
+
+
+def provider_blueprint(name: str, import_name: str) -> Blueprint:
+    """A provider's blueprint (Flask's ``Blueprint(name, import_name)``) that answers every
+    ``ProviderError`` raised below its routes with the error's ``response()``."""
+    bp = Blueprint(name, import_name)
+    bp.register_error_handler(ProviderError, _answer)
+    return bp
