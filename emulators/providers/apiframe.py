@@ -76,6 +76,7 @@ from pixelmock.emulators.core.accounts import Account
 from pixelmock.emulators.core.bodies import parse_json
 from pixelmock.emulators.core.faults import Fault, active, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.ratelimit import admit
 from pixelmock.emulators.core.runtime import (
     ProviderEmulator,
     choice,
@@ -310,22 +311,15 @@ def authenticate() -> tuple[Account, str]:
 
 
 def _rate_limit(account: Account) -> None:
+    """Count the request against ``apiframe.rate_limit_per_minute`` (``True``: the contract's figure;
+    unset or ``False``: no limit). Raises ``ProviderError`` 429 with ``Retry-After`` (seconds) over it."""
     option = runtime().config.option(f"{NAME}.rate_limit_per_minute", None)
     if option is None or option is False:
         return
     figure = _response_ext("RateLimited", "x-rate-limit-per-minute") if option is True else option
-    limit = int(cast(int, figure))
-    now = runtime().clock.now().timestamp()
-    admitted: list[bool] = []
-
-    def window(old: list[float] | None) -> list[float]:
-        recent = [t for t in (old or []) if now - t < 60]
-        admitted.append(len(recent) < limit)
-        return [*recent, now] if admitted[-1] else recent
-
-    recent = runtime().store.update(RATE, account.id, window)
-    if not admitted[-1]:
-        retry = max(1, math.ceil(60 - (now - min(recent))))
+    rt = runtime()
+    retry = admit(rt.store, rt.clock, RATE, account.id, int(cast(int, figure)))
+    if retry is not None:
         text = str(_response_ext("RateLimited", "x-error"))
         raise error(429, text, {"Retry-After": str(retry)})
 

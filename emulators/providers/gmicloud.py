@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import time
 import uuid
 from decimal import Decimal
@@ -68,6 +67,7 @@ from pixelmock.contracts.pricing import Quote
 from pixelmock.emulators.core.accounts import Account
 from pixelmock.emulators.core.faults import Fault, active, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.ratelimit import admit
 from pixelmock.emulators.core.runtime import (
     ProviderEmulator,
     choice,
@@ -83,7 +83,6 @@ NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
 REQUESTS = "gmicloud.requests"
 RATE = "gmicloud.rate"
-RATE_WINDOW_SECONDS = 60
 CURRENCY = "USD"
 OPTION_SIZES = "gmicloud.gpt_image_2_sizes"
 OPTION_DATA_URI = "gmicloud.gpt_image_2_edit_data_uri"
@@ -181,20 +180,9 @@ def _rate_limit(account: Account) -> None:
     limit = rt.config.option(f"{NAME}.rate_limit", None)
     if not isinstance(limit, int) or isinstance(limit, bool):
         return
-    now = rt.clock.now().timestamp()
-    verdict: dict[str, float] = {}
-
-    def count(old: list[float] | None) -> list[float]:
-        recent = [t for t in (old or []) if now - t < RATE_WINDOW_SECONDS]
-        if len(recent) >= limit:
-            verdict["retry"] = RATE_WINDOW_SECONDS - (now - recent[0])
-            return recent
-        return [*recent, now]
-
-    rt.store.update(RATE, account.id, count)
-    if "retry" in verdict:
-        retry_after = str(max(1, math.ceil(verdict["retry"])))
-        raise error(429, _text("rate_limited"), headers={"Retry-After": retry_after})
+    retry = admit(rt.store, rt.clock, RATE, account.id, limit)
+    if retry is not None:
+        raise error(429, _text("rate_limited"), headers={"Retry-After": str(retry)})
 
 
 # -- records ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Runware's errors: the contract's error catalogue (``x-errors``), the error items built from it
 (``RunwareError``, ``error``), the exception a failing task raises (``TaskFailed``) and the answers to
-framework-level failures and injected faults (``error_response``, ``fault_response``).
+framework-level failures and to injected faults (``error_response``; ``fault_response``: the 429, 500,
+503 and 504 of the contract's ``x-faults``).
 
 An error item is ``{code, message, ...}``; a failed task's answer carries it in ``errors`` (contract
 ``contracts/openapi/runware.yaml``, ``x-errors``).
