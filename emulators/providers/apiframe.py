@@ -50,7 +50,6 @@ import hmac
 import json
 import math
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -87,7 +86,14 @@ from pixelmock.emulators.core.runtime import (
     spec_for,
 )
 from pixelmock.emulators.core.scheduler import timer_handler
-from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
+from pixelmock.emulators.providers.base import (
+    ProviderError,
+    derived_uuid,
+    enum_member,
+    js_type,
+    json_response,
+    provider_blueprint,
+)
 
 NAME = "apiframe"
 PREFIX = "/apiframe"
@@ -119,14 +125,10 @@ def _job_statuses() -> tuple[str, ...]:
     return tuple(_components()["schemas"]["Job"]["properties"]["status"]["enum"])
 
 
-def _status(name: str) -> str:
-    if name not in _job_statuses():
-        raise LookupError(f"job status {name!r} is not in the contract")
-    return name
-
-
-QUEUED, PROCESSING, COMPLETED, FAILED = (_status(s) for s in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED"))
-TERMINAL = frozenset({COMPLETED, FAILED, _status("CANCELLED")})
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = (
+    enum_member(s, _job_statuses()) for s in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
+)
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -156,18 +158,6 @@ def error_response(status: int, kind: str, message: str) -> Response:
 # Validation, with Zod-style messages (see the contract's ValidationFailed response)
 
 
-def _js_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "string"
-
-
 def _quoted(values: Any) -> str:
     return " | ".join(f"'{v}'" for v in values)
 
@@ -190,7 +180,7 @@ def zod_message(violation: Violation) -> tuple[str, str]:
         if expected == "integer" and isinstance(value, float):
             return key, "Expected integer, received float"
         expected = "number" if expected == "integer" else expected
-        return key, f"Expected {expected}, received {_js_type(value)}"
+        return key, f"Expected {expected}, received {js_type(value)}"
     messages = {
         "minLength": "String must contain at least {} character(s)",
         "maxLength": "String must contain at most {} character(s)",
@@ -252,7 +242,7 @@ def _invalid(details: dict[str, list[str]]) -> NoReturn:
 def validate_generate(body: Any) -> None:
     """Raise the 400 ValidationError for a ``generateImage`` body that breaks the contract."""
     if not isinstance(body, dict):
-        _invalid({"": [f"Expected object, received {_js_type(body)}"]})
+        _invalid({"": [f"Expected object, received {js_type(body)}"]})
     pairs = [zod_message(v) for v in validate(NAME, generate_schema(), body)]
     model = body.get("model")
     if isinstance(model, str) and not any(k == "model" for k, _ in pairs):
@@ -710,7 +700,7 @@ def me(account: Account, key: str) -> dict[str, Any]:
     """``GET /v2/me``: user, team (with the credit balance) and key; ids derived from the account."""
 
     def ident(kind: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:apiframe:{account.id}:{kind}"))
+        return derived_uuid(NAME, account.id, kind)
 
     credits = max(0, int(runtime().accounts.balance(account, "credits")))
     return {

@@ -12,6 +12,10 @@ names for the same jobs:
 - ``error_response(status, kind, message)`` and ``fault_response(entry, fault)``: its answers to
   framework-level failures and to injected faults (``pixelmock.emulators.core.runtime.ProviderEmulator``).
 
+Helpers more than one provider needs live here too: ``js_type`` (how JavaScript validators name a JSON
+value's type), ``derived_uuid`` (stable ids derived from an account) and ``enum_member`` (a name checked
+against a contract enum).
+
 A provider module imports this one, ``pixelmock.emulators.core``, ``.web``, ``.config`` and
 ``pixelmock.contracts``, never another provider module.
 """
@@ -19,12 +23,13 @@ A provider module imports this one, ``pixelmock.emulators.core``, ``.web``, ``.c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import uuid
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-__all__ = ["ProviderError", "json_response", "provider_blueprint"]
+__all__ = ["ProviderError", "derived_uuid", "enum_member", "js_type", "json_response", "provider_blueprint"]
 
 
 def json_response(
@@ -81,3 +86,33 @@ def provider_blueprint(name: str, import_name: str) -> Blueprint:
     bp = Blueprint(name, import_name)
     bp.register_error_handler(ProviderError, _answer)
     return bp
+
+
+def js_type(value: Any) -> str:
+    """JavaScript's name for the type of a JSON value, as JavaScript validators word their errors (Zod at
+    Apiframe, Workers AI at Cloudflare): ``null``, ``boolean``, ``number`` (integers too), ``string``,
+    ``array`` or ``object``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def derived_uuid(*parts: str) -> str:
+    """A UUID derived from ``parts`` (version 5 in the URL namespace, of ``pixelmock:<parts joined by
+    ":">``), e.g. ``derived_uuid("gmicloud", "org", account_id)``: the same in every process and run, for
+    the ids a provider shows for an emulated account."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, ":".join(("pixelmock", *parts))))
+
+
+def enum_member(name: str, allowed: Collection[str]) -> str:
+    """``name``, checked to be one of ``allowed`` (a contract's enum, e.g. the job statuses), so that a
+    misspelt constant fails loudly. Raises ``LookupError`` otherwise."""
+    if name not in allowed:
+        raise LookupError(f"{name!r} is not in the contract's enum {sorted(allowed)}")
+    return name

@@ -78,7 +78,7 @@ from pixelmock.emulators.core.runtime import (
     runtime,
     spec_for,
 )
-from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
+from pixelmock.emulators.providers.base import ProviderError, js_type, json_response, provider_blueprint
 
 PREFIX = "/cloudflare/client/v4"
 CURRENCY = "USD"
@@ -140,16 +140,11 @@ def error_response(status: int, kind: str, message: str) -> Response:
 
 # --- 5006 "Bad input" wording --------------------------------------------------------------------------
 
-_JS_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)\s*$", re.S)
 
 
 def _pointer(path: tuple[str | int, ...]) -> str:
     return "/" + "/".join(str(p) for p in path)
-
-
-def _js_type(value: Any) -> str:
-    return "null" if value is None else _JS_TYPES.get(type(value), "object")
 
 
 def _extras(v: Violation) -> list[str]:
@@ -175,7 +170,7 @@ def _detail(v: Violation, drop: tuple[str, ...]) -> str:
         return templates["additionalProperties"].format(path=at, names=names)
     if v.keyword == "type":
         expected = ",".join(v.limit) if isinstance(v.limit, list) else str(v.limit)
-        return templates["type"].format(path=at, actual=_js_type(v.value), expected=expected)
+        return templates["type"].format(path=at, actual=js_type(v.value), expected=expected)
     if v.keyword in ("enum", "const"):
         return templates[v.keyword].format(path=at, allowed=", ".join(str(a) for a in v.allowed))
     return templates.get(v.keyword, templates["other"]).format(path=at, limit=v.limit)

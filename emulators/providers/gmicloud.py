@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-import uuid
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -77,7 +76,13 @@ from pixelmock.emulators.core.runtime import (
     shut_down_upstream,
     spec_for,
 )
-from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
+from pixelmock.emulators.providers.base import (
+    ProviderError,
+    derived_uuid,
+    enum_member,
+    json_response,
+    provider_blueprint,
+)
 
 NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
@@ -118,9 +123,7 @@ def _statuses() -> tuple[str, ...]:
 
 def _status(name: str) -> str:
     """A status name, checked against the contract's enum (so a typo here fails loudly in tests)."""
-    if name not in _statuses():
-        raise KeyError(name)
-    return name
+    return enum_member(name, _statuses())
 
 
 # -- responses -------------------------------------------------------------------------------------------
@@ -190,9 +193,7 @@ def _rate_limit(account: Account) -> None:
 
 def _ids(account: Account) -> tuple[str, str]:
     """Stable ``(org_id, user_id)`` of an emulated account (UUIDs derived from the account id)."""
-    org = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:org:{account.id}")
-    user = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:user:{account.id}")
-    return str(org), str(user)
+    return derived_uuid(NAME, "org", account.id), derived_uuid(NAME, "user", account.id)
 
 
 def _record(
