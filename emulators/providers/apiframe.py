@@ -289,7 +289,8 @@ def _query(operation_id: str) -> dict[str, Any]:
 
 
 def authenticate() -> tuple[Account, str]:
-    """The caller's account and key (``X-API-Key``); raises Apiframe's 401/403, texts from the contract."""
+    """The caller's account and key (``X-API-Key``), its request counted against the rate limit
+    (``_rate_limit``). Raises ``ProviderError``: 401 / 403 (texts from the contract), 429 over the limit."""
     key = request.headers.get("X-API-Key")
     result = runtime().accounts.authenticate(NAME, key)
     if result.status in ("missing", "invalid"):

@@ -8,7 +8,8 @@ names for the same jobs:
   blueprint (``provider_blueprint``) with ``ProviderError.response()`` (this module);
 - ``error(...)``: the provider's own builder of an error in its envelope, from its contract's catalogue
   (a ``ProviderError``; Runware's task-scoped ``RunwareError``);
-- ``authenticate()``: the caller's account from the provider's credential, or its error raised;
+- ``authenticate()``: the caller's account from the credential the request presents (``_credential``),
+  or the provider's error raised;
 - ``error_response(status, kind, message)`` and ``fault_response(entry, fault)``: its answers to
   framework-level failures and to injected faults (``pixelmock.emulators.core.runtime.ProviderEmulator``).
 

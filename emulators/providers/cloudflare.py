@@ -228,7 +228,7 @@ def _global_key_headers() -> tuple[str, str]:
     return str(schemes[EMAIL_SCHEME]["name"]), str(schemes[KEY_SCHEME]["name"])
 
 
-def _presented_key() -> tuple[str, str]:
+def _credential() -> tuple[str, str]:
     """``(scheme name, key)`` the request presents: the Bearer token of ``Authorization``, else the
     ``X-Auth-Key`` of an ``X-Auth-Email`` + ``X-Auth-Key`` pair. Raises ``ProviderError``: no credential
     (or half a pair) 400 / 9106, an Authorization header that is not ``Bearer <token>`` 400 / 6003."""
@@ -252,7 +252,7 @@ def authenticate() -> Account:
     ``X-Auth-Key`` pair (the key is the account handle). Raises ``ProviderError``: no credential 400 /
     9106, not ``Bearer <token>`` 400 / 6003, invalid token 401 / 10000, invalid Global API Key 403 / 9103,
     inactive credential 403 / 10000."""
-    scheme, key = _presented_key()
+    scheme, key = _credential()
     result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":
         raise error("authentication" if scheme == TOKEN_SCHEME else "unknown_global_key")

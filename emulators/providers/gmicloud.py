@@ -158,6 +158,7 @@ def error_response(status: int, kind: str, message: str) -> Response:
 
 
 def _credential() -> str | None:
+    """The key of ``Authorization: Bearer <key>``, or ``None`` (no header, another scheme, no key)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

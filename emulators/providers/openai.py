@@ -145,13 +145,19 @@ def mask_key(key: str) -> str:
     return key[:3] + "*" * (len(key) - 7) + key[-4:]
 
 
-def authenticate() -> Account:
-    """The account of ``Authorization: Bearer <key>``. Raises ``ProviderError`` (401) for a missing,
-    invalid or deactivated key."""
+def _credential() -> str | None:
+    """The key of ``Authorization: Bearer <key>``, or ``None`` (no header, another scheme, no key)."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.strip().partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key:
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def authenticate() -> Account:
+    """The account of ``Authorization: Bearer <key>``. Raises ``ProviderError`` (401) for a missing,
+    invalid or deactivated key."""
+    key = _credential()
+    if key is None:
         raise error("auth_missing")
     result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":

@@ -25,7 +25,7 @@ from pixelmock.emulators.providers.runware.validation import authentication_task
 bp = provider_blueprint(NAME, __name__)
 
 
-def credential(tasks: list[Any], authorization: str | None) -> tuple[str | None, bool]:
+def _credential(tasks: list[Any], authorization: str | None) -> tuple[str | None, bool]:
     """The API key of a request and whether it came from an authentication task (element 0, which then
     takes precedence over the header). The header must be ``Bearer <key>``."""
     first = tasks[0] if tasks else None
@@ -66,7 +66,7 @@ def run() -> Response:
     if not isinstance(body, list) or not body:
         return json_response({"errors": [error("invalidPayload").body]}, 400)
     rt = runtime()
-    key, from_task = credential(body, request.headers.get("Authorization"))
+    key, from_task = _credential(body, request.headers.get("Authorization"))
     account, failure = authenticate(rt, key)
     if account is None:
         failure = failure or error("invalidApiKey", taskType="authentication")
