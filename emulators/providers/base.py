@@ -9,7 +9,8 @@ names for the same jobs:
 - ``error(...)``: the provider's own builder of an error in its envelope, from its contract's catalogue
   (a ``ProviderError``; Runware's task-scoped ``RunwareError``);
 - ``authenticate()``: the caller's account from the credential the request presents (``_credential``),
-  or the provider's error raised;
+  or the provider's error raised (Runware's, ``authenticate(rt, key)``, takes the key: its two transports
+  present it differently);
 - ``error_response(status, kind, message)`` and ``fault_response(entry, fault)``: its answers to
   framework-level failures and to injected faults (``pixelmock.emulators.core.runtime.ProviderEmulator``).
 
