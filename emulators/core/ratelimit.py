@@ -35,7 +35,7 @@ def admit(
         admitted.append(len(recent) < limit)
         return [*recent, now] if admitted[-1] else recent
 
-    recent = store.update(namespace, key, count)
+    recent: list[float] = store.update(namespace, key, count)
     if admitted[-1]:
         return None
     return max(1, math.ceil(window - (now - min(recent))))
