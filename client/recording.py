@@ -22,14 +22,18 @@ and path (``MATCH_ON``), as the documented cassettes are.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pixelmock.contracts.secrets import REDACTED, replace_secrets, scrub_header, scrub_json, scrub_text
+from pixelmock.contracts.secrets import (
+    replace_secrets,
+    replace_secrets_bytes,
+    scrub_header,
+    scrub_json_text,
+    scrub_text,
+)
 
-PLACEHOLDER = REDACTED
 MATCH_ON = ("method", "path")
 #: Shorter secrets are not replaced literally (they would hit unrelated text).
 MIN_SECRET_LENGTH = 6
@@ -60,20 +64,12 @@ class Scrubber:
             try:
                 return self._body_text(body.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:  # binary (multipart with image bytes): literal secrets only
-                for secret in sorted(self.secrets, key=len, reverse=True):
-                    body = body.replace(secret.encode(), PLACEHOLDER.encode())
-                return body
+                return replace_secrets_bytes(body, self.secrets)
         return self._body_text(body) if isinstance(body, str) else body
 
     def _body_text(self, text: str) -> str:
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return self.text(text)
-        scrubbed = scrub_json(parsed, self.secrets)
-        if scrubbed != parsed:
-            text = json.dumps(scrubbed)
-        return self.text(text)
+        scrubbed = scrub_json_text(text, self.secrets)
+        return self.text(text if scrubbed is None else scrubbed)
 
     def header(self, name: str, value: str) -> str:
         """A header value: credentials replaced (keeping a ``Bearer`` scheme), then secrets."""

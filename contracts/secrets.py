@@ -18,14 +18,17 @@ source):
   key-shaped values (OpenAI ``sk-...``, Apiframe ``afk_...``).
 
 Every credential found is added to the caller's ``secrets`` set (when given) so that it can be replaced
-wherever else it appears, e.g. echoed in an error message (``replace_secrets``).
+wherever else it appears, e.g. echoed in an error message (``replace_secrets``; in a binary body,
+``replace_secrets_bytes``). A recorded body's text (the client's and the proxy's cassettes) goes through
+``scrub_json_text`` when it is JSON, else ``scrub_text``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 from urllib.parse import unquote
@@ -42,8 +45,10 @@ __all__ = [
     "is_credential_field",
     "is_credential_header",
     "replace_secrets",
+    "replace_secrets_bytes",
     "scrub_header",
     "scrub_json",
+    "scrub_json_text",
     "scrub_logs",
     "scrub_text",
     "scrub_url",
@@ -256,6 +261,19 @@ def scrub_json(
     return value
 
 
+def scrub_json_text(text: str, secrets: set[str] | None = None) -> str | None:
+    """A recorded body's text when it is JSON: credentials replaced as ``scrub_json`` finds them (found
+    ones added to ``secrets``), serialized again by ``json.dumps`` (default separators) only when something
+    was replaced, else ``text`` as given (its spacing and key order kept). ``None`` when ``text`` is not
+    JSON (the caller scrubs it as text)."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    scrubbed = scrub_json(parsed, secrets)
+    return json.dumps(scrubbed) if scrubbed != parsed else text
+
+
 def replace_secrets(value: Any, secrets: set[str]) -> Any:
     """A copy of ``value`` (a string or JSON value) with every occurrence of each string of ``secrets``
     in its strings replaced by ``REDACTED`` (longest first, so a secret containing another goes whole)."""
@@ -276,6 +294,14 @@ def _replace(value: Any, ordered: list[str], depth: int) -> Any:
     if isinstance(value, list):
         return [_replace(item, ordered, depth + 1) for item in value]
     return value
+
+
+def replace_secrets_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
+    """``data`` (a binary body, e.g. multipart with image bytes) with every occurrence of each string of
+    ``secrets``, UTF-8 encoded, replaced by ``REDACTED`` (longest first, as ``replace_secrets``)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        data = data.replace(secret.encode(), REDACTED.encode())
+    return data
 
 
 class LogScrubber(logging.Filter):

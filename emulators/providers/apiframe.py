@@ -50,13 +50,12 @@ import hmac
 import json
 import math
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NoReturn, cast
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, request
 
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.data import load
@@ -78,7 +77,16 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.core.ratelimit import admit
 from pixelmock.emulators.core.scheduler import timer_handler
+from pixelmock.emulators.providers.base import (
+    ProviderError,
+    derived_uuid,
+    enum_member,
+    js_type,
+    json_response,
+    provider_blueprint,
+)
 from pixelmock.emulators.web.context import choice, read_json, runtime, shut_down_upstream
 from pixelmock.emulators.web.faults import active
 from pixelmock.emulators.web.provider import ProviderEmulator
@@ -93,7 +101,7 @@ JOB_TIMER = "apiframe.job"
 TEAM = "pixelmock"
 PLAN = "pro"  # the plan of every emulated team (the spec's example value)
 
-bp = Blueprint(NAME, __name__)
+bp = provider_blueprint(NAME, __name__)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -113,14 +121,10 @@ def _job_statuses() -> tuple[str, ...]:
     return tuple(_components()["schemas"]["Job"]["properties"]["status"]["enum"])
 
 
-def _status(name: str) -> str:
-    if name not in _job_statuses():
-        raise LookupError(f"job status {name!r} is not in the contract")
-    return name
-
-
-QUEUED, PROCESSING, COMPLETED, FAILED = (_status(s) for s in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED"))
-TERMINAL = frozenset({COMPLETED, FAILED, _status("CANCELLED")})
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = (
+    enum_member(s, _job_statuses()) for s in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
+)
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -131,30 +135,10 @@ _SPECIAL_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:", "file:")
 # Errors
 
 
-class ApiframeError(Exception):
-    """An answer in Apiframe's error shape: ``status``, JSON ``body``, extra ``headers``."""
-
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        super().__init__(body.get("error"))
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-def _abort(status: int, error: str, **fields: Any) -> NoReturn:
-    raise ApiframeError(status, {"error": error, **fields})
-
-
-@bp.errorhandler(ApiframeError)
-def _apiframe_error(exc: ApiframeError) -> Response:
-    return _json(exc.body, exc.status, exc.headers)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
+def error(status: int, text: str, headers: dict[str, str] | None = None, **fields: Any) -> ProviderError:
+    """An answer in Apiframe's error envelope: ``{"error": text, **fields}`` with HTTP ``status`` and extra
+    ``headers``."""
+    return ProviderError(status, {"error": text, **fields}, headers)
 
 
 def error_response(status: int, kind: str, message: str) -> Response:
@@ -162,24 +146,12 @@ def error_response(status: int, kind: str, message: str) -> Response:
     table: dict[str, Any] = inlined(NAME)["x-framework-errors"]
     entry = table.get(kind)
     if entry is None or (kind == "internal" and status < 500):
-        return _json({"error": message}, status if 400 <= status < 600 else 500)
-    return _json({"error": entry["error"]}, int(entry["status"]))
+        return error(status if 400 <= status < 600 else 500, message).response()
+    return error(int(entry["status"]), entry["error"]).response()
 
 
 # --------------------------------------------------------------------------------------------------------
 # Validation, with Zod-style messages (see the contract's ValidationFailed response)
-
-
-def _js_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "string"
 
 
 def _quoted(values: Any) -> str:
@@ -204,7 +176,7 @@ def zod_message(violation: Violation) -> tuple[str, str]:
         if expected == "integer" and isinstance(value, float):
             return key, "Expected integer, received float"
         expected = "number" if expected == "integer" else expected
-        return key, f"Expected {expected}, received {_js_type(value)}"
+        return key, f"Expected {expected}, received {js_type(value)}"
     messages = {
         "minLength": "String must contain at least {} character(s)",
         "maxLength": "String must contain at most {} character(s)",
@@ -260,13 +232,13 @@ def _details(pairs: Iterator[tuple[str, str]] | list[tuple[str, str]]) -> dict[s
 
 
 def _invalid(details: dict[str, list[str]]) -> NoReturn:
-    _abort(400, str(_response_ext("ValidationFailed", "x-error")), details=details)
+    raise error(400, str(_response_ext("ValidationFailed", "x-error")), details=details)
 
 
 def validate_generate(body: Any) -> None:
     """Raise the 400 ValidationError for a ``generateImage`` body that breaks the contract."""
     if not isinstance(body, dict):
-        _invalid({"": [f"Expected object, received {_js_type(body)}"]})
+        _invalid({"": [f"Expected object, received {js_type(body)}"]})
     pairs = [zod_message(v) for v in validate(NAME, generate_schema(), body)]
     model = body.get("model")
     if isinstance(model, str) and not any(k == "model" for k, _ in pairs):
@@ -313,36 +285,30 @@ def _query(operation_id: str) -> dict[str, Any]:
 
 
 def authenticate() -> tuple[Account, str]:
-    """The caller's account and key (``X-API-Key``); raises Apiframe's 401/403, texts from the contract."""
+    """The caller's account and key (``X-API-Key``), its request counted against the rate limit
+    (``_rate_limit``). Raises ``ProviderError``: 401 / 403 (texts from the contract), 429 over the limit."""
     key = request.headers.get("X-API-Key")
     result = runtime().accounts.authenticate(NAME, key)
     if result.status in ("missing", "invalid"):
-        _abort(401, _response_ext("Unauthorized", "x-errors")[result.status])
+        raise error(401, _response_ext("Unauthorized", "x-errors")[result.status])
     if result.status == "inactive" or result.account is None:
-        _abort(403, _response_ext("Forbidden", "x-errors")["inactive"])
+        raise error(403, _response_ext("Forbidden", "x-errors")["inactive"])
     _rate_limit(result.account)
     return result.account, cast(str, key)
 
 
 def _rate_limit(account: Account) -> None:
+    """Count the request against ``apiframe.rate_limit_per_minute`` (``True``: the contract's figure;
+    unset or ``False``: no limit). Raises ``ProviderError`` 429 with ``Retry-After`` (seconds) over it."""
     option = runtime().config.option(f"{NAME}.rate_limit_per_minute", None)
     if option is None or option is False:
         return
     figure = _response_ext("RateLimited", "x-rate-limit-per-minute") if option is True else option
-    limit = int(cast(int, figure))
-    now = runtime().clock.now().timestamp()
-    admitted: list[bool] = []
-
-    def window(old: list[float] | None) -> list[float]:
-        recent = [t for t in (old or []) if now - t < 60]
-        admitted.append(len(recent) < limit)
-        return [*recent, now] if admitted[-1] else recent
-
-    recent = runtime().store.update(RATE, account.id, window)
-    if not admitted[-1]:
-        retry = max(1, math.ceil(60 - (now - min(recent))))
-        error = str(_response_ext("RateLimited", "x-error"))
-        raise ApiframeError(429, {"error": error}, {"Retry-After": str(retry)})
+    rt = runtime()
+    retry = admit(rt.store, rt.clock, RATE, account.id, int(cast(int, figure)))
+    if retry is not None:
+        text = str(_response_ext("RateLimited", "x-error"))
+        raise error(429, text, {"Retry-After": str(retry)})
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -448,7 +414,7 @@ def _idempotent_replay(account: Account, key: str, digest: str, job_id: str) -> 
     if record["job_id"] == job_id:
         return None
     if record["digest"] != digest:
-        _abort(409, str(_response_ext("IdempotencyConflict", "x-error")))
+        raise error(409, str(_response_ext("IdempotencyConflict", "x-error")))
     return cast(str, record["job_id"])
 
 
@@ -483,14 +449,14 @@ def _timing(resolved: CanonicalRequest) -> tuple[float, float]:
 
 
 def _insufficient(credits: int, available: int) -> NoReturn:
-    error = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
-    _abort(402, str(error), creditsRequired=credits, creditsAvailable=available)
+    text = _components()["schemas"]["InsufficientCredits"]["properties"]["error"]["enum"][0]
+    raise error(402, str(text), creditsRequired=credits, creditsAvailable=available)
 
 
 def submit(
     account: Account, body: dict[str, Any], idempotency_key: str | None, api_key: str | None = None
 ) -> tuple[str, str]:
-    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ApiframeError``. ``api_key``
+    """Create (or replay) a job; ``(job id, status)``. Raises 402 / 409 as ``ProviderError``. ``api_key``
     keys the webhook signature (only its SHA-256 is kept)."""
     rt = runtime()
     resolved, failure = _resolve(body)
@@ -618,7 +584,7 @@ def poll(account: Account, job_id: str) -> Job:
     job_id = job_id.lower()
     job: Job | None = runtime().store.get(JOBS, job_id)
     if job is None or job.account_id != account.id:
-        _abort(404, str(_response_ext("JobNotFound", "x-error")))
+        raise error(404, str(_response_ext("JobNotFound", "x-error")))
     return cast(Job, step(job_id, poll=True))
 
 
@@ -734,7 +700,7 @@ def me(account: Account, key: str) -> dict[str, Any]:
     """``GET /v2/me``: user, team (with the credit balance) and key; ids derived from the account."""
 
     def ident(kind: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:apiframe:{account.id}:{kind}"))
+        return derived_uuid(NAME, account.id, kind)
 
     credits = max(0, int(runtime().accounts.balance(account, "credits")))
     return {
@@ -759,34 +725,34 @@ def generate_route() -> Response:
     body = read_json(require_content_type=True)
     validate_generate(body)
     job_id, status = submit(account, body, key, api_key)
-    return _json({"jobId": job_id, "status": status}, 202)
+    return json_response({"jobId": job_id, "status": status}, 202)
 
 
 @bp.get("/v2/jobs/<job_id>")
 def job_route(job_id: str) -> Response:
     account, _ = authenticate()
     if not UUID.match(job_id):
-        _abort(400, str(_response_ext("InvalidJobId", "x-error")))
-    return _json(job_json(poll(account, job_id)))
+        raise error(400, str(_response_ext("InvalidJobId", "x-error")))
+    return json_response(job_json(poll(account, job_id)))
 
 
 @bp.get("/v2/jobs")
 def jobs_route() -> Response:
     account, _ = authenticate()
-    return _json(list_jobs(account, _query("listJobs")))
+    return json_response(list_jobs(account, _query("listJobs")))
 
 
 @bp.get("/v2/me")
 def me_route() -> Response:
     account, key = authenticate()
-    return _json(me(account, key))
+    return json_response(me(account, key))
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     """Apiframe's answer to an injected fault: ``{"error"}`` with the entry's status (the text of its
     shared ``response`` when the entry has none)."""
     text = entry.get("error") or _response_ext(str(entry["response"]), "x-error")
-    return _json({"error": str(text)}, int(entry["status"]))
+    return error(int(entry["status"]), str(text)).response()
 
 
 PROVIDER = ProviderEmulator(

@@ -43,7 +43,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, has_request_context, request
+from flask import Response, has_request_context, request
 
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.dialects.cloudflare import (
@@ -72,6 +72,7 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.providers.base import ProviderError, js_type, json_response, provider_blueprint
 from pixelmock.emulators.web.context import choice, read_json, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
@@ -94,19 +95,10 @@ KIND_ERRORS = {
     "internal": "internal",
 }
 
-bp = Blueprint(NAME, __name__)
+bp = provider_blueprint(NAME, __name__)
 
 
 # --- error bodies --------------------------------------------------------------------------------------
-
-
-class CloudflareError(Exception):
-    """An answer from the document's ``x-errors`` (``name``) with its message placeholders filled."""
-
-    def __init__(self, name: str, **params: Any) -> None:
-        super().__init__(name)
-        self.name = name
-        self.params = params
 
 
 def _fill(node: Any, params: dict[str, Any]) -> Any:
@@ -128,39 +120,27 @@ def error_body(name: str, **params: Any) -> tuple[int, dict[str, Any]]:
     return status, _fill(copy.deepcopy(spec["body"]), values)
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def respond_error(name: str, **params: Any) -> Response:
-    """The provider's error response for an ``x-errors`` entry."""
-    return _json(*error_body(name, **params))
-
-
-@bp.errorhandler(CloudflareError)
-def _handle(exc: CloudflareError) -> Response:
-    return respond_error(exc.name, **exc.params)
+def error(name: str, **params: Any) -> ProviderError:
+    """The answer of the ``x-errors`` entry ``name`` (``error_body``), serialized as Workers AI's
+    answers are (``json_response`` with ``compact`` off)."""
+    status, body = error_body(name, **params)
+    return ProviderError(status, body, compact=False)
 
 
 def error_response(status: int, kind: str, message: str) -> Response:
     """Body for framework-level failures under the prefix (unknown route: 400 / 7000, wrong method:
     405 / 7001, body too large: 413 / 3006, malformed JSON: 400 / 6007). The status is the document's."""
     method = request.method if has_request_context() else "GET"
-    return respond_error(KIND_ERRORS.get(kind, "internal"), method=method)
+    return error(KIND_ERRORS.get(kind, "internal"), method=method).response()
 
 
 # --- 5006 "Bad input" wording --------------------------------------------------------------------------
 
-_JS_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)\s*$", re.S)
 
 
 def _pointer(path: tuple[str | int, ...]) -> str:
     return "/" + "/".join(str(p) for p in path)
-
-
-def _js_type(value: Any) -> str:
-    return "null" if value is None else _JS_TYPES.get(type(value), "object")
 
 
 def _extras(v: Violation) -> list[str]:
@@ -186,7 +166,7 @@ def _detail(v: Violation, drop: tuple[str, ...]) -> str:
         return templates["additionalProperties"].format(path=at, names=names)
     if v.keyword == "type":
         expected = ",".join(v.limit) if isinstance(v.limit, list) else str(v.limit)
-        return templates["type"].format(path=at, actual=_js_type(v.value), expected=expected)
+        return templates["type"].format(path=at, actual=js_type(v.value), expected=expected)
     if v.keyword in ("enum", "const"):
         return templates[v.keyword].format(path=at, allowed=", ".join(str(a) for a in v.allowed))
     return templates.get(v.keyword, templates["other"]).format(path=at, limit=v.limit)
@@ -211,14 +191,14 @@ def _group_required(violations: list[Violation]) -> list[Violation]:
     return out
 
 
-def bad_input(violations: list[Violation], drop: tuple[str, ...] = ()) -> CloudflareError:
+def bad_input(violations: list[Violation], drop: tuple[str, ...] = ()) -> ProviderError:
     """400 / 5006 for schema violations, each worded once, joined with ", " (most useful first)."""
     details: list[str] = []
     for violation in _group_required(violations):
         text = _detail(violation, drop)
         if text not in details:
             details.append(text)
-    return CloudflareError("bad_input", detail=", ".join(details))
+    return error("bad_input", detail=", ".join(details))
 
 
 # --- authentication and routing ------------------------------------------------------------------------
@@ -232,7 +212,7 @@ def _encoded_slash() -> bool:
 @bp.before_request
 def _route_guard() -> Response | None:
     if _encoded_slash():
-        return respond_error("no_route")
+        return error("no_route").response()
     return None
 
 
@@ -244,9 +224,9 @@ def _global_key_headers() -> tuple[str, str]:
     return str(schemes[EMAIL_SCHEME]["name"]), str(schemes[KEY_SCHEME]["name"])
 
 
-def _presented_key() -> tuple[str, str]:
+def _credential() -> tuple[str, str]:
     """``(scheme name, key)`` the request presents: the Bearer token of ``Authorization``, else the
-    ``X-Auth-Key`` of an ``X-Auth-Email`` + ``X-Auth-Key`` pair. Raises ``CloudflareError``: no credential
+    ``X-Auth-Key`` of an ``X-Auth-Email`` + ``X-Auth-Key`` pair. Raises ``ProviderError``: no credential
     (or half a pair) 400 / 9106, an Authorization header that is not ``Bearer <token>`` 400 / 6003."""
     header = request.headers.get("Authorization")
     if header is None:
@@ -254,48 +234,48 @@ def _presented_key() -> tuple[str, str]:
         email = request.headers.get(email_header, "").strip()
         key = request.headers.get(key_header, "").strip()
         if not (email and key):
-            raise CloudflareError("missing_credentials")
+            raise error("missing_credentials")
         return KEY_SCHEME, key
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
-        raise CloudflareError("malformed_authorization")
+        raise error("malformed_authorization")
     return TOKEN_SCHEME, token
 
 
 def authenticate() -> Account:
     """The account of the request's credential, ``Authorization: Bearer <token>`` or the ``X-Auth-Email`` +
-    ``X-Auth-Key`` pair (the key is the account handle). Raises ``CloudflareError``: no credential 400 /
+    ``X-Auth-Key`` pair (the key is the account handle). Raises ``ProviderError``: no credential 400 /
     9106, not ``Bearer <token>`` 400 / 6003, invalid token 401 / 10000, invalid Global API Key 403 / 9103,
     inactive credential 403 / 10000."""
-    scheme, key = _presented_key()
+    scheme, key = _credential()
     result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":
-        raise CloudflareError("authentication" if scheme == TOKEN_SCHEME else "unknown_global_key")
+        raise error("authentication" if scheme == TOKEN_SCHEME else "unknown_global_key")
     if result.status == "inactive":
-        raise CloudflareError("forbidden")
+        raise error("forbidden")
     if result.account is None:
-        raise CloudflareError("malformed_authorization")
+        raise error("malformed_authorization")
     return result.account
 
 
-def input_error(violations: list[Violation]) -> CloudflareError:
+def input_error(violations: list[Violation]) -> ProviderError:
     """The answer to a model input that breaks its schema: the ``x-errors`` entry the option
     ``cloudflare.partner_input_error`` names (7003 by default; ``bad_input`` words each violation)."""
     answer = str(choice(OPTION_INPUT_ERROR))
-    return bad_input(violations) if answer == "bad_input" else CloudflareError(answer)
+    return bad_input(violations) if answer == "bad_input" else error(answer)
 
 
 # --- the run -------------------------------------------------------------------------------------------
 
 
-def _upstream(status: int, error: dict[str, Any], params: dict[str, Any]) -> CloudflareError:
-    filled = {k: (v.format_map(params) if isinstance(v, str) else v) for k, v in error.items()}
+def _upstream(status: int, upstream_error: dict[str, Any], params: dict[str, Any]) -> ProviderError:
+    filled = {k: (v.format_map(params) if isinstance(v, str) else v) for k, v in upstream_error.items()}
     upstream_body = json.dumps({"error": filled}, separators=(",", ":"))
-    return CloudflareError("upstream", status=status, upstream_body=upstream_body)
+    return error("upstream", status=status, upstream_body=upstream_body)
 
 
-def _rejected(rejection: UpstreamRejection) -> CloudflareError:
+def _rejected(rejection: UpstreamRejection) -> ProviderError:
     return _upstream(int(rejection.rule["status"]), rejection.rule["error"], rejection.params)
 
 
@@ -324,20 +304,20 @@ def run_model(
     try:
         resolved = dialect.resolve(dialect.from_native(native))
     except ValueError as exc:  # UnsupportedValue included; the checks above should have caught it
-        raise CloudflareError("bad_input", detail=str(exc)) from exc
+        raise error("bad_input", detail=str(exc)) from exc
     priced = dialect.quote(resolved, rt.clock.today())
     journal_note(canonical=resolved, cost=priced)
     usd = priced.usd if priced.usd is not None else 0
     memo = f"{contract.native} {priced.billed_quality} {priced.billed_size}"
     if not rt.accounts.debit(account, CURRENCY, usd, memo, Charge.of(NAME, resolved)):
-        raise CloudflareError("insufficient_balance")
+        raise error("insufficient_balance")
     rt.latency.wait(NAME, priced.billed_quality)
     size = priced.billed_size
     if model.upstream_size(str(resolved.size)) is not None and choice(OPTION_PUBLISHED_SIZE) == "literal":
         size = str(resolved.size)
     spec = spec_for(NAME, resolved, size=size, quality=priced.billed_quality)
     stored = rt.files.put_image(spec, ttl_seconds=rt.config.file_ttl_seconds)
-    return _json(200, success_body(stored.url))
+    return json_response(success_body(stored.url), 200, compact=False)
 
 
 def success_body(image_url: str) -> dict[str, Any]:
@@ -373,7 +353,7 @@ def run_universal(account_id: str) -> Response:
     model = body.get("model") if isinstance(body, dict) else None
     contract = model_by_native(model) if isinstance(model, str) else None
     if isinstance(model, str) and contract is None:
-        raise CloudflareError("model_not_found", model=model)
+        raise error("model_not_found", model=model)
     if contract is None:  # not an object, or no string model
         raise bad_input(validate(NAME, request_schema(NAME, UNIVERSAL_OPERATION), body))
     violations = validate(NAME, _envelope_only(contract.native), body)
@@ -390,7 +370,7 @@ def run_classic(account_id: str, model: str) -> Response:
     operation_id = classic_operations().get(model)
     contract = model_by_native(model)
     if operation_id is None or contract is None:
-        raise CloudflareError("no_such_model", model=model)
+        raise error("no_such_model", model=model)
     body = read_json()
     native = NativeRequest(NAME, operation_id, body, path_params={"account_id": account_id})
     return run_model(account, contract, native, body)
@@ -398,7 +378,7 @@ def run_classic(account_id: str, model: str) -> Response:
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     """Workers AI's answer to an injected fault: the ``x-errors`` entry ``entry["error"]``."""
-    return respond_error(str(entry["error"]), model=fault.model or "", method=request.method)
+    return error(str(entry["error"]), model=fault.model or "", method=request.method).response()
 
 
 #: What ``pixelmock.emulators.app`` mounts.

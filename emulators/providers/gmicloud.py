@@ -44,14 +44,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import time
-import uuid
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, request
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import NativeRequest
@@ -70,6 +68,14 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.core.ratelimit import admit
+from pixelmock.emulators.providers.base import (
+    ProviderError,
+    derived_uuid,
+    enum_member,
+    json_response,
+    provider_blueprint,
+)
 from pixelmock.emulators.web.context import choice, read_json, runtime, shut_down_upstream
 from pixelmock.emulators.web.faults import active
 from pixelmock.emulators.web.provider import ProviderEmulator
@@ -78,7 +84,6 @@ NAME = "gmicloud"
 PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
 REQUESTS = "gmicloud.requests"
 RATE = "gmicloud.rate"
-RATE_WINDOW_SECONDS = 60
 CURRENCY = "USD"
 OPTION_SIZES = "gmicloud.gpt_image_2_sizes"
 OPTION_DATA_URI = "gmicloud.gpt_image_2_edit_data_uri"
@@ -86,7 +91,7 @@ OPTION_ABSENT_QUALITY = "gmicloud.absent_quality_billing"
 #: The dialect by whether sizes within ``x-size-rules`` are accepted (option ``gmicloud.gpt_image_2_sizes``).
 _DIALECTS = {False: DIALECT, True: GmiCloudDialect(flexible_sizes=True)}
 
-bp = Blueprint(NAME, __name__)
+bp = provider_blueprint(NAME, __name__)
 
 
 # -- facts read from the contract -----------------------------------------------------------------------
@@ -114,9 +119,7 @@ def _statuses() -> tuple[str, ...]:
 
 def _status(name: str) -> str:
     """A status name, checked against the contract's enum (so a typo here fails loudly in tests)."""
-    if name not in _statuses():
-        raise KeyError(name)
-    return name
+    return enum_member(name, _statuses())
 
 
 # -- responses -------------------------------------------------------------------------------------------
@@ -131,36 +134,27 @@ _FRAMEWORK_TEXTS = {
 }
 
 
-def error_response(status: int, kind: str, message: str) -> Response:
-    """GMI's error body ``{"error": <message>}`` for framework-level failures (any ``kind``)."""
-    response = jsonify(error=_FRAMEWORK_TEXTS.get(kind, message))
-    response.status_code = status
-    return response
-
-
-def _error(status: int, message: str, request_id: str | None = None, **headers: str) -> Response:
+def error(
+    status: int, message: str, request_id: str | None = None, headers: dict[str, str] | None = None
+) -> ProviderError:
+    """An answer in GMI's error envelope: ``{"error": message}`` (with ``request_id`` when given) and HTTP
+    ``status``, extra ``headers``."""
     body: dict[str, Any] = {"error": message}
     if request_id is not None:
         body["request_id"] = request_id
-    response = jsonify(body)
-    response.status_code = status
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
+    return ProviderError(status, body, headers)
 
 
-class Rejection(Exception):
-    """A request answered with a GMI error; ``response`` is ready to send."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
+def error_response(status: int, kind: str, message: str) -> Response:
+    """GMI's error body ``{"error": <message>}`` for framework-level failures (any ``kind``)."""
+    return error(status, _FRAMEWORK_TEXTS.get(kind, message)).response()
 
 
 # -- auth and rate limiting -----------------------------------------------------------------------------
 
 
 def _credential() -> str | None:
+    """The key of ``Authorization: Bearer <key>``, or ``None`` (no header, another scheme, no key)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -168,42 +162,27 @@ def _credential() -> str | None:
     return token.strip()
 
 
-def _authenticate() -> Account:
-    """The caller's account. Raises ``Rejection`` (401) for a missing, invalid or inactive key."""
+def authenticate() -> Account:
+    """The caller's account, its request counted against the rate limit (``_rate_limit``). Raises
+    ``ProviderError``: 401 for a missing, invalid or inactive key, 429 over the limit."""
     result = runtime().accounts.authenticate(NAME, _credential())
     if result.status == "ok" and result.account is not None:
+        _rate_limit(result.account)
         return result.account
     key = {"missing": "missing_key", "invalid": "invalid_key"}.get(result.status, "inactive_key")
     status = int(_messages()[key].get("status", 401))
-    raise Rejection(_error(status, _text(key)))
+    raise error(status, _text(key))
 
 
 def _rate_limit(account: Account) -> None:
-    """Count the request; raises ``Rejection`` (429 with ``Retry-After``) over ``gmicloud.rate_limit``."""
+    """Count the request; raises ``ProviderError`` (429 with ``Retry-After``) over ``gmicloud.rate_limit``."""
     rt = runtime()
     limit = rt.config.option(f"{NAME}.rate_limit", None)
     if not isinstance(limit, int) or isinstance(limit, bool):
         return
-    now = rt.clock.now().timestamp()
-    verdict: dict[str, float] = {}
-
-    def count(old: list[float] | None) -> list[float]:
-        recent = [t for t in (old or []) if now - t < RATE_WINDOW_SECONDS]
-        if len(recent) >= limit:
-            verdict["retry"] = RATE_WINDOW_SECONDS - (now - recent[0])
-            return recent
-        return [*recent, now]
-
-    rt.store.update(RATE, account.id, count)
-    if "retry" in verdict:
-        retry_after = str(max(1, math.ceil(verdict["retry"])))
-        raise Rejection(_error(429, _text("rate_limited"), Retry_After=retry_after))
-
-
-def _caller() -> Account:
-    account = _authenticate()
-    _rate_limit(account)
-    return account
+    retry = admit(rt.store, rt.clock, RATE, account.id, limit)
+    if retry is not None:
+        raise error(429, _text("rate_limited"), headers={"Retry-After": str(retry)})
 
 
 # -- records ---------------------------------------------------------------------------------------------
@@ -211,9 +190,7 @@ def _caller() -> Account:
 
 def _ids(account: Account) -> tuple[str, str]:
     """Stable ``(org_id, user_id)`` of an emulated account (UUIDs derived from the account id)."""
-    org = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:org:{account.id}")
-    user = uuid.uuid5(uuid.NAMESPACE_URL, f"pixelmock:gmicloud:user:{account.id}")
-    return str(org), str(user)
+    return derived_uuid(NAME, "org", account.id), derived_uuid(NAME, "user", account.id)
 
 
 def _record(
@@ -242,10 +219,10 @@ def _save(account: Account, record: dict[str, Any]) -> None:
 
 
 def _find(account: Account, request_id: str) -> dict[str, Any]:
-    """The caller's record. Raises ``Rejection`` (404) for an unknown id or another account's request."""
+    """The caller's record. Raises ``ProviderError`` (404) for an unknown id or another account's request."""
     entry = runtime().store.get(REQUESTS, request_id)
     if entry is None or entry["account"] != account.id:
-        raise Rejection(_error(404, _text("request_not_found", request_id=request_id)))
+        raise error(404, _text("request_not_found", request_id=request_id))
     record: dict[str, Any] = entry["record"]
     return record
 
@@ -254,28 +231,28 @@ def _find(account: Account, request_id: str) -> dict[str, Any]:
 
 
 def _envelope(body: Any) -> tuple[str, dict[str, Any]]:
-    """``(model, schema branch)`` of a submit body. Raises ``Rejection``: 400 for a malformed envelope,
+    """``(model, schema branch)`` of a submit body. Raises ``ProviderError``: 400 for a malformed envelope,
     404 for a model slug GMI does not serve here."""
     schema = request_schema(NAME, SUBMIT)
     if not isinstance(body, dict):
-        raise Rejection(_error(400, "request body must be a JSON object"))
+        raise error(400, "request body must be a JSON object")
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        raise Rejection(_error(400, "model is required and must be a string"))
+        raise error(400, "model is required and must be a string")
     branch = model_branch(NAME, schema, model)
     if branch is None or shut_down_upstream(NAME, str(branch.get("x-canonical-model", model))) is not None:
         status = int(schema.get("x-unknown-model", {}).get("status", 404))
-        raise Rejection(_error(status, _text("model_not_found", model=model)))
+        raise error(status, _text("model_not_found", model=model))
     return model, branch
 
 
 def _violation(body: dict[str, Any], flexible_sizes: bool) -> str | None:
-    """Why the payload breaks the contract (``None`` when it does not). Raises ``Rejection`` (400, no
+    """Why the payload breaks the contract (``None`` when it does not). Raises ``ProviderError`` (400, no
     record) when the envelope itself is wrong: extra keys, or a missing / non-object payload."""
     for violation in violations(body, flexible_sizes):
         envelope = violation.path == () or (violation.path == ("payload",) and violation.keyword == "type")
         if envelope:
-            raise Rejection(_error(400, f"invalid request: {violation.message}"))
+            raise error(400, f"invalid request: {violation.message}")
         return f"{violation.param}: {violation.message}"
     return None
 
@@ -332,10 +309,11 @@ def _fail(account: Account, record: dict[str, Any], key: str, detail: str | None
     """Mark ``record`` ``failed`` with the ``x-messages`` entry ``key`` (``outcome.error``), keep it, and
     answer 400 ``{"error", "request_id"}``."""
     message = _messages()[key]
-    error = {"code": 400, "message": str(message["text"]), "status": str(message["outcome_status"])}
-    record.update(status=_status("failed"), outcome={"error": error}, updated_at=runtime().clock.timestamp())
+    failure = {"code": 400, "message": str(message["text"]), "status": str(message["outcome_status"])}
+    now = runtime().clock.timestamp()
+    record.update(status=_status("failed"), outcome={"error": failure}, updated_at=now)
     _save(account, record)
-    response = _error(400, str(message["text"]), record["request_id"])
+    response = error(400, str(message["text"]), record["request_id"]).response()
     if detail is not None:
         response.headers["X-Pixelmock-Detail"] = detail.encode("ascii", "replace").decode("ascii")[:500]
     return response
@@ -409,10 +387,10 @@ def submit(account: Account, body: Any) -> Response:
     if short or (cost > 0 and not rt.accounts.debit(account, CURRENCY, cost, memo, charge)):
         balance = rt.accounts.balance(account, CURRENCY)
         text = _text("insufficient_balance", cost=cost, balance=balance)
-        raise Rejection(_error(int(_messages()["insufficient_balance"]["status"]), text))
+        raise error(int(_messages()["insufficient_balance"]["status"]), text)
     if active("stuck") is not None:
         _save(account, record)
-        return jsonify(record)
+        return json_response(record)
     _walk(account, record, quality)
     media = _render(resolved, quality)
     record.update(
@@ -421,43 +399,39 @@ def submit(account: Account, body: Any) -> Response:
         updated_at=rt.clock.timestamp(),
     )
     _save(account, record)
-    return jsonify(record)
+    return json_response(record)
 
 
 # -- routes ----------------------------------------------------------------------------------------------
 
 
-@bp.errorhandler(Rejection)
-def _rejected(exc: Rejection) -> Response:
-    return exc.response
-
-
 @bp.post("/requests")
 def submit_request() -> Response:
-    account = _caller()
+    account = authenticate()
     return submit(account, read_json(require_content_type=True))
 
 
 @bp.get("/requests")
 def list_requests() -> Response:
-    account = _caller()
+    account = authenticate()
     model_id = request.args.get("model_id")
     limit = _int_arg("limit", minimum=1)
     offset = _int_arg("offset", minimum=0) or 0
     mine = [e["record"] for e in runtime().store.values(REQUESTS) if e["account"] == account.id]
     matching = [r for r in reversed(mine) if model_id is None or r["model"] == model_id]
     page = matching[offset:] if limit is None else matching[offset : offset + limit]
-    return jsonify(requests=page, total=len(matching), has_more=offset + len(page) < len(matching))
+    more = offset + len(page) < len(matching)
+    return json_response({"requests": page, "total": len(matching), "has_more": more})
 
 
 @bp.get("/requests/<request_id>")
 def get_request(request_id: str) -> Response:
-    return jsonify(_find(_caller(), request_id))
+    return json_response(_find(authenticate(), request_id))
 
 
 @bp.delete("/requests/<request_id>")
 def cancel_request(request_id: str) -> Response:
-    account = _caller()
+    account = authenticate()
     _find(account, request_id)
     now = runtime().clock.timestamp()
 
@@ -467,7 +441,7 @@ def cancel_request(request_id: str) -> Response:
             return entry
         return {**entry, "record": {**record, "status": _status("cancelled"), "updated_at": now}}
 
-    return jsonify(runtime().store.update(REQUESTS, request_id, cancel)["record"])
+    return json_response(runtime().store.update(REQUESTS, request_id, cancel)["record"])
 
 
 def _int_arg(name: str, minimum: int) -> int | None:
@@ -479,13 +453,13 @@ def _int_arg(name: str, minimum: int) -> int | None:
     except ValueError:
         value = minimum - 1
     if value < minimum:
-        raise Rejection(_error(400, f"invalid query parameter {name}: {raw!r} (an integer >= {minimum})"))
+        raise error(400, f"invalid query parameter {name}: {raw!r} (an integer >= {minimum})")
     return value
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     """GMI's answer to an injected fault: ``{"error": <x-messages text>}`` with the entry's status."""
-    return _error(int(entry["status"]), _text(str(entry["message"])))
+    return error(int(entry["status"]), _text(str(entry["message"]))).response()
 
 
 PROVIDER = ProviderEmulator(

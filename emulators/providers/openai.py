@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from flask import Blueprint, Response, request
+from flask import Response, request
 from PIL import Image
 
 from pixelmock.contracts.canonical import MODELS, CanonicalRequest, ImageInput, parse_size
@@ -49,11 +49,12 @@ from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.sizes import SizeRules
-from pixelmock.emulators.core.accounts import AuthResult, Charge
+from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
+from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
 from pixelmock.emulators.web.context import choice, read_json, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
@@ -67,7 +68,7 @@ OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
 OPTION_AUTO = "openai.auto_resolution"
 OPTION_EDIT_MODEL = "openai.edit_default_model"
 
-bp = Blueprint("openai", __name__)
+bp = provider_blueprint("openai", __name__)
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -75,74 +76,57 @@ def _errors() -> dict[str, Any]:
     return cast(dict[str, Any], inlined(NAME)["x-openai-errors"])
 
 
-class OpenAIError(Exception):
-    """An answer in OpenAI's error envelope: HTTP ``status`` and the four fields of ``error``."""
-
-    def __init__(
-        self,
-        status: int,
-        type_: str,
-        code: str | None,
-        param: str | None,
-        message: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.type, self.code, self.param, self.message = status, type_, code, param, message
-        self.headers = headers or {}
-
-    @classmethod
-    def from_entry(cls, entry: dict[str, Any], param: str | None = None, **fields: Any) -> OpenAIError:
-        """Build from a contract entry (``status``, ``type``, ``code``, ``message`` template, optional
-        ``param`` and ``headers`` templates); ``param`` is used when the entry does not fix one."""
-        param = entry.get("param", param)
-        message = str(entry["message"]).format(param=param, **fields)
-        headers = {
-            name: str(value).format(**fields)
-            for name, value in entry.get("headers", {}).items()
-            if not name.startswith("x-source") and not name.startswith("x-choice")
-        }
-        return cls(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message, headers)
-
-    @classmethod
-    def named(cls, name: str, param: str | None = None, **fields: Any) -> OpenAIError:
-        """The contract's ``x-openai-errors.<name>`` entry."""
-        return cls.from_entry(_errors()[name], param, **fields)
-
-    def response(self) -> Response:
-        """The Flask response."""
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-        response = _json_response(body, self.status)
-        response.headers.update(self.headers)
-        return response
+def _headers() -> dict[str, str]:
+    """The headers OpenAI sends with every JSON answer: a fresh ``x-request-id`` and ``openai-version``."""
+    return {"x-request-id": "req_" + new_uuid().hex, "openai-version": "2020-10-01"}
 
 
-def _json_response(body: Any, status: int = 200) -> Response:
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
-    response.headers["x-request-id"] = "req_" + new_uuid().hex
-    response.headers["openai-version"] = "2020-10-01"
-    return response
+def envelope(
+    status: int,
+    type_: str,
+    code: str | None,
+    param: str | None,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> ProviderError:
+    """An answer in OpenAI's error envelope ``{"error": {"message", "type", "param", "code"}}`` with HTTP
+    ``status`` and extra ``headers`` (after OpenAI's own, ``_headers``)."""
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return ProviderError(status, body, {**_headers(), **(headers or {})}, compact=False)
 
 
-@bp.errorhandler(OpenAIError)
-def _openai_error(exc: OpenAIError) -> Response:
-    return exc.response()
+def entry_error(entry: dict[str, Any], param: str | None = None, **fields: Any) -> ProviderError:
+    """The error of a contract entry (``status``, ``type``, ``code``, ``message`` template, optional
+    ``param`` and ``headers`` templates); ``param`` is used when the entry does not fix one."""
+    param = entry.get("param", param)
+    message = str(entry["message"]).format(param=param, **fields)
+    headers = {
+        name: str(value).format(**fields)
+        for name, value in entry.get("headers", {}).items()
+        if not name.startswith("x-source") and not name.startswith("x-choice")
+    }
+    return envelope(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message, headers)
+
+
+def error(name: str, param: str | None = None, **fields: Any) -> ProviderError:
+    """The contract's ``x-openai-errors.<name>`` entry (``entry_error``)."""
+    return entry_error(_errors()[name], param, **fields)
 
 
 def error_response(status: int, kind: str, message: str) -> Response:
     """OpenAI's body for framework-level failures under ``/openai/v1`` (see ``ProviderEmulator``)."""
     path = REAL_PREFIX + request.path.removeprefix(PREFIX)
     if kind == "not_found":
-        return OpenAIError.named("not_found", method=request.method, path=path).response()
+        return error("not_found", method=request.method, path=path).response()
     if kind == "method_not_allowed":
-        return OpenAIError.named("method_not_allowed").response()
+        return error("method_not_allowed").response()
     if kind == "too_large":
-        return OpenAIError.named("too_large", limit=runtime().config.max_body_bytes).response()
+        return error("too_large", limit=runtime().config.max_body_bytes).response()
     if kind == "unsupported_media_type" and request.path.endswith("/images/edits"):
-        return OpenAIError.named("not_multipart", content_type=request.mimetype or "none").response()
+        return error("not_multipart", content_type=request.mimetype or "none").response()
     if kind in ("malformed_json", "unsupported_media_type"):
-        return OpenAIError.named("malformed_json").response()
-    return OpenAIError.named("internal").response()
+        return error("malformed_json").response()
+    return error("internal").response()
 
 
 # ---------------------------------------------------------------------------------------------- auth
@@ -157,22 +141,28 @@ def mask_key(key: str) -> str:
     return key[:3] + "*" * (len(key) - 7) + key[-4:]
 
 
-def authenticate() -> AuthResult:
-    """Check ``Authorization: Bearer <key>``. Raises ``OpenAIError`` (401) for a missing, invalid or
-    deactivated key."""
+def _credential() -> str | None:
+    """The key of ``Authorization: Bearer <key>``, or ``None`` (no header, another scheme, no key)."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.strip().partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise OpenAIError.named("auth_missing")
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def authenticate() -> Account:
+    """The account of ``Authorization: Bearer <key>``. Raises ``ProviderError`` (401) for a missing,
+    invalid or deactivated key."""
+    key = _credential()
+    if key is None:
+        raise error("auth_missing")
     result = runtime().accounts.authenticate(NAME, key)
     if result.status == "invalid":
-        raise OpenAIError.named("auth_invalid", masked_key=mask_key(key))
+        raise error("auth_invalid", masked_key=mask_key(key))
     if result.status == "inactive":
-        raise OpenAIError.named("auth_inactive")
+        raise error("auth_inactive")
     if result.status != "ok" or result.account is None:
-        raise OpenAIError.named("auth_missing")
-    return result
+        raise error("auth_missing")
+    return result.account
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -201,23 +191,23 @@ class Parsed:
 
 
 def parse_generation() -> Parsed:
-    """The JSON body of a generations request (``read_json``). Raises ``OpenAIError`` for another
+    """The JSON body of a generations request (``read_json``). Raises ``ProviderError`` for another
     Content-Type, ``MalformedBody`` for a body ``read_json`` refuses (answered by ``error_response`` with
     the same malformed-JSON body)."""
     if request.mimetype != "application/json":
-        raise OpenAIError.named("malformed_json")
+        raise error("malformed_json")
     return Parsed(GENERATE, read_json())
 
 
 def parse_edit() -> Parsed:
     """The multipart body of an edits request: text fields typed as the contract says, files as uploads.
-    Raises ``OpenAIError`` when the body is not multipart/form-data."""
+    Raises ``ProviderError`` when the body is not multipart/form-data."""
     if request.mimetype != "multipart/form-data":
-        raise OpenAIError.named("not_multipart", content_type=request.mimetype or "none")
+        raise error("not_multipart", content_type=request.mimetype or "none")
     for name in FILE_FIELDS:
         if name in request.form:  # a text part (no filename) where a file is expected
             param = "image[0]" if name == "image[]" else name
-            raise OpenAIError.from_entry(_errors()["file_not_image"], param)
+            raise entry_error(_errors()["file_not_image"], param)
     fields = [(name, value) for name in request.form for value in request.form.getlist(name)]
     uploads: list[Upload] = []
     files: list[tuple[str, str | None]] = []
@@ -274,7 +264,7 @@ def _public_param(param: str) -> str:
     return "image" if param.split(".")[0] == "image[]" else param
 
 
-def violation_error(model_branch: dict[str, Any], violation: Violation, model: str) -> OpenAIError:
+def violation_error(model_branch: dict[str, Any], violation: Violation, model: str) -> ProviderError:
     """OpenAI's answer to one contract violation: the branch's override for ``<param>.<keyword>`` if there
     is one, else the generic entry for the keyword (``x-openai-errors.validation``)."""
     overrides = model_branch.get("x-openai-errors", {})
@@ -282,7 +272,7 @@ def violation_error(model_branch: dict[str, Any], violation: Violation, model: s
     param = _public_param(violation.param)
     fields: dict[str, Any] = {"model": model, "value": _value(violation.value), "limit": violation.limit}
     if key in overrides:
-        return OpenAIError.from_entry(overrides[key], param, **fields)
+        return entry_error(overrides[key], param, **fields)
     generic = _errors()["validation"]
     entry = generic.get(violation.keyword, generic["default"])
     prop = model_branch.get("properties", {}).get(str(violation.path[0]) if violation.path else "", {})
@@ -295,7 +285,7 @@ def violation_error(model_branch: dict[str, Any], violation: Violation, model: s
     if violation.keyword in ("maxLength", "minLength", "maxItems", "minItems"):
         fields["length"] = len(violation.value) if isinstance(violation.value, str | list) else 0
     fields["allowed_and"] = _quoted(violation.allowed, "and")
-    return OpenAIError.from_entry(entry, param, **fields)
+    return entry_error(entry, param, **fields)
 
 
 def _shutdown_date(native_model: str) -> dt.date | None:
@@ -308,24 +298,24 @@ def _shutdown_date(native_model: str) -> dt.date | None:
 
 
 def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
-    """The native model id and its branch. Raises ``OpenAIError`` (400): body not an object, model missing
+    """The native model id and its branch. Raises ``ProviderError`` (400): body not an object, model missing
     or not a string, unknown or shut down on the virtual clock's date (OpenAI answers both alike)."""
     body = parsed.instance
     if not isinstance(body, dict):
-        raise OpenAIError.named("body_not_object", got=_got(body))
+        raise error("body_not_object", got=_got(body))
     if body.get("model") is None and parsed.operation_id == EDIT:
         default = str(choice(OPTION_EDIT_MODEL))
         if default != "required":
             body["model"] = default  # validated and answered as if sent
     if "model" not in body or body["model"] is None:
-        raise OpenAIError.from_entry(_errors()["validation"]["required"], "model")
+        raise entry_error(_errors()["validation"]["required"], "model")
     model = body["model"]
     if not isinstance(model, str):
-        raise OpenAIError.named("model_invalid_type", got=_got(model))
+        raise error("model_invalid_type", got=_got(model))
     shutdown = _shutdown_date(model)
     found = branch(parsed.operation_id, model)
     if found is None or (shutdown is not None and runtime().clock.today() >= shutdown):
-        raise OpenAIError.named("model_not_found", model=model)
+        raise error("model_not_found", model=model)
     return model, found
 
 
@@ -334,7 +324,7 @@ def _transparent_preview() -> bool:
 
 
 def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> None:
-    """Schema rules, required files, image count and gpt-image-2's size rules. Raises ``OpenAIError``."""
+    """Schema rules, required files, image count and gpt-image-2's size rules. Raises ``ProviderError``."""
     body = cast(dict[str, Any], parsed.instance)
     preview = _transparent_preview()
     violations = [
@@ -351,12 +341,12 @@ def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> 
         raise violation_error(model_branch, first, model)
     one_of = model_branch.get("x-required-one-of")
     if one_of and not any(name in body for name in one_of):
-        raise OpenAIError.from_entry(_errors()["validation"]["required"], str(one_of[0]))
+        raise entry_error(_errors()["validation"]["required"], str(one_of[0]))
     limit = model_branch.get("x-max-input-images")
     count = sum(1 for upload in parsed.uploads if upload.field in ("image", "image[]"))
     if limit is not None and count > int(limit):
         entry = _errors()["validation"]["maxItems"]
-        raise OpenAIError.from_entry(entry, "image", limit=limit, length=count)
+        raise entry_error(entry, "image", limit=limit, length=count)
     _check_size(model_branch, body.get("size"))
 
 
@@ -369,7 +359,7 @@ def _check_size(model_branch: dict[str, Any], size: Any) -> None:
     dims = parse_size(str(size))
     if dims is None:
         message = messages["format"].format(value=size)
-        raise OpenAIError(400, "invalid_request_error", "invalid_value", "size", message)
+        raise envelope(400, "invalid_request_error", "invalid_value", "size", message)
     canonical = str(model_branch["x-canonical-model"])
     inclusive = bool(choice(OPTION_MAX_EDGE))
     rules = size_rules(canonical, max_edge_inclusive=inclusive)
@@ -382,12 +372,12 @@ def _check_size(model_branch: dict[str, Any], size: Any) -> None:
         if not single.allows(*dims):
             bound = "at most" if rules.max_edge_inclusive else "less than"
             message = messages[rule].format(value=size, limit=f"{limit:g}", bound=bound)
-            raise OpenAIError(400, "invalid_request_error", "invalid_value", "size", message)
+            raise envelope(400, "invalid_request_error", "invalid_value", "size", message)
 
 
 def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str, ImageInput]]:
     """File parts as ``(field, image)``: MIME type, byte limit, decodability, and the mask's size against
-    the first image (``x-file-rules``). Raises ``OpenAIError``."""
+    the first image (``x-file-rules``). Raises ``ProviderError``."""
     rules = model_branch.get("x-file-rules", {})
     errors = _errors()
     files: list[tuple[str, ImageInput]] = []
@@ -398,24 +388,22 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
         allowed = rule["mime_types"]
         if upload.mime not in allowed:
             listed = _quoted(allowed, "and")
-            raise OpenAIError.named(
-                "unsupported_file_mimetype", upload.param, mime=upload.mime, allowed_and=listed
-            )
+            raise error("unsupported_file_mimetype", upload.param, mime=upload.mime, allowed_and=listed)
         limit = int(rule["max_bytes"])
         if len(upload.data) > limit:
-            raise OpenAIError.named("file_too_large", upload.param, length=len(upload.data), limit=limit)
+            raise error("file_too_large", upload.param, length=len(upload.data), limit=limit)
         image = ImageInput.from_bytes(upload.data, upload.mime)
         if image.width is None or image.height is None:
-            raise OpenAIError.from_entry(errors["file_not_image"], upload.param)
+            raise entry_error(errors["file_not_image"], upload.param)
         files.append((upload.field, image))
     # The mask applies to the first image (``image`` parts before ``image[]`` parts).
     files.sort(key=lambda item: FILE_FIELDS.index(item[0]))
     inputs = [image for name, image in files if name != "mask"]
     mask = next((image for name, image in files if name == "mask"), None)
     if mask is not None and not _has_alpha(mask):
-        raise OpenAIError.named("mask_no_alpha")
+        raise error("mask_no_alpha")
     if mask is not None and inputs and (mask.width, mask.height) != (inputs[0].width, inputs[0].height):
-        raise OpenAIError.named("mask_dimensions")
+        raise error("mask_dimensions")
     return files
 
 
@@ -460,7 +448,7 @@ def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
         else:
             resolved = DIALECT.resolve(canonical)
     except UnsupportedValue as exc:  # a rule the schema does not carry; never a 500
-        raise OpenAIError(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
+        raise envelope(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
     stream = bool(body.get("stream"))
     partials = int(body.get("partial_images") or 0) if stream else 0
     billing = Billing(auto=choice(OPTION_AUTO), partial_images=partials)
@@ -477,12 +465,12 @@ def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
     )
 
 
-def charge(account: Any, job: Job) -> None:
-    """Debit the quote (USD) from the account's ledger. Raises ``OpenAIError`` 429 when it cannot pay."""
+def charge(account: Account, job: Job) -> None:
+    """Debit the quote (USD) from the account's ledger. Raises ``ProviderError`` 429 when it cannot pay."""
     amount = job.quote.usd or Decimal(0)
     memo = f"openai {job.operation_id} {job.resolved.model} n={job.resolved.n}"
     if not runtime().accounts.debit(account, "USD", amount, memo, Charge.of(NAME, job.resolved)):
-        raise OpenAIError.named("insufficient_quota")
+        raise error("insufficient_quota")
 
 
 def render(job: Job, index: int, partial: int | None = None) -> str:
@@ -520,7 +508,7 @@ def images_response(job: Job) -> Response:
     }
     if job.safety_identifier:
         body["safety_identifier"] = job.safety_identifier
-    return _json_response(body)
+    return json_response(body, 200, _headers(), compact=False)
 
 
 def stream_response(job: Job) -> Response:
@@ -575,13 +563,13 @@ def _sse(event: dict[str, Any]) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
 
-def handle(parsed: Parsed, auth: AuthResult) -> Response:
+def handle(parsed: Parsed, account: Account) -> Response:
     """Validate, price, charge, render, answer."""
     model, model_branch = check_model(parsed)
     check_contract(parsed, model, model_branch)
     files = check_files(parsed, model_branch)
     job = resolve_job(parsed, files)
-    charge(auth.account, job)
+    charge(account, job)
     runtime().latency.wait(NAME, job.quote.billed_quality)
     return stream_response(job) if job.stream else images_response(job)
 
@@ -590,15 +578,15 @@ def handle(parsed: Parsed, auth: AuthResult) -> Response:
 @bp.post("/images/generations")
 def create_image() -> Response:
     """``createImage``."""
-    auth = authenticate()
-    return handle(parse_generation(), auth)
+    account = authenticate()
+    return handle(parse_generation(), account)
 
 
 @bp.post("/images/edits")
 def create_image_edit() -> Response:
     """``createImageEdit``."""
-    auth = authenticate()
-    return handle(parse_edit(), auth)
+    account = authenticate()
+    return handle(parse_edit(), account)
 
 
 def _model_objects() -> dict[str, dict[str, Any]]:
@@ -629,7 +617,8 @@ def _model_objects() -> dict[str, dict[str, Any]]:
 def list_models() -> Response:
     """``listModels``: the emulated GPT Image models still served on the virtual date."""
     authenticate()
-    return _json_response({"object": "list", "data": list(_model_objects().values())})
+    body = {"object": "list", "data": list(_model_objects().values())}
+    return json_response(body, 200, _headers(), compact=False)
 
 
 @bp.get("/models/<path:model>")
@@ -638,8 +627,8 @@ def retrieve_model(model: str) -> Response:
     authenticate()
     found = _model_objects().get(model)
     if found is None:
-        raise OpenAIError.named("model_not_found_models", model=model)
-    return _json_response(found)
+        raise error("model_not_found_models", model=model)
+    return json_response(found, 200, _headers(), compact=False)
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
@@ -651,7 +640,7 @@ def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
         "retry_after": fault.param("retry_after", 0),
         "request_id": "req_" + new_uuid().hex,
     }
-    return OpenAIError.from_entry(spec, **fields).response()
+    return entry_error(spec, **fields).response()
 
 
 PROVIDER = ProviderEmulator(

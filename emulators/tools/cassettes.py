@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import os
 import re
 import tempfile
@@ -30,7 +29,13 @@ from typing import Any
 
 import yaml
 
-from pixelmock.contracts.secrets import REDACTED, replace_secrets, scrub_header, scrub_json, scrub_text
+from pixelmock.contracts.secrets import (
+    replace_secrets,
+    replace_secrets_bytes,
+    scrub_header,
+    scrub_json_text,
+    scrub_text,
+)
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
 
 #: libyaml's safe dumper and loader where PyYAML has them (a cassette holding a base64 image is written
@@ -83,12 +88,8 @@ class _Scrub:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return scrub_text(text, secrets)
-        scrubbed = scrub_json(parsed, secrets)
-        return json.dumps(scrubbed) if scrubbed != parsed else text
+        scrubbed = scrub_json_text(text, secrets)
+        return scrub_text(text, secrets) if scrubbed is None else scrubbed
 
     def text(self, text: str) -> str:
         return str(replace_secrets(scrub_text(text), self.secrets))
@@ -106,9 +107,7 @@ class _Scrub:
         credentials replaced bytewise."""
         text = self._scrubbed(body, None)
         if text is None:
-            for secret in sorted(self.secrets, key=len, reverse=True):
-                body = body.replace(secret.encode(), REDACTED.encode())
-            return body
+            return replace_secrets_bytes(body, self.secrets)
         return str(replace_secrets(text, self.secrets))
 
 

@@ -37,7 +37,7 @@ from pixelmock.emulators.core.accounts import NAMESPACE as ACCOUNTS
 from pixelmock.emulators.core.accounts import Accounts
 from pixelmock.emulators.core.journal import Journal
 from pixelmock.emulators.core.runtime import Runtime
-from pixelmock.emulators.providers import runware as runware_module
+from pixelmock.emulators.providers.runware import tasks as task_engine
 
 OA = {"Authorization": "Bearer sk-hostile-test"}
 CF = {"Authorization": "Bearer cf-hostile-token"}
@@ -322,7 +322,7 @@ def test_runware_task_failing_unexpectedly_is_refunded_and_the_others_kept(
 ) -> None:
     """A bug in the second task (after its debit) must not lose the first task's answer nor keep the
     second task's money."""
-    original = runware_module._result_item
+    original = task_engine._result_item
     calls = {"n": 0}
 
     def failing_second(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def test_runware_task_failing_unexpectedly_is_refunded_and_the_others_kept(
             raise RuntimeError("renderer broke")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(runware_module, "_result_item", failing_second)
+    monkeypatch.setattr(task_engine, "_result_item", failing_second)
     first, second = image_task(includeCost=True), image_task()
     response = client.post(RUNWARE, json=[first, second], headers=RW)
     assert response.status_code == 200

@@ -1,8 +1,8 @@
 """Runware's WebSocket transport: connections, sessions, buffered delivery, resume, the idle timeout.
 
 Protocol-free: what a frame means (authentication, ping, tasks) and what to answer is decided in
-``emulators/providers/runware/__init__.py``; this module keeps the connection-level promises of the contract's
-``x-websocket`` block (https://runware.ai/docs/platform/authentication, WebSockets):
+``emulators/providers/runware/websocket.py``; this module keeps the connection-level promises of the
+contract's ``x-websocket`` block (https://runware.ai/docs/platform/authentication, WebSockets):
 
 - a connection is closed after ``idle_timeout_seconds`` (120) without a message either way, measured on
   the virtual clock: advancing ``rt.clock`` past it closes an idle connection within ``POLL_SECONDS``;

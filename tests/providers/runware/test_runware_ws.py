@@ -36,7 +36,7 @@ from pixelmock.contracts.openapi import document, operation
 from pixelmock.emulators import EmulatorConfig
 from pixelmock.emulators.admin.client import PixelmockAdmin
 from pixelmock.emulators.core.accounts import account_id
-from pixelmock.emulators.providers import runware
+from pixelmock.emulators.providers.runware import websocket as runware_websocket
 from pixelmock.emulators.web.context import runtime
 
 EMULATED_PROVIDERS = ["runware"]
@@ -206,7 +206,7 @@ def test_an_unexpected_failure_is_an_error_frame_not_a_broken_connection(
     def broken(task: Any, ctx: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runware, "run_task", broken)
+    monkeypatch.setattr(runware_websocket, "run_task", broken)
     with _connect(live_url) as ws:
         _auth(ws)
         _send(ws, [image_task()])
