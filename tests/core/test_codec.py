@@ -158,9 +158,9 @@ def test_data_naming_a_class_outside_the_allow_list_is_refused_without_importing
         b'{"$t": "pickle", "v": "gASV"}',
         b'{"$t": "bytes", "v": "not base64!"}',
         b'{"$t": "set", "v": [[1]]}',
-        b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store:Usage", "v": {"nope": 1}}',
+        b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store.base:Usage", "v": {"nope": 1}}',
         b'{"$t": "dataclass", "c": "pixelmock.emulators.core.images:ImageSpec", "v": {}}',
-        b'{"$t": "enum", "c": "pixelmock.emulators.core.store:Usage", "v": 1}',
+        b'{"$t": "enum", "c": "pixelmock.emulators.core.store.base:Usage", "v": 1}',
     ],
 )
 def test_malformed_or_foreign_data_is_a_codec_error(data: bytes) -> None:
@@ -169,7 +169,7 @@ def test_malformed_or_foreign_data_is_a_codec_error(data: bytes) -> None:
 
 
 def test_a_missing_field_with_a_default_takes_it() -> None:
-    data = b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store:Usage", "v": {"max_bytes": 5}}'
+    data = b'{"$t": "dataclass", "c": "pixelmock.emulators.core.store.base:Usage", "v": {"max_bytes": 5}}'
     assert CODEC.loads(data) == Usage(5)
 
 
