@@ -14,7 +14,7 @@ import errno
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.wrappers import Response as WireResponse
@@ -40,10 +40,55 @@ if TYPE_CHECKING:
 
     from pixelmock.emulators.web.provider import ProviderEmulator
 
-__all__ = ["active", "install", "message_fault"]
+__all__ = ["Wire", "active", "after_answer", "before_answer", "install", "message_fault"]
 
-#: The WSGI environ key marking a request whose connection is dropped.
-_DROP = "pixelmock.fault.drop"
+#: The WSGI environ keys marking a request whose connection is dropped, or whose answer is cut.
+_DROP, _CUT = "pixelmock.fault.drop", "pixelmock.fault.cut"
+
+
+class Wire(Protocol):
+    """What the generic fault kinds (``GENERIC_KINDS``) need of a transport, HTTP or WebSocket."""
+
+    def drop(self) -> None:
+        """End the connection without an answer."""
+
+    def cut_next(self) -> None:
+        """Cut the next answer sent in half."""
+
+
+class _HttpWire:
+    """An HTTP request's wire: its WSGI environ is marked, and the hooks and ``_DroppingMiddleware``
+    act on the marks."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def drop(self) -> None:
+        self._environ[_DROP] = True
+
+    def cut_next(self) -> None:
+        self._environ[_CUT] = True
+
+
+def before_answer(fault: Fault, wire: Wire) -> bool:
+    """Apply a generic fault before the answer is made, the same way on every transport: ``slow`` waits
+    ``seconds`` real seconds (then the answer is made), ``drop`` without ``after`` ends the connection,
+    ``malformed`` cuts the answer in half. Whether nothing more is to be answered (a drop)."""
+    if fault.kind == "slow":
+        time.sleep(fault.slow_seconds())
+    elif fault.kind == "drop" and not fault.param("after", False):
+        wire.drop()
+        return True
+    elif fault.kind == "malformed":
+        wire.cut_next()
+    return False
+
+
+def after_answer(fault: Fault, wire: Wire) -> None:
+    """Apply a generic fault once the work is done: ``drop`` with ``after=true`` ends the connection, the
+    answer lost."""
+    if fault.kind == "drop" and fault.param("after", False):
+        wire.drop()
 
 
 def active(kind: str) -> Fault | None:
@@ -151,11 +196,7 @@ def install(
             return None
         exchange.fault = fault
         journal_note(fault=fault.to_json())
-        if fault.kind == "slow":
-            time.sleep(fault.slow_seconds())
-            return None
-        if fault.kind == "drop" and not fault.param("after", False):
-            request.environ[_DROP] = True
+        if before_answer(fault, _HttpWire(request.environ)):
             return Response(status=0)
         answer = answer_of(provider, fault.kind)
         if answer is None or answer.respond is None:
@@ -168,13 +209,11 @@ def install(
         fault = exchange.fault if exchange is not None else None
         if fault is None:
             return response
-        if fault.kind == "malformed" and not response.is_streamed:
+        if request.environ.get(_CUT) and not response.is_streamed:
             data = response.get_data()
             response.set_data(data[: max(1, len(data) // 2)] if data else b"{")
-        elif fault.kind == "drop" and fault.param("after", False):
-            request.environ[_DROP] = True
-            return Response(status=0)
-        return response
+        after_answer(fault, _HttpWire(request.environ))
+        return Response(status=0) if request.environ.get(_DROP) else response
 
     app.wsgi_app = _DroppingMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 

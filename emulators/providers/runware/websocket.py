@@ -11,7 +11,6 @@ The connection authenticates once with an authentication task; every other task 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -31,7 +30,7 @@ from pixelmock.emulators.providers.runware.sessions import Connection, Frame, Se
 from pixelmock.emulators.providers.runware.tasks import TaskContext, authenticate, run_task
 from pixelmock.emulators.providers.runware.validation import authentication_task_error
 from pixelmock.emulators.web.context import parse_client_json, runtime
-from pixelmock.emulators.web.faults import message_fault
+from pixelmock.emulators.web.faults import after_answer, before_answer, message_fault
 from pixelmock.emulators.web.journal import journal_message
 from pixelmock.emulators.web.provider import ProviderEmulator
 
@@ -163,28 +162,19 @@ def _on_message(message: str | bytes, link: _Link, rt: Runtime, provider: Provid
                 link.deliver({"errors": [result.error.body]})
             elif result.items and not result.delivered:
                 link.deliver({"data": result.items})
-        if fault is not None and fault.kind == "drop":
-            link.connection.drop()  # drop with after=true: the tasks ran, their answers are lost
+        if fault is not None:
+            after_answer(fault, link.connection)  # drop with after=true: the tasks ran, answers lost
 
 
 def _fault_answered(fault: Fault, link: _Link, provider: ProviderEmulator) -> bool:
     """Apply a fault fired on a WebSocket message before its tasks run; whether it answered the message
-    (the tasks are then not run). ``slow`` waits, then the tasks run; ``drop`` ends the connection
-    without a close frame (after the tasks with ``after=true``); ``malformed`` cuts the first frame
-    sent in half; a fault with an answer (rate limit, outage...) sends the REST answer's ``errors`` as one
-    frame (the contract's ``x-websocket.faults``, a recorded choice: Runware documents no WebSocket form);
-    flow faults are applied by the task flow (``active``)."""
-    if fault.kind == "slow":
-        time.sleep(fault.slow_seconds())
-        return False
-    if fault.kind == "drop":
-        if fault.param("after", False):
-            return False
-        link.connection.drop()
+    (the tasks are then not run). The generic kinds act on the connection as on an HTTP request
+    (``web.faults.before_answer``: ``slow`` waits, ``drop`` ends the connection without a close frame,
+    ``malformed`` cuts the first frame sent in half); a fault with an answer (rate limit, outage...) sends
+    the REST answer's ``errors`` as one frame (the contract's ``x-websocket.faults``, a recorded choice:
+    Runware documents no WebSocket form); flow faults are applied by the task flow (``active``)."""
+    if before_answer(fault, link.connection):
         return True
-    if fault.kind == "malformed":
-        link.connection.cut_next()
-        return False
     answer = provider.faults.get(fault.kind)
     if answer is None or answer.respond is None:
         return False
