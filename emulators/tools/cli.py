@@ -55,11 +55,10 @@ from pixelmock.emulators.config.settings import (
     Setting,
     SettingError,
     check_workers,
-    load,
-    misspelt,
     parse_date,
     settings,
 )
+from pixelmock.emulators.config.sources import load, misspelt
 from pixelmock.emulators.tools.verify import FORMATS
 
 if TYPE_CHECKING:

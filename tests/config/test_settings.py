@@ -31,9 +31,6 @@ from pixelmock.emulators.config.settings import (
     Setting,
     SettingError,
     by_name,
-    load,
-    misspelt,
-    read_config_file,
     settings,
     settings_json,
     settings_of,
@@ -41,6 +38,7 @@ from pixelmock.emulators.config.settings import (
     shown,
     to_json,
 )
+from pixelmock.emulators.config.sources import load, misspelt, read_config_file
 from pixelmock.emulators.core.webhooks import refusal
 from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
