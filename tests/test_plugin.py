@@ -152,7 +152,8 @@ def test_loading_the_plugin_imports_only_pytest_the_standard_library_and_pixelmo
         if name.partition(".")[0] not in sys.stdlib_module_names
         and name.partition(".")[0] not in {"pytest", "_pytest", "pluggy"}
         and name not in {"pixelmock", "pixelmock.emulators", "pixelmock.emulators.config"}
-        and name not in {"pixelmock.emulators.admin.client", "pixelmock.emulators.tools.pytest_plugin"}
+        and name not in {"pixelmock.emulators.admin", "pixelmock.emulators.admin.client"}
+        and name not in {"pixelmock.emulators.tools", "pixelmock.emulators.tools.pytest_plugin"}
     ]
     assert foreign == []
     assert "flask" not in loaded
