@@ -1,7 +1,8 @@
 """Generated sections of the README: text between ``<!-- NAME table: generated -->`` and
 ``<!-- end of NAME table -->`` that a module prints with ``python -m <module>`` (``--write FILE`` puts it
-in place) and a test compares with what the module generates. Used by the lifecycle table
-(``pixelmock.contracts.lifecycle``) and the settings table (``pixelmock.emulators.config.settings``).
+in place) and a test compares with what the module generates. Used by the providers table
+(``pixelmock.contracts.providers``), the lifecycle table (``pixelmock.contracts.lifecycle``) and the
+settings table (``pixelmock.emulators.config.settings``).
 """
 
 from __future__ import annotations
