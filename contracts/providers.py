@@ -8,7 +8,8 @@ provider is its own files plus one entry in the data file (``docs/adding-a-provi
 Pure data: importing this module loads PyYAML and the standard library only (no Flask, no httpx, nothing of
 ``pixelmock.emulators`` or ``pixelmock.client``).
 
-``python -m pixelmock.contracts.providers [--write README.md]`` prints the README's providers table.
+``python -m pixelmock.contracts.generated providers [--write README.md]`` prints the README's providers
+table (``providers_table``; this module is imported by the package itself, so it is not run on its own).
 """
 
 from __future__ import annotations
@@ -171,11 +172,3 @@ def providers_table() -> str:
         local = f"http://127.0.0.1:8080{entry.prefix}"
         lines.append(f"| {entry.title} | `{local}` | `{entry.base_url.value}` |")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # python -m pixelmock.contracts.providers [--write README.md]
-    import sys
-
-    from pixelmock.contracts.generated import main
-
-    sys.exit(main("providers", providers_table))
