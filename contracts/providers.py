@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.errors import UnknownProvider
@@ -132,7 +132,7 @@ def _entry(name: str, raw: dict[str, Any]) -> ProviderEntry:
         dialect=str(raw["dialect"]),
         client=str(raw["client"]),
         document=str(raw["document"]),
-        lifecycle=cast(Lifecycle, lifecycle),
+        lifecycle=lifecycle,
         colour=Colour(str(raw["colour"]["background"]), str(raw["colour"]["text"])),
         base_url=Sourced(str(base["url"]), " ".join(str(base["source"]).split()), str(base["evidence"])),
         sdks=tuple(_sdk(sdk) for sdk in raw.get("sdks", [])),
