@@ -1,8 +1,8 @@
 """The targets: how each is started on 127.0.0.1, when it is ready, how it is checked and stopped.
 
 - ``pixelmock``: ``pixelmock serve --port N`` (its production settings: gunicorn gevent workers, one
-  unless the target says more, state in memory unless it names a ``--store``), all five providers on one
-  port under their prefixes.
+  unless the target says more, state in memory unless it names a ``--store``), every provider of the
+  registry on one port under its prefix.
 - ``prism``: ``prism mock`` of ``contracts/openapi/<provider>.yaml`` from ``benchmarks/.prism/`` (one
   process per provider document; Prism serves the document's paths at its root).
 - ``bare``: ``benchmarks.bare_app`` (a fixed JSON answer) on the same server as ``pixelmock serve``, with
@@ -32,18 +32,15 @@ from PIL import Image
 
 from benchmarks.bare_app import BODY
 from benchmarks.mixes import Mix, fill, job_regex
+from pixelmock.contracts.providers import entries
+from pixelmock.contracts.providers import provider as registered
 from pixelmock.emulators.tools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
-PREFIXES = {
-    "openai": "/openai/v1",
-    "cloudflare": "/cloudflare/client/v4",
-    "apiframe": "/apiframe",
-    "runware": "/runware/v1",
-    "gmicloud": "/gmicloud/api/v1/ie/requestqueue/apikey",
-}
+#: provider -> the path prefix ``pixelmock serve`` mounts it under (the provider registry's).
+PREFIXES = {entry.name: entry.prefix for entry in entries()}
 
 
 class TargetError(RuntimeError):
@@ -89,7 +86,7 @@ class Target:
         if self.kind == "bare":
             return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port), "--workers",
                     str(self.workers)]  # fmt: skip
-        spec = ROOT / "contracts" / "openapi" / f"{provider}.yaml"
+        spec = ROOT / "contracts" / "openapi" / f"{registered(provider).document}.yaml"
         return [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error", str(spec)]
 
 

@@ -41,6 +41,7 @@ from pixelmock.contracts.dialects import NativeRequest, get_dialect
 from pixelmock.contracts.errors import UnknownProvider, UnsupportedValue
 from pixelmock.contracts.openapi import PROVIDERS, auth_headers, operation, real_base_url
 from pixelmock.contracts.pricing import Quote, TokenBreakdown
+from pixelmock.contracts.providers import provider as registered
 
 #: Canonical output format of an image MIME type.
 FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/webp": "webp"}
@@ -446,12 +447,11 @@ class Settings:
 
 
 def flow_for(provider: str) -> Flow:
-    """The flow of ``provider`` (``pixelmock.client.<provider>.FLOW``). Raises ``UnknownProvider``."""
+    """The flow of ``provider`` (``pixelmock.client.<module>.FLOW``, the module the registry names in
+    ``contracts/data/providers.yaml``). Raises ``UnknownProvider``."""
     import importlib
 
-    if provider not in PROVIDERS:
-        raise UnknownProvider(provider)
-    flow: Flow = importlib.import_module(f"{__package__}.{provider}").FLOW
+    flow: Flow = importlib.import_module(f"{__package__}.{registered(provider).client}").FLOW
     return flow
 
 

@@ -25,7 +25,7 @@ from pixelmock.contracts.options import options
 __all__ = ["DATA_FILES", "SHARED", "Fact", "facts", "fidelity_markdown"]
 
 #: The data files with sourced facts (``contracts/data/<name>.yaml``).
-DATA_FILES = ("models", "pricing", "latency", "webhooks")
+DATA_FILES = ("models", "pricing", "latency", "webhooks", "providers")
 #: The section of facts no single provider owns (OpenAI's model facts every seller's cost rests on).
 SHARED = "models"
 #: Path segments that only say where a schema sits, dropped from a fact's ``where``.

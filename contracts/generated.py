@@ -1,7 +1,9 @@
 """Generated sections of the README: text between ``<!-- NAME table: generated -->`` and
 ``<!-- end of NAME table -->`` that a module prints with ``python -m <module>`` (``--write FILE`` puts it
-in place) and a test compares with what the module generates. Used by the lifecycle table
-(``pixelmock.contracts.lifecycle``) and the settings table (``pixelmock.emulators.config.settings``).
+in place) and a test compares with what the module generates. Used by the providers table
+(``pixelmock.contracts.providers``, printed by ``python -m pixelmock.contracts.generated providers``), the
+lifecycle table (``pixelmock.contracts.lifecycle``) and the settings table
+(``pixelmock.emulators.config.settings``).
 """
 
 from __future__ import annotations
@@ -55,3 +57,12 @@ def main(name: str, generate: Callable[[], str], argv: Sequence[str] | None = No
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+if __name__ == "__main__":  # python -m pixelmock.contracts.generated providers [--write README.md]
+    from pixelmock.contracts.providers import providers_table
+
+    if sys.argv[1:2] != ["providers"]:
+        print("usage: python -m pixelmock.contracts.generated providers [--write FILE]", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main("providers", providers_table, sys.argv[2:]))

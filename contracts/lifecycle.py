@@ -1,11 +1,14 @@
 """When each model stops being sold at each provider, read from where each fact lives.
 
-- OpenAI: ``models.yaml`` ``lifecycle.openai_shutdown`` (OpenAI's deprecations page).
-- Cloudflare: the model's input schema in Cloudflare's contract names, in ``x-upstream-shutdown``, the
-  upstream date it follows (it proxies OpenAI's API), with that rule's own source.
-- Apiframe, Runware, GMI Cloud: ``models.yaml`` ``lifecycle.resellers`` (none publishes a date: each one
-  follows its upstream's, inferred or reported; its emulator refuses the model from then unless the
-  provider's option ``<provider>.after_upstream_shutdown`` is ``serve``).
+Which rule applies to a provider is its registry entry's ``lifecycle`` (``contracts/data/providers.yaml``):
+
+- ``owner`` (OpenAI): ``models.yaml`` ``lifecycle.openai_shutdown`` (OpenAI's deprecations page).
+- ``contract`` (Cloudflare): the model's input schema in the provider's contract names, in
+  ``x-upstream-shutdown``, the upstream date it follows (it proxies OpenAI's API), with that rule's own
+  source (``Dialect.upstream_shutdown``).
+- ``reseller`` (Apiframe, Runware, GMI Cloud): ``models.yaml`` ``lifecycle.resellers.<provider>`` (none
+  publishes a date: each one follows its upstream's, inferred or reported; its emulator refuses the model
+  from then unless the provider's option ``<provider>.after_upstream_shutdown`` is ``serve``).
 
 Used by ``pixelmock cost`` (a quote on a day the model is shut down says so), the demo, and the README's
 lifecycle table (``lifecycle_table()``, checked against the README by the tests).
@@ -21,7 +24,8 @@ from pixelmock.contracts.canonical import MODELS
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import get_dialect
 from pixelmock.contracts.errors import UnsupportedValue
-from pixelmock.contracts.openapi import PROVIDERS
+from pixelmock.contracts.providers import PROVIDERS
+from pixelmock.contracts.providers import provider as registered
 
 __all__ = ["Lifecycle", "lifecycle", "lifecycle_table"]
 
@@ -48,30 +52,25 @@ def _date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
-def _cloudflare_rule(model: str) -> dict[str, Any] | None:
-    from pixelmock.contracts.dialects.cloudflare import models
-
-    rule: dict[str, Any] | None = models()[model].input_schema.get("x-upstream-shutdown")
-    return rule
-
-
 def lifecycle(provider: str, model: str) -> Lifecycle | None:
     """The lifecycle of canonical ``model`` at ``provider`` (one of ``PROVIDERS``), or ``None`` when the
     provider does not sell it. Raises ``UnknownProvider`` and ``KeyError`` (unknown model)."""
+    dialect = get_dialect(provider)
     try:
-        get_dialect(provider).capabilities(model)
+        dialect.capabilities(model)
     except UnsupportedValue:
         return None
     facts = model_facts(model)["lifecycle"]
     released = dt.date.fromisoformat(str(model_facts(model)["released"]))
-    if provider == "openai":
+    rule_kind = registered(provider).lifecycle
+    if rule_kind == "owner":
         shutdown, source, evidence = facts["openai_shutdown"], facts["source"], facts["evidence"]
-    elif provider == "cloudflare":
-        rule = _cloudflare_rule(model)
+    elif rule_kind == "contract":
+        rule = dialect.upstream_shutdown(model)
         if rule is None:
             shutdown, source, evidence = (
                 None,
-                "no x-upstream-shutdown in contracts/openapi/cloudflare.yaml",
+                f"no x-upstream-shutdown in contracts/openapi/{registered(provider).document}.yaml",
                 "inferred",
             )
         else:

@@ -20,17 +20,21 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-#: Every provider pixelmock emulates, in display order.
-PROVIDERS: tuple[str, ...] = ("openai", "cloudflare", "apiframe", "runware", "gmicloud")
+from pixelmock.contracts.errors import UnknownProvider
+from pixelmock.contracts.providers import PROVIDERS as PROVIDERS  # the registry's names, in display order
+from pixelmock.contracts.providers import provider as registered
 
 
 @cache
 def document(provider: str) -> dict[str, Any]:
-    """The parsed OpenAPI document of ``provider`` (shared; do not mutate). Raises ``FileNotFoundError``."""
+    """The parsed OpenAPI document of ``provider`` (shared; do not mutate): the registry's ``document`` of a
+    provider, else ``contracts/openapi/<provider>.yaml`` (``admin``). Raises ``FileNotFoundError``."""
+    try:
+        name = registered(provider).document
+    except UnknownProvider:
+        name = provider
     text = (
-        resources.files("pixelmock.contracts")
-        .joinpath("openapi", f"{provider}.yaml")
-        .read_text(encoding="utf-8")
+        resources.files("pixelmock.contracts").joinpath("openapi", f"{name}.yaml").read_text(encoding="utf-8")
     )
     return cast(dict[str, Any], yaml.safe_load(text))
 
@@ -43,8 +47,9 @@ def served(provider: str, server_url: str) -> dict[str, Any]:
 
 
 def real_base_url(provider: str) -> str:
-    """The provider's real base URL (the document's first server)."""
-    return str(document(provider)["servers"][0]["url"])
+    """The provider's real base URL (the registry's; its document's first server says the same). Raises
+    ``UnknownProvider``."""
+    return registered(provider).base_url.value
 
 
 def auth_headers(provider: str, key: str) -> dict[str, str]:

@@ -56,7 +56,8 @@ KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "un
 def create_app(
     config: EmulatorConfig | None = None, providers: Iterable[str] | None = None, store: Store | None = None
 ) -> Flask:
-    """Build the emulator app. ``providers`` limits which providers are mounted (default: all five);
+    """Build the emulator app. ``providers`` limits which providers are mounted (default: every provider
+    of the registry, ``contracts/data/providers.yaml``);
     ``store`` is where its runtime keeps state (default: ``runtime.store.open_store(config.store)``):
     apps given one store answer as one emulator (the workers of ``pixelmock serve``). Raises
     ``ValueError`` for a contract option set to a value that is not one of its alternatives, or

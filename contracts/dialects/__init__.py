@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
-from pixelmock.contracts.openapi import PROVIDERS, operation
+from pixelmock.contracts.openapi import operation
 from pixelmock.contracts.pricing import LIKELY, Billing, Quote, quote
+from pixelmock.contracts.providers import provider as registered
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,13 @@ class Dialect(ABC):
         """The canonical request a native one expresses (fields the native request leaves out stay
         ``None``). Raises ``ValueError`` when the native request is not one this dialect understands."""
 
+    def upstream_shutdown(self, model: str) -> dict[str, Any] | None:
+        """The rule by which a provider that passes ``model`` on to its upstream follows the upstream's
+        shutdown date (its contract's ``x-upstream-shutdown``: ``lifecycle`` names the date in
+        ``models.yaml``, with ``x-source``), or ``None``. Read for a provider whose registry ``lifecycle``
+        is ``contract`` (``pixelmock.contracts.lifecycle``)."""
+        return None
+
     def quote(self, request: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY) -> Quote:
         """Resolve, then price with the cost engine (``pixelmock.contracts.pricing.quote``)."""
         return quote(self.provider, self.resolve(request), on, billing)
@@ -115,11 +123,7 @@ _CACHE: dict[str, Dialect] = {}
 def get_dialect(provider: str) -> Dialect:
     """The dialect of ``provider`` (one of ``pixelmock.contracts.openapi.PROVIDERS``). Raises
     ``UnknownProvider``."""
-    from pixelmock.contracts.errors import UnknownProvider
-
-    if provider not in PROVIDERS:
-        raise UnknownProvider(provider)
     if provider not in _CACHE:
-        module = importlib.import_module(f"{__name__}.{provider}")
+        module = importlib.import_module(f"{__name__}.{registered(provider).dialect}")
         _CACHE[provider] = module.DIALECT
     return _CACHE[provider]

@@ -300,6 +300,12 @@ class CloudflareDialect(Dialect):
             )
         return contract
 
+    def upstream_shutdown(self, model: str) -> dict[str, Any] | None:
+        """The model's input schema's ``x-upstream-shutdown`` (OpenAI's date, which Cloudflare's proxy
+        follows), or ``None``. Raises ``UnsupportedValue`` for a model Cloudflare does not sell."""
+        rule: dict[str, Any] | None = self.model(model).input_schema.get("x-upstream-shutdown")
+        return rule
+
     def capabilities(self, model: str) -> ModelCapabilities:
         """Read from the model's input schema; ``UnsupportedValue`` for a model Cloudflare does not sell."""
         c = self.model(model)

@@ -382,6 +382,11 @@ class PixelmockAdmin:
             body["speed_factor"] = speed_factor
         return cast(dict[str, Any], self._call("PUT", "/latency", json=body))
 
+    def providers(self) -> list[dict[str, Any]]:
+        """The mounted providers, in mount order: ``name``, ``title``, ``prefix``, ``base_url`` (the real
+        one) and ``colour`` (the inspector page's), from the provider registry."""
+        return cast(list[dict[str, Any]], self._call("GET", "/providers")["providers"])
+
     def stats(self) -> dict[str, Any]:
         """``{"budgets": {name: {"max_bytes", "count", "bytes", "evicted", "evicted_bytes"}}, "store":
         {"max_records", "namespaces"}}``: what the app holds in memory and has evicted."""

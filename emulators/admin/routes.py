@@ -4,7 +4,8 @@ Reset the app's state, read and move the virtual clock, read the request journal
 read the bill (what the requests cost, per provider and model), read and set balances, add and revoke
 API keys, add and clear fault rules, list outbound deliveries (webhooks, uploads) with their attempts,
 read and switch the latency profile, read what the app holds in memory and has evicted
-(``GET /__admin/stats``), read every setting and change those that can change at run time. Moving the
+(``GET /__admin/stats``), list the mounted providers as the provider registry describes them
+(``GET /__admin/providers``), read every setting and change those that can change at run time. Moving the
 clock runs the work that became due (job progress, webhook attempts) before answering. Its contract is
 ``contracts/openapi/admin.yaml`` (served at ``/__admin/openapi.json``); request bodies are validated against
 it. Errors are ``{"error": "..."}`` with
@@ -27,6 +28,7 @@ from typing import Any, NoReturn, cast
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from pixelmock.contracts.openapi import request_schema, served, validate
+from pixelmock.contracts.providers import provider as registered
 from pixelmock.emulators.config.settings import SERVER_KEY, SettingError, changes, settings_json
 from pixelmock.emulators.core.accounts import Account, KeyStatus, LedgerLine, account_id
 from pixelmock.emulators.core.bill import BillRow
@@ -223,6 +225,27 @@ def index() -> Response:
     """What this control plane serves: the mounted providers and its OpenAPI document."""
     providers = {p.name: p.prefix for p in current_app.extensions.get("pixelmock.providers", [])}
     return jsonify(openapi=f"{request.host_url.rstrip('/')}{PREFIX}/openapi.json", providers=providers)
+
+
+def provider_json(provider: ProviderEmulator) -> dict[str, Any]:
+    """``{"name", "title", "prefix", "base_url", "colour": {"background", "text"}}``: a mounted provider
+    as the provider registry describes it (``contracts/data/providers.yaml``)."""
+    entry = registered(provider.name)
+    colour = {"background": entry.colour.background, "text": entry.colour.text}
+    return {
+        "name": provider.name,
+        "title": entry.title,
+        "prefix": provider.prefix,
+        "base_url": entry.base_url.value,
+        "colour": colour,
+    }
+
+
+@bp.get("/providers")
+def get_providers() -> Response:
+    """The mounted providers, in mount order, with their registry facts (the inspector page's names and
+    colours)."""
+    return jsonify(providers=[provider_json(p) for p in _mounted()])
 
 
 @bp.get("/openapi.json")

@@ -96,7 +96,7 @@ class ServerSettings:
     """How ``pixelmock serve`` serves the app (not part of the app's ``EmulatorConfig``).
 
     - ``host``, ``port``: the address to bind.
-    - ``provider``: serve only these providers (empty: all five).
+    - ``provider``: serve only these providers (empty: every provider of the registry).
     - ``connections``: connections served at once, WebSockets included (gunicorn's gevent worker; a held
       connection costs a greenlet, not a thread), per worker.
     - ``workers``: gunicorn worker processes. More than one needs a shared ``EmulatorConfig.store``

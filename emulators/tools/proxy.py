@@ -3,10 +3,10 @@
 ``create_proxy(upstreams)`` builds a Flask app with the same provider prefixes as ``create_app``
 (``/openai/v1``, ``/cloudflare/client/v4``, ``/apiframe``, ``/runware/v1``, ``/gmicloud/...``). Each
 request under a prefix is forwarded, with the client's own headers and credentials (never stored), to
-that provider's upstream base URL: by default the real one, its contract's ``servers[0]``
-(``contracts.openapi.real_base_url``), or the one given per provider (a staging endpoint, a second
-pixelmock in tests). The proxy calls nothing but these upstreams, and, only with ``fetch_images``, the
-file URLs an upstream's answer names.
+that provider's upstream base URL: by default the real one, the provider registry's (which its
+contract's ``servers[0]`` repeats; ``contracts.openapi.real_base_url``), or the one given per provider (a
+staging endpoint, a second pixelmock in tests). The proxy calls nothing but these upstreams, and, only
+with ``fetch_images``, the file URLs an upstream's answer names.
 
 Each exchange is checked against the provider's contract in both directions with the checks of
 ``pixelmock verify`` (``contracts.verify.check_request`` / ``check_response``: undocumented operation,
@@ -489,9 +489,9 @@ def create_proxy(
     ``upstreams``: provider name -> base URL overriding the real one (e.g. ``{"openai":
     "https://staging.example/v1"}``); ``record_dir``: where cassettes go (``None``: nothing recorded);
     ``errors``: refuse contract-breaking requests locally; ``fetch_images``: record the files answers name
-    by URL; ``providers``: which prefixes are served (default: all five); ``config``: the journal's size
-    (``journal_limit``) and clock; ``transport``: httpx transport for the upstream calls (default: the
-    network). Raises ``ValueError`` for an unknown provider name.
+    by URL; ``providers``: which prefixes are served (default: every provider of the registry);
+    ``config``: the journal's size (``journal_limit``) and clock; ``transport``: httpx transport for the
+    upstream calls (default: the network). Raises ``ValueError`` for an unknown provider name.
     """
     names = list(providers) if providers is not None else list(PROVIDERS)
     table = upstream_table(upstreams, names)

@@ -18,9 +18,10 @@ server is started once per session, on a free port of 127.0.0.1, and serves the 
 - ``pixelmock_receiver``: a ``WebhookReceiver`` on a free port of 127.0.0.1 that records every request
   the emulator sends it (webhooks, uploads) and can answer failures first; stopped after the test.
 - ``pixelmock_api_key``: the API key ``pixelmock_env`` exports (``"pixelmock-test-key"``).
-- ``pixelmock_env``: points the official SDKs at ``pixelmock_server`` through their environment
-  variables (``OPENAI_BASE_URL``, ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys,
-  ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL`` and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
+- ``pixelmock_env``: points the SDKs at ``pixelmock_server`` through the environment variables the
+  provider registry lists for them (``contracts/data/providers.yaml``: ``OPENAI_BASE_URL``,
+  ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys, ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL``
+  and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
 
 The bill of the run: when a session used ``pixelmock_app``, the terminal summary ends with what its
 requests would have cost at the providers, per provider and model (requests, images, USD or credits as
@@ -55,29 +56,44 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_API_KEY",
-    "SDK_ENVIRONMENT",
     "PixelmockServer",
     "ReceivedRequest",
     "WebhookReceiver",
+    "sdk_cleared",
+    "sdk_environment",
 ]
 
 #: The key ``pixelmock_api_key`` gives (any key is accepted by default).
 DEFAULT_API_KEY = "pixelmock-test-key"
 
-#: provider -> (base URL variable, API key variable) its official SDK reads; ``None`` where it reads none.
-#: openai 3.54 and cloudflare 5.9 (openai==3.54.0:openai/_client.py, cloudflare==5.9.0:cloudflare/_client.py);
-#: runware-sdk 1.8 reads only its key (runware-sdk==1.8.0:runware/config.py); genblaze-gmicloud reads
-#: GMI_BASE_URL, and GMI's docs call the key GMI_API_KEY; Apiframe's SDKs read no variables.
-SDK_ENVIRONMENT: dict[str, tuple[str | None, str | None]] = {
-    "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
-    "cloudflare": ("CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_TOKEN"),
-    "apiframe": (None, None),
-    "runware": (None, "RUNWARE_API_KEY"),
-    "gmicloud": ("GMI_BASE_URL", "GMI_API_KEY"),
-}
-#: Removed by ``pixelmock_env``: the cloudflare SDK prefers these credentials to the API token.
-SDK_CLEARED = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_API_USER_SERVICE_KEY")
 _KEY_SETS = ("invalid_keys", "inactive_keys", "api_keys", "outbound_hosts")
+
+
+def sdk_environment() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """provider -> (base URL variables, API key variables) its SDKs read, from the provider registry
+    (``contracts/data/providers.yaml``, each with its source); empty where they read none. Read when a
+    fixture needs it: loading the plugin does not load the registry (nor PyYAML)."""
+    from pixelmock.contracts.providers import entries
+
+    return {entry.name: (entry.base_url_env, entry.api_key_env) for entry in entries()}
+
+
+def sdk_cleared() -> tuple[str, ...]:
+    """The variables ``pixelmock_env`` removes: credentials an SDK would use instead of its key variable
+    (the cloudflare SDK's e-mail and global key), from the provider registry."""
+    from pixelmock.contracts.providers import entries
+
+    return tuple(name for entry in entries() for name in entry.cleared_env)
+
+
+def __getattr__(name: str) -> Any:
+    # The former constants, kept for their users: SDK_ENVIRONMENT (provider -> (base URL variable, key
+    # variable) of its first SDK, None where it reads none) and SDK_CLEARED, read from the registry.
+    if name == "SDK_ENVIRONMENT":
+        return {p: (b[0] if b else None, k[0] if k else None) for p, (b, k) in sdk_environment().items()}
+    if name == "SDK_CLEARED":
+        return sdk_cleared()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: The session's bill (the sum of every finished test app's) and how many apps it adds up.
@@ -361,21 +377,23 @@ def pixelmock_env(
 ) -> dict[str, str]:
     """Point the official SDKs at ``pixelmock_server`` for this test; returns the variables set.
 
-    For each mounted provider: its SDK's base-URL and key variables (``SDK_ENVIRONMENT``) and
-    ``PIXELMOCK_<PROVIDER>_BASE_URL``; also ``PIXELMOCK_URL`` (the root). Cloudflare's email/key
-    variables are removed (the SDK would prefer them to the token) and 127.0.0.1 is added to ``NO_PROXY``.
+    For each mounted provider: its SDKs' base-URL and key variables (``sdk_environment()``, from the
+    provider registry) and ``PIXELMOCK_<PROVIDER>_BASE_URL``; also ``PIXELMOCK_URL`` (the root). Variables
+    an SDK would prefer to its key (``sdk_cleared()``: Cloudflare's email/key) are removed and 127.0.0.1
+    is added to ``NO_PROXY``.
     """
+    environment = sdk_environment()
     values = {"PIXELMOCK_URL": pixelmock_server.url}
     for provider, url in pixelmock_server.base_urls.items():
         values[f"PIXELMOCK_{provider.upper()}_BASE_URL"] = url
-        base_var, key_var = SDK_ENVIRONMENT.get(provider, (None, None))
-        if base_var:
+        base_vars, key_vars = environment.get(provider, ((), ()))
+        for base_var in base_vars:
             values[base_var] = url
-        if key_var:
+        for key_var in key_vars:
             values[key_var] = pixelmock_api_key
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in SDK_CLEARED:
+    for name in sdk_cleared():
         monkeypatch.delenv(name, raising=False)
     for name in ("NO_PROXY", "no_proxy"):
         current = os.environ.get(name, "")

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from runware_tasks import image_task
 
+from pixelmock.contracts.providers import PROVIDERS, provider
 from pixelmock.emulators import EmulatorConfig
 from pixelmock.emulators.tools.pytest_plugin import WebhookReceiver
 
@@ -182,6 +183,25 @@ def test_a_generated_image_shows_as_a_thumbnail_with_its_request_cost_and_canoni
     assert "gpt-image-2" in canonical.inner_text()
     native = detail.locator("[data-part=request] pre").inner_text()
     assert '"positivePrompt": "a lighthouse, inspected"' in native
+
+
+def _rgb(colour: str) -> str:
+    """``#e6f4ef`` as the browser computes it: ``rgb(230, 244, 239)``."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_provider_tags_wear_the_registrys_colours(page: Page, live_url: str) -> None:
+    _runware(live_url)
+    _shows(page, ["runware"])
+    tag = page.locator("#journal tbody .provider").first
+    computed = tag.evaluate("tag => [getComputedStyle(tag).backgroundColor, getComputedStyle(tag).color]")
+    colour = provider("runware").colour
+    assert computed == [_rgb(colour.background), _rgb(colour.text)]
+    page.click(".tabs button[data-tab=faults]")
+    page.locator("#fault-kinds .provider").first.wait_for()
+    listed = [tag.inner_text() for tag in page.locator("#fault-kinds .provider").all()]
+    assert listed == list(PROVIDERS)  # the faults tab's providers, each tagged, in registry order
 
 
 def test_base64_images_show_as_thumbnails_of_the_same_bytes(page: Page, live_url: str) -> None:

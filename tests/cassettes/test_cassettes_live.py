@@ -24,15 +24,14 @@ from pixelmock.client import ImageClient, Provider
 from pixelmock.client.recording import recording
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.dialects import get_dialect
+from pixelmock.contracts.providers import entries
 
 LIVE = os.environ.get("PIXELMOCK_RECORD_LIVE") == "1"
 ROOT = RECORDED / "live"
+#: provider -> the variable holding its key: the one its SDK reads (the provider registry), else
+#: <PROVIDER>_API_KEY (Apiframe's SDKs read none).
 KEY_VARIABLES = {
-    "openai": "OPENAI_API_KEY",
-    "cloudflare": "CLOUDFLARE_API_TOKEN",
-    "apiframe": "APIFRAME_API_KEY",
-    "runware": "RUNWARE_API_KEY",
-    "gmicloud": "GMI_API_KEY",
+    entry.name: next(iter(entry.api_key_env), f"{entry.name.upper()}_API_KEY") for entry in entries()
 }
 
 pytestmark = pytest.mark.skipif(

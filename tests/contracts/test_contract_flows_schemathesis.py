@@ -136,17 +136,11 @@ def _without_a_key(provider: str) -> Any:
     return test
 
 
-test_openai_keeps_its_contract = _positive("openai")
-test_cloudflare_keeps_its_contract = _positive("cloudflare")
-test_apiframe_keeps_its_contract = _positive("apiframe")
-test_runware_keeps_its_contract = _positive("runware")
-test_gmicloud_keeps_its_contract = _positive("gmicloud")
-
-test_openai_refuses_calls_without_a_key = _without_a_key("openai")
-test_cloudflare_refuses_calls_without_a_key = _without_a_key("cloudflare")
-test_apiframe_refuses_calls_without_a_key = _without_a_key("apiframe")
-test_runware_refuses_calls_without_a_key = _without_a_key("runware")
-test_gmicloud_refuses_calls_without_a_key = _without_a_key("gmicloud")
+# One test function per provider of the registry (test_openai_keeps_its_contract, ...): schemathesis
+# parametrizes a function per schema, so each provider gets its own, named after it.
+for _provider in PROVIDERS:
+    globals()[f"test_{_provider}_keeps_its_contract"] = _positive(_provider)
+    globals()[f"test_{_provider}_refuses_calls_without_a_key"] = _without_a_key(_provider)
 
 
 SCHEMAS = {provider: _schema(provider, [GenerationMode.NEGATIVE]) for provider in PROVIDERS}
@@ -168,11 +162,8 @@ def _negative(provider: str) -> Any:
     return test
 
 
-test_openai_rejects_invalid_input = _negative("openai")
-test_cloudflare_rejects_invalid_input = _negative("cloudflare")
-test_apiframe_rejects_invalid_input = _negative("apiframe")
-test_runware_rejects_invalid_input = _negative("runware")
-test_gmicloud_rejects_invalid_input = _negative("gmicloud")
+for _provider in PROVIDERS:
+    globals()[f"test_{_provider}_rejects_invalid_input"] = _negative(_provider)
 
 
 # -- stateful: Apiframe's submit -> getJob link --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
@@ -42,6 +44,11 @@ def test_cost_reports_unsupported_combinations_per_provider(capsys: pytest.Captu
     assert "apiframe" in errors and "background" in errors["apiframe"]
 
 
+def _shut_down(provider: str, model: str, day: str) -> bool:
+    found = lifecycle(provider, model)
+    return found is not None and found.shut_down_on(dt.date.fromisoformat(day))
+
+
 def test_cost_defaults_to_a_live_model_and_says_where_the_model_is_shut_down(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -49,13 +56,15 @@ def test_cost_defaults_to_a_live_model_and_says_where_the_model_is_shut_down(
     assert {row["model"] for row in json.loads(capsys.readouterr().out)} == {"gpt-image-2"}
 
     # OpenAI's deprecations page: gpt-image-1.5 shuts down 2026-12-01; Cloudflare proxies OpenAI.
-    # Apiframe and Runware follow OpenAI (inferred); GMI follows Azure's 2026-12-16 (reported).
+    # Apiframe and Runware follow OpenAI (inferred); GMI follows Azure's 2026-12-16 (reported). Any other
+    # provider of the registry: as its lifecycle says.
     resellers = {"apiframe", "runware"}
-    for day, refused in (("2026-11-30", set()), ("2026-12-01", {"openai", "cloudflare", *resellers})):
+    for day, known in (("2026-11-30", set()), ("2026-12-01", {"openai", "cloudflare", *resellers})):
         main(["cost", "--model", "gpt-image-1.5", "--date", day, "--prompt", "a fox", "--json"])
         rows = {row["provider"]: row for row in json.loads(capsys.readouterr().out)}
-        assert {p for p, row in rows.items() if row["shut_down"] is not None} == refused
-        for provider in refused:
+        others = {p for p in PROVIDERS if p not in known and _shut_down(p, "gpt-image-1.5", day)}
+        assert {p for p, row in rows.items() if row["shut_down"] is not None} == known | others
+        for provider in known:
             assert rows[provider]["shut_down"] == "2026-12-01"
             assert "shut down at" in rows[provider]["notes"][0]
 

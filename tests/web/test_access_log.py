@@ -18,19 +18,14 @@ from flask import Flask
 from runware_tasks import image_task
 from websockets.sync.client import connect
 
+from pixelmock.contracts.providers import entries
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin, PixelmockAdminError
 from pixelmock.emulators.tools.pytest_plugin import PixelmockServer, WebhookReceiver
 
 APIFRAME = {"X-API-Key": "afk_access_log_key"}
 JOB = {"model": "gpt-image-2", "prompt": "a lighthouse", "gptImage2Params": {"quality": "medium"}}
-PROVIDERS = {
-    "openai": "/openai/v1",
-    "cloudflare": "/cloudflare/client/v4",
-    "apiframe": "/apiframe",
-    "runware": "/runware/v1",
-    "gmicloud": "/gmicloud/api/v1/ie/requestqueue/apikey",
-}
+PROVIDERS = {entry.name: entry.prefix for entry in entries()}  # every provider, mounted at its prefix
 
 
 @pytest.fixture

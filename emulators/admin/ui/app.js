@@ -14,7 +14,8 @@ const state = {
   selected: null, // seq of the request shown in the detail pane
   entries: [], // the journal as last drawn (requests tab: filtered)
   seen: new Map(), // what each view was last drawn from (skip redraws when nothing changed)
-  providers: {},
+  providers: {}, // mounted provider -> its prefix (GET /__admin/)
+  colours: {}, // mounted provider -> { background, text }, from the provider registry (GET /__admin/providers)
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -36,6 +37,17 @@ function h(tag, props = {}, ...children) {
 }
 
 const $ = (selector) => document.querySelector(selector);
+
+// A provider's name as a tag in its registry colours (style properties set one by one, never parsed).
+function providerTag(name) {
+  const tag = h("span", { class: `provider ${name}` }, name);
+  const colour = state.colours[name];
+  if (colour) {
+    tag.style.setProperty("--provider-bg", colour.background);
+    tag.style.setProperty("--provider-ink", colour.text);
+  }
+  return tag;
+}
 
 function fill(tbody, rows, empty) {
   tbody.replaceChildren(...rows);
@@ -222,7 +234,7 @@ async function loadRequests() {
       { "data-seq": entry.seq, class: entry.seq === state.selected ? "selected" : "", onclick: () => select(entry.seq) },
       h("td", { class: "num" }, entry.seq),
       h("td", {}, clockTime(entry.at)),
-      h("td", {}, h("span", { class: `provider ${entry.provider}` }, entry.provider)),
+      h("td", {}, providerTag(entry.provider)),
       h("td", { class: "request", title: `${entry.method} ${entry.path}` },
         /^https?:\/\//.test(entry.path) ? [pill("outbound", ""), " "] : null, // a webhook or upload attempt
         h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
@@ -292,7 +304,7 @@ function drawDetail() {
   const parts = [
     h("header", {},
       h("h2", {}, `#${entry.seq} `, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
-      h("p", {}, statusPill(entry.status), " ", h("span", { class: `provider ${entry.provider}` }, entry.provider), " ",
+      h("p", {}, statusPill(entry.status), " ", providerTag(entry.provider), " ",
         clockTime(entry.at), h("span", { class: "muted" }, ` · ${entry.duration_ms} ms real · ${entry.route || "no route"}`))),
     images.length ? section("images", "Images", thumbs(images, "large")) : null,
     costSection(cost && cost.cost, entry.ledger || []),
@@ -346,7 +358,7 @@ async function loadJobs() {
   fill($("#jobs tbody"), jobs.map((job) => {
     const last = job.history[job.history.length - 1];
     return h("tr", { "data-job": job.id },
-      h("td", {}, h("span", { class: `provider ${job.provider}` }, job.provider)),
+      h("td", {}, providerTag(job.provider)),
       h("td", { class: "mono", title: job.id }, short(job.id)),
       h("td", { class: "job-state" }, statePill(last.state)),
       h("td", {}, h("ol", { class: "timeline" }, job.history.map((step) =>
@@ -407,7 +419,7 @@ async function loadLedger() {
   }
   fill($("#spend tbody"), [...totals.values()].map((total) => h("tr", {},
     h("td", { class: "mono" }, total.account),
-    h("td", {}, h("span", { class: `provider ${total.provider}` }, total.provider)),
+    h("td", {}, providerTag(total.provider)),
     h("td", {}, total.currency),
     h("td", { class: "num" }, money(total.debited)),
     h("td", { class: "num" }, money(total.credited)),
@@ -416,7 +428,7 @@ async function loadLedger() {
   fill($("#ledger tbody"), [...lines].reverse().map((line) => h("tr", {},
     h("td", {}, clockTime(line.at)),
     h("td", { class: "mono" }, line.account_id),
-    h("td", {}, h("span", { class: `provider ${providerOf(line)}` }, providerOf(line))),
+    h("td", {}, providerTag(providerOf(line))),
     h("td", { class: `num ${line.amount.startsWith("-") ? "debit" : "credit"}` }, `${line.amount} ${line.currency}`),
     h("td", { class: "num" }, line.balance_after),
     h("td", {}, line.memo))));
@@ -432,7 +444,7 @@ async function loadWebhooks() {
   $("#count-webhooks").textContent = list.length ? String(list.length) : "";
   fill($("#webhooks tbody"), [...list].reverse().map((delivery) => h("tr", {},
     h("td", {}, clockTime(delivery.created_at)),
-    h("td", {}, h("span", { class: `provider ${delivery.provider}` }, delivery.provider)),
+    h("td", {}, providerTag(delivery.provider)),
     h("td", {}, delivery.kind, delivery.event ? h("span", { class: "muted" }, ` ${delivery.event}`) : ""),
     h("td", { class: "mono", title: delivery.group || "" }, delivery.group ? short(delivery.group) : ""),
     h("td", { class: "url" }, `${delivery.method} ${delivery.url}`),
@@ -466,7 +478,7 @@ async function loadFaults() {
       h("td", {}, h("button", { type: "button", onclick: () => act(() => api(`faults/${encodeURIComponent(rule.id)}`, { method: "DELETE" })) }, "remove")));
   }), $("#faults-empty"));
   $("#fault-kinds").replaceChildren(...Object.entries(faults.kinds).flatMap(([provider, kinds]) => [
-    h("dt", {}, h("span", { class: `provider ${provider}` }, provider)),
+    h("dt", {}, providerTag(provider)),
     h("dd", {}, kinds.map((kind) => pill(kind, ""))),
   ]));
 }
@@ -549,6 +561,7 @@ function showTab(name) {
 async function start() {
   const index = JSON.parse(await api(""));
   state.providers = index.providers;
+  for (const provider of JSON.parse(await api("providers")).providers) state.colours[provider.name] = provider.colour;
   const select = $("#filters select[name=provider]");
   select.append(...Object.keys(index.providers).map((name) => h("option", { value: name }, name)));
   for (const button of document.querySelectorAll(".tabs button")) button.addEventListener("click", () => showTab(button.dataset.tab));
