@@ -71,6 +71,7 @@ from pixelmock.contracts.dialects.apiframe import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import Violation, inlined, operation, validate
 from pixelmock.contracts.pricing import quote
+from pixelmock.contracts.providers import provider
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.bodies import parse_json
 from pixelmock.emulators.core.exchange import journal_note
@@ -92,7 +93,8 @@ from pixelmock.emulators.web.faults import active
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "apiframe"
-PREFIX = "/apiframe"
+#: Where the app mounts it (the provider registry, ``contracts/data/providers.yaml``).
+PREFIX = provider(NAME).prefix
 JOBS = "apiframe.jobs"
 IDEMPOTENCY = "apiframe.idempotency"
 RATE = "apiframe.rate"

@@ -67,6 +67,7 @@ from pixelmock.contracts.openapi import (
     request_schema,
     validate,
 )
+from pixelmock.contracts.providers import provider
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
@@ -76,7 +77,8 @@ from pixelmock.emulators.providers.base import ProviderError, js_type, json_resp
 from pixelmock.emulators.web.context import choice, read_json, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
-PREFIX = "/cloudflare/client/v4"
+#: Where the app mounts it (the provider registry, ``contracts/data/providers.yaml``).
+PREFIX = provider(NAME).prefix
 CURRENCY = "USD"
 #: Security schemes of the contract: the API token, and the Global API Key sent with the account's e-mail.
 TOKEN_SCHEME, KEY_SCHEME, EMAIL_SCHEME = "apiToken", "apiKey", "apiEmail"

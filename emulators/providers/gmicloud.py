@@ -63,6 +63,7 @@ from pixelmock.contracts.dialects.gmicloud import (
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import document, inlined, model_branch, request_schema
 from pixelmock.contracts.pricing import Quote
+from pixelmock.contracts.providers import provider
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
@@ -81,7 +82,8 @@ from pixelmock.emulators.web.faults import active
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "gmicloud"
-PREFIX = "/gmicloud/api/v1/ie/requestqueue/apikey"
+#: Where the app mounts it (the provider registry, ``contracts/data/providers.yaml``).
+PREFIX = provider(NAME).prefix
 REQUESTS = "gmicloud.requests"
 RATE = "gmicloud.rate"
 CURRENCY = "USD"

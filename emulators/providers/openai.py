@@ -48,6 +48,7 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle as model_lifecycle
 from pixelmock.contracts.openapi import Violation, form_instance, inlined, request_schema, validate
 from pixelmock.contracts.pricing import Billing, Quote, quote
+from pixelmock.contracts.providers import provider
 from pixelmock.contracts.sizes import SizeRules
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
@@ -59,7 +60,8 @@ from pixelmock.emulators.web.context import choice, read_json, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "openai"
-PREFIX = "/openai/v1"
+#: Where the app mounts it (the provider registry, ``contracts/data/providers.yaml``).
+PREFIX = provider(NAME).prefix
 #: The real API's path prefix, used in "Invalid URL (POST /v1/...)" messages.
 REAL_PREFIX = "/v1"
 FILE_FIELDS = ("image", "image[]", "mask")

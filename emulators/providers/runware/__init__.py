@@ -16,6 +16,7 @@ catalogue ``x-errors``, size rules, the WebSocket protocol ``x-websocket``); dia
 from __future__ import annotations
 
 from pixelmock.contracts.dialects.runware import PROVIDER as NAME
+from pixelmock.contracts.providers import provider
 from pixelmock.emulators.core.faults import contract_answers
 from pixelmock.emulators.providers.runware import websocket
 from pixelmock.emulators.providers.runware.errors import error_response, fault_response
@@ -23,7 +24,8 @@ from pixelmock.emulators.providers.runware.rest import bp
 from pixelmock.emulators.providers.runware.tasks import TASKS
 from pixelmock.emulators.web.provider import ProviderEmulator
 
-PREFIX = "/runware/v1"
+#: Where the app mounts it (the provider registry, ``contracts/data/providers.yaml``).
+PREFIX = provider(NAME).prefix
 
 PROVIDER = ProviderEmulator(
     name=NAME,
