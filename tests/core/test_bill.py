@@ -182,6 +182,9 @@ _SESSION = """
 
 
 def _plugin_args() -> list[str]:
+    """The inner sessions run in a subprocess: run in-process, pytester's restore of ``sys.modules`` drops
+    the ``httpcore`` modules they loaded, and a later test's ``httpx`` then meets exception classes it does
+    not map (``tests/core/test_faults.py`` right after this file saw a raw ``httpcore`` error)."""
     from importlib.metadata import entry_points
 
     plugin = "pixelmock.emulators.tools.pytest_plugin"
@@ -191,7 +194,7 @@ def _plugin_args() -> list[str]:
 
 def test_the_session_prints_its_bill(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_spending=_SESSION)
-    result = pytester.runpytest(*_plugin_args())
+    result = pytester.runpytest_subprocess(*_plugin_args())
     result.assert_outcomes(passed=2)
     # Apiframe gpt-image-2 medium: 9 credits x (2 + 1); GMI gpt-image-2 high 1536x1024: $0.440 (pricing.yaml)
     result.stdout.fnmatch_lines(
@@ -211,20 +214,20 @@ def test_the_session_prints_its_bill(pytester: pytest.Pytester) -> None:
 
 def test_the_bill_can_be_left_out_and_needs_a_pixelmock_app(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_spending=_SESSION, test_plain="def test_plain():\n    assert True\n")
-    quiet = pytester.runpytest(*_plugin_args(), "--no-pixelmock-bill")
+    quiet = pytester.runpytest_subprocess(*_plugin_args(), "--no-pixelmock-bill")
     quiet.assert_outcomes(passed=3)
     assert not any("pixelmock bill" in line for line in quiet.stdout.lines)
-    plain = pytester.runpytest(*_plugin_args(), "test_plain.py")
+    plain = pytester.runpytest_subprocess(*_plugin_args(), "test_plain.py")
     plain.assert_outcomes(passed=1)
     assert not any("pixelmock bill" in line for line in plain.stdout.lines)
 
 
 def test_the_access_log_stays_out_of_the_terminal(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_spending=_SESSION)
-    result = pytester.runpytest(*_plugin_args(), "-s")
+    result = pytester.runpytest_subprocess(*_plugin_args(), "-s")
     result.assert_outcomes(passed=2)
     assert not any("/v2/images/generate" in line for line in result.stdout.lines + result.stderr.lines)
-    live = pytester.runpytest(*_plugin_args(), "--log-cli-level=INFO")
+    live = pytester.runpytest_subprocess(*_plugin_args(), "--log-cli-level=INFO")
     live.stdout.fnmatch_lines(["*POST /apiframe/v2/images/generate 202 *apiframe job=* cost=18 credits*"])
 
 
