@@ -4,7 +4,7 @@ with inferred parts (each file's header says which). Tests that replay the provi
 
 And where the rest of the repository is, for a test at any depth of ``tests/``: ``ROOT`` (the repository,
 the package ``pixelmock`` once installed), its ``README``, ``cassettes/recorded/`` (the interactions
-recorded from the emulators by ``tests/cassettes/test_cassettes_recorded.py``)."""
+recorded from the emulators by each ``tests/providers/<name>/test_<name>_recorded.py``)."""
 
 from __future__ import annotations
 
