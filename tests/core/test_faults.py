@@ -1,8 +1,13 @@
 """Fault injection: rules (provider, operation, model, nth call, seeded probability) and the one-off
-X-Pixelmock-Fault header make each provider answer in its own words (statuses and codes as the public sources
-documents them, checked here independently of the contracts' x-faults), flow faults go through the
-provider's flow (a failed Apiframe job with its refund, a GMI request left queued, a Runware task that
-times out), and the reference client sees a 429 and then succeeds."""
+X-Pixelmock-Fault header, flow faults through the provider's flow (a failed Apiframe job with its refund,
+a GMI request left queued, a Runware task that times out), and the reference client seeing a 429 and then
+succeeding.
+
+Each provider's own answer to each fault (statuses and codes as the public sources document them, checked
+independently of the contracts' x-faults) is tested in its own folder,
+``tests/providers/<name>/test_<name>_faults.py`` (``ANSWERS``, with ``tests/support/fault_answers.py``);
+this file checks every provider of the registry has that file. Requests are built by ``fault_answers``
+the way the reference client sends them (a gpt-image-1.5 generation unless a test says otherwise)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fault_answers import KEY, in_process, send
 from flask import Flask
+from paths import ROOT as REPO
 from runware_tasks import image_task
 
 from pixelmock.client import ImageClient, PollPolicy, Provider
@@ -22,73 +29,14 @@ from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin, PixelmockAdminError
 from pixelmock.emulators.core.faults import GENERIC_KINDS, FaultError, parse_header
 
-KEY = "faults-test-key"
 BEARER = {"Authorization": f"Bearer {KEY}"}
 APIFRAME_KEY = {"X-API-Key": KEY}
 GMI = "/gmicloud/api/v1/ie/requestqueue/apikey"
-APIFRAME_JOB = {"model": "gpt-image-1.5", "prompt": "a lighthouse", "gptImageParams": {"quality": "low"}}
+GPT_IMAGE_2 = CanonicalRequest(model="gpt-image-2", prompt="a fox", quality="low", size="1024x1024")
 
 
 def _runware_task(**fields: Any) -> dict[str, Any]:
     return image_task(**{"model": "openai:gpt-image@2", "positivePrompt": "a fox", **fields})
-
-
-#: provider -> (method, path, JSON body, headers) of one valid generation request.
-REQUESTS: dict[str, tuple[str, str, Any, dict[str, str]]] = {
-    "openai": (
-        "POST",
-        "/openai/v1/images/generations",
-        {"model": "gpt-image-1.5", "prompt": "a fox", "quality": "low", "size": "1024x1024"},
-        BEARER,
-    ),
-    "cloudflare": (
-        "POST",
-        "/cloudflare/client/v4/accounts/acct/ai/run",
-        {"model": "openai/gpt-image-2", "input": {"prompt": "a fox"}},
-        BEARER,
-    ),
-    "apiframe": ("POST", "/apiframe/v2/images/generate", APIFRAME_JOB, APIFRAME_KEY),
-    "runware": ("POST", "/runware/v1", None, BEARER),
-    "gmicloud": ("POST", f"{GMI}/requests", {"model": "gpt-image-2", "payload": {"prompt": "a fox"}}, BEARER),
-}
-
-#: What each provider answers, from the public sources (not from the contracts under test):
-#: (provider, kind) -> (status, a check of the body, Retry-After sent).
-ANSWERS: dict[tuple[str, str], tuple[int, Any, bool]] = {
-    # the standard OpenAI error bodies (third-party captures)
-    ("openai", "rate_limit"): (429, lambda b: b["error"]["code"] == "rate_limit_exceeded", True),
-    ("openai", "server_error"): (500, lambda b: b["error"]["type"] == "server_error", False),
-    ("openai", "unavailable"): (503, lambda b: b["error"]["type"] == "server_error", False),
-    ("openai", "insufficient_credits"): (429, lambda b: b["error"]["code"] == "insufficient_quota", False),
-    ("openai", "content_policy"): (400, lambda b: b["error"]["code"] == "moderation_blocked", False),
-    # developers.cloudflare.com/workers-ai/platform/errors/: 3040 (429), 3007 (408); 2021 (402) reported
-    ("cloudflare", "rate_limit"): (429, lambda b: b["errors"][0]["code"] == 3040, False),
-    ("cloudflare", "server_error"): (500, lambda b: b["success"] is False, False),
-    ("cloudflare", "provider_timeout"): (408, lambda b: b["errors"][0]["code"] == 3007, False),
-    ("cloudflare", "insufficient_credits"): (402, lambda b: b["errors"][0]["code"] == 2021, False),
-    # Apiframe's v2 spec (apiframe-nodejs-sdk openapi.json): {"error": string}, 429 with Retry-After
-    ("apiframe", "rate_limit"): (429, lambda b: set(b) == {"error"}, True),
-    ("apiframe", "server_error"): (500, lambda b: set(b) == {"error"}, False),
-    ("apiframe", "unavailable"): (503, lambda b: set(b) == {"error"}, False),
-    # genblaze-gmicloud 0.3.5: {"error"}, Retry-After honoured by clients, 500 "Backend error"
-    ("gmicloud", "rate_limit"): (429, lambda b: set(b) == {"error"}, True),
-    ("gmicloud", "server_error"): (500, lambda b: b["error"].startswith("Backend error"), False),
-    # runware.ai/docs/platform/rate-limits: 429 / 503 / 504 under load, errors envelope
-    ("runware", "rate_limit"): (429, lambda b: b["errors"][0]["code"] == "rateLimitExceeded", False),
-    ("runware", "server_error"): (500, lambda b: "code" in b["errors"][0], False),
-    ("runware", "unavailable"): (503, lambda b: "code" in b["errors"][0], False),
-    ("runware", "gateway_timeout"): (504, lambda b: "Timeout" in b["errors"][0]["code"], False),
-}
-
-
-def _client(app: Flask) -> httpx.Client:
-    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
-
-
-def _send(client: httpx.Client, provider: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    method, path, body, auth = REQUESTS[provider]
-    body = [_runware_task()] if provider == "runware" else body
-    return client.request(method, path, json=body, headers={**auth, **(headers or {})})
 
 
 @pytest.fixture
@@ -99,15 +47,11 @@ def admin(app: Flask) -> PixelmockAdmin:
 # -- each provider's own answer ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("provider", "kind"), sorted(ANSWERS))
-def test_a_header_fault_is_answered_in_the_providers_own_words(app: Flask, provider: str, kind: str) -> None:
-    status, check, retry_after = ANSWERS[(provider, kind)]
-    answer = _send(_client(app), provider, {"X-Pixelmock-Fault": kind})
-    assert answer.status_code == status
-    assert check(answer.json())
-    assert ("Retry-After" in answer.headers) is retry_after
-    [entry] = [e for e in app.extensions["pixelmock"].journal.entries() if e.provider == provider]
-    assert [n["fault"]["kind"] for n in entry.notes if "fault" in n] == [kind]
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_provider_has_its_own_answers_to_faults_tested(provider: str) -> None:
+    path = REPO / "tests" / "providers" / provider / f"test_{provider}_faults.py"
+    assert path.is_file(), f"{path.relative_to(REPO)} checks {provider}'s answers to faults: it is missing"
+    assert "check_answer(" in path.read_text(), f"{path.name} checks no answer"
 
 
 def test_the_kinds_on_offer_are_the_documented_ones_and_others_are_refused(admin: PixelmockAdmin) -> None:
@@ -116,7 +60,6 @@ def test_the_kinds_on_offer_are_the_documented_ones_and_others_are_refused(admin
     for provider, offered in kinds.items():
         declared = {k for k in document(provider)["x-faults"] if not k.startswith("x-")}
         assert set(offered) == declared | set(GENERIC_KINDS)
-    assert {k for p, k in ANSWERS if p == "cloudflare"} < set(kinds["cloudflare"])
     refused = [
         ({"kind": "content_policy", "provider": "cloudflare"}, "no documented answer"),
         ({"kind": "stuck", "provider": "openai"}, "no documented answer"),
@@ -138,14 +81,14 @@ def test_the_kinds_on_offer_are_the_documented_ones_and_others_are_refused(admin
 
 
 def test_a_header_the_provider_cannot_honour_is_a_400_from_pixelmock(app: Flask) -> None:
-    client = _client(app)
+    client = in_process(app)
     for provider, value, reason in [
         ("cloudflare", "content_policy", "no documented answer"),
         ("openai", "earthquake", "unknown fault kind"),
         ("apiframe", "rate_limit; seconds=3", "takes no parameter"),
         ("apiframe", "slow; seconds=lots", "not a number"),
     ]:
-        answer = _send(client, provider, {"X-Pixelmock-Fault": value})
+        answer = send(client, provider, {"X-Pixelmock-Fault": value})
         assert answer.status_code == 400
         assert answer.json()["error"].startswith("pixelmock: ") and reason in answer.json()["error"]
     jobs = client.get("/apiframe/v2/jobs/00000000-0000-4000-8000-000000000000", headers=APIFRAME_KEY.copy())
@@ -164,9 +107,9 @@ def test_a_header_the_provider_cannot_honour_is_a_400_from_pixelmock(app: Flask)
 
 
 def test_an_nth_call_rule_fires_on_that_call_only_and_counts(app: Flask, admin: PixelmockAdmin) -> None:
-    client = _client(app)
+    client = in_process(app)
     rule = admin.add_fault("rate_limit", provider="apiframe", operation="generateImage", nth=2, retry_after=9)
-    statuses = [_send(client, "apiframe").status_code for _ in range(3)]
+    statuses = [send(client, "apiframe").status_code for _ in range(3)]
     assert statuses == [202, 429, 202]
     limited = [e for e in admin.journal(status=429)]
     assert limited[0]["response"]["headers"]["Retry-After"] == "9"
@@ -181,20 +124,20 @@ def test_an_nth_call_rule_fires_on_that_call_only_and_counts(app: Flask, admin: 
 
 
 def test_times_caps_an_every_call_rule_and_reset_clears_rules(app: Flask, admin: PixelmockAdmin) -> None:
-    client = _client(app)
+    client = in_process(app)
     admin.add_fault("server_error", provider="gmicloud", times=2)
-    assert [_send(client, "gmicloud").status_code for _ in range(3)] == [500, 500, 200]
+    assert [send(client, "gmicloud").status_code for _ in range(3)] == [500, 500, 200]
     admin.add_fault("server_error", provider="gmicloud")
     admin.reset()
-    assert admin.faults() == [] and _send(client, "gmicloud").status_code == 200
+    assert admin.faults() == [] and send(client, "gmicloud").status_code == 200
 
 
 def test_a_seeded_probability_rule_fires_the_same_calls_in_every_run() -> None:
     def run() -> list[int]:
         app = create_app(EmulatorConfig())
         PixelmockAdmin.for_app(app).add_fault("unavailable", provider="openai", probability=0.3, seed=42)
-        client = _client(app)
-        return [_send(client, "openai").status_code for _ in range(30)]
+        client = in_process(app)
+        return [send(client, "openai").status_code for _ in range(30)]
 
     first = run()
     assert first == run()
@@ -202,21 +145,21 @@ def test_a_seeded_probability_rule_fires_the_same_calls_in_every_run() -> None:
 
 
 def test_a_model_rule_matches_native_and_canonical_ids(app: Flask, admin: PixelmockAdmin) -> None:
-    client = _client(app)
+    client = in_process(app)
     admin.add_fault("server_error", model="gpt-image-2")
-    openai_15 = _send(client, "openai")
+    openai_15 = send(client, "openai")
     openai_2 = client.post(
         "/openai/v1/images/generations", json={"model": "gpt-image-2", "prompt": "a fox"}, headers=BEARER
     )
     assert (openai_15.status_code, openai_2.status_code) == (200, 500)
-    assert _send(client, "runware").status_code == 500  # openai:gpt-image@2
+    assert send(client, "runware", request=GPT_IMAGE_2).status_code == 500  # openai:gpt-image@2
     gmi = client.post(
         f"{GMI}/requests", json={"model": "gpt-image-2-generate", "payload": {"prompt": "a"}}, headers=BEARER
     )
     assert gmi.status_code == 500  # a variant of GMI's gpt-image-2
     admin.clear_faults()
     admin.add_fault("server_error", provider="runware", model="openai:4@1")
-    assert _send(client, "runware").status_code == 200
+    assert send(client, "runware", request=GPT_IMAGE_2).status_code == 200
     task = _runware_task(model="openai:4@1", numberResults=1)
     assert client.post("/runware/v1", json=[task], headers=BEARER).status_code == 500
 
@@ -226,12 +169,12 @@ def test_a_model_rule_matches_native_and_canonical_ids(app: Flask, admin: Pixelm
 
 def test_slow_answers_after_the_given_seconds(app: Flask) -> None:
     started = time.perf_counter()
-    answer = _send(_client(app), "gmicloud", {"X-Pixelmock-Fault": "slow; seconds=0.2"})
+    answer = send(in_process(app), "gmicloud", {"X-Pixelmock-Fault": "slow; seconds=0.2"})
     assert answer.status_code == 200 and time.perf_counter() - started >= 0.2
 
 
 def test_malformed_cuts_the_body_in_half(app: Flask) -> None:
-    answer = _send(_client(app), "apiframe", {"X-Pixelmock-Fault": "malformed"})
+    answer = send(in_process(app), "apiframe", {"X-Pixelmock-Fault": "malformed"})
     assert answer.status_code == 202 and answer.headers["Content-Type"].startswith("application/json")
     with pytest.raises(ValueError):
         answer.json()
@@ -242,16 +185,16 @@ def test_a_dropped_connection_gets_no_answer_and_after_processing_the_work_is_do
 ) -> None:
     with httpx.Client(base_url=live_url, timeout=5) as client:
         with pytest.raises(httpx.TransportError):
-            _send(client, "gmicloud", {"X-Pixelmock-Fault": "drop"})
+            send(client, "gmicloud", {"X-Pixelmock-Fault": "drop"})
         assert client.get(f"{GMI}/requests", headers=BEARER).json()["total"] == 0
         admin.add_fault("drop", provider="gmicloud", operation="submitRequest", nth=1, after=True)
         with pytest.raises(httpx.TransportError):
-            _send(client, "gmicloud")
+            send(client, "gmicloud")
         # The request was created and charged although its answer never came (third-party live tests).
         listed = client.get(f"{GMI}/requests", headers=BEARER).json()
         assert listed["total"] == 1 and listed["requests"][0]["status"] == "success"
         assert admin.balance(KEY, "USD") < Decimal(100)
-        assert _send(client, "gmicloud").status_code == 200
+        assert send(client, "gmicloud").status_code == 200
     dropped = admin.journal(path="/requests", method="POST")[:2]
     assert [e["status"] for e in dropped] == [0, 0]
     faults = [next(n["fault"] for n in e["notes"] if "fault" in n) for e in dropped]
@@ -260,7 +203,7 @@ def test_a_dropped_connection_gets_no_answer_and_after_processing_the_work_is_do
 
 def test_a_dropped_connection_in_process_raises_a_connection_error(app: Flask) -> None:
     with pytest.raises(ConnectionError):
-        _send(_client(app), "openai", {"X-Pixelmock-Fault": "drop"})
+        send(in_process(app), "openai", {"X-Pixelmock-Fault": "drop"})
 
 
 # -- flow faults -----------------------------------------------------------------------------------------
@@ -269,9 +212,9 @@ def test_a_dropped_connection_in_process_raises_a_connection_error(app: Flask) -
 def test_apiframe_content_policy_fails_the_job_with_the_documented_message_and_refunds(
     app: Flask, admin: PixelmockAdmin
 ) -> None:
-    client = _client(app)
+    client = in_process(app)
     admin.add_fault("content_policy", provider="apiframe", nth=2)
-    ids = [_send(client, "apiframe").json()["jobId"] for _ in range(3)]
+    ids = [send(client, "apiframe").json()["jobId"] for _ in range(3)]
     jobs = [client.get(f"/apiframe/v2/jobs/{i}", headers=APIFRAME_KEY).json() for i in ids]
     assert [j["status"] for j in jobs] == ["COMPLETED", "FAILED", "COMPLETED"]
     failed = jobs[1]
@@ -287,8 +230,8 @@ def test_apiframe_content_policy_fails_the_job_with_the_documented_message_and_r
 
 
 def test_apiframe_insufficient_credits_quotes_the_real_cost_and_takes_nothing(app: Flask) -> None:
-    client = _client(app)
-    answer = _send(client, "apiframe", {"X-Pixelmock-Fault": "insufficient_credits"})
+    client = in_process(app)
+    answer = send(client, "apiframe", {"X-Pixelmock-Fault": "insufficient_credits"})
     assert answer.status_code == 402
     body = answer.json()
     assert body["error"] == "Insufficient credits"  # the v2 spec's InsufficientCredits
@@ -299,8 +242,8 @@ def test_apiframe_insufficient_credits_quotes_the_real_cost_and_takes_nothing(ap
 def test_gmi_content_policy_keeps_a_failed_record_and_charges_nothing(
     app: Flask, admin: PixelmockAdmin
 ) -> None:
-    client = _client(app)
-    answer = _send(client, "gmicloud", {"X-Pixelmock-Fault": "content_policy"})
+    client = in_process(app)
+    answer = send(client, "gmicloud", {"X-Pixelmock-Fault": "content_policy"})
     assert answer.status_code == 400
     body = answer.json()
     record = client.get(f"{GMI}/requests/{body['request_id']}", headers=BEARER).json()
@@ -311,9 +254,9 @@ def test_gmi_content_policy_keeps_a_failed_record_and_charges_nothing(
 
 
 def test_a_stuck_gmi_request_is_charged_and_stays_queued(app: Flask, admin: PixelmockAdmin) -> None:
-    client = _client(app)
+    client = in_process(app)
     admin.add_fault("stuck", provider="gmicloud", nth=1)
-    answer = _send(client, "gmicloud")
+    answer = send(client, "gmicloud")
     assert answer.status_code == 200
     record = answer.json()
     assert (record["status"], record["outcome"]) == ("queued", None)
@@ -321,11 +264,11 @@ def test_a_stuck_gmi_request_is_charged_and_stays_queued(app: Flask, admin: Pixe
     again = client.get(f"{GMI}/requests/{record['request_id']}", headers=BEARER).json()
     assert again["status"] == "queued"
     assert len(admin.ledger(key=KEY)["lines"]) == 1  # pre-charged at creation (reported)
-    assert _send(client, "gmicloud").json()["status"] == "success"
+    assert send(client, "gmicloud").json()["status"] == "success"
 
 
 def test_runware_task_faults_are_scoped_to_tasks_and_not_charged(app: Flask, admin: PixelmockAdmin) -> None:
-    client = _client(app)
+    client = in_process(app)
     refused = client.post(
         "/runware/v1", json=[_runware_task()], headers={**BEARER, "X-Pixelmock-Fault": "content_policy"}
     ).json()
