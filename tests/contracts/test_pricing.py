@@ -12,6 +12,10 @@ Oracles used here, each published by a provider or OpenAI:
   GMI model detail as read by a third-party client, 2026-09).
 Runware's published per-request costs are checked against the documented cassettes in
 test_pricing_cassettes.py.
+
+The structural properties run over every provider of the registry, each as contracts/data/pricing.yaml
+says it bills (its ``currency``, and whether its ``rule`` charges each image alike), so a new provider is
+covered without an edit here.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
+from pixelmock.contracts.data import load
 from pixelmock.contracts.errors import UnknownProvider
-from pixelmock.contracts.pricing import UPPER_BOUND, Billing, concrete, quote
+from pixelmock.contracts.pricing import RULES, UPPER_BOUND, Billing, concrete, quote
+from pixelmock.contracts.providers import names
 from pixelmock.contracts.tokens import image_input_tokens, output_image_tokens, prompt_tokens
 
 FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -158,7 +164,26 @@ def test_unknown_input_size_is_assumed_and_noted() -> None:
     assert any("no known size" in note for note in q.notes)
 
 
-PRICED = ("openai", "cloudflare", "runware", "gmicloud")
+#: How each provider of the registry bills (contracts/data/pricing.yaml: its ``rule`` and ``currency``).
+BILLING = {name: load("pricing").get(name, {}) for name in names()}
+#: The providers that quote in USD; the others quote credits (Apiframe).
+PRICED = tuple(name for name, billing in BILLING.items() if billing.get("currency") == "USD")
+#: Those whose USD amount for n images is n times one image's: billed per image (``usd_per_image``), or
+#: per result with the input charged on each result (``tokens_per_result`` and
+#: ``input_charged_per_result``). ``tokens`` (one call's usage) charges the prompt once.
+PER_IMAGE = tuple(
+    name
+    for name in PRICED
+    if BILLING[name]["rule"] == "usd_per_image"
+    or (BILLING[name]["rule"] == "tokens_per_result" and BILLING[name]["input_charged_per_result"])
+)
+
+
+def test_every_provider_is_billed_by_a_rule_of_the_cost_engine() -> None:
+    for name, billing in BILLING.items():
+        assert billing.get("rule") in RULES, f"{name}: no billing rule in contracts/data/pricing.yaml"
+        assert billing.get("currency") in ("USD", "credits"), name
+    assert PRICED and PER_IMAGE and set(PER_IMAGE) < set(PRICED)
 
 
 @settings(max_examples=40, deadline=None)
@@ -177,13 +202,15 @@ def test_image_output_part_scales_linearly_with_n(
     assert many.tokens.image_output == n * one.tokens.image_output
     assert many.tokens.text_input == one.tokens.text_input
     assert many.usd is not None and one.usd is not None
-    if provider in ("runware", "gmicloud"):  # billed per image or per result item
+    if provider in PER_IMAGE:  # billed per image or per result item
         assert many.usd == n * one.usd
+    else:  # the prompt is charged once
+        assert many.usd <= n * one.usd
 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    provider=st.sampled_from((*PRICED, "apiframe")),
+    provider=st.sampled_from(names()),
     model=st.sampled_from(("gpt-image-1.5", "gpt-image-2")),
     size=st.sampled_from(FIXED_SIZES),
     n=st.integers(1, 10),
