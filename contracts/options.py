@@ -14,7 +14,7 @@ Each provider's OpenAPI document lists its options under ``x-options``::
 
 ``x-source.evidence`` is the rung of the default (``pixelmock.contracts.evidence``). Users switch an option
 with ``EmulatorConfig(options={name: value})`` (``@pytest.mark.pixelmock(options=...)``); the emulators
-read it with ``pixelmock.emulators.core.runtime.choice`` and the journal notes every answer that depended on
+read it with ``pixelmock.emulators.web.context.choice`` and the journal notes every answer that depended on
 an option whose value rests below the ``recorded`` rung.
 """
 

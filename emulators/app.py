@@ -58,7 +58,7 @@ def create_app(
 ) -> Flask:
     """Build the emulator app. ``providers`` limits which providers are mounted (default: every provider
     of the registry, ``contracts/data/providers.yaml``);
-    ``store`` is where its runtime keeps state (default: ``runtime.store.open_store(config.store)``):
+    ``store`` is where its runtime keeps state (default: ``core.store.open_store(config.store)``):
     apps given one store answer as one emulator (the workers of ``pixelmock serve``). Raises
     ``ValueError`` for a contract option set to a value that is not one of its alternatives, or
     an unknown ``log_level`` / ``log_format``."""

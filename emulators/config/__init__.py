@@ -80,7 +80,7 @@ class EmulatorConfig:
       sessions...; oldest inserted dropped first, so memory stays bounded). An evicted job or file answers
       as one that never existed (the provider's own not-found).
     - ``ledger_limit``: how many ledger lines are kept (oldest dropped first; balances are unaffected).
-    - ``store``: where the runtime keeps its state (``runtime.store.open_store``): ``None`` for this
+    - ``store``: where the runtime keeps its state (``core.store.open_store``): ``None`` for this
       process's memory (the default), or a Redis URL (``redis://host:port/db``) that several workers and
       hosts share.
     - ``max_body_bytes``: larger request bodies get the provider's "too large" answer.

@@ -12,7 +12,7 @@ names for the same jobs:
   or the provider's error raised (Runware's, ``authenticate(rt, key)``, takes the key: its two transports
   present it differently);
 - ``error_response(status, kind, message)`` and ``fault_response(entry, fault)``: its answers to
-  framework-level failures and to injected faults (``pixelmock.emulators.core.runtime.ProviderEmulator``).
+  framework-level failures and to injected faults (``pixelmock.emulators.web.provider.ProviderEmulator``).
 
 Helpers more than one provider needs live here too: ``js_type`` (how JavaScript validators name a JSON
 value's type), ``derived_uuid`` (stable ids derived from an account) and ``enum_member`` (a name checked

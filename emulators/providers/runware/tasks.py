@@ -42,8 +42,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask import has_request_context
-
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.dialects.runware import PROVIDER as NAME
@@ -265,9 +263,7 @@ def _image_seconds(rt: Runtime, quality: str, n: int) -> float:
 
 def _flow_failure(common: dict[str, Any]) -> RunwareError | None:
     """The error an injected flow fault gives this request's imageInference tasks (contract
-    ``x-faults``), or ``None``."""
-    if not has_request_context():
-        return None
+    ``x-faults``), or ``None`` (also outside any exchange: ``active`` finds none)."""
     for kind in ("insufficient_credits", "content_policy", "provider_timeout"):
         if active(kind) is not None:
             code = str(document(NAME)["x-faults"][kind]["code"])
