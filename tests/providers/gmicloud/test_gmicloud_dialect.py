@@ -250,6 +250,16 @@ def test_gpt_image_2_quotes_equal_the_published_prices(quality: str, size: str) 
         assert DIALECT.quote(request).usd == Decimal(GPT_IMAGE_2_PRICES[(quality, size)]) * n
 
 
+@pytest.mark.parametrize("size", ["1024x1024", "1024x1536", "1536x1024"])
+@pytest.mark.parametrize("quality", ["low", "medium", "high"])
+def test_gpt_image_15_is_billed_per_image_too(quality: str, size: str) -> None:
+    """GMI Cloud prices per image (its published tables): n images of gpt-image-1.5 cost n times one."""
+    one = DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt="a fox", quality=quality, size=size))  # type: ignore[arg-type]
+    for n in (2, 4):
+        request = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", quality=quality, size=size, n=n)  # type: ignore[arg-type]
+        assert one.usd is not None and DIALECT.quote(request).usd == n * one.usd
+
+
 def test_default_quality_is_quoted_as_medium_not_top_tier() -> None:
     # The documented default (medium) is what resolve fills in and therefore what is quoted and sent.
     assert DIALECT.quote(CanonicalRequest(model="gpt-image-2", prompt="a fox")).usd == Decimal("0.060")

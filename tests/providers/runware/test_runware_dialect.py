@@ -81,6 +81,18 @@ def test_quote_reproduces_the_published_costs(task_uuid: str) -> None:
     assert quote.per_result_usd == PUBLISHED_COSTS[task_uuid]
 
 
+@pytest.mark.parametrize("model", ["gpt-image-1.5", "gpt-image-2"])
+@pytest.mark.parametrize("size", ["1024x1024", "1024x1536", "1536x1024"])
+@pytest.mark.parametrize("quality", ["low", "medium", "high"])
+def test_each_result_costs_the_same(model: str, size: str, quality: str) -> None:
+    """Runware prices a task per result (its published costs are per image): ``numberResults`` n costs n
+    times one result."""
+    one = DIALECT.quote(CanonicalRequest(model=model, prompt="a fox", size=size, quality=quality, n=1))
+    for n in (2, 4):
+        many = DIALECT.quote(CanonicalRequest(model=model, prompt="a fox", size=size, quality=quality, n=n))
+        assert one.usd is not None and many.usd == n * one.usd
+
+
 def test_reference_example_is_quoted_with_an_assumed_input_size() -> None:
     task = next(t for t in SEED_TASKS if t["taskUUID"] == REFERENCE_EXAMPLE)
     quote = DIALECT.quote(DIALECT.from_native(_native(task)))
