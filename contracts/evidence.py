@@ -10,7 +10,11 @@ Every fact in ``contracts/`` (an ``x-source`` block in an OpenAPI document, or a
 - ``inferred``: pixelmock's reasoning from the sources above;
 - ``choice``: pixelmock chose where the sources are silent or conflict.
 
-The newest source of the highest rung wins. Where a behaviour rests on a rung below ``recorded``, it is a
+The newest source of the highest rung wins. When two sources of the top rungs (``documented``, ``sdk``)
+disagree, for example a copy of a docs page and a newer official SDK schema, the newer one is the default
+and the older one stays a named option; where the provider evidently accepts both, the emulator accepts
+both (the default then says so). Each such option names its sources with their dates, so the reader can
+see which is newer (``CONFLICT_RULE`` is the sentence FIDELITY.md prints). Where a behaviour rests on a rung below ``recorded``, it is a
 named option in the provider's contract (``x-options``: its default, the alternatives and the evidence
 for each), the journal says when an answer depended on it, and ``FIDELITY.md`` lists it.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["RUNGS", "TRUSTED", "Rung"]
+__all__ = ["CONFLICT_RULE", "RUNGS", "TRUSTED", "Rung"]
 
 Rung = Literal["documented", "sdk", "recorded", "reported", "inferred", "choice"]
 
@@ -28,3 +32,9 @@ RUNGS: tuple[Rung, ...] = ("documented", "sdk", "recorded", "reported", "inferre
 
 #: Rungs at which a behaviour is the provider's own answer; below them it is a named option.
 TRUSTED: frozenset[Rung] = frozenset({"documented", "sdk", "recorded"})
+
+#: How a conflict between two first-party sources is settled (printed in FIDELITY.md).
+CONFLICT_RULE = (
+    "When two first-party sources (documented, sdk) disagree, the newer one is the default and the older "
+    "one a named option; where the provider evidently accepts both, both are accepted."
+)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pixelmock.contracts.data import load
-from pixelmock.contracts.evidence import RUNGS, TRUSTED
+from pixelmock.contracts.evidence import CONFLICT_RULE, RUNGS, TRUSTED
 from pixelmock.contracts.openapi import PROVIDERS, document
 from pixelmock.contracts.options import options
 
@@ -124,6 +124,8 @@ def fidelity_markdown() -> str:
         "you can switch (`EmulatorConfig(options={...})`, `@pytest.mark.pixelmock(options={...})`); the",
         "journal notes each answer that depended on one. Below: per provider, the facts on each rung, the",
         "options, and every fact below `recorded` with its source.",
+        "",
+        f"Conflicting sources: {CONFLICT_RULE}",
     ]
     for section in (*PROVIDERS, SHARED):
         mine = [fact for fact in everything if fact.section == section]
