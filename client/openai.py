@@ -12,7 +12,6 @@ sending.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from pixelmock.client.base import (
@@ -36,10 +35,9 @@ from pixelmock.client.errors import (
     mentions_content_policy,
 )
 from pixelmock.contracts.canonical import CanonicalRequest, parse_size
-from pixelmock.contracts.data import effective, model_facts
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.openapi import document
-from pixelmock.contracts.pricing import MILLION, TokenBreakdown
+from pixelmock.contracts.pricing import TokenBreakdown, token_cost
 
 PROVIDER = "openai"
 
@@ -49,30 +47,23 @@ def insufficient_quota_code() -> str:
     return str(document(PROVIDER)["x-openai-errors"]["insufficient_quota"]["code"])
 
 
-def usage_tokens(usage: dict[str, Any]) -> tuple[TokenBreakdown, int]:
-    """``(text input, image input, image output)`` tokens of a ``usage`` block, and its text output tokens.
-    Without ``*_details`` every input token counts as text and every output token as image."""
+def usage_tokens(usage: dict[str, Any]) -> TokenBreakdown:
+    """The text input, image input, image output and text output tokens of a ``usage`` block. Without
+    ``*_details`` every input token counts as text and every output token as image."""
     inputs = usage.get("input_tokens_details") or {}
     outputs = usage.get("output_tokens_details") or {}
     text_in = int(inputs.get("text_tokens", usage.get("input_tokens", 0)))
     image_in = int(inputs.get("image_tokens", 0))
     image_out = int(outputs.get("image_tokens", usage.get("output_tokens", 0)))
-    return TokenBreakdown(text_in, image_in, image_out), int(outputs.get("text_tokens", 0))
+    return TokenBreakdown(text_in, image_in, image_out, int(outputs.get("text_tokens", 0)))
 
 
 def price_usage(model: str, usage: dict[str, Any], on: dt.date | None = None) -> ReportedCost:
     """The USD cost of a ``usage`` block at the model's token prices in force on ``on`` (default today):
     text input, image input, image output and text output tokens, each at its price per million
-    (contracts/data/models.yaml ``token_prices``). Raises ``KeyError`` for an unknown model."""
-    tokens, text_out = usage_tokens(usage)
-    prices = effective(model_facts(model)["token_prices"], on or dt.date.today())
-    usd = (
-        tokens.text_input * Decimal(str(prices["text_input"]))
-        + tokens.image_input * Decimal(str(prices["image_input"]))
-        + tokens.image_output * Decimal(str(prices["image_output"]))
-        + text_out * Decimal(str(prices.get("text_output", 0)))
-    ) / MILLION
-    return ReportedCost(usd=usd, tokens=tokens)
+    (``pixelmock.contracts.pricing.token_cost``). Raises ``KeyError`` for an unknown model."""
+    tokens = usage_tokens(usage)
+    return ReportedCost(usd=token_cost(model, tokens, on or dt.date.today()), tokens=tokens)
 
 
 class OpenAIFlow(Flow):

@@ -14,9 +14,11 @@ The newest source of the highest rung wins. When two sources of the top rungs (`
 disagree, for example a copy of a docs page and a newer official SDK schema, the newer one is the default
 and the older one stays a named option; where the provider evidently accepts both, the emulator accepts
 both (the default then says so). Each such option names its sources with their dates, so the reader can
-see which is newer (``CONFLICT_RULE`` is the sentence FIDELITY.md prints). Where a behaviour rests on a rung below ``recorded``, it is a
-named option in the provider's contract (``x-options``: its default, the alternatives and the evidence
-for each), the journal says when an answer depended on it, and ``FIDELITY.md`` lists it.
+see which is newer (``CONFLICT_RULE`` is the sentence FIDELITY.md prints).
+
+Where a behaviour rests on a rung below ``recorded``, it is a named option in the provider's contract
+(``x-options``: its default, the alternatives and the evidence for each), the journal says when an
+answer depended on it, and ``FIDELITY.md`` lists it.
 """
 
 from __future__ import annotations

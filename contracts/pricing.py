@@ -8,6 +8,7 @@ from ``contracts/data/models.yaml``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ from pixelmock.contracts.tokens import (
     input_rule_note,
     output_image_tokens,
     text_input_tokens,
+    text_output_tokens,
 )
 
 MILLION = Decimal(1_000_000)
@@ -30,18 +32,20 @@ UNKNOWN_INPUT_SIZE = (1024, 1024)
 
 @dataclass(frozen=True)
 class TokenBreakdown:
-    """Tokens of a whole request: text input, image input, image output (all images)."""
+    """Tokens of a whole request: text input, image input, image output and text output (all images)."""
 
     text_input: int
     image_input: int
     image_output: int
+    text_output: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        """``{"text_input": .., "image_input": .., "image_output": ..}``."""
+        """``{"text_input": .., "image_input": .., "image_output": .., "text_output": ..}``."""
         return {
             "text_input": self.text_input,
             "image_input": self.image_input,
             "image_output": self.image_output,
+            "text_output": self.text_output,
         }
 
 
@@ -76,13 +80,18 @@ class Billing:
 
     ``auto``: how ``auto`` quality and size (the defaults) are answered where the seller does not document
     its billing: ``"likely"`` (what the model is known to answer, models.yaml ``auto.likely``, with its
-    evidence in the notes) or ``"upper_bound"`` (the costliest answer, for budgets). ``partial_images``:
-    images streamed before each final one (OpenAI's ``partial_images``), each billed
-    ``streaming.partial_image_output_tokens`` more image output tokens (models.yaml).
+    evidence in the notes) or ``"upper_bound"`` (the costliest answer, for budgets). ``edit_aspect``: an
+    edit's ``auto`` size follows its first input's aspect ratio (models.yaml ``auto.likely.edit_size``);
+    ``False`` answers the likely size whatever the input. ``partial_images``: images streamed before each
+    final one (OpenAI's ``partial_images``), each billed ``streaming.partial_image_output_tokens`` more
+    image output tokens (models.yaml). ``text_output``: bill the model's text output ("reasoning") tokens
+    (models.yaml ``text_output_tokens``); ``False`` leaves them out.
     """
 
     auto: AutoResolution = "likely"
     partial_images: int = 0
+    edit_aspect: bool = True
+    text_output: bool = True
 
 
 #: The default ``Billing``: ``auto`` answered as the model is known to answer, no partial images.
@@ -101,6 +110,43 @@ class BilledJob:
     n: int
     notes: tuple[str, ...]
     partial_image_tokens: int = 0  # image output tokens each image's streamed partial images add
+    text_output: bool = True  # whether the model's text output tokens are billed
+
+
+def edit_auto_size(request: CanonicalRequest) -> str | None:
+    """The size an edit with ``size`` ``auto`` is answered at, following its first input's aspect ratio
+    (models.yaml ``auto.likely.edit_size``, inferred): the nearest of the model's fixed ``sizes``, or, for
+    flexible sizes, the likely size's area at the input's ratio (capped to ``max_ratio``, edges rounded to
+    ``multiple_of`` pixels). ``None`` for a generation or a first input of unknown size."""
+    first = request.input_images[0] if request.input_images else None
+    if first is None or first.width is None or first.height is None:
+        return None
+    auto = model_facts(request.model)["auto"]["likely"]
+    rule = auto["edit_size"]
+    ratio = first.width / first.height
+    if "sizes" in rule:
+        sizes = [parse_size(str(size)) for size in rule["sizes"]]
+        return format_size(*min((d for d in sizes if d), key=lambda d: abs(math.log(d[0] / d[1] / ratio))))
+    cap = float(rule["max_ratio"])
+    ratio = min(max(ratio, 1 / cap), cap)
+    likely = parse_size(str(auto["size"]))
+    assert likely is not None
+    area, step = likely[0] * likely[1], int(rule["multiple_of"])
+    width = max(step, round(math.sqrt(area * ratio) / step) * step)
+    height = max(step, round(math.sqrt(area / ratio) / step) * step)
+    return format_size(width, height)
+
+
+def _upper_bound_size(request: CanonicalRequest, quality: str, likely_size: str) -> str:
+    """The costliest of models.yaml ``auto.upper_bound.sizes`` and the likely answer, at ``quality``."""
+    candidates = [*model_facts(request.model)["auto"]["upper_bound"]["sizes"], likely_size]
+
+    def cost(size: str) -> int:
+        dims = parse_size(str(size))
+        assert dims is not None
+        return output_image_tokens(request.model, quality, *dims)
+
+    return str(max(candidates, key=cost))
 
 
 def concrete(
@@ -110,9 +156,12 @@ def concrete(
 
     ``quality_auto`` is the seller's documented billing of ``auto`` (Apiframe, GMI: ``high``); without one,
     ``auto`` is answered as ``billing.auto`` says (models.yaml ``auto``) and a note says so, with the rung.
-    Raises ``ValueError`` for a request whose size is neither ``auto`` nor ``WxH``.
+    An edit's ``auto`` size follows its first input's aspect (``edit_auto_size``) unless
+    ``billing.edit_aspect`` is false. Raises ``ValueError`` for a request whose size is neither ``auto``
+    nor ``WxH``.
     """
-    auto = model_facts(request.model)["auto"][billing.auto]
+    facts = model_facts(request.model)["auto"]
+    auto = facts[billing.auto]
     how = (
         "the upper bound"
         if billing.auto == "upper_bound"
@@ -129,7 +178,14 @@ def concrete(
             notes.append(f"quality auto quoted as {quality}, {how}")
     size = request.size or "auto"
     if size == "auto":
-        size = str(auto["size"])
+        edit_size = edit_auto_size(request) if billing.edit_aspect else None
+        likely_size = edit_size or str(facts["likely"]["size"])
+        if billing.auto == "upper_bound":
+            size = _upper_bound_size(request, quality, likely_size)
+        else:
+            size = likely_size
+            if edit_size is not None:
+                how = f"the first input's aspect ratio ({facts['likely']['edit_size']['evidence']})"
         notes.append(f"size auto quoted as {size}, {how}")
     extra = billing.partial_images * int(load("models")["streaming"]["partial_image_output_tokens"])
     if extra:
@@ -137,29 +193,35 @@ def concrete(
     dims = parse_size(size)
     if dims is None:
         raise ValueError(f"size {size!r} is not WxH")
-    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes), extra)
+    return BilledJob(quality, dims[0], dims[1], request.n or 1, tuple(notes), extra, billing.text_output)
 
 
 def _token_prices(model: str, on: dt.date) -> dict[str, Decimal]:
     entry = effective(model_facts(model)["token_prices"], on)
-    keys = ("text_input", "image_input", "image_output")
+    keys = ("text_input", "image_input", "image_output", "text_output")
     return {key: Decimal(str(entry[key])) for key in keys}
 
 
+def token_cost(model: str, tokens: TokenBreakdown, on: dt.date) -> Decimal:
+    """USD of ``tokens`` at ``model``'s list prices in force on ``on`` (models.yaml ``token_prices``, USD
+    per million tokens). Raises ``KeyError`` for an unknown model."""
+    return _usd(tokens, _token_prices(model, on))
+
+
 def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, int, list[str]]:
-    """Request totals, plus the output tokens of one image, plus notes."""
+    """Request totals, plus the image output tokens of one image, plus notes."""
     notes: list[str] = []
     fidelity = request.input_fidelity or "low"
     image_in = 0
+    sizes: list[tuple[int, int]] = []
     for index, image in enumerate(request.input_images):
-        tokens = image_input_tokens(request.model, fidelity, image, index)
-        if tokens is None:
-            width, height = UNKNOWN_INPUT_SIZE
-            tokens = image_input_tokens(
-                request.model, fidelity, ImageInput(width=width, height=height), index
-            )
-            notes.append(f"input image {index + 1} has no known size; assumed {width}x{height}")
-        image_in += tokens or 0
+        if image.width is None or image.height is None:
+            sizes.append(UNKNOWN_INPUT_SIZE)
+            image = ImageInput(width=UNKNOWN_INPUT_SIZE[0], height=UNKNOWN_INPUT_SIZE[1])
+            notes.append(f"input image {index + 1} has no known size; assumed {format_size(*sizes[-1])}")
+        else:
+            sizes.append((image.width, image.height))
+        image_in += image_input_tokens(request.model, fidelity, image, index) or 0
     if request.input_images:
         note = input_rule_note(request.model, fidelity)
         if note:
@@ -168,8 +230,9 @@ def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, 
         notes.append("mask billing is undocumented; the mask is not counted")
     per_image = output_image_tokens(request.model, job.quality, job.width, job.height)
     per_image += job.partial_image_tokens
-    text = text_input_tokens(request.model, request.prompt, len(request.input_images))
-    return TokenBreakdown(text, image_in, per_image * job.n), per_image, notes
+    text = text_input_tokens(request.model, request.prompt, sizes)
+    text_out = text_output_tokens(request.model, job.quality) * job.n if job.text_output else 0
+    return TokenBreakdown(text, image_in, per_image * job.n, text_out), per_image, notes
 
 
 def _usd(tokens: TokenBreakdown, prices: dict[str, Decimal]) -> Decimal:
@@ -177,6 +240,7 @@ def _usd(tokens: TokenBreakdown, prices: dict[str, Decimal]) -> Decimal:
         tokens.text_input * prices["text_input"]
         + tokens.image_input * prices["image_input"]
         + tokens.image_output * prices["image_output"]
+        + tokens.text_output * prices["text_output"]
     ) / MILLION
 
 
@@ -201,7 +265,10 @@ def _quote_tokens_per_result(
     tokens, per_image, notes = _tokens(request, job)
     prices = _token_prices(request.model, on)
     charged = bool(rule["input_charged_per_result"])
-    one = TokenBreakdown(tokens.text_input if charged else 0, tokens.image_input if charged else 0, per_image)
+    text_out = tokens.text_output // job.n if rule["text_output_billed"] else 0
+    one = TokenBreakdown(
+        tokens.text_input if charged else 0, tokens.image_input if charged else 0, per_image, text_out
+    )
     quantum = Decimal(1).scaleb(-int(rule["decimals"]))
     per_result = _usd(one, prices).quantize(quantum, rounding=str(rule["rounding"]))
     if request.input_images and "reference_images" in rule:

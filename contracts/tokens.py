@@ -11,6 +11,7 @@ this module, and starting a server, does not pay for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from importlib import machinery, util
@@ -47,16 +48,25 @@ def prompt_tokens(text: str) -> int:
     return int(_tokenizer().count(text))
 
 
-def text_input_tokens(model: str, prompt: str, input_image_count: int = 0) -> int:
-    """Billed text input tokens: o200k prompt tokens + the fixed overhead + the per-edit-image extra.
+def text_input_tokens(model: str, prompt: str, input_images: Sequence[tuple[int, int]] = ()) -> int:
+    """Billed text input tokens: o200k prompt tokens + the fixed overhead + the edit surcharge of each
+    input image (``input_images``: their ``(width, height)`` in pixels).
 
-    Source: models.yaml ``text_overhead_tokens`` (inferred from Runware's published openai:4@1 costs) and
-    ``edit_text_tokens_per_image`` (third-party).
+    Source: models.yaml ``text_overhead_tokens`` (recorded) and ``edit_text_tokens`` (reported: text tokens
+    per 512-px tile of each input, tiled as the model's low-fidelity image-input rule tiles it).
     """
     facts = model_facts(model)
     overhead = int(facts["text_overhead_tokens"]["value"])
-    per_image = int(facts["edit_text_tokens_per_image"]["value"])
-    return prompt_tokens(prompt) + overhead + per_image * input_image_count
+    per_tile = int(facts["edit_text_tokens"]["tokens_per_tile"])
+    geometry = facts["image_input_tokens"]["low"]
+    surcharge = sum(per_tile * _tiles(geometry, w, h) for w, h in input_images) if per_tile else 0
+    return prompt_tokens(prompt) + overhead + surcharge
+
+
+def text_output_tokens(model: str, quality: str) -> int:
+    """Text output ("reasoning") tokens billed per image at a concrete quality (models.yaml
+    ``text_output_tokens``, recorded for gpt-image-1.5 high; 0 for gpt-image-2)."""
+    return int(model_facts(model)["text_output_tokens"]["per_image"][quality])
 
 
 def output_image_tokens(model: str, quality: str, width: int, height: int) -> int:
@@ -75,7 +85,11 @@ def output_image_tokens(model: str, quality: str, width: int, height: int) -> in
     return (q * short_axis * (int(rule["pixel_offset"]) + width * height) + divisor - 1) // divisor
 
 
-def _tile_tokens(rule: dict[str, Any], width: int, height: int) -> int:
+def _tiles(rule: dict[str, Any], width: int, height: int) -> int:
+    """Tiles of a ``tiles`` rule: the image scaled to fit ``fit_within``, then so that its shortest side
+    is ``shortest_side``, cut in ``tile``-px tiles. A ``patches`` rule (gpt-image-2) has no tiles: 0."""
+    if rule["rule"] != "tiles":
+        return 0
     fit = int(rule["fit_within"])
     scale = min(1.0, fit / width, fit / height)
     w, h = width * scale, height * scale
@@ -83,14 +97,27 @@ def _tile_tokens(rule: dict[str, Any], width: int, height: int) -> int:
     scale = shortest / min(w, h)
     w, h = w * scale, h * scale
     tile = int(rule["tile"])
-    tiles = math.ceil(w / tile) * math.ceil(h / tile)
-    return int(rule["base_tokens"]) + int(rule["tokens_per_tile"]) * tiles
+    return math.ceil(w / tile) * math.ceil(h / tile)
+
+
+def _tile_tokens(rule: dict[str, Any], width: int, height: int) -> int:
+    return int(rule["base_tokens"]) + int(rule["tokens_per_tile"]) * _tiles(rule, width, height)
 
 
 def _patch_tokens(rule: dict[str, Any], width: int, height: int) -> int:
-    """``patch``-px patches of the image, scaled down (aspect kept) when there are more than
-    ``max_patches``, times ``tokens_per_patch``."""
+    """``patch``-px patches of the billing canvas, scaled down (aspect kept) when there are more than
+    ``max_patches``, times ``tokens_per_patch``.
+
+    The canvas is the image magnified toward a ``magnify_to``-px longest side (at most
+    ``max_magnification`` times) when it is smaller, with its short side widened so that long / short is
+    at most ``max_ratio`` (models.yaml, reported)."""
+    longest = max(width, height)
+    scale = max(1.0, min(float(rule["max_magnification"]), int(rule["magnify_to"]) / longest))
+    w, h = width * scale, height * scale
+    ratio = int(rule["max_ratio"])
+    w, h = max(w, h / ratio), max(h, w / ratio)
     patch, budget = int(rule["patch"]), int(rule["max_patches"])
+    width, height = round(w), round(h)
     patches = math.ceil(width / patch) * math.ceil(height / patch)
     if patches > budget:
         shrink = math.sqrt(budget * patch * patch / (width * height))

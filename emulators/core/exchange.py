@@ -102,6 +102,14 @@ def opened(exchange: Exchange) -> Iterator[Exchange]:
         exchange.leave()
 
 
+def note_shutdown(provider: str, model: str, on: dt.date) -> None:
+    """Note on the current exchange that ``provider`` refused ``model`` because it stopped serving it on
+    ``on`` (``{"shut_down": {"provider", "model", "date"}}``): pixelmock's own words for the journal, the
+    access log and the inspector, while the provider's answer keeps the provider's. Outside an exchange:
+    no-op."""
+    journal_note(shut_down={"provider": provider, "model": model, "date": on.isoformat()})
+
+
 def journal_note(*, canonical: Any = None, cost: Any = None, **extra: Any) -> None:
     """Attach what a provider module knows about the current exchange to its journal entry.
 

@@ -57,9 +57,11 @@ def check(profile: str, speed_factor: float) -> Setting:
     return Setting(profile, float(speed_factor))
 
 
-def documented_seconds(provider: str, quality: str | None) -> float:
-    """The provider's latency for one request of ``quality`` (``contracts/data/latency.yaml``), in seconds.
-    Raises ``KeyError`` for a provider the data does not cover."""
+def documented_seconds(provider: str, quality: str | None, model: str | None = None) -> float:
+    """The provider's latency for one request of ``quality`` (``contracts/data/latency.yaml``) of canonical
+    ``model``, in seconds: a model's recorded duration (``models``: one quality's seconds, the others by
+    ``quality_factors``) where the block has one, else the provider's figure. Raises ``KeyError`` for a
+    provider the data does not cover."""
     data = load("latency")
     block = data["providers"][provider]
     seen = {provider}
@@ -72,8 +74,13 @@ def documented_seconds(provider: str, quality: str | None) -> float:
     quality = quality if quality in ("low", "medium", "high", "auto") else "auto"
     if "seconds_by_quality" in block:
         return float(Decimal(str(block["seconds_by_quality"][quality])))
-    factor = Decimal(str(data["quality_factors"][quality]))
-    return float(Decimal(str(block["seconds"])) * factor)
+    factors = data["quality_factors"]
+    recorded = block.get("models", {}).get(model)
+    if recorded is not None:
+        base = Decimal(str(recorded["seconds"])) / Decimal(str(factors[recorded["quality"]]))
+    else:
+        base = Decimal(str(block["seconds"]))
+    return float(base * Decimal(str(factors[quality])))
 
 
 def documented_queue_seconds(provider: str) -> float:
@@ -138,22 +145,24 @@ class Latency:
             return seconds / setting.speed_factor
         return seconds
 
-    def job_seconds(self, provider: str, quality: str | None) -> float:
+    def job_seconds(self, provider: str, quality: str | None, model: str | None = None) -> float:
         """Virtual seconds an async job of ``provider`` needs (0 under ``instant``)."""
-        return self._scaled(documented_seconds(provider, quality))
+        return self._scaled(documented_seconds(provider, quality, model))
 
     def queue_seconds(self, provider: str) -> float:
         """Virtual seconds a job shows its queued state (0 under ``instant``)."""
         return self._scaled(documented_queue_seconds(provider))
 
-    def sync_seconds(self, provider: str, quality: str | None) -> float:
+    def sync_seconds(self, provider: str, quality: str | None, model: str | None = None) -> float:
         """Real seconds a synchronous answer waits: only under ``realistic``."""
         if self.setting.profile != "realistic":
             return 0.0
-        return self._scaled(documented_seconds(provider, quality))
+        return self._scaled(documented_seconds(provider, quality, model))
 
-    def wait(self, provider: str, quality: str | None, share: float = 1.0) -> None:
+    def wait(
+        self, provider: str, quality: str | None, share: float = 1.0, *, model: str | None = None
+    ) -> None:
         """Sleep ``share`` of ``sync_seconds`` (real time; returns at once unless ``realistic``)."""
-        seconds = self.sync_seconds(provider, quality) * share
+        seconds = self.sync_seconds(provider, quality, model) * share
         if seconds > 0:
             time.sleep(seconds)

@@ -26,7 +26,7 @@ from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.control import KEY as CONTROL_KEY
 from pixelmock.emulators.core.control import NAMESPACE as CONTROL_NS
 from pixelmock.emulators.core.control import Control
-from pixelmock.emulators.core.exchange import current, journal_note
+from pixelmock.emulators.core.exchange import current, journal_note, note_shutdown
 from pixelmock.emulators.core.faults import Faults
 from pixelmock.emulators.core.files import NAMESPACE as FILES
 from pixelmock.emulators.core.files import FileStore
@@ -225,9 +225,12 @@ class Runtime:
         provider's option ``<provider>.after_upstream_shutdown`` is ``refuse`` (journaled by ``choice``);
         else ``None``."""
         found = lifecycle(provider, model)
-        if found is None or not found.shut_down_on(self.clock.today()):
+        if found is None or found.shutdown is None or not found.shut_down_on(self.clock.today()):
             return None
-        return found.shutdown if self.choice(f"{provider}.after_upstream_shutdown") == "refuse" else None
+        if self.choice(f"{provider}.after_upstream_shutdown") != "refuse":
+            return None
+        note_shutdown(provider, model, found.shutdown)
+        return found.shutdown
 
     def reset(self) -> None:
         """Back to a fresh emulator's state, for every worker sharing the store: store (jobs, tasks,

@@ -35,7 +35,12 @@ __all__ = ["ProviderError", "derived_uuid", "enum_member", "js_type", "json_resp
 
 
 def json_response(
-    body: Any, status: int = 200, headers: Mapping[str, str] | None = None, *, compact: bool = True
+    body: Any,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    *,
+    compact: bool = True,
+    indent: int | None = None,
 ) -> Response:
     """``body`` as an ``application/json`` answer with HTTP ``status``; ``headers`` are set after
     Content-Type and Content-Length, in their order (one replaces a header of the same name).
@@ -43,13 +48,13 @@ def json_response(
     ``compact``: serialized by the app's JSON provider (Flask's ``jsonify``: ``,`` and ``:`` without
     spaces, a trailing newline, key order kept since ``create_app`` turns ``sort_keys`` off), as the
     Apiframe, GMI Cloud and Runware emulators answer; ``False``: by ``json.dumps`` with its default
-    separators (``", "``, ``": "``) and no newline, as the OpenAI and Cloudflare emulators answer. Needs an
-    app context when ``compact``."""
+    separators (``", "``, ``": "``) and no newline, as the OpenAI and Cloudflare emulators answer, or with
+    ``indent`` spaces per level (OpenAI's error bodies). Needs an app context when ``compact``."""
     if compact:
         response = jsonify(body)
         response.status_code = status
     else:
-        response = Response(json.dumps(body), status=status, mimetype="application/json")
+        response = Response(json.dumps(body, indent=indent), status=status, mimetype="application/json")
     response.headers.update(headers or {})
     return response
 
@@ -57,7 +62,7 @@ def json_response(
 class ProviderError(Exception):
     """An answer in the provider's error envelope, raised anywhere below a route of a blueprint made by
     ``provider_blueprint``, which answers it with ``response()``: HTTP ``status``, the JSON ``body``,
-    extra ``headers`` and how it is serialized (``compact``, as ``json_response`` says)."""
+    extra ``headers`` and how it is serialized (``compact`` and ``indent``, as ``json_response`` says)."""
 
     def __init__(
         self,
@@ -66,16 +71,18 @@ class ProviderError(Exception):
         headers: Mapping[str, str] | None = None,
         *,
         compact: bool = True,
+        indent: int | None = None,
     ) -> None:
         super().__init__(status, body)
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         self.compact = compact
+        self.indent = indent
 
     def response(self) -> Response:
         """The Flask response (``json_response``)."""
-        return json_response(self.body, self.status, self.headers, compact=self.compact)
+        return json_response(self.body, self.status, self.headers, compact=self.compact, indent=self.indent)
 
 
 def _answer(exc: ProviderError) -> Response:

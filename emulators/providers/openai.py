@@ -32,7 +32,8 @@ import base64
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -51,12 +52,12 @@ from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.providers import provider
 from pixelmock.contracts.sizes import SizeRules
 from pixelmock.emulators.core.accounts import Account, Charge
-from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.exchange import journal_note, note_shutdown
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
 from pixelmock.emulators.providers.base import ProviderError, json_response, provider_blueprint
-from pixelmock.emulators.web.context import choice, read_json, runtime
+from pixelmock.emulators.web.context import choice, read_json, runtime, url_root
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "openai"
@@ -69,6 +70,12 @@ OPTION_MAX_EDGE = "openai.gpt_image_2_max_edge_inclusive"
 OPTION_TRANSPARENT = "openai.gpt_image_2_transparent_preview"
 OPTION_AUTO = "openai.auto_resolution"
 OPTION_EDIT_MODEL = "openai.edit_default_model"
+OPTION_EDIT_SIZE = "openai.auto_edit_size"
+OPTION_TEXT_OUTPUT = "openai.text_output_tokens"
+OPTION_ERROR_FORMAT = "openai.error_body_format"
+OPTION_COMPLEXITY = "openai.complexity"
+#: The JSON edits body's image references (OpenAI's ``EditImageBodyJsonParam``: ``images``, ``mask``).
+JSON_IMAGE_FIELDS = ("images", "mask")
 
 bp = provider_blueprint("openai", __name__)
 
@@ -92,9 +99,11 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> ProviderError:
     """An answer in OpenAI's error envelope ``{"error": {"message", "type", "param", "code"}}`` with HTTP
-    ``status`` and extra ``headers`` (after OpenAI's own, ``_headers``)."""
+    ``status`` and extra ``headers`` (after OpenAI's own, ``_headers``), serialized as the option
+    ``openai.error_body_format`` says (default: two-space indent, as recorded)."""
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return ProviderError(status, body, {**_headers(), **(headers or {})}, compact=False)
+    indent = 2 if choice(OPTION_ERROR_FORMAT) == "pretty" else None
+    return ProviderError(status, body, {**_headers(), **(headers or {})}, compact=False, indent=indent)
 
 
 def entry_error(entry: dict[str, Any], param: str | None = None, **fields: Any) -> ProviderError:
@@ -202,8 +211,10 @@ def parse_generation() -> Parsed:
 
 
 def parse_edit() -> Parsed:
-    """The multipart body of an edits request: text fields typed as the contract says, files as uploads.
-    Raises ``ProviderError`` when the body is not multipart/form-data."""
+    """The body of an edits request: multipart (text fields typed as the contract says, files as uploads)
+    or JSON (``parse_json_edit``). Raises ``ProviderError`` for another Content-Type."""
+    if request.mimetype == "application/json":
+        return parse_json_edit()
     if request.mimetype != "multipart/form-data":
         raise error("not_multipart", content_type=request.mimetype or "none")
     for name in FILE_FIELDS:
@@ -219,6 +230,73 @@ def parse_edit() -> Parsed:
             files.append((name, part.filename))
     instance = form_instance(request_schema(NAME, EDIT, "multipart/form-data"), fields, files)
     return Parsed(EDIT, instance, uploads)
+
+
+def parse_json_edit() -> Parsed:
+    """A JSON edits request (OpenAI's ``EditImageBodyJsonParam``): ``images`` (1 to 16) and ``mask`` are
+    image references, ``{"image_url": ...}`` or ``{"file_id": ...}``, resolved to uploads named as the
+    multipart form names them (``image``, ``image[]``, ``mask``); the other fields are validated as the
+    multipart ones. Raises ``ProviderError``; ``MalformedBody`` for a body that is not JSON."""
+    body = read_json()
+    if not isinstance(body, dict):
+        return Parsed(EDIT, body)  # check_model answers the body_not_object error
+    instance = {key: value for key, value in body.items() if key not in JSON_IMAGE_FIELDS}
+    refs = body.get("images")
+    validation = _errors()["validation"]
+    if refs is None:
+        raise entry_error(validation["required"], "images")
+    if not isinstance(refs, list):
+        raise entry_error(validation["type"], "images", expected="an array", got=_got(refs))
+    limit = int(_errors()["image_ref"]["max_items"])
+    if not refs:
+        raise entry_error(validation["minItems"], "images", limit=1, length=0)
+    if len(refs) > limit:
+        raise entry_error(validation["maxItems"], "images", limit=limit, length=len(refs))
+    field = "image" if len(refs) == 1 else "image[]"
+    uploads = [_reference_upload(field, index, ref, f"images[{index}]") for index, ref in enumerate(refs)]
+    placeholders = [f"<file images[{index}]>" for index in range(len(refs))]
+    instance[field] = placeholders if field == "image[]" else placeholders[0]
+    if body.get("mask") is not None:
+        uploads.append(_reference_upload("mask", 0, body["mask"], "mask"))
+        instance["mask"] = "<file mask>"
+    return Parsed(EDIT, instance, uploads)
+
+
+def _reference_upload(field: str, index: int, ref: Any, param: str) -> Upload:
+    """One image reference of a JSON edit as an upload. ``image_url``: a base64 data URL, or the URL of
+    a file this emulator serves (``/files/<id>.<ext>``); pixelmock fetches nothing else (it runs
+    offline) and answers OpenAI's download error. ``file_id``: pixelmock has no Files API, so every id
+    is unknown. Raises ``ProviderError`` (contract ``x-openai-errors.image_ref``)."""
+    entries = _errors()["image_ref"]
+    keys = set(ref) if isinstance(ref, dict) else set()
+    if not isinstance(ref, dict) or len(keys) != 1 or not keys <= {"image_url", "file_id"}:
+        raise entry_error(entries["invalid"], param)
+    ((key, value),) = ref.items()
+    if not isinstance(value, str):
+        entry = _errors()["validation"]["type"]
+        raise entry_error(entry, f"{param}.{key}", expected="a string", got=_got(value))
+    if key == "file_id":
+        raise entry_error(entries["file_not_found"], f"{param}.file_id", file_id=value)
+    data = _url_bytes(value)
+    if data is None:
+        raise entry_error(entries["download"], f"{param}.image_url", url=value)
+    image = ImageInput.from_bytes(data)
+    return Upload(field, index, image.mime or "application/octet-stream", data)
+
+
+def _url_bytes(url: str) -> bytes | None:
+    """The bytes an ``image_url`` names: a data URL decoded, or a file of this emulator; else ``None``."""
+    if url.startswith("data:"):
+        try:
+            image = ImageInput.from_string(url)
+        except ValueError:
+            return b""
+        return image.data or b""
+    root = url_root()
+    if not url.startswith(root + "files/"):
+        return None
+    stored = runtime().files.get(url.removeprefix(root + "files/").split(".", 1)[0])
+    return None if stored is None else stored.data
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -306,8 +384,8 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
     if not isinstance(body, dict):
         raise error("body_not_object", got=_got(body))
     if body.get("model") is None and parsed.operation_id == EDIT:
-        default = str(choice(OPTION_EDIT_MODEL))
-        if default != "required":
+        default = _edit_default_model()
+        if default is not None:
             body["model"] = default  # validated and answered as if sent
     if "model" not in body or body["model"] is None:
         raise entry_error(_errors()["validation"]["required"], "model")
@@ -316,9 +394,25 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
         raise error("model_invalid_type", got=_got(model))
     shutdown = _shutdown_date(model)
     found = branch(parsed.operation_id, model)
-    if found is None or (shutdown is not None and runtime().clock.today() >= shutdown):
+    if shutdown is not None and runtime().clock.today() >= shutdown:
+        note_shutdown(NAME, model, shutdown)
+        raise error("model_not_found", model=model)
+    if found is None:
         raise error("model_not_found", model=model)
     return model, found
+
+
+def _edit_default_model() -> str | None:
+    """The model an edit without one is answered with (option ``openai.edit_default_model``), ``None``
+    when the model is required."""
+    default = str(choice(OPTION_EDIT_MODEL))
+    if default == "required":
+        return None
+    if default != "gpt-image-1.5-while-served":
+        return default
+    model = default.removesuffix("-while-served")
+    shutdown = _shutdown_date(model)
+    return None if shutdown is not None and runtime().clock.today() >= shutdown else model
 
 
 def _transparent_preview() -> bool:
@@ -341,6 +435,9 @@ def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> 
         same = [v for v in violations if v.param == violations[0].param]
         first = min(same, key=lambda v: f"{v.param}.{v.keyword}" in overrides)
         raise violation_error(model_branch, first, model)
+    if "complexity" in body and choice(OPTION_COMPLEXITY) == "refuse":
+        entry = _errors()["validation"]["additionalProperties"]
+        raise entry_error(entry, "complexity")
     one_of = model_branch.get("x-required-one-of")
     if one_of and not any(name in body for name in one_of):
         raise entry_error(_errors()["validation"]["required"], str(one_of[0]))
@@ -404,6 +501,8 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
     mask = next((image for name, image in files if name == "mask"), None)
     if mask is not None and not _has_alpha(mask):
         raise error("mask_no_alpha")
+    if mask is not None and inputs and _format(mask) != _format(inputs[0]):
+        raise error("mask_format")
     if mask is not None and inputs and (mask.width, mask.height) != (inputs[0].width, inputs[0].height):
         raise error("mask_dimensions")
     return files
@@ -414,6 +513,12 @@ def _has_alpha(image: ImageInput) -> bool:
     transparent colour. Reads the header only."""
     with Image.open(io.BytesIO(image.data or b"")) as opened:
         return "A" in opened.getbands() or "transparency" in opened.info
+
+
+def _format(image: ImageInput) -> str | None:
+    """The file format of a (decodable) image as Pillow reads it from its header (``PNG``, ``JPEG``)."""
+    with Image.open(io.BytesIO(image.data or b"")) as opened:
+        return opened.format
 
 
 # ---------------------------------------------------------------------------------------------- the job
@@ -453,7 +558,12 @@ def resolve_job(parsed: Parsed, files: list[tuple[str, ImageInput]]) -> Job:
         raise envelope(400, "invalid_request_error", "invalid_value", exc.field, exc.reason) from exc
     stream = bool(body.get("stream"))
     partials = int(body.get("partial_images") or 0) if stream else 0
-    billing = Billing(auto=choice(OPTION_AUTO), partial_images=partials)
+    billing = Billing(
+        auto=choice(OPTION_AUTO),
+        partial_images=partials,
+        edit_aspect=choice(OPTION_EDIT_SIZE) == "input_aspect",
+        text_output=choice(OPTION_TEXT_OUTPUT) == "recorded",
+    )
     priced = quote(NAME, resolved, runtime().clock.today(), billing)
     journal_note(canonical=resolved, cost=priced)
     identifier = body.get("safety_identifier") or body.get("user") or None
@@ -484,15 +594,16 @@ def render(job: Job, index: int, partial: int | None = None) -> str:
 
 
 def usage(job: Job) -> dict[str, Any]:
-    """The ``usage`` block: the quote's token breakdown (image output = all n images)."""
+    """The ``usage`` block: the quote's token breakdown (output = all n images' image and text tokens)."""
     tokens = job.quote.tokens
     inputs = tokens.text_input + tokens.image_input
+    outputs = tokens.image_output + tokens.text_output
     return {
         "input_tokens": inputs,
         "input_tokens_details": {"text_tokens": tokens.text_input, "image_tokens": tokens.image_input},
-        "output_tokens": tokens.image_output,
-        "output_tokens_details": {"image_tokens": tokens.image_output, "text_tokens": 0},
-        "total_tokens": inputs + tokens.image_output,
+        "output_tokens": outputs,
+        "output_tokens_details": {"image_tokens": tokens.image_output, "text_tokens": tokens.text_output},
+        "total_tokens": inputs + outputs,
     }
 
 
@@ -516,7 +627,9 @@ def images_response(job: Job) -> Response:
 def stream_response(job: Job) -> Response:
     """Server-sent events: per image, ``partial_images`` partial events then a completed event. Input
     tokens are reported on the first completed event, output tokens per image (a choice: n > 1 with
-    streaming is undocumented)."""
+    streaming is undocumented). Under the ``realistic`` latency profile the events are spread over the
+    generation time ("partial images ... as they are generated", OpenAI's guide): each waits its share
+    before it is sent; otherwise the whole stream is one body, answered at once."""
     r = job.resolved
     n = r.n or 1
     total = usage(job)
@@ -538,7 +651,7 @@ def stream_response(job: Job) -> Response:
             }
             chunks.append(_sse(partial_event))
         inputs = total["input_tokens_details"] if index == 0 else {"text_tokens": 0, "image_tokens": 0}
-        output = job.quote.tokens.image_output // n
+        output = (job.quote.tokens.image_output + job.quote.tokens.text_output) // n
         input_total = inputs["text_tokens"] + inputs["image_tokens"]
         event: dict[str, Any] = {
             "type": f"{job.event_prefix}.completed",
@@ -555,10 +668,19 @@ def stream_response(job: Job) -> Response:
         if job.safety_identifier:
             event["safety_identifier"] = job.safety_identifier
         chunks.append(_sse(event))
-    response = Response("".join(chunks), mimetype="text/event-stream")
+    seconds = runtime().latency.sync_seconds(NAME, job.quote.billed_quality, job.resolved.model)
+    body: str | Iterator[str] = "".join(chunks) if seconds <= 0 else _paced(chunks, seconds)
+    response = Response(body, mimetype="text/event-stream")
     response.headers["x-request-id"] = "req_" + new_uuid().hex
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _paced(chunks: list[str], seconds: float) -> Iterator[str]:
+    """``chunks`` sent one by one, each after an equal share of ``seconds`` (real time)."""
+    for chunk in chunks:
+        time.sleep(seconds / len(chunks))
+        yield chunk
 
 
 def _sse(event: dict[str, Any]) -> str:
@@ -572,8 +694,10 @@ def handle(parsed: Parsed, account: Account) -> Response:
     files = check_files(parsed, model_branch)
     job = resolve_job(parsed, files)
     charge(account, job)
-    runtime().latency.wait(NAME, job.quote.billed_quality)
-    return stream_response(job) if job.stream else images_response(job)
+    if job.stream:
+        return stream_response(job)  # paced while it streams
+    runtime().latency.wait(NAME, job.quote.billed_quality, model=job.resolved.model)
+    return images_response(job)
 
 
 # ---------------------------------------------------------------------------------------------- routes
@@ -642,7 +766,24 @@ def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
         "retry_after": fault.param("retry_after", 0),
         "request_id": "req_" + new_uuid().hex,
     }
-    return entry_error(spec, **fields).response()
+    answer = entry_error(spec, **fields)
+    details = spec.get("moderation_details")
+    if details is not None:
+        answer.body["error"]["moderation_details"] = moderation_details(details, fault)
+    return answer.response()
+
+
+def moderation_details(spec: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    """``error.moderation_details`` of a moderation block: ``moderation_stage`` from the fault's ``stage``
+    parameter (``input``, ``output`` or ``unknown``; another value falls back to the contract's default)
+    and ``categories`` from its comma-separated ``categories`` (OpenAI's guide, documented)."""
+    stage = str(fault.param("stage", spec["default_stage"]))
+    categories = fault.param("categories")
+    listed = [c.strip() for c in str(categories).split(",") if c.strip()] if categories else []
+    return {
+        "moderation_stage": stage if stage in spec["stages"] else spec["default_stage"],
+        "categories": listed or list(spec["default_categories"]),
+    }
 
 
 PROVIDER = ProviderEmulator(

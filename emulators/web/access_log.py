@@ -1,11 +1,13 @@
 """The access log: one line per request, from the app itself, and near-miss hints for unmatched paths.
 
 Records go to the standard ``logging`` module: ``pixelmock.access`` (one per request: time, method, path,
-status, milliseconds, provider, job or task id, cost moved on the ledger) and ``pixelmock.outbound`` (one
-per webhook or upload attempt, ``emulators/core/webhooks.py``). ``configure`` gives the ``pixelmock``
-logger the app's ``EmulatorConfig.log_level`` and, unless a handler up the logger tree already takes
-its records (pytest's log capture, an application's own ``logging`` setup: the rule Flask uses for
-``app.logger``), a handler writing to stderr in ``EmulatorConfig.log_format``: ``text``::
+status, milliseconds, provider, job or task id, cost moved on the ledger, and
+``shut_down=model@provider:date`` when the answer refused a model the provider no longer serves) and
+``pixelmock.outbound`` (one per webhook or upload attempt, ``emulators/core/webhooks.py``).
+``configure`` gives the ``pixelmock`` logger the app's ``EmulatorConfig.log_level`` and, unless a handler
+up the logger tree already takes its records (pytest's log capture, an application's own ``logging``
+setup: the rule Flask uses for ``app.logger``), a handler writing to stderr in
+``EmulatorConfig.log_format``: ``text``::
 
     2026-12-02T09:41:07.512Z INFO POST /openai/v1/images/generations 200 41.2ms openai cost=0.011 USD
 
@@ -167,9 +169,20 @@ def _line(fields: dict[str, Any]) -> str:
         text += f" job={fields['job']}"
     if fields.get("cost"):
         text += " cost=" + ",".join(f"{amount} {currency}" for currency, amount in fields["cost"].items())
+    if fields.get("shut_down"):
+        text += " shut_down=" + fields["shut_down"]
     if fields.get("hint"):
         text += f" hint={fields['hint']!r}"
     return text
+
+
+def _shut_down(notes: Iterable[dict[str, Any]]) -> str | None:
+    """``model@provider:date`` of a refusal because the model shut down (``note_shutdown``), else None."""
+    for note in notes:
+        found = note.get("shut_down")
+        if isinstance(found, dict):
+            return f"{found['model']}@{found['provider']}:{found['date']}"
+    return None
 
 
 def log_request(app: Flask, exchange: Exchange, response: Response) -> None:
@@ -193,6 +206,7 @@ def log_request(app: Flask, exchange: Exchange, response: Response) -> None:
         "provider": exchange.provider,
         "job": _job(req, exchange.notes, response) if exchange.provider is not None else None,
         "cost": _cost(exchange.ledger) or None,
+        "shut_down": _shut_down(exchange.notes),
         "hint": hint,
     }
     emit(ACCESS, level, _line(fields), fields)
@@ -211,6 +225,7 @@ def log_message(exchange: Exchange) -> None:
         "provider": exchange.provider,
         "job": _noted_job(exchange.notes),
         "cost": _cost(exchange.ledger) or None,
+        "shut_down": _shut_down(exchange.notes),
         "hint": None,
     }
     emit(ACCESS, logging.INFO, _line(fields), fields)

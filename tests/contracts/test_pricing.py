@@ -125,7 +125,9 @@ def test_openai_usd_is_tokens_times_list_prices() -> None:
     q = quote("openai", _req(prompt="hello world", quality="low", size="1024x1024"), TODAY)
     text = prompt_tokens("hello world") + 6
     assert q.tokens.text_input == text
-    assert q.usd == (Decimal(text) * 5 + Decimal(272) * 32) / 1_000_000
+    # gpt-image-1.5 also bills text output tokens: 209 at low (reported, community.openai.com/t/1369511), $10/M
+    assert q.tokens.text_output == 209
+    assert q.usd == (Decimal(text) * 5 + Decimal(272) * 32 + Decimal(209) * 10) / 1_000_000
 
 
 def test_auto_quality_and_size_are_the_likely_answer_or_the_upper_bound_with_notes() -> None:

@@ -100,8 +100,11 @@ def test_cost_prices_the_likely_answer_to_auto_beside_the_upper_bound(
         {"quality": "medium", "size": "1254x1254"},
         2058,
     )
+    # The upper bound is at least the likely answer and the costliest documented size: at high, the likely
+    # 1254x1254 (8232 tokens) beats 1024x1024 (7024, OpenAI's guide table), the costliest documented one.
     upper = row["upper_bound"]
-    assert upper["billed"] == {"quality": "high", "size": "1024x1536"}
+    assert upper["billed"] == {"quality": "high", "size": "1254x1254"}
+    assert Decimal(upper["usd"]) == (Decimal(8232) * 30 + Decimal(row["tokens"]["text_input"]) * 5) / 10**6
     assert Decimal(upper["usd"]) > Decimal(row["usd"])
     main(
         [

@@ -118,8 +118,12 @@ def test_documented_response_example_shape_and_tokens(http: httpx.Client) -> Non
     assert list(body) == list(example)
     for key in ("background", "output_format", "quality", "size"):
         assert body[key] == example[key]
-    assert body["usage"]["output_tokens"] == example["usage"]["output_tokens"] == 4160
-    assert body["usage"]["output_tokens_details"] == example["usage"]["output_tokens_details"]
+    # The example names no model and shows no text output tokens; gpt-image-1.5's live answer adds its
+    # recorded 420 text output tokens to the same 4160 image tokens (models.yaml text_output_tokens).
+    details = body["usage"]["output_tokens_details"]
+    assert details["image_tokens"] == example["usage"]["output_tokens_details"]["image_tokens"] == 4160
+    assert details["text_tokens"] == 420
+    assert body["usage"]["output_tokens"] == 4160 + 420
     usage = body["usage"]
     assert usage["input_tokens"] == sum(usage["input_tokens_details"].values())
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
@@ -195,12 +199,16 @@ def test_usage_output_tokens_follow_the_published_table(
         headers=AUTH,
         json={"model": "gpt-image-1.5", "prompt": "a fox", "size": size, "quality": quality, "n": 3},
     ).json()
-    assert body["usage"]["output_tokens"] == 3 * tokens
-    assert body["usage"]["output_tokens_details"] == {"image_tokens": 3 * tokens, "text_tokens": 0}
+    # Text output ("reasoning") tokens per image: 420 recorded at high (maruel/genai@5f224cb gpt-image-1.5
+    # GenDoc-Image.yaml), 209 reported at low (community.openai.com/t/1369511); medium: the low figure (choice).
+    text = {"low": 209, "medium": 209, "high": 420}[quality]
+    assert body["usage"]["output_tokens_details"] == {"image_tokens": 3 * tokens, "text_tokens": 3 * text}
+    assert body["usage"]["output_tokens"] == 3 * (tokens + text)
 
 
 def test_cost_debited_from_the_ledger_uses_the_published_prices(app: Flask, wsgi: httpx.Client) -> None:
-    """gpt-image-1.5: text $5/M, image output $32/M (contracts/data/models.yaml)."""
+    """gpt-image-1.5: text $5/M, image output $32/M, text output $10/M (contracts/data/models.yaml); the
+    recorded default answer bills 420 text output tokens at high."""
     rt = app.extensions["pixelmock"]
     with app.app_context():
         account = rt.accounts.authenticate("openai", "sk-test-0123456789").account
@@ -212,7 +220,7 @@ def test_cost_debited_from_the_ledger_uses_the_published_prices(app: Flask, wsgi
         ).json()
         spent = before - rt.accounts.balance(account, "USD")
     text = body["usage"]["input_tokens_details"]["text_tokens"]
-    assert spent == (Decimal(text) * 5 + Decimal(4160) * 32) / 1_000_000
+    assert spent == (Decimal(text) * 5 + Decimal(4160) * 32 + Decimal(420) * 10) / 1_000_000
 
 
 @pytest.mark.parametrize("config", [{"starting_balances": {"USD": Decimal("0.01")}}], indirect=True)
@@ -352,7 +360,7 @@ def test_framework_level_failures_are_openai_errors(http: httpx.Client) -> None:
     )
     form = http.post(GEN, headers=AUTH, data={"model": "gpt-image-1.5", "prompt": "x"})
     assert form.status_code == 400 and _error(form)["message"].startswith("We could not parse the JSON")
-    not_multipart = http.post(EDIT, headers=AUTH, json={"model": "gpt-image-1.5", "prompt": "x"})
+    not_multipart = http.post(EDIT, headers=AUTH, data={"model": "gpt-image-1.5", "prompt": "x"})
     assert (
         not_multipart.status_code == 400
         and "expected multipart/form-data" in _error(not_multipart)["message"]
@@ -482,9 +490,16 @@ def _edit(http: httpx.Client, fields: dict[str, str], files: list[tuple[str, Any
 @pytest.mark.parametrize(
     ("config", "model", "refusal"),
     [
-        ({"today": dt.date(2026, 11, 30)}, "gpt-image-1.5", None),  # the default the SDKs state
-        # ... shut down at OpenAI from 2026-12-01, so refused as the recorded model error
-        ({"today": dt.date(2026, 12, 1)}, None, "The model 'gpt-image-1.5' does not exist."),
+        # the default of OpenAI's API document (openai/openai-openapi@f85dbe2) while the model is served
+        ({"today": dt.date(2026, 11, 30)}, "gpt-image-1.5", None),
+        # ... shut down at OpenAI from 2026-12-01; the newest SDKs (openai-python 3.63.0) name no default, so
+        # the answer names the missing parameter, never a model the caller did not send
+        ({"today": dt.date(2026, 12, 1)}, None, "Missing required parameter: 'model'."),
+        (
+            {"today": dt.date(2026, 12, 1), "options": {"openai.edit_default_model": "gpt-image-1.5"}},
+            None,
+            "The model 'gpt-image-1.5' does not exist.",
+        ),
         (
             {"today": dt.date(2026, 12, 1), "options": {"openai.edit_default_model": "gpt-image-2"}},
             "gpt-image-2",
@@ -523,7 +538,7 @@ def test_edit_with_one_image_bills_the_published_input_tokens(http: httpx.Client
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["usage"]["input_tokens_details"]["image_tokens"] == 194
-    assert body["usage"]["output_tokens"] == 2 * 408
+    assert body["usage"]["output_tokens_details"]["image_tokens"] == 2 * 408
     assert [_decode(d["b64_json"]).size for d in body["data"]] == [(1024, 1536)] * 2
 
 
@@ -576,8 +591,11 @@ def test_edit_on_gpt_image_2_with_jpeg_input(wsgi: httpx.Client) -> None:
         ({"model": "gpt-image-1.5", "prompt": "x"}, "seventeen", "array_above_max_length", "image"),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "octet-list", "unsupported_file_mimetype", "image[1]"),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "jpeg-mask", "unsupported_file_mimetype", "mask"),
-        ({"model": "gpt-image-1.5", "prompt": "x"}, "mask-size", "invalid_value", "mask"),
-        ({"model": "gpt-image-1.5", "prompt": "x"}, "rgb-mask", "invalid_value", "mask"),
+        # clients' fixtures of the live 400: code invalid_mask_image_format, no param
+        ({"model": "gpt-image-1.5", "prompt": "x"}, "mask-size", "invalid_mask_image_format", None),
+        ({"model": "gpt-image-1.5", "prompt": "x"}, "rgb-mask", "invalid_mask_image_format", None),
+        # the guide: "The image to edit and mask must be of the same format and size"
+        ({"model": "gpt-image-1.5", "prompt": "x"}, "jpeg-image-png-mask", "invalid_mask_image_format", None),
         ({"model": "gpt-image-1.5", "prompt": "x"}, "not-image", "invalid_image", "image"),
         (
             {"model": "gpt-image-2", "prompt": "x", "input_fidelity": "low"},
@@ -588,7 +606,7 @@ def test_edit_on_gpt_image_2_with_jpeg_input(wsgi: httpx.Client) -> None:
     ],
 )
 def test_edit_rejections(
-    wsgi: httpx.Client, fields: dict[str, str], files: Any, code: str, param: str
+    wsgi: httpx.Client, fields: dict[str, str], files: Any, code: str, param: str | None
 ) -> None:
     png = ("a.png", _png(), "image/png")
     parts = (
@@ -599,6 +617,10 @@ def test_edit_rejections(
             "jpeg-mask": [("image", png), ("mask", ("m.jpg", _png(fmt="JPEG"), "image/jpeg"))],
             "mask-size": [("image", png), ("mask", ("m.png", _png(32, 32, "RGBA"), "image/png"))],
             "rgb-mask": [("image", png), ("mask", ("m.png", _png(mode="RGB"), "image/png"))],
+            "jpeg-image-png-mask": [
+                ("image", ("a.jpg", _png(fmt="JPEG"), "image/jpeg")),
+                ("mask", ("m.png", _png(mode="RGBA"), "image/png")),
+            ],
             "not-image": [("image", ("a.png", b"not an image", "image/png"))],
         }.get(files, files)
         if isinstance(files, str)
@@ -645,7 +667,8 @@ def test_streamed_generation_sends_partials_then_the_completed_image(http: httpx
     completed = events[-1][1]
     # OpenAI's table: 1024x1024 high is 4160 tokens; the guide: each partial image costs 100 more
     assert completed["type"] == "image_generation.completed"
-    assert completed["usage"]["output_tokens"] == 4160 + 2 * 100
+    # (plus gpt-image-1.5's recorded 420 text output tokens at high)
+    assert completed["usage"]["output_tokens"] == 4160 + 2 * 100 + 420
     assert _decode(completed["b64_json"]).size == (1024, 1024)
 
 
