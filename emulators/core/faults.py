@@ -83,12 +83,19 @@ KINDS = (
     "stuck",
     *GENERIC_KINDS,
 )
-#: Parameters a fault takes: name -> (kinds, type, lowest, highest).
+#: Parameters a fault takes: name -> (kinds, type, lowest, highest); a ``str`` parameter's value must
+#: match ``WORDS`` (its lowest and highest are unused).
 PARAMS: dict[str, tuple[tuple[str, ...], type, float, float]] = {
     "retry_after": (("rate_limit",), int, 0, 86_400),
     "seconds": (("slow",), float, 0, 300),
     "after": (("drop",), bool, 0, 1),
+    # OpenAI's moderation_details (the contract's x-openai-errors.moderation_blocked): the stage and the
+    # flagged categories, several joined by "|" ("violence|self-harm").
+    "stage": (("content_policy",), str, 0, 0),
+    "category": (("content_policy",), str, 0, 0),
 }
+#: What a ``str`` parameter may hold: lower-case words, with ``-``, ``/`` and ``|`` between them.
+WORDS = re.compile(r"[a-z][a-z/_|-]{0,63}")
 
 
 class FaultError(ValueError):
@@ -320,6 +327,11 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
             takes = [n for n, s in PARAMS.items() if kind in s[0]]
             raise FaultError(f"{kind} takes no parameter {name!r} (it takes: {', '.join(takes) or 'none'})")
         _, kind_type, low, high = spec
+        if kind_type is str:
+            if not isinstance(value, str) or not WORDS.fullmatch(value):
+                raise FaultError(f"{name}: expected lower-case words joined by '|', got {value!r}")
+            out[name] = value
+            continue
         if kind_type is bool:
             if not isinstance(value, bool):
                 raise FaultError(f"{name}: expected true or false, got {value!r}")
@@ -492,8 +504,11 @@ def parse_header(value: str) -> tuple[str, dict[str, Any]]:
             raise FaultError(f"{HEADER}: expected name=value, got {piece!r}")
         text = raw.strip().lower()
         value_: Any
+        spec = PARAMS.get(name.strip())
         if text in ("true", "false"):
             value_ = text == "true"
+        elif spec is not None and spec[1] is str:
+            value_ = text  # checked by check_params
         else:
             try:
                 value_ = float(text) if any(c in text for c in ".e") else int(text)

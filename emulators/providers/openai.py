@@ -776,10 +776,10 @@ def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
 def moderation_details(spec: dict[str, Any], fault: Fault) -> dict[str, Any]:
     """``error.moderation_details`` of a moderation block: ``moderation_stage`` from the fault's ``stage``
     parameter (``input``, ``output`` or ``unknown``; another value falls back to the contract's default)
-    and ``categories`` from its comma-separated ``categories`` (OpenAI's guide, documented)."""
+    and ``categories`` from its ``category`` parameter, several joined by ``|`` (OpenAI's guide,
+    documented)."""
     stage = str(fault.param("stage", spec["default_stage"]))
-    categories = fault.param("categories")
-    listed = [c.strip() for c in str(categories).split(",") if c.strip()] if categories else []
+    listed = [c for c in str(fault.param("category", "")).split("|") if c]
     return {
         "moderation_stage": stage if stage in spec["stages"] else spec["default_stage"],
         "categories": listed or list(spec["default_categories"]),

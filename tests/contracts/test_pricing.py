@@ -125,7 +125,8 @@ def test_openai_usd_is_tokens_times_list_prices() -> None:
     q = quote("openai", _req(prompt="hello world", quality="low", size="1024x1024"), TODAY)
     text = prompt_tokens("hello world") + 6
     assert q.tokens.text_input == text
-    # gpt-image-1.5 also bills text output tokens: 209 at low (reported, community.openai.com/t/1369511), $10/M
+    # gpt-image-1.5 also bills text output tokens: 209 at low (reported, community.openai.com/t/1369511),
+    # at $10/M
     assert q.tokens.text_output == 209
     assert q.usd == (Decimal(text) * 5 + Decimal(272) * 32 + Decimal(209) * 10) / 1_000_000
 
@@ -255,3 +256,98 @@ def test_a_runware_quote_with_reference_images_says_that_part_is_an_estimate() -
     without = quote("runware", _req(size="1024x1024", quality="low"), TODAY)
     assert any(note.startswith("reference images: estimate") for note in with_refs.notes)
     assert not any(note.startswith("reference images") for note in without.notes)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "tokens"),
+    [
+        # "gpt-image-2 magnifies smaller edit input images into a 1024 px conditioning canvas" (at most 2x),
+        # then 32-px patches within 1,536 (community.openai.com/t/1382940; api.ai-karthik.com/news/4664)
+        (512, 512, 1024),  # magnified 2x to 1024x1024: 32 x 32 patches
+        (32, 32, 4),  # magnified 2x only: 64x64, 2 x 2 patches
+        (1024, 1024, 1024),  # no magnification
+        (480, 1408, 660),  # longest side already above 1024: 15 x 44 patches
+    ],
+)
+def test_gpt_image_2_input_tokens_magnify_small_inputs_first(width: int, height: int, tokens: int) -> None:
+    image = ImageInput(width=width, height=height)
+    assert image_input_tokens("gpt-image-2", "high", image) == tokens
+
+
+def test_gpt_image_2_input_canvas_is_capped_to_three_to_one() -> None:
+    # "caps the latent canvas aspect ratio to 1:3 through 3:1": a 4:1 input is billed as a 3:1 canvas,
+    # so it costs what a 3:1 input of the same long side costs, more than its own patches would
+    wide = image_input_tokens("gpt-image-2", "high", ImageInput(width=4000, height=1000))
+    three_to_one = image_input_tokens("gpt-image-2", "high", ImageInput(width=4000, height=1334))
+    assert wide == three_to_one
+    assert wide is not None and wide <= 1536
+
+
+@pytest.mark.parametrize(
+    ("prompt_count", "inputs", "output_size", "measured"),
+    # Measured on gpt-image-1.5 edits (community.openai.com/t/1382940, 2026-06-25; longform.social mirror):
+    # text tokens billed for a 13- or 12-token prompt with these inputs.
+    [
+        (13, [(1024, 1024)], "1024x1024", 28),
+        (13, [(1024, 1024)], "1024x1536", 35),
+        (13, [(1024, 1024)] * 2, "1024x1024", 50),
+        (12, [(480, 1408)], "1024x1536", 57),
+        (13, [(480, 1408)] * 2, "1024x1536", 94),
+    ],
+)
+def test_gpt_image_15_edit_text_tokens_are_near_the_measurements(
+    prompt_count: int, inputs: list[tuple[int, int]], output_size: str, measured: int
+) -> None:
+    prompt = " ".join(["cat"] * prompt_count)  # "cat" and " cat" are one o200k token each
+    assert prompt_tokens(prompt) == prompt_count
+    images = tuple(ImageInput(width=w, height=h) for w, h in inputs)
+    q = quote("openai", _req(prompt=prompt, size=output_size, quality="low", input_images=images), TODAY)
+    # the per-tile fit is within 5 tokens of every measurement; the former flat +32 per image was 33 off
+    assert abs(q.tokens.text_input - measured) <= 5
+
+
+def test_an_auto_size_edit_follows_the_first_inputs_aspect() -> None:
+    wide = ImageInput(width=1536, height=1024)
+    tall = ImageInput(width=600, height=1800)
+    # gpt-image-2: the likely size's area (1254x1254) at the input's ratio, edges multiples of 16
+    q2 = quote("openai", _req(model="gpt-image-2", quality="low", input_images=(wide,)), TODAY)
+    assert q2.billed_size == "1536x1024"
+    tall2 = quote("openai", _req(model="gpt-image-2", quality="low", input_images=(tall,)), TODAY)
+    assert tall2.billed_size == "720x2176"
+    # gpt-image-1.5: the fixed size nearest the input's ratio
+    q15 = quote("openai", _req(quality="low", input_images=(tall,)), TODAY)
+    assert q15.billed_size == "1024x1536"
+    square = quote("openai", _req(model="gpt-image-2", quality="low", input_images=(wide,)), TODAY,
+                   Billing(edit_aspect=False))  # fmt: skip
+    assert square.billed_size == "1254x1254"
+
+
+def test_the_upper_bound_of_size_auto_is_never_below_the_likely_answer() -> None:
+    # OpenAI's guide: 1024x1024 high is 7,024 tokens, the costliest documented gpt-image-2 size; the likely
+    # 1254x1254 (recorded) costs 8,232 at high, so the bound is that one
+    for quality in ("low", "medium", "high"):
+        likely = quote("openai", _req(model="gpt-image-2", quality=quality), TODAY)
+        upper = quote("openai", _req(model="gpt-image-2", quality=quality), TODAY, UPPER_BOUND)
+        assert upper.usd is not None and likely.usd is not None and upper.usd >= likely.usd
+        documented = quote("openai", _req(model="gpt-image-2", quality=quality, size="1024x1024"), TODAY)
+        assert documented.usd is not None and upper.usd >= documented.usd
+    high = quote("openai", _req(model="gpt-image-2", quality="high"), TODAY, UPPER_BOUND)
+    assert (high.billed_size, high.tokens.image_output) == ("1254x1254", 8232)
+
+
+def test_gpt_image_15_text_output_tokens_are_billed_as_recorded() -> None:
+    # Recorded default answer (maruel/genai@5f224cb gpt-image-1.5 GenDoc-Image.yaml): output_tokens
+    # 4580 = 4160 image + 420 text; text output at $10/M (models.yaml token_prices)
+    q = quote("openai", _req(size="1024x1024", quality="high"), TODAY)
+    assert (q.tokens.image_output, q.tokens.text_output) == (4160, 420)
+    without = quote("openai", _req(size="1024x1024", quality="high"), TODAY, Billing(text_output=False))
+    assert q.usd is not None and without.usd is not None
+    assert q.usd - without.usd == Decimal(420) * 10 / 1_000_000
+    # Runware's published openai:4@1 costs are reproduced without them (pricing.yaml text_output_billed)
+    runware = quote("runware", _req(size="1024x1024", quality="high"), TODAY)
+    assert (
+        runware.per_result_usd
+        == quote(
+            "runware", _req(size="1024x1024", quality="high"), TODAY, Billing(text_output=False)
+        ).per_result_usd
+    )

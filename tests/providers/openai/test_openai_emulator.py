@@ -200,7 +200,8 @@ def test_usage_output_tokens_follow_the_published_table(
         json={"model": "gpt-image-1.5", "prompt": "a fox", "size": size, "quality": quality, "n": 3},
     ).json()
     # Text output ("reasoning") tokens per image: 420 recorded at high (maruel/genai@5f224cb gpt-image-1.5
-    # GenDoc-Image.yaml), 209 reported at low (community.openai.com/t/1369511); medium: the low figure (choice).
+    # GenDoc-Image.yaml), 209 reported at low (community.openai.com/t/1369511); medium: the low figure
+    # (a choice).
     text = {"low": 209, "medium": 209, "high": 420}[quality]
     assert body["usage"]["output_tokens_details"] == {"image_tokens": 3 * tokens, "text_tokens": 3 * text}
     assert body["usage"]["output_tokens"] == 3 * (tokens + text)
