@@ -52,7 +52,11 @@ def test_operations_are_the_documented_ones() -> None:
         "/models": ["listModels"],
         "/models/{model}": ["retrieveModel"],
     }
-    assert list(paths["/images/edits"]["post"]["requestBody"]["content"]) == ["multipart/form-data"]
+    # multipart (the SDKs) and JSON with image references (OpenAI's EditImageBodyJsonParam)
+    assert list(paths["/images/edits"]["post"]["requestBody"]["content"]) == [
+        "multipart/form-data",
+        "application/json",
+    ]
 
 
 @pytest.mark.parametrize("operation_id", ["createImage", "createImageEdit"])
