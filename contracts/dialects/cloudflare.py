@@ -247,8 +247,8 @@ def _image_string(image: ImageInput) -> str:
 
 @dataclass(frozen=True)
 class UpstreamRejection:
-    """A rule of ``x-upstream-rejects`` that a native input breaks, with the values for its message
-    placeholders (``value``, ``length``, ``index``)."""
+    """A rule of ``x-upstream-rejects`` that a native input breaks, with the values for its upstream error's
+    placeholders (``value``; ``length`` and ``limit``; ``index``, 1-based, and ``position``, 0-based)."""
 
     rule: dict[str, Any]
     params: dict[str, Any]
@@ -258,7 +258,8 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
     """The first ``x-upstream-rejects`` rule of an input schema that ``native_input`` breaks, or ``None``.
 
     Rule kinds: ``values`` (the property holds one of them), ``max_length`` (a longer string), and
-    ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index`` is 1-based).
+    ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index`` is 1-based,
+    ``position`` 0-based). The answer is the rule's ``upstream-error`` (``pixelmock.contracts.upstream``).
     """
     accepted = tuple(
         schema["properties"].get("images", {}).get("items", {}).get("x-accepted-media-types", ())
@@ -271,11 +272,11 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
         if "values" in rule and value in rule["values"]:
             return UpstreamRejection(rule, {"value": value})
         if "max_length" in rule and isinstance(value, str) and len(value) > int(rule["max_length"]):
-            return UpstreamRejection(rule, {"length": len(value)})
+            return UpstreamRejection(rule, {"length": len(value), "limit": int(rule["max_length"])})
         if rule.get("invalid_image") and isinstance(value, list):
             for index, entry in enumerate(value, start=1):
                 if not isinstance(entry, str) or not image_entry_ok(entry, accepted):
-                    return UpstreamRejection(rule, {"index": index})
+                    return UpstreamRejection(rule, {"index": index, "position": index - 1})
     return None
 
 

@@ -68,6 +68,7 @@ from pixelmock.contracts.openapi import (
     validate,
 )
 from pixelmock.contracts.providers import provider
+from pixelmock.contracts.upstream import upstream_error
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
@@ -271,21 +272,23 @@ def input_error(violations: list[Violation]) -> ProviderError:
 # --- the run -------------------------------------------------------------------------------------------
 
 
-def _upstream(status: int, upstream_error: dict[str, Any], params: dict[str, Any]) -> ProviderError:
-    filled = {k: (v.format_map(params) if isinstance(v, str) else v) for k, v in upstream_error.items()}
-    upstream_body = json.dumps({"error": filled}, separators=(",", ":"))
-    return error("upstream", status=status, upstream_body=upstream_body)
+def wrapped_upstream(rule: dict[str, Any], **params: Any) -> ProviderError:
+    """400-or-whatever / 5012: the upstream's answer that ``rule`` names (its ``upstream-error``, an entry of
+    OpenAI's contract read by ``pixelmock.contracts.upstream``) in Workers AI's ``x-errors.upstream``
+    wrapper, the upstream JSON compact after "AiError: AiError: ". ``params`` fill the entry's templates."""
+    status, body = upstream_error(rule, **params)
+    return error("upstream", status=status, upstream_body=json.dumps(body, separators=(",", ":")))
 
 
 def _rejected(rejection: UpstreamRejection) -> ProviderError:
-    return _upstream(int(rejection.rule["status"]), rejection.rule["error"], rejection.params)
+    return wrapped_upstream(rejection.rule, **rejection.params)
 
 
 def _check_lifecycle(contract: ModelContract, today: dt.date) -> None:
     rule = contract.input_schema.get("x-upstream-shutdown")
     found = lifecycle(NAME, contract.canonical)  # the date the rule follows
     if rule and found is not None and found.shut_down_on(today):
-        raise _upstream(int(rule["status"]), rule["error"], {})
+        raise wrapped_upstream(rule, model=contract.canonical)
 
 
 def run_model(

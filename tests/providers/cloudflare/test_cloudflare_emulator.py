@@ -26,6 +26,7 @@ from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects.cloudflare import DIALECT
 from pixelmock.contracts.openapi import inlined
+from pixelmock.contracts.upstream import openai_error
 from pixelmock.emulators import EmulatorConfig, create_app
 
 EMULATED_PROVIDERS = ["cloudflare"]
@@ -240,8 +241,16 @@ def test_transparent_background_on_gpt_image_2_is_rejected_as_openai_does(http: 
     status, code, message = only_error(response)
     assert (status, code) == (400, 5012)
     upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
-    assert upstream["error"]["message"] == "Transparent background is not supported for this model."
-    assert (upstream["error"]["param"], upstream["error"]["code"]) == ("background", "invalid_value")
+    # OpenAI's body as OpenAI's contract holds it (x-openai-errors.transparent_unsupported, type as measured
+    # live); test_cloudflare_upstream.py checks it against the OpenAI emulator's answer.
+    assert upstream == {
+        "error": {
+            "message": "Transparent background is not supported for this model.",
+            "type": "image_generation_user_error",
+            "param": "background",
+            "code": "invalid_value",
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -257,7 +266,10 @@ def test_invalid_input_image_is_rejected_upstream(http: httpx.Client, entry: str
     response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": [entry]}})
     status, code, message = only_error(response)
     assert (status, code) == (400, 5012)
-    assert "Invalid image file or mode for image 1" in message
+    upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
+    # OpenAI's answer to an unreadable image part (x-openai-errors.file_not_image), the first image[] part.
+    assert upstream["error"]["param"] == "image[0]"
+    assert upstream == openai_error("file_not_image", "image[0]")[1]
 
 
 def test_unknown_model_on_the_classic_route(http: httpx.Client) -> None:
