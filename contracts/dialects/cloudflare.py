@@ -122,7 +122,8 @@ class ModelContract:
     def offered(self, field: str) -> tuple[Any, ...]:
         """The canonical values of a scalar field a caller may set: its enum minus the values OpenAI rejects;
         the fixed value for a field without a knob. An upstream default the enum lacks (gpt-image-1.5 size
-        ``auto``) is not offered: Cloudflare answers it 400 / 7003 when sent; leaving the field out gets it."""
+        ``auto``) is not offered: Cloudflare answers it 400 / 7003 when sent; leaving the field out gets
+        it."""
         if field not in self.properties:
             return (self.fixed(field),)
         rejected = self.rejected_values(field)
@@ -400,7 +401,8 @@ class CloudflareDialect(Dialect):
         """Every unset field replaced by Cloudflare's default (``ModelContract.default``: the input schema's
         ``default``, ``x-upstream-default``, ``x-upstream-fixed``). A default the enum lacks (gpt-image-1.5
         size ``auto``) is noted in ``extra[DEFAULTED_KEY]``, so that resolving again accepts it while a caller
-        who sets it gets ``UnsupportedValue``, as Cloudflare answers it 400 / 7003. Raises ``UnsupportedValue``."""
+        who sets it gets ``UnsupportedValue``, as Cloudflare answers it 400 / 7003. Raises
+        ``UnsupportedValue``."""
         c = self.model(request.model)
         self._check(request, c)
         unset = [name for name in (*c.knobs, *c.fixed_fields) if getattr(request, name) is None]

@@ -4,7 +4,6 @@ idempotent, values Cloudflare cannot express raise UnsupportedValue, and quotes 
 from __future__ import annotations
 
 import datetime as dt
-
 import io
 import json
 from decimal import Decimal
