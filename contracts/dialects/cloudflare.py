@@ -14,7 +14,9 @@ can put OpenAI's own field set in force instead (``CloudflareDialect(schema="eff
 Canonical fields without a Cloudflare knob (``n``, ``moderation``, ``output_compression``,
 ``input_fidelity``, ``mask``; on gpt-image-1.5 also ``background`` and ``output_format``) are accepted only
 with the value the upstream applies anyway (``x-upstream-fixed``). A knob the page gives no default for
-takes the upstream's (``x-upstream-default``, e.g. size ``auto``), expressed by leaving the field out.
+takes the upstream's (``x-upstream-default``, e.g. size ``auto``), expressed by leaving the field out;
+where the enum lacks that default (gpt-image-1.5 size ``auto``), a caller who sets it gets
+``UnsupportedValue``, as Cloudflare answers the value 400 / 7003 (the emulator, ``pixelmock cost``).
 Values Cloudflare's schema lets through but OpenAI rejects (``x-upstream-rejects``, e.g. a transparent
 background on gpt-image-2) raise ``UnsupportedValue`` too. ``style`` has no canonical counterpart: it travels
 in ``CanonicalRequest.extra["cloudflare"]`` (``x-native-only``). A canonical size is the native size as
@@ -62,6 +64,10 @@ SCALAR_FIELDS = ("quality", "size", "background", "output_format")
 FIXED_FIELDS = ("n", "moderation", "output_compression", "input_fidelity", "mask")
 #: Key of ``CanonicalRequest.extra`` holding native-only fields (``{"style": "vivid"}``).
 EXTRA_KEY = PROVIDER
+#: Key of ``CanonicalRequest.extra`` where ``resolve`` lists the fields it set to an upstream default the
+#: model's enum lacks (gpt-image-1.5 ``size`` ``auto``): such a value is accepted only when ``resolve`` put it
+#: there (the field was left out), never when the caller sets it, since Cloudflare refuses it as sent.
+DEFAULTED_KEY = "cloudflare_upstream_defaults"
 
 Route = Literal["universal", "classic"]
 
@@ -114,15 +120,18 @@ class ModelContract:
         return self.fixed(field)
 
     def offered(self, field: str) -> tuple[Any, ...]:
-        """The canonical values of a scalar field the model accepts: its enum minus the values OpenAI
-        rejects, plus the upstream default where the enum lacks it (sent by leaving the field out); the
-        fixed value for a field without a knob."""
+        """The canonical values of a scalar field a caller may set: its enum minus the values OpenAI rejects;
+        the fixed value for a field without a knob. An upstream default the enum lacks (gpt-image-1.5 size
+        ``auto``) is not offered: Cloudflare answers it 400 / 7003 when sent; leaving the field out gets
+        it."""
         if field not in self.properties:
             return (self.fixed(field),)
         rejected = self.rejected_values(field)
-        values = tuple(v for v in self.properties[field]["enum"] if v not in rejected)
-        default = self.default(field)
-        return values if default in values else (*values, default)
+        return tuple(v for v in self.properties[field]["enum"] if v not in rejected)
+
+    def unlisted_default(self, field: str) -> bool:
+        """Whether the field's default (``x-upstream-default``) is a value its enum lacks."""
+        return field in self.properties and self.default(field) not in self.properties[field]["enum"]
 
     def upstream_size(self, size: str) -> str | None:
         """The size OpenAI renders for a native ``size`` it cannot produce (``x-upstream-sizes``, an
@@ -247,8 +256,8 @@ def _image_string(image: ImageInput) -> str:
 
 @dataclass(frozen=True)
 class UpstreamRejection:
-    """A rule of ``x-upstream-rejects`` that a native input breaks, with the values for its message
-    placeholders (``value``, ``length``, ``index``)."""
+    """A rule of ``x-upstream-rejects`` that a native input breaks, with the values for its upstream error's
+    placeholders (``value``; ``length`` and ``limit``; ``index``, 1-based, and ``position``, 0-based)."""
 
     rule: dict[str, Any]
     params: dict[str, Any]
@@ -258,7 +267,8 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
     """The first ``x-upstream-rejects`` rule of an input schema that ``native_input`` breaks, or ``None``.
 
     Rule kinds: ``values`` (the property holds one of them), ``max_length`` (a longer string), and
-    ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index`` is 1-based).
+    ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index`` is 1-based,
+    ``position`` 0-based). The answer is the rule's ``upstream-error`` (``pixelmock.contracts.upstream``).
     """
     accepted = tuple(
         schema["properties"].get("images", {}).get("items", {}).get("x-accepted-media-types", ())
@@ -271,11 +281,11 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
         if "values" in rule and value in rule["values"]:
             return UpstreamRejection(rule, {"value": value})
         if "max_length" in rule and isinstance(value, str) and len(value) > int(rule["max_length"]):
-            return UpstreamRejection(rule, {"length": len(value)})
+            return UpstreamRejection(rule, {"length": len(value), "limit": int(rule["max_length"])})
         if rule.get("invalid_image") and isinstance(value, list):
             for index, entry in enumerate(value, start=1):
                 if not isinstance(entry, str) or not image_entry_ok(entry, accepted):
-                    return UpstreamRejection(rule, {"index": index})
+                    return UpstreamRejection(rule, {"index": index, "position": index - 1})
     return None
 
 
@@ -295,9 +305,8 @@ class CloudflareDialect(Dialect):
         """The contract of a canonical model. Raises ``UnsupportedValue`` for one Cloudflare does not sell."""
         contract = models(self.schema).get(model)
         if contract is None:
-            raise UnsupportedValue(
-                PROVIDER, "model", model, f"Cloudflare offers {sorted(models(self.schema))}"
-            )
+            offered = ", ".join(sorted(models(self.schema)))
+            raise UnsupportedValue(PROVIDER, "model", model, f"Cloudflare offers {offered}")
         return contract
 
     def upstream_shutdown(self, model: str) -> dict[str, Any] | None:
@@ -330,19 +339,28 @@ class CloudflareDialect(Dialect):
         if limit is not None and len(request.prompt) > limit:
             reason = f"OpenAI accepts at most {limit} characters"
             raise UnsupportedValue(PROVIDER, "prompt", f"<{len(request.prompt)} characters>", reason)
+        defaulted = request.extra.get(DEFAULTED_KEY, ())
         for name in c.knobs:
             value = getattr(request, name)
-            allowed = list(c.offered(name))
+            allowed = c.offered(name)
             if value is None or value in allowed:
                 continue
-            reason = f"{c.native} accepts {allowed}"
-            if value in c.rejected_values(name):
-                reason = f"{c.native} rejects it upstream (OpenAI, behind Cloudflare); use one of {allowed}"
+            if name in defaulted and value == c.default(name):
+                continue  # set by resolve for a field left out: the upstream's own default
+            listed = ", ".join(str(v) for v in allowed)
+            reason = f"{c.native} accepts {listed}"
+            if c.unlisted_default(name) and value == c.default(name):
+                reason = (
+                    f"{c.native} accepts {listed} (Cloudflare answers {value} 400 / 7003); leave {name} out "
+                    f"for the upstream default ({value})"
+                )
+            elif value in c.rejected_values(name):
+                reason = f"{c.native} rejects it upstream (OpenAI, behind Cloudflare); use one of {listed}"
             raise UnsupportedValue(PROVIDER, name, value, reason)
         for name in c.fixed_fields:
             value, fixed = getattr(request, name), c.fixed(name)
             if value is not None and value != fixed:
-                reason = f"{c.native} has no `{name}` input; the upstream always applies {fixed!r}"
+                reason = f"{c.native} has no `{name}` input; the upstream always applies {fixed}"
                 raise UnsupportedValue(PROVIDER, name, value, reason)
         self._check_native_only(request, c)
         self._check_images(request.input_images, c)
@@ -354,12 +372,14 @@ class CloudflareDialect(Dialect):
         for name, value in extra.items():
             field = f"extra.{EXTRA_KEY}.{name}"
             if name not in c.native_only:
+                native_only = ", ".join(c.native_only) or "none"
                 raise UnsupportedValue(
-                    PROVIDER, field, value, f"{c.native} has native-only {list(c.native_only)}"
+                    PROVIDER, field, value, f"{c.native} has native-only fields: {native_only}"
                 )
             allowed = c.properties[name]["enum"]
             if value not in allowed:
-                raise UnsupportedValue(PROVIDER, field, value, f"{c.native} accepts {allowed}")
+                listed = ", ".join(str(v) for v in allowed)
+                raise UnsupportedValue(PROVIDER, field, value, f"{c.native} accepts {listed}")
 
     def _check_images(self, images: tuple[ImageInput, ...], c: ModelContract) -> None:
         limit = int(c.properties["images"]["maxItems"])
@@ -370,19 +390,27 @@ class CloudflareDialect(Dialect):
                 reason = f"image {index} is a URL; Cloudflare takes base64 images only"
                 raise UnsupportedValue(PROVIDER, "input_images", image.url, reason)
             if image.mime is not None and image.mime not in c.accepted_media_types:
-                reason = f"image {index} is {image.mime}; Cloudflare takes {list(c.accepted_media_types)}"
+                reason = (
+                    f"image {index} is {image.mime}; Cloudflare takes {', '.join(c.accepted_media_types)}"
+                )
                 raise UnsupportedValue(PROVIDER, "input_images", image.mime, reason)
             if image.width is None:
                 raise UnsupportedValue(PROVIDER, "input_images", index, "the bytes are not a decodable image")
 
     def resolve(self, request: CanonicalRequest) -> CanonicalRequest:
         """Every unset field replaced by Cloudflare's default (``ModelContract.default``: the input schema's
-        ``default``, ``x-upstream-default``, ``x-upstream-fixed``). Raises ``UnsupportedValue``."""
+        ``default``, ``x-upstream-default``, ``x-upstream-fixed``). A default the enum lacks (gpt-image-1.5
+        size ``auto``) is noted in ``extra[DEFAULTED_KEY]``, so that resolving again accepts it while a caller
+        who sets it gets ``UnsupportedValue``, as Cloudflare answers it 400 / 7003. Raises
+        ``UnsupportedValue``."""
         c = self.model(request.model)
         self._check(request, c)
-        changes = {
-            name: c.default(name) for name in (*c.knobs, *c.fixed_fields) if getattr(request, name) is None
-        }
+        unset = [name for name in (*c.knobs, *c.fixed_fields) if getattr(request, name) is None]
+        changes: dict[str, Any] = {name: c.default(name) for name in unset}
+        defaulted = tuple(name for name in unset if c.unlisted_default(name))
+        if defaulted:
+            before = tuple(request.extra.get(DEFAULTED_KEY, ()))
+            changes["extra"] = {**request.extra, DEFAULTED_KEY: (*before, *defaulted)}
         return request.with_(**changes)
 
     def quote(self, request: CanonicalRequest, on: dt.date | None = None, billing: Billing = LIKELY) -> Quote:
@@ -403,8 +431,9 @@ class CloudflareDialect(Dialect):
     def to_native(self, request: CanonicalRequest, route: Route = "universal") -> NativeRequest:
         """The native request (universal endpoint by default, or the classic ``/ai/run/{model}`` route).
 
-        Only the fields the caller set are sent (see the module docstring); a knob set to the upstream
-        default its enum lacks (size ``auto`` on gpt-image-1.5) is left out. The account id comes from
+        Only the fields the caller set are sent (see the module docstring); a knob ``resolve`` set to the
+        upstream default its enum lacks (size ``auto`` on gpt-image-1.5, ``DEFAULTED_KEY``) is left out, and
+        the caller setting it gets ``UnsupportedValue``. The account id comes from
         ``request.extra["account_id"]`` (placeholder ``{account_id}`` otherwise). Raises ``UnsupportedValue``.
         """
         c = self.model(request.model)

@@ -25,6 +25,9 @@ Options (``EmulatorConfig.options``):
   accepts (``background``, ``output_format``, the 1536 sizes).
 - ``cloudflare.gpt_image_15_published_size``: ``"upstream"`` (default) renders a published size OpenAI
   cannot produce (``1792x1024``) at the size the quote bills (``1536x1024``); ``"literal"`` at the size sent.
+- ``cloudflare.unknown_input_keys``: ``"by_model"`` (default) drops input keys outside gpt-image-2's schema
+  (a singular ``image`` is answered as text-to-image) and refuses them on gpt-image-1.5; ``"ignore"`` /
+  ``"refuse"`` do one or the other for every model.
 - ``cloudflare.partner_input_error``: ``"user_input_error"`` (default) answers an invalid model input
   400 / 7003; ``"bad_input"`` 400 / 5006 with the violations worded as Workers AI words them.
 
@@ -68,6 +71,7 @@ from pixelmock.contracts.openapi import (
     validate,
 )
 from pixelmock.contracts.providers import provider
+from pixelmock.contracts.upstream import upstream_error
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.faults import Fault, contract_answers
@@ -87,6 +91,9 @@ OPTION_PUBLISHED_SIZE = f"{NAME}.gpt_image_15_published_size"
 #: Option: the ``x-errors`` entry answering an invalid model input, "user_input_error" (default) or
 #: "bad_input".
 OPTION_INPUT_ERROR = f"{NAME}.partner_input_error"
+#: Option: what a model input key outside the schema gets, "by_model" (default: each input schema's
+#: ``x-unknown-input-keys``), "ignore" or "refuse".
+OPTION_UNKNOWN_KEYS = f"{NAME}.unknown_input_keys"
 #: Framework failure kinds (emulators.app) -> ``x-errors`` entry.
 KIND_ERRORS = {
     "not_found": "no_route",
@@ -271,21 +278,48 @@ def input_error(violations: list[Violation]) -> ProviderError:
 # --- the run -------------------------------------------------------------------------------------------
 
 
-def _upstream(status: int, upstream_error: dict[str, Any], params: dict[str, Any]) -> ProviderError:
-    filled = {k: (v.format_map(params) if isinstance(v, str) else v) for k, v in upstream_error.items()}
-    upstream_body = json.dumps({"error": filled}, separators=(",", ":"))
-    return error("upstream", status=status, upstream_body=upstream_body)
+def wrapped_upstream(rule: dict[str, Any], **params: Any) -> ProviderError:
+    """400-or-whatever / 5012: the upstream's answer that ``rule`` names (its ``upstream-error``, an entry of
+    OpenAI's contract read by ``pixelmock.contracts.upstream``) in Workers AI's ``x-errors.upstream``
+    wrapper, the upstream JSON compact after "AiError: AiError: ". ``params`` fill the entry's templates."""
+    status, body = upstream_error(rule, **params)
+    return error("upstream", status=status, upstream_body=json.dumps(body, separators=(",", ":")))
 
 
 def _rejected(rejection: UpstreamRejection) -> ProviderError:
-    return _upstream(int(rejection.rule["status"]), rejection.rule["error"], rejection.params)
+    return wrapped_upstream(rejection.rule, **rejection.params)
 
 
 def _check_lifecycle(contract: ModelContract, today: dt.date) -> None:
     rule = contract.input_schema.get("x-upstream-shutdown")
     found = lifecycle(NAME, contract.canonical)  # the date the rule follows
     if rule and found is not None and found.shut_down_on(today):
-        raise _upstream(int(rule["status"]), rule["error"], {})
+        raise wrapped_upstream(rule, model=contract.canonical)
+
+
+def ignores_unknown_keys(model: ModelContract) -> bool:
+    """Whether keys outside ``model``'s input schema are dropped (option ``cloudflare.unknown_input_keys``;
+    ``by_model`` reads the schema's ``x-unknown-input-keys``) rather than answered with the input error."""
+    mode = str(choice(OPTION_UNKNOWN_KEYS))
+    if mode == "by_model":
+        mode = str(model.input_schema["x-unknown-input-keys"]["value"])
+    return mode == "ignore"
+
+
+def without_unknown_keys(
+    model: ModelContract, native: NativeRequest, native_input: Any
+) -> tuple[NativeRequest, Any]:
+    """The request as if the input keys outside ``model``'s schema were absent, when they are ignored
+    (``ignores_unknown_keys``; the journal names them); else unchanged."""
+    if not isinstance(native_input, dict):
+        return native, native_input
+    unknown = sorted(set(native_input) - set(model.properties))
+    if not unknown or not ignores_unknown_keys(model):
+        return native, native_input
+    kept = {key: value for key, value in native_input.items() if key not in unknown}
+    body = {**native.body, "input": kept} if native.operation_id == UNIVERSAL_OPERATION else kept
+    journal_note(ignored_input_keys=unknown)
+    return replace(native, body=body), kept
 
 
 def run_model(
@@ -296,6 +330,7 @@ def run_model(
     rt = runtime()
     dialect = dialect_for(None if contract.schema_option is None else str(choice(contract.schema_option)))
     model = dialect.model(contract.canonical)
+    native, native_input = without_unknown_keys(model, native, native_input)
     violations = validate(NAME, model.input_schema, native_input)
     if violations:
         raise input_error(violations)

@@ -381,7 +381,7 @@ def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date)
         try:
             quote = dialect.quote(request, on)
         except UnsupportedValue as exc:
-            rows.append({"provider": provider, "model": request.model, "error": str(exc)})
+            rows.append({"provider": provider, "model": request.model, "error": unsupported_text(exc)})
             continue
         row = _row(quote, on)
         upper = dialect.quote(request, on, UPPER_BOUND)
@@ -393,6 +393,13 @@ def quote_rows(request: CanonicalRequest, providers: Sequence[str], on: dt.date)
             }
         rows.append(row)
     return rows
+
+
+def unsupported_text(exc: UnsupportedValue) -> str:
+    """One line for a value a provider refuses, in the user's terms: ``size auto is not supported:
+    openai/gpt-image-1.5 accepts 256x256, ...`` (the field and value as the flags name them, no Python
+    quoting)."""
+    return f"{exc.field} {exc.value} is not supported: {exc.reason}"
 
 
 def _row(quote: Quote, on: dt.date) -> dict[str, Any]:

@@ -233,7 +233,8 @@ def test_openai_edit_refuses_bad_images(client: httpx.Client, app: Flask, bad: s
 def test_cloudflare_refuses_bad_images(client: httpx.Client, app: Flask, bad: str) -> None:
     response = client.post(CF_RUN, json={"prompt": "x", "images": [b64(BAD_IMAGES[bad])]}, headers=CF)
     assert response.status_code == 400
-    assert "Invalid image file or mode for image 1" in response.json()["errors"][0]["message"]
+    # OpenAI's body for an unreadable image part, wrapped (contracts/openapi/openai.yaml file_not_image)
+    assert "could not be read as an image" in response.json()["errors"][0]["message"]
     assert _rt(app).accounts.lines() == []
 
 

@@ -196,3 +196,40 @@ def test_error_bodies_match_the_error_schema() -> None:
     validator = Draft202012Validator(schema)
     for name, spec in document(PROVIDER)["x-errors"].items():
         assert list(validator.iter_errors(spec["body"])) == [], name
+
+
+# --- the conflict rule for first-party sources (contracts/evidence.py) -------------------------------------
+
+
+def test_every_option_says_whether_first_party_sources_conflict_and_which_is_newer() -> None:
+    # "When two first-party sources (documented, sdk) disagree, the newer one is the default and the older
+    # one a named option": each option names its sources by date, or says why the rule does not apply.
+    for name, spec in document(PROVIDER)["x-options"].items():
+        conflict = spec["conflict"]
+        if "newer" in conflict:
+            assert {"newer", "older", "outcome"} <= set(conflict), name
+            assert "read 2026-" in conflict["newer"] + conflict["older"], name  # dated sources
+        else:
+            assert conflict["outcome"].startswith("not applicable"), name
+
+
+@pytest.mark.parametrize(
+    ("name", "newer_default"),
+    [
+        # The current catalog page (read 2026-11-21) over an earlier version of it: the published schema.
+        ("cloudflare.gpt_image_15_schema", "published"),
+        # openai==3.63.0 (the GPT image models render 1024x1024, 1536x1024, 1024x1536; the DALL-E sizes are
+        # "legacy size suggestion[s]") over the page's "Size of the generated image" (read 2026-11-21).
+        ("cloudflare.gpt_image_15_published_size", "upstream"),
+    ],
+)
+def test_defaults_follow_the_newer_first_party_source(name: str, newer_default: str) -> None:
+    assert options()[name].default == newer_default
+    assert newer_default in document(PROVIDER)["x-options"][name]["conflict"]["outcome"]
+
+
+def test_option_sources_are_public() -> None:
+    # Sources are public pages, repositories or package releases; a link that cannot be checked is none.
+    for name, option in options().items():
+        if option.provider == PROVIDER:
+            assert "/trap/" not in option.source, name

@@ -3,6 +3,7 @@ idempotent, values Cloudflare cannot express raise UnsupportedValue, and quotes 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -145,10 +146,10 @@ def test_capabilities_are_the_documented_ones() -> None:
     assert two.sizes == ("1024x1024", "1024x1536", "1536x1024", "auto")
     assert "transparent" not in two.backgrounds  # "transparent backgrounds are not supported" (catalog page)
     assert (two.max_n, two.max_input_images, two.mask, two.flexible_sizes) == (1, 16, False, False)
-    # The catalog page's Parameters: the published sizes; `auto` is the upstream default, sent by leaving
-    # size out.
+    # The catalog page's Parameters: the published sizes only; `auto` is the upstream default, reached by
+    # leaving size out (sent, it answers 400 / 7003).
     one_five = DIALECT.capabilities("gpt-image-1.5")
-    assert one_five.sizes == ("256x256", "512x512", "1024x1024", "1792x1024", "1024x1792", "auto")
+    assert one_five.sizes == ("256x256", "512x512", "1024x1024", "1792x1024", "1024x1792")
     assert one_five.qualities == ("low", "medium", "high", "auto")
     # No background or output_format in the published schema: only what OpenAI does by default.
     assert (one_five.backgrounds, one_five.output_formats) == (("auto",), ("png",))
@@ -196,12 +197,33 @@ def test_published_gpt_image_15_fields_round_trip(size: str | None, style: str |
     assert DIALECT.to_native(canonical).body == body
 
 
-def test_size_auto_is_sent_by_leaving_size_out() -> None:
-    request = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", size="auto", quality="auto")
-    assert DIALECT.to_native(request).body == {
-        "model": "openai/gpt-image-1.5",
-        "input": {"prompt": "a fox", "quality": "auto"},
-    }
+def test_size_left_out_resolves_to_the_upstream_auto_and_is_not_sent() -> None:
+    request = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", quality="auto")
+    resolved = DIALECT.resolve(request)
+    assert resolved.size == "auto"  # OpenAI's default (x-upstream-default), priced as its likely answer
+    assert DIALECT.resolve(resolved) == resolved
+    assert DIALECT.quote(resolved, dt.date(2026, 11, 30)).billed_size == "1024x1024"
+    for sent in (request, resolved):
+        assert DIALECT.to_native(sent).body == {
+            "model": "openai/gpt-image-1.5",
+            "input": {"prompt": "a fox", "quality": "auto"},
+        }
+
+
+def test_size_auto_set_on_gpt_image_15_is_refused_as_the_emulator_refuses_it() -> None:
+    # The catalog page's published size enum has no `auto` (256x256 ... 1024x1792): the emulator answers
+    # {"size": "auto"} 400 / 7003, so resolve, quote and to_native refuse the value set by the caller.
+    body = {"model": "openai/gpt-image-1.5", "input": {"prompt": "a fox", "size": "auto"}}
+    assert validate(PROVIDER, request_schema(PROVIDER, "aiRun"), body) != []
+    request = CanonicalRequest(model="gpt-image-1.5", prompt="a fox", size="auto")
+    for call in (DIALECT.resolve, DIALECT.to_native, DIALECT.quote):
+        with pytest.raises(UnsupportedValue) as info:
+            call(request)
+        assert (info.value.provider, info.value.field, info.value.value) == (PROVIDER, "size", "auto")
+        assert "leave size out" in info.value.reason
+    # gpt-image-2's enum lists auto; the effective gpt-image-1.5 schema (OpenAI's sizes) does too.
+    assert DIALECT.resolve(CanonicalRequest(model="gpt-image-2", prompt="a fox", size="auto")).size == "auto"
+    assert dialect_for("effective").resolve(request).size == "auto"
 
 
 @pytest.mark.parametrize(

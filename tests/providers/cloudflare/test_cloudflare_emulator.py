@@ -3,6 +3,7 @@ own status and body, authentication, billing, the percent-encoded-slash quirk an
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -26,7 +27,9 @@ from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects.cloudflare import DIALECT
 from pixelmock.contracts.openapi import inlined
+from pixelmock.contracts.upstream import openai_error
 from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.admin.client import PixelmockAdmin
 
 EMULATED_PROVIDERS = ["cloudflare"]
 PREFIX = "/cloudflare/client/v4"
@@ -173,10 +176,6 @@ INVALID_INPUTS = [
         {"model": "openai/gpt-image-2", "input": {"prompt": 7}},
         "Type mismatch of '/prompt', 'number' not in 'string'",
     ),
-    (
-        {"model": "openai/gpt-image-2", "input": {"prompt": "x", "width": 5, "height": 5}},
-        "Additional or unevaluated properties '/height, /width' at '/' not allowed",
-    ),
     # workers-sdk#14657: a size outside the catalog enum of openai/gpt-image-2.
     (
         {"model": "openai/gpt-image-2", "input": {"prompt": "x", "size": "1748x2480"}},
@@ -227,6 +226,68 @@ def test_invalid_model_input_is_5006_with_the_bad_input_option(body: Any, detail
     assert re.fullmatch(re.escape(f"AiError: Bad input: Error: {detail}") + rf" \({UUID}\)", message), message
 
 
+# --- input keys outside the schema (option cloudflare.unknown_input_keys) ----------------------------------
+
+# A client's live fixtures (/ai/run, 2026-07-29, openai/gpt-image-2; reported): a singular `image` is
+# silently ignored and the call answered as text-to-image, although gpt-image-2's published schema-input.json
+# declares additionalProperties false. gpt-image-1.5's page publishes no JSON schema and nobody observed it.
+UNKNOWN_ON_2 = {"prompt": "x", "quality": "low", "size": "1024x1024", "n": 1, "width": 5, "height": 5}
+
+
+def _png_b64() -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 120, 200)).save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def _ignored(app: Flask) -> list[Any]:
+    notes = PixelmockAdmin.for_app(app).journal(provider="cloudflare")[-1]["notes"]
+    return [note["ignored_input_keys"] for note in notes if "ignored_input_keys" in note]
+
+
+def test_unknown_keys_on_gpt_image_2_are_ignored_by_default(app: Flask, http: httpx.Client) -> None:
+    plain = {"prompt": "x", "quality": "low", "size": "1024x1024"}
+    before = balance(app, "test-token")
+    assert post(http, {"model": "openai/gpt-image-2", "input": plain}).status_code == 200
+    price = before - balance(app, "test-token")
+    singular = {**plain, "image": _png_b64(), "n": 1}
+    response = post(http, {"model": "openai/gpt-image-2", "input": singular})
+    assert response.status_code == 200
+    assert conforms("RunSuccessEnvelope", response.json()) == []
+    # answered as if the keys were absent: text-to-image, billed as the plain request (no image input)
+    assert before - balance(app, "test-token") == 2 * price
+    assert _ignored(app) == [["image", "n"]]
+    classic = post(http, UNKNOWN_ON_2, f"{RUN}/openai/gpt-image-2")
+    assert classic.status_code == 200 and _ignored(app) == [["height", "n", "width"]]
+
+
+def test_unknown_keys_on_gpt_image_15_are_refused_by_default(http: httpx.Client) -> None:
+    body = {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "n": 1}}
+    assert only_error(post(http, body)) == (400, 7003, "User Input Error")
+
+
+@pytest.mark.parametrize(
+    ("mode", "model", "status"),
+    [
+        ("refuse", "openai/gpt-image-2", 400),
+        ("ignore", "openai/gpt-image-1.5", 200),
+        ("by_model", "openai/gpt-image-2", 200),
+        ("by_model", "openai/gpt-image-1.5", 400),
+    ],
+)
+def test_unknown_input_keys_option(mode: str, model: str, status: int) -> None:
+    options = {"cloudflare.unknown_input_keys": mode, "cloudflare.partner_input_error": "bad_input"}
+    app = create_app(
+        EmulatorConfig(options=options, today=dt.date(2026, 11, 30)), providers=EMULATED_PROVIDERS
+    )
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = post(http, {"model": model, "input": {"prompt": "x", "width": 5, "height": 5}})
+    assert response.status_code == status
+    if status == 400:
+        detail = "Additional or unevaluated properties '/height, /width' at '/' not allowed"
+        assert detail in only_error(response)[2]
+
+
 def test_classic_route_validates_the_body_as_the_input(http: httpx.Client) -> None:
     response = post(http, {"prompt": "x", "background": "transparent"}, f"{RUN}/openai/gpt-image-1.5")
     assert only_error(response) == (400, 7003, "User Input Error")
@@ -240,8 +301,16 @@ def test_transparent_background_on_gpt_image_2_is_rejected_as_openai_does(http: 
     status, code, message = only_error(response)
     assert (status, code) == (400, 5012)
     upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
-    assert upstream["error"]["message"] == "Transparent background is not supported for this model."
-    assert (upstream["error"]["param"], upstream["error"]["code"]) == ("background", "invalid_value")
+    # OpenAI's body as OpenAI's contract holds it (x-openai-errors.transparent_unsupported, type as measured
+    # live); test_cloudflare_upstream.py checks it against the OpenAI emulator's answer.
+    assert upstream == {
+        "error": {
+            "message": "Transparent background is not supported for this model.",
+            "type": "image_generation_user_error",
+            "param": "background",
+            "code": "invalid_value",
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -257,7 +326,10 @@ def test_invalid_input_image_is_rejected_upstream(http: httpx.Client, entry: str
     response = post(http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "images": [entry]}})
     status, code, message = only_error(response)
     assert (status, code) == (400, 5012)
-    assert "Invalid image file or mode for image 1" in message
+    upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
+    # OpenAI's answer to an unreadable image part (x-openai-errors.file_not_image), the first image[] part.
+    assert upstream["error"]["param"] == "image[0]"
+    assert upstream == openai_error("file_not_image", "image[0]")[1]
 
 
 def test_unknown_model_on_the_classic_route(http: httpx.Client) -> None:
