@@ -93,11 +93,14 @@ def test_each_result_costs_the_same(model: str, size: str, quality: str) -> None
         assert one.usd is not None and many.usd == n * one.usd
 
 
-def test_reference_example_is_quoted_with_an_assumed_input_size() -> None:
+def test_reference_example_is_quoted_with_runwares_own_reference_rule() -> None:
+    # Runware counts a reference as a flat number of tokens (pricing.yaml runware.reference_images),
+    # whatever its size, so no input size is assumed; the published cost is 0.20312.
     task = next(t for t in SEED_TASKS if t["taskUUID"] == REFERENCE_EXAMPLE)
     quote = DIALECT.quote(DIALECT.from_native(_native(task)))
     assert quote.tokens.image_input > 0
-    assert any("no known size" in note for note in quote.notes)
+    assert quote.per_result_usd == Decimal("0.20312")
+    assert not any("no known size" in note for note in quote.notes)
 
 
 def test_resolve_fills_runware_defaults() -> None:
