@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import io
 import json
 import uuid
@@ -24,7 +25,7 @@ from runware_tasks import image_task
 
 from pixelmock.contracts.openapi import operation
 from pixelmock.contracts.tokens import prompt_tokens
-from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.web.context import runtime
 
 EMULATED_PROVIDERS = ["runware"]
@@ -274,6 +275,27 @@ def test_invalid_tasks_are_400_with_runware_errors(
     assert (error["code"], error["parameter"]) == (code, parameter)
     assert error["taskUUID"] == task["taskUUID"] and error["taskType"] == "imageInference"
     assert error["message"] and error["documentation"].startswith("https://runware.ai/docs/")
+
+
+#: Runware's words for an AIR it does not serve (x-errors.codes.invalidModel, reported: a third-party note
+#: quoting the 400 body's message).
+INVALID_MODEL = (
+    "Invalid value for 'model' parameter. Model must be an string value representing a valid AIR identifier."
+)
+
+
+@pytest.mark.parametrize(
+    ("today", "model"), [("2026-11-30", "civitai:102438@133677"), ("2026-12-07", "openai:4@1")]
+)
+def test_an_unserved_or_shut_down_model_gets_runwares_own_words(today: str, model: str) -> None:
+    # openai:4@1 is OpenAI's gpt-image-1.5, shut down upstream on 2026-12-01 (models.yaml lifecycle);
+    # option runware.after_upstream_shutdown refuses it as a model Runware does not serve. The body
+    # lists no models and never names the emulator.
+    app = create_app(EmulatorConfig(today=dt.date.fromisoformat(today)), providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        error = _error(_post(http, [image_task(model=model)]))
+    assert (error["code"], error["parameter"], error["message"]) == ("invalidModel", "model", INVALID_MODEL)
+    assert "pixelmock" not in json.dumps(error).lower() and "openai:" not in error["message"]
 
 
 def test_range_errors_carry_limits_like_real_bodies(client: httpx.Client) -> None:
