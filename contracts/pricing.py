@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -258,11 +258,37 @@ def _quote_tokens(
     return _make(provider, request, job, tokens, notes, usd=usd)
 
 
+def _reference_tokens(
+    request: CanonicalRequest, job: BilledJob, references: dict[str, Any]
+) -> tuple[TokenBreakdown, int, list[str]]:
+    """Tokens of a request with reference images as a seller counts them itself (pricing.yaml
+    ``<seller>.reference_images``, rule ``flat_per_reference``; Runware's): the request's tokens without its
+    input images, plus ``tokens_per_reference[model]`` image-input and text-input tokens per reference,
+    whatever its size. Returns what ``_tokens`` returns, with the rule's estimate note. Raises ``KeyError``
+    for a model the rule has no figures for, ``ValueError`` for an unknown rule."""
+    if references["rule"] != "flat_per_reference":
+        raise ValueError(f"unknown reference-image rule {references['rule']!r}")
+    bare, per_image, notes = _tokens(request.with_(input_images=()), job)
+    each = references["tokens_per_reference"][request.model]
+    count = len(request.input_images)
+    tokens = replace(
+        bare,
+        text_input=bare.text_input + int(each["text_input"]) * count,
+        image_input=bare.image_input + int(each["image_input"]) * count,
+    )
+    notes.append(" ".join(str(references["note"]).split()))
+    return tokens, per_image, notes
+
+
 def _quote_tokens_per_result(
     provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
 ) -> Quote:
     job = concrete(request, billing=billing)
-    tokens, per_image, notes = _tokens(request, job)
+    references = rule.get("reference_images")
+    if request.input_images and references is not None:
+        tokens, per_image, notes = _reference_tokens(request, job, references)
+    else:
+        tokens, per_image, notes = _tokens(request, job)
     prices = _token_prices(request.model, on)
     charged = bool(rule["input_charged_per_result"])
     text_out = tokens.text_output // job.n if rule["text_output_billed"] else 0
@@ -271,8 +297,6 @@ def _quote_tokens_per_result(
     )
     quantum = Decimal(1).scaleb(-int(rule["decimals"]))
     per_result = _usd(one, prices).quantize(quantum, rounding=str(rule["rounding"]))
-    if request.input_images and "reference_images" in rule:
-        notes.append(" ".join(str(rule["reference_images"]["note"]).split()))
     return _make(provider, request, job, tokens, notes, usd=per_result * job.n, per_result_usd=per_result)
 
 

@@ -7,11 +7,11 @@ accepted imageInference tasks are kept as ``TaskRecord``s (store namespace ``TAS
 Emulator options (``EmulatorConfig.options``):
 - ``runware.transparent_jpg``: ``"flatten"`` (default; the model page's sticker-sheet example) or ``"reject"``
   (400 ``incompatibleParameters``) for background transparent with outputFormat JPG.
-- ``runware.gpt_image_2_parameters``: ``"providerSettings"`` (default; the docs page), ``"settings"``
-  (runware-sdk 1.8.0's schema) or ``"both"``: the settings block openai:gpt-image@2 takes; the other
-  answers 400 ``unsupportedParameter``.
-- ``runware.gpt_image_2_dimensions``: ``"required"`` (default; the docs page: 400 ``missingWidth`` /
-  ``missingHeight`` without them) or ``"optional"`` (the newest SDK schema: both left out = size auto).
+- ``runware.gpt_image_2_parameters``: ``"both"`` (default: the docs page's ``providerSettings.openai`` and
+  runware-sdk 1.8.0's newer ``settings``), ``"providerSettings"`` or ``"settings"``: the settings block
+  openai:gpt-image@2 takes; a block the value does not take answers 400 ``unsupportedParameter``.
+- ``runware.gpt_image_2_dimensions``: ``"optional"`` (default; runware-sdk 1.8.0's newer schema: both left
+  out = size auto) or ``"required"`` (the docs page: 400 ``missingWidth`` / ``missingHeight`` without them).
 - ``runware.processing_polls``: how many ``getResponse`` polls of an async task answer ``processing``
   before ``success`` (default 0: success on the first poll).
 - ``runware.image_seconds``: real seconds each image of a sync imageInference task takes (default: the

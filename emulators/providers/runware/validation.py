@@ -18,7 +18,6 @@ from pixelmock.contracts.dialects.runware import (
     Choices,
     allowed_sizes,
     branch,
-    native_models,
     reference_image,
     size_problem,
     task_schema,
@@ -237,14 +236,10 @@ def check_task(task: Any) -> tuple[str, dict[str, Any], Choices]:
         model_schema = branch(task.get("model"))
         canonical = None if model_schema is None else str(model_schema["x-canonical-model"])
         if model_schema is None or (canonical and shut_down_upstream(NAME, canonical) is not None):
-            allowed = ", ".join(native_models())
+            # Runware's own words, the same for an AIR it never served and one shut down upstream.
             code = "missingModel" if "model" not in task else "invalidModel"
             docs = docs_link("errors", None, None)
-            raise TaskFailed(
-                error(
-                    code, allowed=allowed, taskType=task_type, taskUUID=_task_uuid(task), documentation=docs
-                )
-            )
+            raise TaskFailed(error(code, taskType=task_type, taskUUID=_task_uuid(task), documentation=docs))
         choices = tuple((name, choice(name)) for name in variant_options(task["model"]))
         schema = variant(task["model"], choices) or model_schema
     violations = validate(NAME, schema, task)

@@ -93,11 +93,14 @@ def test_each_result_costs_the_same(model: str, size: str, quality: str) -> None
         assert one.usd is not None and many.usd == n * one.usd
 
 
-def test_reference_example_is_quoted_with_an_assumed_input_size() -> None:
+def test_reference_example_is_quoted_with_runwares_own_reference_rule() -> None:
+    # Runware counts a reference as a flat number of tokens (pricing.yaml runware.reference_images),
+    # whatever its size, so no input size is assumed; the published cost is 0.20312.
     task = next(t for t in SEED_TASKS if t["taskUUID"] == REFERENCE_EXAMPLE)
     quote = DIALECT.quote(DIALECT.from_native(_native(task)))
     assert quote.tokens.image_input > 0
-    assert any("no known size" in note for note in quote.notes)
+    assert quote.per_result_usd == Decimal("0.20312")
+    assert not any("no known size" in note for note in quote.notes)
 
 
 def test_resolve_fills_runware_defaults() -> None:
@@ -112,27 +115,32 @@ def test_resolve_fills_runware_defaults() -> None:
 def test_auto_size_leaves_width_and_height_out() -> None:
     task = DIALECT.to_native(CanonicalRequest(model="gpt-image-1.5", prompt="a red fox")).body[0]
     assert "width" not in task and "height" not in task
-    optional = RunwareDialect({"runware.gpt_image_2_dimensions": "optional"})
-    task = optional.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox")).body[0]
+    # runware-sdk 1.8.0 (the newer source, the default): width?, height? on openai:gpt-image@2
+    task = DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox")).body[0]
     assert "width" not in task and "height" not in task and task["model"] == "openai:gpt-image@2"
 
 
-def test_gpt_image_2_needs_width_and_height_by_default() -> None:
+def test_gpt_image_2_needs_width_and_height_under_the_docs_page_form() -> None:
     # The GPT Image 2 docs page marks width and height "Required: true"
-    # (runware.ai/docs/models/openai-gpt-image-2).
+    # (runware.ai/docs/models/openai-gpt-image-2): option runware.gpt_image_2_dimensions: required.
+    required = RunwareDialect({"runware.gpt_image_2_dimensions": "required"})
     with pytest.raises(UnsupportedValue) as info:
-        DIALECT.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox"))
+        required.to_native(CanonicalRequest(model="gpt-image-2", prompt="a red fox"))
     assert (info.value.provider, info.value.field) == ("runware", "size")
-    assert "auto" not in DIALECT.capabilities("gpt-image-2").sizes
+    assert "auto" not in required.capabilities("gpt-image-2").sizes
+    assert "auto" in DIALECT.capabilities("gpt-image-2").sizes
 
 
 def test_gpt_image_2_settings_block_follows_the_option() -> None:
     request = CanonicalRequest(model="gpt-image-2", prompt="a red fox", size="1024x1024", quality="low")
-    # The docs page: providerSettings.openai (quality, moderation).
+    # Default (both blocks taken): written as the docs page's providerSettings.openai (quality,
+    # moderation); either block is read, settings (the newer form) first.
     task = DIALECT.to_native(request).body[0]
     assert task["providerSettings"] == {"openai": {"quality": "low", "moderation": "auto"}}
     assert "settings" not in task
-    # runware-sdk 1.8.0 (schemas 20261012): settings, no providerSettings; Runware's guides use
+    sdk_form = {k: v for k, v in task.items() if k != "providerSettings"} | {"settings": {"quality": "high"}}
+    assert DIALECT.from_native(_native(sdk_form)).quality == "high"
+    # runware-sdk 1.8.0 (schemas 20261012) alone: settings, no providerSettings; Runware's guides use
     # settings.quality, and nothing else inside settings is published.
     newer = RunwareDialect({"runware.gpt_image_2_parameters": "settings"})
     task = newer.to_native(request).body[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import io
 import json
 import uuid
@@ -24,7 +25,7 @@ from runware_tasks import image_task
 
 from pixelmock.contracts.openapi import operation
 from pixelmock.contracts.tokens import prompt_tokens
-from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.web.context import runtime
 
 EMULATED_PROVIDERS = ["runware"]
@@ -276,6 +277,27 @@ def test_invalid_tasks_are_400_with_runware_errors(
     assert error["message"] and error["documentation"].startswith("https://runware.ai/docs/")
 
 
+#: Runware's words for an AIR it does not serve (x-errors.codes.invalidModel, reported: a third-party note
+#: quoting the 400 body's message).
+INVALID_MODEL = (
+    "Invalid value for 'model' parameter. Model must be an string value representing a valid AIR identifier."
+)
+
+
+@pytest.mark.parametrize(
+    ("today", "model"), [("2026-11-30", "civitai:102438@133677"), ("2026-12-07", "openai:4@1")]
+)
+def test_an_unserved_or_shut_down_model_gets_runwares_own_words(today: str, model: str) -> None:
+    # openai:4@1 is OpenAI's gpt-image-1.5, shut down upstream on 2026-12-01 (models.yaml lifecycle);
+    # option runware.after_upstream_shutdown refuses it as a model Runware does not serve. The body
+    # lists no models and never names the emulator.
+    app = create_app(EmulatorConfig(today=dt.date.fromisoformat(today)), providers=EMULATED_PROVIDERS)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        error = _error(_post(http, [image_task(model=model)]))
+    assert (error["code"], error["parameter"], error["message"]) == ("invalidModel", "model", INVALID_MODEL)
+    assert "pixelmock" not in json.dumps(error).lower() and "openai:" not in error["message"]
+
+
 def test_range_errors_carry_limits_like_real_bodies(client: httpx.Client) -> None:
     task = image_task(model="openai:gpt-image@2", width=490, height=1024)
     error = _error(_post(client, [task]))
@@ -423,37 +445,67 @@ def _gpt2(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in task.items() if v is not None}
 
 
-def test_gpt_image_2_takes_the_documented_provider_settings_and_refuses_settings(
-    client: httpx.Client,
-) -> None:
-    # The GPT Image 2 docs page: providerSettings.openai.quality / moderation (the default option value).
+def test_gpt_image_2_takes_both_settings_blocks_by_default(client: httpx.Client) -> None:
+    # The GPT Image 2 docs page: providerSettings.openai.quality / moderation; runware-sdk 1.8.0
+    # (task_map.py OpenaiGptImage2Params, schemas 20261012, the newer source): `settings`. Both are
+    # Runware's current statements, so both are taken (option runware.gpt_image_2_parameters: both).
     documented = _gpt2(providerSettings={"openai": {"quality": "low", "moderation": "low"}})
-    assert _post(client, [documented]).status_code == 200
-    response = _post(client, [_gpt2(settings={"quality": "high"})])
-    assert response.status_code == 400
-    error = _error(response)
-    assert (error["code"], error["parameter"], error["type"]) == ("unsupportedParameter", "settings", None)
-    assert error["message"] == UNSUPPORTED.format("settings")
+    for task in (documented, _gpt2(settings={"quality": "high"})):
+        assert _post(client, [task]).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("changes", "parameter"),
-    [({"width": None, "height": None}, "width"), ({"height": None}, "height"), ({"width": None}, "width")],
-)
-def test_gpt_image_2_width_and_height_are_required(
-    client: httpx.Client, changes: dict[str, Any], parameter: str
-) -> None:
-    # The GPT Image 2 docs page marks both "Required: true"; Runware's 400 is for "missing a required
-    # parameter" (errors page), with the missing* code the SDK classifies as validation.
-    response = _post(client, [_gpt2(**changes)])
-    assert response.status_code == 400
-    error = _error(response)
-    assert (error["code"], error["parameter"], error["type"]) == (
-        f"missing{parameter.title()}",
-        parameter,
-        "integer",
+def test_gpt_image_2_width_and_height_may_be_left_out_by_default(client: httpx.Client) -> None:
+    # runware-sdk 1.8.0 (the newer source): `width: NotRequired[int]`, `height: NotRequired[int]`.
+    assert _post(client, [_gpt2(width=None, height=None)]).status_code == 200
+    error = _error(_post(client, [_gpt2(height=None)]))
+    assert (error["code"], error["parameter"]) == ("unsupportedDimensions", "height")  # "used together"
+
+
+class TestGptImage2DocsPageSchema:
+    """The GPT Image 2 docs page's form alone (the older source): providerSettings.openai only, width and
+    height "Required: true"."""
+
+    @pytest.fixture
+    def config(self) -> EmulatorConfig:
+        options = {
+            "runware.gpt_image_2_parameters": "providerSettings",
+            "runware.gpt_image_2_dimensions": "required",
+        }
+        return EmulatorConfig(options=options)
+
+    def test_documented_provider_settings_are_taken_and_settings_refused(self, client: httpx.Client) -> None:
+        documented = _gpt2(providerSettings={"openai": {"quality": "low", "moderation": "low"}})
+        assert _post(client, [documented]).status_code == 200
+        response = _post(client, [_gpt2(settings={"quality": "high"})])
+        assert response.status_code == 400
+        error = _error(response)
+        expected = ("unsupportedParameter", "settings", None)
+        assert (error["code"], error["parameter"], error["type"]) == expected
+        assert error["message"] == UNSUPPORTED.format("settings")
+
+    @pytest.mark.parametrize(
+        ("changes", "parameter"),
+        [
+            ({"width": None, "height": None}, "width"),
+            ({"height": None}, "height"),
+            ({"width": None}, "width"),
+        ],
     )
-    assert error["documentation"] == f"https://runware.ai/docs/models/openai-gpt-image-2#request-{parameter}"
+    def test_width_and_height_are_required(
+        self, client: httpx.Client, changes: dict[str, Any], parameter: str
+    ) -> None:
+        # Runware's 400 is for "missing a required parameter" (errors page), with the missing* code the
+        # SDK classifies as validation.
+        response = _post(client, [_gpt2(**changes)])
+        assert response.status_code == 400
+        error = _error(response)
+        assert (error["code"], error["parameter"], error["type"]) == (
+            f"missing{parameter.title()}",
+            parameter,
+            "integer",
+        )
+        docs = f"https://runware.ai/docs/models/openai-gpt-image-2#request-{parameter}"
+        assert error["documentation"] == docs
 
 
 def test_gpt_image_2_takes_top_level_reference_images_as_its_examples_send_them(client: httpx.Client) -> None:
