@@ -117,7 +117,8 @@ def edit_auto_size(request: CanonicalRequest) -> str | None:
     """The size an edit with ``size`` ``auto`` is answered at, following its first input's aspect ratio
     (models.yaml ``auto.likely.edit_size``, inferred): the nearest of the model's fixed ``sizes``, or, for
     flexible sizes, the likely size's area at the input's ratio (capped to ``max_ratio``, edges rounded to
-    ``multiple_of`` pixels). ``None`` for a generation or a first input of unknown size."""
+    whole pixels: the recorded 1254x1254 shows that an auto answer need not keep the explicit sizes'
+    multiple of 16). ``None`` for a generation or a first input of unknown size."""
     first = request.input_images[0] if request.input_images else None
     if first is None or first.width is None or first.height is None:
         return None
@@ -131,10 +132,8 @@ def edit_auto_size(request: CanonicalRequest) -> str | None:
     ratio = min(max(ratio, 1 / cap), cap)
     likely = parse_size(str(auto["size"]))
     assert likely is not None
-    area, step = likely[0] * likely[1], int(rule["multiple_of"])
-    width = max(step, round(math.sqrt(area * ratio) / step) * step)
-    height = max(step, round(math.sqrt(area / ratio) / step) * step)
-    return format_size(width, height)
+    area = likely[0] * likely[1]
+    return format_size(round(math.sqrt(area * ratio)), round(math.sqrt(area / ratio)))
 
 
 def _upper_bound_size(request: CanonicalRequest, quality: str, likely_size: str) -> str:

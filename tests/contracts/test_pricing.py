@@ -309,11 +309,11 @@ def test_gpt_image_15_edit_text_tokens_are_near_the_measurements(
 def test_an_auto_size_edit_follows_the_first_inputs_aspect() -> None:
     wide = ImageInput(width=1536, height=1024)
     tall = ImageInput(width=600, height=1800)
-    # gpt-image-2: the likely size's area (1254x1254) at the input's ratio, edges multiples of 16
+    # gpt-image-2: the likely size's area (1254x1254, recorded) at the input's ratio, in whole pixels
     q2 = quote("openai", _req(model="gpt-image-2", quality="low", input_images=(wide,)), TODAY)
     assert q2.billed_size == "1536x1024"
     tall2 = quote("openai", _req(model="gpt-image-2", quality="low", input_images=(tall,)), TODAY)
-    assert tall2.billed_size == "720x2176"
+    assert tall2.billed_size == "724x2172"
     # gpt-image-1.5: the fixed size nearest the input's ratio
     q15 = quote("openai", _req(quality="low", input_images=(tall,)), TODAY)
     assert q15.billed_size == "1024x1536"

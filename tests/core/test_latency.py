@@ -157,8 +157,18 @@ def test_sync_answers_wait_only_under_the_realistic_profile(profile: str, waits:
     answer = client.post("/openai/v1/images/generations", json=body, headers=BEARER)
     elapsed = time.perf_counter() - started
     assert answer.status_code == 200
-    expected = documented_seconds("openai", "low") / 400  # 0.05 s
+    expected = documented_seconds("openai", "low", "gpt-image-1.5") / 400  # 7.8 s / 400 = 0.0195 s
     assert (elapsed >= expected) is waits
+
+
+def test_openai_latency_is_the_recorded_duration_of_each_models_default() -> None:
+    # Recorded live defaults: gpt-image-1.5 high 31.2 s (maruel/genai@5f224cb), gpt-image-2 medium 51.3 s
+    # (maruel/genai@aa47b97); the other qualities scale by latency.yaml quality_factors (a choice)
+    assert documented_seconds("openai", "high", "gpt-image-1.5") == pytest.approx(31.2)
+    assert documented_seconds("openai", "medium", "gpt-image-2") == pytest.approx(51.3)
+    assert documented_seconds("openai", "low", "gpt-image-1.5") == pytest.approx(31.2 / 4)
+    # Cloudflare and Runware sell OpenAI's models and follow its figures
+    assert documented_seconds("cloudflare", "medium", "gpt-image-2") == pytest.approx(51.3)
 
 
 @pytest.mark.parametrize(

@@ -286,7 +286,9 @@ def test_from_native_rejects_what_it_does_not_understand(body: dict[str, Any]) -
 # --- cost: the published unit prices and OpenAI's token table ------------------------------------------
 # Cloudflare catalog "Unit pricing" (USD per 1M tokens): input 5; output image 32 (1.5) / 30 (2).
 # OpenAI's gpt-image-1.5 output-token table: low 1024x1024 272, medium 1024x1536 1584, high 1536x1024 6208,
-# high 1024x1024 4160 (contracts/data/models.yaml, contracts/data/pricing.yaml).
+# high 1024x1024 4160 (contracts/data/models.yaml, contracts/data/pricing.yaml). Cloudflare also lists
+# "Output tokens (per 1M): 10": gpt-image-1.5's text output tokens (recorded 420 at high, reported 209 at low).
+TEXT_OUTPUT = {"low": 209, "high": 420}
 
 
 @pytest.mark.parametrize(
@@ -301,7 +303,11 @@ def test_gpt_image_15_quote_uses_the_published_table_and_prices(quality: str, si
     request = request.with_(quality=quality)
     quote = DIALECT.quote(request)
     assert quote.tokens.image_output == tokens
-    assert quote.usd == (tokens * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    assert quote.tokens.text_output == TEXT_OUTPUT[quality]
+    expected = (
+        tokens * Decimal(32) + quote.tokens.text_input * Decimal(5) + TEXT_OUTPUT[quality] * Decimal(10)
+    )
+    assert quote.usd == expected / MILLION
     assert quote.notes == ()
 
 
@@ -320,7 +326,8 @@ def test_published_sizes_openai_cannot_render_are_quoted_as_an_estimate(
     )
     quote = DIALECT.quote(request)
     assert (quote.resolved.size, quote.billed_size, quote.tokens.image_output) == (size, billed, tokens)
-    assert quote.usd == (tokens * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    expected = tokens * Decimal(32) + quote.tokens.text_input * Decimal(5) + TEXT_OUTPUT["high"] * Decimal(10)
+    assert quote.usd == expected / MILLION
     assert any("estimate" in note and billed in note for note in quote.notes)
 
 

@@ -460,7 +460,8 @@ def balance(app: Flask, token: str) -> Decimal:
 
 
 def test_run_debits_the_published_price(app: Flask, http: httpx.Client) -> None:
-    # gpt-image-1.5 high 1024x1024: 4160 output tokens (OpenAI's table) at $32 / 1M, prompt at $5 / 1M.
+    # gpt-image-1.5 high 1024x1024: 4160 output tokens (OpenAI's table) at $32 / 1M, prompt at $5 / 1M, and
+    # the 420 text output tokens recorded for this request at OpenAI at the catalog's "Output tokens" $10 / 1M.
     prompt = "A detailed botanical illustration of exotic tropical flowers"
     before = balance(app, "test-token")
     body = {
@@ -471,7 +472,7 @@ def test_run_debits_the_published_price(app: Flask, http: httpx.Client) -> None:
     quote = DIALECT.quote(
         CanonicalRequest(model="gpt-image-1.5", prompt=prompt, quality="high", size="1024x1024")
     )
-    expected = (4160 * Decimal(32) + quote.tokens.text_input * Decimal(5)) / MILLION
+    expected = (4160 * Decimal(32) + quote.tokens.text_input * Decimal(5) + 420 * Decimal(10)) / MILLION
     assert before - balance(app, "test-token") == expected
 
 
@@ -529,7 +530,8 @@ def test_published_size_is_billed_as_the_upstream_size(app: Flask, http: httpx.C
     }
     assert post(http, body).status_code == 200
     text = DIALECT.quote(CanonicalRequest(model="gpt-image-1.5", prompt=prompt)).tokens.text_input
-    assert before - balance(app, "test-token") == (6208 * Decimal(32) + text * Decimal(5)) / MILLION
+    spent = (6208 * Decimal(32) + text * Decimal(5) + 420 * Decimal(10)) / MILLION  # 420 text output tokens
+    assert before - balance(app, "test-token") == spent
 
 
 def test_literal_published_size_option_renders_the_size_sent() -> None:
