@@ -287,7 +287,8 @@ def test_from_native_rejects_what_it_does_not_understand(body: dict[str, Any]) -
 # Cloudflare catalog "Unit pricing" (USD per 1M tokens): input 5; output image 32 (1.5) / 30 (2).
 # OpenAI's gpt-image-1.5 output-token table: low 1024x1024 272, medium 1024x1536 1584, high 1536x1024 6208,
 # high 1024x1024 4160 (contracts/data/models.yaml, contracts/data/pricing.yaml). Cloudflare also lists
-# "Output tokens (per 1M): 10": gpt-image-1.5's text output tokens (recorded 420 at high, reported 209 at low).
+# "Output tokens (per 1M): 10": gpt-image-1.5's text output tokens (recorded 420 at high, reported 209 at
+# low).
 TEXT_OUTPUT = {"low": 209, "high": 420}
 
 

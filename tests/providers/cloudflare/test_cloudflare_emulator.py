@@ -461,7 +461,8 @@ def balance(app: Flask, token: str) -> Decimal:
 
 def test_run_debits_the_published_price(app: Flask, http: httpx.Client) -> None:
     # gpt-image-1.5 high 1024x1024: 4160 output tokens (OpenAI's table) at $32 / 1M, prompt at $5 / 1M, and
-    # the 420 text output tokens recorded for this request at OpenAI at the catalog's "Output tokens" $10 / 1M.
+    # the 420 text output tokens recorded for this request at OpenAI, at the catalog's "Output tokens"
+    # $10 / 1M.
     prompt = "A detailed botanical illustration of exotic tropical flowers"
     before = balance(app, "test-token")
     body = {
