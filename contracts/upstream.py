@@ -17,7 +17,7 @@ from typing import Any
 
 from pixelmock.contracts.openapi import inlined
 
-__all__ = ["UPSTREAM_KEY", "openai_entry", "openai_error", "upstream_error"]
+__all__ = ["UPSTREAM_KEY", "openai_entry", "openai_error", "render_openai_entry", "upstream_error"]
 
 #: Key of a reseller rule that names the upstream's error entry (``{openai: <entry>, param: <template>}``).
 UPSTREAM_KEY = "upstream-error"
@@ -35,10 +35,17 @@ def openai_entry(name: str) -> dict[str, Any]:
 
 
 def openai_error(name: str, param: str | None = None, **fields: Any) -> tuple[int, dict[str, Any]]:
-    """``(HTTP status, body)`` of OpenAI's error entry ``name``: ``param`` is used where the entry fixes
-    none; ``fields`` fill the message template (``{model}``, ``{limit}``, ``{length}``...). Raises
+    """``(HTTP status, body)`` of OpenAI's error entry ``name`` (``render_openai_entry``). Raises
     ``KeyError`` for an unknown entry or a template field not given."""
-    entry = openai_entry(name)
+    return render_openai_entry(openai_entry(name), param, **fields)
+
+
+def render_openai_entry(
+    entry: dict[str, Any], param: str | None = None, **fields: Any
+) -> tuple[int, dict[str, Any]]:
+    """``(HTTP status, body)`` of an ``x-openai-errors`` entry: ``param`` is used where the entry fixes
+    none; ``fields`` fill the message template (``{model}``, ``{limit}``, ``{length}``...). The OpenAI
+    emulator answers with it too. Raises ``KeyError`` for a template field not given."""
     param = entry.get("param", param)
     message = str(entry["message"]).format(param=param, **fields)
     body = {"error": {"message": message, "type": entry["type"], "param": param, "code": entry.get("code")}}

@@ -73,7 +73,7 @@ from pixelmock.contracts.openapi import (
 from pixelmock.contracts.providers import provider
 from pixelmock.contracts.upstream import upstream_error
 from pixelmock.emulators.core.accounts import Account, Charge
-from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.exchange import journal_note, note_shutdown
 from pixelmock.emulators.core.faults import Fault, contract_answers
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
@@ -293,7 +293,8 @@ def _rejected(rejection: UpstreamRejection) -> ProviderError:
 def _check_lifecycle(contract: ModelContract, today: dt.date) -> None:
     rule = contract.input_schema.get("x-upstream-shutdown")
     found = lifecycle(NAME, contract.canonical)  # the date the rule follows
-    if rule and found is not None and found.shut_down_on(today):
+    if rule and found is not None and found.shutdown is not None and found.shut_down_on(today):
+        note_shutdown(NAME, contract.canonical, found.shutdown)
         raise wrapped_upstream(rule, model=contract.canonical)
 
 

@@ -51,6 +51,7 @@ from pixelmock.contracts.openapi import Violation, form_instance, inlined, reque
 from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.providers import provider
 from pixelmock.contracts.sizes import SizeRules
+from pixelmock.contracts.upstream import render_openai_entry
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note, note_shutdown
 from pixelmock.emulators.core.faults import Fault, contract_answers
@@ -109,14 +110,14 @@ def envelope(
 def entry_error(entry: dict[str, Any], param: str | None = None, **fields: Any) -> ProviderError:
     """The error of a contract entry (``status``, ``type``, ``code``, ``message`` template, optional
     ``param`` and ``headers`` templates); ``param`` is used when the entry does not fix one."""
-    param = entry.get("param", param)
-    message = str(entry["message"]).format(param=param, **fields)
+    status, body = render_openai_entry(entry, param, **fields)
     headers = {
         name: str(value).format(**fields)
         for name, value in entry.get("headers", {}).items()
         if not name.startswith("x-source") and not name.startswith("x-choice")
     }
-    return envelope(int(entry["status"]), str(entry["type"]), entry.get("code"), param, message, headers)
+    error = body["error"]
+    return envelope(status, error["type"], error["code"], error["param"], error["message"], headers)
 
 
 def error(name: str, param: str | None = None, **fields: Any) -> ProviderError:
@@ -220,7 +221,7 @@ def parse_edit() -> Parsed:
     for name in FILE_FIELDS:
         if name in request.form:  # a text part (no filename) where a file is expected
             param = "image[0]" if name == "image[]" else name
-            raise entry_error(_errors()["file_not_image"], param)
+            raise entry_error(_errors()["file_not_image"], param, index=1)
     fields = [(name, value) for name in request.form for value in request.form.getlist(name)]
     uploads: list[Upload] = []
     files: list[tuple[str, str | None]] = []
@@ -493,7 +494,7 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
             raise error("file_too_large", upload.param, length=len(upload.data), limit=limit)
         image = ImageInput.from_bytes(upload.data, upload.mime)
         if image.width is None or image.height is None:
-            raise entry_error(errors["file_not_image"], upload.param)
+            raise entry_error(errors["file_not_image"], upload.param, index=image_number(upload, parsed))
         files.append((upload.field, image))
     # The mask applies to the first image (``image`` parts before ``image[]`` parts).
     files.sort(key=lambda item: FILE_FIELDS.index(item[0]))
@@ -506,6 +507,14 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
     if mask is not None and inputs and (mask.width, mask.height) != (inputs[0].width, inputs[0].height):
         raise error("mask_dimensions")
     return files
+
+
+def image_number(upload: Upload, parsed: Parsed) -> int:
+    """The 1-based position of an image part among the request's images (``image`` parts before
+    ``image[]`` parts), as OpenAI's "for image N" counts them; a mask is counted as the first image."""
+    images = [u for u in parsed.uploads if u.field != "mask"]
+    images.sort(key=lambda u: FILE_FIELDS.index(u.field))
+    return images.index(upload) + 1 if upload in images else 1
 
 
 def _has_alpha(image: ImageInput) -> bool:

@@ -225,7 +225,9 @@ def test_openai_edit_refuses_bad_images(client: httpx.Client, app: Flask, bad: s
     response = client.post(EDIT, headers=OA, data={"model": "gpt-image-2", "prompt": "x"}, files=files)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "image[0]"
-    assert "could not be read as an image" in response.json()["error"]["message"]
+    # as clients quote the live answer ("Invalid image file or mode for image 1, please check ...")
+    assert response.json()["error"]["code"] == "invalid_image_file"
+    assert "Invalid image file or mode for image 1" in response.json()["error"]["message"]
     assert _rt(app).accounts.lines() == []
 
 
@@ -234,7 +236,7 @@ def test_cloudflare_refuses_bad_images(client: httpx.Client, app: Flask, bad: st
     response = client.post(CF_RUN, json={"prompt": "x", "images": [b64(BAD_IMAGES[bad])]}, headers=CF)
     assert response.status_code == 400
     # OpenAI's body for an unreadable image part, wrapped (contracts/openapi/openai.yaml file_not_image)
-    assert "could not be read as an image" in response.json()["errors"][0]["message"]
+    assert "Invalid image file or mode for image 1" in response.json()["errors"][0]["message"]
     assert _rt(app).accounts.lines() == []
 
 

@@ -577,6 +577,10 @@ def test_gpt_image_15_fails_upstream_after_openais_shutdown() -> None:
                 assert only_error(response)[1] == 5012
                 # OpenAI's recorded answer to a model it does not serve, wrapped (openai.yaml model_not_found)
                 assert "The model 'gpt-image-1.5' does not exist." in response.json()["errors"][0]["message"]
+                # pixelmock's own note says which model stopped when, at which provider
+                [entry] = http.get("/__admin/journal", params={"provider": "cloudflare"}).json()["entries"]
+                notes = [note["shut_down"] for note in entry["notes"] if "shut_down" in note]
+                assert notes == [{"provider": "cloudflare", "model": "gpt-image-1.5", "date": "2026-12-01"}]
             assert (
                 post(
                     http, {"model": "openai/gpt-image-2", "input": {"prompt": "x", "quality": "low"}}

@@ -597,7 +597,7 @@ def test_edit_on_gpt_image_2_with_jpeg_input(wsgi: httpx.Client) -> None:
         ({"model": "gpt-image-1.5", "prompt": "x"}, "rgb-mask", "invalid_mask_image_format", None),
         # the guide: "The image to edit and mask must be of the same format and size"
         ({"model": "gpt-image-1.5", "prompt": "x"}, "jpeg-image-png-mask", "invalid_mask_image_format", None),
-        ({"model": "gpt-image-1.5", "prompt": "x"}, "not-image", "invalid_image", "image"),
+        ({"model": "gpt-image-1.5", "prompt": "x"}, "not-image", "invalid_image_file", "image"),
         (
             {"model": "gpt-image-2", "prompt": "x", "input_fidelity": "low"},
             "one",

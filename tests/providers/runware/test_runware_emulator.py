@@ -296,6 +296,12 @@ def test_an_unserved_or_shut_down_model_gets_runwares_own_words(today: str, mode
         error = _error(_post(http, [image_task(model=model)]))
     assert (error["code"], error["parameter"], error["message"]) == ("invalidModel", "model", INVALID_MODEL)
     assert "pixelmock" not in json.dumps(error).lower() and "openai:" not in error["message"]
+    # pixelmock's own words are in the journal: which model shut down when, at which provider
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        entries = http.get("/__admin/journal", params={"provider": "runware"}).json()["entries"]
+    notes = [note["shut_down"] for entry in entries for note in entry["notes"] if "shut_down" in note]
+    expected = [{"provider": "runware", "model": "gpt-image-1.5", "date": "2026-12-01"}]
+    assert notes == (expected if model == "openai:4@1" else [])
 
 
 def test_range_errors_carry_limits_like_real_bodies(client: httpx.Client) -> None:
