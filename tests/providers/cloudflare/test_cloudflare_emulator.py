@@ -329,7 +329,9 @@ def test_invalid_input_image_is_rejected_upstream(http: httpx.Client, entry: str
     upstream = json.loads(re.fullmatch(rf"AiError: AiError: (.*) \({UUID}\)", message).group(1))  # type: ignore[union-attr]
     # OpenAI's answer to an unreadable image part (x-openai-errors.file_not_image), the first image[] part.
     assert upstream["error"]["param"] == "image[0]"
-    assert upstream == openai_error("file_not_image", "image[0]")[1]
+    assert upstream == openai_error("file_not_image", "image[0]", index=1)[1]
+    # as clients quote OpenAI's live answer for the first image
+    assert upstream["error"]["message"].startswith("Invalid image file or mode for image 1,")
 
 
 def test_unknown_model_on_the_classic_route(http: httpx.Client) -> None:
