@@ -46,9 +46,24 @@ os.environ.setdefault("PIXELMOCK_TODAY", SUITE_DATE)
 
 
 @pytest.fixture
-def config() -> EmulatorConfig:
-    """The emulator config used by ``app`` (override the fixture to change it)."""
-    return EmulatorConfig()
+def config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    """The emulator config used by ``app``: ``EmulatorConfig()`` on the module's ``TODAY`` (a date) if it
+    pins one, else the suite's date; or what a test gives by indirect parametrization (an
+    ``EmulatorConfig``, or a dict of its fields over those defaults). Override the fixture in a module to
+    change it for every test there."""
+    given = getattr(request, "param", None)
+    if isinstance(given, EmulatorConfig):
+        return given
+    pinned = getattr(request.module, "TODAY", None)
+    return EmulatorConfig(**{**({"today": pinned} if pinned else {}), **(given or {})})
+
+
+@pytest.fixture
+def wsgi(app: Flask) -> Iterator[httpx.Client]:
+    """An in-process client of ``app``, for the long parametrized tables (the ``http`` fixture also runs
+    every test over a real socket)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
+        yield client
 
 
 #: The state stores ``app`` and ``twin_apps`` run on.

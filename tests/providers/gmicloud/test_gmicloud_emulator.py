@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,20 +33,6 @@ REAL_BASE = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
 KEY = {"Authorization": "Bearer gmi-test-key"}
 REJECTED = "Generation rejected; please review the prompt and parameters then retry"
 PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
-
-
-@pytest.fixture
-def config(request: pytest.FixtureRequest) -> EmulatorConfig:
-    """``EmulatorConfig()`` unless a test parametrizes ``config`` indirectly."""
-    return getattr(request, "param", EmulatorConfig())
-
-
-@pytest.fixture
-def wsgi(app: Flask) -> Iterator[httpx.Client]:
-    """In-process client only, for the long parametrized tables (the ``http`` fixture also runs every
-    test over a real socket, which costs ~0.5 s per test at server shutdown)."""
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
-        yield client
 
 
 def _rt(app: Flask) -> Runtime:

@@ -13,15 +13,12 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
 from PIL import Image
-
-from pixelmock.emulators import EmulatorConfig
 
 EMULATED_PROVIDERS = ["openai"]
 TODAY = dt.date(2026, 11, 21)  # gpt-image-1.5 still served (shutdown 2026-12-01)
@@ -41,18 +38,6 @@ RECORDED_BAD_MODEL = (
     "  }\n"
     "}"
 )
-
-
-@pytest.fixture
-def config(request: pytest.FixtureRequest) -> EmulatorConfig:
-    """Clock pinned to 2026-11-21; a test may pass EmulatorConfig fields with indirect parametrization."""
-    return EmulatorConfig(**{"today": TODAY, **getattr(request, "param", {})})
-
-
-@pytest.fixture
-def wsgi(app: Flask) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
-        yield client
 
 
 def _png(width: int = 64, height: int = 64, mode: str = "RGBA") -> bytes:

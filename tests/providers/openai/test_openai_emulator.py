@@ -11,7 +11,6 @@ import base64
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,27 +21,12 @@ from flask import Flask
 from paths import cassette, provider_cassettes
 from PIL import Image
 
-from pixelmock.emulators import EmulatorConfig
-
 EMULATED_PROVIDERS = ["openai"]
 TODAY = dt.date(2026, 11, 21)  # the sources' read date: gpt-image-1.5 is still served (shutdown 2026-12-01)
 REAL_BASE = "https://api.openai.com/v1"
 AUTH = {"Authorization": "Bearer sk-test-0123456789"}
 GEN = "/openai/v1/images/generations"
 EDIT = "/openai/v1/images/edits"
-
-
-@pytest.fixture
-def config(request: pytest.FixtureRequest) -> EmulatorConfig:
-    """Clock pinned to 2026-11-21; a test may pass EmulatorConfig fields with indirect parametrization."""
-    return EmulatorConfig(**{"today": TODAY, **getattr(request, "param", {})})
-
-
-@pytest.fixture
-def wsgi(app: Flask) -> Iterator[httpx.Client]:
-    """In-process client only, for the long tables (the ``http`` fixture also runs a socket server)."""
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
-        yield client
 
 
 def _png(width: int = 64, height: int = 64, mode: str = "RGB", fmt: str = "PNG") -> bytes:
