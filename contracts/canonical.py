@@ -21,16 +21,20 @@ from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
-Model = Literal["gpt-image-1.5", "gpt-image-2"]
-Quality = Literal["low", "medium", "high", "auto"]
+from pixelmock.contracts.data import catalogue
+
+#: A canonical model id: one of ``MODELS`` (the catalogue, ``contracts/data/models.yaml``).
+Model = str
+Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"]
 Background = Literal["transparent", "opaque", "auto"]
 OutputFormat = Literal["png", "jpeg", "webp"]
 Moderation = Literal["auto", "low"]
 InputFidelity = Literal["low", "high"]
 
-#: Canonical vocabularies (OpenAI Images API enums; openai-python 3.54.0 ``image_generate_params.py``).
-MODELS: tuple[Model, ...] = ("gpt-image-1.5", "gpt-image-2")
-QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "auto")
+#: Canonical vocabularies (OpenAI Images API enums; openai==3.63.0 ``image_generate_params.py``). The
+#: models are the catalogue's; a model's own qualities are in its ``parameters`` (xhigh and max: 2.5, 2.6).
+MODELS: tuple[Model, ...] = catalogue()
+QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max", "auto")
 BACKGROUNDS: tuple[Background, ...] = ("transparent", "opaque", "auto")
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
 MODERATIONS: tuple[Moderation, ...] = ("auto", "low")

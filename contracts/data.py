@@ -17,9 +17,35 @@ def load(name: str) -> dict[str, Any]:
     return cast(dict[str, Any], yaml.safe_load(text))
 
 
+@cache
 def model_facts(model: str) -> dict[str, Any]:
-    """The ``models.yaml`` block of one canonical model. Raises ``KeyError`` for an unknown model."""
-    return cast(dict[str, Any], load("models")["models"][model])
+    """The ``models.yaml`` block of one canonical model (shared; do not mutate). A block with ``like:
+    <model>`` is that model's facts with its own keys over them, nested blocks merged key by key (a list
+    or a value replaces). Raises ``KeyError`` for an unknown model, ``ValueError`` for a ``like`` circle."""
+    return _facts(model, ())
+
+
+def _facts(model: str, seen: tuple[str, ...]) -> dict[str, Any]:
+    if model in seen:
+        raise ValueError(f"models.yaml: like circle {' -> '.join((*seen, model))}")
+    block = cast(dict[str, Any], load("models")["models"][model])
+    like = block.get("like")
+    if like is None:
+        return block
+    return _merged(_facts(str(like), (*seen, model)), {k: v for k, v in block.items() if k != "like"})
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        out[key] = _merged(base[key], value) if both else value
+    return out
+
+
+def catalogue() -> tuple[str, ...]:
+    """Every canonical model of ``models.yaml``, in its order."""
+    return tuple(load("models")["models"])
 
 
 def effective(entries: list[dict[str, Any]], on: dt.date) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.evidence import CONFLICT_RULE, RUNGS, TRUSTED
-from pixelmock.contracts.openapi import PROVIDERS, document
+from pixelmock.contracts.openapi import PROVIDERS, written
 from pixelmock.contracts.options import options
 
 __all__ = ["DATA_FILES", "SHARED", "Fact", "facts", "fidelity_markdown"]
@@ -66,7 +66,7 @@ def _one_line(text: Any) -> str:
 
 
 def _document_facts(provider: str) -> Iterator[Fact]:
-    for path, node in _walk(document(provider), ()):
+    for path, node in _walk(written(provider), ()):
         source = node.get("x-source")
         if source is None or (path and path[0] == "x-options"):
             continue

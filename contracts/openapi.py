@@ -20,15 +20,17 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from pixelmock.contracts.data import catalogue, load, model_facts
 from pixelmock.contracts.errors import UnknownProvider
 from pixelmock.contracts.providers import PROVIDERS as PROVIDERS  # the registry's names, in display order
 from pixelmock.contracts.providers import provider as registered
 
 
 @cache
-def document(provider: str) -> dict[str, Any]:
-    """The parsed OpenAPI document of ``provider`` (shared; do not mutate): the registry's ``document`` of a
-    provider, else ``contracts/openapi/<provider>.yaml`` (``admin``). Raises ``FileNotFoundError``."""
+def written(provider: str) -> dict[str, Any]:
+    """The OpenAPI document of ``provider`` as written (shared; do not mutate): the registry's ``document``
+    of a provider, else ``contracts/openapi/<provider>.yaml`` (``admin``); where each fact lives, for
+    FIDELITY.md. Raises ``FileNotFoundError``."""
     try:
         name = registered(provider).document
     except UnknownProvider:
@@ -37,6 +39,66 @@ def document(provider: str) -> dict[str, Any]:
         resources.files("pixelmock.contracts").joinpath("openapi", f"{name}.yaml").read_text(encoding="utf-8")
     )
     return cast(dict[str, Any], yaml.safe_load(text))
+
+
+@cache
+def document(provider: str) -> dict[str, Any]:
+    """The OpenAPI document of ``provider`` as the emulators validate with and serve it (shared; do not
+    mutate): ``written`` completed with the catalogue's branches (``x-catalogue``). Raises
+    ``FileNotFoundError``."""
+    return _with_catalogue(copy.deepcopy(written(provider)))
+
+
+#: A document's list of model-discriminated request schemas whose branches the catalogue completes.
+CATALOGUE_KEY = "x-catalogue"
+
+
+def _with_catalogue(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with a branch for every catalogue model id (canonical id and snapshots,
+    ``contracts/data/models.yaml``) its ``x-catalogue`` schemas do not write out, made from the branch of
+    the model it is ``like``: the same rules, its own ``model`` const and ``x-canonical-model``, and its
+    ``parameters`` applied (``qualities``: the quality enum; ``transparent_background``: the background
+    refusal dropped). A model whose like-model has no branch is not added."""
+    spec = doc.get(CATALOGUE_KEY)
+    if spec is None:
+        return doc
+    schemas = doc["components"]["schemas"]
+    models = load("models")["models"]
+    for name in spec["discriminated"]:
+        parent = schemas[name]
+        mapping = parent["discriminator"]["mapping"]
+        for model in catalogue():
+            facts = model_facts(model)
+            like = models[model].get("like")
+            for native in (model, *facts.get("snapshots", [])):
+                base = mapping.get(model if native != model and model in mapping else like)
+                if native in mapping or base is None:
+                    continue
+                branch = _catalogue_branch(schemas[base.rsplit("/", 1)[1]], model, native, facts)
+                key = f"{name}_{re.sub(r'[^A-Za-z0-9]', '_', native)}"
+                schemas[key] = branch
+                mapping[native] = f"#/components/schemas/{key}"
+                parent["oneOf"].append({"$ref": mapping[native]})
+    return doc
+
+
+def _catalogue_branch(base: dict[str, Any], model: str, native: str, facts: dict[str, Any]) -> dict[str, Any]:
+    branch = copy.deepcopy(base)
+    branch["x-canonical-model"] = model
+    props = branch["properties"]
+    lifecycle = facts["lifecycle"]
+    props["model"] = {
+        "const": native,
+        "description": f"{native}: a catalogue model (contracts/data/models.yaml {model}).",
+        "x-source": {"ref": str(lifecycle["source"]), "evidence": lifecycle["evidence"]},
+    }
+    parameters = facts.get("parameters", {})
+    if "qualities" in parameters and "quality" in props:
+        props["quality"] = {k: v for k, v in props["quality"].items() if k != "not"}
+        props["quality"]["enum"] = [*parameters["qualities"], None]
+    if parameters.get("transparent_background") and "background" in props:
+        props["background"] = {k: v for k, v in props["background"].items() if k != "not"}
+    return branch
 
 
 def served(provider: str, server_url: str) -> dict[str, Any]:

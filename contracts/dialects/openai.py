@@ -72,9 +72,11 @@ def _properties(operation_id: str, model: str) -> dict[str, Any]:
 
 
 def _values(prop: dict[str, Any]) -> tuple[str, ...]:
-    """Enum values of a property minus ``null`` and minus a value excluded by ``not: {const: ...}``."""
-    excluded = prop.get("not", {}).get("const")
-    return tuple(v for v in prop.get("enum", ()) if v is not None and v != excluded)
+    """Enum values of a property minus ``null`` and minus the values excluded by ``not: {const: ...}`` or
+    ``not: {enum: [...]}``."""
+    refused = prop.get("not", {})
+    excluded = {refused["const"]} if "const" in refused else set(refused.get("enum", ()))
+    return tuple(v for v in prop.get("enum", ()) if v is not None and v not in excluded)
 
 
 def size_rules(model: str, max_edge_inclusive: bool | None = None) -> SizeRules | None:
