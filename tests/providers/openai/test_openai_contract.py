@@ -15,6 +15,7 @@ from openapi_spec_validator import validate as validate_spec
 from paths import DOCUMENTED
 from paths import cassette as cassette_path
 
+from pixelmock.contracts.canonical import MODELS
 from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.openapi import (
     document,
@@ -59,14 +60,30 @@ def test_operations_are_the_documented_ones() -> None:
     ]
 
 
+#: openai==3.63.0 types/image_model.py: the GPT Image ids (besides gpt-image-1, shut down 2026-10-23,
+#: chatgpt-image-latest and the DALL-E models, which pixelmock does not emulate)
+SDK_IMAGE_MODELS = {
+    "gpt-image-1.5",
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
+    "gpt-image-1-mini",
+}
+
+
 @pytest.mark.parametrize("operation_id", ["createImage", "createImageEdit"])
-def test_models_are_the_two_gpt_image_models_and_their_models_yaml_snapshots(operation_id: str) -> None:
+def test_models_are_the_catalogues_and_their_snapshots(operation_id: str) -> None:
     content = "multipart/form-data" if operation_id == "createImageEdit" else "application/json"
     mapping = request_schema("openai", operation_id, content)["discriminator"]["mapping"]
-    expected = {
-        m for canonical in ("gpt-image-1.5", "gpt-image-2") for m in (canonical, *_snapshots(canonical))
-    }
+    expected = {m for canonical in MODELS for m in (canonical, *_snapshots(canonical))}
     assert set(mapping) == expected
+    # every GPT Image id of the newest SDK is there (plus gpt-image-1.5's dated snapshot)
+    assert SDK_IMAGE_MODELS <= set(mapping)
     for native in mapping:
         branch = _branch(operation_id, native)
         assert branch["properties"]["model"]["const"] == native
@@ -88,7 +105,8 @@ def test_published_limits_and_defaults(model: str) -> None:
     defaults = {name: props[name]["default"] for name in ("size", "quality", "background", "output_format")}
     assert defaults == {"size": "auto", "quality": "auto", "background": "auto", "output_format": "png"}
     assert props["moderation"]["default"] == "auto"
-    assert set(props["quality"]["enum"]) - {None} == {"low", "medium", "high", "auto"}
+    refused = set(props["quality"].get("not", {}).get("enum", ()))  # gpt-image-2: xhigh and max (2.5's)
+    assert set(props["quality"]["enum"]) - {None} - refused == {"low", "medium", "high", "auto"}
     assert set(props["output_format"]["enum"]) - {None} == {"png", "webp", "jpeg"}
     assert "response_format" not in props and "style" not in props
 

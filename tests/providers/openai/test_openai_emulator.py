@@ -294,7 +294,16 @@ def test_exhausted_quota_is_429_insufficient_quota(wsgi: httpx.Client) -> None:
             "model",
             "The model 'dall-e-3' does not exist.",
         ),
-        ({"model": "gpt-image-2.5-flare", "prompt": "x"}, 400, "invalid_value", "model", None),
+        # an id no GPT Image model has (the bare 2.5 id is not a model: its docs 404 it)
+        ({"model": "gpt-image-2.5", "prompt": "x"}, 400, "invalid_value", "model", None),
+        # gpt-image-2 refuses the 2.5 qualities (lobehub/lobehub#19342: the reported 400)
+        (
+            {"model": "gpt-image-2", "prompt": "x", "quality": "xhigh"},
+            400,
+            "invalid_value",
+            "quality",
+            "The model 'gpt-image-2' does not support quality 'xhigh'",
+        ),
         ({"model": 3, "prompt": "x"}, 400, "invalid_type", "model", None),
     ],
 )
@@ -431,19 +440,27 @@ def test_models_list_the_shutdown_dates_until_the_shutdown(wsgi: httpx.Client) -
     listed = wsgi.get("/openai/v1/models", headers=AUTH).json()
     dates = {model["id"]: model["shutdown_date"] for model in listed["data"]}
     assert listed["object"] == "list"
+    # gpt-image-1-mini too (deprecations page); the 2.5 and 2.6 models have none announced
+    live = {
+        "gpt-image-2": None,
+        "gpt-image-2-2026-04-21": None,
+        "gpt-image-2.5-flare": None,
+        "gpt-image-2.5-flare-2026-09-08": None,
+        "gpt-image-2.5-sunburst": None,
+        "gpt-image-2.5-sunburst-2026-09-08": None,
+        "gpt-image-2.6-flare": None,
+        "gpt-image-2.6-sunburst": None,
+    }
     assert dates == {
         "gpt-image-1.5": "2026-12-01",
         "gpt-image-1.5-2025-12-16": "2026-12-01",
-        "gpt-image-2": None,
-        "gpt-image-2-2026-04-21": None,
+        "gpt-image-1-mini": "2026-12-01",
+        **live,
     }
     one = wsgi.get("/openai/v1/models/gpt-image-1.5", headers=AUTH).json()
     assert (one["object"], one["shutdown_date"], one["owned_by"]) == ("model", "2026-12-01", "system")
     wsgi.put("/__admin/clock", json={"date": "2026-12-01"})
-    assert {m["id"] for m in wsgi.get("/openai/v1/models", headers=AUTH).json()["data"]} == {
-        "gpt-image-2",
-        "gpt-image-2-2026-04-21",
-    }
+    assert {m["id"] for m in wsgi.get("/openai/v1/models", headers=AUTH).json()["data"]} == set(live)
     gone = wsgi.get("/openai/v1/models/gpt-image-1.5", headers=AUTH)
     assert gone.status_code == 404 and _error(gone)["code"] == "model_not_found"
     assert wsgi.get("/openai/v1/models").status_code == 401
