@@ -276,6 +276,8 @@ def _reference_tokens(
         image_input=bare.image_input + int(each["image_input"]) * count,
     )
     notes.append(" ".join(str(references["note"]).split()))
+    if "source" in each:  # a model's figures with a source of their own (borrowed from another model's)
+        notes.append(f"{request.model}'s per-reference figures: {each['source']} [{each['evidence']}]")
     return tokens, per_image, notes
 
 

@@ -175,7 +175,12 @@ def test_task_types_and_models_are_discriminated() -> None:
         "ping",
     ]
     inference = inlined("runware")["components"]["schemas"]["ImageInferenceTask"]
-    assert sorted(inference["discriminator"]["mapping"]) == ["openai:4@1", "openai:gpt-image@2"]
+    assert sorted(inference["discriminator"]["mapping"]) == [
+        "openai:4@1",
+        "openai:gpt-image@2",
+        "openai:gpt-image@2.5-flare",
+        "openai:gpt-image@2.5-sunburst",
+    ]
 
 
 def test_error_catalogue_keeps_the_documented_statuses() -> None:

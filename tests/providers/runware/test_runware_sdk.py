@@ -40,6 +40,7 @@ from paths import ROOT
 from PIL import Image
 from runware import Runware, RunwareError
 
+from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
 
 CASSETTES = ROOT / "cassettes" / "documented" / "runware"
@@ -417,3 +418,27 @@ def test_legacy_sdk_raises_connection_error_for_a_revoked_key(
     (outcome,) = _legacy(legacy_python, server, REVOKED_KEY, [["ensureConnection", {}]])
     assert outcome["raised"] == "ConnectionError"
     assert outcome["message"] == "Invalid API key. Get one at https://my.runware.ai/signup"
+
+
+# -- GPT Image 2.5 (runware-sdk 1.8.0: OpenaiGptImage25FlareParams, settings) --------------------------------
+
+
+@pytest.mark.parametrize("transport", ["rest", "websocket"])
+def test_new_sdk_generates_with_gpt_image_2_5_flare_at_xhigh(
+    server: str, transport: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The acceptance criterion: Runware's openai:gpt-image@2.5-flare generates, here at settings.quality
+    # xhigh (the quality-levels guide's fifth position), and each item costs what `pixelmock cost` quotes.
+    task = {
+        **_task(("openai:gpt-image@2.5-flare", 1536, 1024, "base64Data", "PNG", 2, {})),
+        "settings": {"quality": "xhigh"},
+        "deliveryMethod": "sync",
+    }
+    items = _run(server, transport, task)
+    _check_images(items, task)
+    capsys.readouterr()
+    main(["cost", "--provider", "runware", "--model", "gpt-image-2.5-flare", "--prompt",
+          task["positivePrompt"], "--size", "1536x1024", "--quality", "xhigh", "--n", "2",
+          "--output-format", "png", "--json"])  # fmt: skip
+    (row,) = json.loads(capsys.readouterr().out)
+    assert [item["cost"] for item in items] == [float(row["usd"]) / 2] * 2
