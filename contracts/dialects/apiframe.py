@@ -21,7 +21,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, Model
+from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest, offered_values
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema
@@ -242,7 +242,7 @@ class ApiframeDialect(Dialect):
             if name not in BODY_FIELDS and name != params_key(model) and name in body
         }
         prompt = str(body.get("prompt", ""))
-        return CanonicalRequest(model=cast(Model, model), prompt=prompt, extra=extra, **fields)
+        return CanonicalRequest(model=model, prompt=prompt, extra=extra, **fields)
 
 
 #: Canonical field -> ``ModelCapabilities`` attribute listing its accepted values.

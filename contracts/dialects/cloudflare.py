@@ -476,7 +476,7 @@ class CloudflareDialect(Dialect):
         if native_only:
             extra[EXTRA_KEY] = native_only
         return CanonicalRequest(
-            model=contract.canonical,  # type: ignore[arg-type]
+            model=contract.canonical,
             prompt=prompt,
             input_images=tuple(parse_image(e) for e in entries),
             extra=extra,

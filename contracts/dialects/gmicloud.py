@@ -288,7 +288,7 @@ class GmiCloudDialect(Dialect):
         fields: dict[str, Any] = {name: payload.get(name) for name in _DIRECT}
         images = (ImageInput.from_string(payload["image"]),) if "image" in payload else ()
         mask = ImageInput.from_string(payload["mask"]) if "mask" in payload else None
-        return CanonicalRequest(model=canonical, prompt=prompt, input_images=images, mask=mask, **fields)  # type: ignore[arg-type]
+        return CanonicalRequest(model=canonical, prompt=prompt, input_images=images, mask=mask, **fields)
 
 
 def labelled(quote: Quote, on: dt.date | None = None) -> Quote:

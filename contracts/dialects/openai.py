@@ -303,7 +303,7 @@ class OpenAIDialect(Dialect):
             extra["image_field"] = "image[]"
         fields = {name: body.get(name) for name in SCALAR_FIELDS}
         return CanonicalRequest(
-            model=model,  # type: ignore[arg-type]
+            model=model,
             prompt=str(body.get("prompt", "")),
             moderation=body.get("moderation"),
             input_images=images,

@@ -431,7 +431,7 @@ class RunwareDialect(Dialect):
         refs = [*task.get("referenceImages", []), *task.get("inputs", {}).get("referenceImages", [])]
         transport = {name: task[name] for name in TRANSPORT_FIELDS if name in task}
         return CanonicalRequest(
-            model=model,  # type: ignore[arg-type]
+            model=model,
             prompt=prompt,
             n=_integer(task.get("numberResults")),
             size=size,

@@ -39,7 +39,6 @@ from pixelmock.contracts.canonical import (
     Background,
     CanonicalRequest,
     ImageInput,
-    Model,
     OutputFormat,
     Quality,
 )
@@ -253,7 +252,7 @@ def cost(
     try:
         images = tuple(ImageInput.from_path(path) for path in input_images)
         request = CanonicalRequest(
-            model=cast(Model, model),
+            model=model,
             prompt=prompt,
             n=n,
             size=size,

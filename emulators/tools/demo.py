@@ -148,7 +148,7 @@ def exercise(
         return Outcome(provider, model, "not sold", detail=exc.reason, ok=True)
     size = None if "auto" in sizes else "1024x1024"
     try:
-        request = dialect.resolve(CanonicalRequest(model=model, prompt=PROMPT, size=size))  # type: ignore[arg-type]
+        request = dialect.resolve(CanonicalRequest(model=model, prompt=PROMPT, size=size))
         native = dialect.to_native(request)
     except UnsupportedValue as exc:
         return Outcome(provider, model, "refused", detail=f"by the dialect: {exc.reason}")
