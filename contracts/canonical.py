@@ -27,7 +27,7 @@ from pixelmock.contracts.data import catalogue
 Model = str
 Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"]
 Background = Literal["transparent", "opaque", "auto"]
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 Moderation = Literal["auto", "low"]
 InputFidelity = Literal["low", "high"]
 
@@ -36,7 +36,7 @@ InputFidelity = Literal["low", "high"]
 MODELS: tuple[Model, ...] = catalogue()
 QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max", "auto")
 BACKGROUNDS: tuple[Background, ...] = ("transparent", "opaque", "auto")
-OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp")
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "jpeg", "webp", "gif", "svg")
 MODERATIONS: tuple[Moderation, ...] = ("auto", "low")
 INPUT_FIDELITIES: tuple[InputFidelity, ...] = ("low", "high")
 

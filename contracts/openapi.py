@@ -58,7 +58,8 @@ def _with_catalogue(doc: dict[str, Any]) -> dict[str, Any]:
     ``contracts/data/models.yaml``) its ``x-catalogue`` schemas do not write out, made from the branch of
     the model it is ``like``: the same rules, its own ``model`` const and ``x-canonical-model``, and its
     ``parameters`` applied (``qualities``: the quality enum; ``transparent_background``: the background
-    refusal dropped). A model whose like-model has no branch is not added."""
+    refusal dropped; ``output_formats``: the format enum; ``properties``: request properties added from
+    ``x-catalogue.properties``). A model whose like-model has no branch is not added."""
     spec = doc.get(CATALOGUE_KEY)
     if spec is None:
         return doc
@@ -74,7 +75,8 @@ def _with_catalogue(doc: dict[str, Any]) -> dict[str, Any]:
                 base = mapping.get(model if native != model and model in mapping else like)
                 if native in mapping or base is None:
                     continue
-                branch = _catalogue_branch(schemas[base.rsplit("/", 1)[1]], model, native, facts)
+                properties = spec.get("properties", {})
+                branch = _catalogue_branch(schemas[base.rsplit("/", 1)[1]], model, native, facts, properties)
                 key = f"{name}_{re.sub(r'[^A-Za-z0-9]', '_', native)}"
                 schemas[key] = branch
                 mapping[native] = f"#/components/schemas/{key}"
@@ -82,7 +84,9 @@ def _with_catalogue(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _catalogue_branch(base: dict[str, Any], model: str, native: str, facts: dict[str, Any]) -> dict[str, Any]:
+def _catalogue_branch(
+    base: dict[str, Any], model: str, native: str, facts: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, Any]:
     branch = copy.deepcopy(base)
     branch["x-canonical-model"] = model
     props = branch["properties"]
@@ -93,6 +97,10 @@ def _catalogue_branch(base: dict[str, Any], model: str, native: str, facts: dict
         "x-source": {"ref": str(lifecycle["source"]), "evidence": lifecycle["evidence"]},
     }
     parameters = facts.get("parameters", {})
+    if "output_formats" in parameters and "output_format" in props:
+        props["output_format"] = {**props["output_format"], "enum": [*parameters["output_formats"], None]}
+    for name in parameters.get("properties", ()):
+        props[name] = copy.deepcopy(extra[name])
     if "qualities" in parameters and "quality" in props:
         props["quality"] = {k: v for k, v in props["quality"].items() if k != "not"}
         props["quality"]["enum"] = [*parameters["qualities"], None]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
 from pixelmock.contracts.data import effective, load, model_facts
 from pixelmock.contracts.errors import UnknownProvider
+from pixelmock.contracts.sizes import GIF_FRAMES, gif_sheet
 from pixelmock.contracts.tokens import (
     image_input_tokens,
     input_rule_note,
@@ -227,7 +228,12 @@ def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, 
             notes.append(note)
     if request.mask is not None:
         notes.append("mask billing is undocumented; the mask is not counted")
-    per_image = output_image_tokens(request.model, job.quality, job.width, job.height)
+    width, height = job.width, job.height
+    if request.output_format == "gif":
+        frames = int(request.extra.get("frame_count") or GIF_FRAMES)
+        width, height = gif_sheet(width, height, frames)
+        notes.append(f"gif: {frames} frames billed as their {width}x{height} sheet (an estimate)")
+    per_image = output_image_tokens(request.model, job.quality, width, height)
     per_image += job.partial_image_tokens
     text = text_input_tokens(request.model, request.prompt, sizes)
     text_out = text_output_tokens(request.model, job.quality) * job.n if job.text_output else 0

@@ -53,3 +53,17 @@ class SizeRules:
     def allows(self, width: int, height: int) -> bool:
         """True when ``width`` x ``height`` breaks none of the rules."""
         return self.violation(width, height) is None
+
+
+#: How many frames a GIF has when the request does not say (openai==3.63.0 ``frame_count``: "Defaults to 9").
+GIF_FRAMES = 9
+
+
+def gif_sheet(width: int, height: int, frames: int) -> tuple[int, int]:
+    """The sheet a GIF's ``frames`` of ``width`` x ``height`` pixels are laid out on, in pixels: a 3 x 3
+    grid for up to 9 frames, 4 columns and as many rows as needed above. Its pixel and edge limits bound
+    the frame size (models.yaml ``parameters.gif_sheet``): this reading reproduces the measured caps of
+    square frames, 960 px for 2-9 frames, 816 for 10-12 and 720 for 13-16, from 8,294,400 pixels."""
+    columns = 3 if frames <= 9 else 4
+    rows = 3 if frames <= 9 else -(-frames // columns)
+    return width * columns, height * rows

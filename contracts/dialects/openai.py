@@ -18,14 +18,16 @@ native -> canonical -> native is stable.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, cast
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, parse_size
+from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema
-from pixelmock.contracts.sizes import SizeRules
+from pixelmock.contracts.sizes import GIF_FRAMES, SizeRules, gif_sheet
 
 PROVIDER = "openai"
 GENERATE = "createImage"
@@ -35,7 +37,16 @@ MULTIPART = "multipart/form-data"
 #: Canonical fields that map one to one onto body fields of both operations (moderation: generations only).
 SCALAR_FIELDS = ("n", "size", "quality", "background", "output_format", "output_compression")
 #: Native body fields with no canonical counterpart; they are kept in ``CanonicalRequest.extra``.
-EXTRA_FIELDS = ("user", "safety_identifier", "stream", "partial_images")
+EXTRA_FIELDS = (
+    "user",
+    "safety_identifier",
+    "stream",
+    "partial_images",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "svg",
+)
 
 
 def _content_type(operation_id: str) -> str:
@@ -79,18 +90,24 @@ def _values(prop: dict[str, Any]) -> tuple[str, ...]:
     return tuple(v for v in prop.get("enum", ()) if v is not None and v not in excluded)
 
 
-def size_rules(model: str, max_edge_inclusive: bool | None = None) -> SizeRules | None:
+def size_rules(
+    model: str, max_edge_inclusive: bool | None = None, output_format: str | None = None
+) -> SizeRules | None:
     """gpt-image-2's flexible-size rules (``x-size-rules``), ``None`` for a model with fixed sizes.
 
     ``max_edge_inclusive`` overrides the document's choice between the two conflicting sources
-    (SDK: 3840 allowed; openai/codex: below 3840).
+    (SDK: 3840 allowed; openai/codex: below 3840). For ``gif`` output the size is a frame's: the sheet
+    of frames has the pixel limits (``_check_gif_sheet``), so no minimum applies to a frame (the measured
+    cap of 16 frames is 720x720, below the 655,360-pixel minimum of an image).
     """
     block = _properties(GENERATE, model)["size"].get("x-size-rules")
     if block is None:
         return None
     rules = SizeRules.from_extension(block)
     if max_edge_inclusive is not None:
-        rules = SizeRules(**{**rules.__dict__, "max_edge_inclusive": max_edge_inclusive})
+        rules = replace(rules, max_edge_inclusive=max_edge_inclusive)
+    if output_format == "gif":
+        rules = replace(rules, min_pixels=None, max_pixels=None)
     return rules
 
 
@@ -155,7 +172,7 @@ class OpenAIDialect(Dialect):
         if not 1 <= n <= caps.max_n:
             raise UnsupportedValue(PROVIDER, "n", n, f"OpenAI accepts 1 to {caps.max_n} images per request")
         size = str(pick("size", request.size))
-        self._check_size(model, caps, size)
+        self._check_size(model, caps, size, request.output_format)
         quality = self._member("quality", pick("quality", request.quality), caps.qualities)
         background = pick("background", request.background)
         if background == "transparent" and "transparent" not in caps.backgrounds:
@@ -179,6 +196,7 @@ class OpenAIDialect(Dialect):
         moderation = self._resolve_moderation(request, caps)
         input_fidelity = self._resolve_fidelity(request, caps)
         self._check_images(request, caps)
+        _check_animation(request, str(output_format), n, compression, size)
         return request.with_(
             n=n,
             size=size,
@@ -197,8 +215,8 @@ class OpenAIDialect(Dialect):
         return value
 
     @staticmethod
-    def _check_size(model: str, caps: ModelCapabilities, size: str) -> None:
-        rules = size_rules(model)
+    def _check_size(model: str, caps: ModelCapabilities, size: str, output_format: str | None) -> None:
+        rules = size_rules(model, output_format=output_format)
         if rules is None or size == "auto":
             if size not in caps.sizes:
                 raise UnsupportedValue(PROVIDER, "size", size, f"{model} accepts {', '.join(caps.sizes)}")
@@ -318,6 +336,53 @@ def pick_default(request: CanonicalRequest, field: str) -> Any:
     """The request's value of an edits field, or the document's default for its model."""
     value = getattr(request, field)
     return default(EDIT, request.model, field) if value is None else value
+
+
+def _check_animation(
+    request: CanonicalRequest, output_format: str, n: int, compression: int, size: str
+) -> None:
+    """GIF and SVG output (openai==3.63.0 ``image_generate_params.py``): ``frame_count`` and
+    ``frame_duration_ms`` only with gif, ``svg`` only with svg; GIF "does not support streaming, partial
+    images, masks, or custom output compression" and must fit the model's GIF sheet (``gif_sheet``); "SVG
+    generation requires n=1 and does not support streaming, partial images ... or output_compression".
+    Raises ``UnsupportedValue``."""
+    extra = request.extra
+    if output_format != "gif":
+        for name in ("frame_count", "frame_duration_ms"):
+            if extra.get(name) is not None:
+                raise UnsupportedValue(PROVIDER, name, extra[name], "only supported with output_format=gif")
+    if output_format != "svg" and extra.get("svg") is not None:
+        raise UnsupportedValue(PROVIDER, "svg", "svg", "requires output_format=svg")
+    if output_format not in ("gif", "svg"):
+        return
+    if extra.get("stream") or extra.get("partial_images"):
+        field = "stream" if extra.get("stream") else "partial_images"
+        reason = f"{output_format.upper()} output does not support streaming or partial images"
+        raise UnsupportedValue(PROVIDER, field, extra[field], reason)
+    if compression != 100:
+        reason = f"{output_format.upper()} output does not support output_compression"
+        raise UnsupportedValue(PROVIDER, "output_compression", compression, reason)
+    if output_format == "svg" and n != 1:
+        raise UnsupportedValue(PROVIDER, "n", n, "SVG generation requires n=1")
+    if output_format == "gif":
+        if request.mask is not None:
+            raise UnsupportedValue(PROVIDER, "mask", "mask", "GIF output does not support masks")
+        _check_gif_sheet(request.model, size, int(extra.get("frame_count") or GIF_FRAMES))
+
+
+def _check_gif_sheet(model: str, size: str, frames: int) -> None:
+    """The GIF's frames must fit the model's sheet (models.yaml ``parameters.gif_sheet``)."""
+    dims = parse_size(size)
+    limits = model_facts(model).get("parameters", {}).get("gif_sheet")
+    if dims is None or limits is None:
+        return
+    width, height = gif_sheet(*dims, frames)
+    if width * height > int(limits["max_pixels"]) or max(width, height) > int(limits["max_edge"]):
+        reason = (
+            f"{frames} frames of {size} do not fit the model's GIF size limits (a {width}x{height} "
+            f"sheet; at most {limits['max_pixels']} pixels, {limits['max_edge']} px a side)"
+        )
+        raise UnsupportedValue(PROVIDER, "size", size, reason)
 
 
 def _check_file(field: str, image: ImageInput, mime_types: list[str]) -> None:

@@ -31,7 +31,7 @@ from pixelmock.emulators.core.images import MIME_TYPES, ImageSpec, render
 from pixelmock.emulators.core.store import Store
 
 NAMESPACE = "files"
-EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "svg": "svg"}
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from pixelmock.contracts.openapi import Violation, form_instance, inlined, reque
 from pixelmock.contracts.pricing import Billing, Quote, quote
 from pixelmock.contracts.providers import provider
 from pixelmock.contracts.sizes import SizeRules
+from pixelmock.contracts.tokens import prompt_tokens
 from pixelmock.contracts.upstream import render_openai_entry
 from pixelmock.emulators.core.accounts import Account, Charge
 from pixelmock.emulators.core.exchange import journal_note, note_shutdown
@@ -447,10 +448,10 @@ def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> 
     if limit is not None and count > int(limit):
         entry = _errors()["validation"]["maxItems"]
         raise entry_error(entry, "image", limit=limit, length=count)
-    _check_size(model_branch, body.get("size"))
+    _check_size(model_branch, body.get("size"), body.get("output_format"))
 
 
-def _check_size(model_branch: dict[str, Any], size: Any) -> None:
+def _check_size(model_branch: dict[str, Any], size: Any, output_format: Any) -> None:
     prop = model_branch["properties"]["size"]
     block = prop.get("x-size-rules")
     if block is None or size in (None, "auto"):
@@ -462,7 +463,7 @@ def _check_size(model_branch: dict[str, Any], size: Any) -> None:
         raise envelope(400, "invalid_request_error", "invalid_value", "size", message)
     canonical = str(model_branch["x-canonical-model"])
     inclusive = bool(choice(OPTION_MAX_EDGE))
-    rules = size_rules(canonical, max_edge_inclusive=inclusive)
+    rules = size_rules(canonical, max_edge_inclusive=inclusive, output_format=str(output_format))
     assert rules is not None
     for rule in ("multiple_of", "max_edge", "max_ratio", "min_pixels", "max_pixels"):
         limit = getattr(rules, rule)
@@ -630,7 +631,27 @@ def images_response(job: Job) -> Response:
     }
     if job.safety_identifier:
         body["safety_identifier"] = job.safety_identifier
+    if r.output_format == "svg":
+        body["svg_usage"] = svg_usage(job, body["data"][0]["b64_json"])
     return json_response(body, 200, _headers(), compact=False)
+
+
+def svg_usage(job: Job, b64_svg: str) -> dict[str, Any]:
+    """``svg_usage`` of an SVG answer ("token usage for SVG authoring, separate from image rendering usage",
+    openai==3.63.0 ``images_response.py``): the prompt's tokens in, the document's tokens out (o200k
+    counts), no reasoning tokens; the author is ``svg.model`` or the contract's ``x-svg-usage`` default. How
+    OpenAI counts them is not published (a choice); they are not billed."""
+    spec = inlined(NAME)["x-svg-usage"]
+    author = job.resolved.extra.get("svg") or {}
+    inputs = prompt_tokens(job.resolved.prompt)
+    outputs = prompt_tokens(base64.b64decode(b64_svg).decode("utf-8"))
+    return {
+        "input_tokens": inputs,
+        "model": str(author.get("model") or spec["default_model"]),
+        "output_tokens": outputs,
+        "reasoning_tokens": 0,
+        "total_tokens": inputs + outputs,
+    }
 
 
 def stream_response(job: Job) -> Response:
