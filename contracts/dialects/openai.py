@@ -377,10 +377,12 @@ def _check_gif_sheet(model: str, size: str, frames: int) -> None:
     if dims is None or limits is None:
         return
     width, height = gif_sheet(*dims, frames)
-    if width * height > int(limits["max_pixels"]) or max(width, height) > int(limits["max_edge"]):
+    pixels = width * height
+    fits = int(limits["min_pixels"]) <= pixels <= int(limits["max_pixels"])
+    if not fits or max(width, height) > int(limits["max_edge"]):
         reason = (
-            f"{frames} frames of {size} do not fit the model's GIF size limits (a {width}x{height} "
-            f"sheet; at most {limits['max_pixels']} pixels, {limits['max_edge']} px a side)"
+            f"{frames} frames of {size} do not fit the model's GIF size limits (a {width}x{height} sheet; "
+            f"{limits['min_pixels']}-{limits['max_pixels']} pixels, at most {limits['max_edge']} px a side)"
         )
         raise UnsupportedValue(PROVIDER, "size", size, reason)
 

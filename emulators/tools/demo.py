@@ -228,10 +228,11 @@ def run_demo() -> int:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
     print()
-    print(f"{'provider':<11} {'model':<14} {'answer':<9} {'images':<6} {'quote':<14} result")
+    width = max(len(model) for model in MODELS)
+    print(f"{'provider':<11} {'model':<{width}} {'answer':<9} {'images':<6} {'quote':<14} result")
     for out in outcomes:
         verdict = "ok" if out.ok else "FAILED"
-        head = f"{out.provider:<11} {out.model:<14} {out.status:<9} {out.images:<6} {out.cost:<14}"
+        head = f"{out.provider:<11} {out.model:<{width}} {out.status:<9} {out.images:<6} {out.cost:<14}"
         print(f"{head} {verdict}: {out.detail}")
     failed = [o for o in outcomes if not o.ok]
     print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} checks good; server stopped")
