@@ -1,13 +1,16 @@
-"""Cloudflare Workers AI dialect: ``openai/gpt-image-1.5`` and ``openai/gpt-image-2`` on ``/ai/run``.
+"""Cloudflare Workers AI dialect: the ``openai/*`` GPT Image models of its contract on ``/ai/run``.
 
-Native requests (contracts/openapi/cloudflare.yaml):
+The models are the branches of the contract's universal request (contracts/openapi/cloudflare.yaml:
+``openai/gpt-image-1.5``, ``openai/gpt-image-2``, ``openai/gpt-image-2.5-sunburst``); a canonical model with
+no branch is not sold (``UnsupportedValue``). Native requests:
 
 - universal endpoint, operation ``aiRun``: ``{"model": "openai/gpt-image-2", "input": {...}}``;
-- classic route, operations ``runGptImage15`` / ``runGptImage2``: the model input is the whole body.
+- classic route, one operation per model (``runGptImage2``...): the model input is the whole body.
 
 Each model input is the catalog page's schema. gpt-image-2 has ``prompt``, ``images`` (base64 strings or
 ``data:image/...;base64,`` URIs), ``quality``, ``size`` (three fixed sizes or ``auto``), ``background`` and
-``output_format``. gpt-image-1.5 has ``prompt``, ``images``, ``quality``, ``size`` in the published
+``output_format``; gpt-image-2.5-sunburst the same fields, with the qualities ``xhigh`` and ``max`` and
+transparent backgrounds. gpt-image-1.5 has ``prompt``, ``images``, ``quality``, ``size`` in the published
 DALL-E-like enum (``256x256`` ... ``1024x1792``) and ``style``; the option ``cloudflare.gpt_image_15_schema``
 can put OpenAI's own field set in force instead (``CloudflareDialect(schema="effective")``).
 
@@ -18,8 +21,9 @@ takes the upstream's (``x-upstream-default``, e.g. size ``auto``), expressed by 
 where the enum lacks that default (gpt-image-1.5 size ``auto``), a caller who sets it gets
 ``UnsupportedValue``, as Cloudflare answers the value 400 / 7003 (the emulator, ``pixelmock cost``).
 Values Cloudflare's schema lets through but OpenAI rejects (``x-upstream-rejects``, e.g. a transparent
-background on gpt-image-2) raise ``UnsupportedValue`` too. ``style`` has no canonical counterpart: it travels
-in ``CanonicalRequest.extra["cloudflare"]`` (``x-native-only``). A canonical size is the native size as
+background on gpt-image-2, or with jpeg output on gpt-image-2.5-sunburst) raise ``UnsupportedValue`` too.
+``style`` has no canonical counterpart: it travels in ``CanonicalRequest.extra["cloudflare"]``
+(``x-native-only``). A canonical size is the native size as
 sent; where OpenAI cannot render a published size (``1792x1024``), the quote bills the size OpenAI renders
 instead (``x-upstream-sizes``, inferred) and says so.
 
@@ -140,12 +144,26 @@ class ModelContract:
         return None if mapped in (None, size) else str(mapped)
 
     def rejected_values(self, param: str) -> tuple[Any, ...]:
-        """Values of a native input property that the upstream rejects (``x-upstream-rejects``)."""
+        """Values of a native input property that the upstream always rejects (``x-upstream-rejects`` rules
+        without ``when``)."""
         return tuple(
             value
             for rule in self.input_schema.get("x-upstream-rejects", [])
-            if rule["param"] == param
+            if rule["param"] == param and "when" not in rule
             for value in rule.get("values", [])
+        )
+
+    def combination_rejected(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The first ``x-upstream-rejects`` rule with ``when`` (a value rejected only together with others,
+        e.g. a transparent background with jpeg output) that ``values`` break, or ``None``. ``values``:
+        native input properties; one left out takes its ``default``."""
+        return next(
+            (
+                rule
+                for rule in self.input_schema.get("x-upstream-rejects", [])
+                if "when" in rule and _breaks(self.input_schema, rule, values)
+            ),
+            None,
         )
 
     def max_length(self, param: str) -> int | None:
@@ -159,6 +177,19 @@ class ModelContract:
     def accepted_media_types(self) -> tuple[str, ...]:
         """MIME types an ``images`` entry may hold (``x-accepted-media-types``)."""
         return tuple(self.properties["images"]["items"].get("x-accepted-media-types", ()))
+
+
+def _breaks(schema: dict[str, Any], rule: dict[str, Any], native_input: dict[str, Any]) -> bool:
+    """Whether a ``values`` rule of ``x-upstream-rejects`` holds for ``native_input``: the property holds one
+    of ``values`` and each property of ``when`` one of its values (a property left out takes its
+    ``default``)."""
+
+    def value(name: str) -> Any:
+        return native_input.get(name, schema["properties"].get(name, {}).get("default"))
+
+    if rule["param"] not in native_input or value(rule["param"]) not in rule["values"]:
+        return False
+    return all(value(name) in allowed for name, allowed in rule.get("when", {}).items())
 
 
 def default_schema(schema_option: str) -> str:
@@ -266,9 +297,11 @@ class UpstreamRejection:
 def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> UpstreamRejection | None:
     """The first ``x-upstream-rejects`` rule of an input schema that ``native_input`` breaks, or ``None``.
 
-    Rule kinds: ``values`` (the property holds one of them), ``max_length`` (a longer string), and
-    ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index`` is 1-based,
-    ``position`` 0-based). The answer is the rule's ``upstream-error`` (``pixelmock.contracts.upstream``).
+    Rule kinds: ``values`` (the property holds one of them; with ``when``, only while each property named
+    there holds one of its values, a property left out taking its ``default``), ``max_length`` (a longer
+    string), and ``invalid_image`` (an ``images`` entry that is not base64 of an accepted image; ``index``
+    is 1-based, ``position`` 0-based). The answer is the rule's ``upstream-error``
+    (``pixelmock.contracts.upstream``).
     """
     accepted = tuple(
         schema["properties"].get("images", {}).get("items", {}).get("x-accepted-media-types", ())
@@ -278,7 +311,7 @@ def upstream_rejection(schema: dict[str, Any], native_input: dict[str, Any]) -> 
         if param not in native_input:
             continue
         value = native_input[param]
-        if "values" in rule and value in rule["values"]:
+        if "values" in rule and _breaks(schema, rule, native_input):
             return UpstreamRejection(rule, {"value": value})
         if "max_length" in rule and isinstance(value, str) and len(value) > int(rule["max_length"]):
             return UpstreamRejection(rule, {"length": len(value), "limit": int(rule["max_length"])})
@@ -306,7 +339,8 @@ class CloudflareDialect(Dialect):
         contract = models(self.schema).get(model)
         if contract is None:
             offered = ", ".join(sorted(models(self.schema)))
-            raise UnsupportedValue(PROVIDER, "model", model, f"Cloudflare offers {offered}")
+            reason = f"not sold by Cloudflare Workers AI (no catalog page found); it sells {offered}"
+            raise UnsupportedValue(PROVIDER, "model", model, reason)
         return contract
 
     def upstream_shutdown(self, model: str) -> dict[str, Any] | None:
@@ -357,6 +391,13 @@ class CloudflareDialect(Dialect):
             elif value in c.rejected_values(name):
                 reason = f"{c.native} rejects it upstream (OpenAI, behind Cloudflare); use one of {listed}"
             raise UnsupportedValue(PROVIDER, name, value, reason)
+        set_values = {name: getattr(request, name) for name in c.knobs if getattr(request, name) is not None}
+        rule = c.combination_rejected(set_values)
+        if rule is not None:
+            together = ", ".join(f"{name} {set_values.get(name, c.default(name))}" for name in rule["when"])
+            reason = f"{c.native} rejects it upstream with {together} (OpenAI, behind Cloudflare): "
+            reason += str(rule["reason"])
+            raise UnsupportedValue(PROVIDER, rule["param"], set_values[rule["param"]], reason)
         for name in c.fixed_fields:
             value, fixed = getattr(request, name), c.fixed(name)
             if value is not None and value != fixed:

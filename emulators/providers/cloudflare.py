@@ -1,4 +1,6 @@
-"""Cloudflare Workers AI emulator: ``openai/gpt-image-1.5`` and ``openai/gpt-image-2`` on ``/ai/run``.
+"""Cloudflare Workers AI emulator: the ``openai/*`` GPT Image models of its contract on ``/ai/run``
+(``openai/gpt-image-1.5``, ``openai/gpt-image-2``, ``openai/gpt-image-2.5-sunburst``: read from the contract
+by the dialect, never listed here).
 
 Mounted at ``/cloudflare/client/v4`` (real base ``https://api.cloudflare.com/client/v4``). Routes:
 

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 from paths import DOCUMENTED
 
+from pixelmock.contracts.dialects.cloudflare import classic_operations
 from pixelmock.contracts.evidence import RUNGS
 from pixelmock.contracts.openapi import (
     credential_headers,
@@ -30,6 +31,7 @@ PROVIDER = "cloudflare"
 CASSETTES = sorted((DOCUMENTED / "cloudflare").glob("*.yaml"))
 PAGE_15 = "https://developers.cloudflare.com/ai/models/openai/gpt-image-1.5/"
 PAGE_2 = "https://developers.cloudflare.com/ai/models/openai/gpt-image-2/"
+PAGE_25_SUNBURST = "https://developers.cloudflare.com/ai/models/openai/gpt-image-2.5-sunburst/"
 
 
 def load_cassette(path: Path) -> dict[str, Any]:
@@ -163,7 +165,7 @@ def test_documented_request_validates(path: Path) -> None:
     assert urlsplit(request["uri"]).path.endswith("/ai/run")
     body = json.loads(request["body"])
     assert validate(PROVIDER, request_schema(PROVIDER, "aiRun"), body) == []
-    classic = "runGptImage15" if body["model"] == "openai/gpt-image-1.5" else "runGptImage2"
+    classic = classic_operations()[body["model"]]
     assert validate(PROVIDER, request_schema(PROVIDER, classic), body["input"]) == []
 
 
@@ -179,14 +181,18 @@ def test_documented_response_matches_the_success_schema(path: Path) -> None:
     assert response["status"]["code"] == 200
 
 
-def test_cassettes_cover_every_example_of_both_pages() -> None:
-    # 5 examples on the gpt-image-1.5 page (Usage + 4 quality levels), 6 on the gpt-image-2 page.
+def test_cassettes_cover_every_example_of_the_pages() -> None:
+    # 5 examples on the gpt-image-1.5 page (Usage + 4 quality levels), 6 on the gpt-image-2 page, 3 on the
+    # gpt-image-2.5-sunburst page (Usage, Portrait WebP, Cinematic Reference Edit).
     stems = [p.stem for p in CASSETTES]
-    assert len([s for s in stems if s.startswith("gpt-image-1.5-")]) == 5
-    assert len([s for s in stems if s.startswith("gpt-image-2-")]) == 6
+    pages = {"gpt-image-1.5-": PAGE_15, "gpt-image-2-": PAGE_2, "gpt-image-2.5-sunburst-": PAGE_25_SUNBURST}
+    counts = {"gpt-image-1.5-": 5, "gpt-image-2-": 6, "gpt-image-2.5-sunburst-": 3}
+    assert {prefix: len([s for s in stems if s.startswith(prefix)]) for prefix in counts} == counts
+    assert len(stems) == sum(counts.values())
     for path in CASSETTES:
         header = path.read_text(encoding="utf-8").splitlines()[0]
-        assert header.startswith("# Source: ") and (PAGE_15 in header or PAGE_2 in header)
+        page = next(pages[prefix] for prefix in pages if path.stem.startswith(prefix))
+        assert header.startswith("# Source: ") and page in header
         request = load_cassette(path)["request"]
         assert request["headers"]["Authorization"] == ["Bearer REDACTED"]
 
