@@ -16,14 +16,18 @@ Shape of the native request (``operation_id="submitRequest"``)::
 absent ``quality`` at the top tier (third-party live tests, 2026-09), so sending the documented default
 explicitly keeps what is billed equal to what is quoted.
 
-Model slugs: ``gpt-image-1.5`` and ``gpt-image-2`` equal the canonical ids; GMI also documents
-``gpt-image-2-generate`` and ``gpt-image-2-edit`` (each submit branch's ``x-canonical-model`` says which
-canonical model a slug means). ``to_native`` uses the canonical id, except for a gpt-image-2 edit whose
-image is a URL, which only ``gpt-image-2-edit`` takes (its payload's ``image.x-image-forms``).
+Model slugs are read from the contract's discriminator (``slugs``): ``gpt-image-1.5`` and ``gpt-image-2``
+equal the canonical ids; GMI also documents ``gpt-image-2-generate`` and ``gpt-image-2-edit``, and a third
+party's live tests show GPT Image 2.5 sold only as ``gpt-image-2.5-{flare,sunburst}-{generate,edit}`` (each
+submit branch's ``x-canonical-model`` says which canonical model a slug means). ``to_native`` sends the first
+slug that fits the request's images: the canonical id where GMI has it, else the generate slug without
+images and the edit slug with them; a gpt-image-2 edit whose image is a URL goes to ``gpt-image-2-edit``
+(its payload's ``image.x-image-forms``). The 2.5 edit slugs take up to 16 images (an array).
 
 ``GmiCloudDialect(flexible_sizes=True)`` also accepts gpt-image-2 sizes outside the documented enum that
 satisfy the payload's ``size.x-size-rules`` (a third party's live tests; the emulator's option
-``gmicloud.gpt_image_2_sizes``). ``DIALECT`` keeps to the documented sizes.
+``gmicloud.gpt_image_2_sizes``). ``DIALECT`` keeps to the documented sizes; the 2.5 slugs, whose only source
+is those live tests, always accept sizes within their rules (``size.x-size-rules-apply: always``).
 """
 
 from __future__ import annotations
