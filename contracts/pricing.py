@@ -321,14 +321,30 @@ def _quote_credits_per_image(
 def _quote_usd_per_image(
     provider: str, request: CanonicalRequest, rule: dict[str, Any], on: dt.date, billing: Billing
 ) -> Quote:
+    """GMI's rule: a price per image by quality and size, times ``n``. A rate entry may name its own
+    ``auto_billed_as`` (else the rule's); with ``scale_by_pixels`` its prices are for the ``base`` size and
+    another size costs them in proportion to its pixel count (exact; a note says so)."""
     table = effective(rule["rates"][request.model], on)
-    job = concrete(request, quality_auto=str(rule["auto_billed_as"]), billing=billing)
+    auto_as = str(table.get("auto_billed_as", rule["auto_billed_as"]))
+    job = concrete(request, quality_auto=auto_as, billing=billing)
     tokens, per_image_tokens, notes = _tokens(request, job)
+    size = format_size(job.width, job.height)
+    scale = table.get("scale_by_pixels")
     if table.get("derive_from_tokens"):
         price = per_image_tokens * _token_prices(request.model, on)["image_output"] / MILLION
         notes.append(f"estimate: {table['source']}")
+    elif scale is not None:
+        base = parse_size(str(scale["base"]))
+        assert base is not None
+        price = Decimal(str(table["prices"][job.quality][str(scale["base"])]))
+        if size != scale["base"]:
+            price = price * job.width * job.height / (base[0] * base[1])
+            how = f"{size} priced as {scale['base']} scaled by pixel count"
+            notes.append(
+                f"{scale.get('certainty', 'estimate')}: {how} ({scale['evidence']}: {scale['source']})"
+            )
     else:
-        price = Decimal(str(table["prices"][job.quality][format_size(job.width, job.height)]))
+        price = Decimal(str(table["prices"][job.quality][size]))
     return _make(provider, request, job, tokens, notes, usd=price * job.n)
 
 

@@ -16,14 +16,18 @@ Shape of the native request (``operation_id="submitRequest"``)::
 absent ``quality`` at the top tier (third-party live tests, 2026-09), so sending the documented default
 explicitly keeps what is billed equal to what is quoted.
 
-Model slugs: ``gpt-image-1.5`` and ``gpt-image-2`` equal the canonical ids; GMI also documents
-``gpt-image-2-generate`` and ``gpt-image-2-edit`` (each submit branch's ``x-canonical-model`` says which
-canonical model a slug means). ``to_native`` uses the canonical id, except for a gpt-image-2 edit whose
-image is a URL, which only ``gpt-image-2-edit`` takes (its payload's ``image.x-image-forms``).
+Model slugs are read from the contract's discriminator (``slugs``): ``gpt-image-1.5`` and ``gpt-image-2``
+equal the canonical ids; GMI also documents ``gpt-image-2-generate`` and ``gpt-image-2-edit``, and a third
+party's live tests show GPT Image 2.5 sold only as ``gpt-image-2.5-{flare,sunburst}-{generate,edit}`` (each
+submit branch's ``x-canonical-model`` says which canonical model a slug means). ``to_native`` sends the first
+slug that fits the request's images: the canonical id where GMI has it, else the generate slug without
+images and the edit slug with them; a gpt-image-2 edit whose image is a URL goes to ``gpt-image-2-edit``
+(its payload's ``image.x-image-forms``). The 2.5 edit slugs take up to 16 images (an array).
 
 ``GmiCloudDialect(flexible_sizes=True)`` also accepts gpt-image-2 sizes outside the documented enum that
 satisfy the payload's ``size.x-size-rules`` (a third party's live tests; the emulator's option
-``gmicloud.gpt_image_2_sizes``). ``DIALECT`` keeps to the documented sizes.
+``gmicloud.gpt_image_2_sizes``). ``DIALECT`` keeps to the documented sizes; the 2.5 slugs, whose only source
+is those live tests, always accept sizes within their rules (``size.x-size-rules-apply: always``).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ PROVIDER = "gmicloud"
 SUBMIT = "submitRequest"
 
 #: Canonical request fields that map one-to-one onto a payload property of the same name.
-_DIRECT = ("size", "quality", "n", "output_format", "output_compression", "background")
+_DIRECT = ("size", "quality", "n", "output_format", "output_compression", "background", "moderation")
 #: Native payload property -> canonical field, where the names differ.
 _CANONICAL_NAME = {"image": "input_images"}
 
@@ -96,19 +100,46 @@ def image_forms(prop: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(prop.get("x-image-forms", ("base64",)))
 
 
-def _url_slug(model: str) -> str | None:
-    """The slug of ``model`` whose ``image`` takes a URL (``gpt-image-2-edit``), if there is one."""
-    for slug in discriminator_values(request_schema(PROVIDER, SUBMIT)):
-        if canonical_model(slug) == model and "url" in image_forms(_props(slug).get("image")):
-            return slug
-    return None
+def max_images(prop: dict[str, Any] | None) -> int:
+    """How many images an image property takes: its array form's ``maxItems``, else 1 (0 without one)."""
+    if prop is None:
+        return 0
+    counts = [int(b.get("maxItems", 1)) if b.get("type") == "array" else 1 for b in prop.get("oneOf", [prop])]
+    return max(counts)
+
+
+def slugs(model: str) -> tuple[str, ...]:
+    """The slugs GMI sells canonical ``model`` under (read from the contract's discriminator), the one
+    equal to the model id first: ``gpt-image-2`` -> gpt-image-2, -generate, -edit;
+    ``gpt-image-2.5-flare`` -> gpt-image-2.5-flare-generate, -edit. Empty for a model GMI lacks."""
+    found = [s for s in discriminator_values(request_schema(PROVIDER, SUBMIT)) if canonical_model(s) == model]
+    return tuple(sorted(found, key=lambda slug: slug != model))
+
+
+def _fits(slug: str, request: CanonicalRequest) -> bool:
+    """Whether ``slug`` can carry the request's images (forms and count), or needs none it lacks."""
+    schema = _payload_schema(slug)
+    prop = schema["properties"].get("image")
+    if not request.input_images:
+        return "image" not in schema.get("required", ())
+    url = any(image.data is None for image in request.input_images)
+    forms_ok = not url or "url" in image_forms(prop)
+    return prop is not None and forms_ok and len(request.input_images) <= max_images(prop)
 
 
 def _slug(request: CanonicalRequest) -> str:
-    """The slug a canonical request is sent as: its model id, or the URL-taking slug for a URL image."""
-    if any(image.data is None for image in request.input_images):
-        return _url_slug(request.model) or request.model
-    return request.model
+    """The slug a canonical request is sent as: the first of ``slugs(model)`` that fits its images (the
+    model id itself where GMI has that slug; the edit slug for images it alone takes, URLs or several;
+    the generate slug without images); where none fits, the first with an image property (or the first),
+    whose rules then say why. Raises ``UnsupportedValue`` for a model GMI lacks."""
+    candidates = slugs(request.model)
+    if not candidates:
+        raise UnsupportedValue(PROVIDER, "model", request.model, "GMI Cloud does not serve this model")
+    for slug in candidates:
+        if _fits(slug, request):
+            return slug
+    with_image = [slug for slug in candidates if "image" in _props(slug)]
+    return (with_image if request.input_images and with_image else candidates)[0]
 
 
 def size_rules(slug: str) -> SizeRules | None:
@@ -117,30 +148,39 @@ def size_rules(slug: str) -> SizeRules | None:
     return None if block is None else SizeRules.from_extension(block)
 
 
-def _flexible_size(slug: str, value: Any) -> bool:
-    """Whether ``value`` is a ``WxH`` outside the enum that the slug's ``x-size-rules`` allow."""
+def always_flexible(slug: str) -> bool:
+    """Whether the slug's size rules apply whatever ``flexible_sizes`` says (``size.x-size-rules-apply``
+    ``always``: GPT Image 2.5, whose only source is the live tests that saw the rules)."""
+    return bool(_props(slug)["size"].get("x-size-rules-apply") == "always")
+
+
+def _flexible_size(slug: str, value: Any, flexible_sizes: bool) -> bool:
+    """Whether ``value`` is a ``WxH`` outside the enum that the slug's ``x-size-rules`` allow (with
+    ``flexible_sizes``, or always where the slug says so)."""
     rules = size_rules(slug)
     dims = parse_size(value) if isinstance(value, str) else None
-    return rules is not None and dims is not None and rules.allows(*dims)
+    applies = flexible_sizes or always_flexible(slug)
+    return applies and rules is not None and dims is not None and rules.allows(*dims)
 
 
 def violations(body: Any, flexible_sizes: bool = False) -> list[Violation]:
-    """Contract violations of a ``submitRequest`` body; with ``flexible_sizes``, a ``payload.size`` outside
-    the enum but within the slug's ``x-size-rules`` is not one."""
+    """Contract violations of a ``submitRequest`` body; a ``payload.size`` outside the enum but within the
+    slug's ``x-size-rules`` is not one with ``flexible_sizes`` (or on a slug whose rules always apply)."""
     found = validate(PROVIDER, request_schema(PROVIDER, SUBMIT), body)
-    if not flexible_sizes or not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
+    if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
         return found
     slug, size = body.get("model"), body["payload"].get("size")
     if not isinstance(slug, str) or model_branch(PROVIDER, request_schema(PROVIDER, SUBMIT), slug) is None:
         return found
-    keep = not _flexible_size(slug, size)
+    keep = not _flexible_size(slug, size, flexible_sizes)
     return [v for v in found if keep or not (v.param == "payload.size" and v.keyword == "enum")]
 
 
 class GmiCloudDialect(Dialect):
-    """GMI Cloud's request-queue dialect for gpt-image-1.5 and gpt-image-2 (see the module docstring for
-    slugs and ``flexible_sizes``). Sources: https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5
-    and the other GMI quickstarts (read 2026-11-21)."""
+    """GMI Cloud's request-queue dialect for the models its contract sells (gpt-image-1.5, gpt-image-2,
+    gpt-image-2.5-flare and -sunburst; see the module docstring for slugs and ``flexible_sizes``).
+    Sources: https://docs.gmicloud.ai/model-quickstarts/image/gpt-image-1-5 and the other GMI quickstarts
+    (read 2026-11-21); a third-party client's live tests for 2.5 (2026-09)."""
 
     provider: ClassVar[str] = PROVIDER
 
@@ -148,26 +188,30 @@ class GmiCloudDialect(Dialect):
         self.flexible_sizes = flexible_sizes
 
     def capabilities(self, model: str) -> ModelCapabilities:
-        """Read from the model's payload schema. Raises ``UnsupportedValue`` for a model GMI lacks."""
-        props = _props(model)
-        implicit = _upstream_defaults(model)
+        """Read from the payload schema of the model's text-to-image slug (its first, ``slugs``), images
+        and masks from any of its slugs. Raises ``UnsupportedValue`` for a model GMI lacks."""
+        native = _slug(CanonicalRequest(model=model, prompt="-"))
+        props = _props(native)
+        implicit = _upstream_defaults(native)
+        every = [_props(slug) for slug in slugs(model)]
 
         def values(name: str) -> tuple[str, ...]:
             return offered_values(props.get(name), implicit, name)
 
+        rules = size_rules(native) is not None
         return ModelCapabilities(
             model=model,
-            native_model=model,
+            native_model=native,
             sizes=tuple(props["size"]["enum"]),
-            flexible_sizes=self.flexible_sizes and size_rules(model) is not None,
+            flexible_sizes=rules and (self.flexible_sizes or always_flexible(native)),
             qualities=values("quality"),
             backgrounds=values("background"),
             output_formats=values("output_format"),
             moderations=values("moderation"),
             input_fidelities=values("input_fidelity"),
             max_n=int(props["n"]["maximum"]),
-            max_input_images=1 if "image" in props else 0,
-            mask="mask" in props,
+            max_input_images=max(max_images(p.get("image")) for p in every),
+            mask=any("mask" in p for p in every),
             output_compression="output_compression" in props,
         )
 
@@ -210,19 +254,19 @@ class GmiCloudDialect(Dialect):
             if name in props:
                 if value is None:
                     value = props[name]["default"]
-                if not (name == "size" and self.flexible_sizes and _flexible_size(slug, value)):
+                if not (name == "size" and _flexible_size(slug, value, self.flexible_sizes)):
                     _check(name, value, props[name])
                 changes[name] = value
             elif value is not None and value != implicit.get(name):
                 reason = f"{request.model} on GMI has no {name} parameter (it uses {implicit.get(name)!r})"
                 raise UnsupportedValue(PROVIDER, name, value, reason)
-        for name in ("moderation", "input_fidelity"):
+        for name in ("input_fidelity",):
             value = getattr(request, name)
             if value is not None and value != implicit.get(name):
                 expected = implicit.get(name)
                 reason = f"GMI has no {name} parameter; {request.model} always uses {expected!r}"
                 raise UnsupportedValue(PROVIDER, name, value, reason)
-        _check_images(request, props)
+        _check_images(request, props, slug)
         resolved = request.with_(**changes)
         if resolved.background == "transparent" and resolved.output_format == "jpeg":
             reason = "a transparent background needs png or webp output"
@@ -244,8 +288,8 @@ class GmiCloudDialect(Dialect):
             if name in props:
                 payload[name] = getattr(resolved, name)
         if resolved.input_images:
-            image = resolved.input_images[0]
-            payload["image"] = image.url if image.data is None else image.as_base64()
+            sent = [image.url if image.data is None else image.as_base64() for image in resolved.input_images]
+            payload["image"] = sent[0] if len(sent) == 1 else sent
         if resolved.mask is not None:
             payload["mask"] = resolved.mask.as_base64()
         body = {"model": slug, "payload": payload}
@@ -286,7 +330,8 @@ class GmiCloudDialect(Dialect):
         if not isinstance(prompt, str):
             raise ValueError(f"{PROVIDER}: payload.prompt must be a string")
         fields: dict[str, Any] = {name: payload.get(name) for name in _DIRECT}
-        images = (ImageInput.from_string(payload["image"]),) if "image" in payload else ()
+        raw = payload.get("image", [])
+        images = tuple(ImageInput.from_string(item) for item in (raw if isinstance(raw, list) else [raw]))
         mask = ImageInput.from_string(payload["mask"]) if "mask" in payload else None
         return CanonicalRequest(model=canonical, prompt=prompt, input_images=images, mask=mask, **fields)
 
@@ -294,8 +339,9 @@ class GmiCloudDialect(Dialect):
 def labelled(quote: Quote, on: dt.date | None = None) -> Quote:
     """``quote`` with notes saying which parts of GMI's price are estimates (contracts/data/pricing.yaml
     ``gmicloud``): a price table in force on ``on`` (default today) whose evidence is below ``recorded``
-    (gpt-image-2's prices are a third party's reading; gpt-image-1.5's a choice, which the cost engine
-    already notes), and the top-tier billing of quality ``auto`` (a third party's report)."""
+    (gpt-image-2's and 2.5's prices are a third party's reading; gpt-image-1.5's a choice, which the cost
+    engine already notes), and the top-tier billing of quality ``auto`` (a third party's report; the rate
+    entry's ``auto_billed_as`` where it has one, max for 2.5)."""
     rule = load("pricing")[PROVIDER]
     entry = effective(rule["rates"][quote.model], on or dt.date.today())
     notes = list(quote.notes)
@@ -303,9 +349,9 @@ def labelled(quote: Quote, on: dt.date | None = None) -> Quote:
         notes.append(
             f"estimate: GMI's {quote.model} price rests on {entry['evidence']} evidence ({entry['source']})"
         )
-    auto = rule["auto_billing"]
+    auto = entry.get("auto_billing", rule["auto_billing"])
     if quote.resolved.quality == "auto" and auto["evidence"] not in TRUSTED:
-        rung, billed = auto["evidence"], rule["auto_billed_as"]
+        rung, billed = auto["evidence"], entry.get("auto_billed_as", rule["auto_billed_as"])
         notes.append(f"estimate: quality auto billed as {billed} rests on {rung} evidence ({auto['source']})")
     return dataclasses.replace(quote, notes=tuple(notes))
 
@@ -322,20 +368,19 @@ def _check(name: str, value: Any, schema: dict[str, Any]) -> None:
             raise UnsupportedValue(PROVIDER, name, value, f"must be between {low} and {high}")
 
 
-def _check_images(request: CanonicalRequest, props: dict[str, Any]) -> None:
+def _check_images(request: CanonicalRequest, props: dict[str, Any], slug: str) -> None:
     if request.input_images and "image" not in props:
         raise UnsupportedValue(PROVIDER, "input_images", len(request.input_images), "no image input")
-    if len(request.input_images) > 1:
-        reason = "GMI takes one base64 `image` per request"
+    most = max_images(props.get("image"))
+    if len(request.input_images) > max(most, 1):
+        reason = f"GMI's {slug} takes at most {most} image(s) per request"
         raise UnsupportedValue(PROVIDER, "input_images", len(request.input_images), reason)
-    if (
-        request.input_images
-        and request.input_images[0].data is None
-        and "url" not in image_forms(props["image"])
-    ):
-        url = request.input_images[0].url
-        raise UnsupportedValue(PROVIDER, "input_images", url, "GMI takes base64 images, not URLs")
+    for image in request.input_images:
+        if image.data is None and "url" not in image_forms(props["image"]):
+            raise UnsupportedValue(PROVIDER, "input_images", image.url, "GMI takes base64 images, not URLs")
     if request.mask is not None:
+        if "mask" not in props:
+            raise UnsupportedValue(PROVIDER, "mask", "mask", f"GMI's {slug} takes no mask")
         if not request.input_images:
             raise UnsupportedValue(PROVIDER, "mask", "mask", "a mask needs an input image to edit")
         if request.mask.data is None:

@@ -29,11 +29,14 @@ Options (``EmulatorConfig.options``):
   (``presets``: the documented enum; ``flexible``: also sizes within ``x-size-rules``, not charged since
   GMI publishes no price for them), ``gmicloud.gpt_image_2_edit_data_uri`` (``gpt-image-2-edit`` takes a
   data URI as ``image``), ``gmicloud.absent_quality_billing`` (``documented_default``: an absent quality
-  is billed as medium; ``top_tier``: like ``auto``).
+  is billed as medium; ``top_tier``: like ``auto``; on 2.5, whose default is ``auto``, both bill max).
 
-Model slugs: ``gpt-image-1.5``, ``gpt-image-2``, and GMI's documented ``gpt-image-2-generate`` (text to
+Model slugs: every slug of the contract's ``SubmitRequest`` discriminator (``x-canonical-model`` says what
+each runs as): ``gpt-image-1.5``, ``gpt-image-2``, GMI's documented ``gpt-image-2-generate`` (text to
 image) and ``gpt-image-2-edit`` (``image`` required: bare base64 or a public URL, which is not fetched),
-which run as gpt-image-2; the record keeps the slug sent.
+and ``gpt-image-2.5-{flare,sunburst}-{generate,edit}`` (reported: quality up to ``max``, auto or none
+billed as max; sizes within the size rules; the edit slugs take up to 16 images as URLs, data URIs or
+base64); the record keeps the slug sent.
 
 Error texts come from the contract's ``Error.x-messages``; status names from ``RequestStatus``. GMI's
 rejection text is generic, so a 400 also carries an ``X-Pixelmock-Detail`` header (emulator-only) naming
@@ -57,6 +60,7 @@ from pixelmock.contracts.dialects.gmicloud import (
     DIALECT,
     SUBMIT,
     GmiCloudDialect,
+    always_flexible,
     image_forms,
     violations,
 )
@@ -270,14 +274,15 @@ def _decode_image(text: str) -> ImageInput | None:
 
 
 def _read_image(text: str, branch: dict[str, Any]) -> tuple[bool, ImageInput | None]:
-    """``(accepted, decoded image)`` of the payload's ``image`` in one of the forms the slug takes: bare
+    """``(accepted, decoded image)`` of one ``image`` string in one of the forms the slug takes: bare
     base64 (decoded); a public http(s) URL where ``x-image-forms`` lists ``url`` (not fetched: no image);
-    a data URI on ``gpt-image-2-edit`` as the option ``gmicloud.gpt_image_2_edit_data_uri`` says."""
+    a data URI where it lists ``data_uri`` (the 2.5 edit slugs), and on ``gpt-image-2-edit`` as the option
+    ``gmicloud.gpt_image_2_edit_data_uri`` says."""
     forms = image_forms(branch["properties"]["payload"]["properties"].get("image"))
     if "url" in forms and text.startswith(("http://", "https://")):
         return True, None
     # The live tests that saw data URIs accepted were on the URL-taking slug (gpt-image-2-edit).
-    if text.startswith("data:") and "url" in forms and choice(OPTION_DATA_URI):
+    if text.startswith("data:") and ("data_uri" in forms or ("url" in forms and choice(OPTION_DATA_URI))):
         try:
             parsed = ImageInput.from_string(text)
         except ValueError:
@@ -288,10 +293,13 @@ def _read_image(text: str, branch: dict[str, Any]) -> tuple[bool, ImageInput | N
 
 
 def _image_problem(payload: dict[str, Any], branch: dict[str, Any]) -> str | None:
-    """What the schema cannot check: image and mask decode; the mask has the image's size."""
-    accepted, image = _read_image(payload["image"], branch) if "image" in payload else (True, None)
-    if not accepted:
+    """What the schema cannot check: each image (one, or an array where the slug takes one) and the mask
+    decode; the mask has the (first) image's size."""
+    raw = payload.get("image", [])
+    read = [_read_image(text, branch) for text in (raw if isinstance(raw, list) else [raw])]
+    if not all(accepted for accepted, _ in read):
         return "payload.image: not an image in a form this model takes"
+    image = read[0][1] if read else None
     if "mask" in payload:
         mask = _decode_image(payload["mask"])
         if mask is None:
@@ -341,7 +349,12 @@ def _quote(dialect: GmiCloudDialect, resolved: CanonicalRequest, payload: dict[s
     ``None`` where no price is in force (no charge is then taken, and the journal says so). An absent
     quality is billed as the option ``gmicloud.absent_quality_billing`` says."""
     billed = resolved
-    if "quality" not in payload and choice(OPTION_ABSENT_QUALITY) == "top_tier":
+    # Where the payload's default is auto already (2.5), both alternatives bill it alike: no choice made.
+    if (
+        "quality" not in payload
+        and resolved.quality != "auto"
+        and choice(OPTION_ABSENT_QUALITY) == "top_tier"
+    ):
         billed = resolved.with_(quality="auto")
     try:
         return dialect.quote(billed, runtime().clock.today())
@@ -366,7 +379,11 @@ def submit(account: Account, body: Any) -> Response:
     rt = runtime()
     model, branch = _envelope(body)
     payload = body.get("payload")
-    sized = "x-size-rules" in branch["properties"]["payload"]["properties"]["size"]
+    # The option is about slugs whose size rules are an alternative to a documented enum (gpt-image-2's);
+    # where the rules always apply (2.5), the dialect applies them itself.
+    sized = "x-size-rules" in branch["properties"]["payload"]["properties"]["size"] and not always_flexible(
+        model
+    )
     dialect = _DIALECTS[sized and choice(OPTION_SIZES) == "flexible"]
     problem = _violation(body, dialect.flexible_sizes) or _image_problem(payload, branch)
     if problem is not None:

@@ -18,7 +18,15 @@ from paths import cassette, provider_cassettes
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
-from pixelmock.contracts.openapi import document, inlined, operation, real_base_url, request_schema, validate
+from pixelmock.contracts.openapi import (
+    document,
+    inlined,
+    model_branch,
+    operation,
+    real_base_url,
+    request_schema,
+    validate,
+)
 
 PROVIDER = "gmicloud"
 REAL_BASE = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
@@ -91,13 +99,28 @@ def test_operations(operation_id: str, method: str, path: str) -> None:
 def test_models_are_discriminated_by_slug() -> None:
     schema = request_schema(PROVIDER, "submitRequest")
     assert schema["discriminator"]["propertyName"] == "model"
-    # GMI documents four slugs: gpt-image-1.5, gpt-image-2 and gpt-image-2-generate / -edit (its quickstarts).
-    assert set(schema["discriminator"]["mapping"]) == {
-        "gpt-image-1.5",
-        "gpt-image-2",
-        "gpt-image-2-generate",
-        "gpt-image-2-edit",
+    # GMI documents four slugs: gpt-image-1.5, gpt-image-2 and gpt-image-2-generate / -edit (its quickstarts);
+    # a third party's live tests (2026-09) add a generate and an edit slug for each GPT Image 2.5 variant.
+    documented = {"gpt-image-1.5", "gpt-image-2", "gpt-image-2-generate", "gpt-image-2-edit"}
+    reported = {
+        f"gpt-image-2.5-{variant}-{kind}"
+        for variant in ("flare", "sunburst")
+        for kind in ("generate", "edit")
     }
+    assert set(schema["discriminator"]["mapping"]) == documented | reported
+    for slug in reported:
+        branch = model_branch(PROVIDER, schema, slug)
+        assert branch is not None
+        assert branch["x-canonical-model"] == slug.rsplit("-", 1)[0]
+        assert branch["properties"]["model"]["x-source"]["evidence"] == "reported"
+
+
+def test_every_gpt_image_25_payload_property_names_its_source() -> None:
+    for slug in ("gpt-image-2.5-flare-generate", "gpt-image-2.5-sunburst-edit"):
+        payload = _payload_schema(slug)
+        for name, prop in payload["properties"].items():
+            assert prop["x-source"]["evidence"] in {"reported", "inferred"}, (slug, name)
+        assert payload["properties"]["quality"]["enum"] == ["low", "medium", "high", "xhigh", "max", "auto"]
 
 
 @pytest.mark.parametrize(
