@@ -65,7 +65,9 @@ def _sizes(caps: ModelCapabilities) -> st.SearchStrategy[Any]:
 @st.composite
 def text_requests(draw: st.DrawFn, caps: ModelCapabilities) -> CanonicalRequest:
     """Text-to-image canonical requests using only values the provider's capabilities offer, minus the
-    one combination OpenAI forbids everywhere (a transparent background needs png or webp)."""
+    combinations OpenAI forbids everywhere (a transparent background needs png or webp; GIF frames must
+    fit the model's sheet, so a GIF is drawn at a frame size whose 3x3 sheet fits, 720 to 960 px square;
+    SVG needs n=1: openai==3.63.0)."""
     request = CanonicalRequest(
         model=caps.model,  # type: ignore[arg-type]
         prompt=draw(st.text("abcdefghij klmnop", min_size=3, max_size=60).filter(str.strip)),
@@ -77,6 +79,11 @@ def text_requests(draw: st.DrawFn, caps: ModelCapabilities) -> CanonicalRequest:
         moderation=draw(_maybe(caps.moderations)),
     )
     assume(not (request.background == "transparent" and request.output_format == "jpeg"))
+    if request.output_format == "gif":
+        side = draw(st.sampled_from((720, 816, 960)))
+        request = request.with_(size=f"{side}x{side}")
+    if request.output_format == "svg":
+        request = request.with_(n=draw(st.sampled_from((None, 1))))
     return request
 
 
