@@ -30,6 +30,7 @@ from pixelmock.contracts.openapi import inlined
 from pixelmock.contracts.upstream import openai_error
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin
+from pixelmock.emulators.tools.demo import fetch_image
 
 EMULATED_PROVIDERS = ["cloudflare"]
 PREFIX = "/cloudflare/client/v4"
@@ -56,14 +57,6 @@ def shape(node: Any) -> Any:
     if isinstance(node, dict):
         return {key: shape(value) for key, value in node.items()}
     return type(node).__name__
-
-
-def decode(http: httpx.Client, url: str) -> Image.Image:
-    response = http.get(url)
-    assert response.status_code == 200
-    image = Image.open(io.BytesIO(response.content))
-    image.load()
-    return image
 
 
 def post(
@@ -98,7 +91,7 @@ def test_documented_example_replays(http: httpx.Client, path: Path) -> None:
     assert conforms("RunSuccessEnvelope", body) == []
     assert body["result"]["state"] == documented["result"]["state"] == "Completed"
     sent = json.loads(request["body"])["input"]
-    image = decode(http, body["result"]["result"]["image"])
+    image = fetch_image(http, body["result"]["result"]["image"])
     size = sent.get("size", "auto")
     likely = str(
         model_facts(json.loads(request["body"])["model"].removeprefix("openai/"))["auto"]["likely"]["size"]
@@ -136,7 +129,7 @@ def test_image_is_real_and_exact(
 ) -> None:
     response = post(http, {"model": model, "input": {"prompt": "a red fox", **extra}})
     assert response.status_code == 200
-    image = decode(http, response.json()["result"]["result"]["image"])
+    image = fetch_image(http, response.json()["result"]["result"]["image"])
     assert (image.size, image.format, image.mode) == (size, fmt, mode)
 
 
@@ -545,7 +538,7 @@ def test_literal_published_size_option_renders_the_size_sent() -> None:
             http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "size": "1024x1792"}}
         )
         assert response.status_code == 200
-        assert decode(http, response.json()["result"]["result"]["image"]).size == (1024, 1792)
+        assert fetch_image(http, response.json()["result"]["result"]["image"]).size == (1024, 1792)
 
 
 def test_effective_gpt_image_15_schema_option() -> None:
@@ -560,7 +553,7 @@ def test_effective_gpt_image_15_schema_option() -> None:
             },
         )
         assert transparent.status_code == 200
-        image = decode(http, transparent.json()["result"]["result"]["image"])
+        image = fetch_image(http, transparent.json()["result"]["result"]["image"])
         assert (image.size, image.mode) == ((1536, 1024), "RGBA")
         dall_e = post(http, {"model": "openai/gpt-image-1.5", "input": {"prompt": "x", "style": "vivid"}})
     assert only_error(dall_e) == (400, 7003, "User Input Error")

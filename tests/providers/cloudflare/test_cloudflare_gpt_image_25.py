@@ -14,7 +14,6 @@ Image 2.6 (so: not sold).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,7 +22,6 @@ import cloudflare
 import httpx
 import pytest
 from flask import Flask
-from PIL import Image
 
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.data import load, model_facts
@@ -32,6 +30,7 @@ from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.lifecycle import lifecycle, lifecycle_table
 from pixelmock.contracts.upstream import openai_error
 from pixelmock.emulators.tools.cli import main
+from pixelmock.emulators.tools.demo import fetch_image
 
 EMULATED_PROVIDERS = ["cloudflare"]
 PREFIX = "/cloudflare/client/v4"
@@ -55,14 +54,6 @@ def error_of(response: httpx.Response) -> tuple[int, int, str]:
     body = response.json()
     assert body["success"] is False
     return response.status_code, body["errors"][0]["code"], body["errors"][0]["message"]
-
-
-def image_at(http: httpx.Client, url: str) -> Image.Image:
-    response = http.get(url)
-    assert response.status_code == 200
-    image = Image.open(io.BytesIO(response.content))
-    image.load()
-    return image
 
 
 def balance(app: Flask) -> Decimal:
@@ -91,7 +82,7 @@ def test_official_sdk_generates_at_the_qualities_25_adds(
         assert isinstance(answer, dict) and answer["success"] is True
         assert answer["result"]["state"] == "Completed"
         with httpx.Client() as http:
-            image = image_at(http, answer["result"]["result"]["image"])
+            image = fetch_image(http, answer["result"]["result"]["image"])
         assert image.size == tuple(int(x) for x in size.split("x"))
 
 
@@ -138,7 +129,7 @@ def test_transparent_png_is_served_transparent_with_jpeg_is_openais_refusal_wrap
     # The 2.5 models "support opaque and transparent backgrounds" (openai==3.63.0), png or webp only.
     fine = post(http, {"model": NATIVE, "input": {"prompt": "a sticker", "background": "transparent"}})
     assert fine.status_code == 200
-    assert image_at(http, fine.json()["result"]["result"]["image"]).mode == "RGBA"
+    assert fetch_image(http, fine.json()["result"]["result"]["image"]).mode == "RGBA"
     jpeg = {"prompt": "a sticker", "background": "transparent", "output_format": "jpeg"}
     status, code, message = error_of(post(http, {"model": NATIVE, "input": jpeg}))
     upstream_status, upstream = openai_error("transparent_jpeg")

@@ -25,6 +25,7 @@ from pixelmock.contracts.openapi import inlined, validate
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.admin.client import PixelmockAdmin
 from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.tools.demo import fetch_image
 
 EMULATED_PROVIDERS = ["gmicloud"]
 
@@ -57,14 +58,6 @@ def _submit(
 ) -> httpx.Response:
     body = {"model": model, "payload": {"prompt": "a lighthouse at dawn", **payload}}
     return http.post(f"{PREFIX}/requests", json=body, headers=KEY if headers is None else headers)
-
-
-def _image(http: httpx.Client, url: str) -> Image.Image:
-    response = http.get(url)
-    assert response.status_code == 200
-    image = Image.open(io.BytesIO(response.content))
-    image.load()
-    return image
 
 
 def _b64_png(width: int, height: int, mode: str = "RGB") -> str:
@@ -108,7 +101,7 @@ def test_documented_examples_replay(http: httpx.Client, name: str, req: Any, res
     assert len(body["outcome"]["media_urls"]) == len(published["outcome"]["media_urls"])
     for index, item in enumerate(body["outcome"]["media_urls"]):
         assert item["id"] == str(index)
-        image = _image(http, item["url"])
+        image = fetch_image(http, item["url"])
         assert image.size == tuple(int(x) for x in sent.get("size", "1024x1024").split("x"))
         assert image.format == PIL_FORMAT[sent.get("output_format", "png")]
 
@@ -132,7 +125,7 @@ def test_images_have_the_requested_size_and_format(
     assert response.status_code == 200
     record = _conforms(response, "/requests", "post")
     [item] = record["outcome"]["media_urls"]
-    image = _image(http, item["url"])
+    image = fetch_image(http, item["url"])
     assert "x".join(map(str, image.size)) == size
     assert image.format == PIL_FORMAT[fmt]
     assert record["outcome"]["thumbnail_image_url"] == item["url"]
@@ -140,14 +133,14 @@ def test_images_have_the_requested_size_and_format(
 
 def test_defaults_are_the_seed_defaults(http: httpx.Client) -> None:
     record = _submit(http, "gpt-image-1.5").json()
-    image = _image(http, record["outcome"]["media_urls"][0]["url"])
+    image = fetch_image(http, record["outcome"]["media_urls"][0]["url"])
     assert (image.size, image.format) == ((1024, 1024), "PNG")  # seed: 1024x1024, png, n 1
     assert len(record["outcome"]["media_urls"]) == 1
 
 
 def test_transparent_background_has_alpha(wsgi: httpx.Client) -> None:
     record = _submit(wsgi, "gpt-image-1.5", background="transparent", output_format="png").json()
-    image = _image(wsgi, record["outcome"]["media_urls"][0]["url"])
+    image = fetch_image(wsgi, record["outcome"]["media_urls"][0]["url"])
     assert image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 0
 
 
@@ -417,7 +410,7 @@ def test_generate_slug_runs_as_gpt_image_2_at_its_published_price(http: httpx.Cl
     record = _conforms(response, "/requests", "post")
     assert (record["model"], record["status"]) == ("gpt-image-2-generate", "success")
     for item in record["outcome"]["media_urls"]:
-        assert _image(http, item["url"]).size == (1536, 1024)
+        assert fetch_image(http, item["url"]).size == (1536, 1024)
     assert _balance(app) == Decimal(100) - 2 * Decimal("0.020")  # low 1536x1024, reported price table
 
 
@@ -428,7 +421,7 @@ def test_edit_slug_takes_base64_or_a_public_url(wsgi: httpx.Client, app: Flask, 
     assert response.status_code == 200, response.headers.get("X-Pixelmock-Detail")
     record = _conforms(response, "/requests", "post")
     assert record["model"] == "gpt-image-2-edit"
-    assert _image(wsgi, record["outcome"]["media_urls"][0]["url"]).format == "PNG"
+    assert fetch_image(wsgi, record["outcome"]["media_urls"][0]["url"]).format == "PNG"
     assert _balance(app) == Decimal(100) - Decimal("0.220")  # high 1024x1024
 
 
@@ -484,7 +477,7 @@ def test_flexible_sizes_render_and_are_not_charged(wsgi: httpx.Client, app: Flas
     response = _submit(wsgi, model, size="2048x2048", quality="low")
     assert response.status_code == 200, response.headers.get("X-Pixelmock-Detail")
     record = _conforms(response, "/requests", "post")
-    assert _image(wsgi, record["outcome"]["media_urls"][0]["url"]).size == (2048, 2048)
+    assert fetch_image(wsgi, record["outcome"]["media_urls"][0]["url"]).size == (2048, 2048)
     assert _balance(app) == Decimal(100)
     notes = _notes(app)
     assert any("no price" in str(note.get("unpriced", "")) for note in notes)
