@@ -67,3 +67,16 @@ def gif_sheet(width: int, height: int, frames: int) -> tuple[int, int]:
     columns = 3 if frames <= 9 else 4
     rows = 3 if frames <= 9 else -(-frames // columns)
     return width * columns, height * rows
+
+
+def gif_auto_frame(frames: int, max_pixels: int, max_edge: int, step: int = 16) -> int:
+    """The side, in pixels, of the largest square frame (a multiple of ``step``) whose sheet of ``frames``
+    (``gif_sheet``) stays within ``max_pixels`` and ``max_edge``: 960 for 2-9 frames, 816 for 10-12, 720
+    for 13-16 at the 2.6 models' limits."""
+    side = max_edge
+    while side > step:
+        width, height = gif_sheet(side, side, frames)
+        if width * height <= max_pixels and max(width, height) <= max_edge:
+            return side
+        side -= step
+    return step

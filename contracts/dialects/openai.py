@@ -27,7 +27,7 @@ from pixelmock.contracts.data import model_facts
 from pixelmock.contracts.dialects import Dialect, ModelCapabilities, NativeRequest
 from pixelmock.contracts.errors import UnsupportedValue
 from pixelmock.contracts.openapi import discriminator_values, model_branch, request_schema
-from pixelmock.contracts.sizes import GIF_FRAMES, SizeRules, gif_sheet
+from pixelmock.contracts.sizes import GIF_FRAMES, SizeRules, gif_auto_frame, gif_sheet
 
 PROVIDER = "openai"
 GENERATE = "createImage"
@@ -172,6 +172,8 @@ class OpenAIDialect(Dialect):
         if not 1 <= n <= caps.max_n:
             raise UnsupportedValue(PROVIDER, "n", n, f"OpenAI accepts 1 to {caps.max_n} images per request")
         size = str(pick("size", request.size))
+        if size == "auto" and request.output_format == "gif":
+            size = _gif_auto_size(model, request.extra.get("frame_count")) or size
         self._check_size(model, caps, size, request.output_format)
         quality = self._member("quality", pick("quality", request.quality), caps.qualities)
         background = pick("background", request.background)
@@ -368,6 +370,18 @@ def _check_animation(
         if request.mask is not None:
             raise UnsupportedValue(PROVIDER, "mask", "mask", "GIF output does not support masks")
         _check_gif_sheet(request.model, size, int(extra.get("frame_count") or GIF_FRAMES))
+
+
+def _gif_auto_size(model: str, frame_count: object) -> str | None:
+    """A GIF's ``auto`` size: the largest square frame its sheet allows (models.yaml
+    ``parameters.gif_sheet``; inferred: the measured caps are what a GIF of that many frames can be);
+    ``None`` for a model without GIF output."""
+    limits = model_facts(model).get("parameters", {}).get("gif_sheet")
+    if limits is None:
+        return None
+    frames = int(frame_count) if isinstance(frame_count, int) else GIF_FRAMES
+    side = gif_auto_frame(frames, int(limits["max_pixels"]), int(limits["max_edge"]))
+    return f"{side}x{side}"
 
 
 def _check_gif_sheet(model: str, size: str, frames: int) -> None:

@@ -195,3 +195,18 @@ def test_a_snapshot_alias_is_a_one_entry_data_change(tmp_path: object) -> None:
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["tokens"] == REPORTED_1024["max"]
     assert "gpt-image-2.5-flare-2026-12-01" in found["listed"]
+
+
+@pytest.mark.parametrize(("frames", "side"), [(None, 960), (12, 816), (16, 720)])
+def test_an_auto_size_gif_is_the_largest_frame_its_sheet_allows(
+    client: openai.OpenAI, frames: int | None, side: int
+) -> None:
+    # the measured caps of square GIF frames (960 for 2-9 frames, 816 for 10-12, 720 for 13-16) are what an
+    # auto-size GIF is answered at (inferred: the model picks, within its GIF limits)
+    extra = {} if frames is None else {"frame_count": frames}
+    result = client.images.generate(
+        model="gpt-image-2.6-flare", prompt="x", output_format="gif", quality="low", extra_body=extra
+    )
+    assert result.size == f"{side}x{side}"
+    gif = _image(result.data[0].b64_json if result.data else None)
+    assert (gif.size, getattr(gif, "n_frames", 1)) == ((side, side), frames or 9)
