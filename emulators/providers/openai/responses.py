@@ -213,12 +213,12 @@ def _last_image(stored: dict[str, Any]) -> bytes | None:
 
 # ------------------------------------------------------------------------------------------ the image call
 def _tool_param(turn: Turn, param: str | None) -> str | None:
-    """How a Responses error names an Images API parameter: ``tools[i].<param>``; the images are ``input``
-    and the mask ``tools[i].input_image_mask``."""
+    """How a Responses error names an Images API parameter: ``tools[i].<param>``; the prompt and the images
+    are ``input``, the mask ``tools[i].input_image_mask``."""
     if param is None:
         return None
     prefix = f"tools[{turn.tool_index}]"
-    if param.split("[")[0] == "image":
+    if param.split("[")[0] in ("image", "prompt"):
         return "input"
     return f"{prefix}.input_image_mask" if param == "mask" else f"{prefix}.{param}"
 
