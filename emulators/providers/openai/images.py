@@ -835,4 +835,6 @@ PROVIDER = ProviderEmulator(
     blueprint=bp,
     error_response=error_response,
     faults=contract_answers(NAME, fault_response),
+    # Stored Responses (with their base64 images) count against EmulatorConfig.results_max_bytes.
+    budgets={str(inlined(NAME)["x-responses"]["namespace"]): "results"},
 )
