@@ -252,3 +252,30 @@ def test_langchain_openai_gets_the_image(wsgi_http: httpx.Client) -> None:
     [image] = [block for block in blocks if block.get("type") == "image_generation_call"]
     assert _decoded(image["result"]).format == "PNG"
     assert any(block.get("type") == "text" for block in blocks)
+
+
+def test_tool_choice_none_answers_the_message_only(wsgi_http: httpx.Client) -> None:
+    sent = {"model": "gpt-5", "input": "cat", "tools": [TOOL], "tool_choice": "none"}
+    body = wsgi_http.post(
+        "/openai/v1/responses", json=sent, headers={"Authorization": f"Bearer {KEY}"}
+    ).json()
+    assert [item["type"] for item in body["output"]] == ["message"]
+    assert body["tool_usage"] is None and _ledger(wsgi_http) == []
+
+
+@pytest.mark.parametrize(
+    "config", [{"options": {"openai.responses_image_model_default": "gpt-image-1"}}], indirect=True
+)
+def test_the_api_documents_default_model_is_shut_down(wsgi_http: httpx.Client) -> None:
+    sent = {"model": "gpt-5", "input": "cat", "tools": [{"type": "image_generation"}]}
+    response = wsgi_http.post("/openai/v1/responses", json=sent, headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "tools[0].model"
+
+
+def test_the_sdks_default_model_answers_without_one(client: openai.OpenAI, wsgi_http: httpx.Client) -> None:
+    response = client.responses.create(
+        model="gpt-5", input="cat", tools=[{"type": "image_generation", "quality": "low"}]
+    )
+    assert response.tools[0].model == "gpt-image-2.6-sunburst"  # type: ignore[union-attr]
+    assert wsgi_http.get("/__admin/bill").json()["rows"][0]["model"] == "gpt-image-2.6-sunburst"
