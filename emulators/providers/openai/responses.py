@@ -141,6 +141,8 @@ def parse_turn() -> Turn:
     tools = body.get("tools") or []
     tool_choice = body.get("tool_choice") or "auto"
     index = next((i for i, tool in enumerate(tools) if tool.get("type") == "image_generation"), None)
+    if index is None and isinstance(tool_choice, dict):
+        raise error("tool_choice_not_in_tools")
     if index is None:
         raise error("responses_image_tool_required")
     prompt, images = _read_input(body)

@@ -199,6 +199,7 @@ def test_get_and_delete_a_stored_response(client: openai.OpenAI) -> None:
         ({"model": "gpt-9"}, 400, "model", "model_not_found"),
         ({"model": "gpt-3.5-turbo"}, 400, "tools", None),
         ({"tools": []}, 400, "tools", "invalid_value"),
+        ({"tools": [], "tool_choice": {"type": "image_generation"}}, 400, "tool_choice", None),
     ],
 )
 def test_refusals_name_the_parameter(
