@@ -6,7 +6,7 @@ body wrapped in its own envelope. Those bodies are OpenAI facts: they live once,
 (``upstream-error: {openai: <entry>}``) instead of copying it, so the reseller's emulator wraps exactly
 what pixelmock's OpenAI emulator answers for the same request.
 
-``openai_error`` renders an entry the way the OpenAI emulator does (``emulators/providers/openai.py``
+``openai_error`` renders an entry the way the OpenAI emulator does (``emulators/providers/openai/images.py``
 ``entry_error``): the entry's ``param`` if it fixes one, else the caller's; the message template filled
 with ``param`` and the given fields; the body ``{"error": {"message", "type", "param", "code"}}``.
 """

@@ -102,7 +102,7 @@ class EmulatorConfig:
       background thread, started on the first request (``None``: only when requests arrive and when the
       clock is moved through the control plane). For servers whose clients only wait for webhooks.
     - ``results_max_bytes``: bytes (estimated) the stored results may hold: Runware's task records with
-      their base64 results and the file store's records. Past it the
+      their base64 results, OpenAI's stored Responses and the file store's records. Past it the
       oldest are evicted first (an evicted task or file answers as one that never existed). ``None``: no
       byte bound (``max_records`` still applies).
     - ``payloads_max_bytes``: bytes (estimated) GMI Cloud's request records may hold, with the payloads

@@ -52,6 +52,8 @@ def test_operations_are_the_documented_ones() -> None:
         "/images/edits": ["createImageEdit"],
         "/models": ["listModels"],
         "/models/{model}": ["retrieveModel"],
+        "/responses": ["createResponse"],
+        "/responses/{response_id}": ["getResponse", "deleteResponse"],
     }
     # multipart (the SDKs) and JSON with image references (OpenAI's EditImageBodyJsonParam)
     assert list(paths["/images/edits"]["post"]["requestBody"]["content"]) == [

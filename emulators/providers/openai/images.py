@@ -255,16 +255,16 @@ def parse_json_edit() -> Parsed:
     if len(refs) > limit:
         raise entry_error(validation["maxItems"], "images", limit=limit, length=len(refs))
     field = "image" if len(refs) == 1 else "image[]"
-    uploads = [_reference_upload(field, index, ref, f"images[{index}]") for index, ref in enumerate(refs)]
+    uploads = [reference_upload(field, index, ref, f"images[{index}]") for index, ref in enumerate(refs)]
     placeholders = [f"<file images[{index}]>" for index in range(len(refs))]
     instance[field] = placeholders if field == "image[]" else placeholders[0]
     if body.get("mask") is not None:
-        uploads.append(_reference_upload("mask", 0, body["mask"], "mask"))
+        uploads.append(reference_upload("mask", 0, body["mask"], "mask"))
         instance["mask"] = "<file mask>"
     return Parsed(EDIT, instance, uploads)
 
 
-def _reference_upload(field: str, index: int, ref: Any, param: str) -> Upload:
+def reference_upload(field: str, index: int, ref: Any, param: str) -> Upload:
     """One image reference of a JSON edit as an upload. ``image_url``: a base64 data URL, or the URL of
     a file this emulator serves (``/files/<id>.<ext>``); pixelmock fetches nothing else (it runs
     offline) and answers OpenAI's download error. ``file_id``: pixelmock has no Files API, so every id
@@ -279,14 +279,14 @@ def _reference_upload(field: str, index: int, ref: Any, param: str) -> Upload:
         raise entry_error(entry, f"{param}.{key}", expected="a string", got=_got(value))
     if key == "file_id":
         raise entry_error(entries["file_not_found"], f"{param}.file_id", file_id=value)
-    data = _url_bytes(value)
+    data = url_bytes(value)
     if data is None:
         raise entry_error(entries["download"], f"{param}.image_url", url=value)
     image = ImageInput.from_bytes(data)
     return Upload(field, index, image.mime or "application/octet-stream", data)
 
 
-def _url_bytes(url: str) -> bytes | None:
+def url_bytes(url: str) -> bytes | None:
     """The bytes an ``image_url`` names: a data URL decoded, or a file of this emulator; else ``None``."""
     if url.startswith("data:"):
         try:
@@ -679,7 +679,7 @@ def stream_response(job: Job) -> Response:
                 **common,
                 "partial_image_index": partial,
             }
-            chunks.append(_sse(partial_event))
+            chunks.append(sse(partial_event))
         inputs = total["input_tokens_details"] if index == 0 else {"text_tokens": 0, "image_tokens": 0}
         output = (job.quote.tokens.image_output + job.quote.tokens.text_output) // n
         input_total = inputs["text_tokens"] + inputs["image_tokens"]
@@ -697,8 +697,20 @@ def stream_response(job: Job) -> Response:
         }
         if job.safety_identifier:
             event["safety_identifier"] = job.safety_identifier
-        chunks.append(_sse(event))
-    seconds = runtime().latency.sync_seconds(NAME, job.quote.billed_quality, job.resolved.model)
+        chunks.append(sse(event))
+    return sse_response(chunks, job)
+
+
+def sse_response(chunks: list[str], job: Job | None) -> Response:
+    """A ``text/event-stream`` answer of ``chunks`` (``sse`` strings). Under the ``realistic`` latency profile
+    they are spread over the job's generation time (``latency.sync_seconds`` for its model and billed
+    quality, in real seconds: each chunk waits an equal share before it is sent); otherwise, or without a
+    job, the whole stream is one body, answered at once."""
+    seconds = (
+        0.0
+        if job is None
+        else runtime().latency.sync_seconds(NAME, job.quote.billed_quality, job.resolved.model)
+    )
     body: str | Iterator[str] = "".join(chunks) if seconds <= 0 else _paced(chunks, seconds)
     response = Response(body, mimetype="text/event-stream")
     response.headers["x-request-id"] = "req_" + new_uuid().hex
@@ -713,7 +725,8 @@ def _paced(chunks: list[str], seconds: float) -> Iterator[str]:
         yield chunk
 
 
-def _sse(event: dict[str, Any]) -> str:
+def sse(event: dict[str, Any]) -> str:
+    """One server-sent event: ``event:`` the payload's ``type``, ``data:`` the payload as JSON."""
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
 
@@ -822,4 +835,6 @@ PROVIDER = ProviderEmulator(
     blueprint=bp,
     error_response=error_response,
     faults=contract_answers(NAME, fault_response),
+    # Stored Responses (with their base64 images) count against EmulatorConfig.results_max_bytes.
+    budgets={str(inlined(NAME)["x-responses"]["namespace"]): "results"},
 )
