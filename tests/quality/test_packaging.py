@@ -259,3 +259,17 @@ def test_what_serve_imports_is_all_declared() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_code_package_is_declared_for_installation() -> None:
+    """A package folder missing from pyproject's ``packages`` is left out of a non-editable install (what
+    CI and users get): every folder with an ``__init__.py`` under the code folders must be listed."""
+    import tomllib
+
+    declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"pixelmock"}
+    for top in ("client", "contracts", "emulators"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            if "__pycache__" not in init.parts:
+                found.add(".".join(("pixelmock", *init.parent.relative_to(ROOT).parts)))
+    assert found == declared
