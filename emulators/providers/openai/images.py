@@ -83,11 +83,12 @@ bp = provider_blueprint("openai", __name__)
 
 
 # ---------------------------------------------------------------------------------------------- errors
-def _errors() -> dict[str, Any]:
+def errors_catalogue() -> dict[str, Any]:
+    """The contract's ``x-openai-errors``: OpenAI's error entries by situation and by schema keyword."""
     return cast(dict[str, Any], inlined(NAME)["x-openai-errors"])
 
 
-def _headers() -> dict[str, str]:
+def openai_headers() -> dict[str, str]:
     """The headers OpenAI sends with every JSON answer: a fresh ``x-request-id`` and ``openai-version``."""
     return {"x-request-id": "req_" + new_uuid().hex, "openai-version": "2020-10-01"}
 
@@ -101,11 +102,11 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> ProviderError:
     """An answer in OpenAI's error envelope ``{"error": {"message", "type", "param", "code"}}`` with HTTP
-    ``status`` and extra ``headers`` (after OpenAI's own, ``_headers``), serialized as the option
+    ``status`` and extra ``headers`` (after OpenAI's own, ``openai_headers``), serialized as the option
     ``openai.error_body_format`` says (default: two-space indent, as recorded)."""
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     indent = 2 if choice(OPTION_ERROR_FORMAT) == "pretty" else None
-    return ProviderError(status, body, {**_headers(), **(headers or {})}, compact=False, indent=indent)
+    return ProviderError(status, body, {**openai_headers(), **(headers or {})}, compact=False, indent=indent)
 
 
 def entry_error(entry: dict[str, Any], param: str | None = None, **fields: Any) -> ProviderError:
@@ -123,7 +124,7 @@ def entry_error(entry: dict[str, Any], param: str | None = None, **fields: Any) 
 
 def error(name: str, param: str | None = None, **fields: Any) -> ProviderError:
     """The contract's ``x-openai-errors.<name>`` entry (``entry_error``)."""
-    return entry_error(_errors()[name], param, **fields)
+    return entry_error(errors_catalogue()[name], param, **fields)
 
 
 def error_response(status: int, kind: str, message: str) -> Response:
@@ -222,7 +223,7 @@ def parse_edit() -> Parsed:
     for name in FILE_FIELDS:
         if name in request.form:  # a text part (no filename) where a file is expected
             param = "image[0]" if name == "image[]" else name
-            raise entry_error(_errors()["file_not_image"], param, index=1)
+            raise entry_error(errors_catalogue()["file_not_image"], param, index=1)
     fields = [(name, value) for name in request.form for value in request.form.getlist(name)]
     uploads: list[Upload] = []
     files: list[tuple[str, str | None]] = []
@@ -244,12 +245,12 @@ def parse_json_edit() -> Parsed:
         return Parsed(EDIT, body)  # check_model answers the body_not_object error
     instance = {key: value for key, value in body.items() if key not in JSON_IMAGE_FIELDS}
     refs = body.get("images")
-    validation = _errors()["validation"]
+    validation = errors_catalogue()["validation"]
     if refs is None:
         raise entry_error(validation["required"], "images")
     if not isinstance(refs, list):
-        raise entry_error(validation["type"], "images", expected="an array", got=_got(refs))
-    limit = int(_errors()["image_ref"]["max_items"])
+        raise entry_error(validation["type"], "images", expected="an array", got=json_type_name(refs))
+    limit = int(errors_catalogue()["image_ref"]["max_items"])
     if not refs:
         raise entry_error(validation["minItems"], "images", limit=1, length=0)
     if len(refs) > limit:
@@ -269,14 +270,14 @@ def reference_upload(field: str, index: int, ref: Any, param: str) -> Upload:
     a file this emulator serves (``/files/<id>.<ext>``); pixelmock fetches nothing else (it runs
     offline) and answers OpenAI's download error. ``file_id``: pixelmock has no Files API, so every id
     is unknown. Raises ``ProviderError`` (contract ``x-openai-errors.image_ref``)."""
-    entries = _errors()["image_ref"]
+    entries = errors_catalogue()["image_ref"]
     keys = set(ref) if isinstance(ref, dict) else set()
     if not isinstance(ref, dict) or len(keys) != 1 or not keys <= {"image_url", "file_id"}:
         raise entry_error(entries["invalid"], param)
     ((key, value),) = ref.items()
     if not isinstance(value, str):
-        entry = _errors()["validation"]["type"]
-        raise entry_error(entry, f"{param}.{key}", expected="a string", got=_got(value))
+        entry = errors_catalogue()["validation"]["type"]
+        raise entry_error(entry, f"{param}.{key}", expected="a string", got=json_type_name(value))
     if key == "file_id":
         raise entry_error(entries["file_not_found"], f"{param}.file_id", file_id=value)
     data = url_bytes(value)
@@ -313,7 +314,7 @@ _TYPE_NAMES = {
 }
 
 
-def _got(value: Any) -> str:
+def json_type_name(value: Any) -> str:
     """OpenAI's name for the JSON type of ``value`` ("a string", "an integer", ...)."""
     if isinstance(value, bool):
         return "a boolean"
@@ -355,7 +356,7 @@ def violation_error(model_branch: dict[str, Any], violation: Violation, model: s
     fields: dict[str, Any] = {"model": model, "value": _value(violation.value), "limit": violation.limit}
     if key in overrides:
         return entry_error(overrides[key], param, **fields)
-    generic = _errors()["validation"]
+    generic = errors_catalogue()["validation"]
     entry = generic.get(violation.keyword, generic["default"])
     prop = model_branch.get("properties", {}).get(str(violation.path[0]) if violation.path else "", {})
     if violation.keyword == "type":
@@ -363,7 +364,7 @@ def violation_error(model_branch: dict[str, Any], violation: Violation, model: s
         declared = prop.get("type", "object")
         first = next(t for t in ([declared] if isinstance(declared, str) else declared) if t != "null")
         fields["expected"] = f"one of {_quoted(enum, 'or')}" if enum else _TYPE_NAMES.get(first, first)
-        fields["got"] = _got(violation.value)
+        fields["got"] = json_type_name(violation.value)
     if violation.keyword in ("maxLength", "minLength", "maxItems", "minItems"):
         fields["length"] = len(violation.value) if isinstance(violation.value, str | list) else 0
     fields["allowed_and"] = _quoted(violation.allowed, "and")
@@ -384,16 +385,16 @@ def check_model(parsed: Parsed) -> tuple[str, dict[str, Any]]:
     or not a string, unknown or shut down on the virtual clock's date (OpenAI answers both alike)."""
     body = parsed.instance
     if not isinstance(body, dict):
-        raise error("body_not_object", got=_got(body))
+        raise error("body_not_object", got=json_type_name(body))
     if body.get("model") is None and parsed.operation_id == EDIT:
         default = _edit_default_model()
         if default is not None:
             body["model"] = default  # validated and answered as if sent
     if "model" not in body or body["model"] is None:
-        raise entry_error(_errors()["validation"]["required"], "model")
+        raise entry_error(errors_catalogue()["validation"]["required"], "model")
     model = body["model"]
     if not isinstance(model, str):
-        raise error("model_invalid_type", got=_got(model))
+        raise error("model_invalid_type", got=json_type_name(model))
     shutdown = _shutdown_date(model)
     found = branch(parsed.operation_id, model)
     if shutdown is not None and runtime().clock.today() >= shutdown:
@@ -438,15 +439,15 @@ def check_contract(parsed: Parsed, model: str, model_branch: dict[str, Any]) -> 
         first = min(same, key=lambda v: f"{v.param}.{v.keyword}" in overrides)
         raise violation_error(model_branch, first, model)
     if "complexity" in body and choice(OPTION_COMPLEXITY) == "refuse":
-        entry = _errors()["validation"]["additionalProperties"]
+        entry = errors_catalogue()["validation"]["additionalProperties"]
         raise entry_error(entry, "complexity")
     one_of = model_branch.get("x-required-one-of")
     if one_of and not any(name in body for name in one_of):
-        raise entry_error(_errors()["validation"]["required"], str(one_of[0]))
+        raise entry_error(errors_catalogue()["validation"]["required"], str(one_of[0]))
     limit = model_branch.get("x-max-input-images")
     count = sum(1 for upload in parsed.uploads if upload.field in ("image", "image[]"))
     if limit is not None and count > int(limit):
-        entry = _errors()["validation"]["maxItems"]
+        entry = errors_catalogue()["validation"]["maxItems"]
         raise entry_error(entry, "image", limit=limit, length=count)
     _check_size(model_branch, body.get("size"), body.get("output_format"))
 
@@ -480,7 +481,7 @@ def check_files(parsed: Parsed, model_branch: dict[str, Any]) -> list[tuple[str,
     """File parts as ``(field, image)``: MIME type, byte limit, decodability, and the mask's size against
     the first image (``x-file-rules``). Raises ``ProviderError``."""
     rules = model_branch.get("x-file-rules", {})
-    errors = _errors()
+    errors = errors_catalogue()
     files: list[tuple[str, ImageInput]] = []
     for upload in parsed.uploads:
         rule = rules.get(upload.field)
@@ -633,7 +634,7 @@ def images_response(job: Job) -> Response:
         body["safety_identifier"] = job.safety_identifier
     if r.output_format == "svg":
         body["svg_usage"] = svg_usage(job, body["data"][0]["b64_json"])
-    return json_response(body, 200, _headers(), compact=False)
+    return json_response(body, 200, openai_headers(), compact=False)
 
 
 def svg_usage(job: Job, b64_svg: str) -> dict[str, Any]:
@@ -787,7 +788,7 @@ def list_models() -> Response:
     """``listModels``: the emulated GPT Image models still served on the virtual date."""
     authenticate()
     body = {"object": "list", "data": list(_model_objects().values())}
-    return json_response(body, 200, _headers(), compact=False)
+    return json_response(body, 200, openai_headers(), compact=False)
 
 
 @bp.get("/models/<path:model>")
@@ -797,13 +798,13 @@ def retrieve_model(model: str) -> Response:
     found = _model_objects().get(model)
     if found is None:
         raise error("model_not_found_models", model=model)
-    return json_response(found, 200, _headers(), compact=False)
+    return json_response(found, 200, openai_headers(), compact=False)
 
 
 def fault_response(entry: dict[str, Any], fault: Fault) -> Response:
     """OpenAI's answer to an injected fault: the ``x-openai-errors`` entry ``entry["error"]`` (or the
     inline entry), its message filled with the model, ``retry_after`` and a request id."""
-    spec = _errors()[entry["error"]] if "error" in entry else entry
+    spec = errors_catalogue()[entry["error"]] if "error" in entry else entry
     fields = {
         "model": fault.model or "gpt-image",
         "retry_after": fault.param("retry_after", 0),

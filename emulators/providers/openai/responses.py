@@ -47,9 +47,6 @@ from pixelmock.emulators.providers.openai.images import (
     Job,
     Parsed,
     Upload,
-    _errors,
-    _got,
-    _headers,
     authenticate,
     bp,
     charge,
@@ -58,6 +55,9 @@ from pixelmock.emulators.providers.openai.images import (
     check_model,
     entry_error,
     error,
+    errors_catalogue,
+    json_type_name,
+    openai_headers,
     reference_upload,
     render,
     resolve_job,
@@ -131,7 +131,7 @@ def parse_turn() -> Turn:
         raise error("malformed_json")
     body = read_json()
     if not isinstance(body, dict):
-        raise error("body_not_object", got=_got(body))
+        raise error("body_not_object", got=json_type_name(body))
     schema = request_schema(NAME, "createResponse")
     violations = validate(NAME, schema, body)
     if violations:
@@ -203,7 +203,7 @@ def _read_input(body: dict[str, Any]) -> tuple[str, list[bytes]]:
             texts = message_texts
     prompt = " ".join(t for t in texts if t) or str(body.get("instructions") or "")
     if not prompt.strip():
-        raise entry_error(_errors()["validation"]["required"], "input")
+        raise entry_error(errors_catalogue()["validation"]["required"], "input")
     return prompt, images
 
 
@@ -474,7 +474,7 @@ def create_response() -> Response:
         runtime().latency.wait(NAME, job.quote.billed_quality, model=job.resolved.model)
     body = answer.body(answer.final_output(), "completed")
     _keep(answer, body)
-    return json_response(body, 200, _headers(), compact=False)
+    return json_response(body, 200, openai_headers(), compact=False)
 
 
 def _stored(response_id: str) -> dict[str, Any]:
@@ -488,7 +488,7 @@ def _stored(response_id: str) -> dict[str, Any]:
 def get_response(response_id: str) -> Response:
     """``getResponse``: a stored response; 404 ``response_not_found``."""
     authenticate()
-    return json_response(_stored(response_id), 200, _headers(), compact=False)
+    return json_response(_stored(response_id), 200, openai_headers(), compact=False)
 
 
 @bp.delete("/responses/<response_id>")
@@ -498,4 +498,4 @@ def delete_response(response_id: str) -> Response:
     _stored(response_id)
     runtime().store.delete(_store_ns(), response_id)
     body = {"id": response_id, "object": "response", "deleted": True}
-    return json_response(body, 200, _headers(), compact=False)
+    return json_response(body, 200, openai_headers(), compact=False)
