@@ -41,9 +41,18 @@ from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
 #: libyaml's safe dumper and loader where PyYAML has them (a cassette holding a base64 image is written
 #: about 10x faster), else the pure-Python ones.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: vcrpy's cassette format version.
 FORMAT_VERSION = 1
+#: The top-level key holding when a cassette was recorded (ISO 8601, UTC); vcrpy ignores it. The drift
+#: report replays the cassette on that day.
+RECORDED_AT_KEY = "recorded_at"
+#: The top-level key listing interactions the drift report cannot replay (``{interaction, reason}``: an
+#: SDK fixture answering any call, a request the source did not transcribe).
+SKIP_KEY = "x-drift-skip"
+#: A cassette name as ``CassetteWriter`` makes it: ``<stamp>-<sequence>-<operation>.yaml``; the files
+#: of one stamp under one folder are one session (``drift.sessions``).
+STAMP = re.compile(r"^(\d{8}T\d{6})-(\d{4,})-")
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,11 @@ class CassetteWriter:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", operation) or "request"
         folder = self.directory / provider
         folder.mkdir(parents=True, exist_ok=True)
-        data = {"interactions": interactions(exchanges), "version": FORMAT_VERSION}
+        data = {
+            "interactions": interactions(exchanges),
+            RECORDED_AT_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "version": FORMAT_VERSION,
+        }
         text = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=120)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -174,7 +187,7 @@ def read_interactions(directory: str | Path) -> Iterator[tuple[Path, int, dict[s
         p for p in Path(directory).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
     ):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # a safe loader
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)  # a safe loader
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         found = data.get("interactions") if isinstance(data, dict) else None
