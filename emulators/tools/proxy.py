@@ -44,6 +44,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,11 @@ from flask import Flask, Response, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import NotFound
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
+from pixelmock.contracts.pricing import reported_costs
 from pixelmock.contracts.secrets import REDACTED, is_credential_field, scrub_text
 from pixelmock.contracts.verify import (
     Disagreement,
@@ -68,11 +71,12 @@ from pixelmock.contracts.verify import (
 from pixelmock.emulators.admin import routes as admin
 from pixelmock.emulators.app import create_app
 from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.core.accounts import LedgerLine
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.tools.cassettes import CassetteWriter, Exchange
-from pixelmock.emulators.web import exchange, journal
+from pixelmock.emulators.web import access_log, exchange, journal
 from pixelmock.emulators.web.context import runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
@@ -231,6 +235,7 @@ class Proxy:
         if problems and self.errors:
             refused = self._refusal(provider, rest, query, headers, body)
             if refused is not None:
+                journal_note(answered_by="emulator")
                 self._report(method, request.path, problems)
                 refused.headers[VIOLATIONS_HEADER] = _header_value(problems)
                 return refused
@@ -243,6 +248,7 @@ class Proxy:
             self._report(method, request.path, problems)
             log.error("upstream %s unreachable: %s", outbound.url, exc)
             return _unreachable(str(outbound.url), exc)
+        journal_note(answered_by="upstream")
         answer_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP]
         operation = found[1] if found else "undocumented"
         exchange = Exchange(
@@ -269,6 +275,8 @@ class Proxy:
         if found is not None:
             problems += check_response(found, upstream.status_code, dict(answer_headers), data)
         self._report(method, request.path, problems)
+        if 200 <= upstream.status_code < 300:
+            self._bill(provider.name, body, data)
         self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data))
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
@@ -408,6 +416,32 @@ class Proxy:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
         return answer
 
+    def _bill(self, provider: str, body: bytes, data: bytes) -> None:
+        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``) to the
+        proxy's bill (``GET /__admin/bill``): one request of the request's ``model`` per answer that
+        reports a cost."""
+        try:
+            asked, answered = json.loads(body or b"null"), json.loads(data)
+        except (UnicodeDecodeError, ValueError):
+            return
+        rt = runtime()
+        costs = reported_costs(provider, asked, answered, rt.clock.today())
+        model = _model_of(asked)
+        for currency, amount in costs.items():
+            rt.bill.record(
+                LedgerLine(
+                    account_id="upstream",
+                    currency=currency,
+                    amount=-amount,
+                    balance_after=Decimal(0),
+                    memo="reported by the upstream",
+                    at=rt.clock.now().isoformat(),
+                    provider=provider,
+                    model=model,
+                    images=1,
+                )
+            )
+
     def _report(self, method: str, path: str, problems: list[Disagreement]) -> None:
         """Log each violation and note them all in the journal entry (inside a request)."""
         if not problems:
@@ -456,6 +490,13 @@ class Proxy:
                 Exchange("GET", url, (), b"", got.status_code, got.reason_phrase, headers, got.content, True)
             )
         return out
+
+
+def _model_of(request: Any) -> str | None:
+    """The ``model`` a JSON request names (a task array's first task's), or ``None``."""
+    first = request[0] if isinstance(request, list) and request else request
+    model = first.get("model") if isinstance(first, dict) else None
+    return str(model) if model else None
 
 
 def _one_line(frame: str) -> str:
@@ -538,6 +579,18 @@ def create_proxy(
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
     exchange.install(app, rt, owner)
     journal.install(app, rt)
+    access_log.install(app, rt.config)
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Response:
+        """A path under no prefix: the emulator's near-miss 404 (JSON, routes as the emulator has them),
+        never Flask's HTML page."""
+        if request.path.startswith(("/__admin", "/__health")):
+            return Response(json.dumps({"error": exc.description}), status=404, mimetype="application/json")
+        answer = jsonify(access_log.unmatched_body(proxy.emulator()))
+        answer.status_code = 404
+        return answer
+
     return app
 
 

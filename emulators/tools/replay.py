@@ -26,20 +26,22 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
+from flask import request as flask_request
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.openapi import real_base_url, volatile_fields
 from pixelmock.contracts.secrets import scrub_json
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.config.settings import RECORD_MODES
+from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.tools.cassettes import (
     CassetteWriter,
     Exchange,
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
 #: Where the files a recording fetched are served.
 FILES_PREFIX = "/__replay/files/"
 REPLAYED_HEADER = "X-Pixelmock-Replayed"
+#: The WSGI environ key holding the recorded answer a request matched, for the app's hook to send.
+_FOUND = "pixelmock.replay.found"
 #: Headers describing the recorded transfer rather than the answer; recomputed when replaying.
 _TRANSFER = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 
@@ -64,13 +68,52 @@ Key = tuple[str, str, str, str, str]
 
 def request_key(provider: str, method: str, path: str, query: str, body: bytes) -> Key:
     """What a request is matched on: ``(provider, METHOD, path under the base URL, sorted query, body)``;
-    ``body`` is the JSON with credential fields scrubbed, keys sorted, or ``""`` for any other body."""
+    ``body`` is the JSON with credential fields scrubbed and the provider's volatile fields
+    (``contracts.openapi.volatile_fields``: Runware's ``taskUUID``) left out, keys sorted, or ``""`` for
+    any other body."""
     pairs = sorted(parse_qsl(query, keep_blank_values=True))
-    try:
-        text = json.dumps(scrub_json(json.loads(body)), sort_keys=True) if body.strip() else ""
-    except (UnicodeDecodeError, ValueError):
-        text = ""
+    parsed = _parsed(body)
+    text = (
+        ""
+        if parsed is None
+        else json.dumps(_without(scrub_json(parsed), volatile_fields(provider)), sort_keys=True)
+    )
     return provider, method.upper(), path.rstrip("/") or "/", json.dumps(pairs), text
+
+
+def volatile_values(provider: str, body: bytes) -> list[str]:
+    """The values of the provider's volatile fields in a JSON body, in document order (``[]`` for any
+    other body)."""
+    names = volatile_fields(provider)
+    parsed = _parsed(body) if names else None
+    return [] if parsed is None else list(_values(parsed, names))
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _without(value: Any, names: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [_without(v, names) for v in value]
+    return value
+
+
+def _values(value: Any, names: frozenset[str]) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in names and isinstance(item, str):
+                yield item
+            else:
+                yield from _values(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _values(item, names)
 
 
 def file_token(url: str) -> str:
@@ -172,25 +215,33 @@ class Replaying:
         rest = path[len(self.prefixes[provider]) :]
         query = str(environ.get("QUERY_STRING", ""))
         found = self.cassettes.next(request_key(provider, request.method, rest, query, body))
-        if found is not None:
-            return self._replay(found, request.host_url.rstrip("/"), environ, start_response)
+        if found is not None:  # answered by the app's hook (``replaying``): journaled and logged
+            environ[_FOUND] = (found, self._replay(found, provider, body, request.host_url.rstrip("/")))
+            return self.inner(environ, start_response)
         if self.writer is None:
             return self.inner(environ, start_response)
         return self._record(provider, rest, query, request, body, environ, start_response)
 
-    def _replay(
-        self, found: _Recorded, root: str, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def _replay(self, found: _Recorded, provider: str, body: bytes, root: str) -> Response:
+        """The recorded answer, with the files it names served under ``FILES_PREFIX`` and the recorded
+        values of the provider's volatile fields (``volatile_values``) replaced by the caller's."""
         response = found.interaction.get("response") or {}
         data = body_bytes(response.get("body"))
-        if self.cassettes.urls:
-            data = _rewrite(data, {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()})
+        urls = {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()}
+        recorded = volatile_values(provider, body_bytes((found.interaction.get("request") or {}).get("body")))
+        urls.update(
+            (old, new)
+            for old, new in zip(recorded, volatile_values(provider, body), strict=False)
+            if old != new
+        )
+        if urls:
+            data = _rewrite(data, urls)
         headers = Headers(
             [(k, v) for k, v in header_pairs(response.get("headers")) if k.lower() not in _TRANSFER]
         )
         headers[REPLAYED_HEADER] = f"{Path(found.cassette).name}#{found.index}"
         status = int((response.get("status") or {}).get("code", 200))
-        return Response(data, status=status, headers=headers)(environ, start_response)
+        return Response(data, status=status, headers=headers)
 
     def _file(self, token: str, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         stored = self.cassettes.files.get(token)
@@ -256,7 +307,20 @@ def _rewrite(data: bytes, urls: dict[str, str]) -> bytes:
 
 def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
     """Make ``app`` (built by ``create_app``) answer from the cassettes under ``directory`` first (see the
-    module docs); returns ``app``. Raises ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
+    module docs); returns ``app``. A replayed answer is sent by a ``before_request`` hook of ``app``
+    (after its fault hook: an injected fault still fires), so it is journaled (note ``{"answered_by":
+    "cassette", "replayed": "<cassette>#<index>"}``) and access-logged like any other. Raises
+    ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
     prefixes = {p.name: p.prefix for p in mounted_providers(app)}
     app.wsgi_app = Replaying(app.wsgi_app, prefixes, directory, mode)  # type: ignore[method-assign]
+
+    @app.before_request
+    def _replayed() -> Response | None:
+        found = flask_request.environ.get(_FOUND)
+        if found is None:
+            return None
+        recorded, answer = found
+        journal_note(answered_by="cassette", replayed=f"{Path(recorded.cassette).name}#{recorded.index}")
+        return cast(Response, answer)
+
     return app
