@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from runware import Runware
+from runware_tasks import image_task
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.providers import load_providers
@@ -28,16 +28,7 @@ OPENAI_JOB = {"model": "gpt-image-2", "prompt": "a lighthouse", "size": "1024x10
 
 def _task() -> dict[str, Any]:
     """A sync gpt-image-2 task under a fresh taskUUID, as every client mints one per task."""
-    return {
-        "taskType": "imageInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": "openai:gpt-image@2",
-        "positivePrompt": "a lighthouse at dusk, watercolor",
-        "width": 1024,
-        "height": 1024,
-        "deliveryMethod": "sync",
-        "includeCost": True,
-    }
+    return image_task(model="openai:gpt-image@2", deliveryMethod="sync", includeCost=True)
 
 
 def _sdk_run(server: str, task: dict[str, Any]) -> list[dict[str, Any]]:
