@@ -64,6 +64,7 @@ from pixelmock.emulators.tools.cassettes import (
     STAMP,
     body_bytes,
     header_pairs,
+    json_leaves,
 )
 from pixelmock.emulators.tools.verify import print_report
 
@@ -115,24 +116,6 @@ def _kind(shape: Any) -> str:
     if isinstance(shape, list):
         return "array"
     return str(shape)
-
-
-def _leaves(value: Any, path: str = "$") -> Iterator[tuple[str, str, Any]]:
-    """``(JSON path, last key, value)`` of every scalar in a JSON value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from (
-                _leaves(item, f"{path}.{key}")
-                if isinstance(item, dict | list)
-                else [(f"{path}.{key}", str(key), item)]
-            )
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from (
-                _leaves(item, f"{path}[{index}]")
-                if isinstance(item, dict | list)
-                else [(f"{path}[{index}]", "", item)]
-            )
 
 
 def _json(data: bytes) -> tuple[bool, Any]:
@@ -208,7 +191,7 @@ class _Session:
         parsed, recorded = _json(body_bytes(response.get("body")))
         emulated_ok, emulated = _json(emulated_body)
         if parsed:
-            self.seen.update(v for _, _, v in _leaves(recorded) if isinstance(v, str))
+            self.seen.update(v for _, _, v in json_leaves(recorded) if isinstance(v, str))
         if not (parsed and emulated_ok):
             return out
         self._learn_ids(recorded, emulated)
@@ -216,15 +199,15 @@ class _Session:
             return out
         for at, mine, theirs in shape_differences(body_shape(recorded), body_shape(emulated)):
             add("body", at, mine, theirs)
-        emulated_leaves = {at: value for at, _, value in _leaves(emulated)}
-        for at, _, value in _leaves(recorded):
+        emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
+        for at, _, value in json_leaves(recorded):
             if _COST.search(at) and at in emulated_leaves and emulated_leaves[at] != value:
                 add("cost", at, json.dumps(value), json.dumps(emulated_leaves[at]))
         return out
 
     def _learn_ids(self, recorded: Any, emulated: Any) -> None:
-        emulated_leaves = {at: value for at, _, value in _leaves(emulated)}
-        for at, key, value in _leaves(recorded):
+        emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
+        for at, key, value in json_leaves(recorded):
             other = emulated_leaves.get(at)
             if (
                 _ID.search(key)

@@ -25,9 +25,11 @@ provider would refuse): it is answered by pixelmock's emulator of that provider,
 request is the provider's own 4xx body. A request the emulator accepts after all is forwarded.
 
 With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/tools/cassettes.py``) under
-``<record_dir>/<provider>/``; a streamed answer is recorded whole once the stream ends; with
-``fetch_images`` the files the answer names by URL (image URLs) are fetched and recorded in the same
-cassette, so the recording replays offline.
+``<record_dir>/<provider>/`` (the files of one run are one session for ``verify --drift``), or, when the
+request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded), appended to that
+session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is recorded whole once the
+stream ends; with ``fetch_images`` the files the answer names by URL (image URLs) are fetched and
+recorded in the same cassette, so the recording replays offline.
 
 Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
 of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
@@ -86,6 +88,9 @@ log = logging.getLogger("pixelmock.proxy")
 VIOLATIONS_HEADER = "X-Pixelmock-Violations"
 #: Set to ``emulator`` on an answer ``errors`` made locally instead of forwarding.
 ANSWERED_BY_HEADER = "X-Pixelmock-Answered-By"
+#: A request header naming the session an exchange belongs to: every exchange of one session is recorded,
+#: in order, in one cassette (``<record_dir>/sessions/<name>.yaml``); never forwarded upstream.
+SESSION_HEADER = "X-Pixelmock-Session"
 #: At most this many violations go into the header (every one goes to the log and the journal).
 MAX_HEADER_VIOLATIONS = 10
 #: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
@@ -113,6 +118,7 @@ _HOP = frozenset(
         "accept-encoding",
     }
 )
+_SESSION = SESSION_HEADER.lower()
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -225,7 +231,10 @@ class Proxy:
         suffix = (f"/{rest}" if rest else "") + (f"?{query}" if query else "")
         contract_uri = real_base_url(provider.name).rstrip("/") + suffix
         body = request.get_data(cache=True)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
+        session = request.headers.get(SESSION_HEADER)
+        headers = [
+            (k, v) for k, v in request.headers.items() if k.lower() not in _HOP and k.lower() != _SESSION
+        ]
         found = match(method, contract_uri)
         problems: list[Disagreement] = []
         if found is None:
@@ -263,7 +272,7 @@ class Proxy:
         )
         if upstream.headers.get("content-type", "").startswith("text/event-stream"):
             self._report(method, request.path, problems)
-            return self._streamed(provider.name, operation, found, exchange, upstream, problems)
+            return self._streamed(provider.name, operation, found, exchange, upstream, problems, session)
         try:
             data = upstream.read()
         except httpx.HTTPError as exc:  # cut off mid-answer
@@ -277,7 +286,7 @@ class Proxy:
         self._report(method, request.path, problems)
         if 200 <= upstream.status_code < 300:
             self._bill(provider.name, body, data)
-        self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data))
+        self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data), session)
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
@@ -290,6 +299,7 @@ class Proxy:
         has an entry per message); the session is recorded as one cassette, an ``x-websocket``
         interaction per message. ``errors`` does not apply (the protocol has no answer of the proxy's)."""
         url = self.websockets[provider.name]
+        named = request.headers.get(SESSION_HEADER)
         found = websocket_operation(str(document(provider.name)["x-websocket"]["url"]))
         try:
             upstream = WebSocketClient.connect(url)
@@ -340,9 +350,11 @@ class Proxy:
             closed.set()
             upstream.close()
             pump.join(timeout=5)
-            self._record_websocket(provider.name, url, session[1:])
+            self._record_websocket(provider.name, url, session[1:], named)
 
-    def _record_websocket(self, provider: str, url: str, session: list[tuple[str, list[str]]]) -> None:
+    def _record_websocket(
+        self, provider: str, url: str, session: list[tuple[str, list[str]]], named: str | None = None
+    ) -> None:
         if self.writer is None or not session:
             return
         contract_url = str(document(provider)["x-websocket"]["url"])
@@ -360,12 +372,7 @@ class Proxy:
             )
             for message, frames in session
         ]
-        try:
-            path = self.writer.write(provider, "websocket", exchanges)
-        except OSError as exc:
-            log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
-            return
-        log.info("recorded %s (from %s)", path, url)
+        self._write(provider, "websocket", exchanges, named, f" (from {url})")
 
     def _refusal(
         self, provider: ProviderEmulator, rest: str, query: str, headers: list[tuple[str, str]], body: bytes
@@ -390,6 +397,7 @@ class Proxy:
         exchange: Exchange,
         upstream: httpx.Response,
         problems: list[Disagreement],
+        session: str | None = None,
     ) -> Response:
         """Pass an SSE answer through as it arrives; check and record it whole when it ends."""
 
@@ -409,7 +417,7 @@ class Proxy:
                         exchange.uri,
                         check_response(found, exchange.status, headers, whole.response_body),
                     )
-                self._record(provider, operation, whole)
+                self._record(provider, operation, whole, session)
 
         answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
         if problems:
@@ -459,18 +467,28 @@ class Proxy:
             )
         journal_note(violations=shown)
 
-    def _record(self, provider: str, operation: str, exchange: Exchange) -> None:
+    def _record(self, provider: str, operation: str, exchange: Exchange, session: str | None = None) -> None:
         if self.writer is None:
             return
         exchanges = [exchange]
         if self.fetch_images:
             exchanges += self._fetched(exchange)
+        self._write(provider, operation, exchanges, session)
+
+    def _write(
+        self, provider: str, operation: str, exchanges: list[Exchange], session: str | None, note: str = ""
+    ) -> None:
+        """Write ``exchanges`` as a cassette of their own, or append them to the named ``session``'s."""
+        assert self.writer is not None
         try:
-            path = self.writer.write(provider, operation, exchanges)
+            if session:
+                path = self.writer.append(session, exchanges)
+            else:
+                path = self.writer.write(provider, operation, exchanges)
         except OSError as exc:
             log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
             return
-        log.info("recorded %s", path)
+        log.info("recorded %s%s", path, note)
 
     def _fetched(self, exchange: Exchange) -> list[Exchange]:
         """The files the answer names by URL, fetched (each once; failures logged and skipped)."""

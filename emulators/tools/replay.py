@@ -5,9 +5,15 @@ emulators, so a recorded session (``pixelmock proxy --record``) is a fixture any
 under a provider's prefix is matched to the interactions of every cassette under ``directory`` whose
 URI lies under that provider's real base URL (its contract's ``servers[0]``) on method, path under the
 base URL, query (order aside) and, for JSON bodies, the body with credential fields scrubbed (as the
-cassette holds it); other bodies (multipart) are not compared. Interactions matching the same request are
-answered in recorded order, and the last one again once they are used up (a job polled more often than
-recorded stays in its last state). A replayed answer carries ``X-Pixelmock-Replayed: <cassette>#<index>``.
+cassette holds it) and the fields its clients mint per request left out (the contract's ``x-volatile``:
+Runware's ``taskUUID``); other bodies (multipart) are not compared. Interactions matching the same
+request are answered in recorded order, and the last one again once they are used up (a job polled more
+often than recorded stays in its last state). A replayed answer carries ``X-Pixelmock-Replayed:
+<cassette>#<index>``, names the caller's values of the volatile fields where the recording named its
+own, and is sent by a hook of the app: journaled (``answered_by: cassette``) and access-logged like any
+other answer. A request no recording matches but one differing in a single JSON field (WireMock's near
+miss) is answered by the emulators, with a warning (logger ``pixelmock.replay``) and a journal note
+``replay_near_miss: {cassette, field}`` naming the recording and the field.
 
 Files the recording fetched (``x-fetched`` interactions: images answers named by URL) are served at
 ``/__replay/files/<token>``, and replayed answers name them there instead of their recorded URL, so a
@@ -25,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,12 +49,14 @@ from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.config.settings import RECORD_MODES
 from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.logs import loggable
 from pixelmock.emulators.tools.cassettes import (
     CassetteWriter,
     Exchange,
     body_bytes,
     header_pairs,
     interactions,
+    json_leaves,
     read_interactions,
 )
 
@@ -60,6 +69,9 @@ FILES_PREFIX = "/__replay/files/"
 REPLAYED_HEADER = "X-Pixelmock-Replayed"
 #: The WSGI environ key holding the recorded answer a request matched, for the app's hook to send.
 _FOUND = "pixelmock.replay.found"
+#: The WSGI environ key holding the near miss of a request no recording matched.
+_NEAR = "pixelmock.replay.near_miss"
+log = logging.getLogger("pixelmock.replay")
 #: Headers describing the recorded transfer rather than the answer; recomputed when replaying.
 _TRANSFER = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 
@@ -169,6 +181,24 @@ class Cassettes:
             key = request_key(where[0], method, where[1], where[2], body_bytes(request.get("body")))
             self.answers.setdefault(key, []).append(_Recorded(cassette, index, interaction))
 
+    def near_miss(self, key: Key) -> tuple[_Recorded, str] | None:
+        """A recording of the same provider, method, path and query whose JSON body differs from the
+        request's (``key``) in exactly one field, with that field's JSON path, or ``None`` (WireMock's
+        near miss: the request was probably meant to match it)."""
+        mine = _leaf_map(key[4])
+        if mine is None:
+            return None
+        for other, recorded in self.answers.items():
+            theirs = _leaf_map(other[4]) if other[:4] == key[:4] and recorded else None
+            if theirs is None:
+                continue
+            differing = sorted(
+                p for p in mine.keys() | theirs.keys() if mine.get(p, _ABSENT) != theirs.get(p, _ABSENT)
+            )
+            if len(differing) == 1:
+                return recorded[0], differing[0]
+        return None
+
     def next(self, key: Key) -> _Recorded | None:
         """The next recorded answer to ``key`` (the last one again once used up), or ``None``."""
         recorded = self.answers.get(key)
@@ -214,10 +244,20 @@ class Replaying:
         environ["CONTENT_LENGTH"] = str(len(body))
         rest = path[len(self.prefixes[provider]) :]
         query = str(environ.get("QUERY_STRING", ""))
-        found = self.cassettes.next(request_key(provider, request.method, rest, query, body))
+        key = request_key(provider, request.method, rest, query, body)
+        found = self.cassettes.next(key)
         if found is not None:  # answered by the app's hook (``replaying``): journaled and logged
             environ[_FOUND] = (found, self._replay(found, provider, body, request.host_url.rstrip("/")))
             return self.inner(environ, start_response)
+        near = self.cassettes.near_miss(key)
+        if near is not None:
+            environ[_NEAR] = {"cassette": f"{Path(near[0].cassette).name}#{near[0].index}", "field": near[1]}
+            log.warning(
+                "no recording matches %s %s; nearest: %s (differs in %s)",
+                request.method,
+                loggable(path),
+                *environ[_NEAR].values(),
+            )
         if self.writer is None:
             return self.inner(environ, start_response)
         return self._record(provider, rest, query, request, body, environ, start_response)
@@ -295,6 +335,14 @@ class Replaying:
         return [data]
 
 
+_ABSENT = object()
+
+
+def _leaf_map(text: str) -> dict[str, Any] | None:
+    """JSON path -> scalar of a key's body text, or ``None`` when it has no JSON body."""
+    return {path: value for path, _, value in json_leaves(json.loads(text))} if text else None
+
+
 def _rewrite(data: bytes, urls: dict[str, str]) -> bytes:
     try:
         text = data.decode("utf-8")
@@ -318,6 +366,9 @@ def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
     def _replayed() -> Response | None:
         found = flask_request.environ.get(_FOUND)
         if found is None:
+            near = flask_request.environ.get(_NEAR)
+            if near is not None:
+                journal_note(replay_near_miss=near)
             return None
         recorded, answer = found
         journal_note(answered_by="cassette", replayed=f"{Path(recorded.cassette).name}#{recorded.index}")

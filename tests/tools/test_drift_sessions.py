@@ -126,3 +126,31 @@ def test_the_repositorys_cassettes_show_no_drift(today: dt.date) -> None:
     }
     assert ("job_states_documented.yaml", 0) in skipped
     assert all(a.reason for a in report.acknowledged)
+
+
+def test_a_named_session_is_one_cassette_in_order_and_replays_without_drift(tmp_path: Path) -> None:
+    upstream = create_app(EmulatorConfig(latency_profile="manual"))
+    named = {"X-Pixelmock-Session": "fox job"}
+    with running(upstream) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=tmp_path)) as url:
+            job = httpx.post(
+                url + "/apiframe/v2/images/generate",
+                json={"prompt": "a fox", "model": "gpt-image-2"},
+                headers={**APIFRAME, **named},
+            ).json()
+            httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
+            assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
+            httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
+            httpx.post(url + "/runware/v1", json=[image_task(model="openai:gpt-image@2")], headers=BEARER)
+    [cassette] = (tmp_path / "sessions").glob("*.yaml")
+    assert cassette.name == "fox-job.yaml"
+    data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
+    assert [i["request"]["method"] for i in data["interactions"]] == ["POST", "GET", "GET"]
+    assert "x-pixelmock-session" not in {
+        h.lower() for i in data["interactions"] for h in i["request"]["headers"]
+    }
+    sent = [e.request["headers"] for e in upstream.extensions["pixelmock"].journal.entries()]
+    assert not any("X-Pixelmock-Session" in headers for headers in sent)
+    assert drift_paths([tmp_path]).disagreements == []
+    assert len(sessions([tmp_path])) == 2  # the named session, and the run's other cassette

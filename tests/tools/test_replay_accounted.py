@@ -70,12 +70,17 @@ def test_the_sdk_resending_a_task_under_a_fresh_uuid_is_answered_from_the_casset
     assert any(line.startswith("POST /runware/v1") and line.endswith("from=cassette") for line in lines)
 
 
-def test_a_different_task_is_not_matched(recorded: tuple[Path, list[dict[str, Any]]]) -> None:
+def test_a_different_task_is_not_matched_and_the_near_miss_names_the_field(
+    recorded: tuple[Path, list[dict[str, Any]]],
+) -> None:
     folder, _ = recorded
     app = replaying(create_app(EmulatorConfig()), folder, "none")
     other = {**_task(), "positivePrompt": "a different prompt"}
     answer = app.test_client().post("/runware/v1", json=[other], headers=BEARER)
     assert answer.status_code == 200 and REPLAYED_HEADER not in answer.headers
+    [entry] = [e for e in app.extensions["pixelmock"].journal.entries() if e.provider == "runware"]
+    [near] = [n["replay_near_miss"] for n in entry.notes if "replay_near_miss" in n]
+    assert near["field"] == "$[0].positivePrompt" and near["cassette"].endswith("#0")
 
 
 def test_injected_faults_get_an_access_line_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
