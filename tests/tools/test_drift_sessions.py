@@ -9,11 +9,14 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
+from flask import Flask
 from paths import CASSETTES
 from runware_tasks import image_task
 
@@ -29,50 +32,63 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 APIFRAME = {"X-API-Key": KEY}
 
 
+@contextmanager
+def _proxied(folder: Path) -> Iterator[tuple[Flask, str, str]]:
+    """A second pixelmock whose jobs wait for its clock (``manual``) and a proxy recording under
+    ``folder`` in front of it, both on 127.0.0.1: ``(upstream app, upstream URL, proxy URL)``."""
+    upstream = create_app(EmulatorConfig(latency_profile="manual"))
+    with running(upstream) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=folder)) as url:
+            yield upstream, upstream_url, url
+
+
+def _submit(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    answer = httpx.post(
+        url + "/apiframe/v2/images/generate",
+        json={"prompt": "a fox", "model": "gpt-image-2"},
+        headers=headers,
+    )
+    return dict(answer.json())
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One proxy run against a second pixelmock whose jobs wait for its clock (``manual``): an Apiframe job
     polled while pending then done, a Runware async task polled twice, an OpenAI generation and an edit
     of its image. Both servers on 127.0.0.1, stopped on leaving."""
     folder = tmp_path_factory.mktemp("session")
-    upstream = create_app(EmulatorConfig(latency_profile="manual"))
-    with running(upstream) as upstream_url:
-        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
-        with running(create_proxy(bases, record_dir=folder)) as url:
-            job = httpx.post(
-                url + "/apiframe/v2/images/generate",
-                json={"prompt": "a fox", "model": "gpt-image-2"},
-                headers=APIFRAME,
-            ).json()
-            for _ in range(2):
-                pending = httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers=APIFRAME).json()
-                assert pending["status"] != "COMPLETED"
-            task = image_task(model="openai:gpt-image@2", deliveryMethod="async")
-            httpx.post(url + "/runware/v1", json=[task], headers=BEARER)
-            poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
-            httpx.post(url + "/runware/v1", json=poll, headers=BEARER)
-            generated = httpx.post(
-                url + "/openai/v1/images/generations",
-                json={
-                    "model": "gpt-image-2",
-                    "prompt": "a lighthouse",
-                    "size": "1024x1024",
-                    "quality": "low",
-                },
-                headers=BEARER,
-            ).json()
-            assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
-            done = httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers=APIFRAME).json()
-            assert done["status"] == "COMPLETED"
-            httpx.post(url + "/runware/v1", json=poll, headers=BEARER)
-            image = base64.b64decode(generated["data"][0]["b64_json"])
-            edited = httpx.post(
-                url + "/openai/v1/images/edits",
-                data={"model": "gpt-image-2", "prompt": "add a moon", "quality": "low"},
-                files={"image": ("in.png", image, "image/png")},
-                headers=BEARER,
-            )
-            assert edited.status_code == 200
+    with _proxied(folder) as (_, upstream_url, url):
+        job = _submit(url, APIFRAME)
+        for _ in range(2):
+            pending = httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers=APIFRAME).json()
+            assert pending["status"] != "COMPLETED"
+        task = image_task(model="openai:gpt-image@2", deliveryMethod="async")
+        httpx.post(url + "/runware/v1", json=[task], headers=BEARER)
+        poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+        httpx.post(url + "/runware/v1", json=poll, headers=BEARER)
+        generated = httpx.post(
+            url + "/openai/v1/images/generations",
+            json={
+                "model": "gpt-image-2",
+                "prompt": "a lighthouse",
+                "size": "1024x1024",
+                "quality": "low",
+            },
+            headers=BEARER,
+        ).json()
+        assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
+        done = httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers=APIFRAME).json()
+        assert done["status"] == "COMPLETED"
+        httpx.post(url + "/runware/v1", json=poll, headers=BEARER)
+        image = base64.b64decode(generated["data"][0]["b64_json"])
+        edited = httpx.post(
+            url + "/openai/v1/images/edits",
+            data={"model": "gpt-image-2", "prompt": "add a moon", "quality": "low"},
+            files={"image": ("in.png", image, "image/png")},
+            headers=BEARER,
+        )
+        assert edited.status_code == 200
     yield folder
 
 
@@ -129,20 +145,13 @@ def test_the_repositorys_cassettes_show_no_drift(today: dt.date) -> None:
 
 
 def test_a_named_session_is_one_cassette_in_order_and_replays_without_drift(tmp_path: Path) -> None:
-    upstream = create_app(EmulatorConfig(latency_profile="manual"))
     named = {"X-Pixelmock-Session": "fox job"}
-    with running(upstream) as upstream_url:
-        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
-        with running(create_proxy(bases, record_dir=tmp_path)) as url:
-            job = httpx.post(
-                url + "/apiframe/v2/images/generate",
-                json={"prompt": "a fox", "model": "gpt-image-2"},
-                headers={**APIFRAME, **named},
-            ).json()
-            httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
-            assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
-            httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
-            httpx.post(url + "/runware/v1", json=[image_task(model="openai:gpt-image@2")], headers=BEARER)
+    with _proxied(tmp_path) as (upstream, upstream_url, url):
+        job = _submit(url, {**APIFRAME, **named})
+        httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
+        assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
+        httpx.get(url + f"/apiframe/v2/jobs/{job['jobId']}", headers={**APIFRAME, **named})
+        httpx.post(url + "/runware/v1", json=[image_task(model="openai:gpt-image@2")], headers=BEARER)
     [cassette] = (tmp_path / "sessions").glob("*.yaml")
     assert cassette.name == "fox-job.yaml"
     data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
