@@ -37,7 +37,7 @@ from pixelmock.client.errors import (
 from pixelmock.contracts.canonical import CanonicalRequest, parse_size
 from pixelmock.contracts.dialects import NativeRequest
 from pixelmock.contracts.openapi import document
-from pixelmock.contracts.pricing import TokenBreakdown, token_cost
+from pixelmock.contracts.pricing import token_cost, usage_tokens
 
 PROVIDER = "openai"
 
@@ -45,17 +45,6 @@ PROVIDER = "openai"
 def insufficient_quota_code() -> str:
     """The ``code`` of OpenAI's 429 for an exhausted quota (contract ``x-openai-errors``)."""
     return str(document(PROVIDER)["x-openai-errors"]["insufficient_quota"]["code"])
-
-
-def usage_tokens(usage: dict[str, Any]) -> TokenBreakdown:
-    """The text input, image input, image output and text output tokens of a ``usage`` block. Without
-    ``*_details`` every input token counts as text and every output token as image."""
-    inputs = usage.get("input_tokens_details") or {}
-    outputs = usage.get("output_tokens_details") or {}
-    text_in = int(inputs.get("text_tokens", usage.get("input_tokens", 0)))
-    image_in = int(inputs.get("image_tokens", 0))
-    image_out = int(outputs.get("image_tokens", usage.get("output_tokens", 0)))
-    return TokenBreakdown(text_in, image_in, image_out, int(outputs.get("text_tokens", 0)))
 
 
 def price_usage(model: str, usage: dict[str, Any], on: dt.date | None = None) -> ReportedCost:

@@ -122,6 +122,13 @@ def real_base_url(provider: str) -> str:
     return registered(provider).base_url.value
 
 
+def volatile_fields(provider: str) -> frozenset[str]:
+    """The JSON request fields the provider's clients mint per request (Runware's ``taskUUID``): the
+    contract's ``x-volatile.fields``; empty when it has none. A replay matches requests without them."""
+    block = document(provider).get("x-volatile") or {}
+    return frozenset(str(name) for name in block.get("fields", ()))
+
+
 def auth_headers(provider: str, key: str) -> dict[str, str]:
     """Headers that present ``key`` the way the provider's contract says (``components.securitySchemes``
     of its first security requirement): ``Authorization: Bearer <key>`` or an API-key header."""

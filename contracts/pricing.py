@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput, format_size, parse_size
 from pixelmock.contracts.data import effective, load, model_facts
 from pixelmock.contracts.errors import UnknownProvider
+from pixelmock.contracts.openapi import document
 from pixelmock.contracts.sizes import GIF_FRAMES, gif_sheet
 from pixelmock.contracts.tokens import (
     image_input_tokens,
@@ -206,6 +207,53 @@ def token_cost(model: str, tokens: TokenBreakdown, on: dt.date) -> Decimal:
     """USD of ``tokens`` at ``model``'s list prices in force on ``on`` (models.yaml ``token_prices``, USD
     per million tokens). Raises ``KeyError`` for an unknown model."""
     return _usd(tokens, _token_prices(model, on))
+
+
+def usage_tokens(usage: dict[str, Any]) -> TokenBreakdown:
+    """The text input, image input, image output and text output tokens of a ``usage`` block (OpenAI's
+    answers). Without ``*_details`` every input token counts as text and every output token as image."""
+    inputs = usage.get("input_tokens_details") or {}
+    outputs = usage.get("output_tokens_details") or {}
+    text_in = int(inputs.get("text_tokens", usage.get("input_tokens", 0)))
+    image_in = int(inputs.get("image_tokens", 0))
+    image_out = int(outputs.get("image_tokens", usage.get("output_tokens", 0)))
+    return TokenBreakdown(text_in, image_in, image_out, int(outputs.get("text_tokens", 0)))
+
+
+def reported_costs(provider: str, request: Any, answer: Any, on: dt.date) -> dict[str, Decimal]:
+    """What an answer of ``provider`` says it cost, per currency, read as its contract's
+    ``x-reported-cost`` says: ``fields`` (answer field name -> currency: every such number at any depth,
+    summed: Runware's ``cost`` in USD, Apiframe's ``creditCost`` in credits) and ``usage`` (the name of
+    a tokens block priced at the list prices of the request's ``model`` on ``on``: OpenAI's ``usage``).
+    ``request``/``answer``: parsed JSON. ``{}`` when the answer reports nothing (or names an unknown
+    model)."""
+    block = document(provider).get("x-reported-cost") or {}
+    out: dict[str, Decimal] = {}
+    for name, value in _named_values(answer, set(block.get("fields", {}))):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            currency = str(block["fields"][name])
+            out[currency] = out.get(currency, Decimal(0)) + Decimal(str(value))
+    usage_key = block.get("usage")
+    model = request.get("model") if isinstance(request, dict) else None
+    if usage_key and isinstance(answer, dict) and isinstance(answer.get(usage_key), dict) and model:
+        try:
+            usd = token_cost(str(model), usage_tokens(answer[usage_key]), on)
+        except KeyError:
+            return out
+        out["USD"] = out.get("USD", Decimal(0)) + usd
+    return out
+
+
+def _named_values(value: Any, names: set[str]) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [
+            pair
+            for key, item in value.items()
+            for pair in ([(key, item)] if key in names else _named_values(item, names))
+        ]
+    if isinstance(value, list):
+        return [pair for item in value for pair in _named_values(item, names)]
+    return []
 
 
 def _tokens(request: CanonicalRequest, job: BilledJob) -> tuple[TokenBreakdown, int, list[str]]:

@@ -129,7 +129,7 @@ def _templates(provider: str) -> list[tuple[str, re.Pattern[str], str, dict[str,
             if not isinstance(op, dict) or "operationId" not in op:
                 continue
             pattern = "".join(
-                "[^/]+" if part.startswith("{") else re.escape(part)
+                "([^/]+)" if part.startswith("{") else re.escape(part)
                 for part in re.split(r"(\{[^}]+\})", path)
             )
             out.append(
@@ -161,6 +161,19 @@ def match(method: str, uri: str) -> tuple[str, str, dict[str, Any]] | None:
         if op_method == method.upper() and pattern.match(path):
             return provider, operation_id, op
     return None
+
+
+def path_parameters(method: str, uri: str) -> list[str]:
+    """The values of the path parameters (``{jobId}``, ``{request_id}``...) of the operation a request
+    matches, in path order (``[]`` when it matches none or has none)."""
+    where = split_uri(uri)
+    if where is None:
+        return []
+    for op_method, pattern, _, _ in _templates(where[0]):
+        found = pattern.match(where[1]) if op_method == method.upper() else None
+        if found is not None:
+            return list(found.groups())
+    return []
 
 
 # -- reading cassette bodies -----------------------------------------------------------------------------
@@ -513,8 +526,8 @@ def _form(content_type: str, body: Any) -> tuple[list[tuple[str, str]], list[tup
 
 
 def _acknowledged(data: dict[str, Any]) -> list[dict[str, Any]]:
-    notes = data.get(ACK_KEY) or []
-    return [n for n in notes if isinstance(n, dict)]
+    notes = data.get(ACK_KEY) or []  # notes whose ``where`` is a ``drift:`` kind are the drift report's
+    return [n for n in notes if isinstance(n, dict) and not str(n.get("where", "")).startswith("drift:")]
 
 
 def _acks(disagreement: Disagreement, note: dict[str, Any]) -> bool:

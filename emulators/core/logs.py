@@ -50,7 +50,20 @@ LEVELS = {
     "off": logging.CRITICAL + 10,
 }
 #: The fields a record may carry (``extra=``) that the JSON format writes out.
-FIELDS = ("method", "path", "status", "ms", "provider", "job", "cost", "hint", "kind", "attempt", "outcome")
+FIELDS = (
+    "method",
+    "path",
+    "status",
+    "ms",
+    "provider",
+    "job",
+    "cost",
+    "hint",
+    "answered_by",
+    "kind",
+    "attempt",
+    "outcome",
+)
 
 
 def check(config: EmulatorConfig) -> None:

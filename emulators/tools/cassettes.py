@@ -3,7 +3,9 @@
 A cassette holds one exchange with a provider (the request and its answer; a streamed answer whole, as
 the client received it) and, when the recording fetched them, the files the answer pointed to by URL
 (interactions marked ``x-fetched: true``, which ``pixelmock verify`` does not check against the contract
-and vcrpy replays like any other). Layout: ``<directory>/<provider>/<stamp>-<seq>-<operationId>.yaml``;
+and vcrpy replays like any other); a named session's cassette holds every exchange of the session, in
+order. Layout: ``<directory>/<provider>/<stamp>-<seq>-<operationId>.yaml`` (the files of one stamp are one
+session for the drift report), ``<directory>/sessions/<name>.yaml``;
 the request URI is under the provider's real base URL (its contract's ``servers[0]``), whatever upstream
 answered, so ``pixelmock verify`` reads the file as a recording of the provider.
 
@@ -41,9 +43,18 @@ from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
 #: libyaml's safe dumper and loader where PyYAML has them (a cassette holding a base64 image is written
 #: about 10x faster), else the pure-Python ones.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: vcrpy's cassette format version.
 FORMAT_VERSION = 1
+#: The top-level key holding when a cassette was recorded (ISO 8601, UTC); vcrpy ignores it. The drift
+#: report replays the cassette on that day.
+RECORDED_AT_KEY = "recorded_at"
+#: The top-level key listing interactions the drift report cannot replay (``{interaction, reason}``: an
+#: SDK fixture answering any call, a request the source did not transcribe).
+SKIP_KEY = "x-drift-skip"
+#: A cassette name as ``CassetteWriter`` makes it: ``<stamp>-<sequence>-<operation>.yaml``; the files
+#: of one stamp under one folder are one session (``drift.sessions``).
+STAMP = re.compile(r"^(\d{8}T\d{6})-(\d{4,})-")
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,8 @@ def interactions(exchanges: list[Exchange]) -> list[dict[str, Any]]:
 
 class CassetteWriter:
     """Writes one cassette per exchange under ``directory`` (``<provider>/<stamp>-<seq>-<operation>.yaml``;
-    ``stamp``: when the writer was made, UTC, so sessions never overwrite each other). Thread-safe; each
+    ``stamp``: when the writer was made, UTC, so sessions never overwrite each other), or one per named
+    session (``append``: ``sessions/<name>.yaml``). Thread-safe; each
     file appears whole (written aside, then renamed). Raises ``OSError`` when the folder is not writable."""
 
     def __init__(self, directory: str | Path) -> None:
@@ -148,23 +160,46 @@ class CassetteWriter:
         self._stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._sessions: dict[str, list[Exchange]] = {}
 
     def write(self, provider: str, operation: str, exchanges: list[Exchange]) -> Path:
         """Write ``exchanges`` (scrubbed) as one cassette; returns its path."""
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", operation) or "request"
         folder = self.directory / provider
-        folder.mkdir(parents=True, exist_ok=True)
-        data = {"interactions": interactions(exchanges), "version": FORMAT_VERSION}
-        text = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=120)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        tmp = self._aside(folder, exchanges)
         with self._lock:
             while True:  # never over another session's file of the same second
                 path = folder / f"{self._stamp}-{next(self._seq):04d}-{name}.yaml"
                 if not path.exists():
                     os.replace(tmp, path)
                     return path
+
+    def append(self, session: str, exchanges: list[Exchange]) -> Path:
+        """Add ``exchanges`` to the named session's cassette (``<directory>/sessions/<session>.yaml``,
+        every exchange of the session in order, scrubbed as one); returns its path. The session's
+        exchanges are kept in memory for as long as the writer lives."""
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", session).strip(".-") or "session"
+        folder = self.directory / "sessions"
+        with self._lock:
+            recorded = self._sessions.setdefault(name, [])
+            recorded.extend(exchanges)
+            os.replace(self._aside(folder, recorded), folder / f"{name}.yaml")
+        return folder / f"{name}.yaml"
+
+    @staticmethod
+    def _aside(folder: Path, exchanges: list[Exchange]) -> str:
+        """Write the cassette of ``exchanges`` to a temporary file in ``folder``; returns its path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {
+            "interactions": interactions(exchanges),
+            RECORDED_AT_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "version": FORMAT_VERSION,
+        }
+        text = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=120)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return tmp
 
 
 def read_interactions(directory: str | Path) -> Iterator[tuple[Path, int, dict[str, Any]]]:
@@ -174,7 +209,7 @@ def read_interactions(directory: str | Path) -> Iterator[tuple[Path, int, dict[s
         p for p in Path(directory).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
     ):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # a safe loader
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)  # a safe loader
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         found = data.get("interactions") if isinstance(data, dict) else None
@@ -202,3 +237,21 @@ def header_pairs(headers: Any) -> list[tuple[str, str]]:
         for value in values if isinstance(values, list) else [values]:
             pairs.append((str(name), str(value)))
     return pairs
+
+
+def json_leaves(value: Any, path: str = "$") -> Iterator[tuple[str, str, Any]]:
+    """``(JSON path, last key, value)`` of every scalar in a JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from (
+                json_leaves(item, f"{path}.{key}")
+                if isinstance(item, dict | list)
+                else [(f"{path}.{key}", str(key), item)]
+            )
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from (
+                json_leaves(item, f"{path}[{index}]")
+                if isinstance(item, dict | list)
+                else [(f"{path}[{index}]", "", item)]
+            )

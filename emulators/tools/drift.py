@@ -1,11 +1,14 @@
 """Drift report: each difference between a recorded real answer and the emulator's answer to the same
 request (``pixelmock verify --drift``).
 
-For every cassette, the recorded requests are sent in order to a fresh in-process emulator
-(``create_app``; open accounts accept the scrubbed ``REDACTED`` credentials). Ids the provider answered
-with (``id``, ``taskUUID``, ``request_id``... any string field whose name ends in ``id``/``uuid``) are
-mapped to the ids the emulator answered with at the same JSON path, so a later poll of a recorded job
-polls the emulator's job. Each interaction's recorded answer is compared with the emulator's:
+The cassettes are grouped into sessions (``sessions``: the cassettes one ``pixelmock proxy --record`` run
+wrote, in the order it wrote them; any other cassette on its own) and each session's requests are sent
+in order to one fresh in-process emulator (``create_app``; open accounts accept the scrubbed ``REDACTED``
+credentials) whose clock starts on the day the session was recorded (``recorded_on``), so a model shut
+down since is not drift. Ids the provider answered with (``id``, ``taskUUID``, ``request_id``... any
+string field whose name ends in ``id``/``uuid``) are mapped to the ids the emulator answered with at the
+same JSON path, so a later poll of a recorded job polls the emulator's job. Each interaction's recorded
+answer is compared with the emulator's:
 
 - ``drift:status``: a different status code;
 - ``drift:body``: the body's shape (``body_shape``: object keys and JSON types, arrays by their first
@@ -14,16 +17,25 @@ polls the emulator's job. Each interaction's recorded answer is compared with th
 - ``drift:cost``: a different value of a field naming the cost (a path through ``cost``, ``usage``,
   ``credits`` or ``price``: OpenAI's ``usage`` tokens, Runware's ``cost``...).
 
+A poll the session repeats later (the same request answered 2xx again) is compared on its status only:
+the emulators finish jobs on their first poll (latency profile ``instant``), so polling that finished at
+another poll count is not drift; the last poll is compared whole. Not replayed, and listed as
+acknowledged ``drift:skipped``: a poll of a job no earlier answer of the session named (a documented
+example of a job's states), and the interactions a cassette's ``x-drift-skip`` names with a reason.
+``x-known-drift`` notes whose ``where`` is a ``drift:`` kind acknowledge a difference with a reason.
+
 Each difference is a ``contracts.verify.Disagreement`` whose ``expected`` is what the provider answered
 and ``found`` what the emulator answered. Files the recording fetched (``x-fetched``) requests under no
 provider's base URL (``pixelmock verify`` reports them) and recorded refusals of the credential (401, 403:
-the scrubbed cassette no longer holds the key that was refused) are skipped. The emulators finish jobs on
-their first poll (latency profile ``instant``): a recorded poll of a job still running differs in the
-fields a finished job adds.
+the scrubbed cassette no longer holds the key that was refused) are skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
+import email.utils
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -33,17 +45,27 @@ from typing import Any, TextIO
 import yaml
 
 from pixelmock.contracts.verify import (
+    ACK_KEY,
     FETCHED_KEY,
     Disagreement,
     Report,
     cassette_files,
     match,
+    path_parameters,
     split_uri,
     verify_paths,
 )
 from pixelmock.emulators.app import create_app, mounted_providers
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.tools.cassettes import body_bytes, header_pairs
+from pixelmock.emulators.tools.cassettes import (
+    LOADER,
+    RECORDED_AT_KEY,
+    SKIP_KEY,
+    STAMP,
+    body_bytes,
+    header_pairs,
+    json_leaves,
+)
 from pixelmock.emulators.tools.verify import print_report
 
 _COST = re.compile(r"cost|usage|credit|price", re.I)
@@ -96,24 +118,6 @@ def _kind(shape: Any) -> str:
     return str(shape)
 
 
-def _leaves(value: Any, path: str = "$") -> Iterator[tuple[str, str, Any]]:
-    """``(JSON path, last key, value)`` of every scalar in a JSON value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from (
-                _leaves(item, f"{path}.{key}")
-                if isinstance(item, dict | list)
-                else [(f"{path}.{key}", str(key), item)]
-            )
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from (
-                _leaves(item, f"{path}[{index}]")
-                if isinstance(item, dict | list)
-                else [(f"{path}[{index}]", "", item)]
-            )
-
-
 def _json(data: bytes) -> tuple[bool, Any]:
     try:
         return True, json.loads(data)
@@ -122,19 +126,35 @@ def _json(data: bytes) -> tuple[bool, Any]:
 
 
 class _Session:
-    """One cassette replayed against a fresh emulator, with recorded ids mapped to the emulator's."""
+    """One session (a cassette, or the cassettes one proxy run wrote) replayed in order against one fresh
+    emulator, with recorded ids mapped to the emulator's."""
 
     def __init__(self, config: EmulatorConfig | None) -> None:
         self.app = create_app(config or EmulatorConfig())
         self.prefixes = {p.name: p.prefix for p in mounted_providers(self.app)}
         self.ids: dict[str, str] = {}
+        #: Every string the recorded answers so far held: a path naming none of them polls a job this
+        #: session did not create.
+        self.seen: set[str] = set()
+
+    def foreign_job(self, method: str, uri: str) -> str | None:
+        """The path parameter (a job or request id) of the request that no earlier recorded answer of
+        the session named, or ``None``: such a poll asks about state the recording did not create."""
+        if method.upper() != "GET":
+            return None
+        values = path_parameters(method, uri)
+        return next((v for v in values if v not in self.seen and v not in self.ids), None)
 
     def _mapped(self, text: str) -> str:
         for old in sorted(self.ids, key=len, reverse=True):
             text = text.replace(old, self.ids[old])
         return text
 
-    def compare(self, cassette: str, index: int, interaction: dict[str, Any]) -> list[Disagreement]:
+    def compare(
+        self, cassette: str, index: int, interaction: dict[str, Any], intermediate: bool = False
+    ) -> list[Disagreement]:
+        """The drift of one interaction; ``intermediate``: a request the session repeats later (a poll),
+        compared on its status only."""
         request = interaction.get("request") or {}
         response = interaction.get("response") or {}
         method, uri = str(request.get("method", "")), str(request.get("uri", ""))
@@ -170,20 +190,24 @@ class _Session:
             add("status", "$", f"the provider's {recorded_status}", f"the emulator's {answer.status_code}")
         parsed, recorded = _json(body_bytes(response.get("body")))
         emulated_ok, emulated = _json(emulated_body)
+        if parsed:
+            self.seen.update(v for _, _, v in json_leaves(recorded) if isinstance(v, str))
         if not (parsed and emulated_ok):
             return out
         self._learn_ids(recorded, emulated)
+        if intermediate:  # a poll repeated later: the job may finish at another poll count
+            return out
         for at, mine, theirs in shape_differences(body_shape(recorded), body_shape(emulated)):
             add("body", at, mine, theirs)
-        emulated_leaves = {at: value for at, _, value in _leaves(emulated)}
-        for at, _, value in _leaves(recorded):
+        emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
+        for at, _, value in json_leaves(recorded):
             if _COST.search(at) and at in emulated_leaves and emulated_leaves[at] != value:
                 add("cost", at, json.dumps(value), json.dumps(emulated_leaves[at]))
         return out
 
     def _learn_ids(self, recorded: Any, emulated: Any) -> None:
-        emulated_leaves = {at: value for at, _, value in _leaves(emulated)}
-        for at, key, value in _leaves(recorded):
+        emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
+        for at, key, value in json_leaves(recorded):
             other = emulated_leaves.get(at)
             if (
                 _ID.search(key)
@@ -195,30 +219,162 @@ class _Session:
                 self.ids[value] = other
 
 
-def drift_cassette(path: Path, report: Report, config: EmulatorConfig | None = None) -> None:
-    """Compare every interaction of one cassette with the emulator's answers into ``report`` (an unreadable
-    file adds nothing: ``verify_paths`` reports it)."""
+def _read(path: Path) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)  # a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("interactions"), list) else None
+
+
+def sessions(paths: Iterable[str | Path]) -> list[list[Path]]:
+    """The cassettes under ``paths`` grouped into sessions, each in recorded order: the cassettes one
+    ``CassetteWriter`` wrote (one proxy run or replaying server: same stamp, under one folder's provider
+    folders; ordered by sequence number) are one session, any other cassette a session of its own."""
+    out: list[list[Path]] = []
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for path in cassette_files(paths):
+        stamp = STAMP.match(path.name)
+        if stamp is None:
+            out.append([path])
+            continue
+        key = (path.parent.parent, stamp.group(1))
+        if key not in groups:
+            groups[key] = []
+            out.append(groups[key])
+        groups[key].append(path)
+    for group in out:
+        group.sort(key=_sequence)
+    return out
+
+
+def _sequence(path: Path) -> int:
+    stamp = STAMP.match(path.name)
+    return int(stamp.group(2)) if stamp else 0
+
+
+def _skips(data: dict[str, Any]) -> dict[int, str]:
+    """``x-drift-skip`` notes: interaction index -> why it cannot be replayed."""
+    notes = data.get(SKIP_KEY) or []
+    return {int(n["interaction"]): str(n.get("reason", "")) for n in notes if isinstance(n, dict)}
+
+
+def _acks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cassette's ``x-known-drift`` notes for the drift report (those whose ``where`` is a
+    ``drift:`` kind)."""
+    notes = data.get(ACK_KEY) or []
+    return [n for n in notes if isinstance(n, dict) and str(n.get("where", "")).startswith("drift:")]
+
+
+def _skipped(cassette: str, index: int, interaction: dict[str, Any], reason: str) -> Disagreement:
+    request = interaction.get("request") or {}
+    found = match(str(request.get("method", "")), str(request.get("uri", "")))
+    return Disagreement(
+        cassette,
+        index,
+        found[0] if found else None,
+        found[1] if found else None,
+        "drift:skipped",
+        "$",
+        "an exchange the session can replay",
+        "not replayed",
+        reason=reason,
+    )
+
+
+def _request_key(interaction: dict[str, Any]) -> tuple[str, str, bytes]:
+    request = interaction.get("request") or {}
+    return str(request.get("method", "")), str(request.get("uri", "")), body_bytes(request.get("body"))
+
+
+def drift_session(paths: list[Path], report: Report, config: EmulatorConfig | None = None) -> None:
+    """Replay one session (``sessions``) in order against one fresh emulator, on the day it was recorded
+    (``recorded_on``; else ``config``'s), into ``report``. Not replayed (listed as acknowledged
+    ``drift:skipped``): interactions a cassette's ``x-drift-skip`` names, and polls of a job no earlier
+    answer of the session named. A request answered 2xx that the session repeats later (a poll) is
+    compared on its status only: the emulator may finish the job at another poll count. ``x-known-drift``
+    notes with a ``drift:`` ``where`` acknowledge drift like ``pixelmock verify``'s. Unreadable files add
+    nothing (``verify_paths`` reports them)."""
+    loaded = [(path, data) for path in paths if (data := _read(path)) is not None]
+    if not loaded:
         return
-    interactions = data.get("interactions") if isinstance(data, dict) else None
-    if not isinstance(interactions, list):
-        return
-    session = _Session(config)
-    for index, interaction in enumerate(interactions):
-        if isinstance(interaction, dict) and not interaction.get(FETCHED_KEY):
-            report.disagreements.extend(session.compare(str(path), index, interaction))
+    config = config or EmulatorConfig()
+    day = recorded_on(loaded[0][0], loaded[0][1])
+    session = _Session(dataclasses.replace(config, today=day) if day is not None else config)
+    steps = [
+        (path, data, index, interaction)
+        for path, data in loaded
+        for index, interaction in enumerate(data["interactions"])
+        if isinstance(interaction, dict) and not interaction.get(FETCHED_KEY)
+    ]
+    last = {_request_key(step[3]): position for position, step in enumerate(steps)}
+    for position, (path, data, index, interaction) in enumerate(steps):
+        name = str(path)
+        skip = _skips(data).get(index)
+        foreign = session.foreign_job(*_request_key(interaction)[:2])
+        if skip is not None or foreign is not None:
+            why = skip or f"polls {foreign}, which no earlier answer of the session named"
+            report.acknowledged.append(_skipped(name, index, interaction, why))
+            continue
+        status = int(((interaction.get("response") or {}).get("status") or {}).get("code", 0))
+        intermediate = last[_request_key(interaction)] != position and 200 <= status < 300
+        notes = _acks(data)
+        for item in session.compare(name, index, interaction, intermediate):
+            note = next((n for n in notes if _acked(item, n)), None)
+            if note is None:
+                report.disagreements.append(item)
+            else:
+                report.acknowledged.append(
+                    dataclasses.replace(item, reason=f"{ACK_KEY}: {note.get('reason', '')}".rstrip(": "))
+                )
+
+
+def _acked(item: Disagreement, note: dict[str, Any]) -> bool:
+    return bool(
+        note.get("interaction") == item.interaction
+        and note.get("where") == item.where
+        and note.get("path") == item.path
+    )
+
+
+def recorded_on(path: Path, data: dict[str, Any]) -> dt.date | None:
+    """The day a cassette was recorded: its ``recorded_at`` (``CassetteWriter`` writes it), else the
+    ``Date`` header of its first answer that has one, else the stamp of its name (``CassetteWriter``'s
+    ``YYYYmmddTHHMMSS-``), else ``None``. The emulator replays it on that day: a model shut down since
+    is not drift."""
+    stated = data.get(RECORDED_AT_KEY)
+    if isinstance(stated, dt.datetime):
+        return stated.date()
+    if isinstance(stated, dt.date):
+        return stated
+    if isinstance(stated, str):
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(stated.replace("Z", "+00:00")).date()
+    for interaction in data["interactions"]:
+        response = interaction.get("response") if isinstance(interaction, dict) else None
+        for name, value in header_pairs((response or {}).get("headers")):
+            if name.lower() == "date":
+                with contextlib.suppress(TypeError, ValueError):
+                    return email.utils.parsedate_to_datetime(value).date()
+    stamp = STAMP.match(path.name)
+    return dt.datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%S").date() if stamp else None
+
+
+def drift_cassette(path: Path, report: Report, config: EmulatorConfig | None = None) -> None:
+    """Compare every interaction of one cassette (a session of its own) with the emulator's answers into
+    ``report`` (``drift_session``)."""
+    drift_session([path], report, config)
 
 
 def drift_paths(
     paths: Iterable[str | Path], report: Report | None = None, config: EmulatorConfig | None = None
 ) -> Report:
-    """The drift of every cassette under ``paths`` (files or folders), added to ``report`` (default: a
-    new one); ``config``: the emulator's (its clock decides model lifecycle and prices)."""
+    """The drift of every session (``sessions``) under ``paths`` (files or folders), added to ``report``
+    (default: a new one); ``config``: the emulator's (its clock, unless the session says when it was
+    recorded, decides model lifecycle and prices)."""
     report = report or Report()
-    for path in cassette_files(paths):
-        drift_cassette(path, report, config)
+    for group in sessions(paths):
+        drift_session(group, report, config)
     return report
 
 

@@ -25,9 +25,11 @@ provider would refuse): it is answered by pixelmock's emulator of that provider,
 request is the provider's own 4xx body. A request the emulator accepts after all is forwarded.
 
 With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/tools/cassettes.py``) under
-``<record_dir>/<provider>/``; a streamed answer is recorded whole once the stream ends; with
-``fetch_images`` the files the answer names by URL (image URLs) are fetched and recorded in the same
-cassette, so the recording replays offline.
+``<record_dir>/<provider>/`` (the files of one run are one session for ``verify --drift``), or, when the
+request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded), appended to that
+session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is recorded whole once the
+stream ends; with ``fetch_images`` the files the answer names by URL (image URLs) are fetched and
+recorded in the same cassette, so the recording replays offline.
 
 Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
 of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
@@ -44,6 +46,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +55,11 @@ from flask import Flask, Response, jsonify, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import NotFound
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
+from pixelmock.contracts.pricing import reported_costs
 from pixelmock.contracts.secrets import REDACTED, is_credential_field, scrub_text
 from pixelmock.contracts.verify import (
     Disagreement,
@@ -68,11 +73,12 @@ from pixelmock.contracts.verify import (
 from pixelmock.emulators.admin import routes as admin
 from pixelmock.emulators.app import create_app
 from pixelmock.emulators.config import EmulatorConfig
+from pixelmock.emulators.core.accounts import LedgerLine
 from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.tools.cassettes import CassetteWriter, Exchange
-from pixelmock.emulators.web import exchange, journal
+from pixelmock.emulators.web import access_log, exchange, journal
 from pixelmock.emulators.web.context import runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
@@ -82,6 +88,9 @@ log = logging.getLogger("pixelmock.proxy")
 VIOLATIONS_HEADER = "X-Pixelmock-Violations"
 #: Set to ``emulator`` on an answer ``errors`` made locally instead of forwarding.
 ANSWERED_BY_HEADER = "X-Pixelmock-Answered-By"
+#: A request header naming the session an exchange belongs to: every exchange of one session is recorded,
+#: in order, in one cassette (``<record_dir>/sessions/<name>.yaml``); never forwarded upstream.
+SESSION_HEADER = "X-Pixelmock-Session"
 #: At most this many violations go into the header (every one goes to the log and the journal).
 MAX_HEADER_VIOLATIONS = 10
 #: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
@@ -109,6 +118,7 @@ _HOP = frozenset(
         "accept-encoding",
     }
 )
+_SESSION = SESSION_HEADER.lower()
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -221,7 +231,10 @@ class Proxy:
         suffix = (f"/{rest}" if rest else "") + (f"?{query}" if query else "")
         contract_uri = real_base_url(provider.name).rstrip("/") + suffix
         body = request.get_data(cache=True)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
+        session = request.headers.get(SESSION_HEADER)
+        headers = [
+            (k, v) for k, v in request.headers.items() if k.lower() not in _HOP and k.lower() != _SESSION
+        ]
         found = match(method, contract_uri)
         problems: list[Disagreement] = []
         if found is None:
@@ -231,6 +244,7 @@ class Proxy:
         if problems and self.errors:
             refused = self._refusal(provider, rest, query, headers, body)
             if refused is not None:
+                journal_note(answered_by="emulator")
                 self._report(method, request.path, problems)
                 refused.headers[VIOLATIONS_HEADER] = _header_value(problems)
                 return refused
@@ -243,6 +257,7 @@ class Proxy:
             self._report(method, request.path, problems)
             log.error("upstream %s unreachable: %s", outbound.url, exc)
             return _unreachable(str(outbound.url), exc)
+        journal_note(answered_by="upstream")
         answer_headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP]
         operation = found[1] if found else "undocumented"
         exchange = Exchange(
@@ -257,7 +272,7 @@ class Proxy:
         )
         if upstream.headers.get("content-type", "").startswith("text/event-stream"):
             self._report(method, request.path, problems)
-            return self._streamed(provider.name, operation, found, exchange, upstream, problems)
+            return self._streamed(provider.name, operation, found, exchange, upstream, problems, session)
         try:
             data = upstream.read()
         except httpx.HTTPError as exc:  # cut off mid-answer
@@ -269,7 +284,9 @@ class Proxy:
         if found is not None:
             problems += check_response(found, upstream.status_code, dict(answer_headers), data)
         self._report(method, request.path, problems)
-        self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data))
+        if 200 <= upstream.status_code < 300:
+            self._bill(provider.name, body, data)
+        self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data), session)
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
@@ -282,6 +299,7 @@ class Proxy:
         has an entry per message); the session is recorded as one cassette, an ``x-websocket``
         interaction per message. ``errors`` does not apply (the protocol has no answer of the proxy's)."""
         url = self.websockets[provider.name]
+        named = request.headers.get(SESSION_HEADER)
         found = websocket_operation(str(document(provider.name)["x-websocket"]["url"]))
         try:
             upstream = WebSocketClient.connect(url)
@@ -332,9 +350,11 @@ class Proxy:
             closed.set()
             upstream.close()
             pump.join(timeout=5)
-            self._record_websocket(provider.name, url, session[1:])
+            self._record_websocket(provider.name, url, session[1:], named)
 
-    def _record_websocket(self, provider: str, url: str, session: list[tuple[str, list[str]]]) -> None:
+    def _record_websocket(
+        self, provider: str, url: str, session: list[tuple[str, list[str]]], named: str | None = None
+    ) -> None:
         if self.writer is None or not session:
             return
         contract_url = str(document(provider)["x-websocket"]["url"])
@@ -352,12 +372,7 @@ class Proxy:
             )
             for message, frames in session
         ]
-        try:
-            path = self.writer.write(provider, "websocket", exchanges)
-        except OSError as exc:
-            log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
-            return
-        log.info("recorded %s (from %s)", path, url)
+        self._write(provider, "websocket", exchanges, named, f" (from {url})")
 
     def _refusal(
         self, provider: ProviderEmulator, rest: str, query: str, headers: list[tuple[str, str]], body: bytes
@@ -382,6 +397,7 @@ class Proxy:
         exchange: Exchange,
         upstream: httpx.Response,
         problems: list[Disagreement],
+        session: str | None = None,
     ) -> Response:
         """Pass an SSE answer through as it arrives; check and record it whole when it ends."""
 
@@ -401,12 +417,38 @@ class Proxy:
                         exchange.uri,
                         check_response(found, exchange.status, headers, whole.response_body),
                     )
-                self._record(provider, operation, whole)
+                self._record(provider, operation, whole, session)
 
         answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
         if problems:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
         return answer
+
+    def _bill(self, provider: str, body: bytes, data: bytes) -> None:
+        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``) to the
+        proxy's bill (``GET /__admin/bill``): one request of the request's ``model`` per answer that
+        reports a cost."""
+        try:
+            asked, answered = json.loads(body or b"null"), json.loads(data)
+        except (UnicodeDecodeError, ValueError):
+            return
+        rt = runtime()
+        costs = reported_costs(provider, asked, answered, rt.clock.today())
+        model = _model_of(asked)
+        for currency, amount in costs.items():
+            rt.bill.record(
+                LedgerLine(
+                    account_id="upstream",
+                    currency=currency,
+                    amount=-amount,
+                    balance_after=Decimal(0),
+                    memo="reported by the upstream",
+                    at=rt.clock.now().isoformat(),
+                    provider=provider,
+                    model=model,
+                    images=1,
+                )
+            )
 
     def _report(self, method: str, path: str, problems: list[Disagreement]) -> None:
         """Log each violation and note them all in the journal entry (inside a request)."""
@@ -425,18 +467,28 @@ class Proxy:
             )
         journal_note(violations=shown)
 
-    def _record(self, provider: str, operation: str, exchange: Exchange) -> None:
+    def _record(self, provider: str, operation: str, exchange: Exchange, session: str | None = None) -> None:
         if self.writer is None:
             return
         exchanges = [exchange]
         if self.fetch_images:
             exchanges += self._fetched(exchange)
+        self._write(provider, operation, exchanges, session)
+
+    def _write(
+        self, provider: str, operation: str, exchanges: list[Exchange], session: str | None, note: str = ""
+    ) -> None:
+        """Write ``exchanges`` as a cassette of their own, or append them to the named ``session``'s."""
+        assert self.writer is not None
         try:
-            path = self.writer.write(provider, operation, exchanges)
+            if session:
+                path = self.writer.append(session, exchanges)
+            else:
+                path = self.writer.write(provider, operation, exchanges)
         except OSError as exc:
             log.error("could not write a cassette under %s: %s", self.writer.directory, exc)
             return
-        log.info("recorded %s", path)
+        log.info("recorded %s%s", path, note)
 
     def _fetched(self, exchange: Exchange) -> list[Exchange]:
         """The files the answer names by URL, fetched (each once; failures logged and skipped)."""
@@ -456,6 +508,13 @@ class Proxy:
                 Exchange("GET", url, (), b"", got.status_code, got.reason_phrase, headers, got.content, True)
             )
         return out
+
+
+def _model_of(request: Any) -> str | None:
+    """The ``model`` a JSON request names (a task array's first task's), or ``None``."""
+    first = request[0] if isinstance(request, list) and request else request
+    model = first.get("model") if isinstance(first, dict) else None
+    return str(model) if model else None
 
 
 def _one_line(frame: str) -> str:
@@ -538,6 +597,18 @@ def create_proxy(
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
     exchange.install(app, rt, owner)
     journal.install(app, rt)
+    access_log.install(app, rt.config)
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Response:
+        """A path under no prefix: the emulator's near-miss 404 (JSON, routes as the emulator has them),
+        never Flask's HTML page."""
+        if request.path.startswith(("/__admin", "/__health")):
+            return Response(json.dumps({"error": exc.description}), status=404, mimetype="application/json")
+        answer = jsonify(access_log.unmatched_body(proxy.emulator()))
+        answer.status_code = 404
+        return answer
+
     return app
 
 

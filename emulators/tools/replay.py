@@ -5,9 +5,15 @@ emulators, so a recorded session (``pixelmock proxy --record``) is a fixture any
 under a provider's prefix is matched to the interactions of every cassette under ``directory`` whose
 URI lies under that provider's real base URL (its contract's ``servers[0]``) on method, path under the
 base URL, query (order aside) and, for JSON bodies, the body with credential fields scrubbed (as the
-cassette holds it); other bodies (multipart) are not compared. Interactions matching the same request are
-answered in recorded order, and the last one again once they are used up (a job polled more often than
-recorded stays in its last state). A replayed answer carries ``X-Pixelmock-Replayed: <cassette>#<index>``.
+cassette holds it) and the fields its clients mint per request left out (the contract's ``x-volatile``:
+Runware's ``taskUUID``); other bodies (multipart) are not compared. Interactions matching the same
+request are answered in recorded order, and the last one again once they are used up (a job polled more
+often than recorded stays in its last state). A replayed answer carries ``X-Pixelmock-Replayed:
+<cassette>#<index>``, names the caller's values of the volatile fields where the recording named its
+own, and is sent by a hook of the app: journaled (``answered_by: cassette``) and access-logged like any
+other answer. A request no recording matches but one differing in a single JSON field (WireMock's near
+miss) is answered by the emulators, with a warning (logger ``pixelmock.replay``) and a journal note
+``replay_near_miss: {cassette, field}`` naming the recording and the field.
 
 Files the recording fetched (``x-fetched`` interactions: images answers named by URL) are served at
 ``/__replay/files/<token>``, and replayed answers name them there instead of their recorded URL, so a
@@ -25,27 +31,32 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
+from flask import request as flask_request
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from pixelmock.contracts.openapi import real_base_url
+from pixelmock.contracts.openapi import real_base_url, volatile_fields
 from pixelmock.contracts.secrets import scrub_json
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.config.settings import RECORD_MODES
+from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.logs import loggable
 from pixelmock.emulators.tools.cassettes import (
     CassetteWriter,
     Exchange,
     body_bytes,
     header_pairs,
     interactions,
+    json_leaves,
     read_interactions,
 )
 
@@ -56,6 +67,11 @@ if TYPE_CHECKING:
 #: Where the files a recording fetched are served.
 FILES_PREFIX = "/__replay/files/"
 REPLAYED_HEADER = "X-Pixelmock-Replayed"
+#: The WSGI environ key holding the recorded answer a request matched, for the app's hook to send.
+_FOUND = "pixelmock.replay.found"
+#: The WSGI environ key holding the near miss of a request no recording matched.
+_NEAR = "pixelmock.replay.near_miss"
+log = logging.getLogger("pixelmock.replay")
 #: Headers describing the recorded transfer rather than the answer; recomputed when replaying.
 _TRANSFER = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 
@@ -64,13 +80,52 @@ Key = tuple[str, str, str, str, str]
 
 def request_key(provider: str, method: str, path: str, query: str, body: bytes) -> Key:
     """What a request is matched on: ``(provider, METHOD, path under the base URL, sorted query, body)``;
-    ``body`` is the JSON with credential fields scrubbed, keys sorted, or ``""`` for any other body."""
+    ``body`` is the JSON with credential fields scrubbed and the provider's volatile fields
+    (``contracts.openapi.volatile_fields``: Runware's ``taskUUID``) left out, keys sorted, or ``""`` for
+    any other body."""
     pairs = sorted(parse_qsl(query, keep_blank_values=True))
-    try:
-        text = json.dumps(scrub_json(json.loads(body)), sort_keys=True) if body.strip() else ""
-    except (UnicodeDecodeError, ValueError):
-        text = ""
+    parsed = _parsed(body)
+    text = (
+        ""
+        if parsed is None
+        else json.dumps(_without(scrub_json(parsed), volatile_fields(provider)), sort_keys=True)
+    )
     return provider, method.upper(), path.rstrip("/") or "/", json.dumps(pairs), text
+
+
+def volatile_values(provider: str, body: bytes) -> list[str]:
+    """The values of the provider's volatile fields in a JSON body, in document order (``[]`` for any
+    other body)."""
+    names = volatile_fields(provider)
+    parsed = _parsed(body) if names else None
+    return [] if parsed is None else list(_values(parsed, names))
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _without(value: Any, names: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [_without(v, names) for v in value]
+    return value
+
+
+def _values(value: Any, names: frozenset[str]) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in names and isinstance(item, str):
+                yield item
+            else:
+                yield from _values(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _values(item, names)
 
 
 def file_token(url: str) -> str:
@@ -126,6 +181,24 @@ class Cassettes:
             key = request_key(where[0], method, where[1], where[2], body_bytes(request.get("body")))
             self.answers.setdefault(key, []).append(_Recorded(cassette, index, interaction))
 
+    def near_miss(self, key: Key) -> tuple[_Recorded, str] | None:
+        """A recording of the same provider, method, path and query whose JSON body differs from the
+        request's (``key``) in exactly one field, with that field's JSON path, or ``None`` (WireMock's
+        near miss: the request was probably meant to match it)."""
+        mine = _leaf_map(key[4])
+        if mine is None:
+            return None
+        for other, recorded in self.answers.items():
+            theirs = _leaf_map(other[4]) if other[:4] == key[:4] and recorded else None
+            if theirs is None:
+                continue
+            differing = sorted(
+                p for p in mine.keys() | theirs.keys() if mine.get(p, _ABSENT) != theirs.get(p, _ABSENT)
+            )
+            if len(differing) == 1:
+                return recorded[0], differing[0]
+        return None
+
     def next(self, key: Key) -> _Recorded | None:
         """The next recorded answer to ``key`` (the last one again once used up), or ``None``."""
         recorded = self.answers.get(key)
@@ -171,26 +244,44 @@ class Replaying:
         environ["CONTENT_LENGTH"] = str(len(body))
         rest = path[len(self.prefixes[provider]) :]
         query = str(environ.get("QUERY_STRING", ""))
-        found = self.cassettes.next(request_key(provider, request.method, rest, query, body))
-        if found is not None:
-            return self._replay(found, request.host_url.rstrip("/"), environ, start_response)
+        key = request_key(provider, request.method, rest, query, body)
+        found = self.cassettes.next(key)
+        if found is not None:  # answered by the app's hook (``replaying``): journaled and logged
+            environ[_FOUND] = (found, self._replay(found, provider, body, request.host_url.rstrip("/")))
+            return self.inner(environ, start_response)
+        near = self.cassettes.near_miss(key)
+        if near is not None:
+            environ[_NEAR] = {"cassette": f"{Path(near[0].cassette).name}#{near[0].index}", "field": near[1]}
+            log.warning(
+                "no recording matches %s %s; nearest: %s (differs in %s)",
+                request.method,
+                loggable(path),
+                *environ[_NEAR].values(),
+            )
         if self.writer is None:
             return self.inner(environ, start_response)
         return self._record(provider, rest, query, request, body, environ, start_response)
 
-    def _replay(
-        self, found: _Recorded, root: str, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def _replay(self, found: _Recorded, provider: str, body: bytes, root: str) -> Response:
+        """The recorded answer, with the files it names served under ``FILES_PREFIX`` and the recorded
+        values of the provider's volatile fields (``volatile_values``) replaced by the caller's."""
         response = found.interaction.get("response") or {}
         data = body_bytes(response.get("body"))
-        if self.cassettes.urls:
-            data = _rewrite(data, {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()})
+        urls = {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()}
+        recorded = volatile_values(provider, body_bytes((found.interaction.get("request") or {}).get("body")))
+        urls.update(
+            (old, new)
+            for old, new in zip(recorded, volatile_values(provider, body), strict=False)
+            if old != new
+        )
+        if urls:
+            data = _rewrite(data, urls)
         headers = Headers(
             [(k, v) for k, v in header_pairs(response.get("headers")) if k.lower() not in _TRANSFER]
         )
         headers[REPLAYED_HEADER] = f"{Path(found.cassette).name}#{found.index}"
         status = int((response.get("status") or {}).get("code", 200))
-        return Response(data, status=status, headers=headers)(environ, start_response)
+        return Response(data, status=status, headers=headers)
 
     def _file(self, token: str, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         stored = self.cassettes.files.get(token)
@@ -244,6 +335,14 @@ class Replaying:
         return [data]
 
 
+_ABSENT = object()
+
+
+def _leaf_map(text: str) -> dict[str, Any] | None:
+    """JSON path -> scalar of a key's body text, or ``None`` when it has no JSON body."""
+    return {path: value for path, _, value in json_leaves(json.loads(text))} if text else None
+
+
 def _rewrite(data: bytes, urls: dict[str, str]) -> bytes:
     try:
         text = data.decode("utf-8")
@@ -256,7 +355,23 @@ def _rewrite(data: bytes, urls: dict[str, str]) -> bytes:
 
 def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
     """Make ``app`` (built by ``create_app``) answer from the cassettes under ``directory`` first (see the
-    module docs); returns ``app``. Raises ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
+    module docs); returns ``app``. A replayed answer is sent by a ``before_request`` hook of ``app``
+    (after its fault hook: an injected fault still fires), so it is journaled (note ``{"answered_by":
+    "cassette", "replayed": "<cassette>#<index>"}``) and access-logged like any other. Raises
+    ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
     prefixes = {p.name: p.prefix for p in mounted_providers(app)}
     app.wsgi_app = Replaying(app.wsgi_app, prefixes, directory, mode)  # type: ignore[method-assign]
+
+    @app.before_request
+    def _replayed() -> Response | None:
+        found = flask_request.environ.get(_FOUND)
+        if found is None:
+            near = flask_request.environ.get(_NEAR)
+            if near is not None:
+                journal_note(replay_near_miss=near)
+            return None
+        recorded, answer = found
+        journal_note(answered_by="cassette", replayed=f"{Path(recorded.cassette).name}#{recorded.index}")
+        return cast(Response, answer)
+
     return app

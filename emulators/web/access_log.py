@@ -2,7 +2,9 @@
 
 Records go to the standard ``logging`` module: ``pixelmock.access`` (one per request: time, method, path,
 status, milliseconds, provider, job or task id, cost moved on the ledger, and
-``shut_down=model@provider:date`` when the answer refused a model the provider no longer serves) and
+``shut_down=model@provider:date`` when the answer refused a model the provider no longer serves,
+``from=cassette|upstream|fault|emulator`` when the answer was not the emulator's own: the exchange's
+``answered_by`` note) and
 ``pixelmock.outbound`` (one per webhook or upload attempt, ``emulators/core/webhooks.py``).
 ``configure`` gives the ``pixelmock`` logger the app's ``EmulatorConfig.log_level`` and, unless a handler
 up the logger tree already takes its records (pytest's log capture, an application's own ``logging``
@@ -13,7 +15,7 @@ setup: the rule Flask uses for ``app.logger``), a handler writing to stderr in
 
 or ``json``, one object per line (``time``, ``level``, ``logger``, ``message`` and the record's fields:
 ``method``, ``path``, ``status``, ``ms``, ``provider``, ``job``, ``cost`` {currency: decimal string},
-``hint``). The logger is the process's: the last app built sets its level and format.
+``hint``, ``answered_by``). The logger is the process's: the last app built sets its level and format.
 
 Control-plane requests (``/__admin/``) are logged at DEBUG (a page polling the journal would drown the
 rest); a request no route matched at WARNING, with the nearest route (``near_miss``). No header, query
@@ -173,7 +175,17 @@ def _line(fields: dict[str, Any]) -> str:
         text += " shut_down=" + fields["shut_down"]
     if fields.get("hint"):
         text += f" hint={fields['hint']!r}"
+    if fields.get("answered_by"):
+        text += f" from={fields['answered_by']}"
     return text
+
+
+def _answered_by(notes: Iterable[dict[str, Any]]) -> str | None:
+    """Where the answer came from when the emulator did not make it: the last ``answered_by`` note
+    (``cassette``: a replayed recording, ``upstream``: the proxy's upstream, ``fault``: an injected
+    fault's answer, ``emulator``: the proxy's local refusal)."""
+    found = [str(note["answered_by"]) for note in notes if note.get("answered_by")]
+    return found[-1] if found else None
 
 
 def _shut_down(notes: Iterable[dict[str, Any]]) -> str | None:
@@ -208,6 +220,7 @@ def log_request(app: Flask, exchange: Exchange, response: Response) -> None:
         "cost": _cost(exchange.ledger) or None,
         "shut_down": _shut_down(exchange.notes),
         "hint": hint,
+        "answered_by": _answered_by(exchange.notes),
     }
     emit(ACCESS, level, _line(fields), fields)
 
@@ -227,6 +240,7 @@ def log_message(exchange: Exchange) -> None:
         "cost": _cost(exchange.ledger) or None,
         "shut_down": _shut_down(exchange.notes),
         "hint": None,
+        "answered_by": _answered_by(exchange.notes),
     }
     emit(ACCESS, logging.INFO, _line(fields), fields)
 

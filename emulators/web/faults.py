@@ -201,6 +201,7 @@ def install(
         answer = answer_of(provider, fault.kind)
         if answer is None or answer.respond is None:
             return None  # generic after-the-fact kinds, or a flow fault the provider applies
+        journal_note(answered_by="fault")  # the access line and the journal entry say so
         return _with_headers(answer.respond(fault), answer, fault)
 
     @app.after_request

@@ -232,7 +232,7 @@ def test_a_request_violation_is_reported_in_the_header_the_journal_and_the_log(
     [violation] = json.loads(answer.headers[VIOLATIONS_HEADER])
     assert (violation["where"], violation["path"], violation["found"]) == ("request", "$.quality", '"ultra"')
     [entry] = httpx.get(live.url + "/__admin/journal").json()["entries"]
-    assert entry["notes"] == [{"violations": [violation]}]
+    assert entry["notes"] == [{"answered_by": "upstream"}, {"violations": [violation]}]
     assert entry["request"]["headers"]["Authorization"] == "Bearer REDACTED"
     assert "$.quality" in caplog.text and "ultra" in caplog.text
 

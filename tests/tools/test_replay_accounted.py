@@ -1,0 +1,129 @@
+"""Replay that matches on a request's meaning and answers that are all accounted for (issue 25): the
+official runware-sdk re-sends a recorded task under a fresh taskUUID and gets the recording, under its
+own id; replayed and faulted answers are journaled and access-logged with where they came from."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from runware import Runware
+from runware_tasks import image_task
+
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.providers import load_providers
+from pixelmock.emulators.tools.proxy import create_proxy
+from pixelmock.emulators.tools.replay import REPLAYED_HEADER, replaying
+from pixelmock.emulators.tools.server import running
+
+KEY = "sk-replay-accounted-0123456789abcdef"
+BEARER = {"Authorization": f"Bearer {KEY}"}
+OPENAI_JOB = {"model": "gpt-image-2", "prompt": "a lighthouse", "size": "1024x1024", "quality": "low"}
+
+
+def _task() -> dict[str, Any]:
+    """A sync gpt-image-2 task under a fresh taskUUID, as every client mints one per task."""
+    return image_task(model="openai:gpt-image@2", deliveryMethod="sync", includeCost=True)
+
+
+def _sdk_run(server: str, task: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run() -> list[dict[str, Any]]:
+        url = server + "/runware/v1"
+        async with Runware(
+            api_key=KEY, transport="rest", http_base_url=url, validate=False, max_retries=0
+        ) as sdk:
+            return list(await sdk.run(task))
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """A Runware task run by the SDK through the proxy against a second pixelmock (127.0.0.1)."""
+    with running(create_app(EmulatorConfig())) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=tmp_path / "rec")) as url:
+            items = _sdk_run(url, _task())
+    yield tmp_path / "rec", items
+
+
+def test_the_sdk_resending_a_task_under_a_fresh_uuid_is_answered_from_the_cassette(
+    recorded: tuple[Path, list[dict[str, Any]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, first = recorded
+    app = replaying(create_app(EmulatorConfig()), folder, "none")
+    again = _task()
+    with caplog.at_level(logging.INFO, logger="pixelmock.access"), running(app) as url:
+        [item] = _sdk_run(url, again)
+    assert item["taskUUID"] == again["taskUUID"] != first[0]["taskUUID"]
+    assert item["imageURL"] == first[0]["imageURL"]  # the recording's, not a new image
+    assert item["cost"] == first[0]["cost"]
+    [entry] = [e for e in app.extensions["pixelmock"].journal.entries() if e.provider == "runware"]
+    assert {"answered_by": "cassette"}.items() <= entry.notes[0].items()
+    assert entry.notes[0]["replayed"].endswith("#0")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pixelmock.access"]
+    assert any(line.startswith("POST /runware/v1") and line.endswith("from=cassette") for line in lines)
+
+
+def test_a_different_task_is_not_matched_and_the_near_miss_names_the_field(
+    recorded: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    folder, _ = recorded
+    app = replaying(create_app(EmulatorConfig()), folder, "none")
+    other = {**_task(), "positivePrompt": "a different prompt"}
+    answer = app.test_client().post("/runware/v1", json=[other], headers=BEARER)
+    assert answer.status_code == 200 and REPLAYED_HEADER not in answer.headers
+    [entry] = [e for e in app.extensions["pixelmock"].journal.entries() if e.provider == "runware"]
+    [near] = [n["replay_near_miss"] for n in entry.notes if "replay_near_miss" in n]
+    assert near["field"] == "$[0].positivePrompt" and near["cassette"].endswith("#0")
+
+
+def test_injected_faults_get_an_access_line_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(EmulatorConfig())
+    client = app.test_client()
+    rule = {"kind": "server_error", "provider": "openai", "times": 1}
+    assert client.post("/__admin/faults", json=rule).status_code == 201
+    with caplog.at_level(logging.INFO, logger="pixelmock.access"):
+        by_rule = client.post("/openai/v1/images/generations", json=OPENAI_JOB, headers=BEARER)
+        by_header = client.post(
+            "/openai/v1/images/generations",
+            json=OPENAI_JOB,
+            headers={**BEARER, "X-Pixelmock-Fault": "rate_limit"},
+        )
+    assert (by_rule.status_code, by_header.status_code) == (500, 429)
+    lines = [r.getMessage() for r in caplog.records if r.name == "pixelmock.access"]
+    assert [line.split()[2] for line in lines] == ["500", "429"]
+    assert all(line.endswith("from=fault") for line in lines)
+    entries = [e for e in app.extensions["pixelmock"].journal.entries() if e.provider == "openai"]
+    assert all(any(n.get("answered_by") == "fault" for n in e.notes) for e in entries)
+
+
+def test_the_proxy_logs_every_answer_and_answers_a_wrong_path_with_json(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running(create_app(EmulatorConfig())) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        proxy = create_proxy(bases, record_dir=tmp_path)
+        with caplog.at_level(logging.INFO, logger="pixelmock.access"), running(proxy) as url:
+            served = httpx.post(url + "/openai/v1/images/generations", json=OPENAI_JOB, headers=BEARER)
+            wrong = httpx.get(url + "/v1/images/generations")
+            bill = httpx.get(url + "/__admin/bill").json()
+        charged = httpx.get(upstream_url + "/__admin/bill").json()
+    assert served.status_code == 200
+    assert wrong.status_code == 404 and wrong.headers["content-type"].startswith("application/json")
+    assert wrong.json()["did_you_mean"] == "/openai/v1/images/generations"
+    lines = [r.getMessage() for r in caplog.records if r.name == "pixelmock.access"]
+    assert any(
+        line.startswith("POST /openai/v1/images/generations 200") and "from=upstream" in line
+        for line in lines
+    )
+    assert any(line.startswith("GET /v1/images/generations 404") for line in lines)
+    # The bill is built from what passed through: the upstream's usage, priced, is what it charged.
+    [row] = bill["rows"]
+    assert (row["provider"], row["model"], row["requests"]) == ("openai", "gpt-image-2", 1)
+    assert bill["totals"] == charged["totals"] and bill["totals"]["USD"] != "0"
