@@ -40,7 +40,8 @@ Gunicorn needs ``fcntl`` (POSIX only): on Windows, or wherever gunicorn or geven
 ``serve`` says so and runs Werkzeug's threaded server instead (one process, one thread per connection,
 no read deadline; ``workers`` > 1 is refused there), which flask-sock also supports. Both stop on
 SIGINT (Ctrl-C) and SIGTERM with status 0 and no traceback; gunicorn's worker exits at once, without a
-grace period for open connections (about 0.5 s in all, measured with a kept-alive connection open). Flask, gunicorn and gevent are imported only when an app is served: ``pixelmock cost``,
+grace period for open connections (about 0.5 s in all, measured with a kept-alive connection open).
+Flask, gunicorn and gevent are imported only when an app is served: ``pixelmock cost``,
 ``verify`` and ``demo`` never import them.
 """
 

@@ -310,7 +310,7 @@ def test_a_stop_signal_to_the_process_group_ends_serve_cleanly(tmp_path: Path, s
         assert head.startswith(b"HTTP/1.1 200"), head
         started = time.monotonic()
         os.killpg(process.pid, signum)
-        out, err = process.communicate(timeout=PATIENCE)
+        _, err = process.communicate(timeout=PATIENCE)
         print(f"{signal.Signals(signum).name}: stopped in {time.monotonic() - started:.2f} s")
         held.close()
     finally:
