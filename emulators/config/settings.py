@@ -241,6 +241,14 @@ class Setting:
         joined = [x for item in items for x in item]
         return frozenset(joined) if kind is frozenset else tuple(joined)
 
+    def over_default(self, value: Any) -> Any:
+        """``value`` as a source sets it: a map (``starting_balances``) adds to the default map, so
+        ``USD=5`` keeps the default credits (give ``credits=0`` to empty them); anything else replaces
+        the default."""
+        if _inner(self.type)[0] is dict and isinstance(value, Mapping):
+            return {**(self.default or {}), **value}
+        return value
+
     def help(self) -> str:
         """The flag's help: meaning, default, variable."""
         return f"{self.meta.help} [default: {self.default_text()}; env: {self.env}]"

@@ -285,7 +285,7 @@ def _worker_class(base: type, read_timeout: float) -> type:
 
 
 def _announce(app: Flask, root: str, port_file: str | os.PathLike[str] | None) -> None:
-    print(f"pixelmock listening on {root} (health: {root}/__health)", flush=True)
+    print(f"pixelmock listening on {root} (inspector: {root}/__admin/ui, health: /__health)", flush=True)
     for name, url in base_urls(app, root).items():
         print(f"  {name:<11} {url}", flush=True)
     if port_file is not None:
