@@ -81,6 +81,22 @@ class Bill:
             )
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"rows": [...]}`` as ``from_json`` reads it (amounts as decimal strings): a bill sent between
+        processes (the pytest plugin's xdist workers)."""
+        return {
+            "rows": [
+                {
+                    "provider": row.provider,
+                    "model": row.model,
+                    "requests": row.requests,
+                    "images": row.images,
+                    "cost": {currency: format(amount, "f") for currency, amount in row.cost.items()},
+                }
+                for row in self.rows
+            ]
+        }
+
     def _chosen(self, provider: str | None, model: str | None) -> list[BillRow]:
         return [
             row

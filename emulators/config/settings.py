@@ -405,9 +405,12 @@ def shown(value: object) -> str:
 
 
 def to_json(value: object) -> object:
-    """A value as JSON: amounts as decimal strings, sets as sorted lists, dates ISO 8601."""
+    """A value as JSON: amounts as decimal strings, sets as sorted lists, dates ISO 8601, paths as
+    strings."""
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Mapping):

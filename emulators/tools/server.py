@@ -221,9 +221,10 @@ def _worker_class(base: type, read_timeout: float) -> type:
 
     import gevent
     import gevent.monkey
-    import greenlet
 
     class Worker(base):  # type: ignore[misc]
+        alive: bool  # gunicorn's: whether the worker goes on serving
+
         def patch(self) -> None:
             with warnings.catch_warnings():
                 # gevent warns because redis.asyncio (imported with redis when the master opened the
@@ -235,7 +236,7 @@ def _worker_class(base: type, read_timeout: float) -> type:
                 super().patch()
 
         def run(self) -> None:
-            self._main = greenlet.getcurrent()  # the greenlet a stop ends (it sleeps between checks)
+            self._main = gevent.getcurrent()  # the greenlet a stop ends (it sleeps between checks)
             super().run()
 
         def handle_quit(self, sig: int, frame: FrameType | None) -> None:  # SIGINT, SIGQUIT

@@ -530,3 +530,10 @@ def test_the_readme_toml_example_loads_and_keeps_apiframe_credits(tmp_path: Path
     app = create_app(config)
     admin = PixelmockAdmin.for_app(app)
     assert admin.balance("any-key", "credits") == Decimal(10_000)
+
+
+def test_settings_with_a_path_are_json(tmp_path: Path) -> None:
+    """``pixelmock serve --port-file F`` (a ``Path`` setting) once made ``GET /__admin/settings`` a 500."""
+    assert to_json(tmp_path / "port") == str(tmp_path / "port")
+    server, config = _load(tmp_path, flags={"port_file": tmp_path / "port"})
+    assert settings_json(config, server)["settings"]["port_file"] == str(tmp_path / "port")
