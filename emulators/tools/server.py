@@ -61,6 +61,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pixelmock.emulators.config.settings import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
+from pixelmock.emulators.tools.tls import TlsFiles
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -115,6 +116,7 @@ def serve(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     port_file: str | os.PathLike[str] | None = None,
     workers: int = 1,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve the app ``factory()`` builds on ``host``:``port`` until SIGINT/SIGTERM. Port 0 picks a free
     port. Once the app answers, prints every provider's base URL (with the real port) and, with
@@ -124,14 +126,16 @@ def serve(
     ``connections`` (open at once, per worker), ``read_timeout`` (seconds for a request's head, and again
     for its body; a slower client's connection is closed unanswered) and ``workers`` (processes, each
     calling ``factory`` after its fork) apply to gunicorn; Werkzeug's fallback starts one thread per
-    connection in this one process and has no read deadline.
+    connection in this one process and has no read deadline. With ``tls`` (``tools/tls.py``) it serves
+    HTTPS on the port, and answers name ``https://`` URLs.
 
     Raises :class:`PortInUse` at once when the port is taken (gunicorn would retry for 5 s),
     ``OSError`` for other bind failures (an address not on this host), and
     :class:`WorkersUnsupported` when ``workers`` > 1 and gunicorn cannot run."""
     listener = _listen(host, port)
     serving_pid = os.getpid()  # gunicorn's workers leave this function too, when they exit
-    root = f"http://{_url_host(host)}:{listener.getsockname()[1]}"
+    scheme = "http" if tls is None else "https"
+    root = f"{scheme}://{_url_host(host)}:{listener.getsockname()[1]}"
     try:
         try:
             from gunicorn.app.base import BaseApplication
@@ -146,7 +150,7 @@ def serve(
                 file=sys.stderr,
                 flush=True,
             )
-            _serve_werkzeug(factory(), listener, root, port_file)
+            _serve_werkzeug(factory(), listener, root, port_file, tls)
             return
         _raise_fd_limit(connections + 64)
         fd = listener.detach()  # gunicorn takes the bound socket over (``fd://``) and closes this fd
@@ -171,6 +175,8 @@ def serve(
                     "loglevel": "warning",
                     "post_worker_init": announce_once,
                 }
+                if tls is not None:
+                    options.update(certfile=str(tls.cert), keyfile=str(tls.key))
                 if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: one shared path
                     options["control_socket_disable"] = True
                 for key, value in options.items():
@@ -297,12 +303,17 @@ def _announce(app: Flask, root: str, port_file: str | os.PathLike[str] | None) -
 
 
 def _serve_werkzeug(
-    app: Flask, listener: socket.socket, root: str, port_file: str | os.PathLike[str] | None
+    app: Flask,
+    listener: socket.socket,
+    root: str,
+    port_file: str | os.PathLike[str] | None,
+    tls: TlsFiles | None = None,
 ) -> None:
     from werkzeug.serving import make_server
 
     host, port = listener.getsockname()[:2]
-    server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    context = None if tls is None else (str(tls.cert), str(tls.key))
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno(), ssl_context=context)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
