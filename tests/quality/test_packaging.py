@@ -259,3 +259,20 @@ def test_what_serve_imports_is_all_declared() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_package_folder_is_listed_for_setuptools() -> None:
+    """``pip install .`` (a wheel, as the README and the container image install) ships only the packages
+    ``[tool.setuptools] packages`` lists: a package folder left out is missing from every non-editable
+    install (``pixelmock.emulators.providers.openai`` was, found by building the container image)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {"pixelmock"} | {
+        "pixelmock." + ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("client", "contracts", "emulators")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
