@@ -294,6 +294,7 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
         read_timeout: float,
         port_file: Path | None,
         workers: int,
+        tls: object = None,
     ) -> None:
         assert workers == 1  # more need a shared store: refused before serving (test_server.py)
         calls.append((factory(), host, port, connections))
