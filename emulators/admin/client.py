@@ -187,6 +187,15 @@ class PixelmockAdmin:
         """Close the HTTP client."""
         self._client.close()
 
+    @property
+    def root(self) -> str:
+        """The emulator's root URL, without ``/__admin`` (``http://127.0.0.1`` for an app in process)."""
+        return str(self._client.base_url).rstrip("/")
+
+    def health(self) -> dict[str, Any]:
+        """``GET /__health``: ``{"status", "version", "providers": {name: prefix}}``."""
+        return cast(dict[str, Any], self._client.get("/__health").json())
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._client.request(method, f"/__admin{path}", **kwargs)
         if response.status_code >= 400:

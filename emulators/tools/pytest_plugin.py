@@ -555,8 +555,8 @@ def pixelmock_server(
     from pixelmock.emulators.tools.server import base_urls
 
     if _pixelmock_remote is not None:
-        url = str(_pixelmock_remote._client.base_url).rstrip("/")
-        prefixes = _pixelmock_remote._client.get("/__health").json()["providers"]
+        url = _pixelmock_remote.root
+        prefixes = _pixelmock_remote.health()["providers"]
         yield PixelmockServer(url=url, app=None, base_urls={name: url + p for name, p in prefixes.items()})
         return
     listener: _Listener = request.getfixturevalue("_pixelmock_listener")
