@@ -36,6 +36,22 @@ class PixelmockAdminError(Exception):
         self.message = message
 
 
+def bill_rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The ``rows`` of ``GET /__admin/bill``'s answer from bill rows (this module's ``BillRow`` or the
+    runtime's: ``provider``, ``model``, ``requests``, ``images``, ``cost`` per currency), amounts as
+    decimal strings without exponent."""
+    return [
+        {
+            "provider": row.provider,
+            "model": row.model,
+            "requests": row.requests,
+            "images": row.images,
+            "cost": {currency: format(amount, "f") for currency, amount in row.cost.items()},
+        }
+        for row in rows
+    ]
+
+
 def _decimal_text(amount: Decimal | int | str) -> str:
     return str(amount) if isinstance(amount, str) else format(Decimal(amount), "f")
 
@@ -84,18 +100,7 @@ class Bill:
     def to_json(self) -> dict[str, Any]:
         """``{"rows": [...]}`` as ``from_json`` reads it (amounts as decimal strings): a bill sent between
         processes (the pytest plugin's xdist workers)."""
-        return {
-            "rows": [
-                {
-                    "provider": row.provider,
-                    "model": row.model,
-                    "requests": row.requests,
-                    "images": row.images,
-                    "cost": {currency: format(amount, "f") for currency, amount in row.cost.items()},
-                }
-                for row in self.rows
-            ]
-        }
+        return {"rows": bill_rows_json(self.rows)}
 
     def _chosen(self, provider: str | None, model: str | None) -> list[BillRow]:
         return [

@@ -4,16 +4,12 @@ the real providers' hosts, and the bill of a pytest-xdist run."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
 import pytest
-from served import CLI, PATIENCE
+from served import pixelmock_process
 
 pytest_plugins = ["pytester"]
 
@@ -151,28 +147,14 @@ def test_the_app_in_process_is_not_there(pixelmock_app):
 def test_fixtures_run_against_a_running_server(
     pytester: pytest.Pytester, plugin_args: list[str], tmp_path: Path
 ) -> None:
-    port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [sys.executable, *CLI, "serve", "--port", "0", "--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + PATIENCE
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert process.poll() is None and time.monotonic() < deadline, "pixelmock serve did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{int(port_file.read_text())}"
+    with pixelmock_process(tmp_path / "port", "serve") as (url, _):
         pytester.makepyfile(REMOTE)
-        result = pytester.runpytest(*plugin_args, "--pixelmock-url", url, "-p", "no:randomly")
+        result = pytester.runpytest(*plugin_args, "--pixelmock-url", url)
         result.assert_outcomes(passed=4, errors=1)
         out = result.stdout.str()
         assert f"this run uses the server at {url}" in out
         assert "pixelmock bill" in out and "openai" in out
         assert httpx.get(f"{url}/__admin/journal").json()["entries"] == []  # reset after the last test
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=PATIENCE)
 
 
 def test_the_bill_of_an_xdist_run_adds_up_every_workers(
