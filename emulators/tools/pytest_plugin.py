@@ -23,9 +23,23 @@ server is started once per session, on a free port of 127.0.0.1, and serves the 
   ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys, ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL``
   and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
 
+Settings of the plugin (``pytest --help``, group "pixelmock"):
+
+- ini keys ``pixelmock_<field>`` for every ``EmulatorConfig`` field (``pixelmock_today = 2026-11-30``,
+  ``pixelmock_options = apiframe.polls_to_complete=3``), parsed as ``pixelmock.toml``'s values; a marker
+  wins over them, ``$PIXELMOCK_TODAY`` over ``pixelmock_today``.
+- ``--pixelmock-url URL`` (ini ``pixelmock_url``): ``pixelmock_server``, ``pixelmock_admin`` and
+  ``pixelmock_env`` use the server at URL (``pixelmock serve``, a container), reset through its admin API
+  before and after each test; a marker's ``today`` sets its clock and its other fields go through
+  ``PUT /__admin/settings`` (run-time settings only) and are put back; ``pixelmock_app`` fails there.
+- A guard, on by default, refuses lookups of the real providers' hosts during the session
+  (``RealHostGuard``); ``--pixelmock-allow-real-hosts`` (ini ``pixelmock_allow_real_hosts = true``) lets
+  them through.
+
 The bill of the run: when a session used ``pixelmock_app``, the terminal summary ends with what its
 requests would have cost at the providers, per provider and model (requests, images, USD or credits as
 each provider bills): the sum of each test app's bill (``PixelmockAdmin.bill``), read when the test ends.
+Under pytest-xdist each worker sends its bill to the controller, which prints the sum.
 ``--no-pixelmock-bill`` leaves it out. The apps' access log goes to pytest's log capture (shown with a
 failing test's output, or live with ``--log-cli-level=INFO``), not to the terminal.
 
@@ -258,7 +272,7 @@ class RealHostGuard:
 
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             name = host.decode() if isinstance(host, bytes) else host
-            if isinstance(name, str) and name.lower().rstrip(".") in self.hosts():
+            if isinstance(name, str) and _may_be_remote(name) and name.lower().rstrip(".") in self.hosts():
                 message = self.message(name.lower().rstrip("."))
                 self.refused.append(message)
                 raise RealProviderRefused(message)
@@ -282,6 +296,12 @@ class RealHostGuard:
 
 
 _GUARD = pytest.StashKey[RealHostGuard]()
+
+
+def _may_be_remote(name: str) -> bool:
+    """Whether a looked-up name could be a provider's host: not ``localhost`` nor an address literal (the
+    common loopback lookups pass without loading the provider registry)."""
+    return name not in ("", "localhost") and ":" not in name and not name.replace(".", "").isdigit()
 
 
 # --------------------------------------------------------------------------------------------------------
