@@ -1,6 +1,7 @@
 """``create_app``: one Flask app serving every provider's blueprint under its prefix.
 
-Also served: ``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
+Also served: ``/`` (a landing page naming the inspector and each provider's base URL),
+``<prefix>/openapi.json`` (the provider's contract with this emulator as its server),
 ``/files/<id>.<ext>`` (generated images), ``/__health`` and the control plane ``/__admin/``
 (emulators/admin/routes.py). Every request is one ``Exchange`` (emulators/web/exchange.py); under a
 provider's prefix it is journaled (emulators/web/journal.py) and may get an injected fault
@@ -19,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, jsonify, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, NotFound
 
 from pixelmock import __version__
@@ -88,6 +90,9 @@ def create_app(
         if stored is None:
             return Response("Not Found", status=404, mimetype="text/plain")
         return Response(stored.data, mimetype=stored.mime)
+
+    if not any(p.owns("/") for p in mounted):
+        app.add_url_rule("/", "landing", lambda: _landing(mounted), methods=["GET"])
 
     def owner() -> ProviderEmulator | None:
         path = request.path
@@ -174,6 +179,35 @@ def _serve_contract(app: Flask, provider: ProviderEmulator) -> None:
         return jsonify(served(provider.name, request.host_url.rstrip("/") + provider.prefix))
 
     app.add_url_rule(f"{provider.prefix}/openapi.json", f"{provider.name}_openapi", contract, methods=["GET"])
+
+
+def _landing(mounted: Iterable[ProviderEmulator]) -> Response:
+    """``GET /``: where to go from here: the inspector, health, and each mounted provider's base URL on the
+    root the client reached. JSON by default (``curl``); a small HTML page with links for a browser
+    (``Accept: text/html`` preferred)."""
+    root = request.host_url.rstrip("/")
+    providers = {p.name: root + p.prefix for p in mounted}
+    body: dict[str, object] = {
+        "pixelmock": __version__,
+        "inspector": f"{root}{admin.PREFIX}/ui",
+        "health": f"{root}/__health",
+        "admin": f"{root}{admin.PREFIX}/",
+        "providers": providers,
+    }
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return jsonify(body)
+    rows = "".join(
+        f'<li>{escape(name)}: <a href="{escape(url)}/openapi.json">{escape(url)}</a></li>'
+        for name, url in providers.items()
+    )
+    page = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>pixelmock {escape(__version__)}</title>"
+        f"<h1>pixelmock {escape(__version__)}</h1>"
+        f'<p>Watch requests, images, jobs and costs in the <a href="{admin.PREFIX}/ui">inspector</a>'
+        f' &middot; <a href="/__health">health</a></p>'
+        f"<p>Point your client or SDK at a base URL (each links its OpenAPI contract):</p><ul>{rows}</ul>"
+    )
+    return Response(page, mimetype="text/html")
 
 
 def _plain(status: int, message: str) -> Response:

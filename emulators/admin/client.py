@@ -36,6 +36,22 @@ class PixelmockAdminError(Exception):
         self.message = message
 
 
+def bill_rows_json(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The ``rows`` of ``GET /__admin/bill``'s answer from bill rows (this module's ``BillRow`` or the
+    runtime's: ``provider``, ``model``, ``requests``, ``images``, ``cost`` per currency), amounts as
+    decimal strings without exponent."""
+    return [
+        {
+            "provider": row.provider,
+            "model": row.model,
+            "requests": row.requests,
+            "images": row.images,
+            "cost": {currency: format(amount, "f") for currency, amount in row.cost.items()},
+        }
+        for row in rows
+    ]
+
+
 def _decimal_text(amount: Decimal | int | str) -> str:
     return str(amount) if isinstance(amount, str) else format(Decimal(amount), "f")
 
@@ -80,6 +96,11 @@ class Bill:
                 for row in data["rows"]
             )
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"rows": [...]}`` as ``from_json`` reads it (amounts as decimal strings): a bill sent between
+        processes (the pytest plugin's xdist workers)."""
+        return {"rows": bill_rows_json(self.rows)}
 
     def _chosen(self, provider: str | None, model: str | None) -> list[BillRow]:
         return [
@@ -170,6 +191,15 @@ class PixelmockAdmin:
     def close(self) -> None:
         """Close the HTTP client."""
         self._client.close()
+
+    @property
+    def root(self) -> str:
+        """The emulator's root URL, without ``/__admin`` (``http://127.0.0.1`` for an app in process)."""
+        return str(self._client.base_url).rstrip("/")
+
+    def health(self) -> dict[str, Any]:
+        """``GET /__health``: ``{"status", "version", "providers": {name: prefix}}``."""
+        return cast(dict[str, Any], self._client.get("/__health").json())
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._client.request(method, f"/__admin{path}", **kwargs)

@@ -29,6 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from pixelmock.contracts.openapi import request_schema, served, validate
 from pixelmock.contracts.providers import provider as registered
+from pixelmock.emulators.admin.client import bill_rows_json
 from pixelmock.emulators.config.settings import SERVER_KEY, SettingError, changes, settings_json
 from pixelmock.emulators.core.accounts import Account, KeyStatus, LedgerLine, account_id
 from pixelmock.emulators.core.bill import BillRow
@@ -147,16 +148,7 @@ def bill_json(rows: list[BillRow]) -> dict[str, Any]:
         for currency, amount in row.cost.items():
             totals[currency] = totals.get(currency, Decimal(0)) + amount
     return {
-        "rows": [
-            {
-                "provider": row.provider,
-                "model": row.model,
-                "requests": row.requests,
-                "images": row.images,
-                "cost": {currency: money(amount) for currency, amount in row.cost.items()},
-            }
-            for row in rows
-        ],
+        "rows": bill_rows_json(rows),
         "totals": {currency: money(amount) for currency, amount in totals.items()},
     }
 

@@ -106,6 +106,7 @@ class ServerSettings:
     - ``port_file``: write the port to this file once serving (for ``--port 0``); removed on exit.
     - ``replay``, ``record_mode``: answer from recorded cassettes first
       (``pixelmock.emulators.tools.replay``).
+    - ``tls``, ``tls_cert``, ``tls_key``, ``tls_ca_out``: serve HTTPS (``pixelmock.emulators.tools.tls``).
     """
 
     host: str = field(default="127.0.0.1", metadata=setting("address to bind"))
@@ -150,6 +151,24 @@ class ServerSettings:
             choices=RECORD_MODES,
         ),
     )
+    tls: bool = field(
+        default=False,
+        metadata=setting(
+            "serve HTTPS: answers name https:// URLs; a certificate from a local CA made at start (needs "
+            "pixelmock[tls]) unless --tls-cert/--tls-key are given"
+        ),
+    )
+    tls_cert: Path | None = field(
+        default=None, metadata=setting("with --tls: your own certificate chain (PEM) instead of a local CA's")
+    )
+    tls_key: Path | None = field(default=None, metadata=setting("with --tls-cert: its private key (PEM)"))
+    tls_ca_out: Path | None = field(
+        default=None,
+        metadata=setting(
+            "with --tls: write the local CA's certificate here for clients to trust (SSL_CERT_FILE, "
+            "NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE)"
+        ),
+    )
 
 
 #: Defaults of ``pixelmock serve`` that differ from ``EmulatorConfig``'s: a served emulator runs due work
@@ -192,6 +211,11 @@ class Setting:
     def repeatable(self) -> bool:
         """Whether the flag may be given more than once (lists and maps: the values add up)."""
         return _inner(self.type)[0] in (frozenset, tuple, dict)
+
+    @property
+    def switch(self) -> bool:
+        """Whether the flag may stand alone for ``true`` (``--tls``) as well as take a value."""
+        return _inner(self.type)[0] is bool
 
     @property
     def metavar(self) -> str:
@@ -240,6 +264,14 @@ class Setting:
             return merged
         joined = [x for item in items for x in item]
         return frozenset(joined) if kind is frozenset else tuple(joined)
+
+    def over_default(self, value: Any) -> Any:
+        """``value`` as a source sets it: a map (``starting_balances``) adds to the default map, so
+        ``USD=5`` keeps the default credits (give ``credits=0`` to empty them); anything else replaces
+        the default."""
+        if _inner(self.type)[0] is dict and isinstance(value, Mapping):
+            return {**(self.default or {}), **value}
+        return value
 
     def help(self) -> str:
         """The flag's help: meaning, default, variable."""
@@ -397,9 +429,12 @@ def shown(value: object) -> str:
 
 
 def to_json(value: object) -> object:
-    """A value as JSON: amounts as decimal strings, sets as sorted lists, dates ISO 8601."""
+    """A value as JSON: amounts as decimal strings, sets as sorted lists, dates ISO 8601, paths as
+    strings."""
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Mapping):

@@ -70,16 +70,18 @@ def resolve(
     file_name: str = CONFIG_NAME,
 ) -> dict[str, object]:
     """The value of each setting that is set anywhere, by precedence: ``flags`` (already parsed; ``None``
-    means not given), then the environment's ``PIXELMOCK_<NAME>`` (empty means unset), then ``file``.
+    means not given), then the environment's ``PIXELMOCK_<NAME>`` (empty means unset), then ``file``; a
+    map adds to the setting's default map (``Setting.over_default``).
     Raises ``SettingError`` naming the variable or the file key of a bad value."""
     values: dict[str, object] = {}
     for spec in settings():
         if flags.get(spec.name) is not None:
-            values[spec.name] = flags[spec.name]
+            values[spec.name] = spec.over_default(flags[spec.name])
         elif env.get(spec.env, "").strip():
-            values[spec.name] = parse_from(spec, env[spec.env], spec.env)
+            values[spec.name] = spec.over_default(parse_from(spec, env[spec.env], spec.env))
         elif spec.name in file:
-            values[spec.name] = parse_from(spec, file[spec.name], f"{file_name}: {spec.name}")
+            parsed = parse_from(spec, file[spec.name], f"{file_name}: {spec.name}")
+            values[spec.name] = spec.over_default(parsed)
     return values
 
 

@@ -26,6 +26,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -99,6 +100,8 @@ def setting_options(command: F) -> F:
             default=None,
             metavar=spec.metavar,
             help=spec.help(),
+            is_flag=False,
+            flag_value="true" if spec.switch else None,  # ``--tls`` alone means ``--tls true``
         )(command)
     return command
 
@@ -157,6 +160,7 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     from pixelmock.emulators.app import create_app
     from pixelmock.emulators.tools.server import PortInUse, WorkersUnsupported
     from pixelmock.emulators.tools.server import serve as run_server
+    from pixelmock.emulators.tools.tls import TlsUnavailable, tls_files
 
     for warning in misspelt(os.environ):
         click.echo(f"pixelmock: warning: {warning}", err=True)
@@ -185,17 +189,26 @@ def serve(config_path: Path | None, **flags: Any) -> int:
         factory()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    secure = server.tls or server.tls_cert is not None
     try:
-        run_server(
-            factory,
-            server.host,
-            server.port,
-            connections=server.connections,
-            read_timeout=server.read_timeout,
-            port_file=server.port_file,
-            workers=server.workers,
-        )
-    except (PortInUse, WorkersUnsupported) as exc:
+        with (
+            tls_files(server.host, server.tls_cert, server.tls_key, server.tls_ca_out)
+            if secure
+            else nullcontext()
+        ) as tls:
+            if tls is not None and tls.ca is not None:
+                click.echo(f"pixelmock: HTTPS with a local CA; clients trust {tls.ca}", err=True)
+            run_server(
+                factory,
+                server.host,
+                server.port,
+                connections=server.connections,
+                read_timeout=server.read_timeout,
+                port_file=server.port_file,
+                workers=server.workers,
+                tls=tls,
+            )
+    except (PortInUse, WorkersUnsupported, TlsUnavailable) as exc:
         raise CannotServe(str(exc)) from None
     return 0
 

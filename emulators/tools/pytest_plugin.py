@@ -23,9 +23,23 @@ server is started once per session, on a free port of 127.0.0.1, and serves the 
   ``CLOUDFLARE_BASE_URL``, ``GMI_BASE_URL``, their keys, ``RUNWARE_API_KEY``) and exports ``PIXELMOCK_URL``
   and ``PIXELMOCK_<PROVIDER>_BASE_URL``.
 
+Settings of the plugin (``pytest --help``, group "pixelmock"):
+
+- ini keys ``pixelmock_<field>`` for every ``EmulatorConfig`` field (``pixelmock_today = 2026-11-30``,
+  ``pixelmock_options = apiframe.polls_to_complete=3``), parsed as ``pixelmock.toml``'s values; a marker
+  wins over them, ``$PIXELMOCK_TODAY`` over ``pixelmock_today``.
+- ``--pixelmock-url URL`` (ini ``pixelmock_url``): ``pixelmock_server``, ``pixelmock_admin`` and
+  ``pixelmock_env`` use the server at URL (``pixelmock serve``, a container), reset through its admin API
+  before and after each test; a marker's ``today`` sets its clock and its other fields go through
+  ``PUT /__admin/settings`` (run-time settings only) and are put back; ``pixelmock_app`` fails there.
+- A guard, on by default, refuses lookups of the real providers' hosts during the session
+  (``RealHostGuard``); ``--pixelmock-allow-real-hosts`` (ini ``pixelmock_allow_real_hosts = true``) lets
+  them through.
+
 The bill of the run: when a session used ``pixelmock_app``, the terminal summary ends with what its
 requests would have cost at the providers, per provider and model (requests, images, USD or credits as
 each provider bills): the sum of each test app's bill (``PixelmockAdmin.bill``), read when the test ends.
+Under pytest-xdist each worker sends its bill to the controller, which prints the sum.
 ``--no-pixelmock-bill`` leaves it out. The apps' access log goes to pytest's log capture (shown with a
 failing test's output, or live with ``--log-cli-level=INFO``), not to the terminal.
 
@@ -100,17 +114,57 @@ def __getattr__(name: str) -> Any:
 _BILL = pytest.StashKey[tuple[Bill, int]]()
 
 
+#: The ini key (``pytest.ini``, ``[tool.pytest.ini_options]``...) of each ``EmulatorConfig`` field.
+INI_PREFIX = "pixelmock_"
+
+#: The key of a worker's bill in pytest-xdist's ``workeroutput`` (sent to the controller).
+_WORKER_BILL = "pixelmock_bill"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("pixelmock").addoption(
+    from dataclasses import fields
+
+    from pixelmock.emulators.config import SETTING, EmulatorConfig  # standard library only
+
+    group = parser.getgroup("pixelmock")
+    group.addoption(
         "--no-pixelmock-bill",
         action="store_true",
         default=False,
         help="do not print what the session's pixelmock requests would have cost",
     )
+    group.addoption(
+        "--pixelmock-url",
+        default=None,
+        metavar="URL",
+        help="run the fixtures against the pixelmock server at URL (pixelmock serve, a container) instead "
+        "of an app in process; reset through its admin API around each test [ini: pixelmock_url]",
+    )
+    group.addoption(
+        "--pixelmock-allow-real-hosts",
+        action="store_true",
+        default=None,
+        help="let tests connect to the real providers' hosts (refused by default) "
+        "[ini: pixelmock_allow_real_hosts]",
+    )
+    parser.addini("pixelmock_url", "the URL of a running pixelmock server the fixtures use (--pixelmock-url)")
+    parser.addini(
+        "pixelmock_allow_real_hosts",
+        "let tests connect to the real providers' hosts (true/false; default false)",
+        type="bool",
+        default=False,
+    )
+    for item in fields(EmulatorConfig):
+        parser.addini(
+            INI_PREFIX + item.name,
+            f"pixelmock: {item.metadata[SETTING].help} (as in pixelmock.toml; a marker overrides it)",
+            default="",
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The session's bill (see the module docstring), when a test used ``pixelmock_app``."""
+    """The session's bill (see the module docstring), when a test used an emulator; under pytest-xdist
+    the sum of every worker's."""
     if _BILL not in config.stash or config.getoption("no_pixelmock_bill"):
         return
     bill, apps = config.stash[_BILL]
@@ -124,12 +178,32 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker sends its bill to the controller (``workeroutput``)."""
+    config = session.config
+    output = getattr(config, "workeroutput", None)
+    if output is not None and _BILL in config.stash:
+        bill, apps = config.stash[_BILL]
+        output[_WORKER_BILL] = {"apps": apps, **bill.to_json()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller adds each worker's bill to the session's."""
+    sent = getattr(node, "workeroutput", {}).get(_WORKER_BILL)
+    if sent:
+        _add_bill(node.config, Bill.from_json(sent), int(sent["apps"]))
+
+
+def _add_bill(config: pytest.Config, bill: Bill, apps: int = 1) -> None:
+    total, counted = config.stash.get(_BILL, (Bill(), 0))
+    config.stash[_BILL] = (total + bill, counted + apps)
+
+
 def _add_to_bill(config: pytest.Config, app: Flask) -> None:
     from pixelmock.emulators.admin.routes import bill_json
 
-    bill = Bill.from_json(bill_json(app.extensions["pixelmock"].bill.rows()))
-    total, apps = config.stash.get(_BILL, (Bill(), 0))
-    config.stash[_BILL] = (total + bill, apps + 1)
+    _add_bill(config, Bill.from_json(bill_json(app.extensions["pixelmock"].bill.rows())))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,6 +212,96 @@ def pytest_configure(config: pytest.Config) -> None:
         "pixelmock(providers=None, **config): settings of the test's pixelmock emulator app "
         "(providers to mount; EmulatorConfig fields such as today, options, starting_balances)",
     )
+    allowed = config.getoption("pixelmock_allow_real_hosts")
+    if not (allowed if allowed is not None else config.getini("pixelmock_allow_real_hosts")):
+        guard = RealHostGuard()
+        guard.install()
+        config.stash[_GUARD] = guard
+        config.add_cleanup(guard.uninstall)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test that tried a real provider's host fails with the guard's message, even when the code under
+    test caught the connection error (an SDK retrying, a broad ``except``)."""
+    guard = item.config.stash.get(_GUARD, None)
+    before = len(guard.refused) if guard is not None else 0
+    result = yield
+    if guard is not None and len(guard.refused) > before:
+        pytest.fail(guard.refused[before], pytrace=False)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------
+# The guard against the real providers
+
+
+class RealProviderRefused(ConnectionRefusedError):
+    """A test tried to resolve a real provider's host (``api.openai.com``...) while pixelmock's guard was
+    on: the client was not pointed at the emulator."""
+
+
+class RealHostGuard:
+    """Refuses name lookups (``socket.getaddrinfo``, which every client's connect goes through: httpx,
+    requests, aiohttp, websockets, asyncio) of the real providers' hosts, from the provider registry's real
+    base URLs (``contracts/data/providers.yaml``, read at the first lookup), with a
+    ``RealProviderRefused`` that names pixelmock and the way out; every refusal is kept in ``refused``.
+    No connection is attempted and nothing leaves the machine."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._socket = socket
+        self._original = socket.getaddrinfo
+        self._hosts: dict[str, str] | None = None
+        self.refused: list[str] = []
+
+    def hosts(self) -> dict[str, str]:
+        """Host name -> provider name, of every provider's real base URL."""
+        if self._hosts is None:
+            from urllib.parse import urlsplit
+
+            from pixelmock.contracts.providers import entries
+
+            self._hosts = {str(urlsplit(e.base_url.value).hostname).lower(): e.name for e in entries()}
+        return self._hosts
+
+    def install(self) -> None:
+        """Replace ``socket.getaddrinfo`` with the guarded lookup."""
+        original = self._original
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            if isinstance(name, str) and _may_be_remote(name) and name.lower().rstrip(".") in self.hosts():
+                message = self.message(name.lower().rstrip("."))
+                self.refused.append(message)
+                raise RealProviderRefused(message)
+            return original(host, *args, **kwargs)
+
+        self._socket.getaddrinfo = getaddrinfo
+
+    def uninstall(self) -> None:
+        """Put the original ``socket.getaddrinfo`` back."""
+        self._socket.getaddrinfo = self._original
+
+    def message(self, host: str) -> str:
+        """Why the connection to ``host`` was refused and what to do."""
+        provider = self.hosts()[host]
+        return (
+            f"pixelmock refused a connection to {host} ({provider}'s real API) during a test: point the "
+            f"client at the emulator (the pixelmock_env fixture sets the SDKs' variables, or pass "
+            f"pixelmock_server.base_url({provider!r})); to reach the real provider on purpose, run with "
+            f"--pixelmock-allow-real-hosts or set pixelmock_allow_real_hosts = true in the pytest ini"
+        )
+
+
+_GUARD = pytest.StashKey[RealHostGuard]()
+
+
+def _may_be_remote(name: str) -> bool:
+    """Whether a looked-up name could be a provider's host: not ``localhost`` nor an address literal (the
+    common loopback lookups pass without loading the provider registry)."""
+    return name not in ("", "localhost") and ":" not in name and not name.replace(".", "").isdigit()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -233,10 +397,11 @@ class WebhookReceiver:
 @dataclass(frozen=True)
 class PixelmockServer:
     """A running emulator: ``url`` is its root (``http://127.0.0.1:<port>``), ``app`` the Flask app it
-    serves, ``base_urls`` each mounted provider's base URL (``{"openai": ".../openai/v1", ...}``)."""
+    serves (None for the server of ``--pixelmock-url``), ``base_urls`` each mounted provider's base URL
+    (``{"openai": ".../openai/v1", ...}``)."""
 
     url: str
-    app: Flask
+    app: Flask | None
     base_urls: dict[str, str] = field(default_factory=dict)
 
     def base_url(self, provider: str) -> str:
@@ -287,13 +452,41 @@ def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(marker.kwargs) if marker is not None else {}
 
 
+def _ini_config(config: pytest.Config) -> dict[str, object]:
+    """The ``EmulatorConfig`` fields set by ``pixelmock_<field>`` ini keys, parsed as ``pixelmock.toml``'s
+    values are (maps add to the default map); ``$PIXELMOCK_TODAY`` wins over ``pixelmock_today`` as it
+    does over the config file of ``pixelmock serve``. Raises ``pytest.UsageError`` for a bad value."""
+    from pixelmock.emulators.config import EmulatorConfig
+    from pixelmock.emulators.config.settings import SettingError, parse_from, settings
+
+    values: dict[str, object] = {}
+    for spec in settings():
+        raw = str(config.getini(INI_PREFIX + spec.name)) if spec.owner is EmulatorConfig else ""
+        if not raw.strip() or (spec.name == "today" and os.environ.get(spec.env, "").strip()):
+            continue
+        try:
+            values[spec.name] = spec.over_default(
+                parse_from(spec, raw, f"pytest ini: {INI_PREFIX}{spec.name}")
+            )
+        except SettingError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return values
+
+
+def _remote_url(config: pytest.Config) -> str | None:
+    """``--pixelmock-url``, else the ``pixelmock_url`` ini key, else None (fixtures run in process)."""
+    url = config.getoption("pixelmock_url") or str(config.getini("pixelmock_url")).strip()
+    return url.rstrip("/") or None
+
+
 @pytest.fixture
 def pixelmock_config(request: pytest.FixtureRequest) -> EmulatorConfig:
-    """The test app's ``EmulatorConfig``: defaults, with the fields given to ``@pytest.mark.pixelmock``
-    (``today`` may be an ISO date string; key lists may be any iterable)."""
+    """The test app's ``EmulatorConfig``: defaults, then the ``pixelmock_<field>`` ini keys, then the
+    fields given to ``@pytest.mark.pixelmock`` (``today`` may be an ISO date string; key lists may be any
+    iterable)."""
     from pixelmock.emulators.config import EmulatorConfig
 
-    fields = _marker_kwargs(request)
+    fields = {**_ini_config(request.config), **_marker_kwargs(request)}
     fields.pop("providers", None)
     if isinstance(fields.get("today"), str):
         fields["today"] = dt.date.fromisoformat(fields["today"])
@@ -316,6 +509,13 @@ def pixelmock_app(request: pytest.FixtureRequest, pixelmock_config: EmulatorConf
     test ends."""
     from pixelmock.emulators.app import create_app
 
+    remote = _remote_url(request.config)
+    if remote is not None:
+        pytest.fail(
+            f"pixelmock_app is an app in process, and this run uses the server at {remote} "
+            "(--pixelmock-url): use pixelmock_server, pixelmock_admin or pixelmock_env",
+            pytrace=False,
+        )
     app = create_app(pixelmock_config, providers=_marker_kwargs(request).get("providers"))
     yield app
     _add_to_bill(request.config, app)
@@ -331,23 +531,74 @@ def _pixelmock_listener() -> Iterator[_Listener]:
 
 
 @pytest.fixture
-def pixelmock_server(_pixelmock_listener: _Listener, pixelmock_app: Flask) -> Iterator[PixelmockServer]:
-    """``pixelmock_app`` on a real socket of 127.0.0.1 (the session's port)."""
-    from pixelmock.emulators.tools.server import base_urls
+def _pixelmock_remote(request: pytest.FixtureRequest) -> Iterator[PixelmockAdmin | None]:
+    """With ``--pixelmock-url``: the control plane of that server, reset before and after the test, with
+    the marker's settings applied for the test (``today`` as the clock's date, the others through
+    ``PUT /__admin/settings``: only those that can change at run time) and put back after it; the
+    test's bill is added to the session's. Else None."""
+    url = _remote_url(request.config)
+    if url is None:
+        yield None
+        return
+    from pixelmock.emulators.admin.client import PixelmockAdminError
 
-    root = _pixelmock_listener.url
-    urls = base_urls(pixelmock_app, root)
-    _pixelmock_listener.app = pixelmock_app
+    admin = PixelmockAdmin.for_url(url)
+    fields = _marker_kwargs(request)
+    fields.pop("providers", None)
+    today = fields.pop("today", None)
+    before = admin.settings()
+    admin.reset()
     try:
-        yield PixelmockServer(url=root, app=pixelmock_app, base_urls=urls)
+        if fields:
+            admin.set_settings(**fields)
+        if today is not None:
+            admin.set_date(today)
+    except PixelmockAdminError as exc:
+        admin.close()
+        pytest.fail(f"@pytest.mark.pixelmock on the server at {url}: {exc}", pytrace=False)
+    try:
+        yield admin
     finally:
-        _pixelmock_listener.app = None
+        _add_bill(request.config, admin.bill())
+        if fields:
+            admin.set_settings(**{name: before[name] for name in fields})
+        admin.reset()
+        admin.close()
 
 
 @pytest.fixture
-def pixelmock_admin(pixelmock_app: Flask) -> Iterator[PixelmockAdmin]:
-    """The control plane of ``pixelmock_app`` (in process; the same state the server serves)."""
-    admin = PixelmockAdmin.for_app(pixelmock_app)
+def pixelmock_server(
+    request: pytest.FixtureRequest, _pixelmock_remote: PixelmockAdmin | None
+) -> Iterator[PixelmockServer]:
+    """``pixelmock_app`` on a real socket of 127.0.0.1 (the session's port); with ``--pixelmock-url``, that
+    server (``app`` is then None)."""
+    from pixelmock.emulators.tools.server import base_urls
+
+    if _pixelmock_remote is not None:
+        url = _pixelmock_remote.root
+        prefixes = _pixelmock_remote.health()["providers"]
+        yield PixelmockServer(url=url, app=None, base_urls={name: url + p for name, p in prefixes.items()})
+        return
+    listener: _Listener = request.getfixturevalue("_pixelmock_listener")
+    app: Flask = request.getfixturevalue("pixelmock_app")
+    urls = base_urls(app, listener.url)
+    listener.app = app
+    try:
+        yield PixelmockServer(url=listener.url, app=app, base_urls=urls)
+    finally:
+        listener.app = None
+
+
+@pytest.fixture
+def pixelmock_admin(
+    request: pytest.FixtureRequest, _pixelmock_remote: PixelmockAdmin | None
+) -> Iterator[PixelmockAdmin]:
+    """The control plane of ``pixelmock_app`` (in process; the same state the server serves), or of the
+    server of ``--pixelmock-url``."""
+    if _pixelmock_remote is not None:
+        yield _pixelmock_remote
+        return
+    admin = PixelmockAdmin.for_app(request.getfixturevalue("pixelmock_app"))
     try:
         yield admin
     finally:

@@ -38,8 +38,10 @@ upgraded, a connection is Runware's, with its own idle timeout (``emulators/prov
 
 Gunicorn needs ``fcntl`` (POSIX only): on Windows, or wherever gunicorn or gevent fails to import,
 ``serve`` says so and runs Werkzeug's threaded server instead (one process, one thread per connection,
-no read deadline; ``workers`` > 1 is refused there), which flask-sock also supports. Both handle
-SIGINT/SIGTERM. Flask, gunicorn and gevent are imported only when an app is served: ``pixelmock cost``,
+no read deadline; ``workers`` > 1 is refused there), which flask-sock also supports. Both stop on
+SIGINT (Ctrl-C) and SIGTERM with status 0 and no traceback; gunicorn's worker exits at once, without a
+grace period for open connections (about 0.5 s in all, measured with a kept-alive connection open).
+Flask, gunicorn and gevent are imported only when an app is served: ``pixelmock cost``,
 ``verify`` and ``demo`` never import them.
 """
 
@@ -59,6 +61,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pixelmock.emulators.config.settings import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
+from pixelmock.emulators.tools.tls import TlsFiles
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -113,6 +116,7 @@ def serve(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     port_file: str | os.PathLike[str] | None = None,
     workers: int = 1,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve the app ``factory()`` builds on ``host``:``port`` until SIGINT/SIGTERM. Port 0 picks a free
     port. Once the app answers, prints every provider's base URL (with the real port) and, with
@@ -122,14 +126,16 @@ def serve(
     ``connections`` (open at once, per worker), ``read_timeout`` (seconds for a request's head, and again
     for its body; a slower client's connection is closed unanswered) and ``workers`` (processes, each
     calling ``factory`` after its fork) apply to gunicorn; Werkzeug's fallback starts one thread per
-    connection in this one process and has no read deadline.
+    connection in this one process and has no read deadline. With ``tls`` (``tools/tls.py``) it serves
+    HTTPS on the port, and answers name ``https://`` URLs.
 
     Raises :class:`PortInUse` at once when the port is taken (gunicorn would retry for 5 s),
     ``OSError`` for other bind failures (an address not on this host), and
     :class:`WorkersUnsupported` when ``workers`` > 1 and gunicorn cannot run."""
     listener = _listen(host, port)
     serving_pid = os.getpid()  # gunicorn's workers leave this function too, when they exit
-    root = f"http://{_url_host(host)}:{listener.getsockname()[1]}"
+    scheme = "http" if tls is None else "https"
+    root = f"{scheme}://{_url_host(host)}:{listener.getsockname()[1]}"
     try:
         try:
             from gunicorn.app.base import BaseApplication
@@ -144,7 +150,7 @@ def serve(
                 file=sys.stderr,
                 flush=True,
             )
-            _serve_werkzeug(factory(), listener, root, port_file)
+            _serve_werkzeug(factory(), listener, root, port_file, tls)
             return
         _raise_fd_limit(connections + 64)
         fd = listener.detach()  # gunicorn takes the bound socket over (``fd://``) and closes this fd
@@ -169,6 +175,8 @@ def serve(
                     "loglevel": "warning",
                     "post_worker_init": announce_once,
                 }
+                if tls is not None:
+                    options.update(certfile=str(tls.cert), keyfile=str(tls.key))
                 if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: one shared path
                     options["control_socket_disable"] = True
                 for key, value in options.items():
@@ -221,6 +229,8 @@ def _worker_class(base: type, read_timeout: float) -> type:
     import gevent.monkey
 
     class Worker(base):  # type: ignore[misc]
+        alive: bool  # gunicorn's: whether the worker goes on serving
+
         def patch(self) -> None:
             with warnings.catch_warnings():
                 # gevent warns because redis.asyncio (imported with redis when the master opened the
@@ -230,6 +240,31 @@ def _worker_class(base: type, read_timeout: float) -> type:
                     "ignore", "Monkey-patching ssl after ssl", gevent.monkey.MonkeyPatchWarning
                 )
                 super().patch()
+
+        def run(self) -> None:
+            self._main = gevent.getcurrent()  # the greenlet a stop ends (it sleeps between checks)
+            super().run()
+
+        def handle_quit(self, sig: int, frame: FrameType | None) -> None:  # SIGINT, SIGQUIT
+            self._stop()
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # SIGTERM
+            self._stop()
+
+        def _stop(self) -> None:
+            # gunicorn's gevent worker calls sys.exit(0) in a spawned greenlet on SIGINT/SIGQUIT: the
+            # SystemExit ends only that greenlet, gevent prints its traceback, and the worker goes on
+            # until its 1 s loop and the open connections' grace have passed (benoitc/gunicorn#3239).
+            # Here a stop raises SystemExit(0) in the worker's main greenlet instead, from a greenlet
+            # (a signal handler must not switch): the worker exits at once, as gunicorn's sync worker
+            # does on SIGQUIT. An emulator holds nothing worth a grace period; SIGTERM does the same.
+            if not self.alive:
+                return
+            self.alive = False
+            self.cfg.worker_int(self)
+            main = getattr(self, "_main", None)
+            if main is not None and not main.dead:
+                gevent.spawn(main.throw, SystemExit(0))
 
         def timeout_ctx(self) -> Any:  # the deadline of a request's head (and of a kept-alive wait)
             return gevent.Timeout(read_timeout, False)
@@ -257,7 +292,7 @@ def _worker_class(base: type, read_timeout: float) -> type:
 
 
 def _announce(app: Flask, root: str, port_file: str | os.PathLike[str] | None) -> None:
-    print(f"pixelmock listening on {root} (health: {root}/__health)", flush=True)
+    print(f"pixelmock listening on {root} (inspector: {root}/__admin/ui, health: /__health)", flush=True)
     for name, url in base_urls(app, root).items():
         print(f"  {name:<11} {url}", flush=True)
     if port_file is not None:
@@ -268,12 +303,17 @@ def _announce(app: Flask, root: str, port_file: str | os.PathLike[str] | None) -
 
 
 def _serve_werkzeug(
-    app: Flask, listener: socket.socket, root: str, port_file: str | os.PathLike[str] | None
+    app: Flask,
+    listener: socket.socket,
+    root: str,
+    port_file: str | os.PathLike[str] | None,
+    tls: TlsFiles | None = None,
 ) -> None:
     from werkzeug.serving import make_server
 
     host, port = listener.getsockname()[:2]
-    server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    context = None if tls is None else (str(tls.cert), str(tls.key))
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno(), ssl_context=context)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

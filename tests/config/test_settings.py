@@ -294,6 +294,7 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[Flask,
         read_timeout: float,
         port_file: Path | None,
         workers: int,
+        tls: object = None,
     ) -> None:
         assert workers == 1  # more need a shared store: refused before serving (test_server.py)
         calls.append((factory(), host, port, connections))
@@ -508,3 +509,32 @@ def test_a_served_emulator_reports_its_settings_and_takes_changes(tmp_path: Path
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)
     assert process.returncode == 0
+
+
+def test_a_partial_balances_map_keeps_the_other_currencies_defaults(tmp_path: Path) -> None:
+    """A map setting adds to its default map from every source (file, variable, flag): giving USD keeps
+    Apiframe's default credits, which the README's example once zeroed (every Apiframe request then
+    answered 402). A currency given 0 is emptied."""
+    (tmp_path / "pixelmock.toml").write_text('[starting_balances]\nUSD = "5"\n')
+    assert _load(tmp_path)[1].starting_balances == {"credits": Decimal(10_000), "USD": Decimal(5)}
+    env = {"PIXELMOCK_STARTING_BALANCES": "credits=0"}
+    assert _load(tmp_path, env=env)[1].starting_balances == {"credits": Decimal(0), "USD": Decimal(100)}
+
+
+def test_the_readme_toml_example_loads_and_keeps_apiframe_credits(tmp_path: Path) -> None:
+    readme = README.read_text(encoding="utf-8")
+    blocks = readme.split("```toml\n")[1:]
+    example = next(b for b in blocks if b.startswith("# pixelmock.toml")).split("```")[0]
+    (tmp_path / "pixelmock.toml").write_text(example)
+    _, config = _load(tmp_path)
+    assert config.starting_balances["credits"] == Decimal(10_000)
+    app = create_app(config)
+    admin = PixelmockAdmin.for_app(app)
+    assert admin.balance("any-key", "credits") == Decimal(10_000)
+
+
+def test_settings_with_a_path_are_json(tmp_path: Path) -> None:
+    """``pixelmock serve --port-file F`` (a ``Path`` setting) once made ``GET /__admin/settings`` a 500."""
+    assert to_json(tmp_path / "port") == str(tmp_path / "port")
+    server, config = _load(tmp_path, flags={"port_file": tmp_path / "port"})
+    assert settings_json(config, server)["settings"]["port_file"] == str(tmp_path / "port")

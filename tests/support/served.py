@@ -19,11 +19,12 @@ PATIENCE = 60.0
 
 @contextmanager
 def pixelmock_process(
-    port_file: Path, *args: str, command: Sequence[str] = CLI
+    port_file: Path, *args: str, command: Sequence[str] = CLI, scheme: str = "http"
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Run ``pixelmock ARGS --port 0 --port-file PORT_FILE`` (``command``: how to start the CLI) for the
-    ``with`` block; yields ``(root URL, process)``. Raises ``AssertionError`` with the command's output
-    when it exits or takes longer than ``PATIENCE`` to write its port; asserts the port file is gone
+    ``with`` block; yields ``(root URL, process)``, the URL with ``scheme`` (``https`` for ``--tls``).
+    Raises ``AssertionError`` with the command's output when it exits or takes longer than ``PATIENCE``
+    to write its port; asserts the port file is gone
     once it has stopped."""
     process = subprocess.Popen(
         [sys.executable, *command, *args, "--port", "0", "--port-file", str(port_file)],
@@ -39,7 +40,7 @@ def pixelmock_process(
                 out, err = process.communicate()
                 raise AssertionError(f"pixelmock {' '.join(args[:1])} did not start: {out}{err}")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{int(port_file.read_text())}", process
+        yield f"{scheme}://127.0.0.1:{int(port_file.read_text())}", process
     finally:
         process.send_signal(signal.SIGTERM)
         try:

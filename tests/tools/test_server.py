@@ -283,3 +283,40 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_to_the_process_group_ends_serve_cleanly(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group (gunicorn's master and its
+    worker); ``docker stop`` sends SIGTERM. Either ends ``serve`` with status 0 and no traceback (gunicorn's
+    gevent worker used to print a SystemExit traceback from a greenlet), even with an idle kept-alive
+    connection open. The time taken is printed, not asserted (shared CPUs); the wait is bounded."""
+    port_file = tmp_path / "port"
+    process = subprocess.Popen(
+        [sys.executable, *CLI, "serve", "--port", "0", "--port-file", str(port_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        root = f"http://127.0.0.1:{int(port_file.read_text())}"
+        held = _connect(root, b"GET /__health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, _ = _answer(held)  # answered; the connection stays open (keep-alive)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        started = time.monotonic()
+        os.killpg(process.pid, signum)
+        _, err = process.communicate(timeout=PATIENCE)
+        print(f"{signal.Signals(signum).name}: stopped in {time.monotonic() - started:.2f} s")
+        held.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "failed with SystemExit" not in err, err
+    assert not port_file.exists()
