@@ -13,6 +13,8 @@ Azure sells the models whose ``contracts/data/models.yaml`` lifecycle has ``rese
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 from pixelmock.contracts.canonical import CanonicalRequest
@@ -35,6 +37,17 @@ def sells(model: str) -> bool:
     return PROVIDER in written.get("lifecycle", {}).get("resellers", {})
 
 
+@contextmanager
+def _as_azure() -> Iterator[None]:
+    """OpenAI's ``UnsupportedValue`` re-raised as Azure's (the same field, value and reason)."""
+    try:
+        yield
+    except UnsupportedValue as exc:
+        if exc.provider == PROVIDER:
+            raise
+        raise UnsupportedValue(PROVIDER, exc.field, exc.value, exc.reason) from exc
+
+
 class AzureDialect(OpenAIDialect):
     """OpenAI's Images API dialect, spoken to an Azure deployment (see the module docstring)."""
 
@@ -48,16 +61,19 @@ class AzureDialect(OpenAIDialect):
             sold = False
         if not sold:
             raise UnsupportedValue(PROVIDER, "model", model, "no Azure OpenAI deployment of this model")
-        return super().capabilities(model)
+        with _as_azure():
+            return super().capabilities(model)
 
     def resolve(self, request: CanonicalRequest) -> CanonicalRequest:
         """OpenAI's defaults and rules, for a model Azure sells. Raises ``UnsupportedValue``."""
         self.capabilities(request.model)
-        return super().resolve(request)
+        with _as_azure():
+            return super().resolve(request)
 
     def to_native(self, request: CanonicalRequest) -> NativeRequest:
         """OpenAI's body without ``model``, posted to the deployment named like the model."""
-        openai = super().to_native(request)
+        with _as_azure():
+            openai = super().to_native(request)
         body = dict(openai.body)
         deployment = str(body.pop("model"))
         return NativeRequest(PROVIDER, openai.operation_id, body, openai.files, {DEPLOYMENT: deployment})

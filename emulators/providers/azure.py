@@ -25,7 +25,7 @@ Injected faults (``x-faults``): 429 with ``Retry-After``, ``retry-after-ms`` and
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask import Response, request
 
@@ -47,7 +47,7 @@ from pixelmock.emulators.providers.base import (
     parse_generation,
 )
 from pixelmock.emulators.providers.base import provider_blueprint as blueprint
-from pixelmock.emulators.web.context import runtime
+from pixelmock.emulators.web.context import choice, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 NAME = "azure"
@@ -55,12 +55,14 @@ NAME = "azure"
 PREFIX = provider(NAME).prefix
 #: The emulator switch declaring deployments beyond the default ones: ``{deployment name: model id}``.
 DEPLOYMENT_MODELS = "azure.deployment_models"
+#: Which deployments exist besides the declared ones (contract option).
+OPTION_DEPLOYMENTS = "azure.deployments"
 
 bp = blueprint(NAME, __name__)
 
 
 def _spec() -> dict[str, Any]:
-    return cast(dict[str, Any], inlined(NAME))
+    return inlined(NAME)
 
 
 def azure_error(name: str, **fields: Any) -> ProviderError:
@@ -109,11 +111,14 @@ def check_api_version(required: bool) -> str:
 
 
 def deployment_model(deployment: str) -> str:
-    """The native model id ``deployment`` serves: the switch ``azure.deployment_models``, else the name
-    itself when it is a model id Azure sells. Raises ``ProviderError`` (404 ``DeploymentNotFound``) for
+    """The native model id ``deployment`` serves: the switch ``azure.deployment_models``, else (option
+    ``azure.deployments`` ``model_names``) the name itself when it is a model id Azure sells. Raises ``ProviderError`` (404 ``DeploymentNotFound``) for
     another name or a model retired at Azure on the virtual clock's date."""
     declared = runtime().config.options.get(DEPLOYMENT_MODELS) or {}
-    native = str(declared.get(deployment, deployment)) if isinstance(declared, dict) else deployment
+    declared = declared if isinstance(declared, dict) else {}
+    if deployment not in declared and choice(OPTION_DEPLOYMENTS) == "declared_only":
+        raise azure_error("deployment_not_found")
+    native = str(declared.get(deployment, deployment))
     canonical = canonical_model(native)
     if canonical is None or not sells(canonical):
         raise azure_error("deployment_not_found")
