@@ -112,8 +112,9 @@ def check_api_version(required: bool) -> str:
 
 def deployment_model(deployment: str) -> str:
     """The native model id ``deployment`` serves: the switch ``azure.deployment_models``, else (option
-    ``azure.deployments`` ``model_names``) the name itself when it is a model id Azure sells. Raises ``ProviderError`` (404 ``DeploymentNotFound``) for
-    another name or a model retired at Azure on the virtual clock's date."""
+    ``azure.deployments`` ``model_names``) the name itself when it is a model id Azure sells. Raises
+    ``ProviderError`` (404 ``DeploymentNotFound``) for another name or a model retired at Azure on the
+    virtual clock's date."""
     declared = runtime().config.options.get(DEPLOYMENT_MODELS) or {}
     declared = declared if isinstance(declared, dict) else {}
     if deployment not in declared and choice(OPTION_DEPLOYMENTS) == "declared_only":

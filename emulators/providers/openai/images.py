@@ -1,5 +1,9 @@
 """OpenAI Images API emulator: ``POST /openai/v1/images/generations`` and ``POST /openai/v1/images/edits``.
 
+This module holds OpenAI's own routes, authentication, framework errors, models endpoints and fault
+answers; the Images API pipeline they call (parsing, validation, pricing, rendering, streaming) is shared
+with Azure OpenAI and lives in ``pixelmock.emulators.providers.base`` (``handle``, ``answer``).
+
 Behaviour, all read from ``contracts/openapi/openai.yaml`` (the contract) and the runtime:
 
 - Bearer authentication (open accounts; configured invalid keys get 401 ``invalid_api_key``, inactive keys
