@@ -40,6 +40,7 @@ from pixelmock.emulators.providers.base import (
     Parsed,
     ProviderError,
     _errors,
+    _got,
     answer,
     entry_error,
     error,
@@ -132,7 +133,7 @@ def serve(parsed: Parsed, account: Account, deployment: Any) -> Response:
     """OpenAI's Images API answer on the deployment's model, billed by Azure. Raises ``ProviderError``."""
     body = parsed.instance
     if not isinstance(body, dict):
-        raise error("body_not_object", got=type(body).__name__)
+        raise error("body_not_object", got=_got(body))
     if not isinstance(deployment, str) or not deployment:
         raise entry_error(_errors()["validation"]["required"], "model")
     model = deployment_model(deployment)
