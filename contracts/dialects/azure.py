@@ -2,7 +2,8 @@
 
 Azure serves OpenAI's Images API behind deployments (``contracts/openapi/azure.yaml``): the body of
 ``createImage`` / ``createImageEdit`` is OpenAI's (``pixelmock.contracts.dialects.openai``, read, not
-copied), the deployment is a path parameter (``deployment-id``) and the body's ``model`` is left out.
+copied), the deployment is a path parameter (``deployment-id``), ``api-version`` a query parameter
+(``API_VERSION``) and the body's ``model`` is left out.
 pixelmock's default deployments are named like the model they serve (option ``azure.deployments``), so
 the canonical model names the deployment.
 
@@ -22,12 +23,16 @@ from pixelmock.contracts.data import load
 from pixelmock.contracts.dialects import ModelCapabilities, NativeRequest
 from pixelmock.contracts.dialects.openai import OpenAIDialect
 from pixelmock.contracts.errors import UnsupportedValue
+from pixelmock.contracts.openapi import document
 
-__all__ = ["DIALECT", "PROVIDER", "AzureDialect", "sells"]
+__all__ = ["API_VERSION", "DIALECT", "PROVIDER", "AzureDialect", "sells"]
 
 PROVIDER = "azure"
 #: The deployment path parameter of both operations (contracts/openapi/azure.yaml).
 DEPLOYMENT = "deployment-id"
+#: The api-version a native request carries: the first of the contract's ``x-api-versions.deployments``
+#: (Microsoft's image_edits.json example's, 2025-04-01-preview).
+API_VERSION = str(document(PROVIDER)["x-api-versions"]["deployments"][0])
 
 
 def sells(model: str) -> bool:
@@ -76,7 +81,14 @@ class AzureDialect(OpenAIDialect):
             openai = super().to_native(request)
         body = dict(openai.body)
         deployment = str(body.pop("model"))
-        return NativeRequest(PROVIDER, openai.operation_id, body, openai.files, {DEPLOYMENT: deployment})
+        return NativeRequest(
+            PROVIDER,
+            openai.operation_id,
+            body,
+            openai.files,
+            {DEPLOYMENT: deployment},
+            {"api-version": API_VERSION},
+        )
 
     def from_native(self, native: NativeRequest) -> CanonicalRequest:
         """The canonical request of an Azure request: the deployment (path parameter, or ``model`` on

@@ -25,7 +25,7 @@ def test_the_native_request_is_openais_body_on_the_deployment_named_like_the_mod
     request = CanonicalRequest(model="gpt-image-2", prompt="a fox", size="1024x1024", quality="low")
     native = DIALECT.to_native(request)
     openai = OPENAI.to_native(request)
-    assert native.path == "/openai/deployments/gpt-image-2/images/generations"
+    assert native.path == "/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview"
     assert native.body == {k: v for k, v in openai.body.items() if k != "model"}
     assert DIALECT.from_native(native) == OPENAI.from_native(openai)
 
