@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 - ``app``: a fresh emulator app per test. A test module may set ``EMULATED_PROVIDERS = ["openai"]`` to
-  mount only some providers (default: all five).
+  mount only some providers (default: all of them).
 - ``twin_apps``: two apps sharing one store, as the workers (or hosts) of one emulator.
 - ``store_kind``: ``app`` and ``twin_apps`` are parametrized over the state stores, ``"memory"`` (the
   config's own store) and ``"redis"`` (a real ``redis-server``, ``redis_url``, under a key prefix of its

@@ -13,6 +13,7 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from pixelmock.contracts.canonical import CanonicalRequest, ImageInput
 from pixelmock.contracts.openapi import operation
@@ -26,7 +27,8 @@ class NativeRequest:
 
     ``operation_id`` names the operation in the provider's OpenAPI document; ``body`` is the JSON body
     (for multipart operations: the text fields with their typed values); ``files`` are multipart file
-    parts as ``(field name, image)``; ``path_params`` fill the operation's path template.
+    parts as ``(field name, image)``; ``path_params`` fill the operation's path template; ``query`` holds the
+    query parameters the provider requires (Azure's ``api-version``), appended to ``path``.
     """
 
     provider: str
@@ -34,6 +36,7 @@ class NativeRequest:
     body: Any
     files: tuple[tuple[str, ImageInput], ...] = ()
     path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
 
     @property
     def method(self) -> str:
@@ -42,9 +45,11 @@ class NativeRequest:
 
     @property
     def path(self) -> str:
-        """Path relative to the provider's base URL, with path parameters filled in."""
+        """Path relative to the provider's base URL, with path parameters filled in and ``query`` (if any)
+        appended, URL-encoded."""
         template = operation(self.provider, self.operation_id)[1]
-        return template.format(**self.path_params)
+        path = template.format(**self.path_params)
+        return f"{path}?{urlencode(self.query)}" if self.query else path
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,9 @@ def test_resellers_follow_their_upstreams_date_with_its_evidence() -> None:
     for provider, (day, evidence) in expected.items():
         found = lifecycle(provider, "gpt-image-1.5")
         assert found is not None and (found.shutdown, found.evidence) == (day, evidence)
-    assert all(lifecycle(p, "gpt-image-2").shutdown is None for p in PROVIDERS)  # type: ignore[union-attr]
+    # Azure retires its gpt-image-2 deployments on its own calendar (tests/providers/azure checks it).
+    others = [p for p in PROVIDERS if p != "azure"]
+    assert all(lifecycle(p, "gpt-image-2").shutdown is None for p in others)  # type: ignore[union-attr]
 
 
 def test_the_readme_table_is_generated_from_the_data() -> None:

@@ -41,14 +41,11 @@ from pixelmock.contracts.openapi import Violation, inlined, request_schema, vali
 from pixelmock.contracts.tokens import prompt_tokens
 from pixelmock.emulators.core.accounts import Account
 from pixelmock.emulators.core.ids import new_uuid
-from pixelmock.emulators.providers.base import ProviderError, json_response
-from pixelmock.emulators.providers.openai.images import (
-    NAME,
+from pixelmock.emulators.providers.base import (
     Job,
     Parsed,
+    ProviderError,
     Upload,
-    authenticate,
-    bp,
     charge,
     check_contract,
     check_files,
@@ -56,6 +53,7 @@ from pixelmock.emulators.providers.openai.images import (
     entry_error,
     error,
     errors_catalogue,
+    json_response,
     json_type_name,
     openai_headers,
     reference_upload,
@@ -66,6 +64,7 @@ from pixelmock.emulators.providers.openai.images import (
     usage,
     violation_error,
 )
+from pixelmock.emulators.providers.openai.images import NAME, authenticate, bp
 from pixelmock.emulators.web.context import choice, read_json, runtime
 
 OPTION_MESSAGE = "openai.responses_message"
