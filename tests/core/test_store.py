@@ -178,6 +178,15 @@ def test_a_log_bounded_to_nothing_still_counts_seqs(make_store: MakeStore) -> No
 # ----------------------------------------------------------------------------------------- due queues
 
 
+def test_a_key_scheduled_again_at_the_same_moment_takes_its_latest_place(make_store: MakeStore) -> None:
+    # found by the stores' model test: the memory store kept a key's first place among equal moments,
+    # Redis its latest (base.Store.claim_due: "in the order they were scheduled")
+    store = make_store()
+    for key in ("a", "c", "a"):
+        store.schedule("q", key, 2.0)
+    assert store.claim_due("q", 2.0) == ["c", "a"]
+
+
 def test_due_queues_earliest_first_ties_in_scheduling_order(make_store: MakeStore) -> None:
     store = make_store()
     assert store.next_due("q") is None and store.claim_due("q", 1e12) == []

@@ -40,14 +40,15 @@ class _Log:
 
 @dataclasses.dataclass
 class _Queue:
-    """Due keys: ``at`` per key, and a heap of ``(at, order, key)`` whose stale items are skipped."""
+    """Due keys: ``(at, order)`` per key (its latest scheduling), and a heap of ``(at, order, key)`` whose
+    stale items (an earlier scheduling of a key scheduled again) are skipped."""
 
-    at: dict[str, float] = dataclasses.field(default_factory=dict)
+    at: dict[str, tuple[float, int]] = dataclasses.field(default_factory=dict)
     heap: list[tuple[float, int, str]] = dataclasses.field(default_factory=list)
 
     def head(self) -> tuple[float, int, str] | None:
         """The earliest live item (stale ones dropped on the way)."""
-        while self.heap and self.at.get(self.heap[0][2]) != self.heap[0][0]:
+        while self.heap and self.at.get(self.heap[0][2]) != self.heap[0][:2]:
             heapq.heappop(self.heap)
         return self.heap[0] if self.heap else None
 
@@ -228,8 +229,9 @@ class MemoryStore:
     def schedule(self, queue: str, key: str, at: float) -> None:
         with self._lock:
             target = self._queues.setdefault(queue, _Queue())
-            target.at[key] = at
-            heapq.heappush(target.heap, (at, next(self._order), key))
+            order = next(self._order)
+            target.at[key] = (at, order)
+            heapq.heappush(target.heap, (at, order, key))
 
     def unschedule(self, queue: str, key: str) -> None:
         with self._lock:
