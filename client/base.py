@@ -493,6 +493,18 @@ def request_headers(call: HttpCall, target: Provider) -> dict[str, str]:
     return {**auth_headers(target.name, target.api_key), **target.headers, **dict(call.headers)}
 
 
+def request_args(call: HttpCall, target: Provider) -> dict[str, Any]:
+    """The keyword arguments of ``httpx.Client.request`` for one call besides its method and URL:
+    ``headers`` (``request_headers``), and the body as ``json``, or as form ``data`` and ``files``."""
+    args: dict[str, Any] = {"headers": request_headers(call, target)}
+    if call.json is not None:
+        args["json"] = call.json
+    if call.form or call.files:
+        args["data"] = dict(call.form)
+        args["files"] = list(call.files)
+    return args
+
+
 def prepared(
     flow: Flow, request: CanonicalRequest, target: Provider
 ) -> tuple[CanonicalRequest, NativeRequest]:

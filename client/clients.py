@@ -34,13 +34,12 @@ from pixelmock.client.base import (
     PollPolicy,
     Provider,
     RetryPolicy,
-    Send,
     Settings,
     Sleep,
     Submission,
     flow_for,
     operation_call,
-    request_headers,
+    request_args,
     resume_submission,
     send_exchange,
     submit_exchange,
@@ -51,17 +50,6 @@ from pixelmock.contracts.canonical import CanonicalRequest
 
 DEFAULT_RETRIES = RetryPolicy()
 DEFAULT_POLLING = PollPolicy()
-
-
-def _request_args(action: Send) -> dict[str, Any]:
-    call, target = action.call, action.target
-    args: dict[str, Any] = {"headers": request_headers(call, target)}
-    if call.json is not None:
-        args["json"] = call.json
-    if call.form or call.files:
-        args["data"] = dict(call.form)
-        args["files"] = list(call.files)
-    return args
 
 
 def _call_exchange(
@@ -201,7 +189,9 @@ class ImageClient(_Base):
                     continue
                 try:
                     response = self._http.request(
-                        action.call.method, action.call.url(action.target), **_request_args(action)
+                        action.call.method,
+                        action.call.url(action.target),
+                        **request_args(action.call, action.target),
                     )
                 except httpx.TransportError as exc:
                     action = exchange.throw(exc)
@@ -296,7 +286,9 @@ class AsyncImageClient(_Base):
                     continue
                 try:
                     url = action.call.url(action.target)
-                    response = await self._http.request(action.call.method, url, **_request_args(action))
+                    response = await self._http.request(
+                        action.call.method, url, **request_args(action.call, action.target)
+                    )
                 except httpx.TransportError as exc:
                     action = exchange.throw(exc)
                     continue

@@ -19,7 +19,7 @@ import httpx
 from flask import Flask
 
 from pixelmock.client import Provider
-from pixelmock.client.base import flow_for, prepared, request_headers
+from pixelmock.client.base import flow_for, prepared, request_args
 from pixelmock.contracts.canonical import CanonicalRequest
 from pixelmock.contracts.providers import provider as registered
 from pixelmock.emulators.admin.client import PixelmockAdmin
@@ -44,17 +44,7 @@ def generation(provider: str, request: CanonicalRequest = GENERATION) -> dict[st
     flow = flow_for(provider)
     _, native = prepared(flow, request, target)
     call = flow.first_call(native, target)
-    args: dict[str, Any] = {
-        "method": call.method,
-        "url": call.url(target),
-        "headers": request_headers(call, target),
-    }
-    if call.json is not None:
-        args["json"] = call.json
-    if call.form or call.files:
-        args["data"] = dict(call.form)
-        args["files"] = list(call.files)
-    return args
+    return {"method": call.method, "url": call.url(target), **request_args(call, target)}
 
 
 def send(
