@@ -32,7 +32,7 @@ from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.core import logs
 from pixelmock.emulators.core.exchange import current
 from pixelmock.emulators.core.runtime import Runtime
-from pixelmock.emulators.core.store import Store
+from pixelmock.emulators.core.store import Store, StoreUnavailable
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.web import access_log, exchange, faults, journal, ticks
 from pixelmock.emulators.web.context import MalformedBody, runtime
@@ -123,6 +123,20 @@ def create_app(
         if provider is None:
             return _plain(status, exc.description or exc.name)
         return provider.error_response(status, KINDS.get(status, "internal"), exc.description or exc.name)
+
+    @app.errorhandler(StoreUnavailable)
+    def outage(exc: StoreUnavailable) -> Response:
+        moved = current()
+        charged = "; ".join(line.memo for line in moved.ledger) if moved is not None else ""
+        log.error(
+            "store unavailable on %s %s: %s%s", request.method, request.path, exc,
+            f" (balance moved without an answer: {charged})" if charged else "",
+        )  # fmt: skip
+        provider = owner()
+        answer = None if provider is None else faults.outage_response(provider)
+        if answer is None:
+            return _plain(503, f"pixelmock: {exc}")
+        return answer
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

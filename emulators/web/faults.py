@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from pixelmock.emulators.web.provider import ProviderEmulator
 
-__all__ = ["Wire", "active", "after_answer", "before_answer", "install", "message_fault"]
+__all__ = ["Wire", "active", "after_answer", "before_answer", "install", "message_fault", "outage_response"]
 
 #: The WSGI environ keys marking a request whose connection is dropped, or whose answer is cut.
 _DROP, _CUT = "pixelmock.fault.drop", "pixelmock.fault.cut"
@@ -153,6 +153,23 @@ def _header_fault(provider: ProviderEmulator, operation: str | None, value: str)
         raise FaultError(f"{kind} at {provider.name} applies to {', '.join(sorted(answer.operations))} only")
     params = {**answer.defaults, **check_params(kind, params)}
     return Fault(kind, provider.name, operation, _request_model(), params, None)
+
+
+#: The fault kinds whose documented answer stands for an outage of the emulator's own store, in order of
+#: preference: the provider's 503 where it documents one, else its documented 500.
+OUTAGE_KINDS = ("unavailable", "server_error")
+
+
+def outage_response(provider: ProviderEmulator) -> WireResponse | None:
+    """The provider's own answer when the emulator cannot serve a request now (its shared store is away:
+    ``StoreUnavailable``): the documented answer of the first of ``OUTAGE_KINDS`` it has, with that
+    answer's headers; ``None`` when it documents neither."""
+    for kind in OUTAGE_KINDS:
+        answer = answer_of(provider, kind)
+        if answer is not None and answer.respond is not None:
+            fault = Fault(kind, provider.name, None, None, dict(answer.defaults), None)
+            return _with_headers(answer.respond(fault), answer, fault)
+    return None
 
 
 def _pixelmock_error(message: str) -> Response:

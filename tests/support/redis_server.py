@@ -61,6 +61,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _command(executable: str, port: int, workdir: str, *extra: str) -> list[str]:
+    """A ``redis-server`` on 127.0.0.1:``port`` and a unix socket in ``workdir``, without persistence."""
+    command = [executable, "--bind", "127.0.0.1", "--port", str(port), "--dir", workdir]
+    command += ["--unixsocket", os.path.join(workdir, "redis.sock"), "--unixsocketperm", "700"]
+    return [
+        *command,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+        *extra,
+    ]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def redis_server(executable: str, attempts: int = 3) -> Iterator[RedisServer]:
     """Run ``executable`` until the block ends; yields its addresses. Raises ``RuntimeError`` when it
@@ -68,28 +95,54 @@ def redis_server(executable: str, attempts: int = 3) -> Iterator[RedisServer]:
     with tempfile.TemporaryDirectory(prefix="pixelmock-redis-") as workdir:
         for _ in range(attempts):  # a free port may be taken by someone else before the server binds it
             port = _free_port()
-            command = [executable, "--bind", "127.0.0.1", "--port", str(port), "--dir", workdir]
-            socket_path = os.path.join(workdir, "redis.sock")
-            command += ["--unixsocket", socket_path, "--unixsocketperm", "700"]
-            command += ["--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"]
             log = open(os.path.join(workdir, "redis.log"), "w+b")  # noqa: SIM115 (closed below)
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                _command(executable, port, workdir), stdout=log, stderr=subprocess.STDOUT
+            )
             try:
                 url = f"redis://127.0.0.1:{port}/0"
                 if _wait_ready(url, process):
-                    yield RedisServer(url, f"unix://{socket_path}?db=0")
+                    yield RedisServer(url, f"unix://{os.path.join(workdir, 'redis.sock')}?db=0")
                     return
             finally:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                _stop(process)
                 log.seek(0)
                 output = log.read().decode(errors="replace")
                 log.close()
         raise RuntimeError(f"redis-server did not start:\n{output}")
+
+
+class OwnRedis:
+    """A ``redis-server`` of one test's own, which the test stops and starts again on the same port
+    (``stop``, ``start``; its data is lost, as without persistence). ``extra``: more server options
+    (``--maxmemory 2mb``). Use as a context manager: stopped when the block ends."""
+
+    def __init__(self, executable: str, *extra: str) -> None:
+        self._workdir = tempfile.TemporaryDirectory(prefix="pixelmock-redis-")
+        self._argv = _command(executable, _free_port(), self._workdir.name, *extra)
+        self.url = f"redis://127.0.0.1:{self._argv[4]}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server; raises ``RuntimeError`` when it does not answer ``PING``."""
+        self._process = subprocess.Popen(self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not _wait_ready(self.url, self._process):
+            self.stop()
+            raise RuntimeError(f"redis-server did not start: {' '.join(self._argv)}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+        if self._process is not None:
+            _stop(self._process)
+            self._process = None
+
+    def __enter__(self) -> OwnRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._workdir.cleanup()
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 10.0) -> bool:

@@ -19,11 +19,13 @@ Memory is bounded two ways: by count (``max_records`` per namespace) and by byte
 records of some namespaces, such as Runware's tasks with their base64 results, counted against a byte
 budget). Both drop the oldest inserted records first, and ``stats`` shows what is held and what was
 evicted. An evicted record answers as one that never existed (the provider's own not-found).
+
+A shared store that cannot serve a call (its server stopped, or full) raises ``StoreUnavailable``.
 """
 
 from __future__ import annotations
 
-from pixelmock.emulators.core.store.base import Incr, Put, Store, Usage, Write, approx_bytes
+from pixelmock.emulators.core.store.base import Incr, Put, Store, StoreUnavailable, Usage, Write, approx_bytes
 from pixelmock.emulators.core.store.memory import MemoryStore
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "MemoryStore",
     "Put",
     "Store",
+    "StoreUnavailable",
     "Usage",
     "Write",
     "approx_bytes",

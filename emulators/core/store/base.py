@@ -1,5 +1,5 @@
 """The store's interface (``Store``) and what every store shares: the writes of ``write_many``, the
-``Usage`` of a byte budget and the byte estimate ``approx_bytes``."""
+``Usage`` of a byte budget, the byte estimate ``approx_bytes`` and ``StoreUnavailable``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ import dataclasses
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
+
+
+class StoreUnavailable(Exception):
+    """A shared store cannot serve the call now: its server is unreachable, timed out, or refuses writes
+    (Redis at its ``maxmemory``). Nothing of the call was written (each write is one atomic step).
+    ``reason``: ``"unreachable"`` or ``"full"``. The web layer answers it with each provider's own 503
+    (its ``unavailable`` fault answer); the store serves again as soon as its server does."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True)

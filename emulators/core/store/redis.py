@@ -31,17 +31,18 @@ prefix, so the store needs a single Redis (or Valkey) server, not a cluster.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
 import redis
 from redis.commands.core import Script
 
-from pixelmock.emulators.core.store.base import Put, Usage, Write
+from pixelmock.emulators.core.store.base import Put, Store, StoreUnavailable, Usage, Write
 from pixelmock.emulators.core.store.codec import CODEC, Codec
 
 DEFAULT_PREFIX = "pixelmock"
@@ -290,10 +291,47 @@ return {namespaces, budgets}
 """
 
 
+_Cls = TypeVar("_Cls", bound=type)
+
+
+def _unavailable(exc: redis.exceptions.RedisError) -> StoreUnavailable | None:
+    """The ``StoreUnavailable`` a Redis error means, or ``None`` for another error: the server unreachable
+    or too slow (``ConnectionError``, ``TimeoutError``, still loading its data after a restart) or at its
+    ``maxmemory`` (an ``OOM`` reply: Redis refuses a script at its first write, so nothing of it is
+    written)."""
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return StoreUnavailable("unreachable", f"the Redis store is unreachable: {exc}")
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        return StoreUnavailable("full", f"the Redis store is full (maxmemory): {exc}")
+    return None
+
+
+def _translating(cls: _Cls) -> _Cls:
+    """Wrap every ``Store`` method of ``cls`` so that a Redis error meaning "not now" is raised as
+    ``StoreUnavailable`` (``_unavailable``); other errors propagate unchanged."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def translated(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except redis.exceptions.RedisError as exc:
+                raise (_unavailable(exc) or exc) from exc
+
+        return translated
+
+    for name, member in vars(Store).items():
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, wrap(getattr(cls, name)))
+    return cls
+
+
+@_translating
 class RedisStore:
     """The ``Store`` on one Redis server, under the key prefix ``prefix``. ``max_records`` bounds every
     namespace (``None``: unbounded); ``codec`` serializes values (``codec.CODEC``). Thread-safe (redis-py's
-    connection pool) and safe across processes and hosts. Redis errors propagate as
+    connection pool) and safe across processes and hosts. A server that is unreachable, too slow or full
+    raises ``StoreUnavailable`` (nothing written); other Redis errors propagate as
     ``redis.exceptions.RedisError``; a value the codec cannot encode raises ``codec.CodecError`` and is
     not written."""
 

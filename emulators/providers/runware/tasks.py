@@ -54,6 +54,7 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import ImageSpec, spec_for
 from pixelmock.emulators.core.runtime import Runtime
+from pixelmock.emulators.core.store import StoreUnavailable
 from pixelmock.emulators.providers.runware.errors import (
     RunwareError,
     TaskFailed,
@@ -141,6 +142,8 @@ def run_task(task: Any, ctx: TaskContext) -> TaskResult:
         return HANDLERS[task_type](task, replace(ctx, choices=choices))
     except TaskFailed as failed:
         return TaskResult(error=failed.failure)
+    except StoreUnavailable:
+        raise  # the whole request is answered as Runware answers an outage
     except Exception:
         log.exception("unexpected error in Runware task %d", ctx.index)
         return TaskResult(error=internal_error(task))
