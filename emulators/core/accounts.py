@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 from pixelmock.emulators.config import EmulatorConfig
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.control import Cached, Control
-from pixelmock.emulators.core.store import Store
+from pixelmock.emulators.core.store import Put, Store
 
 if TYPE_CHECKING:
     from pixelmock.contracts.canonical import CanonicalRequest
@@ -268,16 +268,24 @@ class Accounts:
         return current.balances.get(currency, Decimal(0))
 
     def debit(
-        self, account: Account, currency: str, amount: Decimal | int, memo: str, charge: Charge | None = None
+        self,
+        account: Account,
+        currency: str,
+        amount: Decimal | int,
+        memo: str,
+        charge: Charge | None = None,
+        claim: Put | None = None,
     ) -> bool:
         """Take ``amount`` if the balance covers it, for ``charge``; ``False`` (and no change) when it does
-        not."""
+        not. ``claim``: a record (the job or task being paid for) written in the same atomic step when its
+        key is absent, even when the balance does not cover the amount; raises ``Claimed`` (no change,
+        nothing written) when it is there."""
         taken = Decimal(amount)
 
         def covered(current: Account) -> Decimal | None:
             return -taken if current.balances.get(currency, Decimal(0)) >= taken else None
 
-        return self._move(account.id, currency, covered, memo, charge) is not None
+        return self._move(account.id, currency, covered, memo, charge, claim) is not None
 
     def credit(
         self, account: Account, currency: str, amount: Decimal | int, memo: str, charge: Charge | None = None
@@ -293,9 +301,11 @@ class Accounts:
         change: Callable[[Account], Decimal | None],
         memo: str,
         charge: Charge | None = None,
+        claim: Put | None = None,
     ) -> LedgerLine | None:
         """Move the balance of ``ident`` in ``currency`` by ``change(account as it is)`` (``None``: no
-        move) and write its ledger line, in one atomic step; then tell the listeners."""
+        move) and write its ledger line (and ``claim``, see ``debit``), in one atomic step; then tell the
+        listeners."""
         moved: list[LedgerLine] = []
 
         def step(old: Account | None) -> tuple[Account, list[LedgerLine]]:
@@ -317,7 +327,7 @@ class Accounts:
             moved.append(line)
             return replace(current, balances={**current.balances, currency: after}), [line]
 
-        self._store.update_logged(NAMESPACE, ident, step, LEDGER)
+        self._store.update_logged(NAMESPACE, ident, step, LEDGER, claim)
         for line in moved:
             for listener in tuple(self._listeners):
                 listener(line)

@@ -28,7 +28,7 @@ from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.exchange import LOCAL_ORIGIN, current
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import MIME_TYPES, ImageSpec, render
-from pixelmock.emulators.core.store import Store
+from pixelmock.emulators.core.store import Put, Store
 
 NAMESPACE = "files"
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "svg": "svg"}
@@ -84,7 +84,7 @@ class FileStore:
             content=content,
             expires_at=expires,
         )
-        self._store.put(NAMESPACE, file_id, stored)
+        self._store.write_many([Put(NAMESPACE, file_id, stored)])  # held to the request's end on Redis
         return stored
 
     def get(self, file_id: str) -> StoredFile | None:

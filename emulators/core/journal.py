@@ -40,7 +40,7 @@ from pixelmock.contracts.secrets import (
     scrub_text,
 )
 from pixelmock.emulators.core.bodies import BodyRefused, parse_json
-from pixelmock.emulators.core.store import MemoryStore, Store, Usage
+from pixelmock.emulators.core.store import Append, MemoryStore, Store, Usage
 
 if TYPE_CHECKING:
     from pixelmock.emulators.core.exchange import Exchange
@@ -305,9 +305,12 @@ class Journal:
             return
         if self.store.shared:
             request_part, response_part, notes = build_safely(build)
-            self.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
+            entry = JournalEntry(
+                seq=0, request=request_part, response=response_part, notes=tuple(notes), **fields
+            )
+            self.store.write_many([Append(LOG, entry)])  # held to the request's end (``Store.batch``)
         else:
-            self.store.append(LOG, _Pending(build, **fields), size)
+            self.store.write_many([Append(LOG, _Pending(build, **fields), size)])
 
     def entries(
         self,

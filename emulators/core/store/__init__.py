@@ -25,11 +25,23 @@ A shared store that cannot serve a call (its server stopped, or full) raises ``S
 
 from __future__ import annotations
 
-from pixelmock.emulators.core.store.base import Incr, Put, Store, StoreUnavailable, Usage, Write, approx_bytes
+from pixelmock.emulators.core.store.base import (
+    Append,
+    Claimed,
+    Incr,
+    Put,
+    Store,
+    StoreUnavailable,
+    Usage,
+    Write,
+    approx_bytes,
+)
 from pixelmock.emulators.core.store.memory import MemoryStore
 
 __all__ = [
     "REDIS_SCHEMES",
+    "Append",
+    "Claimed",
     "Incr",
     "MemoryStore",
     "Put",

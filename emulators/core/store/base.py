@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 
@@ -18,6 +19,15 @@ class StoreUnavailable(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Claimed(Exception):
+    """``Store.update_logged``'s ``claim`` found its key taken: nothing was written. ``existing``: the
+    record there."""
+
+    def __init__(self, existing: Any) -> None:
+        super().__init__("the claimed record exists")
+        self.existing = existing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +48,16 @@ class Incr:
     by: int = 1
 
 
-Write = Put | Incr
+@dataclasses.dataclass(frozen=True)
+class Append:
+    """A write for ``Store.write_many``: ``append(log, entry, size)`` (its seq not returned)."""
+
+    log: str
+    entry: Any
+    size: int | None = None
+
+
+Write = Put | Incr | Append
 
 
 class Store(Protocol):
@@ -76,10 +95,17 @@ class Store(Protocol):
     shared: bool
 
     def update_logged(
-        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+        self,
+        ns: str,
+        key: str,
+        fn: Callable[[Any | None], tuple[Any, Sequence[Any]]],
+        log: str,
+        claim: Put | None = None,
     ) -> tuple[Any, list[int]]:
         """Atomically replace a record by ``fn(old)[0]`` and append the entries ``fn(old)[1]`` to ``log``
-        (one step: no reader sees one without the other); returns the new record and the entries' seqs."""
+        (one step: no reader sees one without the other); returns the new record and the entries' seqs.
+        ``claim``: a record written in the same step only if its key is absent (a job or task id taken
+        with the balance that pays for it); raises ``Claimed`` (nothing written) when it is there."""
 
     def incr(self, ns: str, key: str, by: int = 1) -> int:
         """Atomically add ``by`` to the counter ``key`` of ``ns`` (0 when absent); returns the new value."""
@@ -88,8 +114,15 @@ class Store(Protocol):
         """Every counter of ``ns`` (``incr``), by key."""
 
     def write_many(self, writes: Sequence[Write]) -> None:
-        """Make ``writes`` in order (``Put``, ``Incr``), in one round trip on a shared store. Each is atomic
-        on its own, not all together; none answers its result."""
+        """Make ``writes`` in order (``Put``, ``Incr``, ``Append``), in one round trip on a shared store.
+        Each is atomic on its own, not all together; none answers its result. Inside ``batch()`` a shared
+        store makes them later, in one round trip: when the batch ends, or before the next call made in
+        the same context (so this context always reads what it wrote); the memory store at once."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """A block whose ``write_many`` writes are held and made together at its end (see ``write_many``;
+        a request's writes that its answer does not wait for: the bill, the journal entry, stored files).
+        Blocks nest: each makes the writes held since it began. Per context (thread, greenlet)."""
 
     def bound_log(self, log: str, max_len: int | None, max_bytes: int | None = None) -> None:
         """Keep at most ``max_len`` entries (0: keep none) and ``max_bytes`` bytes in ``log`` (``None``:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import itertools
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pixelmock.emulators.core.store.base import Put, Usage, Write, approx_bytes
+from pixelmock.emulators.core.store.base import Claimed, Incr, Put, Usage, Write, approx_bytes
 
 
 @dataclasses.dataclass
@@ -151,14 +152,23 @@ class MemoryStore:
                 self._forget(ns, key)
 
     def update_logged(
-        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+        self,
+        ns: str,
+        key: str,
+        fn: Callable[[Any | None], tuple[Any, Sequence[Any]]],
+        log: str,
+        claim: Put | None = None,
     ) -> tuple[Any, list[int]]:
         with self._lock:
+            if claim is not None and (taken := self._tables.get(claim.ns, {}).get(claim.key)) is not None:
+                raise Claimed(taken)
             table = self._tables.setdefault(ns, {})
             new, entries = fn(table.get(key))
             self._make_room(ns, table, key)
             table[key] = new
             self._count(ns, key, new)
+            if claim is not None:
+                self.put(claim.ns, claim.key, claim.value)
             target = self._log(log)
             return new, [target.keep(entry, self._measure(entry)) for entry in entries]
 
@@ -190,8 +200,14 @@ class MemoryStore:
             for write in writes:
                 if isinstance(write, Put):
                     self.put(write.ns, write.key, write.value)
-                else:
+                elif isinstance(write, Incr):
                     self.incr(write.ns, write.key, write.by)
+                else:
+                    self.append(write.log, write.entry, write.size)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        yield  # in memory every write is made at once: nothing to hold
 
     def _log(self, log: str) -> _Log:
         found = self._logs.get(log)

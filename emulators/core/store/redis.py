@@ -31,18 +31,20 @@ prefix, so the store needs a single Redis (or Valkey) server, not a cluster.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
 import redis
 from redis.commands.core import Script
 
-from pixelmock.emulators.core.store.base import Put, Store, StoreUnavailable, Usage, Write
+from pixelmock.emulators.core.store.base import Claimed, Incr, Put, Store, StoreUnavailable, Usage, Write
 from pixelmock.emulators.core.store.codec import CODEC, Codec
 
 DEFAULT_PREFIX = "pixelmock"
@@ -106,6 +108,29 @@ local function count(ns, k, size, seq)
   end
 end
 
+local function store(ns, k, value, maxr)
+  local rk, ok = key('r', ns), key('o', ns)
+  local seq = redis.call('INCR', p .. ':seq')
+  if redis.call('HEXISTS', rk, k) == 0 then
+    if maxr > 0 then
+      local n = redis.call('ZCARD', ok)
+      while n >= maxr do
+        local oldest = redis.call('ZRANGE', ok, 0, 0)[1]
+        remove(ns, oldest)
+        forget(ns, oldest)
+        redis.call('HINCRBY', p .. ':dropped', ns, 1)
+        n = n - 1
+      end
+    end
+    redis.call('ZADD', ok, seq, k)
+    redis.call('SADD', p .. ':ns', ns)
+  end
+  redis.call('HSET', rk, k, value)
+  redis.call('HSET', key('v', ns), k, seq)
+  count(ns, k, #value, seq)
+  return seq
+end
+
 local function shrink(log)
   local l, ls, u = key('l', log), key('ls', log), key('lu', log)
   local maxlen = tonumber(redis.call('HGET', p .. ':cfg:llen', log) or '')
@@ -139,36 +164,24 @@ end
 """
 
 # ARGV: prefix, ns, key, value, max_records (0: none), expected version ('*': any, '': absent), log
-# ('': none), then (entry, size) pairs. Returns {0, value, version} (what is stored) when the version
-# differs, else {1, version, log seq...}.
+# ('': none), claim ns ('': none), claim key, claim value, then (entry, size) pairs. Returns {0, value,
+# version} (what is stored) when the version differs, {2, value} when the claimed key exists, else
+# {1, version, claim version (0: none), log seq...}.
 _PUT = r"""
 local ns, k, value, maxr, expected, log = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
-local rk, vk, ok = key('r', ns), key('v', ns), key('o', ns)
+local cns, ck, cvalue = ARGV[8], ARGV[9], ARGV[10]
 if expected ~= '*' then
-  local version = redis.call('HGET', vk, k) or ''
-  if version ~= expected then return {0, redis.call('HGET', rk, k) or false, version} end
+  local version = redis.call('HGET', key('v', ns), k) or ''
+  if version ~= expected then return {0, redis.call('HGET', key('r', ns), k) or false, version} end
 end
-local seq = redis.call('INCR', p .. ':seq')
-if redis.call('HEXISTS', rk, k) == 0 then
-  if maxr > 0 then
-    local n = redis.call('ZCARD', ok)
-    while n >= maxr do
-      local oldest = redis.call('ZRANGE', ok, 0, 0)[1]
-      remove(ns, oldest)
-      forget(ns, oldest)
-      redis.call('HINCRBY', p .. ':dropped', ns, 1)
-      n = n - 1
-    end
-  end
-  redis.call('ZADD', ok, seq, k)
-  redis.call('SADD', p .. ':ns', ns)
+if cns ~= '' then
+  local taken = redis.call('HGET', key('r', cns), ck)
+  if taken then return {2, taken} end
 end
-redis.call('HSET', rk, k, value)
-redis.call('HSET', vk, k, seq)
-count(ns, k, #value, seq)
-local result = {1, seq}
+local result = {1, store(ns, k, value, maxr), 0}
+if cns ~= '' then result[3] = store(cns, ck, cvalue, maxr) end
 if log ~= '' then
-  for i = 8, #ARGV, 2 do result[#result + 1] = append(log, ARGV[i], tonumber(ARGV[i + 1])) end
+  for i = 11, #ARGV, 2 do result[#result + 1] = append(log, ARGV[i], tonumber(ARGV[i + 1])) end
 end
 return result
 """
@@ -308,21 +321,24 @@ def _unavailable(exc: redis.exceptions.RedisError) -> StoreUnavailable | None:
 
 def _translating(cls: _Cls) -> _Cls:
     """Wrap every ``Store`` method of ``cls`` so that a Redis error meaning "not now" is raised as
-    ``StoreUnavailable`` (``_unavailable``); other errors propagate unchanged."""
+    ``StoreUnavailable`` (``_unavailable``; other errors propagate unchanged), and, but for
+    ``write_many``, the writes held in the context's batch are made first (``_flush``)."""
 
-    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(method: Callable[..., Any], flush: bool) -> Callable[..., Any]:
         @functools.wraps(method)
-        def translated(*args: Any, **kwargs: Any) -> Any:
+        def translated(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
-                return method(*args, **kwargs)
+                if flush:
+                    self._flush()
+                return method(self, *args, **kwargs)
             except redis.exceptions.RedisError as exc:
                 raise (_unavailable(exc) or exc) from exc
 
         return translated
 
     for name, member in vars(Store).items():
-        if callable(member) and not name.startswith("_"):
-            setattr(cls, name, wrap(getattr(cls, name)))
+        if callable(member) and not name.startswith("_") and name != "batch":
+            setattr(cls, name, wrap(getattr(cls, name), flush=name != "write_many"))
     return cls
 
 
@@ -353,6 +369,10 @@ class RedisStore:
         self.max_records = max_records
         self._codec = codec
         self._known = _Versions()
+        #: The writes ``write_many`` holds in this context's ``batch`` (``None``: no batch open).
+        self._held: contextvars.ContextVar[list[Write] | None] = contextvars.ContextVar(
+            f"pixelmock-redis-batch-{id(self)}", default=None
+        )
 
         def script(body: str) -> Script:
             return client.register_script(_PRELUDE + body)
@@ -373,7 +393,7 @@ class RedisStore:
 
     def put(self, ns: str, key: str, value: Any) -> None:
         raw = self._codec.dumps(value)
-        done = self._run(self._put, ns, key, raw, self.max_records or 0, "*", "")
+        done = self._run(self._put, ns, key, raw, self.max_records or 0, "*", "", "", "", "")
         self._known.remember((ns, key), raw, done[1])
 
     def get(self, ns: str, key: str) -> Any | None:
@@ -391,12 +411,22 @@ class RedisStore:
         return self._write(ns, key, lambda old: (fn(old), ()), "")[0]
 
     def update_logged(
-        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+        self,
+        ns: str,
+        key: str,
+        fn: Callable[[Any | None], tuple[Any, Sequence[Any]]],
+        log: str,
+        claim: Put | None = None,
     ) -> tuple[Any, list[int]]:
-        return self._write(ns, key, fn, log)
+        return self._write(ns, key, fn, log, claim)
 
     def _write(
-        self, ns: str, key: str, fn: Callable[[Any | None], tuple[Any, Sequence[Any]]], log: str
+        self,
+        ns: str,
+        key: str,
+        fn: Callable[[Any | None], tuple[Any, Sequence[Any]]],
+        log: str,
+        claim: Put | None = None,
     ) -> tuple[Any, list[int]]:
         """Compare-and-set: ``fn`` on the record as this process last wrote or read it (``_known``; a new
         key is guessed absent), written if its version is still that one; else the script answers what is
@@ -418,10 +448,16 @@ class RedisStore:
                 payload = self._codec.dumps(entry)
                 logged += [payload, len(payload)]
             value = self._codec.dumps(new)
-            done = self._run(self._put, ns, key, value, self.max_records or 0, version or b"", log, *logged)
+            claimed = ("", "", "") if claim is None else (claim.ns, claim.key, self._codec.dumps(claim.value))
+            maxr = self.max_records or 0
+            done = self._run(self._put, ns, key, value, maxr, version or b"", log, *claimed, *logged)
+            if done[0] == 2:
+                raise Claimed(self._codec.loads(done[1]))
             if done[0] == 1:
                 self._known.remember((ns, key), value, done[1])
-                return new, [int(seq) for seq in done[2:]]
+                if claim is not None:
+                    self._known.remember((claim.ns, claim.key), claimed[2], done[2])
+                return new, [int(seq) for seq in done[3:]]
             raw, version, verified = done[1], done[2], True
 
     def delete(self, ns: str, key: str) -> None:
@@ -463,16 +499,53 @@ class RedisStore:
         return {key.decode(): int(value) for key, value in found.items()}
 
     def write_many(self, writes: Sequence[Write]) -> None:
+        held = self._held.get()
+        if held is not None:
+            held.extend(writes)
+        else:
+            self._write_now(writes)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        outer = self._held.get()
+        token = self._held.set([])
+        try:
+            yield
+        finally:
+            held = self._held.get() or []
+            self._held.reset(token)
+            if held:
+                if outer is not None:
+                    outer.extend(held)  # still within a batch: its end makes them
+                else:
+                    self._write_now(held)
+
+    def _flush(self) -> None:
+        """Make the writes held in this context's batch now (before another call reads or writes)."""
+        held = self._held.get()
+        if held:
+            writes = list(held)
+            held.clear()
+            self._write_now(writes)
+
+    def _write_now(self, writes: Sequence[Write]) -> None:
+        """``writes`` in one pipeline of scripts."""
         raws: list[bytes | None] = []
         commands: list[tuple[Script, list[Any]]] = []
         for write in writes:
+            raw = None
             if isinstance(write, Put):
                 raw = self._codec.dumps(write.value)
-                commands.append((self._put, [write.ns, write.key, raw, self.max_records or 0, "*", ""]))
-                raws.append(raw)
-            else:
+                commands.append(
+                    (self._put, [write.ns, write.key, raw, self.max_records or 0, "*", "", "", "", ""])
+                )
+            elif isinstance(write, Incr):
                 commands.append((self._incr, [write.ns, write.key, write.by]))
-                raws.append(None)
+            else:
+                payload = self._codec.dumps(write.entry)
+                size = len(payload) if write.size is None else write.size
+                commands.append((self._append, [write.log, payload, size]))
+            raws.append(raw)
         try:
             answers = self._pipelined(commands)
         except redis.exceptions.NoScriptError:  # the server lost its scripts (restarted, SCRIPT FLUSH)

@@ -54,7 +54,7 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import ImageSpec, spec_for
 from pixelmock.emulators.core.runtime import Runtime
-from pixelmock.emulators.core.store import StoreUnavailable
+from pixelmock.emulators.core.store import Claimed, Put, StoreUnavailable
 from pixelmock.emulators.providers.runware.errors import (
     RunwareError,
     TaskFailed,
@@ -192,18 +192,14 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
         code = catalogue()["rules"]["invalid_parameter"].format(Parameter=capitalized(field_name))
         return TaskResult(error=error(code, message=str(exc), parameter=field_name, **common))
     journal_note(canonical=resolved, cost=priced, taskUUID=task_uuid)
-    existing: TaskRecord | None = rt.store.get(TASKS, task_uuid)
-    if existing is not None:
-        return TaskResult(error=_conflict(existing, common))
     asynchronous = task.get("deliveryMethod", "sync") == "async" or "webhookURL" in task
     failure = _flow_failure(common)
     if failure is not None and (not asynchronous or failure.body["code"] == "insufficientCredits"):
-        return TaskResult(error=failure)  # not charged
+        existing: TaskRecord | None = rt.store.get(TASKS, task_uuid)
+        return TaskResult(
+            error=_conflict(existing, common) if existing is not None else failure
+        )  # not charged
     charge = Charge.of(NAME, resolved, task_uuid)
-    if failure is None and not rt.accounts.debit(
-        ctx.account, "USD", priced.usd or Decimal(0), f"runware imageInference {task_uuid}", charge
-    ):
-        return TaskResult(error=error("insufficientCredits", parameter=None, **common))
     polls = int(str(rt.config.option("runware.processing_polls", 0))) if asynchronous else 0
     n = resolved.n or 1
     image_uuids = [str(new_uuid()) for _ in range(n)]
@@ -212,20 +208,19 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     duration = rt.latency.job_seconds(NAME, priced.billed_quality) if asynchronous else 0.0
     finish_at = [now + dt.timedelta(seconds=duration * (i + 1) / n) for i in range(n)]
     record = TaskRecord(task_uuid, ctx.account.id, TASK_TYPE, delivery, [], polls, image_uuids, finish_at)
-    if failure is not None:
-        record = replace(record, image_uuids=[], finish_at=[], failure=failure, fail_at=finish_at[-1])
-
-    def claim(old: TaskRecord | None) -> TaskRecord:
-        if old is not None:
-            raise TaskFailed(_conflict(old, common))
-        return record
-
     try:
-        rt.store.update(TASKS, task_uuid, claim)
+        if failure is not None:  # an async task that fails later: claimed, not charged
+            record = replace(record, image_uuids=[], finish_at=[], failure=failure, fail_at=finish_at[-1])
+            rt.store.update(TASKS, task_uuid, lambda old: _unclaimed(old, record))
+        else:  # the task id is claimed with the debit that pays for it: one atomic step
+            memo, usd = f"runware imageInference {task_uuid}", priced.usd or Decimal(0)
+            claim = Put(TASKS, task_uuid, record)
+            if not rt.accounts.debit(ctx.account, "USD", usd, memo, charge, claim):
+                rt.store.delete(TASKS, task_uuid)  # claimed with the step that found the balance short
+                return TaskResult(error=error("insufficientCredits", parameter=None, **common))
+    except Claimed as taken:
+        return TaskResult(error=_conflict(taken.existing, common))
     except TaskFailed as failed:
-        if failure is None:
-            amount, memo = priced.usd or Decimal(0), f"runware refund {task_uuid}"
-            rt.accounts.credit(ctx.account, "USD", amount, memo, charge.refund())
         return TaskResult(error=failed.failure)
     charged = Decimal(0) if failure is not None else priced.usd or Decimal(0)
     with _refunded_on_error(rt, ctx.account, charged, task, record, charge):
@@ -239,7 +234,8 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
             if seconds > 0:
                 time.sleep(seconds)
             items.append(_result_item(task, rt, resolved, priced, index, image_uuid))
-            rt.store.update(TASKS, task_uuid, _with_items(record, list(items)))
+            # This request claimed the task: nobody else writes it; held to the request's end on Redis.
+            rt.store.write_many([Put(TASKS, task_uuid, replace(record, items=list(items)))])
             _send_webhook(rt, task, {"data": [items[-1]]}, finish_at[index])
             _upload(rt, task, resolved, priced, index, finish_at[index])
             if push is not None:
@@ -297,13 +293,12 @@ def _upload(
         )
 
 
-def _with_items(record: TaskRecord, items: list[dict[str, Any]]) -> Callable[[Any], TaskRecord]:
-    """A store update that sets a task's finished items."""
-
-    def update(old: TaskRecord | None) -> TaskRecord:
-        return replace(old or record, items=items)
-
-    return update
+def _unclaimed(old: TaskRecord | None, record: TaskRecord) -> TaskRecord:
+    """``record``, for a store update claiming its task id; raises ``TaskFailed`` (a conflict) when the
+    id is taken."""
+    if old is not None:
+        raise TaskFailed(_conflict(old, {"taskType": TASK_TYPE, "taskUUID": record.task_uuid}))
+    return record
 
 
 def _conflict(existing: TaskRecord, common: dict[str, Any]) -> RunwareError:
