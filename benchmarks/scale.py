@@ -14,6 +14,9 @@ Per mix (``benchmarks.mixes``): a correctness check and a warm-up per target, th
 Then, for 1 worker in memory and 2 workers on Redis, each fresh: ``--jobs`` Runware URL jobs, with each
 worker's RSS after them and, on Redis, ``INFO memory``'s ``used_memory`` before and after.
 
+Then CPU per request in memory and on Redis side by side (``benchmarks.cpu``: worker and ``redis-server``
+CPU time read from ``/proc``, round trips and Redis commands per request).
+
 Prints one table: req/s and p99 per target and mix; the ratio of 2 Redis workers to 1 in-memory worker
 on the generation mixes (target >= 1.4x) and of each pixelmock target to the bare app at the same process
 count; the memory figures. Needs ``redis-server`` (``apt-get install redis-server``) and redis-py;
@@ -34,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import cpu
 from benchmarks.load import LoadResult
 from benchmarks.mixes import MIXES
 from benchmarks.run import MB, MemoryResult, Runner, TargetResult, add_run_arguments, load_average, machine
@@ -260,7 +264,12 @@ def run(args: argparse.Namespace) -> str:
             memory[targets.redis2.label] = runner.measure_memory(targets.redis2)
             redis_memory = RedisMemory(before, redis.used_memory())
             runner.log(f"Redis used_memory {before / MB:.1f} -> {redis_memory.after / MB:.1f} MB")
+        cpu_results = (
+            cpu.measure(redis.url(3), redis.process.pid, args.cpu_requests) if args.cpu_requests else []
+        )
     tables = table(targets, results, memory, redis_memory, prism)
+    if cpu_results:
+        tables += "\n\n" + cpu.table(cpu_results)
     elapsed = time.perf_counter() - runner.t0
     return f"{tables}\n\n(total {elapsed:.0f} s; load average at the end {load_average()})"
 
@@ -273,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "processes, and Prism, side by side on 127.0.0.1; print the tables.",
     )
     add_run_arguments(parser)
+    parser.add_argument(
+        "--cpu-requests", type=int, default=2000, help="requests per store for CPU per request (0: skip)"
+    )
     args = parser.parse_args(argv)
     header = machine()
     print(f"pixelmock scale-out benchmarks: {header}", flush=True)

@@ -63,8 +63,9 @@ def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_me
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``python -m benchmarks.scale`` without its wrk and Prism parts: its own redis-server, 20 jobs on 1
-    worker in memory and on 2 workers sharing Redis (each job answered 200, or it raises), the tables."""
-    assert scale_main(["--no-load", "--no-prism", "--jobs", "20"]) == 0
+    worker in memory and on 2 workers sharing Redis (each job answered 200, or it raises), CPU per request
+    in memory and on Redis, the tables."""
+    assert scale_main(["--no-load", "--no-prism", "--jobs", "20", "--cpu-requests", "30"]) == 0
     out = capsys.readouterr().out
     assert "| pixelmock 1 worker, memory | 20 (" in out
     row = next(line for line in out.splitlines() if line.startswith("| pixelmock 2 workers, Redis | 20 ("))
@@ -73,3 +74,10 @@ def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_me
     before, after = (float(x) for x in in_redis.split(" (")[0].split(" -> "))
     assert after > before  # the jobs are in Redis
     assert "load runs skipped (--no-load)" in out
+    memory, on_redis = (
+        line.split(" | ") for line in out.splitlines() if line.startswith(("| in memory |", "| on Redis |"))
+    )
+    assert float(memory[1]) > 0 and float(on_redis[1]) > 0  # the workers' CPU was read
+    # Round trips per Runware URL generation: 3 (issue 28: at most 3), and 2 more on a key's first request
+    # (its account read, then created): the mix takes a new key every 50 requests, one in these 30.
+    assert 1 <= float(on_redis[6]) <= 3 + 2 / 30 + 0.005
