@@ -170,10 +170,17 @@ def measure(redis_url: str, redis_pid: int, requests: int) -> list[CpuResult]:
     """In memory, then on Redis (database of ``redis_url``; ``redis_pid``: its server), side by side."""
     memory = measure_served(Target("pixelmock", "in memory"), requests, None)
     on_redis = measure_served(Target("pixelmock", "on Redis", 1, redis_url), requests, redis_pid)
-    counted = subprocess.run(
-        [sys.executable, "-m", "benchmarks.cpu", "--round-trips", redis_url, "--requests", str(min(requests, 200))],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
-    )  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.cpu",
+        "--round-trips",
+        redis_url,
+        "--requests",
+        str(min(requests, 200)),
+    ]
+    root = Path(__file__).resolve().parent.parent
+    counted = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=root)
     on_redis.round_trips = float(counted.stdout.strip().splitlines()[-1])
     return [memory, on_redis]
 

@@ -2,7 +2,8 @@
 resident memory and ``GET /__admin/stats`` as it goes. A benchmark, not a test: nothing is asserted but
 the statuses each request must get.
 
-``python -m benchmarks.soak [--rounds 24] [--per-round 25] [--unbounded | --budget-mib N]``
+``python -m benchmarks.soak [--rounds 24] [--per-round 25] [--unbounded | --budget-mib N]
+[--chunked-mib 200]``
 
 Each round sends, ``--per-round`` times: an OpenAI generation (1024x1024 PNG as b64_json), a Cloudflare
 run, an Apiframe submit and poll, Runware tasks with a base64 PNG result, a URL result and an
@@ -12,7 +13,8 @@ realistic headers of its provider, a credential in a webhook URL's query include
 prints the RSS (``/proc/self/status`` VmRSS, MiB) and each budget's held/evicted figures.
 ``--unbounded``: every byte budget off (``None``), as before budgets existed (records then bounded only
 by ``max_records``, deliveries not at all); ``--budget-mib N``: every byte budget N MiB (to see eviction
-in a short run).
+in a short run). Last, a served worker's peak RSS while it refuses a chunked body larger than its limit
+(``--chunked-mib``; ``chunked_peak``).
 """
 
 from __future__ import annotations
@@ -184,14 +186,56 @@ def soak(
     return dict(stats)
 
 
+def _peak_kib(pid: int) -> int:
+    """Peak resident memory (VmHWM, KiB) of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
+    """Send a chunked ``body_mib`` MiB body (1 MiB chunks, no Content-Length) to a fresh ``pixelmock
+    serve`` (its default 64 MiB ``max_body_bytes``) and report the worker's peak RSS growth, which is
+    returned as a multiple of the limit (issue 28's target: at most 1.5)."""
+    from benchmarks.mixes import MIXES
+    from benchmarks.targets import PIXELMOCK, Server
+    from pixelmock.emulators.config import EmulatorConfig as Config
+
+    limit = Config().max_body_bytes
+    with Server(PIXELMOCK, "openai") as server:
+        server.wait_ready(next(m for m in MIXES if m.name == "runware_url"))
+        [worker] = server.serving_pids()
+        before = _peak_kib(worker)
+        chunk = b"x" * MIB
+        answer = httpx.post(
+            f"{server.url}{OPENAI}",
+            content=(chunk for _ in range(body_mib)),
+            headers={"Authorization": "Bearer sk-soak", "Content-Type": "application/json"},
+            timeout=120,
+        )
+        grown = (_peak_kib(worker) - before) * 1024
+    ratio = grown / limit
+    report(
+        f"chunked {body_mib} MiB body against a {limit / MIB:.0f} MiB limit: answered {answer.status_code}; "
+        f"worker peak RSS +{grown / MIB:.0f} MiB = {ratio:.2f}x the limit (target <= 1.5x)"
+    )
+    return ratio
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=24)
     parser.add_argument("--per-round", type=int, default=25)
     parser.add_argument("--unbounded", action="store_true", help="every byte budget off (as before)")
     parser.add_argument("--budget-mib", type=int, default=None, help="every byte budget set to this many MiB")
+    parser.add_argument(
+        "--chunked-mib", type=int, default=200, help="a served worker's peak for a chunked body (0: skip)"
+    )
     args = parser.parse_args(argv)
     soak(args.rounds, args.per_round, args.unbounded, args.budget_mib)
+    if args.chunked_mib:
+        chunked_peak(args.chunked_mib)
     return 0
 
 

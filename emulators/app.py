@@ -35,7 +35,7 @@ from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.store import Store, StoreUnavailable
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.web import access_log, exchange, faults, journal, ticks
-from pixelmock.emulators.web.context import MalformedBody, runtime
+from pixelmock.emulators.web.context import MalformedBody, bound_chunked_bodies, runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
 
 log = logging.getLogger("pixelmock")
@@ -107,6 +107,7 @@ def create_app(
     journal.install(app, rt)
     faults.install(app, rt.faults, owner, prefix_of)
     ticks.bind(app, rt)
+    bound_chunked_bodies(app)
 
     @app.errorhandler(MalformedBody)
     def malformed(exc: MalformedBody) -> Response:

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixelmock.emulators.config.settings import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
 from pixelmock.emulators.tools.tls import TlsFiles
+from pixelmock.emulators.web.context import OversizedBody, read_bounded
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -219,9 +220,10 @@ def _raise_fd_limit(wanted: int) -> None:
 
 
 def _worker_class(base: type, read_timeout: float) -> type:
-    """gunicorn's gevent worker, reading each request's body (up to the app's ``MAX_CONTENT_LENGTH``
-    plus one byte) within ``read_timeout`` seconds before the app is called; a client that misses the
-    deadline has its connection closed unanswered."""
+    """gunicorn's gevent worker, reading each request's body (``read_bounded`` by the app's
+    ``MAX_CONTENT_LENGTH``: a larger one is dropped as read and handed over as an ``OversizedBody``)
+    within ``read_timeout`` seconds before the app is called; a client that misses the deadline has its
+    connection closed unanswered."""
     import io
     import warnings
 
@@ -281,11 +283,13 @@ def _worker_class(base: type, read_timeout: float) -> type:
                     req.headers = [(k, v) for k, v in req.headers if k != "EXPECT"]
                     req._expected_100_continue = False  # newer gunicorn reads this, older the header
                 data: bytes | None = None
+                done = False
                 with gevent.Timeout(read_timeout, False):
-                    data = req.body.read() if limit is None else req.body.read(limit + 1)
-                if data is None:  # the deadline passed
+                    data = req.body.read() if limit is None else read_bounded(req.body, limit)
+                    done = True
+                if not done:  # the deadline passed
                     raise StopIteration  # gunicorn closes the connection (as flask-sock does)
-                req.body = io.BytesIO(data)
+                req.body = OversizedBody() if data is None else io.BytesIO(data)
             super().handle_request(listener_name, req, sock, addr)
 
     return Worker

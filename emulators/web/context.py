@@ -6,9 +6,10 @@ Each needs a Flask app or request context."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any, cast
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from pixelmock.contracts.openapi import PROVIDERS
@@ -18,8 +19,11 @@ from pixelmock.emulators.core.webhooks import is_loopback
 
 __all__ = [
     "MalformedBody",
+    "OversizedBody",
+    "bound_chunked_bodies",
     "choice",
     "parse_client_json",
+    "read_bounded",
     "read_json",
     "request_body",
     "runtime",
@@ -93,16 +97,61 @@ def parse_client_json(raw: bytes | str, provider: str | None) -> Any:
 
 def request_body() -> bytes:
     """The request's body bytes (cached). Raises ``RequestEntityTooLarge`` when it is larger than
-    ``EmulatorConfig.max_body_bytes``, also for a chunked body (no Content-Length), which Werkzeug stops
-    reading at the limit without saying so: such a body is read up to the limit, never further."""
-    raw = request.get_data(cache=True)
-    limit = request.max_content_length
-    # At the limit without a Content-Length: the server terminates a chunked stream
-    # (``wsgi.input_terminated``), so one more byte to read means the body is larger.
-    chunked = request.content_length is None and bool(request.environ.get("wsgi.input_terminated"))
-    if limit is not None and chunked and len(raw) >= limit and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
-    return raw
+    ``EmulatorConfig.max_body_bytes``; a chunked body (no Content-Length) was read and bounded before the
+    app saw it (``bound_chunked_bodies``)."""
+    return request.get_data(cache=True)
+
+
+#: Bytes read at a time from a request body.
+CHUNK_BYTES = 64 * 1024
+#: The WSGI environ key marking a chunked body past the limit (answered 413 by the app).
+_TOO_LARGE = "pixelmock.body_too_large"
+
+
+class OversizedBody(io.BytesIO):
+    """An empty request stream standing for a body larger than the app's limit, which the server read
+    and dropped (``read_bounded``): the app answers the provider's 413 without reading anything."""
+
+
+def read_bounded(stream: Any, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of ``stream``, read ``CHUNK_BYTES`` at a time into a list (one growing buffer
+    would be copied at each reallocation); ``None`` when it holds more, having held at most ``limit`` plus
+    one chunk (what was read is dropped)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit and (chunk := stream.read(min(CHUNK_BYTES, limit + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)
+
+
+def bound_chunked_bodies(app: Flask) -> None:
+    """Read a body sent without a Content-Length (chunked; the server terminates it:
+    ``wsgi.input_terminated``) before ``app`` does, with ``read_bounded`` and the app's
+    ``MAX_CONTENT_LENGTH``: within the limit the app gets it with its Content-Length; past it (or when
+    the server already found it so: ``OversizedBody``) the app answers the provider's 413 from its first
+    ``before_request`` hook (``app.wsgi_app`` is wrapped; a WebSocket upgrade is left alone). Werkzeug's
+    own reading of such a body held about three times the limit before refusing it."""
+    inner = app.wsgi_app
+
+    def reading(environ: Any, start_response: Any) -> Any:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        chunked = environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")
+        if isinstance(environ.get("wsgi.input"), OversizedBody):
+            environ[_TOO_LARGE] = True
+        elif limit is not None and chunked and environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+            body = read_bounded(environ["wsgi.input"], limit)
+            environ[_TOO_LARGE] = body is None
+            environ["wsgi.input"] = io.BytesIO(body or b"")
+            environ["CONTENT_LENGTH"] = str(len(body or b""))
+        return inner(environ, start_response)
+
+    def refuse() -> None:
+        if request.environ.get(_TOO_LARGE):
+            raise RequestEntityTooLarge()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse)
+    app.wsgi_app = reading  # type: ignore[method-assign]
 
 
 def url_root() -> str:

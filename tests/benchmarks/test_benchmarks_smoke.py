@@ -20,7 +20,7 @@ from benchmarks.inprocess import run_inprocess
 from benchmarks.mixes import MIXES
 from benchmarks.plugin_load import measure
 from benchmarks.scale import main as scale_main
-from benchmarks.soak import soak
+from benchmarks.soak import chunked_peak, soak
 
 
 def test_inprocess_part_runs_every_mix_with_the_expected_statuses() -> None:
@@ -46,6 +46,12 @@ def test_soak_runs_every_provider_and_reports_the_budgets() -> None:
     stats = soak(rounds=2, per_round=1, budget_mib=1, report=lines.append)
     assert len(lines) == 4 and set(stats["budgets"]) == {"results", "payloads", "uploads", "journal"}
     assert stats["budgets"]["payloads"]["evicted"] >= 1  # two 1 MB rejected prompts in a 1 MiB budget
+
+
+def test_chunked_peak_sends_a_body_over_the_limit_to_a_served_worker() -> None:
+    lines: list[str] = []
+    ratio = chunked_peak(80, report=lines.append)  # 80 MiB against the default 64 MiB: refused
+    assert "answered 413" in lines[0] and ratio > 0  # the figure is the benchmark's, not asserted here
 
 
 def test_held_connection_benchmark_holds_and_measures_on_a_real_server(
