@@ -1,0 +1,115 @@
+"""A worker SIGKILLed under load (issue 28): ``pixelmock serve --workers 2`` on a real ``redis-server``,
+clients submitting Apiframe jobs on both workers while one worker is killed; gunicorn starts another.
+
+Oracles: Apiframe's own flow (a job it answered 202 for is polled to COMPLETED afterwards), the costs the
+answers reported (each answered job debited once, by the credits the job reports) and the ledger chain
+(each line's balance is the one before it plus its amount, per account). What may differ is bounded by
+what the kill cut: requests in flight on the killed worker, each either not charged or charged without
+an answer; no answer is a 5xx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections import defaultdict
+from decimal import Decimal
+from itertools import count
+from pathlib import Path
+
+import httpx
+from served import PATIENCE, pixelmock_process
+
+from pixelmock.emulators.admin.client import PixelmockAdmin
+
+#: Client threads, each with its own key (account) so that its ledger chain is its own.
+CLIENTS = 6
+JOB = {"prompt": "a lighthouse", "model": "gpt-image-2", "gptImage2Params": {"quality": "low"}}
+_prefixes = count(1)
+
+
+def _workers(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_exact(
+    redis_url: str, tmp_path: Path
+) -> None:
+    store = f"{redis_url}?prefix=pixelmock-killed-{os.getpid()}-{next(_prefixes)}"
+    serve = (
+        "serve",
+        "--workers",
+        "2",
+        "--store",
+        store,
+        "--log-level",
+        "warning",
+        "--ledger-limit",
+        "100000",
+    )
+    answered: dict[str, list[str]] = defaultdict(list)  # key -> job ids answered 202
+    cut: dict[str, int] = defaultdict(int)  # key -> requests with no answer (connection cut)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    with pixelmock_process(tmp_path / "port", *serve) as (root, process):
+
+        def client(n: int) -> None:
+            key = f"afk_killed_{n}"
+            while not stop.is_set():
+                with httpx.Client(timeout=PATIENCE) as fresh:  # a new connection: either worker
+                    try:
+                        answer = fresh.post(
+                            f"{root}/apiframe/v2/images/generate", json=JOB, headers={"X-API-Key": key}
+                        )
+                    except httpx.TransportError:
+                        cut[key] += 1
+                        continue
+                statuses.append(answer.status_code)
+                if answer.status_code == 202:
+                    answered[key].append(answer.json()["jobId"])
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        victim = _workers(process.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + PATIENCE  # gunicorn starts a new worker in its place
+        while (
+            len(_workers(process.pid)) < 2 or victim in _workers(process.pid)
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)
+        stop.set()
+        for thread in threads:
+            thread.join(PATIENCE)
+
+        assert statuses and all(status == 202 for status in statuses), sorted(set(statuses))
+        assert len(_workers(process.pid)) == 2
+        with (
+            httpx.Client(base_url=root, timeout=PATIENCE) as http,
+            contextlib.closing(PixelmockAdmin.for_url(root, PATIENCE)) as admin,
+        ):
+            for key, jobs in answered.items():
+                for job_id in jobs:  # every answered job is there, whichever worker made it
+                    found = http.get(f"/apiframe/v2/jobs/{job_id}", headers={"X-API-Key": key})
+                    assert found.status_code == 200 and found.json()["status"] == "COMPLETED", found.text
+                lines = admin.ledger(key=key)["lines"]
+                # Apiframe's debit memo names its job (emulators/providers/apiframe.py): "apiframe job <id>"
+                debited = {
+                    line["memo"].removeprefix("apiframe job ")
+                    for line in lines
+                    if Decimal(line["amount"]) < 0
+                }
+                assert set(jobs) <= debited  # each answered job was charged
+                assert len(lines) == len(debited)  # once each, and nothing else moved
+                assert len(debited - set(jobs)) <= cut[key]  # charged without an answer: only the cut ones
+                balance = None
+                for line in lines:  # the chain: each line follows the one before
+                    if balance is not None:
+                        assert Decimal(line["balance_after"]) == balance + Decimal(line["amount"])
+                    balance = Decimal(line["balance_after"])
