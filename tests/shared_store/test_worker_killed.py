@@ -59,18 +59,21 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
 
         def client(n: int) -> None:
             key = f"afk_killed_{n}"
+            http = httpx.Client(timeout=PATIENCE)  # keep-alive: its connection stays on one worker
             while not stop.is_set():
-                with httpx.Client(timeout=PATIENCE) as fresh:  # a new connection: either worker
-                    try:
-                        answer = fresh.post(
-                            f"{root}/apiframe/v2/images/generate", json=JOB, headers={"X-API-Key": key}
-                        )
-                    except httpx.TransportError:
-                        cut[key] += 1
-                        continue
+                try:
+                    answer = http.post(
+                        f"{root}/apiframe/v2/images/generate", json=JOB, headers={"X-API-Key": key}
+                    )
+                except httpx.TransportError:  # its worker was killed: a new connection
+                    cut[key] += 1
+                    http.close()
+                    http = httpx.Client(timeout=PATIENCE)
+                    continue
                 statuses.append(answer.status_code)
                 if answer.status_code == 202:
                     answered[key].append(answer.json()["jobId"])
+            http.close()
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
         for thread in threads:
