@@ -19,10 +19,15 @@ target URL with its credentials ``REDACTED`` (``pixelmock.contracts.secrets``: u
 headers and bodies are scrubbed as the journal scrubs a request. Each attempt is also logged on
 ``pixelmock.outbound`` (``emulators/web/access_log.py``: INFO when delivered, WARNING otherwise).
 
-Consistency across the apps (workers, hosts) sharing a store: each attempt is made at most once, by one
-app, at its first tick at or after its moment (an app that stops during an attempt loses that attempt);
-a retry is scheduled only after the attempt before it was recorded; ``GET /__admin/webhooks`` on any app
-lists every delivery with the attempts recorded so far.
+Consistency across the apps (workers, hosts) sharing a store: each attempt is made by one app, at its
+first tick at or after its moment; the app takes a lease on the delivery first (``LEASE_MARGIN_SECONDS``
+past the attempt's timeout, on the virtual clock) and sets a timer for the lease's end, so that should
+it stop during the attempt (killed, its host lost), another app makes the attempt again once the lease
+has passed: every delivery is attempted at least once, as the providers deliver (a receiver can get the
+same event twice when an app stopped after the receiver answered but before the answer was recorded;
+match duplicates by the event's own id, as the providers' documents ask). A retry is scheduled only
+after the attempt before it was recorded; ``GET /__admin/webhooks`` on any app lists every delivery with
+the attempts recorded so far.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ BUDGET = "uploads"
 ATTEMPT = "webhooks.attempt"
 #: Bytes of an answer body kept in an attempt's record.
 MAX_ANSWER = 2048
+#: Virtual seconds a lease on a delivery lasts past the attempt's timeout (pixelmock's choice).
+LEASE_MARGIN_SECONDS = 5.0
 
 
 def outbound_facts(provider: str, kind: str) -> dict[str, Any]:
@@ -148,7 +155,8 @@ class Delivery:
 
     ``kind``: ``webhook`` or ``upload``; ``group``: what it belongs to (an Apiframe job id, a Runware
     taskUUID); ``event``: the event name where the provider has them; ``schedule``: virtual seconds
-    between attempts after a failure; ``next_at``: when the next attempt is due (``None`` once settled).
+    between attempts after a failure; ``next_at``: when the next attempt is due (``None`` once settled);
+    ``leased_until``: while an app makes an attempt, the end of its lease (see the module docstring).
     """
 
     id: str
@@ -166,6 +174,7 @@ class Delivery:
     next_at: dt.datetime | None = None
     attempts: tuple[Attempt, ...] = ()
     seq: int = 0
+    leased_until: dt.datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The delivery as the control plane shows it (URL, headers and body scrubbed, body as JSON
@@ -198,6 +207,14 @@ class Delivery:
 
 #: Bytes a delivery holds besides its body, URL and headers (the record, its attempts), estimated.
 _DELIVERY_OVERHEAD = 1024
+
+
+class _NotMine(Exception):
+    """A delivery this app does not attempt now (settled, not due, or leased by another app)."""
+
+    def __init__(self, delivery: Delivery | None) -> None:
+        super().__init__("not this app's attempt")
+        self.delivery = delivery
 
 
 def _size(delivery: Delivery) -> int:
@@ -365,12 +382,26 @@ class Webhooks:
     def attempt(self, delivery_id: str) -> Delivery | None:
         """Make one attempt now (real HTTP), record and journal it, and settle it or schedule the next
         after the delivery's retry schedule (virtual seconds). Called for a claimed due attempt (the
-        handler of ``ATTEMPT`` timers): one app makes it. Returns the delivery as recorded, ``None`` when
-        it is unknown (or the store was reset during the attempt)."""
-        delivery = self.get(delivery_id)
-        if delivery is None or delivery.status != "pending":
-            return delivery
-        started, at = time.perf_counter(), self.clock.now()
+        handler of ``ATTEMPT`` timers, also at the end of a lease): the app that takes the lease makes it;
+        nothing is attempted for a delivery that is not due or leased by another app. Returns the delivery
+        as recorded, ``None`` when it is unknown (or the store was reset during the attempt)."""
+        at = self.clock.now()
+        lease = at + dt.timedelta(seconds=self._timeout() + LEASE_MARGIN_SECONDS)
+
+        def take(old: Delivery | None) -> Delivery:
+            if old is None or old.status != "pending" or (old.next_at is not None and old.next_at > at):
+                raise _NotMine(old)
+            if old.leased_until is not None and old.leased_until > at:
+                raise _NotMine(old)
+            return replace(old, leased_until=lease)
+
+        try:
+            delivery: Delivery = self.store.update(PENDING, delivery_id, take)
+        except _NotMine as mine:
+            return mine.delivery if mine.delivery is not None else self.get(delivery_id)
+        self._schedule(delivery, lease)  # should this app stop during the attempt, another makes it
+        delivery = replace(delivery, leased_until=None)
+        started = time.perf_counter()
         status, error, answer = 0, None, None
         reason = refusal(delivery.url, self.allowed_hosts)
         if reason is not None:

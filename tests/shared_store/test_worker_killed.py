@@ -1,11 +1,12 @@
-"""A worker SIGKILLed under load (issue 28): ``pixelmock serve --workers 2`` on a real ``redis-server``,
+"""Workers SIGKILLed (issue 28): ``pixelmock serve --workers 2`` on a real ``redis-server``,
 clients submitting Apiframe jobs on both workers while one worker is killed; gunicorn starts another.
 
 Oracles: Apiframe's own flow (a job it answered 202 for is polled to COMPLETED afterwards), the costs the
 answers reported (each answered job debited once, by the credits the job reports) and the ledger chain
 (each line's balance is the one before it plus its amount, per account). What may differ is bounded by
 what the kill cut: requests in flight on the killed worker, each either not charged or charged without
-an answer; no answer is a 5xx.
+an answer; no answer is a 5xx. A webhook attempt whose worker dies is made again by another worker once
+its lease has passed (the receiver gets the same event twice: at least once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import defaultdict
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
 
@@ -116,3 +118,83 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
                     if balance is not None:
                         assert Decimal(line["balance_after"]) == balance + Decimal(line["amount"])
                     balance = Decimal(line["balance_after"])
+
+
+class _HoldingReceiver:
+    """An HTTP server on 127.0.0.1 recording each POST body; it holds the first one unanswered until
+    ``release`` (the worker making that attempt is killed meanwhile), and answers the others 200."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.first = threading.Event()
+        self._release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.bodies.append(body)
+                if len(receiver.bodies) == 1:
+                    receiver.first.set()
+                    receiver._release.wait(PATIENCE)
+                with contextlib.suppress(OSError):  # the first attempt's worker is gone
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def close(self) -> None:
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_webhook_whose_attempt_died_with_its_worker_is_delivered_by_another(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """At least once, as the providers deliver: the attempt's lease ends and a live worker attempts again."""
+    store = f"{redis_url}?prefix=pixelmock-killed-{os.getpid()}-{next(_prefixes)}"
+    serve = ("serve", "--workers", "2", "--store", store, "--log-level", "warning")
+    receiver = _HoldingReceiver()
+    try:
+        with (
+            pixelmock_process(tmp_path / "port", *serve, "--outbound-timeout-seconds", "1") as (
+                root,
+                process,
+            ),
+            contextlib.closing(PixelmockAdmin.for_url(root, PATIENCE)) as admin,
+        ):
+            hook = {**JOB, "webhookUrl": receiver.url}
+            with httpx.Client(timeout=PATIENCE) as http:
+                submitted = http.post(
+                    f"{root}/apiframe/v2/images/generate", json=hook, headers={"X-API-Key": "afk_hook"}
+                )
+            assert submitted.status_code == 202, submitted.text
+            job_id = submitted.json()["jobId"]
+            deadline = time.monotonic() + PATIENCE
+            while not receiver.first.is_set() and time.monotonic() < deadline:
+                admin.deliver()  # the job moves on; its webhook attempt starts in one worker
+                time.sleep(0.1)
+            assert receiver.first.is_set(), "no webhook attempt"
+            for worker in _workers(process.pid):  # whichever holds the attempt
+                os.kill(worker, signal.SIGKILL)
+            receiver.release()
+            deadline = time.monotonic() + PATIENCE
+            delivered: list[dict[str, object]] = []
+            while not delivered and time.monotonic() < deadline:
+                with contextlib.suppress(httpx.TransportError):  # the workers are starting again
+                    delivered = admin.webhooks(group=job_id, status="delivered")
+                time.sleep(0.2)
+            assert delivered, admin.webhooks(group=job_id)
+            assert len(receiver.bodies) >= 2 and receiver.bodies[-1] == receiver.bodies[0]
+    finally:
+        receiver.close()
