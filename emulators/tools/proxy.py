@@ -34,7 +34,8 @@ recorded in the same cassette, so the recording replays offline.
 Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
 of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
 message is checked like a REST request, each frame like a REST answer (log and journal), and the session
-is recorded as one cassette (``relay``). ``serve --replay`` and the drift report skip such sessions.
+is recorded as one cassette (``relay``), which ``serve --replay`` answers messages from and the drift
+report replays over a WebSocket.
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ other answer. A request no recording matches but one differing in a single JSON 
 miss) is answered by the emulators, with a warning (logger ``pixelmock.replay``) and a journal note
 ``replay_near_miss: {cassette, field}`` naming the recording and the field.
 
+Runware's WebSocket API is replayed message by message when the cassettes hold recorded messages of it
+(``proxy.Proxy.relay``'s ``x-websocket`` interactions): the upgrade is served by ``_messages`` instead of
+the emulator, and each message is matched as a request is (method ``WEBSOCKET``, credential fields
+scrubbed, ``taskUUID`` ignored) and answered with the recorded frames under the caller's ``taskUUID``s,
+journaled and logged per message (``answered_by: cassette``); a message no recording matches is answered
+by ``unmatched_frames`` (the contract's ``x-websocket.replay``: an error frame per task, a choice) and
+journaled ``answered_by: replay``. The record modes do not record WebSocket messages (the proxy does).
+
 Files the recording fetched (``x-fetched`` interactions: images answers named by URL) are served at
 ``/__replay/files/<token>``, and replayed answers name them there instead of their recorded URL, so a
 client downloading the images stays offline.
