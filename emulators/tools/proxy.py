@@ -60,7 +60,7 @@ from werkzeug.exceptions import NotFound
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
-from pixelmock.contracts.pricing import reported_costs
+from pixelmock.contracts.pricing import reported_costs, reported_stream_costs
 from pixelmock.contracts.secrets import REDACTED, is_credential_field, scrub_text
 from pixelmock.contracts.verify import (
     Disagreement,
@@ -68,6 +68,7 @@ from pixelmock.contracts.verify import (
     check_request,
     check_response,
     match,
+    server_sent_events,
     unmatched,
     websocket_operation,
 )
@@ -286,7 +287,7 @@ class Proxy:
             problems += check_response(found, upstream.status_code, dict(answer_headers), data)
         self._report(method, request.path, problems)
         if 200 <= upstream.status_code < 300:
-            self._bill(provider.name, body, data)
+            self._bill(runtime(), provider.name, body, data)
         self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data), session)
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
@@ -400,7 +401,8 @@ class Proxy:
         problems: list[Disagreement],
         session: str | None = None,
     ) -> Response:
-        """Pass an SSE answer through as it arrives; check and record it whole when it ends."""
+        """Pass an SSE answer through as it arrives; check, bill and record it whole when it ends."""
+        rt = runtime()
 
         def chunks() -> Iterator[bytes]:
             received: list[bytes] = []
@@ -418,6 +420,8 @@ class Proxy:
                         exchange.uri,
                         check_response(found, exchange.status, headers, whole.response_body),
                     )
+                if 200 <= exchange.status < 300:
+                    self._bill(rt, provider, exchange.request_body, whole.response_body, streamed=True)
                 self._record(provider, operation, whole, session)
 
         answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
@@ -425,16 +429,21 @@ class Proxy:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
         return answer
 
-    def _bill(self, provider: str, body: bytes, data: bytes) -> None:
-        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``) to the
-        proxy's bill (``GET /__admin/bill``): one request of the request's ``model`` per answer that
-        reports a cost."""
+    def _bill(self, rt: Runtime, provider: str, body: bytes, data: bytes, streamed: bool = False) -> None:
+        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``; a
+        ``streamed`` (SSE) answer: ``reported_stream_costs`` of its events) to the proxy's bill (``GET
+        /__admin/bill`` of ``rt``): one request of the request's ``model`` per answer that reports a
+        cost. An answer that is not JSON (or a request that is not: a multipart edit) bills nothing."""
         try:
-            asked, answered = json.loads(body or b"null"), json.loads(data)
+            asked = json.loads(body or b"null")
+            text = data.decode("utf-8")
+            if streamed:
+                events = [_loaded(event["data"]) for event in server_sent_events(text)]
+                costs = reported_stream_costs(provider, asked, events, rt.clock.today())
+            else:
+                costs = reported_costs(provider, asked, json.loads(text), rt.clock.today())
         except (UnicodeDecodeError, ValueError):
             return
-        rt = runtime()
-        costs = reported_costs(provider, asked, answered, rt.clock.today())
         model = _model_of(asked)
         for currency, amount in costs.items():
             rt.bill.record(
@@ -516,6 +525,14 @@ def _model_of(request: Any) -> str | None:
     first = request[0] if isinstance(request, list) and request else request
     model = first.get("model") if isinstance(first, dict) else None
     return str(model) if model else None
+
+
+def _loaded(text: str) -> Any:
+    """An event's data as JSON, or ``None`` when it is not (``[DONE]``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _one_line(frame: str) -> str:

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,57 @@ def test_the_proxy_logs_every_answer_and_answers_a_wrong_path_with_json(
     [row] = bill["rows"]
     assert (row["provider"], row["model"], row["requests"]) == ("openai", "gpt-image-2", 1)
     assert bill["totals"] == charged["totals"] and bill["totals"]["USD"] != "0"
+
+
+def test_the_proxy_bills_streamed_answers_and_nothing_for_answers_that_report_no_cost(tmp_path: Path) -> None:
+    """Streamed OpenAI answers (Images API and Responses API) are billed from their completed events'
+    usage, as the upstream charged them; Cloudflare's and GMI's answers report no cost (their contracts'
+    ``x-reported-cost: reports: nothing``), so the proxy's bill has no line for them though the upstream
+    charged."""
+    streamed = {**OPENAI_JOB, "stream": True, "partial_images": 1}
+    responses = {
+        "model": "gpt-5",
+        "input": "draw a lighthouse",
+        "tools": [{"type": "image_generation", "quality": "low", "size": "1024x1024"}],
+        "tool_choice": {"type": "image_generation"},
+        "stream": True,
+    }
+    with running(create_app(EmulatorConfig())) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=tmp_path)) as url:
+            for path, body in (
+                ("/openai/v1/images/generations", streamed),
+                ("/openai/v1/responses", responses),
+            ):
+                with httpx.stream("POST", url + path, json=body, headers=BEARER) as answer:
+                    assert answer.status_code == 200
+                    assert answer.headers["content-type"].startswith("text/event-stream")
+                    events = answer.read().decode()
+                assert "completed" in events
+            cloudflare = httpx.post(
+                url + "/cloudflare/client/v4/accounts/acct/ai/run",
+                json={"model": "openai/gpt-image-2", "input": {"prompt": "a fox", "quality": "low"}},
+                headers=BEARER,
+            )
+            gmi = httpx.post(
+                url + "/gmicloud/api/v1/ie/requestqueue/apikey/requests",
+                json={"model": "gpt-image-2", "payload": {"prompt": "a fox", "quality": "low"}},
+                headers=BEARER,
+            )
+            assert (cloudflare.status_code, gmi.status_code) == (200, 200)
+            stop = time.monotonic() + 20  # a stream is billed once the proxy has read it to the end
+            while sum(r["requests"] for r in _bill(url)["rows"]) < 2:
+                assert time.monotonic() < stop, _bill(url)
+                time.sleep(0.05)
+            bill = _bill(url)
+        charged = httpx.get(upstream_url + "/__admin/bill").json()
+    by_provider = {r["provider"] for r in bill["rows"]}
+    assert by_provider == {"openai"}
+    charged_openai = [r for r in charged["rows"] if r["provider"] == "openai"]
+    assert {r["provider"] for r in charged["rows"]} == {"openai", "cloudflare", "gmicloud"}
+    assert sum(r["requests"] for r in bill["rows"]) == sum(r["requests"] for r in charged_openai) == 2
+    assert Decimal(bill["totals"]["USD"]) == sum(Decimal(r["cost"]["USD"]) for r in charged_openai) > 0
+
+
+def _bill(url: str) -> dict[str, Any]:
+    return dict(httpx.get(url + "/__admin/bill").json())
