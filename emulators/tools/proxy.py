@@ -26,10 +26,11 @@ request is the provider's own 4xx body. A request the emulator accepts after all
 
 With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/tools/cassettes.py``) under
 ``<record_dir>/<provider>/`` (the files of one run are one session for ``verify --drift``), or, when the
-request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded), appended to that
-session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is recorded whole once the
-stream ends; with ``fetch_images`` the files the answer names by URL (image URLs) are fetched and
-recorded in the same cassette, so the recording replays offline.
+request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded; else the session set
+with ``PUT /__admin/session {"name": ...}``, as the pytest plugin does with the running test's node id),
+appended to that session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is
+recorded whole once the stream ends; with ``fetch_images`` the files the answer names by URL (image
+URLs) are fetched and recorded in the same cassette, so the recording replays offline.
 
 Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
 of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
@@ -93,6 +94,10 @@ ANSWERED_BY_HEADER = "X-Pixelmock-Answered-By"
 #: A request header naming the session an exchange belongs to: every exchange of one session is recorded,
 #: in order, in one cassette (``<record_dir>/sessions/<name>.yaml``); never forwarded upstream.
 SESSION_HEADER = "X-Pixelmock-Session"
+#: The proxy's control of the session exchanges without ``SESSION_HEADER`` are recorded in
+#: (``create_proxy``'s ``recording_session``).
+SESSION_PATH = "/__admin/session"
+_MISSING = object()
 #: At most this many violations go into the header (every one goes to the log and the journal).
 MAX_HEADER_VIOLATIONS = 10
 #: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
@@ -218,6 +223,9 @@ class Proxy:
         self.client = client
         #: Provider name -> upstream WebSocket URL (``websocket_upstreams``); set by ``create_proxy``.
         self.websockets: dict[str, str] = {}
+        #: The session an exchange without ``SESSION_HEADER`` is recorded in (``PUT /__admin/session``:
+        #: the pytest plugin names it after the running test), or ``None``: a cassette of its own.
+        self.session: str | None = None
         self._emulator: Flask | None = None
 
     def emulator(self) -> Flask:
@@ -233,7 +241,7 @@ class Proxy:
         suffix = (f"/{rest}" if rest else "") + (f"?{query}" if query else "")
         contract_uri = real_base_url(provider.name).rstrip("/") + suffix
         body = request.get_data(cache=True)
-        session = request.headers.get(SESSION_HEADER)
+        session = request.headers.get(SESSION_HEADER) or self.session
         headers = [
             (k, v) for k, v in request.headers.items() if k.lower() not in _HOP and k.lower() != _SESSION
         ]
@@ -301,7 +309,7 @@ class Proxy:
         has an entry per message); the session is recorded as one cassette, an ``x-websocket``
         interaction per message. ``errors`` does not apply (the protocol has no answer of the proxy's)."""
         url = self.websockets[provider.name]
-        named = request.headers.get(SESSION_HEADER)
+        named = request.headers.get(SESSION_HEADER) or self.session
         found = websocket_operation(str(document(provider.name)["x-websocket"]["url"]))
         try:
             upstream = WebSocketClient.connect(url)
@@ -607,6 +615,20 @@ def create_proxy(
         return jsonify(
             status="ok", version=__version__, providers={p.name: p.prefix for p in mounted}, upstreams=table
         )
+
+    @app.route(SESSION_PATH, methods=["GET", "PUT"])
+    def recording_session() -> Response:
+        """``PUT {"name": str | null}``: record every later exchange that names no session of its own in
+        that session's cassette (``null``: each in a cassette of its own); 400 for another body. Both
+        methods answer ``{"name": ...}``, the current session."""
+        if request.method == "PUT":
+            given = request.get_json(silent=True)
+            name = given.get("name", _MISSING) if isinstance(given, dict) else _MISSING
+            if not (name is None or (isinstance(name, str) and name.strip())):
+                message = 'expected {"name": "<session>"} or {"name": null}'
+                return Response(json.dumps({"error": message}), status=400, mimetype="application/json")
+            proxy.session = name
+        return jsonify(name=proxy.session)
 
     def owner() -> ProviderEmulator | None:
         path = request.path
