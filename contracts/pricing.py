@@ -240,7 +240,8 @@ def reported_costs(provider: str, request: Any, answer: Any, on: dt.date) -> dic
         priced.append((request.get("model"), answer.get(block["usage"])))
     tool = block.get("tool_usage")
     if tool and isinstance(answer, dict):
-        tools = answer.get("tools") if isinstance(answer.get("tools"), list) else []
+        listed = answer.get("tools")
+        tools = listed if isinstance(listed, list) else []
         model = next(
             (t.get("model") for t in tools if isinstance(t, dict) and t.get("type") == tool["tool"]), None
         )

@@ -435,7 +435,6 @@ def _frame(line: str) -> Any:
 _SOCK_VIEWS = Flask("pixelmock.replay.websocket")
 
 
-@Sock(_SOCK_VIEWS).route("/", endpoint="messages")
 def _messages(ws: Any, replay: Replaying, provider: str) -> None:
     """Answer every message of one WebSocket connection from the recordings (``answer_message``), each
     journaled and access-logged as a message of its own (``journal_message``), until the client
@@ -453,6 +452,7 @@ def _messages(ws: Any, replay: Replaying, provider: str) -> None:
                 frames.append(frame)
 
 
+Sock(_SOCK_VIEWS).route("/", endpoint="messages")(_messages)
 _MESSAGES = _SOCK_VIEWS.view_functions["messages"]
 
 
