@@ -223,25 +223,62 @@ def usage_tokens(usage: dict[str, Any]) -> TokenBreakdown:
 def reported_costs(provider: str, request: Any, answer: Any, on: dt.date) -> dict[str, Decimal]:
     """What an answer of ``provider`` says it cost, per currency, read as its contract's
     ``x-reported-cost`` says: ``fields`` (answer field name -> currency: every such number at any depth,
-    summed: Runware's ``cost`` in USD, Apiframe's ``creditCost`` in credits) and ``usage`` (the name of
-    a tokens block priced at the list prices of the request's ``model`` on ``on``: OpenAI's ``usage``).
-    ``request``/``answer``: parsed JSON. ``{}`` when the answer reports nothing (or names an unknown
-    model)."""
+    summed: Runware's ``cost`` in USD, Apiframe's ``creditCost`` in credits), ``usage`` (the name of a
+    tokens block priced at the list prices of the request's ``model`` on ``on``: OpenAI's ``usage``) and
+    ``tool_usage`` (``{usage: dotted path, tool: type}``: a tool's tokens block priced at the model the
+    answer's ``tools`` entry of that type names: the Responses API's ``tool_usage.image_gen``).
+    ``request``/``answer``: parsed JSON. ``{}`` when the answer reports nothing (Cloudflare's and GMI's
+    answers: ``reports: nothing``), and no USD for a tokens block of a model without token prices."""
     block = document(provider).get("x-reported-cost") or {}
     out: dict[str, Decimal] = {}
     for name, value in _named_values(answer, set(block.get("fields", {}))):
         if isinstance(value, int | float) and not isinstance(value, bool):
             currency = str(block["fields"][name])
             out[currency] = out.get(currency, Decimal(0)) + Decimal(str(value))
-    usage_key = block.get("usage")
-    model = request.get("model") if isinstance(request, dict) else None
-    if usage_key and isinstance(answer, dict) and isinstance(answer.get(usage_key), dict) and model:
+    priced: list[tuple[Any, Any]] = []
+    if block.get("usage") and isinstance(answer, dict) and isinstance(request, dict):
+        priced.append((request.get("model"), answer.get(block["usage"])))
+    tool = block.get("tool_usage")
+    if tool and isinstance(answer, dict):
+        listed = answer.get("tools")
+        tools = listed if isinstance(listed, list) else []
+        model = next(
+            (t.get("model") for t in tools if isinstance(t, dict) and t.get("type") == tool["tool"]), None
+        )
+        priced.append((model, _dotted(answer, str(tool["usage"]))))
+    for model, tokens in priced:
+        if not (isinstance(tokens, dict) and isinstance(model, str) and model):
+            continue
         try:
-            usd = token_cost(str(model), usage_tokens(answer[usage_key]), on)
-        except KeyError:
-            return out
+            usd = token_cost(model, usage_tokens(tokens), on)
+        except KeyError:  # a model without token prices (a mainline model's own usage)
+            continue
         out["USD"] = out.get("USD", Decimal(0)) + usd
     return out
+
+
+def reported_stream_costs(provider: str, request: Any, events: list[Any], on: dt.date) -> dict[str, Decimal]:
+    """What a streamed (SSE) answer says it cost: ``reported_costs`` of each event the contract's
+    ``x-reported-cost.stream.events`` names by ``type`` (event type -> the event field holding the
+    answer, ``""`` for the event itself: OpenAI's ``image_generation.completed`` and
+    ``image_edit.completed``, each with its image's ``usage``, and ``response.completed``'s
+    ``response``), summed per currency. ``events``: each event's parsed JSON data."""
+    stream = ((document(provider).get("x-reported-cost") or {}).get("stream") or {}).get("events") or {}
+    out: dict[str, Decimal] = {}
+    for event in events:
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind not in stream:
+            continue
+        answer = event.get(stream[kind]) if stream[kind] else event
+        for currency, amount in reported_costs(provider, request, answer, on).items():
+            out[currency] = out.get(currency, Decimal(0)) + amount
+    return out
+
+
+def _dotted(value: Any, path: str) -> Any:
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _named_values(value: Any, names: set[str]) -> list[tuple[str, Any]]:

@@ -201,6 +201,16 @@ class PixelmockAdmin:
         """``GET /__health``: ``{"status", "version", "providers": {name: prefix}}``."""
         return cast(dict[str, Any], self._client.get("/__health").json())
 
+    def is_proxy(self) -> bool:
+        """Whether the server is a ``pixelmock proxy`` (its ``/__health`` names its ``upstreams``)."""
+        return "upstreams" in self.health()
+
+    def set_session(self, name: str | None) -> None:
+        """A proxy's ``PUT /__admin/session``: record every later exchange that names no session of its
+        own (``X-Pixelmock-Session``) in the cassette of session ``name`` (``None``: each in a cassette of
+        its own). Raises ``PixelmockAdminError`` (404) on a server that is not a proxy."""
+        self._call("PUT", "/session", json={"name": name})
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._client.request(method, f"/__admin{path}", **kwargs)
         if response.status_code >= 400:

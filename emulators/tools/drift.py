@@ -7,8 +7,13 @@ in order to one fresh in-process emulator (``create_app``; open accounts accept 
 credentials) whose clock starts on the day the session was recorded (``recorded_on``), so a model shut
 down since is not drift. Ids the provider answered with (``id``, ``taskUUID``, ``request_id``... any
 string field whose name ends in ``id``/``uuid``) are mapped to the ids the emulator answered with at the
-same JSON path, so a later poll of a recorded job polls the emulator's job. Each interaction's recorded
-answer is compared with the emulator's:
+same JSON path, as are file URLs (an image's ``imageURL``...), so a later poll of a recorded job polls the
+emulator's job. Runware WebSocket sessions (``x-websocket`` interactions, one per message, the frames
+answered to it one per line; ``proxy.Proxy.relay`` records them) are replayed over a real WebSocket to
+the emulator served on 127.0.0.1, message by message in order, each answered frame compared with the
+recorded one at ``$[<frame>]`` as an HTTP body is (a missing or extra frame is ``drift:body`` at ``$``;
+a different error ``code`` in an ``errors`` frame is ``drift:status``, the WebSocket having no HTTP
+status). Each interaction's recorded answer is compared with the emulator's:
 
 - ``drift:status``: a different status code;
 - ``drift:body``: the body's shape (``body_shape``: object keys and JSON types, arrays by their first
@@ -43,10 +48,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
+from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
+from simple_websocket import ConnectionClosed
 
 from pixelmock.contracts.verify import (
     ACK_KEY,
     FETCHED_KEY,
+    WEBSOCKET_KEY,
     Disagreement,
     Report,
     cassette_files,
@@ -54,6 +62,7 @@ from pixelmock.contracts.verify import (
     path_parameters,
     split_uri,
     verify_paths,
+    websocket_operation,
 )
 from pixelmock.emulators.app import create_app, mounted_providers
 from pixelmock.emulators.config import EmulatorConfig
@@ -66,6 +75,7 @@ from pixelmock.emulators.tools.cassettes import (
     header_pairs,
     json_leaves,
 )
+from pixelmock.emulators.tools.server import running
 from pixelmock.emulators.tools.verify import print_report
 
 _COST = re.compile(r"cost|usage|credit|price", re.I)
@@ -73,6 +83,9 @@ _ID = re.compile(r"(id|uuid)$", re.I)
 #: A recorded refusal of the credential (401, 403) is not compared: the cassette no longer holds it.
 CREDENTIAL_STATUSES = frozenset({401, 403})
 _SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection"})
+#: Real seconds to wait for each frame the recording says a WebSocket message was answered with (a
+#: missing frame is drift; this bounds the wait for it, it never decides a verdict that arrives).
+FRAME_TIMEOUT = 10.0
 
 
 def body_shape(value: Any) -> Any:
@@ -127,7 +140,10 @@ def _json(data: bytes) -> tuple[bool, Any]:
 
 class _Session:
     """One session (a cassette, or the cassettes one proxy run wrote) replayed in order against one fresh
-    emulator, with recorded ids mapped to the emulator's."""
+    emulator, with recorded ids mapped to the emulator's. HTTP requests go through the app's test
+    client; WebSocket messages (``x-websocket`` interactions) through a real WebSocket to the app served
+    on 127.0.0.1 (started on the first such message, stopped by ``close``), one connection per run of
+    consecutive messages of one cassette."""
 
     def __init__(self, config: EmulatorConfig | None) -> None:
         self.app = create_app(config or EmulatorConfig())
@@ -136,6 +152,15 @@ class _Session:
         #: Every string the recorded answers so far held: a path naming none of them polls a job this
         #: session did not create.
         self.seen: set[str] = set()
+        self._served = contextlib.ExitStack()
+        self._root: str | None = None
+        self._socket: Any = None
+        self._socket_cassette = ""
+
+    def close(self) -> None:
+        """Close the WebSocket connection and stop the served app, if any."""
+        self._hang_up()
+        self._served.close()
 
     def foreign_job(self, method: str, uri: str) -> str | None:
         """The path parameter (a job or request id) of the request that no earlier recorded answer of
@@ -155,6 +180,9 @@ class _Session:
     ) -> list[Disagreement]:
         """The drift of one interaction; ``intermediate``: a request the session repeats later (a poll),
         compared on its status only."""
+        if interaction.get(WEBSOCKET_KEY):
+            return self._compare_message(cassette, index, interaction, intermediate)
+        self._hang_up()
         request = interaction.get("request") or {}
         response = interaction.get("response") or {}
         method, uri = str(request.get("method", "")), str(request.get("uri", ""))
@@ -190,33 +218,125 @@ class _Session:
             add("status", "$", f"the provider's {recorded_status}", f"the emulator's {answer.status_code}")
         parsed, recorded = _json(body_bytes(response.get("body")))
         emulated_ok, emulated = _json(emulated_body)
-        if parsed:
+        if parsed and emulated_ok:
+            for item in self._answer_drift(recorded, emulated, "$", intermediate):
+                add(*item)
+        elif parsed:
             self.seen.update(v for _, _, v in json_leaves(recorded) if isinstance(v, str))
-        if not (parsed and emulated_ok):
-            return out
-        self._learn_ids(recorded, emulated)
-        if intermediate:  # a poll repeated later: the job may finish at another poll count
-            return out
-        for at, mine, theirs in shape_differences(body_shape(recorded), body_shape(emulated)):
-            add("body", at, mine, theirs)
-        emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
-        for at, _, value in json_leaves(recorded):
-            if _COST.search(at) and at in emulated_leaves and emulated_leaves[at] != value:
-                add("cost", at, json.dumps(value), json.dumps(emulated_leaves[at]))
         return out
 
+    def _answer_drift(
+        self, recorded: Any, emulated: Any, path: str, intermediate: bool
+    ) -> Iterator[tuple[str, str, str, str]]:
+        """``(kind, JSON path, recorded, emulated)`` of each difference of two JSON answers (``path``:
+        where the answer sits), after learning the ids the emulator answered with; an ``intermediate``
+        answer (a poll repeated later) only teaches ids."""
+        self.seen.update(v for _, _, v in json_leaves(recorded) if isinstance(v, str))
+        self._learn_ids(recorded, emulated)
+        if intermediate:  # a poll repeated later: the job may finish at another poll count
+            return
+        for at, mine, theirs in shape_differences(body_shape(recorded), body_shape(emulated), path):
+            yield "body", at, mine, theirs
+        emulated_leaves = {at: value for at, _, value in json_leaves(emulated, path)}
+        for at, _, value in json_leaves(recorded, path):
+            if _COST.search(at) and at in emulated_leaves and emulated_leaves[at] != value:
+                yield "cost", at, json.dumps(value), json.dumps(emulated_leaves[at])
+
+    def _compare_message(
+        self, cassette: str, index: int, interaction: dict[str, Any], intermediate: bool
+    ) -> list[Disagreement]:
+        """The drift of one recorded WebSocket message: sent (ids mapped) on the session's connection,
+        the frames answered to it read (as many as were recorded, each waited for at most
+        ``FRAME_TIMEOUT``) and compared in order with the recorded ones, each like an HTTP answer, at
+        the path ``$[<frame>]``: a different number of frames (``drift:body`` at ``$``), a different
+        error code (``drift:status`` at ``$[i].errors[j].code``: the WebSocket has no HTTP status; also
+        compared for an ``intermediate`` message), shape and cost as for HTTP."""
+        request = interaction.get("request") or {}
+        found = websocket_operation(str(request.get("uri", "")))
+        if found is None:
+            return []
+        provider, operation, _ = found
+        answered = body_bytes((interaction.get("response") or {}).get("body")).decode("utf-8")
+        recorded = [line for line in answered.splitlines() if line.strip()]
+        emulated = self._exchange(
+            cassette, provider, self._mapped(body_bytes(request.get("body")).decode("utf-8")), len(recorded)
+        )
+        return [
+            Disagreement(cassette, index, provider, operation, f"drift:{kind}", at, expected, found_)
+            for kind, at, expected, found_ in self._frames_drift(recorded, emulated, intermediate)
+        ]
+
+    def _frames_drift(
+        self, recorded: list[str], emulated: list[str], intermediate: bool
+    ) -> Iterator[tuple[str, str, str, str]]:
+        if len(recorded) != len(emulated):
+            yield "body", "$", f"{len(recorded)} frame(s)", f"{len(emulated)} frame(s)"
+        for position, (mine, theirs) in enumerate(zip(recorded, emulated, strict=False)):
+            (mine_ok, mine_value), (theirs_ok, theirs_value) = _json(mine.encode()), _json(theirs.encode())
+            if not (mine_ok and theirs_ok):
+                if mine != theirs:
+                    yield "body", f"$[{position}]", "a JSON frame" if mine_ok else mine, theirs
+                continue
+            for at, code in _error_codes(mine_value, f"$[{position}]").items():
+                other = _error_codes(theirs_value, f"$[{position}]").get(at)
+                if other != code:
+                    yield "status", at, f"the provider's {code}", f"the emulator's {other or 'none'}"
+            yield from self._answer_drift(mine_value, theirs_value, f"$[{position}]", intermediate)
+
+    def _exchange(self, cassette: str, provider: str, message: str, count: int) -> list[str]:
+        """Send ``message`` on the session's connection to ``provider``'s WebSocket API (a new one for a
+        new cassette) and return the first ``count`` frames answered (fewer when one does not come
+        within ``FRAME_TIMEOUT`` or the connection closes)."""
+        if self._socket is None or self._socket_cassette != cassette:
+            self._hang_up()
+            if self._root is None:
+                self._root = self._served.enter_context(running(self.app))
+            url = "ws" + self._root.removeprefix("http") + self.prefixes[provider]
+            self._socket, self._socket_cassette = WebSocketClient.connect(url), cassette
+        frames: list[str] = []
+        try:
+            self._socket.send(message)
+            while len(frames) < count:
+                frame = self._socket.receive(timeout=FRAME_TIMEOUT)
+                if frame is None:
+                    break
+                frames.append(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
+        except ConnectionClosed:
+            self._hang_up()
+        return frames
+
+    def _hang_up(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                self._socket.close()
+            self._socket = None
+
     def _learn_ids(self, recorded: Any, emulated: Any) -> None:
+        """Map each id (a string field named ``*id``/``*uuid``) and each file URL of ``recorded`` to the
+        emulator's value at the same JSON path."""
         emulated_leaves = {at: value for at, _, value in json_leaves(emulated)}
         for at, key, value in json_leaves(recorded):
             other = emulated_leaves.get(at)
             if (
-                _ID.search(key)
-                and isinstance(value, str)
+                isinstance(value, str)
                 and isinstance(other, str)
+                and (_ID.search(key) or value.startswith(("http://", "https://")))
                 and value
                 and value != other
             ):
                 self.ids[value] = other
+
+
+def _error_codes(frame: Any, path: str) -> dict[str, str]:
+    """JSON path -> ``code`` of each item of a frame's ``errors`` array (Runware's error frames)."""
+    errors = frame.get("errors") if isinstance(frame, dict) else None
+    if not isinstance(errors, list):
+        return {}
+    return {
+        f"{path}.errors[{i}].code": str(item.get("code"))
+        for i, item in enumerate(errors)
+        if isinstance(item, dict)
+    }
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -308,6 +428,18 @@ def drift_session(paths: list[Path], report: Report, config: EmulatorConfig | No
         if isinstance(interaction, dict) and not interaction.get(FETCHED_KEY)
     ]
     last = {_request_key(step[3]): position for position, step in enumerate(steps)}
+    try:
+        _replay_steps(session, steps, last, report)
+    finally:
+        session.close()
+
+
+def _replay_steps(
+    session: _Session,
+    steps: list[tuple[Path, dict[str, Any], int, dict[str, Any]]],
+    last: dict[tuple[str, str, bytes], int],
+    report: Report,
+) -> None:
     for position, (path, data, index, interaction) in enumerate(steps):
         name = str(path)
         skip = _skips(data).get(index)
@@ -317,7 +449,8 @@ def drift_session(paths: list[Path], report: Report, config: EmulatorConfig | No
             report.acknowledged.append(_skipped(name, index, interaction, why))
             continue
         status = int(((interaction.get("response") or {}).get("status") or {}).get("code", 0))
-        intermediate = last[_request_key(interaction)] != position and 200 <= status < 300
+        answered = bool(interaction.get(WEBSOCKET_KEY)) or 200 <= status < 300
+        intermediate = last[_request_key(interaction)] != position and answered
         notes = _acks(data)
         for item in session.compare(name, index, interaction, intermediate):
             note = next((n for n in notes if _acked(item, n)), None)

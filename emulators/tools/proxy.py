@@ -26,15 +26,17 @@ request is the provider's own 4xx body. A request the emulator accepts after all
 
 With ``record_dir``, every exchange is written as a scrubbed cassette (``emulators/tools/cassettes.py``) under
 ``<record_dir>/<provider>/`` (the files of one run are one session for ``verify --drift``), or, when the
-request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded), appended to that
-session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is recorded whole once the
-stream ends; with ``fetch_images`` the files the answer names by URL (image URLs) are fetched and
-recorded in the same cassette, so the recording replays offline.
+request names a session (header ``X-Pixelmock-Session: <name>``, not forwarded; else the session set
+with ``PUT /__admin/session {"name": ...}``, as the pytest plugin does with the running test's node id),
+appended to that session's cassette ``<record_dir>/sessions/<name>.yaml``; a streamed answer is
+recorded whole once the stream ends; with ``fetch_images`` the files the answer names by URL (image
+URLs) are fetched and recorded in the same cassette, so the recording replays offline.
 
 Runware's WebSocket API (an upgrade on ``/runware/v1``) is relayed to its upstream (``x-websocket.url``
 of the contract, ``wss://ws-api.runware.ai/v1``, or the overriding base URL with a ``ws`` scheme): each
 message is checked like a REST request, each frame like a REST answer (log and journal), and the session
-is recorded as one cassette (``relay``). ``serve --replay`` and the drift report skip such sessions.
+is recorded as one cassette (``relay``), which ``serve --replay`` answers messages from and the drift
+report replays over a WebSocket.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from werkzeug.exceptions import NotFound
 
 from pixelmock import __version__
 from pixelmock.contracts.openapi import PROVIDERS, document, real_base_url
-from pixelmock.contracts.pricing import reported_costs
+from pixelmock.contracts.pricing import reported_costs, reported_stream_costs
 from pixelmock.contracts.secrets import REDACTED, is_credential_field, scrub_text
 from pixelmock.contracts.verify import (
     Disagreement,
@@ -67,6 +69,7 @@ from pixelmock.contracts.verify import (
     check_request,
     check_response,
     match,
+    server_sent_events,
     unmatched,
     websocket_operation,
 )
@@ -91,6 +94,10 @@ ANSWERED_BY_HEADER = "X-Pixelmock-Answered-By"
 #: A request header naming the session an exchange belongs to: every exchange of one session is recorded,
 #: in order, in one cassette (``<record_dir>/sessions/<name>.yaml``); never forwarded upstream.
 SESSION_HEADER = "X-Pixelmock-Session"
+#: The proxy's control of the session exchanges without ``SESSION_HEADER`` are recorded in
+#: (``create_proxy``'s ``recording_session``).
+SESSION_PATH = "/__admin/session"
+_MISSING = object()
 #: At most this many violations go into the header (every one goes to the log and the journal).
 MAX_HEADER_VIOLATIONS = 10
 #: Seconds to wait for an upstream: connecting, and between two bytes of its answer (a GPT Image
@@ -216,6 +223,9 @@ class Proxy:
         self.client = client
         #: Provider name -> upstream WebSocket URL (``websocket_upstreams``); set by ``create_proxy``.
         self.websockets: dict[str, str] = {}
+        #: The session an exchange without ``SESSION_HEADER`` is recorded in (``PUT /__admin/session``:
+        #: the pytest plugin names it after the running test), or ``None``: a cassette of its own.
+        self.session: str | None = None
         self._emulator: Flask | None = None
 
     def emulator(self) -> Flask:
@@ -231,7 +241,7 @@ class Proxy:
         suffix = (f"/{rest}" if rest else "") + (f"?{query}" if query else "")
         contract_uri = real_base_url(provider.name).rstrip("/") + suffix
         body = request.get_data(cache=True)
-        session = request.headers.get(SESSION_HEADER)
+        session = request.headers.get(SESSION_HEADER) or self.session
         headers = [
             (k, v) for k, v in request.headers.items() if k.lower() not in _HOP and k.lower() != _SESSION
         ]
@@ -285,7 +295,7 @@ class Proxy:
             problems += check_response(found, upstream.status_code, dict(answer_headers), data)
         self._report(method, request.path, problems)
         if 200 <= upstream.status_code < 300:
-            self._bill(provider.name, body, data)
+            self._bill(runtime(), provider.name, body, data)
         self._record(provider.name, operation, dataclasses.replace(exchange, response_body=data), session)
         answer = Response(data, status=upstream.status_code, headers=answer_headers)
         if problems:
@@ -299,7 +309,7 @@ class Proxy:
         has an entry per message); the session is recorded as one cassette, an ``x-websocket``
         interaction per message. ``errors`` does not apply (the protocol has no answer of the proxy's)."""
         url = self.websockets[provider.name]
-        named = request.headers.get(SESSION_HEADER)
+        named = request.headers.get(SESSION_HEADER) or self.session
         found = websocket_operation(str(document(provider.name)["x-websocket"]["url"]))
         try:
             upstream = WebSocketClient.connect(url)
@@ -399,7 +409,8 @@ class Proxy:
         problems: list[Disagreement],
         session: str | None = None,
     ) -> Response:
-        """Pass an SSE answer through as it arrives; check and record it whole when it ends."""
+        """Pass an SSE answer through as it arrives; check, bill and record it whole when it ends."""
+        rt = runtime()
 
         def chunks() -> Iterator[bytes]:
             received: list[bytes] = []
@@ -417,6 +428,8 @@ class Proxy:
                         exchange.uri,
                         check_response(found, exchange.status, headers, whole.response_body),
                     )
+                if 200 <= exchange.status < 300:
+                    self._bill(rt, provider, exchange.request_body, whole.response_body, streamed=True)
                 self._record(provider, operation, whole, session)
 
         answer = Response(chunks(), status=exchange.status, headers=list(exchange.response_headers))
@@ -424,16 +437,21 @@ class Proxy:
             answer.headers[VIOLATIONS_HEADER] = _header_value(problems)
         return answer
 
-    def _bill(self, provider: str, body: bytes, data: bytes) -> None:
-        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``) to the
-        proxy's bill (``GET /__admin/bill``): one request of the request's ``model`` per answer that
-        reports a cost."""
+    def _bill(self, rt: Runtime, provider: str, body: bytes, data: bytes, streamed: bool = False) -> None:
+        """Bill what the upstream's answer says it cost (``contracts.pricing.reported_costs``; a
+        ``streamed`` (SSE) answer: ``reported_stream_costs`` of its events) to the proxy's bill (``GET
+        /__admin/bill`` of ``rt``): one request of the request's ``model`` per answer that reports a
+        cost. An answer that is not JSON (or a request that is not: a multipart edit) bills nothing."""
         try:
-            asked, answered = json.loads(body or b"null"), json.loads(data)
+            asked = json.loads(body or b"null")
+            text = data.decode("utf-8")
+            if streamed:
+                events = [_loaded(event["data"]) for event in server_sent_events(text)]
+                costs = reported_stream_costs(provider, asked, events, rt.clock.today())
+            else:
+                costs = reported_costs(provider, asked, json.loads(text), rt.clock.today())
         except (UnicodeDecodeError, ValueError):
             return
-        rt = runtime()
-        costs = reported_costs(provider, asked, answered, rt.clock.today())
         model = _model_of(asked)
         for currency, amount in costs.items():
             rt.bill.record(
@@ -517,6 +535,14 @@ def _model_of(request: Any) -> str | None:
     return str(model) if model else None
 
 
+def _loaded(text: str) -> Any:
+    """An event's data as JSON, or ``None`` when it is not (``[DONE]``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _one_line(frame: str) -> str:
     """A frame as one line of a recorded session: compact JSON, or a JSON string of a frame that is not."""
     try:
@@ -589,6 +615,20 @@ def create_proxy(
         return jsonify(
             status="ok", version=__version__, providers={p.name: p.prefix for p in mounted}, upstreams=table
         )
+
+    @app.route(SESSION_PATH, methods=["GET", "PUT"])
+    def recording_session() -> Response:
+        """``PUT {"name": str | null}``: record every later exchange that names no session of its own in
+        that session's cassette (``null``: each in a cassette of its own); 400 for another body. Both
+        methods answer ``{"name": ...}``, the current session."""
+        if request.method == "PUT":
+            given = request.get_json(silent=True)
+            name = given.get("name", _MISSING) if isinstance(given, dict) else _MISSING
+            if not (name is None or (isinstance(name, str) and name.strip())):
+                message = 'expected {"name": "<session>"} or {"name": null}'
+                return Response(json.dumps({"error": message}), status=400, mimetype="application/json")
+            proxy.session = name
+        return jsonify(name=proxy.session)
 
     def owner() -> ProviderEmulator | None:
         path = request.path

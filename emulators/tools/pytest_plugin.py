@@ -32,6 +32,9 @@ Settings of the plugin (``pytest --help``, group "pixelmock"):
   ``pixelmock_env`` use the server at URL (``pixelmock serve``, a container), reset through its admin API
   before and after each test; a marker's ``today`` sets its clock and its other fields go through
   ``PUT /__admin/settings`` (run-time settings only) and are put back; ``pixelmock_app`` fails there.
+  When URL is a recording ``pixelmock proxy``, each test's exchanges are recorded as one session named
+  after the test's node id (``PUT /__admin/session``: ``<record_dir>/sessions/<node id>.yaml``, the
+  characters a file name cannot hold replaced by ``-``).
 - A guard, on by default, refuses lookups of the real providers' hosts during the session
   (``RealHostGuard``); ``--pixelmock-allow-real-hosts`` (ini ``pixelmock_allow_real_hosts = true``) lets
   them through.
@@ -548,6 +551,9 @@ def _pixelmock_remote(request: pytest.FixtureRequest) -> Iterator[PixelmockAdmin
     today = fields.pop("today", None)
     before = admin.settings()
     admin.reset()
+    proxy = admin.is_proxy()
+    if proxy:  # a recording proxy: this test's exchanges are one session, named after the test
+        admin.set_session(request.node.nodeid)
     try:
         if fields:
             admin.set_settings(**fields)
@@ -562,6 +568,8 @@ def _pixelmock_remote(request: pytest.FixtureRequest) -> Iterator[PixelmockAdmin
         _add_bill(request.config, admin.bill())
         if fields:
             admin.set_settings(**{name: before[name] for name in fields})
+        if proxy:
+            admin.set_session(None)
         admin.reset()
         admin.close()
 

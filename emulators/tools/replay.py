@@ -15,6 +15,14 @@ other answer. A request no recording matches but one differing in a single JSON 
 miss) is answered by the emulators, with a warning (logger ``pixelmock.replay``) and a journal note
 ``replay_near_miss: {cassette, field}`` naming the recording and the field.
 
+Runware's WebSocket API is replayed message by message when the cassettes hold recorded messages of it
+(``proxy.Proxy.relay``'s ``x-websocket`` interactions): the upgrade is served by ``_messages`` instead of
+the emulator, and each message is matched as a request is (method ``WEBSOCKET``, credential fields
+scrubbed, ``taskUUID`` ignored) and answered with the recorded frames under the caller's ``taskUUID``s,
+journaled and logged per message (``answered_by: cassette``); a message no recording matches is answered
+by ``unmatched_frames`` (the contract's ``x-websocket.replay``: an error frame per task, a choice) and
+journaled ``answered_by: replay``. The record modes do not record WebSocket messages (the proxy does).
+
 Files the recording fetched (``x-fetched`` interactions: images answers named by URL) are served at
 ``/__replay/files/<token>``, and replayed answers name them there instead of their recorded URL, so a
 client downloading the images stays offline.
@@ -33,19 +41,23 @@ import io
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
+from flask import Flask
 from flask import request as flask_request
+from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from pixelmock.contracts.openapi import real_base_url, volatile_fields
+from pixelmock.contracts.openapi import document, real_base_url, volatile_fields
 from pixelmock.contracts.secrets import scrub_json
-from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri
+from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_uri, websocket_operation
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.config.settings import RECORD_MODES
 from pixelmock.emulators.core.exchange import journal_note
@@ -59,10 +71,11 @@ from pixelmock.emulators.tools.cassettes import (
     json_leaves,
     read_interactions,
 )
+from pixelmock.emulators.web.context import runtime
+from pixelmock.emulators.web.journal import journal_message
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from flask import Flask
 
 #: Where the files a recording fetched are served.
 FILES_PREFIX = "/__replay/files/"
@@ -76,6 +89,8 @@ log = logging.getLogger("pixelmock.replay")
 _TRANSFER = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 
 Key = tuple[str, str, str, str, str]
+#: The method a WebSocket message is matched under (``proxy.Proxy.relay`` records each message so).
+WEBSOCKET = "WEBSOCKET"
 
 
 def request_key(provider: str, method: str, path: str, query: str, body: bytes) -> Key:
@@ -162,8 +177,9 @@ class Cassettes:
         return found
 
     def add(self, cassette: str, index: int, interaction: dict[str, Any]) -> None:
-        """Index one interaction: a fetched file by its URL's token, a provider's exchange by its key;
-        anything else (a WebSocket session, a foreign URI) is counted but not replayed."""
+        """Index one interaction: a fetched file by its URL's token, a provider's exchange by its key (a
+        WebSocket message under method ``WEBSOCKET``, path ``/``); anything else (a foreign URI) is
+        counted but not replayed."""
         with self.lock:
             self.count += 1
             request = interaction.get("request") or {}
@@ -174,11 +190,17 @@ class Cassettes:
                 self.urls[uri] = token
                 self.files[token] = (header_pairs(response.get("headers")), body_bytes(response.get("body")))
                 return
-            where = split_uri(uri)
-            if where is None or interaction.get(WEBSOCKET_KEY):
-                return
-            method = str(request.get("method", ""))
-            key = request_key(where[0], method, where[1], where[2], body_bytes(request.get("body")))
+            body = body_bytes(request.get("body"))
+            if interaction.get(WEBSOCKET_KEY):
+                found = websocket_operation(uri)
+                if found is None:
+                    return
+                key = request_key(found[0], WEBSOCKET, "/", "", body)
+            else:
+                where = split_uri(uri)
+                if where is None:
+                    return
+                key = request_key(where[0], str(request.get("method", "")), where[1], where[2], body)
             self.answers.setdefault(key, []).append(_Recorded(cassette, index, interaction))
 
     def near_miss(self, key: Key) -> tuple[_Recorded, str] | None:
@@ -198,6 +220,10 @@ class Cassettes:
             if len(differing) == 1:
                 return recorded[0], differing[0]
         return None
+
+    def has_messages(self, provider: str) -> bool:
+        """Whether any recorded WebSocket message of ``provider`` is indexed."""
+        return any(key[:2] == (provider, WEBSOCKET) for key in self.answers)
 
     def next(self, key: Key) -> _Recorded | None:
         """The next recorded answer to ``key`` (the last one again once used up), or ``None``."""
@@ -236,8 +262,8 @@ class Replaying:
             ),
             None,
         )
-        if provider is None:
-            return self.inner(environ, start_response)
+        if provider is None or str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket":
+            return self.inner(environ, start_response)  # a WebSocket's messages: ``_messages``
         request = Request(environ)
         body = request.get_data(cache=True)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -249,15 +275,9 @@ class Replaying:
         if found is not None:  # answered by the app's hook (``replaying``): journaled and logged
             environ[_FOUND] = (found, self._replay(found, provider, body, request.host_url.rstrip("/")))
             return self.inner(environ, start_response)
-        near = self.cassettes.near_miss(key)
+        near = self._nearest(key, f"{request.method} {loggable(path)}")
         if near is not None:
-            environ[_NEAR] = {"cassette": f"{Path(near[0].cassette).name}#{near[0].index}", "field": near[1]}
-            log.warning(
-                "no recording matches %s %s; nearest: %s (differs in %s)",
-                request.method,
-                loggable(path),
-                *environ[_NEAR].values(),
-            )
+            environ[_NEAR] = near
         if self.writer is None:
             return self.inner(environ, start_response)
         return self._record(provider, rest, query, request, body, environ, start_response)
@@ -266,7 +286,19 @@ class Replaying:
         """The recorded answer, with the files it names served under ``FILES_PREFIX`` and the recorded
         values of the provider's volatile fields (``volatile_values``) replaced by the caller's."""
         response = found.interaction.get("response") or {}
-        data = body_bytes(response.get("body"))
+        data = self._rewritten(found, provider, body, root)
+        headers = Headers(
+            [(k, v) for k, v in header_pairs(response.get("headers")) if k.lower() not in _TRANSFER]
+        )
+        headers[REPLAYED_HEADER] = f"{Path(found.cassette).name}#{found.index}"
+        status = int((response.get("status") or {}).get("code", 200))
+        return Response(data, status=status, headers=headers)
+
+    def _rewritten(self, found: _Recorded, provider: str, body: bytes, root: str) -> bytes:
+        """The recorded answer's body with the files it names at ``root`` + ``FILES_PREFIX`` and the
+        recorded values of the provider's volatile fields (``volatile_values`` of the recorded request)
+        replaced by the caller's (those of ``body``, in the same order)."""
+        data = body_bytes((found.interaction.get("response") or {}).get("body"))
         urls = {url: f"{root}{FILES_PREFIX}{t}" for url, t in self.cassettes.urls.items()}
         recorded = volatile_values(provider, body_bytes((found.interaction.get("request") or {}).get("body")))
         urls.update(
@@ -274,14 +306,37 @@ class Replaying:
             for old, new in zip(recorded, volatile_values(provider, body), strict=False)
             if old != new
         )
-        if urls:
-            data = _rewrite(data, urls)
-        headers = Headers(
-            [(k, v) for k, v in header_pairs(response.get("headers")) if k.lower() not in _TRANSFER]
-        )
-        headers[REPLAYED_HEADER] = f"{Path(found.cassette).name}#{found.index}"
-        status = int((response.get("status") or {}).get("code", 200))
-        return Response(data, status=status, headers=headers)
+        return _rewrite(data, urls) if urls else data
+
+    def answer_message(self, provider: str, message: bytes, root: str) -> list[Any]:
+        """The frames (JSON values) answering one message on ``provider``'s WebSocket API: the recorded
+        frames of the next recorded message matching it (``request_key`` with method ``WEBSOCKET``:
+        credential fields scrubbed, volatile ``taskUUID`` ignored), rewritten as ``_rewritten`` does
+        (journal note ``answered_by: cassette``, ``replayed``); else ``unmatched_frames`` (journal notes
+        ``answered_by: replay``, and ``replay_near_miss`` when one recorded message differs from it in a
+        single field). Call inside the message's ``journal_message`` block."""
+        key = request_key(provider, WEBSOCKET, "/", "", message)
+        found = self.cassettes.next(key)
+        if found is not None:
+            journal_note(answered_by="cassette", replayed=f"{Path(found.cassette).name}#{found.index}")
+            lines = self._rewritten(found, provider, message, root).decode("utf-8", "replace").splitlines()
+            return [_frame(line) for line in lines if line.strip()]
+        near = self._nearest(key, f"a {provider} WebSocket message")
+        if near is not None:
+            journal_note(replay_near_miss=near)
+        journal_note(answered_by="replay")
+        return unmatched_frames(provider, message)
+
+    def _nearest(self, key: Key, what: str) -> dict[str, str] | None:
+        """The near miss of a request no recording matches (``Cassettes.near_miss``) as its journal note
+        ``{cassette: "<file>#<index>", field}``, logged as a warning (``what``: the request, for the log),
+        or ``None``."""
+        near = self.cassettes.near_miss(key)
+        if near is None:
+            return None
+        miss = {"cassette": f"{Path(near[0].cassette).name}#{near[0].index}", "field": near[1]}
+        log.warning("no recording matches %s; nearest: %s (differs in %s)", what, *miss.values())
+        return miss
 
     def _file(self, token: str, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         stored = self.cassettes.files.get(token)
@@ -338,6 +393,69 @@ class Replaying:
 _ABSENT = object()
 
 
+def unmatched_frames(provider: str, message: bytes) -> list[Any]:
+    """The frames answering a WebSocket message no recording matches (the contract's
+    ``x-websocket.replay``, a choice): per task, an authentication task gets the protocol's
+    ``authentication.reply`` with a fresh ``connectionSessionUUID``, a ping ``keepalive.reply``, any other
+    task one ``{"errors": [{code, message, taskType, taskUUID}]}`` frame with ``replay.unmatched``'s code
+    and message (one such frame without task fields when the message is not a task array)."""
+    block = document(provider)["x-websocket"]
+    refusal = block["replay"]["unmatched"]
+    tasks = _parsed(message)
+    if not isinstance(tasks, list) or not tasks:
+        return [{"errors": [{"code": refusal["code"], "message": refusal["message"]}]}]
+    frames: list[Any] = []
+    for task in tasks:
+        kind = task.get("taskType") if isinstance(task, dict) else None
+        if kind == "authentication":
+            reply = json.loads(json.dumps(block["authentication"]["reply"]))
+            reply["data"][0]["connectionSessionUUID"] = str(uuid.uuid4())
+            frames.append(reply)
+        elif kind == "ping":
+            frames.append(block["keepalive"]["reply"])
+        else:
+            item = {"code": refusal["code"], "message": refusal["message"]}
+            for name in ("taskType", "taskUUID"):
+                if isinstance(task, dict) and isinstance(task.get(name), str):
+                    item[name] = task[name]
+            frames.append({"errors": [item]})
+    return frames
+
+
+def _frame(line: str) -> Any:
+    """One recorded frame line as JSON (``proxy._one_line``: compact JSON, or a JSON string)."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return line
+
+
+#: flask-sock wraps a handler into the view that upgrades the request; this app exists only to hold that
+#: wrapped view (``_MESSAGES``), which ``replaying`` puts in place of the emulator's WebSocket views.
+_SOCK_VIEWS = Flask("pixelmock.replay.websocket")
+
+
+def _messages(ws: Any, replay: Replaying, provider: str) -> None:
+    """Answer every message of one WebSocket connection from the recordings (``answer_message``), each
+    journaled and access-logged as a message of its own (``journal_message``), until the client
+    closes."""
+    rt = runtime()
+    root = flask_request.host_url.rstrip("/")
+    while True:
+        message = ws.receive()
+        if message is None:
+            continue
+        raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
+        with journal_message(rt, provider, message) as frames:
+            for frame in replay.answer_message(provider, raw, root):
+                ws.send(frame if isinstance(frame, str) else json.dumps(frame, separators=(",", ":")))
+                frames.append(frame)
+
+
+Sock(_SOCK_VIEWS).route("/", endpoint="messages")(_messages)
+_MESSAGES = _SOCK_VIEWS.view_functions["messages"]
+
+
 def _leaf_map(text: str) -> dict[str, Any] | None:
     """JSON path -> scalar of a key's body text, or ``None`` when it has no JSON body."""
     return {path: value for path, _, value in json_leaves(json.loads(text))} if text else None
@@ -360,7 +478,12 @@ def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
     "cassette", "replayed": "<cassette>#<index>"}``) and access-logged like any other. Raises
     ``ValueError`` for a mode not in ``settings.RECORD_MODES``."""
     prefixes = {p.name: p.prefix for p in mounted_providers(app)}
-    app.wsgi_app = Replaying(app.wsgi_app, prefixes, directory, mode)  # type: ignore[method-assign]
+    replay = Replaying(app.wsgi_app, prefixes, directory, mode)
+    app.wsgi_app = replay  # type: ignore[method-assign]
+    for rule in app.url_map.iter_rules():
+        provider = next((n for n, p in prefixes.items() if rule.websocket and rule.rule.startswith(p)), None)
+        if provider is not None and replay.cassettes.has_messages(provider):
+            app.view_functions[rule.endpoint] = partial(_MESSAGES, replay=replay, provider=provider)
 
     @app.before_request
     def _replayed() -> Response | None:

@@ -3,7 +3,7 @@
 Records go to the standard ``logging`` module: ``pixelmock.access`` (one per request: time, method, path,
 status, milliseconds, provider, job or task id, cost moved on the ledger, and
 ``shut_down=model@provider:date`` when the answer refused a model the provider no longer serves,
-``from=cassette|upstream|fault|emulator`` when the answer was not the emulator's own: the exchange's
+``from=cassette|replay|upstream|fault|emulator`` when the answer was not the emulator's own: the exchange's
 ``answered_by`` note) and
 ``pixelmock.outbound`` (one per webhook or upload attempt, ``emulators/core/webhooks.py``).
 ``configure`` gives the ``pixelmock`` logger the app's ``EmulatorConfig.log_level`` and, unless a handler
@@ -182,7 +182,8 @@ def _line(fields: dict[str, Any]) -> str:
 
 def _answered_by(notes: Iterable[dict[str, Any]]) -> str | None:
     """Where the answer came from when the emulator did not make it: the last ``answered_by`` note
-    (``cassette``: a replayed recording, ``upstream``: the proxy's upstream, ``fault``: an injected
+    (``cassette``: a replayed recording, ``replay``: the replaying server's answer to a WebSocket message
+    no recording matches, ``upstream``: the proxy's upstream, ``fault``: an injected
     fault's answer, ``emulator``: the proxy's local refusal)."""
     found = [str(note["answered_by"]) for note in notes if note.get("answered_by")]
     return found[-1] if found else None

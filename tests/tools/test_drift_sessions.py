@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import io
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from flask import Flask
 from paths import CASSETTES
 from runware_tasks import image_task
+from simple_websocket import Client as WebSocketClient  # type: ignore[import-untyped]
 
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.providers import load_providers
@@ -89,7 +91,39 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             headers=BEARER,
         )
         assert edited.status_code == 200
+        _websocket_tasks(url, upstream_url)
+        _eventually_written(folder / "runware", "-websocket.yaml")
     yield folder
+
+
+def _websocket_tasks(url: str, upstream_url: str) -> None:
+    """On Runware's WebSocket through the proxy: authentication, a sync imageInference task with its cost
+    and image URL, an async one polled with getResponse while pending and, after the upstream's clock
+    moves, done; each answer awaited before the next message."""
+    ws = WebSocketClient.connect(url.replace("http", "ws", 1) + "/runware/v1")
+    try:
+        sync = image_task(model="openai:gpt-image@2", includeCost=True, outputType="URL")
+        later = image_task(model="openai:gpt-image@2", includeCost=True, deliveryMethod="async")
+        poll = [{"taskType": "getResponse", "taskUUID": later["taskUUID"]}]
+        answers = []
+        for message in ([{"taskType": "authentication", "apiKey": KEY}], [sync], [later], poll, poll):
+            if message is poll and answers[-1][0].get("status") == "processing":
+                assert httpx.post(upstream_url + "/__admin/clock/advance", json={"seconds": 3600}).is_success
+            ws.send(json.dumps(message))
+            answers.append(json.loads(ws.receive(timeout=10))["data"])
+        assert answers[-1][0]["status"] == "success" and answers[-1][0]["cost"] > 0
+    finally:
+        ws.close()
+
+
+def _eventually_written(folder: Path, suffix: str, limit: float = 20.0) -> None:
+    """Wait until a cassette named ``*suffix`` is in ``folder`` (the proxy writes a WebSocket session once
+    it sees the close). Raises ``AssertionError`` after ``limit`` real seconds (a hang, not a timing
+    check)."""
+    stop = time.monotonic() + limit
+    while not list(folder.glob(f"*{suffix}")):
+        assert time.monotonic() < stop, f"no {suffix} under {folder}"
+        time.sleep(0.05)
 
 
 def test_the_proxy_run_is_one_session_in_recorded_order(recorded: Path) -> None:
@@ -104,7 +138,9 @@ def test_the_proxy_run_is_one_session_in_recorded_order(recorded: Path) -> None:
         "apiframe",
         "runware",
         "openai",
+        "runware",
     ]
+    assert session[-1].name.endswith("-websocket.yaml")
     data = yaml.safe_load(session[0].read_text(encoding="utf-8"))
     assert recorded_on(session[0], data) == dt.datetime.now(dt.UTC).date()
 
@@ -129,6 +165,67 @@ def test_a_tampered_field_is_exactly_the_drift(recorded: Path, tmp_path: Path) -
     final_poll.write_text(yaml.safe_dump(data), encoding="utf-8")
     found = [(Path(d.cassette).name, d.where, d.path) for d in drift_paths([copy]).disagreements]
     assert found == [(final_poll.name, "drift:cost", "$.creditCost")]
+
+
+def _copy(recorded: Path, into: Path) -> Path:
+    for path in recorded.rglob("*.yaml"):
+        (into / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (into / path.parent.name / path.name).write_bytes(path.read_bytes())
+    return into
+
+
+def _tamper_frame(cassette: Path, interaction: int, change: Any) -> None:
+    """Apply ``change`` to the first frame recorded for a WebSocket message of ``cassette``."""
+    data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
+    answer = data["interactions"][interaction]["response"]["body"]
+    first, *rest = answer["string"].splitlines()
+    frame = json.loads(first)
+    change(frame)
+    answer["string"] = "\n".join([json.dumps(frame), *rest])
+    cassette.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def test_a_tampered_websocket_frame_is_exactly_the_drift(recorded: Path, tmp_path: Path) -> None:
+    copy = _copy(recorded, tmp_path / "copy")
+    [websocket] = (copy / "runware").glob("*-websocket.yaml")
+    messages = [
+        json.loads(i["request"]["body"]) for i in yaml.safe_load(websocket.read_text())["interactions"]
+    ]
+    assert [m[0]["taskType"] for m in messages] == [
+        "authentication",
+        "imageInference",
+        "imageInference",
+        "getResponse",
+        "getResponse",
+    ]
+
+    def dearer(frame: dict[str, Any]) -> None:
+        frame["data"][0]["cost"] += 0.5
+
+    _tamper_frame(websocket, 1, dearer)
+    found = [
+        (Path(d.cassette).name, d.interaction, d.where, d.path) for d in drift_paths([copy]).disagreements
+    ]
+    assert found == [(websocket.name, 1, "drift:cost", "$[0].data[0].cost")]
+
+
+def test_a_websocket_frame_with_another_error_code_is_status_drift(recorded: Path, tmp_path: Path) -> None:
+    copy = _copy(recorded, tmp_path / "copy")
+    [websocket] = (copy / "runware").glob("*-websocket.yaml")
+
+    def refused(frame: dict[str, Any]) -> None:
+        frame.clear()
+        frame["errors"] = [{"code": "invalidApiKey", "message": "Invalid API key."}]
+
+    _tamper_frame(websocket, 0, refused)
+    found = {(d.where, d.path, d.expected, d.found) for d in drift_paths([copy]).disagreements}
+    assert (
+        "drift:status",
+        "$[0].errors[0].code",
+        "the provider's invalidApiKey",
+        "the emulator's none",
+    ) in found
+    assert {d[1] for d in found} == {"$[0].errors[0].code", "$[0].data", "$[0].errors"}
 
 
 @pytest.mark.parametrize("today", [dt.date(2026, 11, 21), dt.date(2026, 12, 7)])

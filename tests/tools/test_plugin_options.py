@@ -4,12 +4,19 @@ the real providers' hosts, and the bill of a pytest-xdist run."""
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from served import pixelmock_process
+
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.providers import load_providers
+from pixelmock.emulators.tools.proxy import create_proxy
+from pixelmock.emulators.tools.server import running
 
 pytest_plugins = ["pytester"]
 
@@ -155,6 +162,52 @@ def test_fixtures_run_against_a_running_server(
         assert f"this run uses the server at {url}" in out
         assert "pixelmock bill" in out and "openai" in out
         assert httpx.get(f"{url}/__admin/journal").json()["entries"] == []  # reset after the last test
+
+
+RECORDED = """
+import httpx
+import pytest
+
+def _generate(server, prompt, headers=None):
+    job = {"model": "gpt-image-2", "prompt": prompt, "quality": "low", "size": "1024x1024"}
+    answer = httpx.post(server.base_url("openai") + "/images/generations", json=job,
+                        headers={"Authorization": "Bearer k", **(headers or {})})
+    assert answer.status_code == 200
+
+def test_fox(pixelmock_server):
+    _generate(pixelmock_server, "a fox")
+    _generate(pixelmock_server, "a second fox")
+
+@pytest.mark.parametrize("animal", ["owl"])
+def test_bird(pixelmock_server, animal):
+    _generate(pixelmock_server, animal)
+    _generate(pixelmock_server, "named", {"X-Pixelmock-Session": "mine"})
+"""
+
+
+def test_through_a_recording_proxy_each_test_is_a_session_named_after_it(
+    pytester: pytest.Pytester, plugin_args: list[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "recorded"
+    with running(create_app(EmulatorConfig())) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=folder)) as url:
+            pytester.makepyfile(test_animals=RECORDED)
+            pytester.runpytest(*plugin_args, "--pixelmock-url", url).assert_outcomes(passed=2)
+            after = httpx.get(url + "/__admin/session").json()
+            refused = httpx.put(url + "/__admin/session", json={"name": 3})
+    assert refused.status_code == 400 and "error" in refused.json()
+    cassettes = {p.name: yaml.safe_load(p.read_text()) for p in (folder / "sessions").glob("*.yaml")}
+    prompts = {
+        name: [json.loads(i["request"]["body"])["prompt"] for i in data["interactions"]]
+        for name, data in cassettes.items()
+    }
+    assert prompts == {
+        "test_animals.py-test_fox.yaml": ["a fox", "a second fox"],
+        "test_animals.py-test_bird-owl.yaml": ["owl"],
+        "mine.yaml": ["named"],  # the header still wins
+    }
+    assert after == {"name": None} and not list(folder.glob("openai/*.yaml"))
 
 
 def test_the_bill_of_an_xdist_run_adds_up_every_workers(
