@@ -292,6 +292,13 @@ class Journal:
         entry = JournalEntry(seq=0, **fields)
         return dataclasses.replace(entry, seq=self.store.append(LOG, entry))
 
+    def add(self, **fields: Any) -> None:
+        """Append an entry built from ``JournalEntry``'s fields (all but ``seq``) as one of the request's
+        writes its answer does not wait for (``Store.write_many``: made with the others at the end of the
+        request's ``Store.batch``); its ``seq`` is not returned."""
+        if self.limit:
+            self.store.write_many([Append(LOG, JournalEntry(seq=0, **fields))])
+
     def record_lazy(
         self,
         build: Callable[[], tuple[dict[str, Any], dict[str, Any], list[Any]]],

@@ -80,6 +80,7 @@ from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.images import spec_for
 from pixelmock.emulators.core.ratelimit import admit
 from pixelmock.emulators.core.scheduler import timer_handler
+from pixelmock.emulators.core.store import Put
 from pixelmock.emulators.providers.base import (
     ProviderError,
     derived_uuid,
@@ -476,12 +477,6 @@ def submit(
         if original is not None:
             stored: Job | None = rt.store.get(JOBS, original)
             return original, stored.status if stored else QUEUED
-    if not rt.accounts.debit(
-        account, "credits", credits, f"apiframe job {job_id}", Charge.of(NAME, resolved, job_id)
-    ):
-        if idempotency_key is not None:
-            rt.store.delete(IDEMPOTENCY, f"{account.id}:{idempotency_key}")
-        _insufficient(credits, int(rt.accounts.balance(account, "credits")))
     seconds, queue = _timing(resolved)
     url = body.get("webhookUrl")
     events = tuple(body.get("webhookEvents") or _webhook_facts()["default_events"])
@@ -501,7 +496,14 @@ def submit(
         seconds=seconds,
         queue_seconds=queue,
     )
-    rt.store.put(JOBS, job_id, job)
+    # The job is stored with the debit that pays for it: one atomic step (its id is new: never taken).
+    charge = Charge.of(NAME, resolved, job_id)
+    memo = f"apiframe job {job_id}"
+    if not rt.accounts.debit(account, "credits", credits, memo, charge, Put(JOBS, job_id, job)):
+        rt.store.delete(JOBS, job_id)  # stored with the step that found the balance short
+        if idempotency_key is not None:
+            rt.store.delete(IDEMPOTENCY, f"{account.id}:{idempotency_key}")
+        _insufficient(credits, int(rt.accounts.balance(account, "credits")))
     if job.webhook:
         _schedule(job)
     return job_id, QUEUED
@@ -553,14 +555,25 @@ def _finish(job: Job) -> Job:
     return replace(job, status=COMPLETED, progress=100, images=tuple(urls), completed_at=now)
 
 
+class _Gone(Exception):
+    """The job is no longer stored (evicted, or the emulator reset): nothing to move on."""
+
+
 def step(job_id: str, poll: bool) -> Job | None:
     """Move a stored job on (a poll, or a timer with ``poll`` false): advance, finish it when due (a
     failed job's credits are refunded once), and send the webhook events it now owes."""
     rt = runtime()
-    if rt.store.get(JOBS, job_id) is None:
-        return None
     now = rt.clock.now()
-    job = cast(Job, rt.store.update(JOBS, job_id, lambda old: _advance(cast(Job, old), now, poll)))
+
+    def advance(old: Job | None) -> Job:
+        if old is None:
+            raise _Gone()
+        return _advance(old, now, poll)
+
+    try:
+        job = cast(Job, rt.store.update(JOBS, job_id, advance))
+    except _Gone:
+        return None
     if job.due and job.status not in TERMINAL:
         charged = job.credit_cost
         done = _finish(job)  # rendering happens outside the store's lock

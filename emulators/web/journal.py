@@ -268,5 +268,5 @@ def install(app: Flask, rt: Runtime) -> None:
             journal.record_lazy(captured.build, captured.footprint(), **fields)
         else:
             request_part, response_part, notes = build_safely(captured.build)
-            journal.record(request=request_part, response=response_part, notes=tuple(notes), **fields)
+            journal.add(request=request_part, response=response_part, notes=tuple(notes), **fields)
         return response

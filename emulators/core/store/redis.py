@@ -547,11 +547,14 @@ class RedisStore:
                 commands.append((self._append, [write.log, payload, size]))
             raws.append(raw)
         try:
-            answers = self._pipelined(commands)
-        except redis.exceptions.NoScriptError:  # the server lost its scripts (restarted, SCRIPT FLUSH)
-            for script, _ in commands:
-                self.client.script_load(script.script)
-            answers = self._pipelined(commands)
+            try:
+                answers = self._pipelined(commands)
+            except redis.exceptions.NoScriptError:  # the server lost its scripts (restarted, SCRIPT FLUSH)
+                for script, _ in commands:
+                    self.client.script_load(script.script)
+                answers = self._pipelined(commands)
+        except redis.exceptions.RedisError as exc:  # also when a batch ends, outside the wrapped methods
+            raise (_unavailable(exc) or exc) from exc
         for write, written, answer in zip(writes, raws, answers, strict=True):
             if isinstance(write, Put) and written is not None:
                 self._known.remember((write.ns, write.key), written, answer[1])
