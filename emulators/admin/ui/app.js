@@ -338,7 +338,7 @@ function runwareTasks(value, found = []) {
       const images = imagesOf(item);
       const done = images.length || ["imageURL", "imageBase64Data", "imageDataURI"].some((key) => key in item);
       const state = item.status || (failed ? "error" : done ? "success" : "processing");
-      found.push({ id: item.taskUUID, state, detail: failed ? item.code : item.taskType, images });
+      found.push({ id: item.taskUUID, state, detail: failed ? item.code : undefined, images });
     };
     for (const item of Array.isArray(value.data) ? value.data : []) read(item, false);
     for (const item of Array.isArray(value.errors) ? value.errors : []) read(item, true);
@@ -377,11 +377,11 @@ async function loadRequests() {
       h("td", { class: "model" }, modelOf(entry)),
       h("td", { class: "request", title: `${entry.method} ${entry.path}` },
         /^https?:\/\//.test(entry.path) ? [pill("outbound", ""), " "] : null, // a webhook or upload attempt
-        h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path),
-        inputs.length ? [" ", h("span", { class: "inputs-count muted", title: inputs.map((input) => input.role).join(", ") }, `${inputs.length} input${inputs.length > 1 ? "s" : ""}`)] : null),
+        h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
       h("td", { class: "status" }, entryStatus(entry), marks(entry).map((mark) => [" ", mark])),
       h("td", { class: "num cost" }, costOf(entry)),
-      h("td", {}, thumbs(entryImages(entry), "small")),
+      h("td", {}, thumbs(entryImages(entry), "small"),
+        inputs.length ? h("div", { class: "inputs-count muted", title: inputs.map((input) => input.role).join(", ") }, `${inputs.length} input${inputs.length > 1 ? "s" : ""}`) : null),
     );
     return row;
   });
