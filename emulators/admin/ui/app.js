@@ -224,6 +224,7 @@ function inputsOf(entry) {
   ]);
 }
 
+// The path of an emulator file URL (/files/<id>.<ext>, drawn from this origin), or null.
 function servedPath(url) {
   try {
     const parsed = new URL(url);
@@ -261,12 +262,8 @@ function imagesOf(value, found = []) {
     const cut = TRUNCATED.exec(value);
     if (value.startsWith("data:image/") && !cut) found.push({ src: value });
     else if (/^https?:\/\//.test(value)) {
-      try {
-        const url = new URL(value);
-        if (url.pathname.startsWith("/files/")) found.push({ src: url.pathname + url.search });
-      } catch {
-        // not a URL
-      }
+      const src = servedPath(value);
+      if (src) found.push({ src });
     }
   } else if (Array.isArray(value)) {
     for (const item of value) imagesOf(item, found);
