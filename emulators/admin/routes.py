@@ -214,9 +214,15 @@ def _set_balances(rt: Runtime, account: Account, amounts: dict[str, Decimal]) ->
 
 @bp.get("/")
 def index() -> Response:
-    """What this control plane serves: the mounted providers and its OpenAPI document."""
+    """What this control plane serves: the mounted providers (name -> prefix), its OpenAPI document and
+    ``shared_store`` (true when the state store is shared, Redis: a reset then resets every worker and host
+    on it; the inspector page says so before it resets)."""
     providers = {p.name: p.prefix for p in current_app.extensions.get("pixelmock.providers", [])}
-    return jsonify(openapi=f"{request.host_url.rstrip('/')}{PREFIX}/openapi.json", providers=providers)
+    return jsonify(
+        openapi=f"{request.host_url.rstrip('/')}{PREFIX}/openapi.json",
+        providers=providers,
+        shared_store=runtime().store.shared,
+    )
 
 
 def provider_json(provider: ProviderEmulator) -> dict[str, Any]:

@@ -26,7 +26,9 @@ def config() -> EmulatorConfig:
 APIFRAME_KEY = {"X-API-Key": "afk_admin_api"}
 
 
-def test_the_document_is_valid_openapi_3_1_and_served_with_the_app_as_server(http: httpx.Client) -> None:
+def test_the_document_is_valid_openapi_3_1_and_served_with_the_app_as_server(
+    http: httpx.Client, store_kind: str
+) -> None:
     doc = document("admin")
     assert doc["openapi"].startswith("3.1")
     validate(doc)
@@ -40,6 +42,7 @@ def test_the_document_is_valid_openapi_3_1_and_served_with_the_app_as_server(htt
     index = http.get("/__admin/").json()
     assert index["openapi"].endswith("/__admin/openapi.json")
     assert set(index["providers"]) == set(PROVIDERS)
+    assert index["shared_store"] is (store_kind == "redis")  # a reset then resets every worker on it
 
 
 def test_provider_routes_never_expose_the_control_plane(http: httpx.Client) -> None:

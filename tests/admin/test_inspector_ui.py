@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import base64
 import importlib.resources as resources
+import io
+import json
 import os
 import re
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from flask import Flask
+from PIL import Image
 from runware_tasks import image_task
+from websockets.sync.client import connect
 
 from pixelmock.contracts.providers import PROVIDERS, provider
-from pixelmock.emulators import EmulatorConfig
+from pixelmock.emulators import EmulatorConfig, create_app
+from pixelmock.emulators.providers import load_providers
+from pixelmock.emulators.tools.proxy import create_proxy
 from pixelmock.emulators.tools.pytest_plugin import WebhookReceiver
+from pixelmock.emulators.tools.replay import replaying
+from pixelmock.emulators.tools.server import running
 
 if TYPE_CHECKING:
-    from playwright.sync_api import ConsoleMessage, Page
+    from playwright.sync_api import ConsoleMessage, Dialog, Page
 
 CHROMIUM = os.environ.get("PIXELMOCK_CHROMIUM", "/usr/bin/chromium")
 #: Flags that keep a headless chromium quiet and offline on a CI machine (Playwright adds --headless).
@@ -68,10 +78,11 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture
-def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
-    """The inspector page of the ``live_url`` emulator, loaded in a fresh headless chromium profile; the
-    test fails on any script error or console error (a blocked resource, a failed call)."""
+@contextmanager
+def _inspector(profile: Path, url: str) -> Iterator[Page]:
+    """The inspector page of the emulator at ``url``, loaded in a fresh headless chromium profile (under
+    ``profile``); fails the test on any script error or console error (a blocked resource, a failed
+    call)."""
     reason = _missing_browser()
     if reason is not None:
         if _in_ci():
@@ -82,7 +93,7 @@ def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
     problems: list[str] = []
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=FLAGS,
@@ -93,12 +104,19 @@ def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
             opened.set_default_timeout(WAIT_MS)
             opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             opened.on("console", lambda message: _console(message, problems))
-            opened.goto(f"{live_url}/__admin/ui")
+            opened.goto(f"{url}/__admin/ui")
             opened.wait_for_selector("body[data-ready=true]")
             yield opened
         finally:
             context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(tmp_path: Path, live_url: str) -> Iterator[Page]:
+    """The inspector page of the ``live_url`` emulator (``_inspector``)."""
+    with _inspector(tmp_path / "profile", live_url) as opened:
+        yield opened
 
 
 def _console(message: ConsoleMessage, problems: list[str]) -> None:
@@ -253,6 +271,7 @@ def test_the_journal_filters_are_the_apis(page: Page, live_url: str) -> None:
 
     page.click("#filters button[type=reset]")
     _shows(page, ["openai", "gmicloud", "runware"])
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#reset")
     _shows(page, [])
     assert _journal(live_url) == []
@@ -323,3 +342,233 @@ def test_request_content_is_shown_as_text_never_as_markup(page: Page, live_url: 
     assert page.locator("img[src='x']").count() == 0
     # the base64 image shows from the copy the emulator noted, drawn as an image, not as markup
     assert row.locator("img").count() == 1 and row.locator(".thumb-missing").count() == 0
+
+
+# -- what each request was: its model, an edit's inputs, where its answer came from -----------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    """A small half-transparent PNG (a mask needs an alpha channel)."""
+    buffer = io.BytesIO()
+    Image.new("RGBA", (width, height), (200, 40, 40, 128)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_model_column_and_an_edits_input_images(page: Page, live_url: str) -> None:
+    source, mask = _png(96, 64), _png(96, 64)
+    edit = httpx.post(
+        f"{live_url}/openai/v1/images/edits",
+        data={"model": "gpt-image-2", "prompt": "add a hat", "quality": "low"},
+        files=[
+            ("image[]", ("fox.png", source, "image/png")),
+            ("image[]", ("hare.png", source, "image/png")),
+            ("mask", ("mask.png", mask, "image/png")),
+        ],
+        headers=OPENAI,
+    )
+    assert edit.status_code == 200, edit.text
+    first = _runware(live_url)["imageURL"]
+    task = image_task(
+        model="openai:gpt-image@2", positivePrompt="the same, at night", inputs={"referenceImages": [first]}
+    )
+    reference = httpx.post(f"{live_url}/runware/v1", json=[task], headers=RUNWARE)
+    assert reference.status_code == 200, reference.text
+    [edited] = _journal(live_url, provider="openai")
+    *_, referenced = _journal(live_url, provider="runware")
+
+    row = _row(page, edited["seq"])
+    row.wait_for()
+    assert row.locator(".model").inner_text() == "gpt-image-2"
+    assert row.locator(".inputs-count").inner_text() == "3 inputs"
+    row.click()
+    figures = page.locator("#detail [data-part=inputs] figure")
+    figures.nth(2).wait_for()
+    assert [figure.get_attribute("data-role") for figure in figures.all()] == ["image 1", "image 2", "mask"]
+    captions = figures.locator("figcaption").all_inner_texts()
+    assert all(f"image/png · 96×64 · {len(source)} B" in caption for caption in captions)
+    assert ["fox.png" in captions[0], "hare.png" in captions[1], "mask.png" in captions[2]] == [True] * 3
+    # the emulator does not keep uploaded bytes: no thumbnail pretends it does
+    assert figures.locator("img").count() == 0 and figures.locator(".thumb-missing").count() == 3
+
+    # Runware's native model id, shown as the canonical model; a reference image this emulator serves is
+    # drawn from its own file
+    row = _row(page, referenced["seq"])
+    assert row.locator(".model").inner_text() == "gpt-image-2"
+    assert row.locator(".inputs-count").inner_text() == "1 input"
+    row.click()
+    thumbnail = page.locator("#detail [data-part=inputs] img")
+    thumbnail.wait_for()
+    assert thumbnail.get_attribute("src") == httpx.URL(first).path
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+
+
+def test_an_injected_fault_is_marked(page: Page, live_url: str) -> None:
+    job = {"model": "gpt-image-2", "prompt": "a fox", "size": "1024x1024", "quality": "low"}
+    plain = httpx.post(f"{live_url}/openai/v1/images/generations", json=job, headers=OPENAI)
+    faulted = httpx.post(
+        f"{live_url}/openai/v1/images/generations",
+        json=job,
+        headers={**OPENAI, "X-Pixelmock-Fault": "rate_limit"},
+    )
+    assert (plain.status_code, faulted.status_code) == (200, 429)
+    first, second = _journal(live_url, provider="openai")
+    _shows(page, ["openai", "openai"])
+    marked = _row(page, second["seq"])
+    assert marked.locator(".mark").all_inner_texts() == ["fault: rate_limit"]
+    assert marked.locator("td.status .pill").first.inner_text() == "429"
+    assert _row(page, first["seq"]).locator(".mark").count() == 0
+    marked.click()
+    assert page.locator("#detail header .mark").inner_text() == "fault: rate_limit"
+
+
+def test_a_replayed_answer_is_marked(tmp_path: Path) -> None:
+    """A cassette recorded through ``pixelmock proxy`` (against a second emulator on 127.0.0.1) and
+    replayed by ``serve --replay``: the replayed answer is marked, the one the emulator made is not."""
+    job = {"model": "gpt-image-2", "prompt": "a recorded fox", "size": "1024x1024", "quality": "low"}
+    generations = "/openai/v1/images/generations"
+    with running(create_app(EmulatorConfig())) as upstream_url:
+        bases = {p.name: upstream_url + p.prefix for p in load_providers()}
+        with running(create_proxy(bases, record_dir=tmp_path / "recorded")) as proxy_url:
+            recorded = httpx.post(f"{proxy_url}{generations}", json=job, headers=OPENAI)
+    assert recorded.status_code == 200, recorded.text
+    app = replaying(create_app(EmulatorConfig(latency_profile="manual")), tmp_path / "recorded", "none")
+    with running(app) as url, _inspector(tmp_path / "profile", url) as page:
+        replayed = httpx.post(f"{url}{generations}", json=job, headers=OPENAI)
+        made = httpx.post(f"{url}{generations}", json={**job, "prompt": "a new fox"}, headers=OPENAI)
+        assert replayed.json()["data"] == recorded.json()["data"] != made.json()["data"]
+        first, second = _journal(url, provider="openai")
+        _shows(page, ["openai", "openai"])
+        mark = _row(page, first["seq"]).locator(".mark")
+        assert mark.inner_text() == "replayed"
+        assert (mark.get_attribute("title") or "").endswith(".yaml#0")
+        assert _row(page, second["seq"]).locator(".mark").count() == 0
+
+
+# -- Runware's tasks in the jobs tab ------------------------------------------------------------------------
+
+
+def test_runware_tasks_over_rest_and_websocket_are_in_the_jobs_tab(page: Page, live_url: str) -> None:
+    rest = _runware(live_url, "a task over REST")
+    with connect(live_url.replace("http://", "ws://") + "/runware/v1", open_timeout=5) as ws:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "inspector-test-key"}]))
+        ws.recv(timeout=10)
+        ws.send(json.dumps([image_task(model="openai:gpt-image@2", positivePrompt="a task over WebSocket")]))
+        [pushed] = json.loads(ws.recv(timeout=10))["data"]
+    later = image_task(model="openai:gpt-image@2", positivePrompt="an async task", deliveryMethod="async")
+    acknowledged = httpx.post(f"{live_url}/runware/v1", json=[later], headers=RUNWARE)
+    assert acknowledged.json()["data"] == [{"taskType": "imageInference", "taskUUID": later["taskUUID"]}]
+    refused = image_task(model="openai:gpt-image@2", positivePrompt="a refused task")
+    failed = httpx.post(
+        f"{live_url}/runware/v1", json=[refused], headers={**RUNWARE, "X-Pixelmock-Fault": "content_policy"}
+    )
+    [error] = failed.json()["errors"]
+    assert error["taskUUID"] == refused["taskUUID"]
+
+    page.click(".tabs button[data-tab=jobs]")
+    done = page.locator(f"#jobs tr[data-job='{rest['taskUUID']}']")
+    assert done.locator(".job-state").inner_text() == "success"
+    assert done.locator("img").get_attribute("src") == httpx.URL(rest["imageURL"]).path
+    over_socket = page.locator(f"#jobs tr[data-job='{pushed['taskUUID']}']")
+    assert over_socket.locator(".job-state").inner_text() == "success"
+    assert "WebSocket #" in over_socket.locator(".timeline").inner_text()
+    assert over_socket.locator("img").get_attribute("src") == httpx.URL(pushed["imageURL"]).path
+    bad = page.locator(f"#jobs tr[data-job='{refused['taskUUID']}']")
+    assert bad.locator(".job-state").inner_text() == "error"
+    assert bad.locator(".detail-note").inner_text().strip() == error["code"]
+    pending = page.locator(f"#jobs tr[data-job='{later['taskUUID']}']")
+    assert pending.locator(".job-state").inner_text() == "processing"
+
+    # the async task finishes on the virtual clock; getResponse reports it
+    assert httpx.post(f"{live_url}/__admin/clock/advance", json={"seconds": 600}).status_code == 200
+    polled = httpx.post(
+        f"{live_url}/runware/v1",
+        json=[{"taskType": "getResponse", "taskUUID": later["taskUUID"]}],
+        headers=RUNWARE,
+    )
+    assert [item["status"] for item in polled.json()["data"]] == ["success"]
+    page.wait_for_function(
+        "id => document.querySelector(`#jobs tr[data-job='${id}'] .job-state`)?.textContent === 'success'",
+        arg=later["taskUUID"],
+    )
+    assert pending.locator(".timeline .pill").all_inner_texts() == ["processing", "success"]
+
+
+# -- Reset asks first ----------------------------------------------------------------------------------
+
+
+def test_reset_asks_first_and_says_when_it_resets_every_worker(
+    page: Page, live_url: str, store_kind: str
+) -> None:
+    _runware(live_url)
+    _shows(page, ["runware"])
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {httpx.URL(request.url).path}"))
+    page.once("dialog", dismiss)
+    page.click("#reset")
+    # a later call, whose request is seen after any the dismissed click could have made
+    with page.expect_request(lambda request: request.url.endswith("/__admin/clock/advance")):
+        page.click("[data-advance='1']")
+    assert len(asked) == 1 and "POST /__admin/reset" not in sent
+    assert len(_journal(live_url)) == 1
+    _shows(page, ["runware"])
+    shared = store_kind == "redis"
+    assert ("every worker and host" in asked[0], "shared (Redis)" in asked[0]) == (shared, shared)
+    assert asked[0].startswith("Reset every worker?" if shared else "Reset this emulator?")
+    assert page.locator("#reset").get_attribute("title") == asked[0]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#reset")
+    _shows(page, [])
+    assert _journal(live_url) == [] and "POST /__admin/reset" in sent
+
+
+# -- readable statuses: refused deliveries, WebSocket messages -------------------------------------------
+
+
+def _closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_refused_deliveries_and_websocket_messages_have_readable_statuses(page: Page, live_url: str) -> None:
+    not_called = image_task(
+        model="openai:gpt-image@2", deliveryMethod="async", webhookURL="http://192.0.2.1/hook"
+    )
+    unanswered = image_task(
+        model="openai:gpt-image@2", deliveryMethod="async", webhookURL=f"http://127.0.0.1:{_closed_port()}/"
+    )
+    for task in (not_called, unanswered):
+        assert httpx.post(f"{live_url}/runware/v1", json=[task], headers=RUNWARE).status_code == 200
+    assert httpx.post(f"{live_url}/__admin/clock/advance", json={"seconds": 600}).status_code == 200
+    with connect(live_url.replace("http://", "ws://") + "/runware/v1", open_timeout=5) as ws:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "inspector-test-key"}]))
+        assert "data" in json.loads(ws.recv(timeout=10))
+        ws.send(json.dumps([image_task(model="openai:gpt-image@2", numberResults=0)]))
+        assert "errors" in json.loads(ws.recv(timeout=10))
+    attempts = [e for e in _journal(live_url) if e["route"] == "POST (outbound webhook)"]
+    assert sorted(e["status"] for e in attempts) == [0, 0]
+    messages = _journal(live_url, method="WEBSOCKET")
+    assert [e["status"] for e in messages] == [101, 101]
+
+    statuses = {
+        e["seq"]: _row(page, e["seq"]).locator("td.status").inner_text() for e in [*attempts, *messages]
+    }
+    refused = "refused: 192.0.2.1 is not a loopback address"
+    assert sorted(statuses[e["seq"]] for e in attempts) == ["no answer: Connection refused", refused]
+    assert [statuses[e["seq"]] for e in messages] == ["WebSocket · data", "WebSocket · errors"]
+    assert "0" not in statuses.values() and "101" not in statuses.values()
+
+    page.click(".tabs button[data-tab=webhooks]")
+    page.locator("#webhooks .attempts .pill").nth(1).wait_for()
+    assert sorted(page.locator("#webhooks .attempts .pill").all_inner_texts()) == [
+        "no answer: Connection refused",
+        refused,
+    ]

@@ -67,6 +67,37 @@ function statusPill(status) {
   return pill(String(status), kind);
 }
 
+// An outbound attempt's answer: its HTTP status, or, when nothing answered (status 0), why not, in short
+// (the whole error in the tooltip): "refused: <reason>" when pixelmock would not call the address
+// ("refused: <reason>: <hint>"), "no answer: <what failed>" when the connection failed ("ConnectError:
+// [Errno 111] Connection refused" reads "no answer: Connection refused").
+function attemptPill(status, error) {
+  if (status !== 0) return statusPill(status);
+  const [head, ...rest] = (error || "").split(": ");
+  const label = !error ? "no answer"
+    : head === "refused" ? `refused: ${rest[0] || "not called"}`
+      : `no answer: ${rest.join(": ").replace(/^\[Errno \d+\] /, "") || head}`;
+  const tag = pill(label, "bad");
+  if (error) tag.title = error;
+  return tag;
+}
+
+// What a WebSocket message was answered with: no HTTP status (the entry carries the upgrade's 101), but
+// the kinds of the frames sent in reply (Runware: "data", "errors"), or none (the connection ended).
+function websocketPill(frames) {
+  const kinds = [...new Set(frames.flatMap((frame) => (frame && typeof frame === "object" ? Object.keys(frame) : [])))];
+  const kind = kinds.includes("errors") ? "warn" : kinds.length ? "good" : "bad";
+  return pill(`WebSocket · ${kinds.length ? kinds.join(", ") : "no frame"}`, kind);
+}
+
+// A journal entry's status as the user reads it: HTTP status, WebSocket frame kinds, or an outbound
+// attempt's failure.
+function entryStatus(entry) {
+  const response = entry.response || {};
+  if (entry.method === "WEBSOCKET") return websocketPill(response.frames || []);
+  return attemptPill(entry.status, response.error);
+}
+
 const GOOD_STATES = /^(completed|complete|success|succeeded|delivered|done)$/i;
 const BAD_STATES = /^(failed|failure|error|refused|cancelled|canceled|expired)$/i;
 
@@ -144,6 +175,86 @@ function costOf(entry) {
   return moved.join(", ");
 }
 
+// The canonical model(s) the emulator resolved for an entry (one per task of a Runware array).
+function modelOf(entry) {
+  const models = (entry.notes || []).map((note) => (note.canonical && note.canonical.model) || (note.cost && note.cost.model));
+  return [...new Set(models.filter(Boolean))].join(", ");
+}
+
+// Where an answer came from when the emulator did not make it as usual: an injected fault (note
+// {fault: {kind}}, applied by the provider's flow or answered at once), a cassette replayed (note
+// {answered_by: "cassette", replayed: "<cassette>#<index>"}), the real provider or the emulator behind a
+// proxy (answered_by "upstream" / "emulator").
+const ANSWERED_BY = {
+  cassette: (note) => ["replayed", `replayed from the cassette ${note.replayed || ""}`.trim()],
+  upstream: () => ["upstream", "answered by the real provider (pixelmock proxy)"],
+  emulator: () => ["emulator", "answered by the emulator, not forwarded (pixelmock proxy)"],
+};
+
+function marks(entry) {
+  return (entry.notes || []).flatMap((note) => {
+    if (note.fault) return [h("span", { class: "pill mark fault", title: `an injected fault: ${JSON.stringify(note.fault)}` }, `fault: ${note.fault.kind}`)];
+    const mark = ANSWERED_BY[note.answered_by];
+    if (!mark) return [];
+    const [text, title] = mark(note);
+    return [h("span", { class: `pill mark ${note.answered_by}`, title }, text)];
+  });
+}
+
+// The input images of an edit: each image and the mask the canonical request holds ({mime, width,
+// height, data: {bytes}} or {url}), named by the uploaded part it came from (request.files, image parts
+// before image[] parts as the canonical request orders them); without a canonical request (a refused
+// edit), the uploaded parts alone. Thumbnails only for images this emulator serves (a URL under /files/);
+// uploaded bytes are not kept, so the others show as what they were.
+const FILE_FIELDS = ["image", "image[]"];
+
+function inputsOf(entry) {
+  const request = entry.request || {};
+  const files = request.files || [];
+  const uploaded = files.filter((file) => FILE_FIELDS.includes(file.field))
+    .sort((a, b) => FILE_FIELDS.indexOf(a.field) - FILE_FIELDS.indexOf(b.field));
+  const mask = files.find((file) => file.field === "mask");
+  const canonical = (entry.notes || []).map((note) => note.canonical).filter(Boolean);
+  if (!canonical.length) {
+    return [...uploaded.map((file, i) => ({ role: `image ${i + 1}`, file })), ...(mask ? [{ role: "mask", file: mask }] : [])];
+  }
+  return canonical.flatMap((resolved) => [
+    ...(resolved.input_images || []).map((image, i) => ({ role: `image ${i + 1}`, image, file: uploaded[i] })),
+    ...(resolved.mask ? [{ role: "mask", image: resolved.mask, file: mask }] : []),
+  ]);
+}
+
+// The path of an emulator file URL (/files/<id>.<ext>, drawn from this origin), or null.
+function servedPath(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname.startsWith("/files/") ? parsed.pathname + parsed.search : null;
+  } catch {
+    return null;
+  }
+}
+
+function byteSize(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function inputTiles(inputs) {
+  return h("div", { class: "thumbs large inputs" }, inputs.map(({ role, image = {}, file }) => {
+    const src = image.url ? servedPath(image.url) : null;
+    const facts = [
+      file && file.filename,
+      image.mime || (file && file.content_type),
+      image.width && image.height ? `${image.width}×${image.height}` : null,
+      image.data && image.data.bytes !== undefined ? byteSize(image.data.bytes) : null,
+      image.url && !src ? image.url : null,
+    ].filter(Boolean);
+    return h("figure", { class: "input", "data-role": role },
+      src ? h("a", { href: src, target: "_blank", rel: "noopener", title: image.url }, h("img", { src, alt: role, loading: "lazy" }))
+        : h("span", { class: "thumb-missing", title: "the emulator does not keep uploaded images" }, "not kept"),
+      h("figcaption", {}, h("b", {}, role), facts.length ? h("br") : null, facts.join(" · ")));
+  }));
+}
+
 // The images an answer carries: emulator file URLs (drawn from this origin), whole data URIs, and
 // base64 the journal kept only the start of (a placeholder with its length).
 function imagesOf(value, found = []) {
@@ -151,12 +262,8 @@ function imagesOf(value, found = []) {
     const cut = TRUNCATED.exec(value);
     if (value.startsWith("data:image/") && !cut) found.push({ src: value });
     else if (/^https?:\/\//.test(value)) {
-      try {
-        const url = new URL(value);
-        if (url.pathname.startsWith("/files/")) found.push({ src: url.pathname + url.search });
-      } catch {
-        // not a URL
-      }
+      const src = servedPath(value);
+      if (src) found.push({ src });
     }
   } else if (Array.isArray(value)) {
     for (const item of value) imagesOf(item, found);
@@ -200,7 +307,7 @@ function thumbs(images, size) {
   );
 }
 
-// Each object in `value` naming a job or task and its state: {id, state, progress}.
+// Each object in `value` naming a job or task and its state: {id, state, progress, images}.
 function observations(value, found = []) {
   if (Array.isArray(value)) {
     for (const item of value) observations(item, found);
@@ -213,6 +320,34 @@ function observations(value, found = []) {
     for (const item of Object.values(value)) if (item && typeof item === "object") observations(item, found);
   }
   return found;
+}
+
+// Runware's tasks in an answer, a WebSocket frame or a webhook body ({data: [item]}, {errors: [item]}),
+// each item naming its taskUUID. Only getResponse items carry a status; the others are read as the status
+// getResponse gives the same task then: an item with an image is a "success", an acknowledgement
+// ({taskType, taskUUID}: async or webhook delivery) "processing", an error item "error" (its code shown).
+function runwareTasks(value, found = []) {
+  if (Array.isArray(value)) {
+    for (const item of value) runwareTasks(item, found);
+  } else if (value && typeof value === "object") {
+    const read = (item, failed) => {
+      if (!item || typeof item !== "object" || typeof item.taskUUID !== "string") return;
+      const images = imagesOf(item);
+      const done = images.length || ["imageURL", "imageBase64Data", "imageDataURI"].some((key) => key in item);
+      const state = item.status || (failed ? "error" : done ? "success" : "processing");
+      found.push({ id: item.taskUUID, state, detail: failed ? item.code : undefined, images });
+    };
+    for (const item of Array.isArray(value.data) ? value.data : []) read(item, false);
+    for (const item of Array.isArray(value.errors) ? value.errors : []) read(item, true);
+  }
+  return found;
+}
+
+// How each provider's answers name its jobs or tasks (the generic reader for the others).
+const TASK_READERS = { runware: runwareTasks };
+
+function tasksIn(provider, value) {
+  return (TASK_READERS[provider] || observations)(value);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -229,18 +364,21 @@ async function loadRequests() {
   state.entries = journal.entries;
   $("#count-requests").textContent = String(journal.count);
   const rows = [...journal.entries].reverse().map((entry) => {
+    const inputs = inputsOf(entry);
     const row = h(
       "tr",
       { "data-seq": entry.seq, class: entry.seq === state.selected ? "selected" : "", onclick: () => select(entry.seq) },
       h("td", { class: "num" }, entry.seq),
       h("td", {}, clockTime(entry.at)),
       h("td", {}, providerTag(entry.provider)),
+      h("td", { class: "model" }, modelOf(entry)),
       h("td", { class: "request", title: `${entry.method} ${entry.path}` },
         /^https?:\/\//.test(entry.path) ? [pill("outbound", ""), " "] : null, // a webhook or upload attempt
         h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
-      h("td", {}, statusPill(entry.status)),
+      h("td", { class: "status" }, entryStatus(entry), marks(entry).map((mark) => [" ", mark])),
       h("td", { class: "num cost" }, costOf(entry)),
-      h("td", {}, thumbs(entryImages(entry), "small")),
+      h("td", {}, thumbs(entryImages(entry), "small"),
+        inputs.length ? h("div", { class: "inputs-count muted", title: inputs.map((input) => input.role).join(", ") }, `${inputs.length} input${inputs.length > 1 ? "s" : ""}`) : null),
     );
     return row;
   });
@@ -299,14 +437,16 @@ function drawDetail() {
   const other = notes.map((note) => Object.fromEntries(Object.entries(note).filter(([key]) => key !== "canonical" && key !== "cost")))
     .filter((note) => Object.keys(note).length);
   const images = entryImages(entry);
+  const inputs = inputsOf(entry);
   const request = entry.request || {};
   const response = entry.response || {};
   const parts = [
     h("header", {},
       h("h2", {}, `#${entry.seq} `, h("span", { class: "method" }, entry.method), " ", h("span", { class: "path" }, entry.path)),
-      h("p", {}, statusPill(entry.status), " ", providerTag(entry.provider), " ",
+      h("p", {}, entryStatus(entry), marks(entry).map((mark) => [" ", mark]), " ", providerTag(entry.provider), " ",
         clockTime(entry.at), h("span", { class: "muted" }, ` · ${entry.duration_ms} ms real · ${entry.route || "no route"}`))),
     images.length ? section("images", "Images", thumbs(images, "large")) : null,
+    inputs.length ? section("inputs", "Input images", inputTiles(inputs)) : null,
     costSection(cost && cost.cost, entry.ledger || []),
     canonical ? section("canonical", "Canonical request", fieldTable(canonical.canonical)) : null,
     other.length ? section("notes", "Notes", other.map((note) => pretty(note))) : null,
@@ -331,15 +471,20 @@ function jobsFrom(entries, deliveries) {
     const key = `${provider}|${observation.id}`;
     if (!jobs.has(key)) jobs.set(key, { provider, id: observation.id, history: [], images: [] });
     const job = jobs.get(key);
-    job.history.push({ at, state: observation.state, progress: observation.progress, source });
+    job.history.push({ at, state: observation.state, progress: observation.progress, detail: observation.detail, source });
     job.images.push(...observation.images);
   };
   for (const entry of entries) {
-    for (const seen of observations(entry.response && entry.response.body)) see(entry.provider, entry.at, seen, `answer #${entry.seq}`);
+    const response = entry.response || {};
+    const websocket = entry.method === "WEBSOCKET";
+    const answers = websocket ? response.frames || [] : [response.body];
+    for (const answer of answers) {
+      for (const seen of tasksIn(entry.provider, answer)) see(entry.provider, entry.at, seen, `${websocket ? "WebSocket" : "answer"} #${entry.seq}`);
+    }
   }
   for (const delivery of deliveries) {
     for (const attempt of delivery.attempts.length ? [delivery.attempts[0]] : []) {
-      for (const seen of observations(delivery.body)) see(delivery.provider, attempt.at, seen, `${delivery.kind} ${delivery.event || ""}`.trim());
+      for (const seen of tasksIn(delivery.provider, delivery.body)) see(delivery.provider, attempt.at, seen, `${delivery.kind} ${delivery.event || ""}`.trim());
     }
   }
   for (const job of jobs.values()) {
@@ -364,6 +509,7 @@ async function loadJobs() {
       h("td", {}, h("ol", { class: "timeline" }, job.history.map((step) =>
         h("li", { title: `${step.at} (${step.source})` }, statePill(step.state),
           step.progress != null ? h("span", { class: "muted" }, ` ${step.progress}%`) : "",
+          step.detail ? h("span", { class: "muted detail-note" }, ` ${step.detail}`) : "",
           " ", clockTime(step.at), h("span", { class: "muted" }, ` ${seconds(job.history[0].at, step.at)} · ${step.source}`))))),
       h("td", {}, thumbs(job.images, "small")));
   }), $("#jobs-empty"));
@@ -452,7 +598,7 @@ async function loadWebhooks() {
       delivery.next_attempt_at ? h("div", { class: "muted" }, "next ", clockTime(delivery.next_attempt_at)) : ""),
     h("td", {},
       h("ol", { class: "attempts" }, delivery.attempts.map((attempt) => h("li", {}, clockTime(attempt.at), " ",
-        statusPill(attempt.status), attempt.error ? h("span", { class: "muted" }, ` ${attempt.error}`) : ""))),
+        attemptPill(attempt.status, attempt.error), attempt.error ? h("span", { class: "muted" }, ` ${attempt.error}`) : ""))),
       h("details", {}, h("summary", {}, "body"), pretty(delivery.body))))), $("#webhooks-empty"));
 }
 
@@ -507,6 +653,15 @@ function formatSpan(total) {
   const rest = new Date((total % 86400) * 1000).toISOString().slice(11, 19);
   if (!days) return rest;
   return rest === "00:00:00" ? `${days} d` : `${days} d ${rest}`;
+}
+
+// What Reset does, asked before it is done: on a shared store (Redis) every worker and host using it
+// starts over, not only the one serving this page.
+function resetWarning(shared) {
+  const what = "jobs, tasks, files, journal, ledger, accounts, key changes, webhook deliveries and fault rules are forgotten, and the virtual clock and latency profile go back to their start";
+  return shared
+    ? `Reset every worker? The state store is shared (Redis): ${what} for every worker and host using it.`
+    : `Reset this emulator? Its ${what}.`;
 }
 
 const LOADERS = { requests: loadRequests, jobs: loadJobs, ledger: loadLedger, webhooks: loadWebhooks, faults: loadFaults };
@@ -572,10 +727,15 @@ async function start() {
     event.preventDefault();
     act(() => api("clock/advance", { method: "POST", body: { seconds: Number($("#advance-seconds").value) } }));
   });
-  $("#reset").addEventListener("click", () => act(() => {
-    state.selected = null;
-    return api("reset", { method: "POST" });
-  }));
+  const warning = resetWarning(index.shared_store);
+  $("#reset").title = warning;
+  $("#reset").addEventListener("click", () => {
+    if (!window.confirm(warning)) return;
+    act(() => {
+      state.selected = null;
+      return api("reset", { method: "POST" });
+    });
+  });
   let typing = null;
   const refilter = () => {
     clearTimeout(typing);
