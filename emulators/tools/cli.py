@@ -9,7 +9,8 @@
 - ``pixelmock demo``: start the emulators on their defaults on 127.0.0.1, send every provider a request
   for each model it sells, check the images that come back, print a table, stop.
 - ``pixelmock proxy``: forward every provider prefix to the real provider, validating and recording
-  (``pixelmock.emulators.tools.proxy``).
+  (``pixelmock.emulators.tools.proxy``), on the server ``serve`` uses: HTTPS with the same ``--tls``
+  flags, and the same stop on Ctrl-C / SIGTERM.
 - ``pixelmock verify PATH...``: check cassettes against the contracts (``pixelmock.contracts.verify``);
   ``--format text|json|junit``; exit 0 when all is fine, 1 for drift, 2 for unreadable input or nothing
   checked.
@@ -25,8 +26,8 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -64,6 +65,8 @@ from pixelmock.emulators.tools.verify import FORMATS
 if TYPE_CHECKING:
     from flask import Flask
 
+    from pixelmock.emulators.tools.tls import TlsFiles
+
 #: The model ``pixelmock cost`` prices when none is given: one every provider still sells.
 DEFAULT_COST_MODEL = "gpt-image-2"
 
@@ -91,7 +94,22 @@ def setting_options(command: F) -> F:
     """Add one option per setting (``pixelmock.emulators.config.settings.settings()``) to ``command``:
     its flag and aliases, its parser, its help with default and variable. A repeatable one (lists, maps) may
     be given several times; the values add up."""
-    for spec in reversed(settings()):
+    return _setting_flags(command, settings(), Setting.help)
+
+
+#: The settings of HTTPS (``tools/tls.py``), which ``proxy`` takes as ``serve`` does.
+TLS_SETTINGS = ("tls", "tls_cert", "tls_key", "tls_ca_out")
+
+
+def tls_options(command: F) -> F:
+    """Add ``serve``'s HTTPS flags (``TLS_SETTINGS``: ``--tls``, ``--tls-cert``, ``--tls-key``,
+    ``--tls-ca-out``), with their parsers and help, to ``command`` (``proxy``: flags only, no variables)."""
+    chosen = [spec for spec in settings() if spec.name in TLS_SETTINGS]
+    return _setting_flags(command, chosen, lambda spec: f"{spec.meta.help} [default: {spec.default_text()}]")
+
+
+def _setting_flags(command: F, specs: Sequence[Setting], describe: Callable[[Setting], str]) -> F:
+    for spec in reversed(specs):
         command = click.option(
             *spec.flags,
             spec.name,
@@ -99,7 +117,7 @@ def setting_options(command: F) -> F:
             multiple=spec.repeatable,
             default=None,
             metavar=spec.metavar,
-            help=spec.help(),
+            help=describe(spec),
             is_flag=False,
             flag_value="true" if spec.switch else None,  # ``--tls`` alone means ``--tls true``
         )(command)
@@ -160,7 +178,6 @@ def serve(config_path: Path | None, **flags: Any) -> int:
     from pixelmock.emulators.app import create_app
     from pixelmock.emulators.tools.server import PortInUse, WorkersUnsupported
     from pixelmock.emulators.tools.server import serve as run_server
-    from pixelmock.emulators.tools.tls import TlsUnavailable, tls_files
 
     for warning in misspelt(os.environ):
         click.echo(f"pixelmock: warning: {warning}", err=True)
@@ -189,15 +206,8 @@ def serve(config_path: Path | None, **flags: Any) -> int:
         factory()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    secure = server.tls or server.tls_cert is not None
     try:
-        with (
-            tls_files(server.host, server.tls_cert, server.tls_key, server.tls_ca_out)
-            if secure
-            else nullcontext()
-        ) as tls:
-            if tls is not None and tls.ca is not None:
-                click.echo(f"pixelmock: HTTPS with a local CA; clients trust {tls.ca}", err=True)
+        with https(server.host, server.tls, server.tls_cert, server.tls_key, server.tls_ca_out) as tls:
             run_server(
                 factory,
                 server.host,
@@ -208,9 +218,32 @@ def serve(config_path: Path | None, **flags: Any) -> int:
                 workers=server.workers,
                 tls=tls,
             )
-    except (PortInUse, WorkersUnsupported, TlsUnavailable) as exc:
+    except (PortInUse, WorkersUnsupported) as exc:
         raise CannotServe(str(exc)) from None
     return 0
+
+
+@contextmanager
+def https(
+    host: str, tls: bool | None, cert: Path | None, key: Path | None, ca_out: Path | None
+) -> Iterator[TlsFiles | None]:
+    """What ``serve`` and ``proxy`` serve HTTPS with for the ``with`` block (``tools/tls.tls_files``), or
+    None for plain HTTP: HTTPS with ``tls`` or a ``cert``. With a local CA, says on stderr which file
+    clients trust. Raises :class:`CannotServe` (exit status 2) for a missing trustme or a ``cert``
+    without its ``key``."""
+    from pixelmock.emulators.tools.tls import TlsUnavailable, tls_files
+
+    if not tls and cert is None:
+        yield None
+        return
+    with ExitStack() as stack:
+        try:
+            secured = stack.enter_context(tls_files(host, cert, key, ca_out))
+        except TlsUnavailable as exc:
+            raise CannotServe(str(exc)) from None
+        if secured.ca is not None:
+            click.echo(f"pixelmock: HTTPS with a local CA; clients trust {secured.ca}", err=True)
+        yield secured
 
 
 @cli.command()
@@ -320,6 +353,7 @@ def demo() -> int:
 @click.option(
     "--fetch-images", is_flag=True, help="with --record, also record the images answers name by URL"
 )
+@tls_options
 def proxy(
     host: str,
     port: int,
@@ -329,6 +363,10 @@ def proxy(
     record_dir: Path | None,
     errors: bool,
     fetch_images: bool,
+    tls: bool | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca_out: Path | None,
 ) -> int:
     """Forward every provider prefix to the real provider (your own credentials, passed through, never
     stored), check both directions against the contracts (X-Pixelmock-Violations) and record cassettes."""
@@ -340,7 +378,10 @@ def proxy(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        run_proxy(table, host, port, record_dir, errors, fetch_images, providers or None, port_file)
+        with https(host, tls, tls_cert, tls_key, tls_ca_out) as files:
+            run_proxy(
+                table, host, port, record_dir, errors, fetch_images, providers or None, port_file, files
+            )
     except PortInUse as exc:
         raise CannotServe(str(exc)) from None
     except ValueError as exc:

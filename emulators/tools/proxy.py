@@ -81,6 +81,7 @@ from pixelmock.emulators.core.exchange import journal_note
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.tools.cassettes import CassetteWriter, Exchange
+from pixelmock.emulators.tools.tls import TlsFiles
 from pixelmock.emulators.web import access_log, exchange, journal
 from pixelmock.emulators.web.context import runtime
 from pixelmock.emulators.web.provider import ProviderEmulator
@@ -675,10 +676,12 @@ def run_proxy(
     fetch_images: bool = False,
     providers: Iterable[str] | None = None,
     port_file: str | Path | None = None,
+    tls: TlsFiles | None = None,
 ) -> None:
     """``pixelmock proxy``: print where it forwards, serve the proxy until SIGINT/SIGTERM
-    (``emulators.tools.server.serve``, which builds it in its worker). Raises ``ValueError`` for an unknown
-    provider name or a malformed upstream, ``server.PortInUse`` when the port is taken."""
+    (``emulators.tools.server.serve``, which builds it in its worker; HTTPS with ``tls``, as ``serve``).
+    Raises ``ValueError`` for an unknown provider name or a malformed upstream, ``server.PortInUse`` when
+    the port is taken."""
     from pixelmock.emulators.tools.server import serve
 
     def build() -> Flask:
@@ -689,4 +692,4 @@ def run_proxy(
     announce(build())  # also checks every argument before anything is served
     if record_dir is not None:
         print(f"  recording cassettes under {Path(record_dir).resolve()}", flush=True)
-    serve(build, host, port, port_file=port_file)
+    serve(build, host, port, port_file=port_file, tls=tls)

@@ -1,5 +1,5 @@
-"""HTTPS for ``pixelmock serve --tls``: a certificate for this machine's names from a local certificate
-authority made at start, or the user's own certificate and key.
+"""HTTPS for ``pixelmock serve --tls`` and ``pixelmock proxy --tls``: a certificate for this machine's
+names from a local certificate authority made at start, or the user's own certificate and key.
 
 The real providers answer ``https://`` URLs, and some clients refuse asset URLs that are not HTTPS
 (genblaze-gmicloud: "only absolute HTTPS URLs allowed"). ``--tls`` makes a fresh CA with trustme (the
@@ -7,7 +7,7 @@ The real providers answer ``https://`` URLs, and some clients refuse asset URLs 
 server certificate it signs for ``localhost``, ``127.0.0.1``, ``::1``, the host name and the bound
 address; ``--tls-ca-out FILE`` writes the CA's certificate for clients to trust (``SSL_CERT_FILE``,
 ``REQUESTS_CA_BUNDLE``, ``NODE_EXTRA_CA_CERTS``, httpx's ``verify=``). The CA's key never leaves the
-process: it lives in a temporary folder removed when ``serve`` stops. Nothing is trusted system-wide.
+process: it lives in a temporary folder removed when the server stops. Nothing is trusted system-wide.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ __all__ = ["TlsFiles", "TlsUnavailable", "local_names", "tls_files"]
 
 class TlsUnavailable(RuntimeError):
     """``--tls`` without ``--tls-cert`` needs trustme, which is not installed; or only one of
-    ``--tls-cert`` and ``--tls-key`` was given. ``pixelmock serve`` prints the message, exit status 2."""
+    ``--tls-cert`` and ``--tls-key`` was given. ``pixelmock serve`` (or ``proxy``) prints the message, exit
+    status 2."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The container recipe (``Containerfile``): what it serves is what the image runs. The image itself is
-built where an engine or buildah can pull a base (docs/container.md says where it was built and how long
-it took); here every test runs on any machine: the entrypoint, command and ``ENV`` read from the
-Containerfile are started as they would be in the image (from this environment's ``pixelmock``), answer a
-generation, and pass the ``HEALTHCHECK``; the file keeps the structure the docs promise."""
+built and smoke-tested by CI's ``.ci/container-build`` (as root, on a base made with debootstrap;
+docs/container.md says how long it takes); here every test runs on any machine: the entrypoint, command
+and ``ENV`` read from the Containerfile are started as they would be in the image (from this
+environment's ``pixelmock``), answer a generation, and pass the ``HEALTHCHECK``; the file keeps the
+structure the docs promise."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """``pixelmock serve``'s serving model on real sockets (``emulators/tools/server.py``): held connections (idle
 Runware WebSockets, slow clients) cost no thread, so every provider and ``/__admin/`` still answer; slow
 clients are cut after ``--read-timeout`` without an answer; idle WebSockets keep Runware's idle timeout;
-``--port 0`` with ``--port-file``; a busy port is exit status 2 at once.
+``--port 0`` with ``--port-file``; a busy port is exit status 2 at once; a stop signal ends ``serve`` and
+``pixelmock proxy`` (served alike) at once, cleanly.
 
 Each test starts ``pixelmock serve`` as a subprocess on 127.0.0.1 and stops it with SIGTERM. No assertion
 depends on the wall clock: waits are bounded only so that a broken server fails instead of hanging.
@@ -286,14 +287,18 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_stop_signal_to_the_process_group_ends_serve_cleanly(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize("command", [["serve"], ["proxy", "--provider", "openai"]], ids=["serve", "proxy"])
+def test_a_stop_signal_to_the_process_group_ends_the_server_cleanly(
+    tmp_path: Path, signum: int, command: list[str]
+) -> None:
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group (gunicorn's master and its
-    worker); ``docker stop`` sends SIGTERM. Either ends ``serve`` with status 0 and no traceback (gunicorn's
-    gevent worker used to print a SystemExit traceback from a greenlet), even with an idle kept-alive
-    connection open. The time taken is printed, not asserted (shared CPUs); the wait is bounded."""
+    worker); ``docker stop`` sends SIGTERM. Either ends ``serve``, and ``proxy`` (on the same server), with
+    status 0 and no traceback (gunicorn's gevent worker used to print a SystemExit traceback from a
+    greenlet), even with an idle kept-alive connection open. The time taken is printed, not asserted
+    (shared CPUs); the wait is bounded. The proxy forwards nothing here: only its ``/__health`` is asked."""
     port_file = tmp_path / "port"
     process = subprocess.Popen(
-        [sys.executable, *CLI, "serve", "--port", "0", "--port-file", str(port_file)],
+        [sys.executable, *CLI, *command, "--port", "0", "--port-file", str(port_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -311,7 +316,7 @@ def test_a_stop_signal_to_the_process_group_ends_serve_cleanly(tmp_path: Path, s
         started = time.monotonic()
         os.killpg(process.pid, signum)
         _, err = process.communicate(timeout=PATIENCE)
-        print(f"{signal.Signals(signum).name}: stopped in {time.monotonic() - started:.2f} s")
+        print(f"{command[0]} {signal.Signals(signum).name}: stopped in {time.monotonic() - started:.2f} s")
         held.close()
     finally:
         if process.poll() is None:
