@@ -8,4 +8,4 @@ functions), ``pixelmock.emulators`` (the Flask emulators, their control plane, t
 nothing else.
 """
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

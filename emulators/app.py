@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -126,7 +127,7 @@ def create_app(
         return provider.error_response(status, KINDS.get(status, "internal"), exc.description or exc.name)
 
     @app.errorhandler(StoreUnavailable)
-    def outage(exc: StoreUnavailable) -> Response:
+    def outage(exc: StoreUnavailable) -> ResponseReturnValue:
         moved = current()
         charged = "; ".join(line.memo for line in moved.ledger) if moved is not None else ""
         log.error(

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
-from werkzeug.wrappers import Response
 
 from pixelmock.emulators.core.exchange import Exchange, current
 from pixelmock.emulators.core.runtime import Runtime

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -241,7 +240,15 @@ def approx_bytes(value: Any) -> int:
     return total
 
 
-@functools.cache
+#: ``_field_names``'s answers, by type.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(kind: type) -> tuple[str, ...]:
-    """The field names of a dataclass type (none for another type)."""
-    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+    """The field names of a dataclass type (none for another type), cached."""
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = (
+            tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+        )
+    return found
