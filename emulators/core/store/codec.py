@@ -56,6 +56,8 @@ class Codec:
     def __init__(self, allowed: Iterable[str] = ("pixelmock.",)) -> None:
         self.allowed = tuple(allowed)
         self._classes: dict[str, type] = {}
+        #: Each resolved dataclass's fields and their names (``_build``).
+        self._fields: dict[type, tuple[tuple[dataclasses.Field[Any], ...], frozenset[str]]] = {}
         self._encoders: dict[type, Callable[[Any], Any]] = {
             str: _same,
             int: _same,
@@ -99,15 +101,23 @@ class Codec:
 
     def _encode(self, value: Any) -> Any:
         encoder = self._encoders.get(type(value))
-        if encoder is not None:
-            return encoder(value)
-        if isinstance(value, enum.Enum):
-            return {TAG: "enum", "c": self._name(type(value)), "v": self._encode(value.value)}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            fields = {f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            return {TAG: "dataclass", "c": self._name(type(value)), "v": fields}
+        if encoder is None:
+            encoder = self._encoders[type(value)] = self._encoder_of(type(value))
+        return encoder(value)
+
+    def _encoder_of(self, cls: type) -> Callable[[Any], Any]:
+        """The encoder of an allowed enum or dataclass type (kept per type: its name and fields are
+        checked once). Raises ``CodecError`` for another type."""
+        encode = self._encode
+        if issubclass(cls, enum.Enum):
+            name = self._name(cls)
+            return lambda v: {TAG: "enum", "c": name, "v": encode(v.value)}
+        if dataclasses.is_dataclass(cls):
+            name = self._name(cls)
+            names = tuple(f.name for f in dataclasses.fields(cls))
+            return lambda v: {TAG: "dataclass", "c": name, "v": {n: encode(getattr(v, n)) for n in names}}
         raise CodecError(
-            f"cannot store a {type(value).__module__}.{type(value).__qualname__} in a shared store: "
+            f"cannot store a {cls.__module__}.{cls.__qualname__} in a shared store: "
             "values must be built from pixelmock dataclasses, dict, list, tuple, set, frozenset, str, "
             "int, float, bool, None, Decimal, datetime, date, timedelta, bytes"
         )
@@ -153,9 +163,9 @@ class Codec:
     def _build(self, obj: dict[str, Any]) -> Any:
         cls = self._resolve(obj["c"], None)
         values: dict[str, Any] = obj["v"]
-        fields = dataclasses.fields(cls)
-        unknown = set(values) - {f.name for f in fields}
-        if unknown:
+        fields, names = self._fields[cls]
+        if not names.issuperset(values):
+            unknown = set(values) - names
             raise CodecError(f"{obj['c']} has no field {sorted(unknown)[0]!r}")
         instance: Any = object.__new__(cls)
         for f in fields:
@@ -189,6 +199,9 @@ class Codec:
             raise CodecError(f"refusing class {name!r}: not a dataclass")
         if base is not None and not issubclass(obj, base):
             raise CodecError(f"{name} is not a {base.__name__}")
+        if dataclasses.is_dataclass(obj):
+            fields = dataclasses.fields(obj)
+            self._fields[obj] = (fields, frozenset(f.name for f in fields))
         self._classes[name] = obj
         return obj
 
