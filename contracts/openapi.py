@@ -16,11 +16,10 @@ from importlib import resources
 from typing import Any, cast
 
 import jsonschema_rs
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from pixelmock.contracts.data import catalogue, load, model_facts
+from pixelmock.contracts.data import catalogue, load, model_facts, parse_yaml
 from pixelmock.contracts.errors import UnknownProvider
 from pixelmock.contracts.providers import PROVIDERS as PROVIDERS  # the registry's names, in display order
 from pixelmock.contracts.providers import provider as registered
@@ -38,7 +37,7 @@ def written(provider: str) -> dict[str, Any]:
     text = (
         resources.files("pixelmock.contracts").joinpath("openapi", f"{name}.yaml").read_text(encoding="utf-8")
     )
-    return cast(dict[str, Any], yaml.safe_load(text))
+    return cast(dict[str, Any], parse_yaml(text))
 
 
 @cache

@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from pixelmock.contracts.data import parse_yaml
 from pixelmock.contracts.openapi import (
     PROVIDERS,
     Violation,
@@ -542,7 +543,7 @@ def verify_cassette(path: Path, report: Report) -> None:
     """Check one cassette file into ``report``. An unreadable file is one disagreement."""
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         report.disagreements.append(Disagreement(name, 0, None, None, "file", "$", "vcrpy YAML", repr(exc)))
         return

@@ -116,6 +116,15 @@ def finish(
 def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:
     """A JSON-ready copy: dataclasses as objects (fields in ``skip`` left out), ``Decimal`` as a string,
     dates as ISO 8601, bytes as ``{"bytes": <length>}``, tuples and sets as lists, long strings cut."""
+    kind = type(value)  # the common types first, by identity (a journal entry holds hundreds of values)
+    if kind is str:
+        return _shorten(value)
+    if value is None or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v, skip) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v, skip) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: jsonable(getattr(value, f.name), skip)

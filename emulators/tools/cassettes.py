@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from pixelmock.contracts.data import SAFE_LOADER
 from pixelmock.contracts.secrets import (
     replace_secrets,
     replace_secrets_bytes,
@@ -40,10 +41,10 @@ from pixelmock.contracts.secrets import (
 )
 from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY
 
-#: libyaml's safe dumper and loader where PyYAML has them (a cassette holding a base64 image is written
-#: about 10x faster), else the pure-Python ones.
+#: libyaml's safe dumper where PyYAML has it (a cassette holding a base64 image is written about 10x
+#: faster), else the pure-Python one; cassettes are read with ``contracts.data.SAFE_LOADER``.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER = SAFE_LOADER
 #: vcrpy's cassette format version.
 FORMAT_VERSION = 1
 #: The top-level key holding when a cassette was recorded (ISO 8601, UTC); vcrpy ignores it. The drift
