@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.mixes import MIXES
 from pixelmock.emulators import EmulatorConfig, create_app
 
 OPENAI = "/openai/v1/images/generations"
@@ -148,31 +149,29 @@ def soak(
     unbounded: bool = False,
     budget_mib: int | None = None,
     report: Callable[[str], None] = print,
+    served: bool = False,
 ) -> dict[str, Any]:
     """Run ``rounds`` rounds of ``per_round`` jobs of every provider; ``report`` gets each printed line.
-    ``budget_mib``: every byte budget set to that many MiB (default: ``EmulatorConfig``'s). Returns the
-    last ``GET /__admin/stats``."""
+    ``budget_mib``: every byte budget set to that many MiB (default: ``EmulatorConfig``'s). ``served``: the
+    jobs go to a fresh ``pixelmock serve`` (1 worker, access log off) and the RSS is its worker's, not
+    this process's. Returns the last ``GET /__admin/stats``."""
     config = EmulatorConfig()
     if unbounded or budget_mib is not None:
         bound = None if unbounded or budget_mib is None else budget_mib * MIB
         config.results_max_bytes = config.payloads_max_bytes = bound
         config.uploads_max_bytes = config.journal_max_bytes = bound
-    app = create_app(config)
-    rt = app.extensions["pixelmock"]
     names = ("results", "payloads", "uploads", "journal")
     budgets = "off" if unbounded else f"{budget_mib} MiB each" if budget_mib else "defaults"
-    report(f"soak: {rounds} rounds x {per_round} jobs per provider; byte budgets: {budgets}")
+    where = "a served worker (pixelmock serve)" if served else "this process (in-process app)"
+    report(f"soak: {rounds} rounds x {per_round} jobs per provider; byte budgets: {budgets}; RSS of {where}")
     report("round  requests  seconds  RSS MiB  " + "  ".join(f"{n} held/evicted MiB (count)" for n in names))
     started, sent = time.perf_counter(), 0
     stats: dict[str, Any] = {}
-    with (
-        receiver() as hook,
-        httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client,
-    ):
+    with receiver() as hook, _target(config, served) as (client, deliver, rss):
         for round_ in range(1, rounds + 1):
             for i in range(per_round):
                 sent += one_of_each(client, round_ * per_round + i, hook)
-            rt.tick(wait=True)  # deliveries due now
+            deliver()  # deliveries due now
             stats = client.get("/__admin/stats").json()
             held = stats["budgets"]
             figures = "  ".join(
@@ -180,16 +179,42 @@ def soak(
                 f"({held[n]['count']}/{held[n]['evicted']})"
                 for n in names
             )
-            report(
-                f"{round_:5d}  {sent:8d}  {time.perf_counter() - started:7.1f}  {rss_mib():7.1f}  {figures}"
-            )
+            report(f"{round_:5d}  {sent:8d}  {time.perf_counter() - started:7.1f}  {rss():7.1f}  {figures}")
     return dict(stats)
 
 
-def _peak_kib(pid: int) -> int:
-    """Peak resident memory (VmHWM, KiB) of process ``pid``."""
+@contextmanager
+def _target(
+    config: EmulatorConfig, served: bool
+) -> Iterator[tuple[httpx.Client, Callable[[], object], Callable[[], float]]]:
+    """``(client at the emulator's root, run the due deliveries, RSS in MiB)``: an in-process app with
+    ``config``, or a fresh ``pixelmock serve`` with its byte budgets."""
+    if not served:
+        app = create_app(config)
+        rt = app.extensions["pixelmock"]
+        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
+            yield client, lambda: rt.tick(wait=True), rss_mib
+        return
+    from benchmarks.targets import Server, Target
+
+    names = ("results_max_bytes", "payloads_max_bytes", "uploads_max_bytes", "journal_max_bytes")
+    flags = [a for n in names for a in (f"--{n.replace('_', '-')}", str(getattr(config, n) or "none"))]
+    target = Target("pixelmock", "pixelmock serve (soak)", flags=(*flags, "--log-level", "off"))
+    with Server(target, "openai") as server:
+        server.wait_ready(next(m for m in MIXES if m.name == "runware_url"))
+        [worker] = server.serving_pids()
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            yield (
+                client,
+                lambda: client.post("/__admin/clock/advance", json={"seconds": 0}),
+                lambda: _status_kib(worker, "VmRSS") / 1024,
+            )
+
+
+def _status_kib(pid: int, field: str) -> int:
+    """A memory figure of process ``pid`` from ``/proc/PID/status`` (``VmRSS``, ``VmHWM``), KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -198,7 +223,6 @@ def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
     """Send a chunked ``body_mib`` MiB body (1 MiB chunks, no Content-Length) to a fresh ``pixelmock
     serve`` (its default 64 MiB ``max_body_bytes``) and report the worker's peak RSS growth, which is
     returned as a multiple of the limit (issue 28's target: at most 1.5)."""
-    from benchmarks.mixes import MIXES
     from benchmarks.targets import PIXELMOCK, Server
     from pixelmock.emulators.config import EmulatorConfig as Config
 
@@ -206,7 +230,7 @@ def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
     with Server(PIXELMOCK, "openai") as server:
         server.wait_ready(next(m for m in MIXES if m.name == "runware_url"))
         [worker] = server.serving_pids()
-        before = _peak_kib(worker)
+        before = _status_kib(worker, "VmHWM")
         chunk = b"x" * MIB
         answer = httpx.post(
             f"{server.url}{OPENAI}",
@@ -214,7 +238,7 @@ def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
             headers={"Authorization": "Bearer sk-soak", "Content-Type": "application/json"},
             timeout=120,
         )
-        grown = (_peak_kib(worker) - before) * 1024
+        grown = (_status_kib(worker, "VmHWM") - before) * 1024
     ratio = grown / limit
     report(
         f"chunked {body_mib} MiB body against a {limit / MIB:.0f} MiB limit: answered {answer.status_code}; "
@@ -232,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chunked-mib", type=int, default=200, help="a served worker's peak for a chunked body (0: skip)"
     )
+    parser.add_argument("--served", action="store_true", help="soak a pixelmock serve worker (its RSS)")
     args = parser.parse_args(argv)
-    soak(args.rounds, args.per_round, args.unbounded, args.budget_mib)
+    soak(args.rounds, args.per_round, args.unbounded, args.budget_mib, served=args.served)
     if args.chunked_mib:
         chunked_peak(args.chunked_mib)
     return 0

@@ -51,12 +51,13 @@ class TargetError(RuntimeError):
 class Target:
     """``kind`` is pixelmock, prism or bare; ``label`` is what the table shows (and names the target's
     results, so it is unique in a run); ``workers``: processes serving the port (pixelmock and bare);
-    ``store``: pixelmock's ``--store`` (``None``: its memory)."""
+    ``store``: pixelmock's ``--store`` (``None``: its memory); ``flags``: more ``pixelmock serve`` flags."""
 
     kind: str
     label: str
     workers: int = 1
     store: str | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def per_provider(self) -> bool:
@@ -82,7 +83,7 @@ class Target:
             )
             store = ["--store", self.store] if self.store else []
             serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]
-            return [*head, *serve, *store]
+            return [*head, *serve, *store, *self.flags]
         if self.kind == "bare":
             return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port), "--workers",
                     str(self.workers)]  # fmt: skip

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pixelmock.contracts.canonical import MODELS
@@ -52,9 +53,11 @@ def _date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+@cache
 def lifecycle(provider: str, model: str) -> Lifecycle | None:
     """The lifecycle of canonical ``model`` at ``provider`` (one of ``PROVIDERS``), or ``None`` when the
-    provider does not sell it. Raises ``UnknownProvider`` and ``KeyError`` (unknown model)."""
+    provider does not sell it (read from the contracts and ``models.yaml`` once per pair: they do not
+    change in a process). Raises ``UnknownProvider`` and ``KeyError`` (unknown model)."""
     dialect = get_dialect(provider)
     try:
         dialect.capabilities(model)

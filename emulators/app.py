@@ -53,6 +53,8 @@ SCRUBBED_LOGGERS = (
 #: Paths that are the emulator's own (answered by their own 404), never "unmatched".
 RESERVED = ("/__admin", "/files/", "/__health")
 
+#: The WSGI environ key caching the provider whose prefix the request's path is under.
+_OWNER = "pixelmock.owner"
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
 
@@ -95,9 +97,13 @@ def create_app(
     if not any(p.owns("/") for p in mounted):
         app.add_url_rule("/", "landing", lambda: _landing(mounted), methods=["GET"])
 
-    def owner() -> ProviderEmulator | None:
-        path = request.path
-        return next((p for p in mounted if p.owns(path)), None)
+    def owner() -> ProviderEmulator | None:  # asked by several hooks: found once per request
+        environ = request.environ
+        if _OWNER not in environ:
+            path = request.path
+            environ[_OWNER] = next((p for p in mounted if p.owns(path)), None)
+        found: ProviderEmulator | None = environ[_OWNER]
+        return found
 
     def prefix_of() -> str:
         provider = owner()
