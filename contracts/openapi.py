@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:  # python-jsonschema is imported when a refusal is first explained (start-up: ~45 ms)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from pixelmock.contracts.data import catalogue, load, model_facts, parse_yaml
 from pixelmock.contracts.errors import UnknownProvider
@@ -365,6 +367,8 @@ class _Checker:
     @property
     def explainer(self) -> Draft202012Validator:
         if self._explainer is None:
+            from jsonschema import Draft202012Validator
+
             checker = Draft202012Validator.FORMAT_CHECKER
             self._explainer = Draft202012Validator(self.schema, format_checker=checker)
         return self._explainer

@@ -40,10 +40,8 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-import httpx
 
 from pixelmock.contracts.data import load
 from pixelmock.contracts.secrets import replace_secrets, scrub_header, scrub_text, scrub_url
@@ -53,6 +51,9 @@ from pixelmock.emulators.core.journal import Journal, scrub
 from pixelmock.emulators.core.logs import OUTBOUND, emit, loggable
 from pixelmock.emulators.core.scheduler import Scheduler
 from pixelmock.emulators.core.store import Store, Usage
+
+if TYPE_CHECKING:
+    import httpx
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "refused"]
 #: Store namespaces: deliveries still owed (never dropped for bytes), settled ones (counted against the
@@ -408,6 +409,8 @@ class Webhooks:
             error = f"refused: {reason}"
         else:
             try:
+                import httpx
+
                 with httpx.Client(trust_env=False, follow_redirects=False, timeout=self._timeout()) as client:
                     answer = client.request(
                         delivery.method, delivery.url, content=delivery.body, headers=dict(delivery.headers)
