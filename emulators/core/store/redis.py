@@ -319,10 +319,15 @@ def _unavailable(exc: redis.exceptions.RedisError) -> StoreUnavailable | None:
     return None
 
 
+#: The ``Store`` methods whose first call to Redis is a plain command, not a script (``_run`` makes the
+#: held writes in the script's own round trip): they make the held writes first (``_flush``).
+_DIRECT = frozenset({"get", "values", "counters", "log_usage", "next_due", "peek"})
+
+
 def _translating(cls: _Cls) -> _Cls:
     """Wrap every ``Store`` method of ``cls`` so that a Redis error meaning "not now" is raised as
-    ``StoreUnavailable`` (``_unavailable``; other errors propagate unchanged), and, but for
-    ``write_many``, the writes held in the context's batch are made first (``_flush``)."""
+    ``StoreUnavailable`` (``_unavailable``; other errors propagate unchanged), and, for those of
+    ``_DIRECT``, the writes held in the context's batch are made first (``_flush``)."""
 
     def wrap(method: Callable[..., Any], flush: bool) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -338,7 +343,7 @@ def _translating(cls: _Cls) -> _Cls:
 
     for name, member in vars(Store).items():
         if callable(member) and not name.startswith("_") and name != "batch":
-            setattr(cls, name, wrap(getattr(cls, name), flush=name != "write_many"))
+            setattr(cls, name, wrap(getattr(cls, name), flush=name in _DIRECT))
     return cls
 
 
@@ -387,6 +392,11 @@ class RedisStore:
         return f"{self.prefix}:{kind}:{name}"
 
     def _run(self, script: Script, *args: Any) -> Any:
+        """``script`` with ``args`` (after the prefix); the writes held in this context's batch go first,
+        in the same pipeline (one round trip)."""
+        held = self._take_held()
+        if held:
+            return self._write_now(held, (script, list(args)))
         return script(keys=[], args=[self.prefix, *args], client=self.client)
 
     # ------------------------------------------------------------------------------------------ records
@@ -520,16 +530,25 @@ class RedisStore:
                 else:
                     self._write_now(held)
 
-    def _flush(self) -> None:
-        """Make the writes held in this context's batch now (before another call reads or writes)."""
+    def _take_held(self) -> list[Write]:
+        """The writes held in this context's batch, no longer held (they are being made)."""
         held = self._held.get()
-        if held:
-            writes = list(held)
-            held.clear()
+        if not held:
+            return []
+        writes = list(held)
+        held.clear()
+        return writes
+
+    def _flush(self) -> None:
+        """Make the writes held in this context's batch now (before a command that is not a script reads
+        or writes; a script call takes them in its own round trip: ``_run``)."""
+        writes = self._take_held()
+        if writes:
             self._write_now(writes)
 
-    def _write_now(self, writes: Sequence[Write]) -> None:
-        """``writes`` in one pipeline of scripts."""
+    def _write_now(self, writes: Sequence[Write], then: tuple[Script, list[Any]] | None = None) -> Any:
+        """``writes`` in one pipeline of scripts, followed by the script call ``then`` (``(script, args)``
+        without the prefix) when given; returns ``then``'s answer (``None`` without it)."""
         raws: list[bytes | None] = []
         commands: list[tuple[Script, list[Any]]] = []
         for write in writes:
@@ -546,6 +565,8 @@ class RedisStore:
                 size = len(payload) if write.size is None else write.size
                 commands.append((self._append, [write.log, payload, size]))
             raws.append(raw)
+        if then is not None:
+            commands.append(then)
         try:
             try:
                 answers = self._pipelined(commands)
@@ -555,9 +576,10 @@ class RedisStore:
                 answers = self._pipelined(commands)
         except redis.exceptions.RedisError as exc:  # also when a batch ends, outside the wrapped methods
             raise (_unavailable(exc) or exc) from exc
-        for write, written, answer in zip(writes, raws, answers, strict=True):
+        for write, written, answer in zip(writes, raws, answers, strict=False):
             if isinstance(write, Put) and written is not None:
                 self._known.remember((write.ns, write.key), written, answer[1])
+        return answers[-1] if then is not None else None
 
     def _pipelined(self, commands: Sequence[tuple[Script, list[Any]]]) -> list[Any]:
         """Run scripts by their SHA in one pipeline (redis-py's ``Script`` would first ask the server
