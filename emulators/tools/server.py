@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixelmock.emulators.config.settings import DEFAULT_CONNECTIONS, DEFAULT_READ_TIMEOUT
 from pixelmock.emulators.tools.tls import TlsFiles
-from pixelmock.emulators.web.context import OversizedBody, read_bounded
+from pixelmock.emulators.web.context import BoundedBody, OversizedBody, read_bounded
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -221,10 +221,9 @@ def _raise_fd_limit(wanted: int) -> None:
 
 def _worker_class(base: type, read_timeout: float) -> type:
     """gunicorn's gevent worker, reading each request's body (``read_bounded`` by the app's
-    ``MAX_CONTENT_LENGTH``: a larger one is dropped as read and handed over as an ``OversizedBody``)
-    within ``read_timeout`` seconds before the app is called; a client that misses the deadline has its
-    connection closed unanswered."""
-    import io
+    ``MAX_CONTENT_LENGTH``, handed over as a ``BoundedBody``; a larger one is dropped as read and handed
+    over as an ``OversizedBody``) within ``read_timeout`` seconds before the app is called; a client
+    that misses the deadline has its connection closed unanswered."""
     import warnings
 
     import gevent
@@ -289,7 +288,7 @@ def _worker_class(base: type, read_timeout: float) -> type:
                     done = True
                 if not done:  # the deadline passed
                     raise StopIteration  # gunicorn closes the connection (as flask-sock does)
-                req.body = OversizedBody() if data is None else io.BytesIO(data)
+                req.body = OversizedBody() if data is None else BoundedBody(data)
             super().handle_request(listener_name, req, sock, addr)
 
     return Worker

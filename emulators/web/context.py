@@ -18,11 +18,14 @@ from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.webhooks import is_loopback
 
 __all__ = [
+    "BoundedBody",
     "MalformedBody",
     "OversizedBody",
     "bound_chunked_bodies",
     "choice",
+    "defer_to_app",
     "parse_client_json",
+    "raise_deferred",
     "read_bounded",
     "read_json",
     "request_body",
@@ -104,8 +107,36 @@ def request_body() -> bytes:
 
 #: Bytes read at a time from a request body.
 CHUNK_BYTES = 64 * 1024
-#: The WSGI environ key marking a chunked body past the limit (answered 413 by the app).
-_TOO_LARGE = "pixelmock.body_too_large"
+#: The WSGI environ key of an exception a WSGI wrapper met before the request reached the app
+#: (``defer_to_app``).
+_DEFERRED = "pixelmock.deferred_error"
+
+
+def defer_to_app(environ: Any, exc: Exception) -> None:
+    """Have the app raise ``exc`` for this request, from its first ``before_request`` hook
+    (``raise_deferred``), so that the app's error handlers answer it in the provider's shape: for a WSGI
+    wrapper that met it before the app was called."""
+    environ[_DEFERRED] = exc
+
+
+def raise_deferred(app: Flask) -> None:
+    """Make ``app``'s first ``before_request`` hook raise what a wrapper deferred (``defer_to_app``);
+    installed once per app."""
+    if _DEFERRED in app.extensions:
+        return
+    app.extensions[_DEFERRED] = True
+
+    def deferred() -> None:
+        found = request.environ.get(_DEFERRED)
+        if found is not None:
+            raise found
+
+    app.before_request_funcs.setdefault(None, []).insert(0, deferred)
+
+
+class BoundedBody(io.BytesIO):
+    """A request body the server has already read within the app's limit (``read_bounded``): the app
+    reads it as it is."""
 
 
 class OversizedBody(io.BytesIO):
@@ -129,28 +160,32 @@ def bound_chunked_bodies(app: Flask) -> None:
     """Read a body sent without a Content-Length (chunked; the server terminates it:
     ``wsgi.input_terminated``) before ``app`` does, with ``read_bounded`` and the app's
     ``MAX_CONTENT_LENGTH``: within the limit the app gets it with its Content-Length; past it (or when
-    the server already found it so: ``OversizedBody``) the app answers the provider's 413 from its first
-    ``before_request`` hook (``app.wsgi_app`` is wrapped; a WebSocket upgrade is left alone). Werkzeug's
-    own reading of such a body held about three times the limit before refusing it."""
+    the server already found it so: ``OversizedBody``) the app answers the provider's 413
+    (``defer_to_app``; ``app.wsgi_app`` is wrapped; a WebSocket upgrade, and a body the server has
+    already read within the limit into memory, are left alone). Werkzeug's own reading of such a body
+    held about three times the limit before refusing it."""
     inner = app.wsgi_app
 
     def reading(environ: Any, start_response: Any) -> Any:
         limit = app.config.get("MAX_CONTENT_LENGTH")
+        stream = environ.get("wsgi.input")
         chunked = environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")
-        if isinstance(environ.get("wsgi.input"), OversizedBody):
-            environ[_TOO_LARGE] = True
-        elif limit is not None and chunked and environ.get("HTTP_UPGRADE", "").lower() != "websocket":
-            body = read_bounded(environ["wsgi.input"], limit)
-            environ[_TOO_LARGE] = body is None
+        if isinstance(stream, OversizedBody):
+            defer_to_app(environ, RequestEntityTooLarge())
+        elif (
+            limit is not None
+            and chunked
+            and not isinstance(stream, BoundedBody)  # the gevent worker read it (``tools/server.py``)
+            and environ.get("HTTP_UPGRADE", "").lower() != "websocket"
+        ):
+            body = read_bounded(stream, limit)
+            if body is None:
+                defer_to_app(environ, RequestEntityTooLarge())
             environ["wsgi.input"] = io.BytesIO(body or b"")
             environ["CONTENT_LENGTH"] = str(len(body or b""))
         return inner(environ, start_response)
 
-    def refuse() -> None:
-        if request.environ.get(_TOO_LARGE):
-            raise RequestEntityTooLarge()
-
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse)
+    raise_deferred(app)
     app.wsgi_app = reading  # type: ignore[method-assign]
 
 

@@ -10,22 +10,18 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.wsgi import ClosingIterator
 
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.scheduler import timer_handler
 from pixelmock.emulators.core.store import StoreUnavailable
 from pixelmock.emulators.core.webhooks import ATTEMPT
-from pixelmock.emulators.web.context import runtime
+from pixelmock.emulators.web.context import defer_to_app, raise_deferred, runtime
 
 __all__ = ["FlaskHost", "bind"]
 
 log = logging.getLogger("pixelmock")
-
-#: The WSGI environ key holding the ``StoreUnavailable`` met before the request reached the app (raised
-#: again by the app's first ``before_request`` hook, so that the app answers it).
-_OUTAGE = "pixelmock.store_unavailable"
 
 
 class FlaskHost:
@@ -61,8 +57,8 @@ def bind(app: Flask, rt: Runtime) -> None:
     """Serve ``rt`` in ``app``: its ticks run in the app's context, before each request is handled and
     after its answer has been sent (``app.wsgi_app`` is wrapped), and the background ticker
     (``config.tick_seconds``) starts with the first request. Should the store be unavailable before the
-    request is handled, the app raises ``StoreUnavailable`` from its first ``before_request`` hook (its
-    error handler answers in the provider's shape)."""
+    request is handled, the app raises ``StoreUnavailable`` from its first ``before_request`` hook
+    (``defer_to_app``; its error handler answers in the provider's shape)."""
     rt.host = FlaskHost(app, rt.scheduler.tick_lock)
     inner = app.wsgi_app
 
@@ -77,16 +73,11 @@ def bind(app: Flask, rt: Runtime) -> None:
             if rt.due():
                 rt.tick()
         except StoreUnavailable as exc:  # answered inside the app, in the provider's shape
-            environ[_OUTAGE] = exc
+            defer_to_app(environ, exc)
             return inner(environ, start_response)
         return ClosingIterator(inner(environ, start_response), [tick_after])
 
-    def outage() -> None:
-        found = request.environ.get(_OUTAGE)
-        if found is not None:
-            raise found
-
-    app.before_request_funcs.setdefault(None, []).insert(0, outage)
+    raise_deferred(app)
     app.wsgi_app = ticking  # type: ignore[method-assign]
 
 
