@@ -321,10 +321,7 @@ class Journal:
             return
         if self.store.shared:
             request_part, response_part, notes = build_safely(build)
-            entry = JournalEntry(
-                seq=0, request=request_part, response=response_part, notes=tuple(notes), **fields
-            )
-            self.store.write_many([Append(LOG, entry)])  # held to the request's end (``Store.batch``)
+            self.add(request=request_part, response=response_part, notes=tuple(notes), **fields)
         else:
             self.store.write_many([Append(LOG, _Pending(build, **fields), size)])
 

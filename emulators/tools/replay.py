@@ -41,7 +41,6 @@ import io
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,6 +60,7 @@ from pixelmock.contracts.verify import FETCHED_KEY, WEBSOCKET_KEY, match, split_
 from pixelmock.emulators.app import mounted_providers
 from pixelmock.emulators.config.settings import RECORD_MODES
 from pixelmock.emulators.core.exchange import journal_note
+from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.logs import loggable
 from pixelmock.emulators.tools.cassettes import (
     CassetteWriter,
@@ -409,7 +409,7 @@ def unmatched_frames(provider: str, message: bytes) -> list[Any]:
         kind = task.get("taskType") if isinstance(task, dict) else None
         if kind == "authentication":
             reply = json.loads(json.dumps(block["authentication"]["reply"]))
-            reply["data"][0]["connectionSessionUUID"] = str(uuid.uuid4())
+            reply["data"][0]["connectionSessionUUID"] = str(new_uuid())
             frames.append(reply)
         elif kind == "ping":
             frames.append(block["keepalive"]["reply"])

@@ -225,14 +225,11 @@ def approx_bytes(value: Any) -> int:
             continue
         seen.add(id(obj))
         total += getsizeof(obj)
-        if kind is dict:
+        if isinstance(obj, dict):
             extend(obj.keys())
             extend(obj.values())
-        elif kind is list or kind is tuple or isinstance(obj, list | tuple | set | frozenset):
+        elif isinstance(obj, list | tuple | set | frozenset):
             extend(obj)
-        elif isinstance(obj, dict):
-            extend(obj.keys())
-            extend(obj.values())
         else:
             names = _field_names(kind)
             if names:

@@ -402,9 +402,7 @@ class RedisStore:
     # ------------------------------------------------------------------------------------------ records
 
     def put(self, ns: str, key: str, value: Any) -> None:
-        raw = self._codec.dumps(value)
-        done = self._run(self._put, ns, key, raw, self.max_records or 0, "*", "", "", "", "")
-        self._known.remember((ns, key), raw, done[1])
+        self._write_now([*self._take_held(), Put(ns, key, value)])
 
     def get(self, ns: str, key: str) -> Any | None:
         raw = self.client.hget(self._key("r", ns), key)
@@ -576,7 +574,7 @@ class RedisStore:
                 answers = self._pipelined(commands)
         except redis.exceptions.RedisError as exc:  # also when a batch ends, outside the wrapped methods
             raise (_unavailable(exc) or exc) from exc
-        for write, written, answer in zip(writes, raws, answers, strict=False):
+        for write, written, answer in zip(writes, raws, answers[: len(writes)], strict=True):
             if isinstance(write, Put) and written is not None:
                 self._known.remember((write.ns, write.key), written, answer[1])
         return answers[-1] if then is not None else None

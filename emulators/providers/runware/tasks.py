@@ -211,7 +211,7 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     try:
         if failure is not None:  # an async task that fails later: claimed, not charged
             record = replace(record, image_uuids=[], finish_at=[], failure=failure, fail_at=finish_at[-1])
-            rt.store.update(TASKS, task_uuid, lambda old: _unclaimed(old, record))
+            rt.store.update(TASKS, task_uuid, lambda old: _unclaimed(old, record, common))
         else:  # the task id is claimed with the debit that pays for it: one atomic step
             memo, usd = f"runware imageInference {task_uuid}", priced.usd or Decimal(0)
             claim = Put(TASKS, task_uuid, record)
@@ -293,11 +293,11 @@ def _upload(
         )
 
 
-def _unclaimed(old: TaskRecord | None, record: TaskRecord) -> TaskRecord:
-    """``record``, for a store update claiming its task id; raises ``TaskFailed`` (a conflict) when the
-    id is taken."""
+def _unclaimed(old: TaskRecord | None, record: TaskRecord, common: dict[str, Any]) -> TaskRecord:
+    """``record``, for a store update claiming its task id; raises ``TaskFailed`` (a conflict, with the
+    task's ``common`` fields) when the id is taken."""
     if old is not None:
-        raise TaskFailed(_conflict(old, {"taskType": TASK_TYPE, "taskUUID": record.task_uuid}))
+        raise TaskFailed(_conflict(old, common))
     return record
 
 
