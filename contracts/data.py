@@ -1,10 +1,24 @@
-"""Loading of the YAML data files in ``contracts/data`` (pricing, model facts), cached per process."""
+"""Loading of the contract files (``contracts/data``: pricing, model facts; ``contracts/openapi``: the
+providers' documents), cached per process and, parsed, on disk.
+
+The contracts are YAML; parsing them is most of what building an app costs (about 0.12 s of a 0.3 s
+``create_app`` with libyaml). ``read_contract`` keeps each file's parsed value as ``marshal`` bytes, in
+memory and in a cache folder (``cache_folder``: ``~/.cache/pixelmock/contracts`` by default), under a
+name with the SHA-256 of the file's text and the parser's version: a changed contract or PyYAML is parsed
+again, a cache that cannot be written is done without. Like Python's own bytecode cache, the folder is
+trusted as the user's own files are (``marshal`` is not for untrusted bytes).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import marshal
+import os
+import tempfile
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, cast
 
 import yaml
@@ -20,11 +34,84 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=SAFE_LOADER)
 
 
+#: What a cached value depends on besides the file's text: the parser and the cache's format.
+_PARSER = f"pyyaml-{yaml.__version__}-{SAFE_LOADER.__name__}-marshal-{marshal.version}".encode()
+#: ``(folder, name)`` -> the parsed value as ``marshal`` bytes (a fresh copy is one ``marshal.loads``).
+_parsed: dict[tuple[str, str], bytes] = {}
+
+
+def cache_root() -> Path | None:
+    """pixelmock's cache folder on this machine: ``$PIXELMOCK_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/pixelmock``, else ``~/.cache/pixelmock``; ``None`` when there is no home to put it
+    in. What is there can be deleted at any time."""
+    if os.environ.get("PIXELMOCK_CACHE_DIR"):
+        return Path(os.environ["PIXELMOCK_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "pixelmock"
+    except RuntimeError:  # no home directory known
+        return None
+
+
+def cache_folder() -> Path | None:
+    """Where parsed contracts are kept: ``contracts`` in ``cache_root()``."""
+    root = cache_root()
+    return None if root is None else root / "contracts"
+
+
+def read_contract(folder: str, name: str) -> Any:
+    """The value of ``contracts/<folder>/<name>.yaml``, a copy of its own (the caller may change it).
+    Parsed once per process, and once per file version on this machine (``cache_folder``). Raises
+    ``FileNotFoundError`` for an unknown file, ``yaml.YAMLError`` for one that is not YAML."""
+    blob = _parsed.get((folder, name))
+    if blob is None:
+        path = resources.files("pixelmock.contracts").joinpath(folder, f"{name}.yaml")
+        blob = _parsed[(folder, name)] = parsed_bytes(f"{folder}-{name}", path.read_text(encoding="utf-8"))
+    return marshal.loads(blob)
+
+
+def parsed_bytes(name: str, text: str, where: Path | None = None) -> bytes:
+    """``parse_yaml(text)`` as ``marshal`` bytes, read from the cache folder (``where``, default
+    ``cache_folder()``) when a file of ``name`` with this text's digest is there, else parsed and put
+    there (the other versions of ``name`` removed). A cache file that cannot be read or written is
+    ignored. Raises ``yaml.YAMLError``; ``ValueError`` when the value holds what ``marshal`` cannot
+    (a date: the contracts have none)."""
+    folder = where if where is not None else cache_folder()
+    digest = hashlib.sha256(_PARSER + text.encode()).hexdigest()[:32]
+    cached = None if folder is None else folder / f"{name}.{digest}.marshal"
+    if cached is not None:
+        try:
+            blob = cached.read_bytes()
+            marshal.loads(blob)  # a torn or foreign file is parsed again
+            return blob
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    blob = marshal.dumps(parse_yaml(text))
+    if cached is not None:
+        _keep(cached, blob)
+    return blob
+
+
+def _keep(path: Path, blob: bytes) -> None:
+    """Write ``blob`` at ``path`` atomically (another process may read it at once) and remove the other
+    versions of its name; nothing when the folder cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", delete=False) as out:
+            out.write(blob)
+        os.replace(out.name, path)
+        for old in path.parent.glob(f"{path.name.split('.', 1)[0]}.*.marshal"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 @cache
 def load(name: str) -> dict[str, Any]:
-    """Parse ``contracts/data/<name>.yaml``. Raises ``FileNotFoundError`` for an unknown name."""
-    text = resources.files("pixelmock.contracts").joinpath("data", f"{name}.yaml").read_text(encoding="utf-8")
-    return cast(dict[str, Any], parse_yaml(text))
+    """Parse ``contracts/data/<name>.yaml`` (shared; do not mutate). Raises ``FileNotFoundError`` for an
+    unknown name."""
+    return cast(dict[str, Any], read_contract("data", name))
 
 
 @cache

@@ -12,7 +12,6 @@ import copy
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema_rs
@@ -21,7 +20,7 @@ if TYPE_CHECKING:  # python-jsonschema is imported when a refusal is first expla
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-from pixelmock.contracts.data import catalogue, load, model_facts, parse_yaml
+from pixelmock.contracts.data import catalogue, load, model_facts, read_contract
 from pixelmock.contracts.errors import UnknownProvider
 from pixelmock.contracts.providers import PROVIDERS as PROVIDERS  # the registry's names, in display order
 from pixelmock.contracts.providers import provider as registered
@@ -32,14 +31,14 @@ def written(provider: str) -> dict[str, Any]:
     """The OpenAPI document of ``provider`` as written (shared; do not mutate): the registry's ``document``
     of a provider, else ``contracts/openapi/<provider>.yaml`` (``admin``); where each fact lives, for
     FIDELITY.md. Raises ``FileNotFoundError``."""
+    return cast(dict[str, Any], read_contract("openapi", _document_name(provider)))
+
+
+def _document_name(provider: str) -> str:
     try:
-        name = registered(provider).document
+        return registered(provider).document
     except UnknownProvider:
-        name = provider
-    text = (
-        resources.files("pixelmock.contracts").joinpath("openapi", f"{name}.yaml").read_text(encoding="utf-8")
-    )
-    return cast(dict[str, Any], parse_yaml(text))
+        return provider
 
 
 @cache
@@ -47,7 +46,7 @@ def document(provider: str) -> dict[str, Any]:
     """The OpenAPI document of ``provider`` as the emulators validate with and serve it (shared; do not
     mutate): ``written`` completed with the catalogue's branches (``x-catalogue``). Raises
     ``FileNotFoundError``."""
-    return _with_catalogue(copy.deepcopy(written(provider)))
+    return _with_catalogue(read_contract("openapi", _document_name(provider)))  # a copy of its own
 
 
 #: A document's list of model-discriminated request schemas whose branches the catalogue completes.
@@ -176,25 +175,33 @@ def _pointer(doc: dict[str, Any], ref: str) -> Any:
     return target
 
 
-def _inline(doc: dict[str, Any], node: Any) -> Any:
+def _inline(doc: dict[str, Any], node: Any, done: dict[str, Any]) -> Any:
+    """``node`` with its local ``$ref``s replaced; ``done``: each reference already inlined (a schema
+    named many times is inlined once and shared)."""
     if isinstance(node, list):
-        return [_inline(doc, item) for item in node]
+        return [_inline(doc, item, done) for item in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
+        ref = node["$ref"]
+        if len(node) == 1:
+            if ref not in done:
+                done[ref] = _inline(doc, _pointer(doc, ref), done)
+            return done[ref]
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return _inline(doc, {**_pointer(doc, node["$ref"]), **siblings})
-    return {key: (value if key == "mapping" else _inline(doc, value)) for key, value in node.items()}
+        return _inline(doc, {**_pointer(doc, ref), **siblings}, done)
+    return {key: (value if key == "mapping" else _inline(doc, value, done)) for key, value in node.items()}
 
 
 @cache
 def inlined(provider: str) -> dict[str, Any]:
     """The document with every local ``$ref`` replaced by what it names (the documents are not recursive).
 
-    Schemas taken from it are self-contained, so they validate without a reference registry.
+    Schemas taken from it are self-contained, so they validate without a reference registry. Shared; do
+    not mutate (a schema named several times is one object in it).
     """
     doc = document(provider)
-    return cast(dict[str, Any], _inline(doc, doc))
+    return cast(dict[str, Any], _inline(doc, doc, {}))
 
 
 def resolve(provider: str, node: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from paths import ROOT
 from PIL import Image
 from runware import Runware, RunwareError
 
+from pixelmock.contracts.data import cache_root
 from pixelmock.emulators.tools.cli import main
 from pixelmock.emulators.tools.server import free_port
 
@@ -251,11 +252,12 @@ asyncio.run(main(json.load(sys.stdin)))
 
 
 def _cache_dir() -> Path:
-    """Where the legacy SDK's venv is kept between runs: ``$PIXELMOCK_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/pixelmock``, else ``~/.cache/pixelmock``."""
-    if os.environ.get("PIXELMOCK_CACHE_DIR"):
-        return Path(os.environ["PIXELMOCK_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pixelmock"
+    """Where the legacy SDK's venv is kept between runs: pixelmock's cache folder (``$PIXELMOCK_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/pixelmock``, else ``~/.cache/pixelmock``)."""
+    root = cache_root()
+    if root is None:
+        pytest.skip("no cache folder: set PIXELMOCK_CACHE_DIR")
+    return root
 
 
 def _index_url() -> str:
