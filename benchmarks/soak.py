@@ -3,12 +3,13 @@ resident memory and ``GET /__admin/stats`` as it goes. A benchmark, not a test: 
 the statuses each request must get.
 
 ``python -m benchmarks.soak [--rounds 24] [--per-round 25] [--unbounded | --budget-mib N]
-[--chunked-mib 200]``
+[--chunked-mib 200] [--served] [--mix every-kind|issue]``
 
 Each round sends, ``--per-round`` times: an OpenAI generation (1024x1024 PNG as b64_json), a Cloudflare
 run, an Apiframe submit and poll, Runware tasks with a base64 PNG result, a URL result and an
 ``uploadEndpoint`` (delivered to a loopback receiver this script runs), a GMI Cloud generation and a GMI
-request rejected with a 1 MB prompt (its failed record keeps the payload). Every request uses the
+request rejected with a 1 MB prompt (its failed record keeps the payload); ``--mix issue``: issue 28's
+soak instead (``issue_mix``). Every request uses the
 realistic headers of its provider, a credential in a webhook URL's query included. After each round it
 prints the RSS (``/proc/self/status`` VmRSS, MiB) and each budget's held/evicted figures.
 ``--unbounded``: every byte budget off (``None``), as before budgets existed (records then bounded only
@@ -143,6 +144,31 @@ def one_of_each(client: httpx.Client, n: int, hook: str) -> int:
     return 9
 
 
+#: The largest output Runware documents for gpt-image-2 (3840x2160): a "large" base64 result.
+LARGE = {"width": 3840, "height": 2160}
+
+
+def issue_mix(client: httpx.Client, n: int, hook: str) -> int:
+    """Issue 28's soak, job ``n`` of every 1,000: a large Runware base64 PNG result each time, a large
+    result delivered to an ``uploadEndpoint`` 3 times in 5 (600 of 1,000) and a GMI request refused for
+    its 1 MB prompt 3 times in 20 (150 of 1,000); returns how many requests it sent."""
+    bearer = {"Authorization": f"Bearer soak-{n // 50}"}
+    tasks = [_runware_task(n, outputType="base64Data", outputFormat="PNG", **LARGE)]
+    if n % 5 < 3:
+        tasks.append(_runware_task(n, outputType="URL", uploadEndpoint=f"{hook}/upload/{n}.png", **LARGE))
+    _expect(client.post(RUNWARE, json=tasks, headers=bearer), 200)
+    if n % 20 >= 3:
+        return 1
+    gmi = {"Authorization": f"Bearer gmi-soak-{n // 50}"}
+    rejected = {"prompt": PROMPT_1MB, "quality": "low"}
+    _expect(client.post(GMI, json={"model": "gpt-image-2", "payload": rejected}, headers=gmi), 400)
+    return 2
+
+
+#: ``--mix``: what one job of a round sends.
+JOBS: dict[str, Callable[[httpx.Client, int, str], int]] = {"every-kind": one_of_each, "issue": issue_mix}
+
+
 def soak(
     rounds: int,
     per_round: int,
@@ -150,8 +176,10 @@ def soak(
     budget_mib: int | None = None,
     report: Callable[[str], None] = print,
     served: bool = False,
+    mix: str = "every-kind",
 ) -> dict[str, Any]:
-    """Run ``rounds`` rounds of ``per_round`` jobs of every provider; ``report`` gets each printed line.
+    """Run ``rounds`` rounds of ``per_round`` jobs (``mix``: ``JOBS``' name; default one job of every
+    provider); ``report`` gets each printed line.
     ``budget_mib``: every byte budget set to that many MiB (default: ``EmulatorConfig``'s). ``served``: the
     jobs go to a fresh ``pixelmock serve`` (1 worker, access log off) and the RSS is its worker's, not
     this process's. Returns the last ``GET /__admin/stats``."""
@@ -163,14 +191,14 @@ def soak(
     names = ("results", "payloads", "uploads", "journal")
     budgets = "off" if unbounded else f"{budget_mib} MiB each" if budget_mib else "defaults"
     where = "a served worker (pixelmock serve)" if served else "this process (in-process app)"
-    report(f"soak: {rounds} rounds x {per_round} jobs per provider; byte budgets: {budgets}; RSS of {where}")
+    report(f"soak: {rounds} rounds x {per_round} jobs ({mix}); byte budgets: {budgets}; RSS of {where}")
     report("round  requests  seconds  RSS MiB  " + "  ".join(f"{n} held/evicted MiB (count)" for n in names))
     started, sent = time.perf_counter(), 0
     stats: dict[str, Any] = {}
     with receiver() as hook, _target(config, served) as (client, deliver, rss):
         for round_ in range(1, rounds + 1):
             for i in range(per_round):
-                sent += one_of_each(client, round_ * per_round + i, hook)
+                sent += JOBS[mix](client, (round_ - 1) * per_round + i, hook)
             deliver()  # deliveries due now
             stats = client.get("/__admin/stats").json()
             held = stats["budgets"]
@@ -257,8 +285,15 @@ def main(argv: list[str] | None = None) -> int:
         "--chunked-mib", type=int, default=200, help="a served worker's peak for a chunked body (0: skip)"
     )
     parser.add_argument("--served", action="store_true", help="soak a pixelmock serve worker (its RSS)")
+    parser.add_argument(
+        "--mix",
+        choices=sorted(JOBS),
+        default="every-kind",
+        help="every-kind: one job of every provider and flow; issue: issue 28's large base64 results, "
+        "uploads and refused 1 MB prompts (1,000 / 600 / 150 in 40 rounds of 25)",
+    )
     args = parser.parse_args(argv)
-    soak(args.rounds, args.per_round, args.unbounded, args.budget_mib, served=args.served)
+    soak(args.rounds, args.per_round, args.unbounded, args.budget_mib, served=args.served, mix=args.mix)
     if args.chunked_mib:
         chunked_peak(args.chunked_mib)
     return 0

@@ -223,19 +223,19 @@ class EmulatorConfig:
         ),
     )
     results_max_bytes: int | None = field(
-        default=128 * 1024 * 1024,
+        default=64 * 1024 * 1024,
         metadata=setting("estimated bytes stored results (Runware tasks, files) may hold, oldest evicted"),
     )
     payloads_max_bytes: int | None = field(
-        default=32 * 1024 * 1024,
+        default=16 * 1024 * 1024,
         metadata=setting("estimated bytes GMI Cloud's request records may hold, oldest evicted"),
     )
     uploads_max_bytes: int | None = field(
-        default=64 * 1024 * 1024,
+        default=32 * 1024 * 1024,
         metadata=setting("estimated bytes settled outbound deliveries may hold, oldest evicted"),
     )
     journal_max_bytes: int | None = field(
-        default=32 * 1024 * 1024,
+        default=16 * 1024 * 1024,
         metadata=setting("estimated bytes the journal may hold, oldest entries dropped"),
     )
     log_level: str = field(

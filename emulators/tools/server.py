@@ -184,6 +184,7 @@ def serve(
                     self.cfg.set(key, value)
 
             def load(self) -> Flask:
+                _return_large_blocks()
                 built.append(factory())  # in the worker, after gevent's patching
                 return built[0]
 
@@ -206,6 +207,32 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+#: glibc's ``mallopt`` parameter for the mmap threshold, and the threshold set: 128 KiB, glibc's own
+#: starting value (``mallopt(3)``).
+_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES = -3, 128 * 1024
+
+
+def _return_large_blocks() -> bool:
+    """On glibc, fix the mmap threshold at 128 KiB in this worker, so every allocation of that size or
+    more (base64 results, request bodies, uploads' bytes) is mapped on its own and handed back to the
+    OS when freed; ``False`` (nothing changed) elsewhere, or when ``MALLOC_MMAP_THRESHOLD_`` already
+    sets it. glibc otherwise raises the threshold each time such a block is freed (up to 32 MiB), after
+    which blocks of a few hundred kB come from the heap, whose freed holes stay resident: a served worker
+    under issue 28's soak (large results evicted by their budget) held 380 MiB instead of 444 after 575
+    requests (BENCHMARKS.md, "Performance and the shared store, round 2")."""
+    import ctypes
+
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: their own allocators
+            return False
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
 
 
 def _raise_fd_limit(wanted: int) -> None:

@@ -48,6 +48,16 @@ def test_soak_runs_every_provider_and_reports_the_budgets() -> None:
     assert stats["budgets"]["payloads"]["evicted"] >= 1  # two 1 MB rejected prompts in a 1 MiB budget
 
 
+def test_the_issue_mix_soak_sends_large_results_uploads_and_refused_prompts() -> None:
+    lines: list[str] = []
+    stats = soak(rounds=1, per_round=5, budget_mib=1, report=lines.append, mix="issue")
+    budgets = stats["budgets"]
+    # jobs 0-4: five large base64 results, three uploads (n % 5 < 3), three refused prompts (n % 20 < 3)
+    assert budgets["uploads"]["count"] + budgets["uploads"]["evicted"] == 3
+    assert budgets["payloads"]["count"] + budgets["payloads"]["evicted"] == 3
+    assert budgets["results"]["evicted"] >= 1  # 3840x2160 results in a 1 MiB budget
+
+
 def test_chunked_peak_sends_a_body_over_the_limit_to_a_served_worker() -> None:
     lines: list[str] = []
     ratio = chunked_peak(80, report=lines.append)  # 80 MiB against the default 64 MiB: refused

@@ -197,6 +197,47 @@ def test_renders_run_on_native_threads_under_gevent_and_give_the_same_bytes() ->
     assert done.stdout.strip() == hashlib.sha256(images.render(spec)).hexdigest()
 
 
+_MAPPED_BLOCKS = """
+import ctypes, sys
+libc = ctypes.CDLL(None)
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc.mallinfo2.restype = MallInfo2
+from pixelmock.emulators.tools.server import _return_large_blocks
+set_here = _return_large_blocks() if sys.argv[1] == "worker" else None
+big = bytearray(4 << 20)  # mapped; freeing it raises glibc's own threshold to 4 MiB
+del big
+before = libc.mallinfo2().hblks
+blocks = [bytearray(300_000) for _ in range(4)]  # a base64 result's size
+print(set_here, libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("ctypes").CDLL(None), "gnu_get_libc_version"), reason="glibc only")
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ("plain", {}, "None 0"),  # glibc's moving threshold: 300 kB blocks now come from the heap
+        ("worker", {}, "True 4"),  # each mapped on its own, so freeing one returns it to the OS
+        ("worker", {"MALLOC_MMAP_THRESHOLD_": "131072"}, "False 4"),  # the deployer's own setting kept
+    ],
+    ids=["glibc-default", "served-worker", "environment-set"],
+)
+def test_a_served_worker_maps_large_blocks_on_their_own(
+    argv: str, env: dict[str, str], expected: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _MAPPED_BLOCKS, argv],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()
+
+
 @pytest.mark.parametrize(
     "how", ["flag", "environment", "config file"], ids=["flag", "environment", "config-file"]
 )
