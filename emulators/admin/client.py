@@ -292,6 +292,13 @@ class PixelmockAdmin:
         provider's own currency (USD; credits at Apiframe)."""
         return Bill.from_json(self._call("GET", "/bill"))
 
+    def unanswered(self) -> list[dict[str, Any]]:
+        """The requests charged whose answer was never recorded, oldest first (``GET
+        /__admin/journal/unanswered``): each ``{"at", "provider", "method", "path", "charges": [{"account_id",
+        "currency", "amount", "memo", "provider", "model", "job_id"}]}``. Once no request is in flight,
+        each was charged by a worker that stopped before answering."""
+        return cast(list[dict[str, Any]], self._call("GET", "/journal/unanswered")["requests"])
+
     def clear_journal(self) -> None:
         """Empty the journal."""
         self._call("DELETE", "/journal")

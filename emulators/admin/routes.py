@@ -323,6 +323,13 @@ def get_journal() -> Response:
     return jsonify(entries=[e.to_json() for e in entries], count=len(entries), limit=journal.limit)
 
 
+@bp.get("/journal/unanswered")
+def get_unanswered() -> Response:
+    """The requests charged whose answer was never recorded (``Journal.unanswered``), oldest first."""
+    found = runtime().journal.unanswered()
+    return jsonify(requests=found, count=len(found))
+
+
 @bp.delete("/journal")
 def clear_journal() -> Response:
     runtime().journal.clear()

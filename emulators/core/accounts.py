@@ -165,6 +165,7 @@ class Accounts:
         self._seen: Cached[OrderedDict[str, Account]] = Cached(control, OrderedDict)
         self._seen_lock = threading.Lock()
         self._listeners: list[Callable[[LedgerLine], None]] = []
+        self._before_debit: list[Callable[[LedgerLine], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -248,6 +249,11 @@ class Accounts:
         (keep it cheap: the request waits for it)."""
         self._listeners.append(listener)
 
+    def subscribe_debits(self, listener: Callable[[LedgerLine], None]) -> None:
+        """Call ``listener(line)`` before each debit is tried, ``line`` being the debit as it would be
+        written (``balance_after`` not known yet: 0); the debit may still be refused (keep it cheap)."""
+        self._before_debit.append(listener)
+
     def set_balance(
         self, account: Account, currency: str, amount: Decimal | int, memo: str = BALANCE_SET_MEMO
     ) -> LedgerLine | None:
@@ -281,6 +287,10 @@ class Accounts:
         key is absent, even when the balance does not cover the amount; raises ``Claimed`` (no change,
         nothing written) when it is there."""
         taken = Decimal(amount)
+        if self._before_debit:
+            line = _charged(LedgerLine(account.id, currency, -taken, Decimal(0), memo, ""), charge)
+            for listener in tuple(self._before_debit):
+                listener(line)
 
         def covered(current: Account) -> Decimal | None:
             return -taken if current.balances.get(currency, Decimal(0)) >= taken else None
@@ -315,15 +325,8 @@ class Accounts:
             if amount is None:
                 return current, []
             after = current.balances.get(currency, Decimal(0)) + amount
-            line = LedgerLine(ident, currency, amount, after, memo, self._clock.now().isoformat())
-            if charge is not None:
-                line = replace(
-                    line,
-                    provider=charge.provider,
-                    model=charge.model,
-                    job_id=charge.job_id,
-                    images=charge.images,
-                )
+            at = self._clock.now().isoformat()
+            line = _charged(LedgerLine(ident, currency, amount, after, memo, at), charge)
             moved.append(line)
             return replace(current, balances={**current.balances, currency: after}), [line]
 
@@ -332,3 +335,12 @@ class Accounts:
             for listener in tuple(self._listeners):
                 listener(line)
         return moved[0] if moved else None
+
+
+def _charged(line: LedgerLine, charge: Charge | None) -> LedgerLine:
+    """``line`` naming what ``charge`` paid for (``provider``, ``model``, ``job_id``, ``images``)."""
+    if charge is None:
+        return line
+    return replace(
+        line, provider=charge.provider, model=charge.model, job_id=charge.job_id, images=charge.images
+    )

@@ -44,7 +44,9 @@ class Exchange:
     ``notes`` (``journal_note``: the canonical request, its cost, choices made...), ``ledger`` (the
     balance movements it made, ``LedgerLine``), ``fault`` (the fault injected into it), ``unmatched``
     (no route and no provider prefix matched), ``near_miss`` (the route it most likely meant, once
-    computed) and ``journaled`` (false for a timer's stand-in: nothing of it is journaled)."""
+    computed), ``journaled`` (false for a timer's stand-in: nothing of it is journaled), ``charges`` and
+    ``charge_key`` (the debits it is making and the key of its note in ``Journal.unanswered`` until its
+    answer is recorded: ``Journal.charging``)."""
 
     method: str
     path: str
@@ -59,6 +61,8 @@ class Exchange:
     near_miss: str | None = None
     near_miss_known: bool = False
     journaled: bool = True
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    charge_key: str | None = None
     _origin: str | None = field(default=None, repr=False)
     _token: contextvars.Token[Exchange | None] | None = field(default=None, repr=False)
 

@@ -40,21 +40,26 @@ from pixelmock.contracts.secrets import (
     scrub_text,
 )
 from pixelmock.emulators.core.bodies import BodyRefused, parse_json
-from pixelmock.emulators.core.store import Append, MemoryStore, Store, Usage
+from pixelmock.emulators.core.ids import new_uuid
+from pixelmock.emulators.core.store import Append, Delete, MemoryStore, Put, Store, Usage
 
 if TYPE_CHECKING:
+    from pixelmock.emulators.core.accounts import LedgerLine
     from pixelmock.emulators.core.exchange import Exchange
 
 __all__ = [
     "LOG",
     "REDACTED",
+    "UNANSWERED",
     "WEBSOCKET",
     "Journal",
     "JournalEntry",
     "build_safely",
+    "charge_json",
     "finish",
     "journal_text",
     "jsonable",
+    "ledger_json",
     "record_message",
     "scrub",
     "scrub_headers",
@@ -73,6 +78,9 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 LOG = "journal"
 #: The ``method`` (and route prefix) of a journal entry for one WebSocket message.
 WEBSOCKET = "WEBSOCKET"
+#: The store namespace of the requests being charged whose answer is not yet recorded
+#: (``Journal.charging``), by a key of each request's own.
+UNANSWERED = "journal.unanswered"
 
 
 def _shorten(text: str) -> str:
@@ -203,6 +211,30 @@ class JournalEntry:
             "ledger": list(self.ledger),
             "unmatched": self.unmatched,
         }
+
+
+def ledger_json(lines: Iterable[LedgerLine]) -> tuple[dict[str, Any], ...]:
+    """Ledger lines as the journal keeps them: amounts as decimal strings."""
+    return tuple(
+        {
+            "account_id": line.account_id,
+            "currency": line.currency,
+            "amount": str(line.amount),
+            "balance_after": str(line.balance_after),
+            "memo": line.memo,
+            "at": line.at,
+        }
+        for line in lines
+    )
+
+
+def charge_json(line: LedgerLine) -> dict[str, Any]:
+    """A debit about to be tried, as ``Journal.unanswered`` lists it: its journal ledger line without
+    ``balance_after`` and ``at`` (not known yet), with the ``provider``, ``model`` and ``job_id`` it pays
+    for."""
+    (shown,) = ledger_json([line])
+    del shown["balance_after"], shown["at"]
+    return {**shown, "provider": line.provider, "model": line.model, "job_id": line.job_id}
 
 
 def _status_matches(status: int, wanted: int | str) -> bool:
@@ -361,8 +393,45 @@ class Journal:
 
     def clear(self) -> None:
         """Drop every entry (``seq`` keeps counting; ``Store.clear``, the emulator's reset, counts it from
-        1 again)."""
+        1 again). The requests being charged (``unanswered``) are kept."""
         self.store.trim_log(LOG)
+
+    def charging(self, exchange: Exchange, charge: dict[str, Any]) -> None:
+        """Note, before its debit is made, that ``exchange`` is being charged: ``charge`` is what the debit
+        takes (``account_id``, ``currency``, ``amount`` as a decimal string, ``memo``, ``provider``,
+        ``model``, ``job_id``). The note is one of the request's held writes, so a shared store receives
+        it in the same round trip as the debit's script, just before it; ``answered`` removes it when the
+        answer is recorded. What is left in ``unanswered`` once no request is in flight was charged (or
+        about to be) by a worker that stopped before answering. A request charged several times (a
+        Runware task array) is one note listing each charge."""
+        key = exchange.charge_key
+        if key is None:
+            key = exchange.charge_key = str(new_uuid())
+        exchange.charges.append(charge)
+        note = {
+            "at": exchange.at.isoformat(),
+            "provider": exchange.provider or "",
+            "method": exchange.method,
+            "path": exchange.path,
+            "charges": list(exchange.charges),
+        }
+        self.store.write_many([Put(UNANSWERED, key, note)])
+
+    def answered(self, exchange: Exchange) -> None:
+        """The answer of ``exchange`` is recorded: its ``charging`` note is removed, with the request's
+        other held writes (its journal entry)."""
+        if exchange.charge_key is not None:
+            self.store.write_many([Delete(UNANSWERED, exchange.charge_key)])
+            exchange.charge_key = None
+
+    def unanswered(self) -> list[dict[str, Any]]:
+        """The requests charged whose answer was never recorded, oldest first: ``{"at"`` (virtual time the
+        request arrived, ISO 8601), ``"provider"``, ``"method"``, ``"path"``, ``"charges"``: [what each
+        debit took: ``account_id``, ``currency``, ``amount``, ``memo``, ``provider``, ``model``,
+        ``job_id``]``}``. While requests are being answered their notes are here too (for milliseconds);
+        a note that stays was left by a worker that stopped (killed, or cut off from the store) after
+        the debit and before the answer: the client got no answer, or the store's outage answer."""
+        return sorted(self.store.values(UNANSWERED), key=lambda note: str(note["at"]))
 
 
 def record_message(

@@ -31,7 +31,7 @@ from pixelmock.emulators.core.faults import Faults
 from pixelmock.emulators.core.files import NAMESPACE as FILES
 from pixelmock.emulators.core.files import FileStore
 from pixelmock.emulators.core.images import ImageSpec, render
-from pixelmock.emulators.core.journal import Journal
+from pixelmock.emulators.core.journal import Journal, charge_json
 from pixelmock.emulators.core.latency import Latency
 from pixelmock.emulators.core.latency import check as check_latency
 from pixelmock.emulators.core.scheduler import QUEUE as TIMERS
@@ -104,6 +104,7 @@ class Runtime:
         self.faults = Faults(self.store, self.control)
         self.bill = BillRecorder(self.store)
         self.accounts.subscribe(self._ledger_line)
+        self.accounts.subscribe_debits(self._charging)
         #: The control generation whose shared settings (``SETTINGS``) this worker last applied.
         self._settings_generation = ""
         #: Where ticks run (set by the web layer when an app serves this runtime).
@@ -132,6 +133,13 @@ class Runtime:
             "journal": self.journal.usage().to_json(),
         }
         return {"budgets": budgets, "store": store}
+
+    def _charging(self, line: LedgerLine) -> None:
+        """A debit about to be tried for the current exchange: noted in ``Journal.unanswered`` until the
+        exchange's answer is recorded."""
+        exchange = current()
+        if exchange is not None and exchange.journaled:
+            self.journal.charging(exchange, charge_json(line))
 
     def _ledger_line(self, line: LedgerLine) -> None:
         """A balance movement: added to the current exchange's record and billed (``BillRecorder.record``)."""

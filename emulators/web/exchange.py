@@ -39,6 +39,13 @@ def install(app: Flask, rt: Runtime, owner: Callable[[], ProviderEmulator | None
             origin_of=url_root,
         ).enter()
 
+    @app.after_request
+    def _answered(response: Response) -> Response:
+        exchange = current()
+        if exchange is not None:
+            rt.journal.answered(exchange)  # with the journal entry, in the batch's one round trip
+        return response
+
     @app.teardown_request
     def _close_exchange(_: BaseException | None) -> None:
         exchange = current()

@@ -26,6 +26,7 @@ from pixelmock.emulators.core.journal import (
     build_safely,
     finish,
     journal_text,
+    ledger_json,
     record_message,
     scrub,
     scrub_headers,
@@ -33,27 +34,11 @@ from pixelmock.emulators.core.journal import (
 from pixelmock.emulators.web import access_log
 
 if TYPE_CHECKING:
-    from pixelmock.emulators.core.accounts import LedgerLine
     from pixelmock.emulators.core.runtime import Runtime
 
-__all__ = ["LAZY_MAX_BYTES", "install", "journal_message", "ledger_json", "record_unmatched"]
+__all__ = ["LAZY_MAX_BYTES", "install", "journal_message", "record_unmatched"]
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-def ledger_json(lines: list[LedgerLine]) -> tuple[dict[str, Any], ...]:
-    """Ledger lines as the journal keeps them: amounts as decimal strings."""
-    return tuple(
-        {
-            "account_id": line.account_id,
-            "currency": line.currency,
-            "amount": str(line.amount),
-            "balance_after": str(line.balance_after),
-            "memo": line.memo,
-            "at": line.at,
-        }
-        for line in lines
-    )
 
 
 #: The WSGI environ keys ``Request.headers`` and ``Request.args`` are read from.
@@ -212,6 +197,7 @@ def journal_message(rt: Runtime, provider: str, message: str | bytes) -> Iterato
         if rt.journal.limit:
             ledger = list(ledger_json(exchange.ledger))
             record_message(rt.journal, exchange, message, frames, ledger, rt.config.max_json_depth)
+        rt.journal.answered(exchange)
         access_log.log_message(exchange)
 
 

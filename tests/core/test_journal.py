@@ -13,6 +13,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -343,3 +344,65 @@ def test_journal_unit_filters_by_status_class_and_time() -> None:
 
 def test_journal_note_outside_a_request_does_nothing() -> None:
     journal_note(canonical={"model": "gpt-image-2"}, cost={"usd": "0.01"})
+
+
+# ------------------------------------------------------------------------------ charged, never answered
+
+
+def _unanswered(client: httpx.Client) -> list[dict[str, Any]]:
+    body = client.get("/__admin/journal/unanswered").json()
+    assert body["count"] == len(body["requests"])
+    return list(body["requests"])
+
+
+def test_answered_requests_leave_no_unanswered_note(app: Flask) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        tasks = [_runware_task(model="openai:gpt-image@2"), _runware_task(model="openai:gpt-image@2")]
+        assert http.post(RUNWARE, json=tasks, headers={"Authorization": "Bearer rw-a"}).status_code == 200
+        submit = http.post(
+            f"{APIFRAME}/v2/images/generate", json=_apiframe_documented_body(), headers={"X-API-Key": "afk_a"}
+        )
+        assert submit.status_code == 202
+        poor = {"Authorization": "Bearer rw-poor"}
+        http.put("/__admin/accounts/balances", json={"key": "rw-poor", "balances": {"USD": "0"}})
+        refused = http.post(RUNWARE, json=[_runware_task(model="openai:gpt-image@2")], headers=poor)
+        assert refused.status_code == 402  # Runware's insufficient-credits error: tried, not charged
+        assert _unanswered(http) == []
+        assert len([e for e in _journal(http) if e["ledger"]]) == 2  # charged, and recorded with answers
+
+
+def test_a_request_whose_worker_stops_after_the_debit_is_listed_unanswered(app: Flask) -> None:
+    """A worker that stops between the debit and the answer (gunicorn aborts a stuck worker with
+    ``SystemExit``; a kill is the same without the exception): the request is charged, has no journal
+    entry, and ``GET /__admin/journal/unanswered`` names it with what it was charged."""
+    rt = app.extensions["pixelmock"]
+
+    def stop_after_the_debit(line: Any) -> None:
+        raise SystemExit("worker aborted")
+
+    rt.accounts.subscribe(stop_after_the_debit)
+    tasks = [_runware_task(model="openai:gpt-image@2")]
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as http:
+        with pytest.raises(SystemExit):
+            http.post(RUNWARE, json=tasks, headers={"Authorization": "Bearer rw-stopped"})
+        rt.accounts._listeners.remove(stop_after_the_debit)
+        [note] = _unanswered(http)
+        assert (note["provider"], note["method"], note["path"]) == ("runware", "POST", RUNWARE)
+        [charge] = note["charges"]
+        [line] = [
+            line for line in http.get("/__admin/ledger").json()["lines"] if line["memo"] == charge["memo"]
+        ]
+        assert (charge["job_id"], charge["amount"], charge["currency"]) == (
+            tasks[0]["taskUUID"],
+            line["amount"],
+            "USD",
+        )
+        assert charge["account_id"] == line["account_id"] and Decimal(line["amount"]) < 0
+        assert _journal(http, provider="runware") == []  # no answer was recorded for it
+
+        # the next request is answered as usual and leaves its own note behind no more
+        again = [_runware_task(model="openai:gpt-image@2")]
+        assert (
+            http.post(RUNWARE, json=again, headers={"Authorization": "Bearer rw-stopped"}).status_code == 200
+        )
+        assert [n["charges"][0]["job_id"] for n in _unanswered(http)] == [tasks[0]["taskUUID"]]

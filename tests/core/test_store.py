@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis_server import RedisServer, redis_stores
 
-from pixelmock.emulators.core.store import Incr, MemoryStore, Put, Store, Usage, open_store
+from pixelmock.emulators.core.store import Delete, Incr, MemoryStore, Put, Store, Usage, open_store
 from pixelmock.emulators.core.store.codec import CODEC
 from pixelmock.emulators.core.store.redis import RedisStore
 
@@ -130,6 +130,19 @@ def test_write_many_puts_and_adds_in_order_and_counters_lists_them(make_store: M
     assert store.get("refs", "k") == ("p", "n")
     assert store.counters("bill") == {"a": 7, "b": -3} and store.counters("other") == {}
     assert store.update("refs", "k", lambda old: old[1]) == "n"  # an update after write_many sees it
+
+
+def test_write_many_deletes_in_order_and_a_batch_holds_the_delete(make_store: MakeStore) -> None:
+    store = make_store()
+    store.write_many(
+        [Put("notes", "a", 1), Put("notes", "b", 2), Delete("notes", "a"), Delete("notes", "none")]
+    )
+    assert store.values("notes") == [2] and store.get("notes", "a") is None
+    store.write_many([Delete("notes", "b"), Put("notes", "b", 3)])  # deleted, then written again
+    assert store.get("notes", "b") == 3
+    with store.batch():
+        store.write_many([Delete("notes", "b")])
+    assert store.values("notes") == []
 
 
 def test_write_many_loads_the_scripts_again_when_the_server_lost_them(redis_url: str) -> None:

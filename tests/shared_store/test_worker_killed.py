@@ -5,7 +5,9 @@ Oracles: Apiframe's own flow (a job it answered 202 for is polled to COMPLETED a
 answers reported (each answered job debited once, by the credits the job reports) and the ledger chain
 (each line's balance is the one before it plus its amount, per account). What may differ is bounded by
 what the kill cut: requests in flight on the killed worker, each either not charged or charged without
-an answer; no answer is a 5xx. A webhook attempt whose worker dies is made again by another worker once
+an answer; no answer is a 5xx. The journal says which were charged without an answer: each has its answer
+recorded (built, then cut on its way by the kill) or is listed by ``GET /__admin/journal/unanswered``.
+A webhook attempt whose worker dies is made again by another worker once
 its lease has passed (the receiver gets the same event twice: at least once).
 """
 
@@ -50,6 +52,8 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
         "--log-level",
         "warning",
         "--ledger-limit",
+        "100000",
+        "--journal-limit",
         "100000",
     )
     answered: dict[str, list[str]] = defaultdict(list)  # key -> job ids answered 202
@@ -99,6 +103,16 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
             httpx.Client(base_url=root, timeout=PATIENCE) as http,
             contextlib.closing(PixelmockAdmin.for_url(root, PATIENCE)) as admin,
         ):
+            # What the journal says (read before the polls below add entries): the answers it recorded, and
+            # the requests charged whose answer it never recorded (their worker was killed in between).
+            recorded = {
+                entry["response"]["body"]["jobId"]
+                for entry in admin.journal(path="/apiframe/v2/images/generate", status=202)
+            }
+            unanswered: dict[str, set[str]] = defaultdict(set)
+            for note in admin.unanswered():
+                for charge in note["charges"]:
+                    unanswered[charge["account_id"]].add(charge["job_id"])
             for key, jobs in answered.items():
                 for job_id in jobs:  # every answered job is there, whichever worker made it
                     found = http.get(f"/apiframe/v2/jobs/{job_id}", headers={"X-API-Key": key})
@@ -113,6 +127,11 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
                 assert set(jobs) <= debited  # each answered job was charged
                 assert len(lines) == len(debited)  # once each, and nothing else moved
                 assert len(debited - set(jobs)) <= cut[key]  # charged without an answer: only the cut ones
+                # ... and the journal says which: each has its answer recorded (built, cut on its way) or is
+                # listed unanswered; no job the client got is listed unanswered
+                account = admin.account(key)["id"]
+                assert debited - set(jobs) <= recorded | unanswered[account]
+                assert not unanswered[account] & set(jobs) and unanswered[account] <= debited
                 balance = None
                 for line in lines:  # the chain: each line follows the one before
                     if balance is not None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from pixelmock.emulators.core.store.base import (
     Append,
     Claimed,
+    Delete,
     Incr,
     Put,
     Store,
@@ -42,6 +43,7 @@ __all__ = [
     "REDIS_SCHEMES",
     "Append",
     "Claimed",
+    "Delete",
     "Incr",
     "MemoryStore",
     "Put",

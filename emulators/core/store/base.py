@@ -59,7 +59,15 @@ class Append:
     size: int | None = None
 
 
-Write = Put | Incr | Append
+@dataclasses.dataclass(frozen=True)
+class Delete:
+    """A write for ``Store.write_many``: ``delete(ns, key)``."""
+
+    ns: str
+    key: str
+
+
+Write = Put | Incr | Append | Delete
 
 
 class Store(Protocol):
@@ -116,10 +124,10 @@ class Store(Protocol):
         """Every counter of ``ns`` (``incr``), by key."""
 
     def write_many(self, writes: Sequence[Write]) -> None:
-        """Make ``writes`` in order (``Put``, ``Incr``, ``Append``), in one round trip on a shared store.
-        Each is atomic on its own, not all together; none answers its result. Inside ``batch()`` a shared
-        store makes them later, in one round trip: when the batch ends, or before the next call made in
-        the same context (so this context always reads what it wrote); the memory store at once."""
+        """Make ``writes`` in order (``Put``, ``Incr``, ``Append``, ``Delete``), in one round trip on a shared
+        store. Each is atomic on its own, not all together; none answers its result. Inside ``batch()`` a
+        shared store makes them later, in one round trip: when the batch ends, or before the next call made
+        in the same context (so this context always reads what it wrote); the memory store at once."""
 
     def batch(self) -> AbstractContextManager[None]:
         """A block whose ``write_many`` writes are held and made together at its end (see ``write_many``;

@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pixelmock.emulators.core.store.base import Claimed, Incr, Put, Usage, Write, approx_bytes
+from pixelmock.emulators.core.store.base import Claimed, Delete, Incr, Put, Usage, Write, approx_bytes
 
 
 @dataclasses.dataclass
@@ -202,6 +202,8 @@ class MemoryStore:
                     self.put(write.ns, write.key, write.value)
                 elif isinstance(write, Incr):
                     self.incr(write.ns, write.key, write.by)
+                elif isinstance(write, Delete):
+                    self.delete(write.ns, write.key)
                 else:
                     self.append(write.log, write.entry, write.size)
 

@@ -44,7 +44,16 @@ from urllib.parse import parse_qsl, urlencode
 import redis
 from redis.commands.core import Script
 
-from pixelmock.emulators.core.store.base import Claimed, Incr, Put, Store, StoreUnavailable, Usage, Write
+from pixelmock.emulators.core.store.base import (
+    Claimed,
+    Delete,
+    Incr,
+    Put,
+    Store,
+    StoreUnavailable,
+    Usage,
+    Write,
+)
 from pixelmock.emulators.core.store.codec import CODEC, Codec
 
 DEFAULT_PREFIX = "pixelmock"
@@ -558,6 +567,9 @@ class RedisStore:
                 )
             elif isinstance(write, Incr):
                 commands.append((self._incr, [write.ns, write.key, write.by]))
+            elif isinstance(write, Delete):
+                self._known.forget((write.ns, write.key))
+                commands.append((self._delete, [write.ns, write.key]))
             else:
                 payload = self._codec.dumps(write.entry)
                 size = len(payload) if write.size is None else write.size
