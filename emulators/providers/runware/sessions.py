@@ -32,8 +32,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
-
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.store import Store
@@ -44,6 +42,14 @@ POLL_SECONDS = 0.2
 MAX_CLOSE_REASON_BYTES = 123
 
 Frame = dict[str, Any]
+
+
+def _closed() -> tuple[type[BaseException], ...]:
+    """What using a closed connection raises: simple-websocket's ``ConnectionClosed`` (imported with the
+    first connection: flask-sock and simple-websocket are not imported at start-up) and ``OSError``."""
+    from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
+
+    return (ConnectionClosed, OSError)
 
 
 class Connection:
@@ -69,7 +75,7 @@ class Connection:
             sent_at = self._clock.now()  # before sending: the client may act (and move the clock) at once
             try:
                 self._ws.send(text)
-            except (ConnectionClosed, OSError):
+            except _closed():
                 return False
             self.last_exchange = max(self.last_exchange, sent_at)
             if self._log is not None:
@@ -101,7 +107,7 @@ class Connection:
         while True:
             try:
                 message: str | bytes | None = self._ws.receive(timeout=POLL_SECONDS)
-            except (ConnectionClosed, OSError):
+            except _closed():
                 return None
             if message is not None:
                 with self._lock:
@@ -136,7 +142,7 @@ class Connection:
         """
         short = reason.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
         with self._lock:
-            with contextlib.suppress(ConnectionClosed, OSError):
+            with contextlib.suppress(*_closed()):
                 self._ws.close(reason=code, message=short)
             with contextlib.suppress(OSError, AttributeError):
                 self._ws.sock.shutdown(socket.SHUT_WR)

@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app
-from flask_sock import Sock  # type: ignore[import-untyped]
+from flask import Response, current_app
 
 from pixelmock.contracts.dialects.runware import PROVIDER as NAME
 from pixelmock.contracts.dialects.runware import RUN
@@ -36,17 +35,41 @@ from pixelmock.emulators.web.provider import ProviderEmulator
 
 log = logging.getLogger("pixelmock")
 
-#: flask-sock, which hands a WebSocket upgrade over to ``websocket`` (``mount``).
-sock = Sock()
-
 
 def mount(provider: ProviderEmulator) -> None:
     """Serve the WebSocket API on ``provider``'s blueprint: the upgrade is a GET, so it shares both REST
     paths (``""`` and ``"/"``); a plain GET still gets 405. Call once, before the blueprint is
     registered on an app."""
-    handler = partial(websocket, provider=provider)
+    upgrade = _FlaskSockView(partial(websocket, provider=provider))
     for path, endpoint in (("", "websocket"), ("/", "websocket_slash")):
-        sock.route(path, bp=provider.blueprint, endpoint=endpoint)(handler)
+        provider.blueprint.route(path, endpoint=endpoint, websocket=True)(upgrade)
+
+
+class _FlaskSockView:
+    """The view of a WebSocket upgrade: flask-sock's (``Sock.route``), which hands the connection over to
+    ``handler``, built on the first upgrade, so that flask-sock and simple-websocket (about 30 ms of
+    imports) are not imported at start-up. flask-sock registers its view on the ``bp`` it is given:
+    this object stands in for that blueprint and keeps the view."""
+
+    def __init__(self, handler: Any) -> None:
+        self._handler = handler
+        self._view: Any = None
+
+    def __call__(self) -> Response:
+        if self._view is None:
+            from flask_sock import Sock  # type: ignore[import-untyped]
+
+            Sock().route("", bp=self)(self._handler)
+        return cast(Response, self._view())
+
+    def route(self, path: str, **options: Any) -> Any:
+        """``Blueprint.route`` as flask-sock calls it: keep the view it registers."""
+
+        def keep(view: Any) -> Any:
+            self._view = view
+            return view
+
+        return keep
 
 
 @cache
