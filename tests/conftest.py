@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import httpcore  # noqa: F401  # see below
 import httpx
 import pytest
 from flask import Flask
@@ -37,6 +38,12 @@ from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.core.runtime import Runtime
 from pixelmock.emulators.core.store import Store, open_store
 from pixelmock.emulators.tools.server import running
+
+# httpx imports httpcore on its first request and keeps httpcore's exception classes from then on. A
+# pytester run in process removes the modules first imported inside it when it ends: had that first
+# request been made there, a later ``import httpcore`` would make new classes that httpx no longer maps
+# (a raw ``httpcore.ConnectError`` instead of ``httpx.ConnectError``). Imported here, before any test,
+# httpcore stays (pytest-xdist hands tests to workers in an order where this happened).
 
 #: Every emulator the suite starts (in process, or as a `pixelmock serve` subprocess) runs on this date
 #: unless a test sets another: the suite must not change verdict when a model's shutdown date passes
