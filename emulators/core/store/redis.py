@@ -19,7 +19,10 @@ so no reader ever sees half of it, whichever process wrote it:
 - logs: a list of entries (``{prefix}:l:{log}``) beside a list of their sizes, seqs counted in
   ``{prefix}:lu:{log}`` (the entries kept always have consecutive seqs, so the first is known);
 - due queues: a sorted set scored by the due moment (``{prefix}:q:{queue}``); ties go in scheduling
-  order, as in memory. ``claim_due`` removes what it returns in one script: each key to one caller.
+  order, as in memory. ``claim_due`` removes what it returns in one script: each key to one caller;
+- ``write_many`` (and a batch's held writes): one script call for all of them (``_WRITES``, the same
+  steps as the put, incr, append and delete scripts), pipelined with the script that follows when a
+  script call takes the held writes: redis-py packs and parses one command instead of one per write.
 
 Bounds (byte budgets' ``max_bytes`` and their namespaces, log bounds) are kept in ``{prefix}:cfg:*`` and
 survive ``clear``, as in memory; they are shared, so a bound set by one process applies to all. The
@@ -140,6 +143,18 @@ local function store(ns, k, value, maxr)
   return seq
 end
 
+local function delete(ns, k)
+  if redis.call('HEXISTS', key('r', ns), k) == 1 then
+    remove(ns, k)
+    forget(ns, k)
+  end
+end
+
+local function incr(ns, k, by)
+  redis.call('SADD', p .. ':counters', ns)
+  return redis.call('HINCRBY', key('c', ns), k, by)
+end
+
 local function shrink(log)
   local l, ls, u = key('l', log), key('ls', log), key('lu', log)
   local maxlen = tonumber(redis.call('HGET', p .. ':cfg:llen', log) or '')
@@ -199,20 +214,27 @@ _READ = r"""
 return {redis.call('HGET', key('r', ARGV[2]), ARGV[3]), redis.call('HGET', key('v', ARGV[2]), ARGV[3])}
 """
 
-_DELETE = r"""
-local ns, k = ARGV[2], ARGV[3]
-if redis.call('HEXISTS', key('r', ns), k) == 1 then
-  remove(ns, k)
-  forget(ns, k)
-end
-"""
+_DELETE = "delete(ARGV[2], ARGV[3])"
 
-_INCR = r"""
-redis.call('SADD', p .. ':counters', ARGV[2])
-return redis.call('HINCRBY', key('c', ARGV[2]), ARGV[3], ARGV[4])
-"""
+_INCR = "return incr(ARGV[2], ARGV[3], ARGV[4])"
 
 _APPEND = "return append(ARGV[2], ARGV[3], tonumber(ARGV[4]))"
+
+# ``write_many``'s writes in one script call. ARGV: prefix, max_records (0: none), then each write as
+# 4 values: 'p' ns key value (put) | 'i' ns key by (incr) | 'a' log payload size (append) | 'd' ns key ''
+# (delete). Returns each write's answer in order: a put's version, an incr's value, an append's seq, 0.
+_WRITES = r"""
+local maxr = tonumber(ARGV[2])
+local out = {}
+for i = 3, #ARGV, 4 do
+  local op, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if op == 'p' then out[#out + 1] = store(a, b, c, maxr)
+  elseif op == 'i' then out[#out + 1] = incr(a, b, c)
+  elseif op == 'a' then out[#out + 1] = append(a, b, tonumber(c))
+  else delete(a, b); out[#out + 1] = 0 end
+end
+return out
+"""
 
 # ARGV: prefix, log, max_len ('': none), max_bytes ('': none)
 _BOUND = r"""
@@ -396,6 +418,7 @@ class RedisStore:
         self._read_log, self._trim_log = script(_READ_LOG), script(_TRIM_LOG)
         self._schedule, self._unschedule, self._claim = script(_SCHEDULE), script(_UNSCHEDULE), script(_CLAIM)
         self._clear, self._budget, self._stats = script(_CLEAR), script(_BUDGET), script(_STATS)
+        self._writes = script(_WRITES)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}:{kind}:{name}"
@@ -554,27 +577,25 @@ class RedisStore:
             self._write_now(writes)
 
     def _write_now(self, writes: Sequence[Write], then: tuple[Script, list[Any]] | None = None) -> Any:
-        """``writes`` in one pipeline of scripts, followed by the script call ``then`` (``(script, args)``
-        without the prefix) when given; returns ``then``'s answer (``None`` without it)."""
-        raws: list[bytes | None] = []
-        commands: list[tuple[Script, list[Any]]] = []
-        for write in writes:
-            raw = None
+        """``writes`` in one script call (``_WRITES``), followed in the same pipeline by the script call
+        ``then`` (``(script, args)`` without the prefix) when given; returns ``then``'s answer (``None``
+        without it)."""
+        args: list[Any] = [self.max_records or 0]
+        puts: list[tuple[int, tuple[str, str], bytes]] = []
+        for n, write in enumerate(writes):
             if isinstance(write, Put):
                 raw = self._codec.dumps(write.value)
-                commands.append(
-                    (self._put, [write.ns, write.key, raw, self.max_records or 0, "*", "", "", "", ""])
-                )
+                args += ["p", write.ns, write.key, raw]
+                puts.append((n, (write.ns, write.key), raw))
             elif isinstance(write, Incr):
-                commands.append((self._incr, [write.ns, write.key, write.by]))
+                args += ["i", write.ns, write.key, write.by]
             elif isinstance(write, Delete):
                 self._known.forget((write.ns, write.key))
-                commands.append((self._delete, [write.ns, write.key]))
+                args += ["d", write.ns, write.key, ""]
             else:
                 payload = self._codec.dumps(write.entry)
-                size = len(payload) if write.size is None else write.size
-                commands.append((self._append, [write.log, payload, size]))
-            raws.append(raw)
+                args += ["a", write.log, payload, len(payload) if write.size is None else write.size]
+        commands: list[tuple[Script, list[Any]]] = [(self._writes, args)] if writes else []
         if then is not None:
             commands.append(then)
         try:
@@ -586,9 +607,9 @@ class RedisStore:
                 answers = self._pipelined(commands)
         except redis.exceptions.RedisError as exc:  # also when a batch ends, outside the wrapped methods
             raise (_unavailable(exc) or exc) from exc
-        for write, written, answer in zip(writes, raws, answers[: len(writes)], strict=True):
-            if isinstance(write, Put) and written is not None:
-                self._known.remember((write.ns, write.key), written, answer[1])
+        if writes:
+            for n, record, raw in puts:
+                self._known.remember(record, raw, answers[0][n])
         return answers[-1] if then is not None else None
 
     def _pipelined(self, commands: Sequence[tuple[Script, list[Any]]]) -> list[Any]:
