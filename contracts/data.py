@@ -92,17 +92,27 @@ def parsed_bytes(name: str, text: str, where: Path | None = None) -> bytes:
     return blob
 
 
+#: Versions of one file kept in the cache folder: two pixelmock installs on one machine (or a branch
+#: switch) each find theirs; older ones are removed.
+KEPT_VERSIONS = 4
+
+
 def _keep(path: Path, blob: bytes) -> None:
-    """Write ``blob`` at ``path`` atomically (another process may read it at once) and remove the other
-    versions of its name; nothing when the folder cannot be written."""
+    """Write ``blob`` at ``path`` atomically (another process may read it at once) and remove the versions
+    of its name beyond the ``KEPT_VERSIONS`` most recently written; nothing when the folder cannot be
+    written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", delete=False) as out:
             out.write(blob)
         os.replace(out.name, path)
-        for old in path.parent.glob(f"{path.name.split('.', 1)[0]}.*.marshal"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        versions = [
+            (old.stat().st_mtime_ns, old)
+            for old in path.parent.glob(f"{path.name.split('.', 1)[0]}.*.marshal")
+            if old != path
+        ]
+        for _, old in sorted(versions, reverse=True)[KEPT_VERSIONS - 1 :]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass
 

@@ -70,12 +70,30 @@ def test_each_read_is_a_copy_of_its_own(fresh_cache: Path) -> None:
     assert read_contract("data", "models")["models"]
 
 
-def test_a_changed_file_is_parsed_again_and_replaces_its_old_version(tmp_path: Path) -> None:
-    old = parsed_bytes("data-sample", "price: 1\n", tmp_path)
-    new = parsed_bytes("data-sample", "price: 2\n", tmp_path)
-    assert (marshal.loads(old), marshal.loads(new)) == ({"price": 1}, {"price": 2})
-    assert len(list(tmp_path.glob("data-sample.*.marshal"))) == 1
-    assert marshal.loads(parsed_bytes("data-sample", "price: 2\n", tmp_path)) == {"price": 2}
+def test_a_changed_file_is_parsed_again_and_the_newest_versions_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write(price: int, at_second: int) -> bytes:
+        """Parse one version; its cache file gets its own modification time (as versions written apart
+        in time do: several within one file-system tick would tie)."""
+        before = set(tmp_path.glob("*.marshal"))
+        blob = parsed_bytes("data-sample", f"price: {price}\n", tmp_path)
+        for written in set(tmp_path.glob("*.marshal")) - before:
+            os.utime(written, ns=(at_second * 10**9, at_second * 10**9))
+        return blob
+
+    assert marshal.loads(write(1, 1)) == {"price": 1} and marshal.loads(write(2, 2)) == {"price": 2}
+    assert len(list(tmp_path.glob("data-sample.*.marshal"))) == 2  # two installs: each finds its own
+    for price in (3, 4, 5):
+        write(price, price)
+    assert len(list(tmp_path.glob("*.marshal"))) == data.KEPT_VERSIONS  # price 1's, the oldest, removed
+
+    def parse_never(text: str) -> None:
+        raise AssertionError("parsed although the cache holds this version")
+
+    monkeypatch.setattr(data, "parse_yaml", parse_never)
+    for price in (2, 3, 4, 5):  # the most recent ones are read from the folder, not parsed
+        assert marshal.loads(parsed_bytes("data-sample", f"price: {price}\n", tmp_path)) == {"price": price}
 
 
 def test_a_torn_cache_file_is_parsed_again(tmp_path: Path) -> None:
