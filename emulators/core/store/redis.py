@@ -20,8 +20,8 @@ so no reader ever sees half of it, whichever process wrote it:
   ``{prefix}:lu:{log}`` (the entries kept always have consecutive seqs, so the first is known);
 - due queues: a sorted set scored by the due moment (``{prefix}:q:{queue}``); ties go in scheduling
   order, as in memory. ``claim_due`` removes what it returns in one script: each key to one caller;
-- ``write_many`` (and a batch's held writes): one script call for all of them (``_WRITES``, the same
-  steps as the put, incr, append and delete scripts), pipelined with the script that follows when a
+- writes (``put``, ``delete``, ``incr``, ``append``, ``write_many`` and a batch's held writes): one
+  script call for all those made together (``_WRITES``), pipelined with the script that follows when a
   script call takes the held writes: redis-py packs and parses one command instead of one per write.
 
 Bounds (byte budgets' ``max_bytes`` and their namespaces, log bounds) are kept in ``{prefix}:cfg:*`` and
@@ -48,6 +48,7 @@ import redis
 from redis.commands.core import Script
 
 from pixelmock.emulators.core.store.base import (
+    Append,
     Claimed,
     Delete,
     Incr,
@@ -214,13 +215,8 @@ _READ = r"""
 return {redis.call('HGET', key('r', ARGV[2]), ARGV[3]), redis.call('HGET', key('v', ARGV[2]), ARGV[3])}
 """
 
-_DELETE = "delete(ARGV[2], ARGV[3])"
-
-_INCR = "return incr(ARGV[2], ARGV[3], ARGV[4])"
-
-_APPEND = "return append(ARGV[2], ARGV[3], tonumber(ARGV[4]))"
-
-# ``write_many``'s writes in one script call. ARGV: prefix, max_records (0: none), then each write as
+# Writes (``write_many``'s, a batch's held ones, and ``put``, ``delete``, ``incr`` and ``append``) in one
+# script call. ARGV: prefix, max_records (0: none), then each write as
 # 4 values: 'p' ns key value (put) | 'i' ns key by (incr) | 'a' log payload size (append) | 'd' ns key ''
 # (delete). Returns each write's answer in order: a put's version, an incr's value, an append's seq, 0.
 _WRITES = r"""
@@ -413,8 +409,7 @@ class RedisStore:
         def script(body: str) -> Script:
             return client.register_script(_PRELUDE + body)
 
-        self._put, self._read, self._delete = script(_PUT), script(_READ), script(_DELETE)
-        self._incr, self._append, self._bound = script(_INCR), script(_APPEND), script(_BOUND)
+        self._put, self._read, self._bound = script(_PUT), script(_READ), script(_BOUND)
         self._read_log, self._trim_log = script(_READ_LOG), script(_TRIM_LOG)
         self._schedule, self._unschedule, self._claim = script(_SCHEDULE), script(_UNSCHEDULE), script(_CLAIM)
         self._clear, self._budget, self._stats = script(_CLEAR), script(_BUDGET), script(_STATS)
@@ -428,13 +423,18 @@ class RedisStore:
         in the same pipeline (one round trip)."""
         held = self._take_held()
         if held:
-            return self._write_now(held, (script, list(args)))
+            return self._write_now(held, (script, list(args)))[-1]
         return script(keys=[], args=[self.prefix, *args], client=self.client)
+
+    def _make(self, write: Write) -> Any:
+        """Make one write now, after the writes held in this context's batch, in one script call; its
+        answer (see ``_write_now``)."""
+        return self._write_now([*self._take_held(), write])[-1]
 
     # ------------------------------------------------------------------------------------------ records
 
     def put(self, ns: str, key: str, value: Any) -> None:
-        self._write_now([*self._take_held(), Put(ns, key, value)])
+        self._make(Put(ns, key, value))
 
     def get(self, ns: str, key: str) -> Any | None:
         raw = self.client.hget(self._key("r", ns), key)
@@ -501,8 +501,7 @@ class RedisStore:
             raw, version, verified = done[1], done[2], True
 
     def delete(self, ns: str, key: str) -> None:
-        self._known.forget((ns, key))
-        self._run(self._delete, ns, key)
+        self._make(Delete(ns, key))
 
     def clear(self) -> None:
         """Drop every record, counter, log entry and due key of this prefix (admin reset); eviction counts
@@ -532,7 +531,7 @@ class RedisStore:
     # ----------------------------------------------------------------------------------------- counters
 
     def incr(self, ns: str, key: str, by: int = 1) -> int:
-        return int(self._run(self._incr, ns, key, by))
+        return int(self._make(Incr(ns, key, by)))
 
     def counters(self, ns: str) -> dict[str, int]:
         found = cast(dict[bytes, bytes], self.client.hgetall(self._key("c", ns)))
@@ -576,10 +575,10 @@ class RedisStore:
         if writes:
             self._write_now(writes)
 
-    def _write_now(self, writes: Sequence[Write], then: tuple[Script, list[Any]] | None = None) -> Any:
+    def _write_now(self, writes: Sequence[Write], then: tuple[Script, list[Any]] | None = None) -> list[Any]:
         """``writes`` in one script call (``_WRITES``), followed in the same pipeline by the script call
-        ``then`` (``(script, args)`` without the prefix) when given; returns ``then``'s answer (``None``
-        without it)."""
+        ``then`` (``(script, args)`` without the prefix) when given; returns each write's answer (a put's
+        version, an incr's value, an append's seq, 0 for a delete), then ``then``'s."""
         args: list[Any] = [self.max_records or 0]
         puts: list[tuple[int, tuple[str, str], bytes]] = []
         for n, write in enumerate(writes):
@@ -607,10 +606,10 @@ class RedisStore:
                 answers = self._pipelined(commands)
         except redis.exceptions.RedisError as exc:  # also when a batch ends, outside the wrapped methods
             raise (_unavailable(exc) or exc) from exc
-        if writes:
-            for n, record, raw in puts:
-                self._known.remember(record, raw, answers[0][n])
-        return answers[-1] if then is not None else None
+        made: list[Any] = answers[0] if writes else []
+        for n, record, raw in puts:
+            self._known.remember(record, raw, made[n])
+        return [*made, answers[-1]] if then is not None else made
 
     def _pipelined(self, commands: Sequence[tuple[Script, list[Any]]]) -> list[Any]:
         """Run scripts by their SHA in one pipeline (redis-py's ``Script`` would first ask the server
@@ -628,8 +627,7 @@ class RedisStore:
         self._run(self._bound, log, bound, "" if max_bytes is None else max_bytes)
 
     def append(self, log: str, entry: Any, size: int | None = None) -> int:
-        payload = self._codec.dumps(entry)
-        return int(self._run(self._append, log, payload, len(payload) if size is None else size))
+        return int(self._make(Append(log, entry, size)))
 
     def read_log(self, log: str, after: int = 0) -> list[tuple[int, Any]]:
         first, entries = self._run(self._read_log, log, after)
