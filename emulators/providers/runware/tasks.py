@@ -211,7 +211,7 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
     try:
         if failure is not None:  # an async task that fails later: claimed, not charged
             record = replace(record, image_uuids=[], finish_at=[], failure=failure, fail_at=finish_at[-1])
-            rt.store.update(TASKS, task_uuid, lambda old: _unclaimed(old, record, common))
+            rt.store.update(TASKS, task_uuid, lambda old: _unclaimed(old, record))
         else:  # the task id is claimed with the debit that pays for it: one atomic step
             memo, usd = f"runware imageInference {task_uuid}", priced.usd or Decimal(0)
             claim = Put(TASKS, task_uuid, record)
@@ -220,8 +220,6 @@ def image_inference(task: dict[str, Any], ctx: TaskContext) -> TaskResult:
                 return TaskResult(error=error("insufficientCredits", parameter=None, **common))
     except Claimed as taken:
         return TaskResult(error=_conflict(taken.existing, common))
-    except TaskFailed as failed:
-        return TaskResult(error=failed.failure)
     charged = Decimal(0) if failure is not None else priced.usd or Decimal(0)
     with _refunded_on_error(rt, ctx.account, charged, task, record, charge):
         if failure is not None:
@@ -293,11 +291,11 @@ def _upload(
         )
 
 
-def _unclaimed(old: TaskRecord | None, record: TaskRecord, common: dict[str, Any]) -> TaskRecord:
-    """``record``, for a store update claiming its task id; raises ``TaskFailed`` (a conflict, with the
-    task's ``common`` fields) when the id is taken."""
+def _unclaimed(old: TaskRecord | None, record: TaskRecord) -> TaskRecord:
+    """``record``, for a store update claiming its task id; raises ``Claimed`` (as the debit's claim
+    does) when the id is taken."""
     if old is not None:
-        raise TaskFailed(_conflict(old, common))
+        raise Claimed(old)
     return record
 
 
