@@ -29,7 +29,7 @@ import httpx
 
 from benchmarks.mixes import MIXES, Mix
 from benchmarks.run import machine
-from benchmarks.targets import PIXELMOCK, Server, Target, TargetError, send_first, send_follow
+from benchmarks.targets import PIXELMOCK, Server, Target, send_job
 
 #: The mix measured (the issue's acceptance figure: CPU per Runware URL request).
 MIX = next(m for m in MIXES if m.name == "runware_url")
@@ -76,14 +76,6 @@ def _commands(redis_url: str) -> int:
         client.close()
 
 
-def _send(client: httpx.Client, target: Target, mix: Mix, n: int, run: int) -> None:
-    first = send_first(client, target, mix, run, n, unique=True)
-    follow = send_follow(client, target, mix, run, n, first)
-    for answer in (first, follow):
-        if answer is not None and answer.status_code not in target.expected(mix):
-            raise TargetError(f"{target.label}: status {answer.status_code}: {answer.text[:300]}")
-
-
 def measure_served(target: Target, requests: int, redis_pid: int | None, mix: Mix = MIX) -> CpuResult:
     """Start ``target`` (``pixelmock serve``), send ``requests`` of ``mix`` after a warm-up, and read the CPU
     its worker (and ``redis-server``, pid ``redis_pid``) used for them."""
@@ -91,13 +83,13 @@ def measure_served(target: Target, requests: int, redis_pid: int | None, mix: Mi
         server.wait_ready(mix)
         with httpx.Client(base_url=server.url, timeout=30) as client:
             for n in range(50):  # warm-up: first-use work (schemas, fonts) is not what we measure
-                _send(client, target, mix, 10_000_000 + n, run=0xC0)
+                send_job(client, target, mix, 0xC0, 10_000_000 + n)
             workers = server.serving_pids()
             before = sum(cpu_seconds(p) for p in workers)
             redis_before = cpu_seconds(redis_pid) if redis_pid else 0.0
             commands = _commands(target.store) if target.store else None
             for n in range(requests):
-                _send(client, target, mix, n, run=0xC1)
+                send_job(client, target, mix, 0xC1, n)
             worker_s = sum(cpu_seconds(p) for p in workers) - before
             redis_s = cpu_seconds(redis_pid) - redis_before if redis_pid else 0.0
             if commands is not None and target.store:
@@ -138,10 +130,10 @@ def round_trips(redis_url: str, requests: int, mix: Mix = MIX) -> float:
     transport = httpx.WSGITransport(app=app)
     with httpx.Client(transport=transport, base_url="http://127.0.0.1") as client:
         for n in range(10):
-            _send(client, PIXELMOCK, mix, 10_000_000 + n, run=0xC2)
+            send_job(client, PIXELMOCK, mix, 0xC2, 10_000_000 + n)
         with _counted_round_trips() as count:
             for n in range(requests):
-                _send(client, PIXELMOCK, mix, n, run=0xC3)
+                send_job(client, PIXELMOCK, mix, 0xC3, n)
     return count[0] / requests / (2 if mix.follow is not None else 1)
 
 

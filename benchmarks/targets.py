@@ -248,6 +248,18 @@ def send_follow(
     return client.request(mix.follow.method, path, headers=headers(mix, run, n))
 
 
+def send_job(client: httpx.Client, target: Target, mix: Mix, run: int, n: int, unique: bool = True) -> int:
+    """Send ``mix``'s first request number ``n`` and its follow-up; how many requests were sent. Raises
+    ``TargetError`` for a status ``target`` does not answer in ``mix``."""
+    first = send_first(client, target, mix, run, n, unique=unique)
+    follow = send_follow(client, target, mix, run, n, first)
+    sent = [first] if follow is None else [first, follow]
+    bad = [r for r in sent if r.status_code not in target.expected(mix)]
+    if bad:
+        raise TargetError(f"{target.label} {mix.name}: status {bad[0].status_code}: {bad[0].text[:300]}")
+    return len(sent)
+
+
 def check(client: httpx.Client, target: Target, mix: Mix, run: int) -> str:
     """Send ``mix`` once and check the answers; a one-line account of what was verified. Raises
     ``TargetError`` when an answer is wrong.
