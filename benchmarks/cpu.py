@@ -27,12 +27,12 @@ from typing import Any
 
 import httpx
 
-from benchmarks.mixes import MIXES, Mix
+from benchmarks.mixes import BY_NAME, Mix
 from benchmarks.run import machine
 from benchmarks.targets import PIXELMOCK, Server, Target, send_job
 
 #: The mix measured (the issue's acceptance figure: CPU per Runware URL request).
-MIX = next(m for m in MIXES if m.name == "runware_url")
+MIX = BY_NAME["runware_url"]
 #: Redis request CPU against an in-memory one: the issue's target.
 TARGET_RATIO = 1.5
 

@@ -27,12 +27,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.mixes import MIXES
+from benchmarks.mixes import BY_NAME
+from benchmarks.targets import PIXELMOCK, Server, Target, status_kib
 from pixelmock.emulators import EmulatorConfig, create_app
 
 OPENAI = "/openai/v1/images/generations"
@@ -46,13 +46,7 @@ PROMPT_1MB = "a lighthouse at dawn " * (MIB // 21)
 
 def rss_mib() -> float:
     """Resident memory of this process (VmRSS), MiB; 0 where ``/proc`` is absent."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return status_kib("self", "VmRSS") / 1024
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -223,42 +217,29 @@ def _target(
         with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1") as client:
             yield client, lambda: rt.tick(wait=True), rss_mib
         return
-    from benchmarks.targets import Server, Target
-
     names = ("results_max_bytes", "payloads_max_bytes", "uploads_max_bytes", "journal_max_bytes")
     flags = [a for n in names for a in (f"--{n.replace('_', '-')}", str(getattr(config, n) or "none"))]
     target = Target("pixelmock", "pixelmock serve (soak)", flags=(*flags, "--log-level", "off"))
     with Server(target, "openai") as server:
-        server.wait_ready(next(m for m in MIXES if m.name == "runware_url"))
+        server.wait_ready(BY_NAME["runware_url"])
         [worker] = server.serving_pids()
         with httpx.Client(base_url=server.url, timeout=60) as client:
             yield (
                 client,
                 lambda: client.post("/__admin/clock/advance", json={"seconds": 0}),
-                lambda: _status_kib(worker, "VmRSS") / 1024,
+                lambda: status_kib(worker, "VmRSS") / 1024,
             )
-
-
-def _status_kib(pid: int, field: str) -> int:
-    """A memory figure of process ``pid`` from ``/proc/PID/status`` (``VmRSS``, ``VmHWM``), KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
 
 
 def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
     """Send a chunked ``body_mib`` MiB body (1 MiB chunks, no Content-Length) to a fresh ``pixelmock
     serve`` (its default 64 MiB ``max_body_bytes``) and report the worker's peak RSS growth, which is
     returned as a multiple of the limit (issue 28's target: at most 1.5)."""
-    from benchmarks.targets import PIXELMOCK, Server
-    from pixelmock.emulators.config import EmulatorConfig as Config
-
-    limit = Config().max_body_bytes
+    limit = EmulatorConfig().max_body_bytes
     with Server(PIXELMOCK, "openai") as server:
-        server.wait_ready(next(m for m in MIXES if m.name == "runware_url"))
+        server.wait_ready(BY_NAME["runware_url"])
         [worker] = server.serving_pids()
-        before = _status_kib(worker, "VmHWM")
+        before = status_kib(worker, "VmHWM")
         chunk = b"x" * MIB
         answer = httpx.post(
             f"{server.url}{OPENAI}",
@@ -266,7 +247,7 @@ def chunked_peak(body_mib: int, report: Callable[[str], None] = print) -> float:
             headers={"Authorization": "Bearer sk-soak", "Content-Type": "application/json"},
             timeout=120,
         )
-        grown = (_status_kib(worker, "VmHWM") - before) * 1024
+        grown = (status_kib(worker, "VmHWM") - before) * 1024
     ratio = grown / limit
     report(
         f"chunked {body_mib} MiB body against a {limit / MIB:.0f} MiB limit: answered {answer.status_code}; "

@@ -161,7 +161,7 @@ class Server:
 
     def worker_rss_kib(self) -> list[int]:
         """Resident memory (VmRSS, KiB) of each serving process (gunicorn: each worker)."""
-        return [_status_kib(pid, "VmRSS") for pid in self.serving_pids()]
+        return [status_kib(pid, "VmRSS") for pid in self.serving_pids()]
 
     def total_pss_kib(self) -> int:
         """Proportional set size (KiB) of the whole process tree (gunicorn: master and worker)."""
@@ -199,7 +199,9 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _status_kib(pid: int, field: str) -> int:
+def status_kib(pid: int | str, field: str) -> int:
+    """A memory figure (``VmRSS``, ``VmHWM``) of process ``pid`` (``"self"``: this one) from
+    ``/proc/PID/status``, KiB; 0 where it cannot be read."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -216,7 +218,7 @@ def _pss_kib(pid: int) -> int:
                 return int(line.split()[1])
     except OSError:
         pass
-    return _status_kib(pid, "VmRSS")
+    return status_kib(pid, "VmRSS")
 
 
 def headers(mix: Mix, run: int, n: int, key: str | None = None) -> dict[str, str]:
