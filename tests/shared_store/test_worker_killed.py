@@ -25,7 +25,7 @@ from itertools import count
 from pathlib import Path
 
 import httpx
-from served import PATIENCE, pixelmock_process
+from served import PATIENCE, pixelmock_process, workers
 
 from pixelmock.emulators.admin.client import PixelmockAdmin
 
@@ -33,10 +33,6 @@ from pixelmock.emulators.admin.client import PixelmockAdmin
 CLIENTS = 6
 JOB = {"prompt": "a lighthouse", "model": "gpt-image-2", "gptImage2Params": {"quality": "low"}}
 _prefixes = count(1)
-
-
-def _workers(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_exact(
@@ -85,11 +81,11 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
         for thread in threads:
             thread.start()
         time.sleep(1.5)
-        victim = _workers(process.pid)[0]
+        victim = workers(process.pid)[0]
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + PATIENCE  # gunicorn starts a new worker in its place
         while (
-            len(_workers(process.pid)) < 2 or victim in _workers(process.pid)
+            len(workers(process.pid)) < 2 or victim in workers(process.pid)
         ) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.5)
@@ -98,7 +94,7 @@ def test_a_worker_killed_under_load_loses_no_answered_job_and_keeps_the_ledger_e
             thread.join(PATIENCE)
 
         assert statuses and all(status == 202 for status in statuses), sorted(set(statuses))
-        assert len(_workers(process.pid)) == 2
+        assert len(workers(process.pid)) == 2
         with (
             httpx.Client(base_url=root, timeout=PATIENCE) as http,
             contextlib.closing(PixelmockAdmin.for_url(root, PATIENCE)) as admin,
@@ -204,7 +200,7 @@ def test_a_webhook_whose_attempt_died_with_its_worker_is_delivered_by_another(
                 admin.deliver()  # the job moves on; its webhook attempt starts in one worker
                 time.sleep(0.1)
             assert receiver.first.is_set(), "no webhook attempt"
-            for worker in _workers(process.pid):  # whichever holds the attempt
+            for worker in workers(process.pid):  # whichever holds the attempt
                 os.kill(worker, signal.SIGKILL)
             receiver.release()
             deadline = time.monotonic() + PATIENCE

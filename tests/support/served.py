@@ -17,6 +17,15 @@ CLI = ("-m", "pixelmock.emulators.tools.cli")
 PATIENCE = 60.0
 
 
+def workers(pid: int) -> list[int]:
+    """The child processes of ``pid`` (a ``pixelmock serve`` gunicorn master: its workers); none once it
+    has exited."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 @contextmanager
 def pixelmock_process(
     port_file: Path, *args: str, command: Sequence[str] = CLI, scheme: str = "http"

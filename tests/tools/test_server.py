@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from served import CLI, PATIENCE, pixelmock_process
+from served import CLI, PATIENCE, pixelmock_process, workers
 
 from pixelmock.contracts.openapi import PROVIDERS
 from pixelmock.emulators.config import today_from_env
@@ -303,28 +303,21 @@ def test_one_stateless_app_is_served_by_several_workers(tmp_path: Path) -> None:
             assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
         root = f"http://127.0.0.1:{int(port_file.read_text())}"
-        workers = _children(process.pid)
-        while len(workers) < 2 and time.monotonic() < deadline:
+        forked = workers(process.pid)
+        while len(forked) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-            workers = _children(process.pid)
-        assert len(workers) == 2
+            forked = workers(process.pid)
+        assert len(forked) == 2
         answered: set[int] = set()
-        while answered != set(workers) and time.monotonic() < deadline:  # a new connection each time
+        while answered != set(forked) and time.monotonic() < deadline:  # a new connection each time
             answered.add(int(httpx.get(f"{root}/pid", timeout=PATIENCE).text))
-        assert answered == set(workers)  # both workers answer on the one port; the master never does
+        assert answered == set(forked)  # both workers answer on the one port; the master never does
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0
     assert out.count("pixelmock listening on ") == 1
     assert not port_file.exists()
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
