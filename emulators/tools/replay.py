@@ -50,7 +50,6 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from flask import request as flask_request
-from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
@@ -73,6 +72,7 @@ from pixelmock.emulators.tools.cassettes import (
 )
 from pixelmock.emulators.web.context import runtime
 from pixelmock.emulators.web.journal import journal_message
+from pixelmock.emulators.web.sockets import SockView
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -430,11 +430,6 @@ def _frame(line: str) -> Any:
         return line
 
 
-#: flask-sock wraps a handler into the view that upgrades the request; this app exists only to hold that
-#: wrapped view (``_MESSAGES``), which ``replaying`` puts in place of the emulator's WebSocket views.
-_SOCK_VIEWS = Flask("pixelmock.replay.websocket")
-
-
 def _messages(ws: Any, replay: Replaying, provider: str) -> None:
     """Answer every message of one WebSocket connection from the recordings (``answer_message``), each
     journaled and access-logged as a message of its own (``journal_message``), until the client
@@ -450,10 +445,6 @@ def _messages(ws: Any, replay: Replaying, provider: str) -> None:
             for frame in replay.answer_message(provider, raw, root):
                 ws.send(frame if isinstance(frame, str) else json.dumps(frame, separators=(",", ":")))
                 frames.append(frame)
-
-
-Sock(_SOCK_VIEWS).route("/", endpoint="messages")(_messages)
-_MESSAGES = _SOCK_VIEWS.view_functions["messages"]
 
 
 def _leaf_map(text: str) -> dict[str, Any] | None:
@@ -483,7 +474,7 @@ def replaying(app: Flask, directory: str | Path, mode: str = "none") -> Flask:
     for rule in app.url_map.iter_rules():
         provider = next((n for n, p in prefixes.items() if rule.websocket and rule.rule.startswith(p)), None)
         if provider is not None and replay.cassettes.has_messages(provider):
-            app.view_functions[rule.endpoint] = partial(_MESSAGES, replay=replay, provider=provider)
+            app.view_functions[rule.endpoint] = SockView(partial(_messages, replay=replay, provider=provider))
 
     @app.before_request
     def _replayed() -> Response | None:

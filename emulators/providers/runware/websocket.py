@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any, cast
+from typing import Any
 
-from flask import Response, current_app
+from flask import current_app
 
 from pixelmock.contracts.dialects.runware import PROVIDER as NAME
 from pixelmock.contracts.dialects.runware import RUN
@@ -32,6 +32,7 @@ from pixelmock.emulators.web.context import parse_client_json, runtime
 from pixelmock.emulators.web.faults import after_answer, before_answer, message_fault
 from pixelmock.emulators.web.journal import journal_message
 from pixelmock.emulators.web.provider import ProviderEmulator
+from pixelmock.emulators.web.sockets import SockView
 
 log = logging.getLogger("pixelmock")
 
@@ -40,36 +41,9 @@ def mount(provider: ProviderEmulator) -> None:
     """Serve the WebSocket API on ``provider``'s blueprint: the upgrade is a GET, so it shares both REST
     paths (``""`` and ``"/"``); a plain GET still gets 405. Call once, before the blueprint is
     registered on an app."""
-    upgrade = _FlaskSockView(partial(websocket, provider=provider))
+    upgrade = SockView(partial(websocket, provider=provider))
     for path, endpoint in (("", "websocket"), ("/", "websocket_slash")):
         provider.blueprint.route(path, endpoint=endpoint, websocket=True)(upgrade)
-
-
-class _FlaskSockView:
-    """The view of a WebSocket upgrade: flask-sock's (``Sock.route``), which hands the connection over to
-    ``handler``, built on the first upgrade, so that flask-sock and simple-websocket (about 30 ms of
-    imports) are not imported at start-up. flask-sock registers its view on the ``bp`` it is given:
-    this object stands in for that blueprint and keeps the view."""
-
-    def __init__(self, handler: Any) -> None:
-        self._handler = handler
-        self._view: Any = None
-
-    def __call__(self) -> Response:
-        if self._view is None:
-            from flask_sock import Sock  # type: ignore[import-untyped]
-
-            Sock().route("", bp=self)(self._handler)
-        return cast(Response, self._view())
-
-    def route(self, path: str, **options: Any) -> Any:
-        """``Blueprint.route`` as flask-sock calls it: keep the view it registers."""
-
-        def keep(view: Any) -> Any:
-            self._view = view
-            return view
-
-        return keep
 
 
 @cache
