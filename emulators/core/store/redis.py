@@ -448,19 +448,9 @@ class RedisStore:
         return [self._codec.loads(records[k]) for k in order]
 
     def update(self, ns: str, key: str, fn: Callable[[Any | None], Any]) -> Any:
-        return self._write(ns, key, lambda old: (fn(old), ()), "")[0]
+        return self.update_logged(ns, key, lambda old: (fn(old), ()), "")[0]
 
     def update_logged(
-        self,
-        ns: str,
-        key: str,
-        fn: Callable[[Any | None], tuple[Any, Sequence[Any]]],
-        log: str,
-        claim: Put | None = None,
-    ) -> tuple[Any, list[int]]:
-        return self._write(ns, key, fn, log, claim)
-
-    def _write(
         self,
         ns: str,
         key: str,
