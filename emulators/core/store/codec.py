@@ -95,7 +95,7 @@ class Codec:
         """``value`` as tagged JSON (UTF-8). Raises ``CodecError`` for a value of another type (the
         message names it), or a dataclass or enum outside the allowed modules."""
         try:
-            return json.dumps(self._encode(value), ensure_ascii=False, separators=(",", ":")).encode()
+            return _to_json(self._encode(value)).encode()
         except RecursionError as exc:
             raise CodecError("value nested too deeply (or cyclic) to encode") from exc
 
@@ -115,20 +115,29 @@ class Codec:
         if dataclasses.is_dataclass(cls):
             name = self._name(cls)
             names = tuple(f.name for f in dataclasses.fields(cls))
-            return lambda v: {TAG: "dataclass", "c": name, "v": {n: encode(getattr(v, n)) for n in names}}
+            return lambda v: {TAG: "dataclass", "c": name, "v": self._fields_of(v, names)}
         raise CodecError(
             f"cannot store a {cls.__module__}.{cls.__qualname__} in a shared store: "
             "values must be built from pixelmock dataclasses, dict, list, tuple, set, frozenset, str, "
             "int, float, bool, None, Decimal, datetime, date, timedelta, bytes"
         )
 
+    # A value of an ``_ATOMS`` type is its own encoding: the containers' comprehensions below keep it
+    # as it is without a call (most of a record's values are such strings and numbers).
+
     def _list(self, values: Iterable[Any]) -> list[Any]:
-        return [self._encode(v) for v in values]
+        encode = self._encode
+        return [v if type(v) in _ATOMS else encode(v) for v in values]
 
     def _dict(self, value: dict[Any, Any]) -> Any:
+        encode = self._encode
         if TAG not in value and all(type(k) is str for k in value):
-            return {k: self._encode(v) for k, v in value.items()}
-        return {TAG: "dict", "v": [[self._encode(k), self._encode(v)] for k, v in value.items()]}
+            return {k: v if type(v) in _ATOMS else encode(v) for k, v in value.items()}
+        return {TAG: "dict", "v": [[encode(k), encode(v)] for k, v in value.items()]}
+
+    def _fields_of(self, instance: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        encode = self._encode
+        return {n: v if type(v := getattr(instance, n)) in _ATOMS else encode(v) for n in names}
 
     def _name(self, cls: type) -> str:
         name = f"{cls.__module__}:{cls.__qualname__}"
@@ -204,6 +213,14 @@ class Codec:
             self._fields[obj] = (fields, frozenset(f.name for f in fields))
         self._classes[name] = obj
         return obj
+
+
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without building an encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+#: The types JSON holds as they are (``bool`` is listed although it is an ``int``: types are compared
+#: exactly, so a subclass, e.g. an ``IntEnum``, still goes through its encoder).
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def _same(value: Any) -> Any:
