@@ -37,7 +37,7 @@ from pixelmock.emulators.core.store import Store, StoreUnavailable
 from pixelmock.emulators.providers import load_providers
 from pixelmock.emulators.web import access_log, exchange, faults, journal, ticks
 from pixelmock.emulators.web.context import MalformedBody, bound_chunked_bodies, runtime
-from pixelmock.emulators.web.provider import ProviderEmulator
+from pixelmock.emulators.web.provider import ProviderEmulator, owner_finder
 
 log = logging.getLogger("pixelmock")
 #: Loggers whose lines can hold a request's URL (Werkzeug's and gunicorn's request lines): scrubbed.
@@ -53,8 +53,6 @@ SCRUBBED_LOGGERS = (
 #: Paths that are the emulator's own (answered by their own 404), never "unmatched".
 RESERVED = ("/__admin", "/files/", "/__health")
 
-#: The WSGI environ key caching the provider whose prefix the request's path is under.
-_OWNER = "pixelmock.owner"
 KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
 
@@ -97,13 +95,7 @@ def create_app(
     if not any(p.owns("/") for p in mounted):
         app.add_url_rule("/", "landing", lambda: _landing(mounted), methods=["GET"])
 
-    def owner() -> ProviderEmulator | None:  # asked by several hooks: found once per request
-        environ = request.environ
-        if _OWNER not in environ:
-            path = request.path
-            environ[_OWNER] = next((p for p in mounted if p.owns(path)), None)
-        found: ProviderEmulator | None = environ[_OWNER]
-        return found
+    owner = owner_finder(mounted)
 
     def prefix_of() -> str:
         provider = owner()

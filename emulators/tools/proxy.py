@@ -84,7 +84,7 @@ from pixelmock.emulators.tools.cassettes import CassetteWriter, Exchange
 from pixelmock.emulators.tools.tls import TlsFiles
 from pixelmock.emulators.web import access_log, exchange, journal
 from pixelmock.emulators.web.context import runtime
-from pixelmock.emulators.web.provider import ProviderEmulator
+from pixelmock.emulators.web.provider import ProviderEmulator, owner_finder
 
 log = logging.getLogger("pixelmock.proxy")
 
@@ -631,9 +631,7 @@ def create_proxy(
             proxy.session = name
         return jsonify(name=proxy.session)
 
-    def owner() -> ProviderEmulator | None:
-        path = request.path
-        return next((p for p in mounted if p.owns(path)), None)
+    owner = owner_finder(mounted)
 
     app.register_blueprint(admin.bp, url_prefix=admin.PREFIX)
     exchange.install(app, rt, owner)

@@ -3,14 +3,14 @@ to framework-level failures (``ErrorResponder``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from pixelmock.emulators.core.faults import FaultAnswer
 
-__all__ = ["ErrorResponder", "ProviderEmulator"]
+__all__ = ["ErrorResponder", "ProviderEmulator", "owner_finder"]
 
 #: ``fn(status, kind, message) -> Response``: a provider's body for framework-level failures. ``kind`` is
 #: one of not_found, method_not_allowed, too_large, malformed_json, unsupported_media_type, internal.
@@ -35,3 +35,22 @@ class ProviderEmulator:
     def owns(self, path: str) -> bool:
         """Whether ``path`` is under this provider's prefix."""
         return path == self.prefix or path.startswith(self.prefix + "/")
+
+
+#: Where ``owner_finder``'s lookup keeps its answer in the request's WSGI environ.
+_OWNER = "pixelmock.owner"
+
+
+def owner_finder(mounted: Sequence[ProviderEmulator]) -> Callable[[], ProviderEmulator | None]:
+    """``owner()``: the provider of ``mounted`` whose prefix the current request's path is under
+    (``None``: none), found once per request (several hooks ask; the answer is kept in the environ)."""
+
+    def owner() -> ProviderEmulator | None:
+        environ = request.environ
+        if _OWNER not in environ:
+            path = request.path
+            environ[_OWNER] = next((p for p in mounted if p.owns(path)), None)
+        found: ProviderEmulator | None = environ[_OWNER]
+        return found
+
+    return owner
