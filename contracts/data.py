@@ -64,32 +64,34 @@ def read_contract(folder: str, name: str) -> Any:
     Parsed once per process, and once per file version on this machine (``cache_folder``). Raises
     ``FileNotFoundError`` for an unknown file, ``yaml.YAMLError`` for one that is not YAML."""
     blob = _parsed.get((folder, name))
-    if blob is None:
-        path = resources.files("pixelmock.contracts").joinpath(folder, f"{name}.yaml")
-        blob = _parsed[(folder, name)] = parsed_bytes(f"{folder}-{name}", path.read_text(encoding="utf-8"))
-    return marshal.loads(blob)
+    if blob is not None:
+        return marshal.loads(blob)
+    path = resources.files("pixelmock.contracts").joinpath(folder, f"{name}.yaml")
+    blob, value = parsed(f"{folder}-{name}", path.read_text(encoding="utf-8"))
+    _parsed[(folder, name)] = blob
+    return value
 
 
-def parsed_bytes(name: str, text: str, where: Path | None = None) -> bytes:
-    """``parse_yaml(text)`` as ``marshal`` bytes, read from the cache folder (``where``, default
-    ``cache_folder()``) when a file of ``name`` with this text's digest is there, else parsed and put
-    there (the other versions of ``name`` removed). A cache file that cannot be read or written is
-    ignored. Raises ``yaml.YAMLError``; ``ValueError`` when the value holds what ``marshal`` cannot
-    (a date: the contracts have none)."""
+def parsed(name: str, text: str, where: Path | None = None) -> tuple[bytes, Any]:
+    """``parse_yaml(text)`` as ``marshal`` bytes and as a value (the value shares nothing with the
+    bytes): read from the cache folder (``where``, default ``cache_folder()``) when a file of ``name``
+    with this text's digest is there, else parsed and put there (the other versions of ``name``
+    removed). A cache file that cannot be read or written is ignored. Raises ``yaml.YAMLError``;
+    ``ValueError`` when the value holds what ``marshal`` cannot (a date: the contracts have none)."""
     folder = where if where is not None else cache_folder()
     digest = hashlib.sha256(_PARSER + text.encode()).hexdigest()[:32]
     cached = None if folder is None else folder / f"{name}.{digest}.marshal"
     if cached is not None:
         try:
             blob = cached.read_bytes()
-            marshal.loads(blob)  # a torn or foreign file is parsed again
-            return blob
+            return blob, marshal.loads(blob)  # a torn or foreign file is parsed again
         except (OSError, EOFError, ValueError, TypeError):
             pass
-    blob = marshal.dumps(parse_yaml(text))
+    value = parse_yaml(text)
+    blob = marshal.dumps(value)
     if cached is not None:
         _keep(cached, blob)
-    return blob
+    return blob, value
 
 
 #: Versions of one file kept in the cache folder: two pixelmock installs on one machine (or a branch

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pixelmock.contracts import data
-from pixelmock.contracts.data import cache_folder, parse_yaml, parsed_bytes, read_contract
+from pixelmock.contracts.data import cache_folder, parse_yaml, parsed, read_contract
 
 CONTRACTS = resources.files("pixelmock.contracts")
 FILES = sorted(
@@ -70,19 +70,26 @@ def test_each_read_is_a_copy_of_its_own(fresh_cache: Path) -> None:
     assert read_contract("data", "models")["models"]
 
 
+def parsed_value(name: str, text: str, where: Path) -> object:
+    """``parsed``'s value, checked against its bytes (the copy ``read_contract`` keeps)."""
+    blob, value = parsed(name, text, where)
+    assert marshal.loads(blob) == value
+    return value
+
+
 def test_a_changed_file_is_parsed_again_and_the_newest_versions_are_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def write(price: int, at_second: int) -> bytes:
+    def write(price: int, at_second: int) -> object:
         """Parse one version; its cache file gets its own modification time (as versions written apart
         in time do: several within one file-system tick would tie)."""
         before = set(tmp_path.glob("*.marshal"))
-        blob = parsed_bytes("data-sample", f"price: {price}\n", tmp_path)
+        value = parsed_value("data-sample", f"price: {price}\n", tmp_path)
         for written in set(tmp_path.glob("*.marshal")) - before:
             os.utime(written, ns=(at_second * 10**9, at_second * 10**9))
-        return blob
+        return value
 
-    assert marshal.loads(write(1, 1)) == {"price": 1} and marshal.loads(write(2, 2)) == {"price": 2}
+    assert write(1, 1) == {"price": 1} and write(2, 2) == {"price": 2}
     assert len(list(tmp_path.glob("data-sample.*.marshal"))) == 2  # two installs: each finds its own
     for price in (3, 4, 5):
         write(price, price)
@@ -93,21 +100,21 @@ def test_a_changed_file_is_parsed_again_and_the_newest_versions_are_kept(
 
     monkeypatch.setattr(data, "parse_yaml", parse_never)
     for price in (2, 3, 4, 5):  # the most recent ones are read from the folder, not parsed
-        assert marshal.loads(parsed_bytes("data-sample", f"price: {price}\n", tmp_path)) == {"price": price}
+        assert parsed_value("data-sample", f"price: {price}\n", tmp_path) == {"price": price}
 
 
 def test_a_torn_cache_file_is_parsed_again(tmp_path: Path) -> None:
-    parsed_bytes("data-sample", "price: 1\n", tmp_path)
+    parsed_value("data-sample", "price: 1\n", tmp_path)
     (cached,) = tmp_path.glob("data-sample.*.marshal")
     cached.write_bytes(cached.read_bytes()[:3])
-    assert marshal.loads(parsed_bytes("data-sample", "price: 1\n", tmp_path)) == {"price": 1}
+    assert parsed_value("data-sample", "price: 1\n", tmp_path) == {"price": 1}
     assert marshal.loads(cached.read_bytes()) == {"price": 1}  # and written whole again
 
 
 def test_a_cache_folder_that_cannot_be_made_changes_nothing_but_the_time(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # a file where the folder would be: no cache can be read or written
-    assert marshal.loads(parsed_bytes("data-sample", "price: 1\n", blocker / "contracts")) == {"price": 1}
+    assert parsed_value("data-sample", "price: 1\n", blocker / "contracts") == {"price": 1}
     assert blocker.read_text() == ""
 
 
