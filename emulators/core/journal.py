@@ -44,7 +44,7 @@ from pixelmock.emulators.core.ids import new_uuid
 from pixelmock.emulators.core.store import Append, Delete, MemoryStore, Put, Store, Usage
 
 if TYPE_CHECKING:
-    from pixelmock.emulators.core.accounts import LedgerLine
+    from pixelmock.emulators.core.accounts import DebitAttempt, LedgerLine
     from pixelmock.emulators.core.exchange import Exchange
 
 __all__ = [
@@ -124,38 +124,61 @@ def finish(
 def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:
     """A JSON-ready copy: dataclasses as objects (fields in ``skip`` left out), ``Decimal`` as a string,
     dates as ISO 8601, bytes as ``{"bytes": <length>}``, tuples and sets as lists, long strings cut."""
-    kind = type(value)  # the common types first, by identity (a journal entry holds hundreds of values)
-    if kind is str:
-        return _shorten(value)
-    if value is None or kind is int or kind is bool or kind is float:
-        return value
-    if kind is dict:
-        return {str(k): jsonable(v, skip) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [jsonable(v, skip) for v in value]
+    convert = _CONVERTERS.get(type(value))  # by identity: a journal entry holds hundreds of values
+    if convert is None:
+        convert = _CONVERTERS[type(value)] = _converter_of(value)
+    return convert(value, skip)
+
+
+_Converter = Callable[[Any, frozenset[str]], Any]
+
+
+def _same(value: Any, skip: frozenset[str]) -> Any:
+    return value
+
+
+def _items(values: Iterable[Any], skip: frozenset[str]) -> list[Any]:
+    return [jsonable(v, skip) for v in values]
+
+
+def _fields(value: Any, skip: frozenset[str]) -> dict[str, Any]:
+    return {
+        f.name: jsonable(getattr(value, f.name), skip)
+        for f in dataclasses.fields(value)
+        if f.name not in skip
+    }
+
+
+#: ``jsonable``'s conversion of each type; another type gets its own entry (``_converter_of``) when first
+#: met.
+_CONVERTERS: dict[type, _Converter] = {
+    str: lambda v, skip: _shorten(v),
+    int: _same,
+    bool: _same,
+    float: _same,
+    type(None): _same,
+    dict: lambda v, skip: {str(k): jsonable(item, skip) for k, item in v.items()},
+    list: _items,
+    tuple: _items,
+    set: _items,
+    frozenset: _items,
+    Decimal: lambda v, skip: str(v),
+    dt.datetime: lambda v, skip: v.isoformat(),
+    dt.date: lambda v, skip: v.isoformat(),
+    bytes: lambda v, skip: {"bytes": len(v)},
+    bytearray: lambda v, skip: {"bytes": len(v)},
+}
+
+
+def _converter_of(value: Any) -> _Converter:
+    """The conversion of a type ``_CONVERTERS`` does not name: a dataclass's fields, an ``Enum``'s value,
+    a subclass's base type's, else the text (cut)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: jsonable(getattr(value, f.name), skip)
-            for f in dataclasses.fields(value)
-            if f.name not in skip
-        }
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, skip) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v, skip) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray):
-        return {"bytes": len(value)}
+        return _fields
     if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, str):
-        return _shorten(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return _shorten(str(value))
+        return lambda v, skip: jsonable(v.value)
+    found = next((convert for kind, convert in tuple(_CONVERTERS.items()) if isinstance(value, kind)), None)
+    return found if found is not None else lambda v, skip: _shorten(str(v))
 
 
 def _note_json(note: dict[str, Any]) -> dict[str, Any]:
@@ -228,13 +251,20 @@ def ledger_json(lines: Iterable[LedgerLine]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def charge_json(line: LedgerLine) -> dict[str, Any]:
-    """A debit about to be tried, as ``Journal.unanswered`` lists it: its journal ledger line without
-    ``balance_after`` and ``at`` (not known yet), with the ``provider``, ``model`` and ``job_id`` it pays
-    for."""
-    (shown,) = ledger_json([line])
-    del shown["balance_after"], shown["at"]
-    return {**shown, "provider": line.provider, "model": line.model, "job_id": line.job_id}
+def charge_json(attempt: DebitAttempt) -> dict[str, Any]:
+    """A debit about to be tried, as ``Journal.unanswered`` lists it: ``account_id``, ``currency``,
+    ``amount`` (a decimal string, negative: what its ledger line will say), ``memo``, and the
+    ``provider``, ``model`` and ``job_id`` it pays for (``None`` when it pays for no provider's)."""
+    charge = attempt.charge
+    return {
+        "account_id": attempt.account_id,
+        "currency": attempt.currency,
+        "amount": str(-attempt.amount),
+        "memo": attempt.memo,
+        "provider": charge.provider if charge is not None else None,
+        "model": charge.model if charge is not None else None,
+        "job_id": charge.job_id if charge is not None else None,
+    }
 
 
 def _status_matches(status: int, wanted: int | str) -> bool:
