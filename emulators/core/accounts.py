@@ -90,6 +90,18 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class DebitAttempt:
+    """A debit about to be tried (it may still be refused): ``amount`` (positive, in ``currency`` units)
+    taken from ``account_id`` for ``memo``; ``charge``: what it pays for (``None``: no provider's)."""
+
+    account_id: str
+    currency: str
+    amount: Decimal
+    memo: str
+    charge: Charge | None = None
+
+
+@dataclass(frozen=True)
 class LedgerLine:
     """One balance movement: positive ``amount`` is a credit, negative a debit (in ``currency`` units);
     ``provider``, ``model``, ``job_id`` and ``images`` say what it paid for (``Charge``; ``provider``
@@ -165,7 +177,7 @@ class Accounts:
         self._seen: Cached[OrderedDict[str, Account]] = Cached(control, OrderedDict)
         self._seen_lock = threading.Lock()
         self._listeners: list[Callable[[LedgerLine], None]] = []
-        self._before_debit: list[Callable[[LedgerLine], None]] = []
+        self._before_debit: list[Callable[[DebitAttempt], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -249,9 +261,9 @@ class Accounts:
         (keep it cheap: the request waits for it)."""
         self._listeners.append(listener)
 
-    def subscribe_debits(self, listener: Callable[[LedgerLine], None]) -> None:
-        """Call ``listener(line)`` before each debit is tried, ``line`` being the debit as it would be
-        written (``balance_after`` not known yet: 0); the debit may still be refused (keep it cheap)."""
+    def subscribe_debits(self, listener: Callable[[DebitAttempt], None]) -> None:
+        """Call ``listener(attempt)`` before each debit is tried; the debit may still be refused (keep it
+        cheap: the request waits for it)."""
         self._before_debit.append(listener)
 
     def set_balance(
@@ -288,9 +300,9 @@ class Accounts:
         nothing written) when it is there."""
         taken = Decimal(amount)
         if self._before_debit:
-            line = _charged(LedgerLine(account.id, currency, -taken, Decimal(0), memo, ""), charge)
+            attempt = DebitAttempt(account.id, currency, taken, memo, charge)
             for listener in tuple(self._before_debit):
-                listener(line)
+                listener(attempt)
 
         def covered(current: Account) -> Decimal | None:
             return -taken if current.balances.get(currency, Decimal(0)) >= taken else None

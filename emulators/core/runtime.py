@@ -20,7 +20,7 @@ from pixelmock.contracts.lifecycle import lifecycle
 from pixelmock.contracts.options import check_values
 from pixelmock.contracts.options import option as contract_option
 from pixelmock.emulators.config import EmulatorConfig
-from pixelmock.emulators.core.accounts import Accounts, LedgerLine
+from pixelmock.emulators.core.accounts import Accounts, DebitAttempt, LedgerLine
 from pixelmock.emulators.core.bill import BillRecorder
 from pixelmock.emulators.core.clock import Clock
 from pixelmock.emulators.core.control import KEY as CONTROL_KEY
@@ -134,12 +134,12 @@ class Runtime:
         }
         return {"budgets": budgets, "store": store}
 
-    def _charging(self, line: LedgerLine) -> None:
+    def _charging(self, attempt: DebitAttempt) -> None:
         """A debit about to be tried for the current exchange: noted in ``Journal.unanswered`` until the
         exchange's answer is recorded."""
         exchange = current()
         if exchange is not None and exchange.journaled:
-            self.journal.charging(exchange, charge_json(line))
+            self.journal.charging(exchange, charge_json(attempt))
 
     def _ledger_line(self, line: LedgerLine) -> None:
         """A balance movement: added to the current exchange's record and billed (``BillRecorder.record``)."""
