@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import Enum
@@ -114,11 +115,30 @@ def finish(
     """The scrubbed request part, response part and notes of an entry: the notes made JSON-ready and
     scrubbed, then every credential collected from the three replaced wherever else it appears."""
     scrubbed = [scrub(_note_json(note), secrets) for note in notes]
-    if secrets:
+    if secrets and _may_hold([request_part, response_part, scrubbed], secrets):
         request_part, response_part, scrubbed = replace_secrets(
             [request_part, response_part, scrubbed], secrets
         )
     return request_part, response_part, scrubbed
+
+
+#: Characters JSON text writes escaped (``json.dumps`` with ``ensure_ascii=False``).
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _may_hold(value: Any, secrets: set[str]) -> bool:
+    """Whether a string of ``value`` (JSON-ready, already scrubbed) may still hold one of ``secrets``:
+    ``False`` only when ``value``'s JSON text has none of them, which one C-speed encoding shows (the
+    common case: a credential appears only where it was found and replaced). A secret JSON would write
+    escaped, or a value that is not JSON-ready, answers ``True`` (looked for string by string)."""
+    if any(_ESCAPED.search(secret) for secret in secrets):
+        return True
+    try:
+        text = _json_text(value)
+    except (TypeError, ValueError):
+        return True
+    return any(secret in text for secret in secrets)
 
 
 def jsonable(value: Any, skip: frozenset[str] = frozenset()) -> Any:

@@ -20,13 +20,15 @@ import httpx
 import pytest
 import yaml
 from flask import Flask, Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paths import DOCUMENTED as CASSETTES
 from PIL import Image
 
-from pixelmock.contracts.secrets import is_credential_field
+from pixelmock.contracts.secrets import is_credential_field, replace_secrets
 from pixelmock.emulators import EmulatorConfig, create_app
 from pixelmock.emulators.core.exchange import journal_note
-from pixelmock.emulators.core.journal import REDACTED, Journal, scrub
+from pixelmock.emulators.core.journal import REDACTED, Journal, _may_hold, scrub
 from pixelmock.emulators.core.store import MemoryStore
 
 RUNWARE = "/runware/v1"
@@ -406,3 +408,24 @@ def test_a_request_whose_worker_stops_after_the_debit_is_listed_unanswered(app: 
             http.post(RUNWARE, json=again, headers={"Authorization": "Bearer rw-stopped"}).status_code == 200
         )
         assert [n["charges"][0]["job_id"] for n in _unanswered(http)] == [tasks[0]["taskUUID"]]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, secrets=st.sets(st.text(min_size=1, max_size=4), min_size=1, max_size=3))
+def test_an_entry_skips_the_replacing_walk_only_when_no_secret_is_left_in_it(
+    value: Any, secrets: set[str]
+) -> None:
+    """``finish`` walks the entry to replace the credentials found unless ``_may_hold`` says none is
+    left: whenever it says so, the walk would have changed nothing (short secrets, quotes, backslashes
+    and control characters included, which JSON text escapes)."""
+    if not _may_hold(value, secrets):
+        assert replace_secrets(value, secrets) == value
+    entry = {"headers": {"authorization": f"Bearer {next(iter(secrets))}"}, "body": value}
+    assert _may_hold(entry, secrets)  # a secret still in the entry is always found
