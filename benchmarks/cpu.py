@@ -3,18 +3,22 @@ step of ``python -m benchmarks.scale``.
 
 On 2 shared cores a wall-clock run cannot show what a Redis request costs (the workers, ``redis-server``
 and the load generator take turns on the same cores), so this measures the work itself: ``pixelmock
-serve`` with 1 worker in memory and 1 worker on Redis, each sent ``--requests`` sequential Runware URL
-generations (``benchmarks.mixes``, a new prompt each, one keep-alive client that is not counted), the
-CPU time (user + system, from ``/proc``) the worker and ``redis-server`` spent, per request. It implies a
-throughput per core (1 / CPU per request). Round trips per request are counted in a process of their own
-(``--round-trips URL``), on an app with a Redis store whose client calls are counted (a pipeline is one
-round trip); Redis commands per request (those scripts run included) are ``INFO commandstats`` before
-and after the served run.
-"""
+serve`` with 1 worker in memory and 1 worker on Redis, both running, each sent ``--requests`` sequential
+Runware URL generations (``benchmarks.mixes``, a new prompt each, one keep-alive client that is not
+counted) in 4 blocks taken in turn, and the CPU time (user + system, from ``/proc``) the worker and
+``redis-server`` spent during its own blocks, per request. It implies a throughput per core (1 / CPU per
+request). Round trips per request are counted in a process of their own (``--round-trips URL``), on an
+app with a Redis store whose client calls are counted (a pipeline is one round trip); Redis commands per
+request (those scripts run included) are ``INFO commandstats`` before and after each block.
+
+Two floor rows say what no worker-side work can go below: the in-memory worker's CPU plus the Redis
+run's ``redis-server`` CPU (the store's own work), then also the CPU of a bare redis-py round trip
+(``PING``, sockets patched by gevent as in a served worker; ``--ping URL``) for each round trip made."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,12 +33,14 @@ import httpx
 
 from benchmarks.mixes import BY_NAME, Mix
 from benchmarks.run import machine
-from benchmarks.targets import PIXELMOCK, Server, Target, send_job
+from benchmarks.targets import PIXELMOCK, ROOT, Server, Target, send_job
 
 #: The mix measured (the issue's acceptance figure: CPU per Runware URL request).
 MIX = BY_NAME["runware_url"]
 #: Redis request CPU against an in-memory one: the issue's target.
 TARGET_RATIO = 1.5
+#: Blocks each target's requests are sent in, the targets taking turns.
+BLOCKS = 4
 
 
 def cpu_seconds(pid: int) -> float:
@@ -46,7 +52,9 @@ def cpu_seconds(pid: int) -> float:
 @dataclass
 class CpuResult:
     """``requests`` sent; CPU seconds of the serving worker and of ``redis-server`` (0 in memory) over
-    them; Redis commands run (``None`` in memory); round trips per request (``None`` in memory)."""
+    them; Redis commands run (``None`` in memory); round trips per request (``None`` in memory); CPU
+    microseconds of one bare round trip as the worker makes it (``round_trip_cpu_us``; ``None``: not
+    measured)."""
 
     label: str
     requests: int
@@ -54,6 +62,7 @@ class CpuResult:
     redis_s: float
     commands: int | None
     round_trips: float | None
+    round_trip_us: float | None = None
 
     @property
     def per_request_ms(self) -> float:
@@ -76,25 +85,45 @@ def _commands(redis_url: str) -> int:
         client.close()
 
 
-def measure_served(target: Target, requests: int, redis_pid: int | None, mix: Mix = MIX) -> CpuResult:
-    """Start ``target`` (``pixelmock serve``), send ``requests`` of ``mix`` after a warm-up, and read the CPU
-    its worker (and ``redis-server``, pid ``redis_pid``) used for them."""
-    with Server(target, mix.provider) as server:
-        server.wait_ready(mix)
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+def _redis_reading(target: Target, redis_pid: int | None) -> tuple[float, int]:
+    """``redis-server``'s CPU seconds and the commands it has run so far, for a target on Redis; ``(0, 0)``
+    for one in memory."""
+    if target.store is None or redis_pid is None:
+        return 0.0, 0
+    return cpu_seconds(redis_pid), _commands(target.store)
+
+
+def measure_served(
+    targets: Sequence[Target], requests: int, redis_pid: int | None, mix: Mix = MIX, blocks: int = BLOCKS
+) -> list[CpuResult]:
+    """Start every target (``pixelmock serve``; an idle one costs nothing), warm each up, then send each
+    ``requests`` of ``mix`` in ``blocks`` blocks taken in turn (A B A B ...: a machine whose speed drifts
+    weighs on both alike), reading the CPU its worker (and, for a target on Redis, ``redis-server``, pid
+    ``redis_pid``) used during its own blocks."""
+    per_block = max(1, requests // blocks)
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(Server(target, mix.provider)) for target in targets]
+        clients = []
+        for server, target in zip(servers, targets, strict=True):
+            server.wait_ready(mix)
+            client = stack.enter_context(httpx.Client(base_url=server.url, timeout=30))
             for n in range(50):  # warm-up: first-use work (schemas, fonts) is not what we measure
                 send_job(client, target, mix, 0xC0, 10_000_000 + n)
-            workers = server.serving_pids()
-            before = sum(cpu_seconds(p) for p in workers)
-            redis_before = cpu_seconds(redis_pid) if redis_pid else 0.0
-            commands = _commands(target.store) if target.store else None
-            for n in range(requests):
-                send_job(client, target, mix, 0xC1, n)
-            worker_s = sum(cpu_seconds(p) for p in workers) - before
-            redis_s = cpu_seconds(redis_pid) - redis_before if redis_pid else 0.0
-            if commands is not None and target.store:
-                commands = _commands(target.store) - commands
-    return CpuResult(target.label, requests, worker_s, redis_s, commands, None)
+            clients.append(client)
+        results = [CpuResult(t.label, 0, 0.0, 0.0, 0 if t.store else None, None) for t in targets]
+        for block in range(blocks):
+            for server, client, target, result in zip(servers, clients, targets, results, strict=True):
+                workers = server.serving_pids()
+                before, redis_before = sum(cpu_seconds(p) for p in workers), _redis_reading(target, redis_pid)
+                for n in range(block * per_block, (block + 1) * per_block):
+                    send_job(client, target, mix, 0xC1, n)
+                redis_after = _redis_reading(target, redis_pid)
+                result.worker_s += sum(cpu_seconds(p) for p in workers) - before
+                result.redis_s += redis_after[0] - redis_before[0]
+                if result.commands is not None:
+                    result.commands += redis_after[1] - redis_before[1]
+                result.requests += per_block
+    return results
 
 
 @contextmanager
@@ -137,8 +166,30 @@ def round_trips(redis_url: str, requests: int, mix: Mix = MIX) -> float:
     return count[0] / requests / (2 if mix.follow is not None else 1)
 
 
+def round_trip_cpu_us(redis_url: str, trips: int = 3000) -> float:
+    """CPU microseconds this process spends on one bare redis-py round trip (``PING``) to ``redis_url``,
+    its sockets patched by gevent as a served worker's are (``python -m benchmarks.cpu --ping URL`` runs
+    it in a process of its own: patching is for the whole process)."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.ping()
+    start = time.process_time()
+    for _ in range(trips):
+        client.ping()
+    spent = time.process_time() - start
+    client.close()
+    return spent / trips * 1e6
+
+
 def table(results: Sequence[CpuResult]) -> str:
-    """One Markdown table: a row per store; the Redis row's ratio to the memory row, against the target."""
+    """One Markdown table: a row per store; the Redis row's ratio to the memory row, against the target;
+    and, given memory and Redis, the floor: the in-memory worker's CPU plus ``redis-server``'s alone (a
+    Redis request whose worker-side Redis work, the encoding, packing and round trips, cost nothing),
+    then with the CPU of a bare round trip (``CpuResult.round_trip_us``) for each of its round trips."""
     lines = [
         f"| {MIX.name}, {results[0].requests:,} sequential requests | worker CPU ms/request "
         "| redis-server CPU ms/request | total ms/request | vs memory "
@@ -155,25 +206,42 @@ def table(results: Sequence[CpuResult]) -> str:
             f"| {r.label} | {r.worker_s / r.requests * 1000:.2f} | {r.redis_s / r.requests * 1000:.2f} "
             f"| {r.per_request_ms:.2f} | {ratio:.2f}x{verdict} | {r.per_core:,.0f} | {trips} | {commands} |"
         )
+    on_redis = results[-1]
+    if len(results) == 2 and base:  # what the Redis row would be if its worker's own Redis work were free
+        worker, server = results[0].worker_s / results[0].requests, on_redis.redis_s / on_redis.requests
+        floor = (worker + server) * 1000
+        lines.append(
+            f"| floor: the in-memory worker + this redis-server | {worker * 1000:.2f} | {server * 1000:.2f} "
+            f"| {floor:.2f} | {floor / base:.2f}x | {1000 / floor:,.0f} | - | - |"
+        )
+        round_trip_us = on_redis.round_trip_us
+        if round_trip_us is not None and on_redis.round_trips is not None:
+            trips = on_redis.round_trips * round_trip_us / 1000
+            floor += trips
+            lines.append(
+                f"| floor + {on_redis.round_trips:.2f} bare round trips ({round_trip_us:.0f} µs of CPU each, "
+                f"PING under gevent) | {worker * 1000 + trips:.2f} | {server * 1000:.2f} | {floor:.2f} "
+                f"| {floor / base:.2f}x | {1000 / floor:,.0f} | {on_redis.round_trips:.2f} | - |"
+            )
     return "\n".join(lines)
+
+
+def _in_own_process(*args: str) -> str:
+    """The last line ``python -m benchmarks.cpu *args`` prints, run in a process of its own."""
+    argv = [sys.executable, "-m", "benchmarks.cpu", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+    return done.stdout.strip().splitlines()[-1]
 
 
 def measure(redis_url: str, redis_pid: int, requests: int) -> list[CpuResult]:
     """In memory, then on Redis (database of ``redis_url``; ``redis_pid``: its server), side by side."""
-    memory = measure_served(Target("pixelmock", "in memory"), requests, None)
-    on_redis = measure_served(Target("pixelmock", "on Redis", 1, redis_url), requests, redis_pid)
-    argv = [
-        sys.executable,
-        "-m",
-        "benchmarks.cpu",
-        "--round-trips",
-        redis_url,
-        "--requests",
-        str(min(requests, 200)),
-    ]
-    root = Path(__file__).resolve().parent.parent
-    counted = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=root)
-    on_redis.round_trips = float(counted.stdout.strip().splitlines()[-1])
+    memory, on_redis = measure_served(
+        [Target("pixelmock", "in memory"), Target("pixelmock", "on Redis", 1, redis_url)], requests, redis_pid
+    )
+    on_redis.round_trips = float(
+        _in_own_process("--round-trips", redis_url, "--requests", str(min(requests, 200)))
+    )
+    on_redis.round_trip_us = float(_in_own_process("--ping", redis_url))
     return [memory, on_redis]
 
 
@@ -184,9 +252,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per store (default 2000)")
     parser.add_argument("--round-trips", metavar="URL", help="only print the round trips per request on URL")
+    parser.add_argument("--ping", metavar="URL", help="only print the CPU µs of a bare round trip to URL")
     args = parser.parse_args(argv)
     if args.round_trips:
         print(round_trips(args.round_trips, args.requests))
+        return 0
+    if args.ping:
+        print(round_trip_cpu_us(args.ping))
         return 0
     print(f"pixelmock CPU per request: {machine()}", flush=True)
     start = time.perf_counter()

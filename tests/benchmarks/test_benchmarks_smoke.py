@@ -94,6 +94,13 @@ def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_me
         line.split(" | ") for line in out.splitlines() if line.startswith(("| in memory |", "| on Redis |"))
     )
     assert float(memory[1]) > 0 and float(on_redis[1]) > 0  # the workers' CPU was read
+    floor = next(line.split(" | ") for line in out.splitlines() if line.startswith("| floor: "))
+    # the floor: the in-memory worker's CPU with the Redis run's redis-server CPU, and their sum's ratio
+    assert (floor[1], floor[2]) == (memory[1], on_redis[2])
+    assert float(floor[4].rstrip("x")) == pytest.approx(float(floor[3]) / float(memory[3]), abs=0.01)
+    # and with the CPU of a bare round trip under gevent for each round trip the Redis request made
+    trips = next(line.split(" | ") for line in out.splitlines() if line.startswith("| floor + "))
+    assert float(trips[3]) > float(floor[3]) and trips[6] == on_redis[6]
     # Round trips per Runware URL generation: 3 (issue 28: at most 3), and 2 more on a key's first request
     # (its account read, then created): the mix takes a new key every 50 requests, one in these 30.
     assert 1 <= float(on_redis[6]) <= 3 + 2 / 30 + 0.005
