@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -116,6 +117,7 @@ def refusal(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
     )
 
 
+@lru_cache(maxsize=256)  # asked for each request's Host (``web/context.url_root``): parsing it is ~5 us
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address, IPv6 with or without brackets) is ``localhost`` or a
     loopback address (127.0.0.0/8, ::1). Never resolves a name."""
