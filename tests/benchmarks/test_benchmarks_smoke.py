@@ -7,6 +7,8 @@ not run here. ``python -m benchmarks`` runs everything (BENCHMARKS.md).
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 
 import pytest
@@ -17,6 +19,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
 
 from benchmarks.held import main as held_main
 from benchmarks.inprocess import run_inprocess
+from benchmarks.instructions import main as instructions_main
 from benchmarks.mixes import MIXES
 from benchmarks.plugin_load import measure
 from benchmarks.scale import main as scale_main
@@ -104,3 +107,23 @@ def test_scale_benchmark_starts_redis_and_every_pixelmock_target_and_measures_me
     # Round trips per Runware URL generation: 3 (issue 28: at most 3), and 2 more on a key's first request
     # (its account read, then created): the mix takes a new key every 50 requests, one in these 30.
     assert 1 <= float(on_redis[6]) <= 3 + 2 / 30 + 0.005
+
+
+def test_instruction_count_benchmark_counts_a_request_of_each_target_under_callgrind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m benchmarks.instructions`` with tiny counts: four callgrind runs (each target, 2 and 5
+    jobs), their difference per request. A request of the emulator (validation, pricing, the debit, the
+    journal) executes more than the bare app's fixed answer, and both more than nothing: a count read
+    wrong (another run's, the start-up's) would not keep that order."""
+    if shutil.which("valgrind") is None:
+        message = "valgrind is not installed (Debian's package; .ci/run installs it)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert instructions_main(["--mix", "runware_url", "--base", "2", "--requests", "3"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| runware_url |"))
+    ours, bare, ratio = (cell.strip() for cell in row.strip("|").split("|")[1:])
+    ours_n, bare_n = float(ours.replace(",", "")), float(bare.replace(",", ""))
+    assert ours_n > bare_n > 100_000  # a request through httpx and Flask is well over 100k instructions
+    assert float(ratio.rstrip("x")) == pytest.approx(bare_n / ours_n, abs=0.01)
