@@ -337,8 +337,15 @@ class Accounts:
             if amount is None:
                 return current, []
             after = current.balances.get(currency, Decimal(0)) + amount
-            at = self._clock.now().isoformat()
-            line = _charged(LedgerLine(ident, currency, amount, after, memo, at), charge)
+            line = LedgerLine(ident, currency, amount, after, memo, self._clock.now().isoformat())
+            if charge is not None:
+                line = replace(
+                    line,
+                    provider=charge.provider,
+                    model=charge.model,
+                    job_id=charge.job_id,
+                    images=charge.images,
+                )
             moved.append(line)
             return replace(current, balances={**current.balances, currency: after}), [line]
 
@@ -347,12 +354,3 @@ class Accounts:
             for listener in tuple(self._listeners):
                 listener(line)
         return moved[0] if moved else None
-
-
-def _charged(line: LedgerLine, charge: Charge | None) -> LedgerLine:
-    """``line`` naming what ``charge`` paid for (``provider``, ``model``, ``job_id``, ``images``)."""
-    if charge is None:
-        return line
-    return replace(
-        line, provider=charge.provider, model=charge.model, job_id=charge.job_id, images=charge.images
-    )
